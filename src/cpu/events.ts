@@ -1,0 +1,78 @@
+// Per-CPU event rings (ftrace-like). Each event is stamped with a global
+// sequence number so the rings of all CPUs merge into the exact order in
+// which the events happened. Writing an event allocates nothing.
+import { EVENT, PERCPU, RING_SIZE } from '../shm/layout.js';
+import { B, i32 } from '../shm/machine.js';
+import { current } from './current.js';
+
+const hex = (n: number) => '0x' + (n >>> 0).toString(16);
+const mmv = (mm: number, addr: number) => `mm#${mm} ${hex(addr)}`;
+
+/** event codes and how to print them; index = code */
+export const EVENTS: readonly { name: string; fmt: (a0: number, a1: number, a2: number, a3: number) => string }[] = [
+  { name: 'none', fmt: () => '' },
+  { name: 'handle_mm_fault', fmt: (mm, a, w) => `${mmv(mm, a)} ${w ? 'write' : 'read'}` },
+  { name: 'do_anonymous_page', fmt: (mm, a, pfn) => `${mmv(mm, a)} new pfn ${pfn}` },
+  { name: 'do_wp_page', fmt: (mm, a, old, nw) => nw ? `${mmv(mm, a)} COW pfn ${old} -> pfn ${nw}` : `${mmv(mm, a)} reuse pfn ${old}` },
+  { name: 'migration_entry_wait', fmt: (mm, a, pfn) => `${mmv(mm, a)} waits on pfn ${pfn}` },
+  { name: 'dup_mmap', fmt: (p, c) => `fork mm#${p} -> child mm#${c}` },
+  { name: 'anon_vma_link', fmt: (av, vma, head, mm) => `anon_vma#${av} ${head ? 'list_add (HEAD)' : 'list_add_tail'} vma#${vma} of mm#${mm}` },
+  { name: 'copy_pte_range', fmt: (dst, a, src) => `child mm#${dst} <- mm#${src} table at ${hex(a)}` },
+  { name: 'copy_one_pte', fmt: (dst, a, pfn, w) => `${mmv(dst, a)} copied ${w ? 'write' : 'read'} migration entry -> pfn ${pfn}` },
+  { name: 'dup_mmap done', fmt: (p, c) => `mm#${p} -> mm#${c}` },
+  { name: 'exit_mmap', fmt: (mm) => `mm#${mm}` },
+  { name: 'migrate_pages', fmt: (pfn) => `pfn ${pfn} isolated, locking` },
+  { name: 'try_to_unmap_one', fmt: (mm, a, pfn, w) => `${mmv(mm, a)} pfn ${pfn} -> ${w ? 'write' : 'read'} migration entry` },
+  { name: 'move_to_new_page', fmt: (old, nw) => `pfn ${old} -> pfn ${nw} (count ok, copied)` },
+  { name: 'unmap_and_move fail', fmt: (pfn, rc, mapped) => `pfn ${pfn} rc ${rc}${mapped ? ' (still mapped)' : ''}` },
+  { name: 'remove_migration_pte', fmt: (mm, a, what, pfn) => `${mmv(mm, a)} ${['pte none/present: skip', 'restored -> pfn ' + pfn, 'not ours: skip', 'no page table: skip', 'outside vma'][what] ?? what}` },
+  { name: 'unmap_and_move done', fmt: (old, nw) => `pfn ${old} unlocked; now pfn ${nw}` },
+  { name: 'change_pte_range', fmt: (mm, a, e, prot) => `${mmv(mm, a)}..${hex(e)} prot ${hex(prot)}` },
+  { name: 'zap_pte_range', fmt: (mm, a, pfn, kind) => `${mmv(mm, a)} ${kind === 1 ? 'dropped migration entry -> pfn ' + pfn : 'unmapped pfn ' + pfn}` },
+  { name: 'BUG', fmt: (_site, pfn) => (pfn ? `pfn ${pfn}` : '') },
+  { name: 'user access', fmt: (mm, a, w, v) => `${mmv(mm, a)} ${w ? 'store' : 'load'} ${hex(v)}` },
+  { name: 'sys_mprotect', fmt: (mm, a, e, prot) => `${mmv(mm, a)}..${hex(e)} prot ${hex(prot)}` },
+  { name: 'do_swap_page', fmt: (mm, a, pte) => `${mmv(mm, a)} pte ${hex(pte)}` },
+];
+
+export const EV_FAULT = 1, EV_ANON_PAGE = 2, EV_WP_PAGE = 3, EV_MIGRATION_WAIT = 4, EV_DUP_MMAP = 5,
+  EV_ANON_VMA_LINK = 6, EV_COPY_PTE_RANGE = 7, EV_COPY_MIGRATION_ENTRY = 8, EV_DUP_MMAP_DONE = 9,
+  EV_EXIT_MMAP = 10, EV_MIGRATE = 11, EV_UNMAP_ONE = 12, EV_MOVE_TO_NEW = 13, EV_MIGRATE_FAIL = 14,
+  EV_REMOVE_PTE = 15, EV_MIGRATE_DONE = 16, EV_CHANGE_PTE_RANGE = 17, EV_ZAP = 18, EV_BUG = 19,
+  EV_USER = 20, EV_MPROTECT = 21, EV_SWAP_PAGE = 22;
+
+// remove_migration_pte outcomes (a2 of EV_REMOVE_PTE)
+export const RMP_SKIP = 0, RMP_RESTORED = 1, RMP_NOT_OURS = 2, RMP_NO_TABLE = 3, RMP_OUTSIDE = 4;
+
+/** record an event in this CPU's ring */
+export function trace_event(code: number, a0 = 0, a1 = 0, a2 = 0, a3 = 0): void {
+  const seq = Atomics.add(i32, B.seq, 1) + 1;
+  const pc = current.pcpu;
+  const head = i32[pc + PERCPU.ring_head];
+  const e = B.events + (current.cpu * RING_SIZE + (head % RING_SIZE)) * EVENT.stride;
+  i32[e + EVENT.code] = code;
+  i32[e + EVENT.a0] = a0; i32[e + EVENT.a1] = a1; i32[e + EVENT.a2] = a2; i32[e + EVENT.a3] = a3;
+  Atomics.store(i32, e + EVENT.seq, seq); // published last
+  i32[pc + PERCPU.ring_head] = head + 1;
+}
+
+export interface TracedEvent { seq: number; cpu: number; code: number; name: string; text: string; args: number[] }
+
+/** read every CPU's ring (after the run, or at a halt) merged by sequence number */
+export function collect_events(nr_cpus: number, last = Infinity): TracedEvent[] {
+  const out: TracedEvent[] = [];
+  for (let cpu = 0; cpu < nr_cpus; cpu++) {
+    const head = i32[B.percpu + cpu * PERCPU.stride + PERCPU.ring_head];
+    for (let k = Math.max(0, head - RING_SIZE); k < head; k++) {
+      const e = B.events + (cpu * RING_SIZE + (k % RING_SIZE)) * EVENT.stride;
+      const seq = i32[e + EVENT.seq];
+      if (seq === 0) continue;
+      const code = i32[e + EVENT.code];
+      const a = [i32[e + EVENT.a0], i32[e + EVENT.a1], i32[e + EVENT.a2], i32[e + EVENT.a3]];
+      const d = EVENTS[code] ?? { name: `event ${code}`, fmt: () => '' };
+      out.push({ seq, cpu, code, name: d.name, text: d.fmt(a[0], a[1], a[2], a[3]), args: a });
+    }
+  }
+  out.sort((x, y) => x.seq - y.seq);
+  return Number.isFinite(last) ? out.slice(-last) : out;
+}

@@ -1,0 +1,83 @@
+// The MMU: user loads and stores through an mm's page tables. A present pte
+// with the right permission reaches phys; anything else is a page fault that
+// runs do_page_fault -> handle_mm_fault. Hardware sets A (and D for a store)
+// in the pte before the access takes effect, so a kernel path that clears
+// the pte always sees D for every store that lands.
+import { CPUSTAT, MM, PERCPU } from '../shm/layout.js';
+import { i32, mm_base, phys_base } from '../shm/machine.js';
+import { current } from './current.js';
+import { tlb_access_done } from './tlb.js';
+import { pgd_index, pte_offset } from '../mm/pagewalk.js';
+import { _PAGE_ACCESSED, _PAGE_DIRTY, pte_hw_present, pte_pfn, pte_write } from '../mm/pgtable.js';
+import { VM_FAULT_MAJOR, VM_FAULT_MINOR, handle_mm_fault } from '../mm/memory.js';
+import { find_vma } from '../mm/mmap.js';
+import { VMA } from '../shm/layout.js';
+import { vma_field, VM_EXEC, VM_READ, VM_WRITE, mm_mmap_sem } from '../mm/mm_types.js';
+import { down_read, up_read } from '../sync/rwsem.js';
+import { LC_MMAP_SEM } from '../sync/lock_class.js';
+import { preempt_point } from '../sync/preempt.js';
+
+export const ACCESS_OK = 0, ACCESS_SEGV = 1, ACCESS_OOM = 2, ACCESS_SIGBUS = 3;
+/** result of the last user access on this CPU (no allocation per access) */
+export const mmu = { status: ACCESS_OK };
+
+/** do_page_fault: mmap_sem for read, find the vma, check access, handle it */
+export function do_page_fault(mm: number, addr: number, write: boolean): number {
+  i32[current.stat + CPUSTAT.faults] += 1;
+  const sem = mm_mmap_sem(mm);
+  down_read(sem, LC_MMAP_SEM);
+  try {
+    const vma = find_vma(mm, addr);
+    if (vma === 0 || addr < vma_field(vma, VMA.vm_start)) return ACCESS_SEGV;
+    const flags = vma_field(vma, VMA.vm_flags);
+    if (write ? (flags & VM_WRITE) === 0 : (flags & (VM_READ | VM_EXEC)) === 0) return ACCESS_SEGV;
+    const r = handle_mm_fault(mm, vma, addr, write);
+    if (r === VM_FAULT_MINOR || r === VM_FAULT_MAJOR) return ACCESS_OK;
+    return r === -1 ? ACCESS_OOM : ACCESS_SIGBUS;
+  } finally {
+    up_read(sem);
+  }
+}
+
+/**
+ * One user access of word `word` of the page at addr. Returns the loaded
+ * value (or the stored one); mmu.status says whether the access completed.
+ */
+export function user_access(mm: number, addr: number, word: number, write: boolean, value: number): number {
+  const pc = current.pcpu;
+  const pgd = mm_base(mm) + MM.pgd + pgd_index(addr);
+  for (;;) {
+    preempt_point();
+    const table = Atomics.load(i32, pgd);
+    let pte = 0;
+    let slot = 0;
+    if (table !== 0) {
+      slot = pte_offset(table, addr);
+      Atomics.store(i32, pc + PERCPU.announce, slot);
+      pte = Atomics.load(i32, slot);
+    }
+    if (!pte_hw_present(pte) || (write && !pte_write(pte))) {
+      if (table !== 0) tlb_access_done();
+      const r = do_page_fault(mm, addr, write);
+      if (r !== ACCESS_OK) { mmu.status = r; return 0; }
+      continue;
+    }
+    const need = _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
+    if ((pte & need) !== need && Atomics.compareExchange(i32, slot, pte, pte | need) !== pte) {
+      tlb_access_done();
+      continue; // the pte changed under us: walk again
+    }
+    const w = phys_base(pte_pfn(pte)) + word;
+    let v: number;
+    if (write) { Atomics.store(i32, w, value); v = value; i32[current.stat + CPUSTAT.user_writes] += 1; }
+    else { v = Atomics.load(i32, w); i32[current.stat + CPUSTAT.user_reads] += 1; }
+    tlb_access_done();
+    mmu.status = ACCESS_OK;
+    return v;
+  }
+}
+
+/** this CPU now runs the user program of mm (for reports) */
+export function switch_mm(mm: number): void {
+  i32[current.pcpu + PERCPU.user_mm] = mm;
+}

@@ -1,0 +1,39 @@
+// TLB shootdown. A user access announces the pte slot it is about to use,
+// then reads the pte; a kernel path that changed a pte calls
+// flush_tlb_page(slot), which returns only when no other CPU is still inside
+// an access begun through the old pte. This is what keeps migration and COW
+// from losing writes the real kernel never loses.
+import { CPUSTAT, PERCPU } from '../shm/layout.js';
+import { i32, percpu_base, sizes } from '../shm/machine.js';
+import { current } from './current.js';
+import { check_halt, cpu_relax } from '../sync/preempt.js';
+
+const FLUSH_SPIN = 100;
+
+export function flush_tlb_page(slot: number): void {
+  const me = current.cpu;
+  const n = sizes.nr_cpus;
+  i32[current.stat + CPUSTAT.tlb_flushes] += 1;
+  for (let cpu = 0; cpu < n; cpu++) {
+    if (cpu === me) continue;
+    const pc = percpu_base(cpu);
+    if (Atomics.load(i32, pc + PERCPU.announce) !== slot) continue;
+    i32[current.stat + CPUSTAT.tlb_flush_waits] += 1;
+    for (let i = 0; Atomics.load(i32, pc + PERCPU.announce) === slot; i++) {
+      if (i < FLUSH_SPIN) { cpu_relax(); continue; }
+      check_halt();
+      Atomics.store(i32, pc + PERCPU.flush_waiting, 1);
+      Atomics.wait(i32, pc + PERCPU.announce, slot, 1);
+    }
+  }
+}
+
+/** the access begun by announcing `slot` is over (clears the announce, wakes a flusher) */
+export function tlb_access_done(): void {
+  const pc = current.pcpu;
+  Atomics.store(i32, pc + PERCPU.announce, 0);
+  if (Atomics.load(i32, pc + PERCPU.flush_waiting) !== 0) {
+    Atomics.store(i32, pc + PERCPU.flush_waiting, 0);
+    Atomics.notify(i32, pc + PERCPU.announce);
+  }
+}

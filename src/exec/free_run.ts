@@ -1,0 +1,176 @@
+// The free-running executor: every CPU is a piscina worker running flat
+// out; the interleaving is whatever the machine gives (plus seeded jitter).
+// The main thread only watches: duration/op budget, the halt word, and a
+// per-CPU watchdog. It never blocks in Atomics.wait during a run.
+import { CPU_RUNNING, GLOBALS, HELD_MAX, MachineSizes, PERCPU, DEFAULT_SIZES } from '../shm/layout.js';
+import { B, createMachineBuffer, i32, percpu_base, sizes, validateSizes } from '../shm/machine.js';
+import { SWITCHES, switch_by_name } from '../shm/switches.js';
+import { set_current_cpu } from '../cpu/current.js';
+import { EVENTS } from '../cpu/events.js';
+import { OOPS_INTERNAL, OOPS_INVARIANT, OOPS_SOFTLOCKUP, OopsRecord, read_oops, record_oops } from '../check/bug.js';
+import { check_invariants } from '../check/invariants.js';
+import { describe_lock } from '../check/lock_names.js';
+import { mem_init, reset_cpu_accounting } from '../mm/init.js';
+import { KernelBug } from '../check/bug.js';
+import { create_pool } from './pool.js';
+import { JITTER_NAMES } from './jitter.js';
+import type { Scenario, SetupState } from '../scenarios/types.js';
+import type { CpuResult, CpuTask } from './task.js';
+
+export interface RunOptions {
+  scenario: Scenario;
+  /** what workers import: the built-in name or a module URL */
+  scenarioRef: string;
+  protocol: 'buggy' | 'fixed';
+  cpus: number;
+  duration_ms: number; // used when ops === 0
+  ops: number;
+  seed: number;
+  jitter: number;
+  watchdog_ms?: number;
+  /** extra switches by name, on top of the protocol's */
+  extra_switches?: string[];
+}
+
+export type Outcome = 'clean' | 'bug' | 'violation' | 'liveness' | 'internal';
+
+export interface RunResult {
+  scenario: string; protocol: string; cpus: number; seed: number; jitter: string; roles: string[];
+  switches: string[]; elapsed_ms: number; ops: number; outcome: Outcome;
+  first_failure_ms: number | null; oops: OopsRecord | null; invariants: string[];
+  cpu_results: CpuResult[]; watchdog: string | null;
+}
+
+const now = () => performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function bugs_mask(o: RunOptions): { mask: number; names: string[] } {
+  const names = o.protocol === 'buggy' ? [...o.scenario.switches] : [];
+  for (const n of o.extra_switches ?? []) if (!names.includes(n)) names.push(n);
+  let mask = 0;
+  for (const n of names) {
+    const s = switch_by_name(n);
+    if (!s) throw new Error(`unknown switch '${n}' (known: ${SWITCHES.map((x) => x.name).join(', ')})`);
+    mask |= s.bit;
+  }
+  return { mask, names };
+}
+
+/** what each CPU is doing and holding: the soft-lockup / hung-task report body */
+export function cpu_states(roles: string[]): string {
+  const lines: string[] = [];
+  for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) {
+    const pc = percpu_base(cpu);
+    const path = EVENTS[i32[pc + PERCPU.path]]?.name ?? '-';
+    const held: string[] = [];
+    for (let k = 0; k < Math.min(i32[pc + PERCPU.nheld], HELD_MAX); k++) held.push(describe_lock(i32[pc + PERCPU.held + k], i32[pc + PERCPU.held_cls + k]));
+    const aw = Atomics.load(i32, pc + PERCPU.await_lock);
+    lines.push(`CPU: ${cpu} (${roles[cpu]}) in ${path}, ops ${i32[pc + PERCPU.ops]}`);
+    lines.push(`  ${held.length} lock${held.length === 1 ? '' : 's'} held: ${held.length ? held.join(', ') : '-'}`);
+    if (aw !== 0) lines.push(`  waiting for: ${describe_lock(aw, i32[pc + PERCPU.await_cls])}`);
+  }
+  return lines.join('\n');
+}
+
+export async function run_free(o: RunOptions): Promise<RunResult> {
+  const s: MachineSizes = { ...DEFAULT_SIZES, ...o.scenario.sizes, nr_cpus: o.cpus };
+  const err = validateSizes(s);
+  if (err) throw new RangeError(err);
+  const { mask, names } = bugs_mask(o);
+  const sab = createMachineBuffer(s);
+  mem_init({ bugs: mask, jitter: o.jitter, seed: o.seed, ops_budget: o.ops });
+  const roles = o.scenario.roles(o.cpus);
+
+  // setup runs on the boot CPU (this thread, as CPU 0), then its traces are forgotten
+  set_current_cpu(0, o.seed);
+  let setup: SetupState;
+  try {
+    setup = o.scenario.setup(o.cpus, o.seed);
+  } catch (e) {
+    if (e instanceof KernelBug) throw new Error(`scenario setup hit a kernel failure: ${e.message}`);
+    throw new Error(`scenario setup failed: ${(e as Error).message}`);
+  }
+  reset_cpu_accounting();
+
+  const gb = B.globals;
+  const pool = create_pool(o.cpus);
+  let poolError: string | null = null;
+  pool.on('error', (e: Error) => { poolError = e.message; record_oops(OOPS_INTERNAL, `worker failed: ${e.message}`, 0, 0, 0, 0, false); });
+  const results: (CpuResult | null)[] = new Array(o.cpus).fill(null);
+  const tasks = roles.map((role, cpu) => {
+    const t: CpuTask = { sab, cpu, nr_cpus: o.cpus, seed: o.seed, jitter: o.jitter, scenario: o.scenarioRef, role, setup, barrier_timeout_ms: 60_000 };
+    return (pool.run(t) as Promise<CpuResult>).then(
+      (r) => { results[cpu] = r; },
+      (e: Error) => { results[cpu] = { cpu, status: 'error', message: e.message }; record_oops(OOPS_INTERNAL, `CPU ${cpu} worker: ${e.message}`, 0, 0, 0, 0, false); },
+    );
+  });
+  const all = Promise.all(tasks);
+
+  // start barrier
+  const bootDeadline = now() + 60_000;
+  while (Atomics.load(i32, gb + GLOBALS.barrier) < o.cpus && !results.some((r) => r) && now() < bootDeadline) await sleep(2);
+  const t0 = now();
+  Atomics.store(i32, gb + GLOBALS.go, 1);
+  Atomics.notify(i32, gb + GLOBALS.go);
+
+  // watch: precise time of the first failure through waitAsync on the halt word
+  let first_failure_ms: number | null = null;
+  const haltWait = Atomics.waitAsync(i32, gb + GLOBALS.halt, 0);
+  if (haltWait.async) void haltWait.value.then(() => { first_failure_ms ??= now() - t0; });
+  else first_failure_ms = 0;
+
+  const wd = o.watchdog_ms ?? 15_000;
+  const lastProgress = new Array(o.cpus).fill(0);
+  const lastChange = new Array(o.cpus).fill(now());
+  let watchdog: string | null = null;
+  let stopAt = Infinity;
+  let done = false;
+  void all.then(() => { done = true; });
+  while (!done) {
+    await sleep(10);
+    const t = now();
+    if (o.ops === 0 && t - t0 >= o.duration_ms) Atomics.store(i32, gb + GLOBALS.stop, 1);
+    const stopping = Atomics.load(i32, gb + GLOBALS.stop) !== 0 || Atomics.load(i32, gb + GLOBALS.halt) !== 0;
+    if (stopping && stopAt === Infinity) stopAt = t;
+    if (stopping && t - stopAt > 10_000) {
+      watchdog ??= `CPUs did not stop within 10 s of being asked:\n${cpu_states(roles)}`;
+      break;
+    }
+    for (let cpu = 0; cpu < o.cpus && !stopping; cpu++) {
+      const pc = percpu_base(cpu);
+      const p = Atomics.load(i32, pc + PERCPU.progress);
+      if (p !== lastProgress[cpu] || Atomics.load(i32, pc + PERCPU.state) !== CPU_RUNNING) { lastProgress[cpu] = p; lastChange[cpu] = t; continue; }
+      if (t - lastChange[cpu] > wd) {
+        const secs = Math.round((t - lastChange[cpu]) / 1000);
+        watchdog = `watchdog: BUG: soft lockup - CPU#${cpu} stuck for ${secs}s! [${roles[cpu]}]\n${cpu_states(roles)}`;
+        record_oops(OOPS_SOFTLOCKUP, watchdog, 0, cpu, 0, 0, false);
+        break;
+      }
+    }
+  }
+  const elapsed_ms = now() - t0;
+  if (done) await pool.destroy(); else void pool.destroy();
+  if (poolError && !watchdog) watchdog = null;
+
+  const oops = read_oops();
+  let invariants: string[] = [];
+  const allDone = results.every((r) => r?.status === 'done');
+  if (!oops && allDone) {
+    invariants = check_invariants();
+    if (invariants.length) { set_current_cpu(0, o.seed); record_oops(OOPS_INVARIANT, `invariant violated at the end of the run:\n${invariants.join('\n')}`, 0, 0, 0, 0, false); }
+  }
+  const finalOops = read_oops();
+  let outcome: Outcome = 'clean';
+  if (finalOops) {
+    outcome = finalOops.kind === 1 || finalOops.kind === 2 ? 'bug'
+      : finalOops.kind === OOPS_SOFTLOCKUP ? 'liveness'
+      : finalOops.kind === OOPS_INTERNAL ? 'internal' : 'violation';
+  } else if (watchdog) outcome = 'liveness';
+  else if (!allDone) outcome = 'internal';
+  return {
+    scenario: o.scenario.name, protocol: o.protocol, cpus: o.cpus, seed: o.seed, jitter: JITTER_NAMES[o.jitter],
+    roles, switches: names, elapsed_ms, ops: Atomics.load(i32, B.ops), outcome,
+    first_failure_ms: finalOops ? first_failure_ms : null, oops: finalOops, invariants,
+    cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'error', message: 'did not finish' }), watchdog,
+  };
+}

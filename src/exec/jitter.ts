@@ -1,0 +1,29 @@
+// Seeded jitter at preemption points: short random delays that widen race
+// windows (as KCSAN's delays do) without changing what the code does.
+import { current, prandom_u32 } from '../cpu/current.js';
+import { set_preempt_hooks } from '../sync/preempt.js';
+
+export const JITTER_NONE = 0, JITTER_LIGHT = 1, JITTER_HEAVY = 2;
+export const JITTER_NAMES = ['none', 'light', 'heavy'] as const;
+
+let sink = 0;
+function delay(iters: number): void {
+  let x = sink;
+  for (let i = 0; i < iters; i++) x = (x * 1103515245 + 12345) | 0;
+  sink = x;
+}
+
+function light(): void {
+  const r = prandom_u32();
+  if ((r & 63) === 0) delay((r >>> 8) & 255);
+}
+
+function heavy(): void {
+  const r = prandom_u32();
+  if ((r & 7) === 0) delay((r >>> 8) & 2047);
+}
+
+export function install_jitter(level: number): void {
+  void current;
+  set_preempt_hooks(level === JITTER_HEAVY ? heavy : level === JITTER_LIGHT ? light : null, null);
+}

@@ -1,0 +1,58 @@
+// kernel/fork.c: dup_mm/dup_mmap. The parent's mmap_sem is held for write
+// for the whole copy, so the parent's faults wait; rmap walkers (migration)
+// do not take mmap_sem and race with the copy through the anon_vma list and
+// the PTLs.
+import { CPUSTAT, MM, VMA } from '../shm/layout.js';
+import { i32, mm_base, vma_base } from '../shm/machine.js';
+import { current } from '../cpu/current.js';
+import { EV_DUP_MMAP, EV_DUP_MMAP_DONE, trace_event } from '../cpu/events.js';
+import { LC_MMAP_SEM } from '../sync/lock_class.js';
+import { down_write, up_write } from '../sync/rwsem.js';
+import { VM_DONTCOPY, mm_mmap_sem } from './mm_types.js';
+import { exit_mmap, insert_vm_struct, mm_alloc, vma_alloc } from './mmap.js';
+import { anon_vma_link } from './rmap.js';
+import { copy_page_range } from './memory.js';
+
+/** dup_mmap: copy every vma and its ptes into mm (both mmap_sems held for write) */
+function dup_mmap(mm: number, oldmm: number): number {
+  for (let mpnt = i32[mm_base(oldmm) + MM.mmap_first]; mpnt !== 0; mpnt = i32[vma_base(mpnt) + VMA.vm_next]) {
+    const o = vma_base(mpnt);
+    if ((i32[o + VMA.vm_flags] & VM_DONTCOPY) !== 0) continue;
+    const tmp = vma_alloc();
+    if (tmp === 0) return -12;
+    const t = vma_base(tmp);
+    for (const f of VMA.fields) i32[t + VMA[f]] = i32[o + VMA[f]];
+    i32[t + VMA.vm_mm] = mm;
+    i32[t + VMA.vm_next] = 0;
+    i32[t + VMA.anon_vma_next] = 0; i32[t + VMA.anon_vma_prev] = 0;
+    anon_vma_link(tmp);
+    insert_vm_struct(mm, tmp);
+    if (copy_page_range(mm, oldmm, mpnt) !== 0) return -12;
+  }
+  return 0;
+}
+
+/** copy_mm for fork without CLONE_VM: returns the child's mm, or a negative errno */
+export function copy_mm(oldmm: number): number {
+  const mm = mm_alloc(oldmm);
+  if (mm === 0) return -12;
+  trace_event(EV_DUP_MMAP, oldmm, mm);
+  const oldsem = mm_mmap_sem(oldmm);
+  down_write(oldsem, LC_MMAP_SEM);
+  down_write(mm_mmap_sem(mm), LC_MMAP_SEM); // down_write_nested: the child is new, nobody else can hold it
+  const rc = dup_mmap(mm, oldmm);
+  up_write(mm_mmap_sem(mm));
+  up_write(oldsem);
+  i32[current.stat + CPUSTAT.forks] += 1;
+  if (rc !== 0) { exit_mmap(mm); return rc; }
+  trace_event(EV_DUP_MMAP_DONE, oldmm, mm);
+  return mm;
+}
+
+/** mmput of a forked child that exits */
+export function mmput(mm: number): void {
+  if (Atomics.sub(i32, mm_base(mm) + MM.mm_users, 1) === 1) {
+    exit_mmap(mm);
+    i32[current.stat + CPUSTAT.exits] += 1;
+  }
+}

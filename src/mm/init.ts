@@ -1,0 +1,32 @@
+// Boot: mem_init for the page allocator and the slab-like id allocators,
+// and the run-wide configuration every CPU reads.
+import { CPUSTAT, EVENT, GLOBALS, HELDTIME, LOCKSTAT, PERCPU, RING_SIZE } from '../shm/layout.js';
+import { B, f64, i32, sizes } from '../shm/machine.js';
+import { NR_LOCK_CLASSES } from '../sync/lock_class.js';
+import { init_zone } from './page_alloc.js';
+import { init_id_allocators } from './mmap.js';
+
+export interface BootConfig { bugs: number; jitter: number; seed: number; ops_budget: number }
+
+export function mem_init(cfg: BootConfig): void {
+  init_zone();
+  init_id_allocators();
+  const gb = B.globals;
+  i32[gb + GLOBALS.bugs] = cfg.bugs;
+  i32[gb + GLOBALS.jitter] = cfg.jitter;
+  i32[gb + GLOBALS.seed] = cfg.seed;
+  i32[gb + GLOBALS.nr_cpus] = sizes.nr_cpus;
+  i32[gb + GLOBALS.ops_budget] = cfg.ops_budget;
+  i32[gb + GLOBALS.era] = 2;
+}
+
+/** forget what scenario setup did on the boot CPU: counters, rings, held locks */
+export function reset_cpu_accounting(): void {
+  const n = sizes.nr_cpus;
+  i32.fill(0, B.percpu, B.percpu + n * PERCPU.stride);
+  i32.fill(0, B.cpustat, B.cpustat + n * CPUSTAT.stride);
+  i32.fill(0, B.events, B.events + n * RING_SIZE * EVENT.stride);
+  f64.fill(0, B.lockstat_f64, B.lockstat_f64 + n * NR_LOCK_CLASSES * LOCKSTAT.stride);
+  f64.fill(0, B.heldtime_f64, B.heldtime_f64 + n * HELDTIME.stride);
+  Atomics.store(i32, B.seq, 0);
+}

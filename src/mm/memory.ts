@@ -1,0 +1,294 @@
+// mm/memory.c: the fault handlers, fork's page-table copy and the zap done
+// at exit. PTL rules: a pte is read unlocked only to decide what to do and
+// is always re-checked under its PTL before it is changed.
+import { CPUSTAT, MM, MMLIST, PG_locked, PTRS_PER_PGD, VMA, WORDS_PER_PAGE } from '../shm/layout.js';
+import { B, i32, mm_base, page_base, phys_base, vma_base } from '../shm/machine.js';
+import { list_add } from '../shm/list.js';
+import { SW_MIGRATION_READ_AS_BOOL, buggy } from '../shm/switches.js';
+import { current } from '../cpu/current.js';
+import {
+  EV_ANON_PAGE, EV_COPY_MIGRATION_ENTRY, EV_COPY_PTE_RANGE, EV_FAULT, EV_SWAP_PAGE, EV_WP_PAGE, EV_ZAP, trace_event,
+} from '../cpu/events.js';
+import { flush_tlb_page } from '../cpu/tlb.js';
+import { OOPS_INVARIANT, fail } from '../check/bug.js';
+import { LC_MMLIST, LC_PTL } from '../sync/lock_class.js';
+import { cond_resched } from '../sync/preempt.js';
+import { spin_lock, spin_unlock } from '../sync/spinlock.js';
+import { trylock_page, unlock_page } from '../sync/page_lock.js';
+import { PAGE } from '../shm/layout.js';
+import { VM_SHARED, VM_WRITE, PageAnon, is_cow_mapping, page_mapcount, vma_field } from './mm_types.js';
+import { PMD_SIZE, pmd_addr_end, pte_alloc, pte_alloc_map_lock, pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
+import {
+  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW, is_swap_pte, mk_pte, pte_dirty, pte_file, pte_mkclean, pte_mkdirty, pte_mkold,
+  pte_mkwrite, pte_mkyoung, pte_none, pte_pfn, pte_present, pte_write, pte_wrprotect,
+} from './pgtable.js';
+import {
+  SWP_MIGRATION_READ, is_migration_entry, is_write_migration_entry, make_migration_entry, make_migration_entry_read,
+  migration_entry_to_page, pte_to_swp_entry, swp_entry_to_pte, swp_offset,
+} from './swapops.js';
+import { alloc_page } from './page_alloc.js';
+import { get_page, lru_cache_add_active, put_page } from './swap.js';
+import { anon_vma_prepare, page_add_new_anon_rmap, page_dup_rmap, page_remove_rmap, ptep_clear_flush, set_page_dirty } from './rmap.js';
+import { migration_entry_wait } from './migrate.js';
+import { free_swap_and_cache, swap_duplicate } from './swapfile.js';
+import { MMLIST_DESC } from './mmap.js';
+
+export const VM_FAULT_OOM = -1, VM_FAULT_SIGBUS = 0, VM_FAULT_MINOR = 1, VM_FAULT_MAJOR = 2;
+
+const anon_rss = (mm: number) => mm_base(mm) + MM.anon_rss;
+
+/** maybe_mkwrite: write permission only if the vma allows writing */
+const maybe_mkwrite = (pte: number, vma: number) => (vma_field(vma, VMA.vm_flags) & VM_WRITE) !== 0 ? pte_mkwrite(pte) : pte;
+
+/** copy_user_highpage: word by word, racing with nothing (the source is read-only or unmapped) */
+function copy_user_highpage(dst: number, src: number): void {
+  const d = phys_base(dst);
+  const s = phys_base(src);
+  for (let w = 0; w < WORDS_PER_PAGE; w++) Atomics.store(i32, d + w, Atomics.load(i32, s + w));
+}
+
+/** handle_mm_fault: caller holds mmap_sem for read */
+export function handle_mm_fault(mm: number, vma: number, addr: number, write: boolean): number {
+  trace_event(EV_FAULT, mm, addr, write ? 1 : 0);
+  const table = pte_alloc(mm, addr);
+  if (table === 0) return VM_FAULT_OOM;
+  return handle_pte_fault(mm, vma, addr, table, write);
+}
+
+function handle_pte_fault(mm: number, vma: number, addr: number, table: number, write: boolean): number {
+  const slot = pte_offset(table, addr);
+  const entry = Atomics.load(i32, slot);
+  if (!pte_present(entry)) {
+    if (pte_none(entry)) return do_anonymous_page(mm, vma, addr, table, write);
+    return do_swap_page(mm, vma, addr, table, entry, write);
+  }
+  const ptl = pte_lockptr(table);
+  spin_lock(ptl, LC_PTL);
+  if (Atomics.load(i32, slot) !== entry) { spin_unlock(ptl); return VM_FAULT_MINOR; }
+  if (write && !pte_write(entry)) return do_wp_page(mm, vma, addr, table, entry); // drops ptl
+  // ptep_set_access_flags: only A/D can change under us (hardware), never W
+  Atomics.or(i32, slot, _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0));
+  spin_unlock(ptl);
+  return VM_FAULT_MINOR;
+}
+
+/** do_anonymous_page: caller holds mmap_sem for read; takes the PTL */
+function do_anonymous_page(mm: number, vma: number, addr: number, table: number, write: boolean): number {
+  if (anon_vma_prepare(vma) !== 0) return VM_FAULT_OOM;
+  const page = alloc_page();
+  if (page === 0) return VM_FAULT_OOM;
+  let entry = mk_pte(page, vma_field(vma, VMA.vm_page_prot));
+  if (write) entry = maybe_mkwrite(pte_mkdirty(entry), vma);
+  const ptl = pte_lockptr(table);
+  const slot = pte_offset(table, addr);
+  spin_lock(ptl, LC_PTL);
+  if (!pte_none(Atomics.load(i32, slot))) {
+    spin_unlock(ptl);
+    put_page(page);
+    return VM_FAULT_MINOR;
+  }
+  Atomics.add(i32, anon_rss(mm), 1);
+  lru_cache_add_active(page);
+  page_add_new_anon_rmap(page, vma, addr);
+  Atomics.store(i32, slot, entry);
+  trace_event(EV_ANON_PAGE, mm, addr, page);
+  spin_unlock(ptl);
+  return VM_FAULT_MINOR;
+}
+
+/**
+ * do_wp_page: write fault on a present read-only pte. Entered with the PTL
+ * held; returns with it released. Reuse when we are the only mapper (the
+ * page lock keeps swap and migration out while we look), else copy.
+ */
+function do_wp_page(mm: number, vma: number, addr: number, table: number, orig: number): number {
+  const ptl = pte_lockptr(table);
+  const slot = pte_offset(table, addr);
+  const old = pte_pfn(orig);
+  let reuse = false;
+  if (PageAnon(old) && trylock_page(old)) {
+    reuse = page_mapcount(old) === 1; // can_share_swap_page
+    unlock_page(old);
+  }
+  if (reuse) {
+    Atomics.or(i32, slot, _PAGE_ACCESSED | _PAGE_DIRTY | ((vma_field(vma, VMA.vm_flags) & VM_WRITE) !== 0 ? _PAGE_RW : 0));
+    trace_event(EV_WP_PAGE, mm, addr, old, 0);
+    spin_unlock(ptl);
+    return VM_FAULT_MINOR;
+  }
+  get_page(old);
+  spin_unlock(ptl);
+  i32[current.stat + CPUSTAT.cow] += 1;
+  if (anon_vma_prepare(vma) !== 0) { put_page(old); return VM_FAULT_OOM; }
+  const nw = alloc_page();
+  if (nw === 0) { put_page(old); return VM_FAULT_OOM; }
+  copy_user_highpage(nw, old);
+  spin_lock(ptl, LC_PTL);
+  let drop = nw;
+  if (Atomics.load(i32, slot) === orig) { // pte_same
+    page_remove_rmap(old);
+    const entry = maybe_mkwrite(pte_mkdirty(mk_pte(nw, vma_field(vma, VMA.vm_page_prot))), vma);
+    ptep_clear_flush(slot); // ptep_establish: no CPU keeps using the old page
+    lru_cache_add_active(nw);
+    page_add_new_anon_rmap(nw, vma, addr);
+    Atomics.store(i32, slot, entry);
+    trace_event(EV_WP_PAGE, mm, addr, old, nw);
+    drop = old; // the old pte's reference
+  }
+  spin_unlock(ptl);
+  put_page(drop);
+  put_page(old);
+  return VM_FAULT_MINOR;
+}
+
+/** do_swap_page: a non-present, non-none pte. Migration entries wait for the migration to end. */
+function do_swap_page(mm: number, vma: number, addr: number, table: number, orig: number, write: boolean): number {
+  trace_event(EV_SWAP_PAGE, mm, addr, orig);
+  const entry = pte_to_swp_entry(orig);
+  if (is_migration_entry(entry)) {
+    migration_entry_wait(mm, addr);
+    return VM_FAULT_MINOR;
+  }
+  // a real swap entry: swap-in needs a swap device, and none can be switched on in this model yet
+  void vma; void table; void write;
+  swap_duplicate(entry); // reports "Bad swap file entry" for an entry no device backs
+  return VM_FAULT_OOM;
+}
+
+/**
+ * copy_one_pte: called with the child's and the parent's PTLs held. A swap
+ * or migration entry is copied as it is (made read for a COW mapping); a
+ * present COW pte is write-protected in both.
+ */
+function copy_one_pte(dst_mm: number, src_mm: number, dst_slot: number, src_slot: number, vm_flags: number, addr: number): void {
+  let pte = Atomics.load(i32, src_slot);
+  if (!pte_present(pte)) {
+    if (!pte_file(pte)) {
+      let entry = pte_to_swp_entry(pte);
+      swap_duplicate(entry);
+      // make sure dst_mm is on swapoff's mmlist
+      const dm = mm_base(dst_mm);
+      if (i32[dm + MM.mmlist_next] === 0 && i32[dm + MM.mmlist_prev] === 0 && i32[B.mmlist + MMLIST.first] !== dst_mm) {
+        spin_lock(B.mmlist + MMLIST.lock, LC_MMLIST);
+        if (i32[dm + MM.mmlist_next] === 0 && i32[dm + MM.mmlist_prev] === 0 && i32[B.mmlist + MMLIST.first] !== dst_mm) {
+          list_add(MMLIST_DESC, B.mmlist + MMLIST.first, dst_mm);
+        }
+        spin_unlock(B.mmlist + MMLIST.lock);
+      }
+      if (buggy(SW_MIGRATION_READ_AS_BOOL)) {
+        // switch:migration-read-as-bool, the pre-patch line: SWP_MIGRATION_READ (30) is a true `write`
+        if (is_migration_entry(entry) && is_cow_mapping(vm_flags)) {
+          const page = migration_entry_to_page(entry);
+          entry = make_migration_entry(page, SWP_MIGRATION_READ);
+          pte = swp_entry_to_pte(entry);
+          Atomics.store(i32, src_slot, pte);
+        }
+      } else if (is_write_migration_entry(entry) && is_cow_mapping(vm_flags)) {
+        // COW mappings require pages in both parent and child to be set to read
+        entry = make_migration_entry_read(entry);
+        pte = swp_entry_to_pte(entry);
+        Atomics.store(i32, src_slot, pte);
+      }
+      if (is_migration_entry(entry)) trace_event(EV_COPY_MIGRATION_ENTRY, dst_mm, addr, swp_offset(entry), is_write_migration_entry(entry) ? 1 : 0);
+    }
+    Atomics.store(i32, dst_slot, pte);
+    return;
+  }
+  if (is_cow_mapping(vm_flags) && pte_write(pte)) {
+    Atomics.and(i32, src_slot, ~_PAGE_RW); // ptep_set_wrprotect: atomic against hardware A/D updates
+    flush_tlb_page(src_slot);
+    pte = pte_wrprotect(Atomics.load(i32, src_slot));
+  }
+  if ((vm_flags & VM_SHARED) !== 0) pte = pte_mkclean(pte);
+  pte = pte_mkold(pte);
+  const page = pte_pfn(pte);
+  get_page(page);
+  page_dup_rmap(page);
+  Atomics.add(i32, anon_rss(dst_mm), 1);
+  Atomics.store(i32, dst_slot, pte);
+}
+
+/** copy_pte_range: child's PTL, then the parent's (nested); one table at a time */
+function copy_pte_range(dst_mm: number, src_mm: number, vma: number, addr: number, end: number): number {
+  const src_table = pte_table(src_mm, addr);
+  if (src_table === 0) return 0;
+  const dst_slot0 = pte_alloc_map_lock(dst_mm, addr);
+  if (dst_slot0 < 0) return -12;
+  const dst_ptl = pte_lockptr(pte_table(dst_mm, addr));
+  const src_ptl = pte_lockptr(src_table);
+  spin_lock(src_ptl, LC_PTL);
+  trace_event(EV_COPY_PTE_RANGE, dst_mm, addr, src_mm);
+  const vm_flags = vma_field(vma, VMA.vm_flags);
+  const dst_table = pte_table(dst_mm, addr);
+  for (; addr < end; addr += 1 << 12) {
+    const src_slot = pte_offset(src_table, addr);
+    if (pte_none(Atomics.load(i32, src_slot))) continue;
+    copy_one_pte(dst_mm, src_mm, pte_offset(dst_table, addr), src_slot, vm_flags, addr);
+  }
+  spin_unlock(src_ptl);
+  spin_unlock(dst_ptl);
+  cond_resched();
+  return 0;
+}
+
+/** copy_page_range: fork copies the parent's ptes of one vma (both mmap_sems held for write) */
+export function copy_page_range(dst_mm: number, src_mm: number, vma: number): number {
+  // Don't copy ptes where a page fault will fill them correctly
+  if (vma_field(vma, VMA.anon_vma) === 0) return 0;
+  const end = vma_field(vma, VMA.vm_end);
+  for (let addr = vma_field(vma, VMA.vm_start); addr < end;) {
+    const next = pmd_addr_end(addr, end);
+    if (copy_pte_range(dst_mm, src_mm, vma, addr, next) !== 0) return -12;
+    addr = next;
+  }
+  return 0;
+}
+
+/** zap_pte_range: drop every pte of [addr, end) in one table; takes the PTL */
+function zap_pte_range(mm: number, table: number, addr: number, end: number): void {
+  const ptl = pte_lockptr(table);
+  spin_lock(ptl, LC_PTL);
+  for (; addr < end; addr += 1 << 12) {
+    const slot = pte_offset(table, addr);
+    const pte = Atomics.load(i32, slot);
+    if (pte_none(pte)) continue;
+    if (pte_present(pte)) {
+      const ptent = ptep_clear_flush(slot); // tlb gather, flushed before the page can be freed
+      const page = pte_pfn(ptent);
+      if (pte_dirty(ptent)) set_page_dirty(page);
+      page_remove_rmap(page);
+      Atomics.sub(i32, anon_rss(mm), 1);
+      put_page(page);
+      continue;
+    }
+    if (!pte_file(pte)) {
+      const entry = pte_to_swp_entry(pte);
+      if (is_migration_entry(entry)) {
+        trace_event(EV_ZAP, mm, addr, swp_offset(entry), 1);
+        // model checker: a migration entry may exist only while its page is locked by the migration
+        if ((Atomics.load(i32, page_base(swp_offset(entry)) + PAGE.flags) & PG_locked) === 0) {
+          spin_unlock(ptl);
+          fail(OOPS_INVARIANT, `orphaned migration entry dropped at exit: mm#${mm} addr 0x${addr.toString(16)} -> pfn ${swp_offset(entry)}, which is not under migration`, swp_offset(entry), mm, addr);
+        }
+      }
+      free_swap_and_cache(entry);
+    }
+    Atomics.store(i32, slot, 0);
+  }
+  spin_unlock(ptl);
+}
+
+/** unmap_vmas: zap every vma of an exiting mm (mmap_sem held for write) */
+export function unmap_vmas(mm: number): void {
+  for (let vma = i32[mm_base(mm) + MM.mmap_first]; vma !== 0; vma = i32[vma_base(vma) + VMA.vm_next]) {
+    const end = vma_field(vma, VMA.vm_end);
+    for (let addr = vma_field(vma, VMA.vm_start); addr < end;) {
+      const next = pmd_addr_end(addr, end);
+      const table = pte_table(mm, addr);
+      if (table !== 0) zap_pte_range(mm, table, addr, next);
+      addr = next;
+      cond_resched();
+    }
+  }
+}
+

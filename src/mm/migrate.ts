@@ -1,0 +1,193 @@
+// Swapless page migration (mm/migrate.c, 2.6.18): lock the old page, turn
+// its ptes into migration entries, check that only our reference is left,
+// copy data and flags to the new page, then walk the anon_vma again and
+// point every migration entry at the new page.
+import { CPUSTAT, PAGE, PG_active, PG_checked, PG_dirty, PG_error, PG_mappedtodisk, PG_private, PG_referenced, PG_swapcache, PG_uptodate, PG_writeback, VMA, WORDS_PER_PAGE, MM } from '../shm/layout.js';
+import { B, i32, page_base, phys_base, vma_base } from '../shm/machine.js';
+import { current } from '../cpu/current.js';
+import { EV_MIGRATE, EV_MIGRATE_DONE, EV_MIGRATE_FAIL, EV_MIGRATION_WAIT, EV_MOVE_TO_NEW, EV_REMOVE_PTE, RMP_NOT_OURS, RMP_NO_TABLE, RMP_OUTSIDE, RMP_RESTORED, RMP_SKIP, trace_event } from '../cpu/events.js';
+import { BUG_ON } from '../check/bug.js';
+import { LC_ANON_VMA, LC_PTL } from '../sync/lock_class.js';
+import { spin_lock, spin_unlock } from '../sync/spinlock.js';
+import { lock_page, trylock_page, unlock_page, wait_on_page_locked } from '../sync/page_lock.js';
+import { PAGE_MAPPING_ANON, anon_vma_head, anon_vma_lock, page_count, page_mapped, vma_address, vma_field } from './mm_types.js';
+import { pte_lockptr, pte_offset, pte_table, pte_offset_map_lock, pte_unmap_unlock } from './pagewalk.js';
+import { is_swap_pte, mk_pte, pte_mkold, pte_mkwrite } from './pgtable.js';
+import { is_migration_entry, is_write_migration_entry, migration_entry_to_page, pte_to_swp_entry } from './swapops.js';
+import { alloc_page } from './page_alloc.js';
+import { get_page, put_page, putback_lru_page } from './swap.js';
+import { page_add_anon_rmap, set_page_dirty, try_to_unmap } from './rmap.js';
+
+export const EAGAIN = -11, ENOMEM = -12, EBUSY = -16;
+
+/** page_address_in_vma for an anon page: -1 (-EFAULT) unless vma belongs to the page's anon_vma */
+function page_address_in_vma(pfn: number, vma: number): number {
+  if ((i32[page_base(pfn) + PAGE.mapping] >>> 1) !== vma_field(vma, VMA.anon_vma)) return -1;
+  return vma_address(pfn, vma);
+}
+
+/**
+ * remove_migration_pte: restore one migration entry to a working pte.
+ * Caller holds anon_vma->lock; takes the pte's PTL.
+ */
+function remove_migration_pte(vma: number, addr: number, old: number, nw: number): void {
+  const mm = vma_field(vma, VMA.vm_mm);
+  if (addr < 0) { trace_event(EV_REMOVE_PTE, mm, 0, RMP_OUTSIDE, 0); return; }
+  const table = pte_table(mm, addr);
+  if (table === 0) { trace_event(EV_REMOVE_PTE, mm, addr, RMP_NO_TABLE, 0); return; }
+  const slot = pte_offset(table, addr);
+  if (!is_swap_pte(Atomics.load(i32, slot))) { trace_event(EV_REMOVE_PTE, mm, addr, RMP_SKIP, 0); return; } // unlocked peek
+  const ptl = pte_lockptr(table);
+  spin_lock(ptl, LC_PTL);
+  let pte = Atomics.load(i32, slot);
+  if (!is_swap_pte(pte)) { spin_unlock(ptl); trace_event(EV_REMOVE_PTE, mm, addr, RMP_SKIP, 0); return; }
+  const entry = pte_to_swp_entry(pte);
+  if (!is_migration_entry(entry) || migration_entry_to_page(entry) !== old) {
+    spin_unlock(ptl);
+    trace_event(EV_REMOVE_PTE, mm, addr, RMP_NOT_OURS, 0);
+    return;
+  }
+  Atomics.add(i32, B.mms + mm * MM.stride + MM.anon_rss, 1);
+  get_page(nw);
+  pte = pte_mkold(mk_pte(nw, vma_field(vma, VMA.vm_page_prot)));
+  if (is_write_migration_entry(entry)) pte = pte_mkwrite(pte);
+  Atomics.store(i32, slot, pte);
+  page_add_anon_rmap(nw, vma, addr);
+  trace_event(EV_REMOVE_PTE, mm, addr, RMP_RESTORED, nw);
+  spin_unlock(ptl);
+}
+
+/**
+ * remove_migration_ptes: get rid of every migration entry of old, pointing
+ * it at new. Caller holds the page lock; takes anon_vma->lock, then each PTL.
+ */
+export function remove_migration_ptes(old: number, nw: number): void {
+  const mapping = i32[page_base(nw) + PAGE.mapping];
+  if (mapping === 0 || (mapping & PAGE_MAPPING_ANON) === 0) return;
+  const av = mapping >>> 1;
+  spin_lock(anon_vma_lock(av), LC_ANON_VMA);
+  for (let vma = i32[anon_vma_head(av)]; vma !== 0; vma = i32[vma_base(vma) + VMA.anon_vma_next]) {
+    remove_migration_pte(vma, page_address_in_vma(nw, vma), old, nw);
+  }
+  spin_unlock(anon_vma_lock(av));
+}
+
+/**
+ * migration_entry_wait: something used the pte of a page under migration:
+ * wait for the page to be unlocked; the fault is then retried. Called from
+ * do_swap_page with mmap_sem held for read; takes the PTL.
+ */
+export function migration_entry_wait(mm: number, addr: number): void {
+  const slot = pte_offset_map_lock(mm, addr);
+  if (slot < 0) return;
+  const pte = Atomics.load(i32, slot);
+  if (!is_swap_pte(pte)) { pte_unmap_unlock(mm, addr); return; }
+  const entry = pte_to_swp_entry(pte);
+  if (!is_migration_entry(entry)) { pte_unmap_unlock(mm, addr); return; }
+  const page = migration_entry_to_page(entry);
+  i32[current.stat + CPUSTAT.migration_waits] += 1;
+  trace_event(EV_MIGRATION_WAIT, mm, addr, page);
+  get_page(page);
+  pte_unmap_unlock(mm, addr);
+  wait_on_page_locked(page);
+  put_page(page);
+}
+
+/** migrate_page_copy: data, then the flags a page carries (caller holds both page locks) */
+function migrate_page_copy(nw: number, old: number): void {
+  const d = phys_base(nw);
+  const s = phys_base(old);
+  for (let w = 0; w < WORDS_PER_PAGE; w++) Atomics.store(i32, d + w, Atomics.load(i32, s + w));
+  const of = Atomics.load(i32, page_base(old) + PAGE.flags);
+  const carry = of & (PG_error | PG_referenced | PG_uptodate | PG_active | PG_checked | PG_mappedtodisk);
+  Atomics.or(i32, page_base(nw) + PAGE.flags, carry);
+  if ((of & PG_dirty) !== 0) {
+    Atomics.and(i32, page_base(old) + PAGE.flags, ~PG_dirty); // clear_page_dirty_for_io
+    set_page_dirty(nw);
+  }
+  Atomics.and(i32, page_base(old) + PAGE.flags, ~(PG_swapcache | PG_active | PG_private));
+  i32[page_base(old) + PAGE.private] = 0;
+  i32[page_base(old) + PAGE.mapping] = 0;
+}
+
+/** migrate_page_move_mapping for an anon page outside the swap cache: only our reference may remain */
+function migrate_page_move_mapping(old: number): number {
+  if (page_count(old) !== 1) return EAGAIN;
+  return 0;
+}
+
+/** migrate_page: the generic migratepage (no buffers, no page cache for anon) */
+function migrate_page(nw: number, old: number): number {
+  BUG_ON((Atomics.load(i32, page_base(old) + PAGE.flags) & PG_writeback) !== 0, 'BUG_ON(PageWriteback(page)) in migrate_page', old);
+  const rc = migrate_page_move_mapping(old);
+  if (rc !== 0) return rc;
+  migrate_page_copy(nw, old);
+  return 0;
+}
+
+/** move_to_new_page: caller holds the old page's lock; locks the new page */
+function move_to_new_page(nw: number, old: number): number {
+  lock_page(nw);
+  const n = page_base(nw);
+  i32[n + PAGE.index] = i32[page_base(old) + PAGE.index];
+  i32[n + PAGE.mapping] = i32[page_base(old) + PAGE.mapping];
+  const rc = migrate_page(nw, old);
+  if (rc === 0) {
+    trace_event(EV_MOVE_TO_NEW, old, nw);
+    remove_migration_ptes(old, nw);
+  } else {
+    i32[n + PAGE.mapping] = 0;
+  }
+  unlock_page(nw);
+  return rc;
+}
+
+/**
+ * unmap_and_move: migrate one isolated page. Returns 0 when the page was
+ * migrated (or freed under us), EAGAIN to retry, another errno to give up.
+ * The old page stays isolated on EAGAIN; otherwise it has been put back.
+ */
+function unmap_and_move(old: number, force: boolean): number {
+  const nw = alloc_page();
+  if (nw === 0) return ENOMEM;
+  if (page_count(old) === 1) {
+    // page was freed from under us: only our isolation reference is left
+    putback_lru_page(old);
+    put_page(nw);
+    return 0;
+  }
+  let rc = EAGAIN;
+  if (!trylock_page(old)) {
+    if (!force) { put_page(nw); return rc; }
+    lock_page(old);
+  }
+  trace_event(EV_MIGRATE, old);
+  // Establish migration ptes or remove ptes
+  try_to_unmap(old, true);
+  if (!page_mapped(old)) rc = move_to_new_page(nw, old);
+  if (rc !== 0) {
+    trace_event(EV_MIGRATE_FAIL, old, rc, page_mapped(old) ? 1 : 0);
+    remove_migration_ptes(old, old);
+  }
+  unlock_page(old);
+  if (rc === 0) trace_event(EV_MIGRATE_DONE, old, nw);
+  if (rc !== EAGAIN) putback_lru_page(old); // migrated: this drops the last reference and frees it
+  // move the new page to the LRU; if migration failed this frees it
+  putback_lru_page(nw);
+  return rc;
+}
+
+/**
+ * migrate_pages for one isolated page (the caller holds the isolation
+ * reference): up to ten passes, blocking on the page lock after the second.
+ * Returns 0 if migrated, else the last error; the page is always put back.
+ */
+export function migrate_pages(pfn: number): number {
+  let rc = EAGAIN;
+  for (let pass = 0; pass < 10 && rc === EAGAIN; pass++) rc = unmap_and_move(pfn, pass > 2);
+  if (rc === EAGAIN || rc === ENOMEM) putback_lru_page(pfn);
+  const st = current.stat;
+  i32[st + CPUSTAT.migrations] += 1;
+  i32[st + (rc === 0 ? CPUSTAT.migrate_ok : CPUSTAT.migrate_fail)] += 1;
+  return rc;
+}

@@ -1,0 +1,67 @@
+// Accessors for struct page, mm_struct, vm_area_struct and anon_vma
+// (mm_types.h, page-flags.h, mm.h). Field offsets come from shm/layout.ts.
+import { ANON_VMA, MM, PAGE, VMA } from '../shm/layout.js';
+import { av_base, i32, mm_base, page_base, vma_base } from '../shm/machine.js';
+import { ListDesc } from '../shm/list.js';
+import { PAGE_NONE, PAGE_READONLY, PAGE_SHARED } from './pgtable.js';
+
+export const VM_READ = 0x1, VM_WRITE = 0x2, VM_EXEC = 0x4, VM_SHARED = 0x8;
+export const VM_MAYREAD = 0x10, VM_MAYWRITE = 0x20, VM_MAYEXEC = 0x40, VM_MAYSHARE = 0x80;
+export const VM_LOCKED = 0x2000, VM_DONTCOPY = 0x20000, VM_ACCOUNT = 0x100000, VM_HUGETLB = 0x400000;
+export const PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
+export const PAGE_MAPPING_ANON = 1;
+
+// struct page
+export const page_flags = (pfn: number) => Atomics.load(i32, page_base(pfn) + PAGE.flags);
+export const SetPageFlag = (pfn: number, f: number) => { Atomics.or(i32, page_base(pfn) + PAGE.flags, f); };
+export const ClearPageFlag = (pfn: number, f: number) => { Atomics.and(i32, page_base(pfn) + PAGE.flags, ~f); };
+export const TestClearPageFlag = (pfn: number, f: number) => (Atomics.and(i32, page_base(pfn) + PAGE.flags, ~f) & f) !== 0;
+export const page_count = (pfn: number) => Atomics.load(i32, page_base(pfn) + PAGE._count);
+export const page_mapcount = (pfn: number) => Atomics.load(i32, page_base(pfn) + PAGE._mapcount) + 1;
+export const page_mapped = (pfn: number) => Atomics.load(i32, page_base(pfn) + PAGE._mapcount) >= 0;
+export const page_mapping_raw = (pfn: number) => i32[page_base(pfn) + PAGE.mapping];
+export const PageAnon = (pfn: number) => (i32[page_base(pfn) + PAGE.mapping] & PAGE_MAPPING_ANON) !== 0;
+export const page_anon_vma = (pfn: number) => i32[page_base(pfn) + PAGE.mapping] >>> 1;
+export const page_index = (pfn: number) => i32[page_base(pfn) + PAGE.index];
+
+// mm_struct
+export const mm_field = (mm: number, off: number) => i32[mm_base(mm) + off];
+export const mm_mmap_sem = (mm: number) => mm_base(mm) + MM.mmap_sem;
+export const mm_page_table_lock = (mm: number) => mm_base(mm) + MM.page_table_lock;
+export const mm_pgd_slot = (mm: number, i: number) => mm_base(mm) + MM.pgd + i;
+
+// vm_area_struct
+export const vma_field = (vma: number, off: number) => i32[vma_base(vma) + off];
+export const set_vma_field = (vma: number, off: number, v: number) => { i32[vma_base(vma) + off] = v; };
+
+// anon_vma
+export const anon_vma_lock = (av: number) => av_base(av) + ANON_VMA.lock;
+export const anon_vma_head = (av: number) => av_base(av) + ANON_VMA.head_first;
+
+/** anon_vma->head: list of vmas through vma->anon_vma_node */
+export const ANON_VMA_LIST: ListDesc = { base: vma_base, next: VMA.anon_vma_next, prev: VMA.anon_vma_prev };
+
+/** protection_map[]: the pte protection a vma's new ptes get */
+export function vm_get_page_prot(flags: number): number {
+  if ((flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0) return PAGE_NONE;
+  if ((flags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE)) return PAGE_SHARED;
+  return PAGE_READONLY;
+}
+
+/** may be written but is not shared: pages must be COW-protected at fork */
+export const is_cow_mapping = (flags: number) => (flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
+
+export const PAGE_SHIFT_ = 12;
+export const linear_page_index = (vma: number, addr: number) =>
+  ((addr - vma_field(vma, VMA.vm_start)) >>> PAGE_SHIFT_) + vma_field(vma, VMA.vm_pgoff);
+
+/** vma_address: where the page sits in this vma, or -1 (the kernel's -EFAULT) */
+export function vma_address(pfn: number, vma: number): number {
+  const b = vma_base(vma);
+  const addr = i32[b + VMA.vm_start] + ((page_index(pfn) - i32[b + VMA.vm_pgoff]) << PAGE_SHIFT_);
+  if (addr < i32[b + VMA.vm_start] || addr >= i32[b + VMA.vm_end]) return -1;
+  return addr;
+}
+
+export const calc_vm_prot_bits = (prot: number) =>
+  (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) | (prot & PROT_EXEC ? VM_EXEC : 0);

@@ -1,0 +1,182 @@
+// mm_structs and vmas (mm/mmap.c, kernel/fork.c allocation side): id
+// allocation, the sorted vma list, anonymous mmap, split_vma for mprotect,
+// and exit_mmap's teardown order (unmap, unlink from rmap, then free tables).
+import { IDALLOC, MM, MMLIST, PTRS_PER_PGD, VMA } from '../shm/layout.js';
+import { B, i32, mm_base, sizes, vma_base } from '../shm/machine.js';
+import { ListDesc, list_del } from '../shm/list.js';
+import { EV_EXIT_MMAP, trace_event } from '../cpu/events.js';
+import { LC_ANON_VMA, LC_IDALLOC, LC_MMLIST, LC_MMAP_SEM, LC_PAGE_TABLE_LOCK } from '../sync/lock_class.js';
+import { spin_lock, spin_unlock } from '../sync/spinlock.js';
+import { down_write, up_write } from '../sync/rwsem.js';
+import { PAGE_SHIFT, TASK_SIZE } from '../shm/layout.js';
+import {
+  VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, anon_vma_lock, calc_vm_prot_bits, mm_mmap_sem, vm_get_page_prot, vma_field,
+} from './mm_types.js';
+import { __anon_vma_link, anon_vma_unlink } from './rmap.js';
+import { pte_free } from './page_alloc.js';
+import { unmap_vmas } from './memory.js';
+
+export const MMLIST_DESC: ListDesc = { base: mm_base, next: MM.mmlist_next, prev: MM.mmlist_prev };
+
+/** boot: every mm and vma id but 0 is free */
+export function init_id_allocators(): void {
+  for (const [alloc, stack, cap] of [[B.mm_alloc, B.mm_free, sizes.nr_mm], [B.vma_alloc, B.vma_free, sizes.nr_vma]]) {
+    let n = 0;
+    for (let id = cap - 1; id >= 1; id--) i32[stack + n++] = id;
+    i32[alloc + IDALLOC.top] = n;
+  }
+}
+
+function id_alloc(alloc: number, stack: number): number {
+  spin_lock(alloc + IDALLOC.lock, LC_IDALLOC);
+  const n = i32[alloc + IDALLOC.top];
+  const id = n === 0 ? 0 : i32[stack + n - 1];
+  if (n !== 0) i32[alloc + IDALLOC.top] = n - 1;
+  spin_unlock(alloc + IDALLOC.lock);
+  return id;
+}
+
+function id_free(alloc: number, stack: number, id: number): void {
+  spin_lock(alloc + IDALLOC.lock, LC_IDALLOC);
+  const n = i32[alloc + IDALLOC.top];
+  i32[stack + n] = id;
+  i32[alloc + IDALLOC.top] = n + 1;
+  spin_unlock(alloc + IDALLOC.lock);
+}
+
+/** mm_alloc: a fresh mm with no vmas and no page tables; 0 when out of ids */
+export function mm_alloc(parent = 0): number {
+  const mm = id_alloc(B.mm_alloc, B.mm_free);
+  if (mm === 0) return 0;
+  const m = mm_base(mm);
+  for (let k = 0; k < MM.stride; k++) i32[m + k] = 0;
+  i32[m + MM.mm_users] = 1;
+  i32[m + MM.parent_mm] = parent;
+  Atomics.store(i32, m + MM.live, 1);
+  return mm;
+}
+
+export function vma_alloc(): number {
+  const vma = id_alloc(B.vma_alloc, B.vma_free);
+  if (vma === 0) return 0;
+  const v = vma_base(vma);
+  for (let k = 0; k < VMA.stride; k++) i32[v + k] = 0;
+  Atomics.store(i32, v + VMA.live, 1);
+  return vma;
+}
+
+function vma_free(vma: number): void {
+  Atomics.store(i32, vma_base(vma) + VMA.live, 0);
+  id_free(B.vma_alloc, B.vma_free, vma);
+}
+
+/** find_vma: the first vma with vm_end > addr (caller holds mmap_sem) */
+export function find_vma(mm: number, addr: number): number {
+  for (let vma = i32[mm_base(mm) + MM.mmap_first]; vma !== 0; vma = i32[vma_base(vma) + VMA.vm_next]) {
+    if (i32[vma_base(vma) + VMA.vm_end] > addr) return vma;
+  }
+  return 0;
+}
+
+/** link a vma into the mm's sorted list (mmap_sem held for write) */
+export function insert_vm_struct(mm: number, vma: number): void {
+  const start = vma_field(vma, VMA.vm_start);
+  let prev = 0;
+  let cur = i32[mm_base(mm) + MM.mmap_first];
+  while (cur !== 0 && vma_field(cur, VMA.vm_start) < start) { prev = cur; cur = vma_field(cur, VMA.vm_next); }
+  i32[vma_base(vma) + VMA.vm_next] = cur;
+  if (prev === 0) i32[mm_base(mm) + MM.mmap_first] = vma;
+  else i32[vma_base(prev) + VMA.vm_next] = vma;
+  i32[mm_base(mm) + MM.map_count] += 1;
+}
+
+export const EINVAL = -22, ENOMEM = -12, EACCES = -13;
+
+/**
+ * do_mmap of a private anonymous range at a fixed address. Takes mmap_sem
+ * for write. Returns the vma id or a negative errno.
+ */
+export function do_mmap_anon(mm: number, addr: number, len: number, prot: number): number {
+  if ((addr & ((1 << PAGE_SHIFT) - 1)) !== 0 || len <= 0 || addr + len > TASK_SIZE || addr < 0) return EINVAL;
+  const sem = mm_mmap_sem(mm);
+  down_write(sem, LC_MMAP_SEM);
+  try {
+    const end = addr + ((len + (1 << PAGE_SHIFT) - 1) & ~((1 << PAGE_SHIFT) - 1));
+    const next = find_vma(mm, addr);
+    if (next !== 0 && vma_field(next, VMA.vm_start) < end) return EINVAL; // MAP_FIXED over a mapping: not modelled
+    const vma = vma_alloc();
+    if (vma === 0) return ENOMEM;
+    const flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+    const v = vma_base(vma);
+    i32[v + VMA.vm_mm] = mm; i32[v + VMA.vm_start] = addr; i32[v + VMA.vm_end] = end;
+    i32[v + VMA.vm_flags] = flags; i32[v + VMA.vm_page_prot] = vm_get_page_prot(flags);
+    i32[v + VMA.vm_pgoff] = addr >>> PAGE_SHIFT;
+    insert_vm_struct(mm, vma);
+    return vma;
+  } finally {
+    up_write(sem);
+  }
+}
+
+/**
+ * split_vma: cut vma at addr; the new vma takes [addr, end) (new_below
+ * false) and joins the same anon_vma through __anon_vma_link under
+ * anon_vma->lock. Caller holds mmap_sem for write.
+ */
+export function split_vma(mm: number, vma: number, addr: number): number {
+  const nv = vma_alloc();
+  if (nv === 0) return ENOMEM;
+  const v = vma_base(vma);
+  const n = vma_base(nv);
+  for (const f of VMA.fields) i32[n + VMA[f]] = i32[v + VMA[f]];
+  i32[n + VMA.anon_vma_next] = 0; i32[n + VMA.anon_vma_prev] = 0;
+  i32[n + VMA.vm_start] = addr;
+  i32[n + VMA.vm_pgoff] = i32[v + VMA.vm_pgoff] + ((addr - i32[v + VMA.vm_start]) >>> PAGE_SHIFT);
+  const av = i32[v + VMA.anon_vma];
+  // vma_adjust: shrink the old one and link the new one under anon_vma->lock
+  if (av !== 0) spin_lock(anon_vma_lock(av), LC_ANON_VMA);
+  i32[v + VMA.vm_end] = addr;
+  __anon_vma_link(nv);
+  if (av !== 0) spin_unlock(anon_vma_lock(av));
+  insert_vm_struct(mm, nv);
+  return 0;
+}
+
+/** free_pgtables: after every vma left the rmap lists, no walker can reach the tables */
+function free_pgtables(mm: number): void {
+  const m = mm_base(mm);
+  const ptl = m + MM.page_table_lock;
+  for (let i = 0; i < PTRS_PER_PGD; i++) {
+    spin_lock(ptl, LC_PAGE_TABLE_LOCK);
+    const table = i32[m + MM.pgd + i];
+    Atomics.store(i32, m + MM.pgd + i, 0);
+    spin_unlock(ptl);
+    if (table !== 0) pte_free(table);
+  }
+}
+
+/** exit_mmap + mmput: tear down an mm whose last user is gone */
+export function exit_mmap(mm: number): void {
+  trace_event(EV_EXIT_MMAP, mm);
+  const m = mm_base(mm);
+  const sem = mm_mmap_sem(mm);
+  down_write(sem, LC_MMAP_SEM); // nobody else uses it; held for the lock-order checker's sake
+  unmap_vmas(mm);
+  for (let vma = i32[m + MM.mmap_first]; vma !== 0; vma = i32[vma_base(vma) + VMA.vm_next]) anon_vma_unlink(vma);
+  free_pgtables(mm);
+  for (let vma = i32[m + MM.mmap_first]; vma !== 0;) {
+    const next = i32[vma_base(vma) + VMA.vm_next];
+    vma_free(vma);
+    vma = next;
+  }
+  i32[m + MM.mmap_first] = 0;
+  i32[m + MM.map_count] = 0;
+  up_write(sem);
+  if (i32[m + MM.mmlist_next] !== 0 || i32[m + MM.mmlist_prev] !== 0 || i32[B.mmlist + MMLIST.first] === mm) {
+    spin_lock(B.mmlist + MMLIST.lock, LC_MMLIST);
+    list_del(MMLIST_DESC, B.mmlist + MMLIST.first, mm);
+    spin_unlock(B.mmlist + MMLIST.lock);
+  }
+  Atomics.store(i32, m + MM.live, 0);
+  id_free(B.mm_alloc, B.mm_free, mm);
+}

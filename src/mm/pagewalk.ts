@@ -1,0 +1,65 @@
+// Finding ptes: pgd slot -> page-table page -> pte word (pte_offset_map_lock,
+// pte_alloc_map_lock, pte_lockptr). A pte "pointer" is the word index of the
+// pte in the Machine; the split PTL lives in the table page's struct page.
+import { MM, PAGE, PAGE_SHIFT, PTRS_PER_PGD, PTRS_PER_PTE } from '../shm/layout.js';
+import { i32, mm_base, page_base, ptes_base } from '../shm/machine.js';
+import { LC_PAGE_TABLE_LOCK, LC_PTL } from '../sync/lock_class.js';
+import { spin_lock, spin_unlock } from '../sync/spinlock.js';
+import { pte_alloc_one, pte_free } from './page_alloc.js';
+
+export const pgd_index = (addr: number) => (addr >>> (PAGE_SHIFT + 4)) & (PTRS_PER_PGD - 1);
+export const pte_index = (addr: number) => (addr >>> PAGE_SHIFT) & (PTRS_PER_PTE - 1);
+export const PMD_SIZE = PTRS_PER_PTE << PAGE_SHIFT;
+/** end of the range covered by the table that maps addr, clamped to end */
+export const pmd_addr_end = (addr: number, end: number) => Math.min(((addr + PMD_SIZE) & ~(PMD_SIZE - 1)) >>> 0, end);
+
+/** the page-table page mapping addr in mm, or 0 (pmd_none) */
+export const pte_table = (mm: number, addr: number) => Atomics.load(i32, mm_base(mm) + MM.pgd + pgd_index(addr));
+/** pte_offset_map: the word index of the pte for addr in a table */
+export const pte_offset = (table: number, addr: number) => ptes_base(table) + pte_index(addr);
+/** pte_lockptr: the split PTL of a table */
+export const pte_lockptr = (table: number) => page_base(table) + PAGE.ptl;
+
+/** pte_offset_map_lock: lock the table's PTL, return the pte slot; -1 if there is no table */
+export function pte_offset_map_lock(mm: number, addr: number): number {
+  const table = pte_table(mm, addr);
+  if (table === 0) return -1;
+  spin_lock(pte_lockptr(table), LC_PTL);
+  return pte_offset(table, addr);
+}
+
+/** the PTL that covers a pte slot obtained from pte_offset_map_lock */
+export const pte_slot_ptl = (mm: number, addr: number) => pte_lockptr(pte_table(mm, addr));
+
+/**
+ * __pte_alloc: make sure a table maps addr. The table is allocated outside
+ * page_table_lock and installed under it, re-checking that nobody beat us.
+ * Returns the table pfn, or 0 when out of memory.
+ */
+export function pte_alloc(mm: number, addr: number): number {
+  const slot = mm_base(mm) + MM.pgd + pgd_index(addr);
+  const have = Atomics.load(i32, slot);
+  if (have !== 0) return have;
+  const table = pte_alloc_one();
+  if (table === 0) return 0;
+  const ptl = mm_base(mm) + MM.page_table_lock;
+  spin_lock(ptl, LC_PAGE_TABLE_LOCK);
+  let used = table;
+  if (Atomics.load(i32, slot) !== 0) used = Atomics.load(i32, slot); // someone populated it first
+  else Atomics.store(i32, slot, table);
+  spin_unlock(ptl);
+  if (used !== table) pte_free(table);
+  return used;
+}
+
+/** pte_alloc_map_lock: allocate if needed, then lock; -1 when out of memory */
+export function pte_alloc_map_lock(mm: number, addr: number): number {
+  const table = pte_alloc(mm, addr);
+  if (table === 0) return -1;
+  spin_lock(pte_lockptr(table), LC_PTL);
+  return pte_offset(table, addr);
+}
+
+export function pte_unmap_unlock(mm: number, addr: number): void {
+  spin_unlock(pte_lockptr(pte_table(mm, addr)));
+}

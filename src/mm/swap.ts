@@ -1,0 +1,92 @@
+// Page references and the LRU (mm/swap.c). put_page dropping the last
+// reference takes the page off the LRU under lru_lock and frees it.
+import { PAGE, PG_active, PG_lru, ZONE } from '../shm/layout.js';
+import { B, i32, page_base } from '../shm/machine.js';
+import { ListDesc, list_add, list_del } from '../shm/list.js';
+import { BUG_ON } from '../check/bug.js';
+import { LC_LRU } from '../sync/lock_class.js';
+import { spin_lock, spin_unlock } from '../sync/spinlock.js';
+import { free_hot_cold_page } from './page_alloc.js';
+
+export const LRU: ListDesc = { base: page_base, next: PAGE.lru_next, prev: PAGE.lru_prev };
+export const lru_lock = () => B.zone + ZONE.lru_lock;
+
+export function get_page(pfn: number): void {
+  const old = Atomics.add(i32, page_base(pfn) + PAGE._count, 1);
+  BUG_ON(old <= 0, 'VM_BUG_ON_PAGE(page_count(page) <= 0) in get_page', pfn);
+}
+
+/** get_page_unless_zero: a reference only if the page is not being freed */
+export function get_page_unless_zero(pfn: number): boolean {
+  const c = page_base(pfn) + PAGE._count;
+  for (;;) {
+    const v = Atomics.load(i32, c);
+    if (v <= 0) return false;
+    if (Atomics.compareExchange(i32, c, v, v + 1) === v) return true;
+  }
+}
+
+export function put_page(pfn: number): void {
+  const old = Atomics.sub(i32, page_base(pfn) + PAGE._count, 1);
+  BUG_ON(old <= 0, 'VM_BUG_ON_PAGE(page_count(page) == 0) in put_page', pfn);
+  if (old === 1) __page_cache_release(pfn);
+}
+
+function __page_cache_release(pfn: number): void {
+  const f = page_base(pfn) + PAGE.flags;
+  if ((Atomics.load(i32, f) & PG_lru) !== 0) {
+    spin_lock(lru_lock(), LC_LRU);
+    if ((Atomics.load(i32, f) & PG_lru) !== 0) del_page_from_lru(pfn);
+    spin_unlock(lru_lock());
+  }
+  free_hot_cold_page(pfn);
+}
+
+/** caller holds lru_lock */
+export function del_page_from_lru(pfn: number): void {
+  const f = page_base(pfn) + PAGE.flags;
+  const active = (Atomics.load(i32, f) & PG_active) !== 0;
+  list_del(LRU, B.zone + (active ? ZONE.active_first : ZONE.inactive_first), pfn);
+  i32[B.zone + (active ? ZONE.nr_active : ZONE.nr_inactive)] -= 1;
+  Atomics.and(i32, f, ~(PG_lru | PG_active));
+}
+
+/** caller holds lru_lock */
+function add_page_to_lru(pfn: number, active: boolean): void {
+  Atomics.or(i32, page_base(pfn) + PAGE.flags, PG_lru | (active ? PG_active : 0));
+  list_add(LRU, B.zone + (active ? ZONE.active_first : ZONE.inactive_first), pfn);
+  i32[B.zone + (active ? ZONE.nr_active : ZONE.nr_inactive)] += 1;
+}
+
+/** lru_cache_add_active (no per-CPU pagevecs in the model: added at once) */
+export function lru_cache_add_active(pfn: number): void {
+  spin_lock(lru_lock(), LC_LRU);
+  add_page_to_lru(pfn, true);
+  spin_unlock(lru_lock());
+}
+
+/** isolate_lru_page: take the page off the LRU with a reference; -EBUSY if it is not there */
+export function isolate_lru_page(pfn: number): number {
+  const f = page_base(pfn) + PAGE.flags;
+  if ((Atomics.load(i32, f) & PG_lru) === 0) return -16;
+  let ret = -16;
+  spin_lock(lru_lock(), LC_LRU);
+  if ((Atomics.load(i32, f) & PG_lru) !== 0 && get_page_unless_zero(pfn)) {
+    const active = (Atomics.load(i32, f) & PG_active) !== 0;
+    del_page_from_lru(pfn);
+    if (active) Atomics.or(i32, f, PG_active); // remembered for putback
+    ret = 0;
+  }
+  spin_unlock(lru_lock());
+  return ret;
+}
+
+/** move_to_lru / putback_lru_page: back on the LRU, then drop the isolation reference */
+export function putback_lru_page(pfn: number): void {
+  const f = page_base(pfn) + PAGE.flags;
+  const active = (Atomics.and(i32, f, ~PG_active) & PG_active) !== 0;
+  spin_lock(lru_lock(), LC_LRU);
+  add_page_to_lru(pfn, active);
+  spin_unlock(lru_lock());
+  put_page(pfn);
+}

@@ -1,0 +1,48 @@
+// swp_entry_t and the migration entries of swapops.h. A swp_entry_t keeps
+// the type in bits 27..31 and the offset in bits 0..26; a swap pte keeps the
+// type in bits 6..10 and the offset in bits 11..31. Keep the two apart:
+// sys_swapon's old range check round-trips through both.
+import { BUG_ON } from '../check/bug.js';
+import { PageLocked } from '../sync/page_lock.js';
+
+export const MAX_SWAPFILES_SHIFT = 5;
+/** E2 (2.6.17 CONFIG_MIGRATION): the upper two types are migration entries */
+export const MAX_SWAPFILES = (1 << MAX_SWAPFILES_SHIFT) - 2;
+export const SWP_MIGRATION_READ = MAX_SWAPFILES;
+export const SWP_MIGRATION_WRITE = MAX_SWAPFILES + 1;
+
+const SWP_TYPE_SHIFT = 27;
+const SWP_OFFSET_MASK = (1 << SWP_TYPE_SHIFT) - 1;
+const PTE_TYPE_SHIFT = 6;
+const PTE_OFFSET_SHIFT = 11;
+
+export const swp_entry = (type: number, offset: number) => (type << SWP_TYPE_SHIFT) | (offset & SWP_OFFSET_MASK);
+export const swp_type = (e: number) => e >>> SWP_TYPE_SHIFT;
+export const swp_offset = (e: number) => e & SWP_OFFSET_MASK;
+
+/** arch encoding: what fits in a pte (5 type bits, 21 offset bits) */
+export const swp_entry_to_pte = (e: number) =>
+  ((swp_type(e) & 0x1f) << PTE_TYPE_SHIFT) | (swp_offset(e) << PTE_OFFSET_SHIFT);
+export const pte_to_swp_entry = (pte: number) =>
+  swp_entry((pte >>> PTE_TYPE_SHIFT) & 0x1f, pte >>> PTE_OFFSET_SHIFT);
+
+/** `write` is a C int used as a boolean: any non-zero number selects WRITE */
+export function make_migration_entry(pfn: number, write: number | boolean): number {
+  BUG_ON(!PageLocked(pfn), 'BUG_ON(!PageLocked(page)) in make_migration_entry', pfn);
+  return swp_entry(write ? SWP_MIGRATION_WRITE : SWP_MIGRATION_READ, pfn);
+}
+
+export const is_migration_entry = (e: number) =>
+  swp_type(e) === SWP_MIGRATION_READ || swp_type(e) === SWP_MIGRATION_WRITE;
+
+export const is_write_migration_entry = (e: number) => swp_type(e) === SWP_MIGRATION_WRITE;
+
+/** any use of a migration entry may only occur while its page is locked */
+export function migration_entry_to_page(e: number): number {
+  const pfn = swp_offset(e);
+  BUG_ON(!PageLocked(pfn), 'BUG_ON(!PageLocked(p)) in migration_entry_to_page', pfn);
+  return pfn;
+}
+
+/** the kernel's make_migration_entry_read(&entry), returning the new entry */
+export const make_migration_entry_read = (e: number) => swp_entry(SWP_MIGRATION_READ, swp_offset(e));

@@ -1,0 +1,46 @@
+// The machine-readable record of a run. Versioned: a consumer checks
+// `schema` first. Documented in README.md ("JSON output").
+import { CPUSTAT, PERCPU } from '../shm/layout.js';
+import { cpustat_base, i32, percpu_base, sizes } from '../shm/machine.js';
+import { collect_events } from '../cpu/events.js';
+import type { RunResult } from '../exec/free_run.js';
+import { lock_stat_rows } from './lock_stat.js';
+import { story } from './interleaving.js';
+import { splat } from './splat.js';
+
+export const RUN_SCHEMA = 'mmrace.run/1';
+
+export function cpu_counters(cpu: number): Record<string, number> {
+  const b = cpustat_base(cpu);
+  const out: Record<string, number> = { ops: i32[percpu_base(cpu) + PERCPU.ops] };
+  for (const f of CPUSTAT.fields) out[f] = i32[b + CPUSTAT[f]];
+  return out;
+}
+
+export interface RunReport {
+  schema: string; tool: string; scenario: string; protocol: string; switches: string[]; cpus: number; roles: string[];
+  seed: number; jitter: string; budget: { ops: number } | { duration_ms: number }; outcome: string;
+  expect: string | null; expectation_met: boolean | null; elapsed_ms: number; ops: number; ops_per_s: number;
+  first_failure_ms: number | null; failure: null | { kind: string; cpu: number; pfn: number; message: string; splat: string };
+  interleaving: { seq: number; cpu: number; event: string; text: string }[]; invariants: string[];
+  lock_stat: ReturnType<typeof lock_stat_rows>; per_cpu: (Record<string, number | string>)[]; replay: string;
+}
+
+export function build_report(r: RunResult, budget: RunReport['budget'], expect: string | null, met: boolean | null, version: string): RunReport {
+  const events = collect_events(sizes.nr_cpus);
+  const o = r.oops;
+  const pfn = o?.pfn ?? 0;
+  const b = 'ops' in budget ? `--ops ${budget.ops}` : `--duration ${budget.duration_ms / 1000}`;
+  return {
+    schema: RUN_SCHEMA, tool: `mmrace ${version}`, scenario: r.scenario, protocol: r.protocol, switches: r.switches,
+    cpus: r.cpus, roles: r.roles, seed: r.seed, jitter: r.jitter, budget, outcome: r.outcome, expect, expectation_met: met,
+    elapsed_ms: r.elapsed_ms, ops: r.ops, ops_per_s: r.elapsed_ms > 0 ? r.ops / (r.elapsed_ms / 1000) : 0,
+    first_failure_ms: r.first_failure_ms,
+    failure: o ? { kind: o.kindName, cpu: o.cpu, pfn: o.pfn, message: o.text.split('\n')[0], splat: splat(o, events, r.roles, r.protocol, r.switches) } : null,
+    interleaving: (o ? story(events, pfn) : []).map((e) => ({ seq: e.seq, cpu: e.cpu, event: e.name, text: e.text })),
+    invariants: r.invariants,
+    lock_stat: lock_stat_rows(),
+    per_cpu: r.roles.map((role, cpu) => ({ cpu, role, status: r.cpu_results[cpu]?.status ?? '?', ...cpu_counters(cpu) })),
+    replay: `mmrace run ${r.scenario} --protocol ${r.protocol} --cpus ${r.cpus} --seed ${r.seed} --jitter ${r.jitter} ${b}`,
+  };
+}

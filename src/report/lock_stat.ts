@@ -1,0 +1,60 @@
+// /proc/lock_stat (version 0.4) from the per-CPU counters, merged. Times are
+// in microseconds as the kernel prints them; hold times are sampled (1 in 16
+// acquisitions), wait times are measured on every contended acquisition.
+import { LOCKSTAT } from '../shm/layout.js';
+import { B, f64, sizes } from '../shm/machine.js';
+import { LOCK_CLASS_NAMES, NR_LOCK_CLASSES } from '../sync/lock_class.js';
+
+export interface LockStatRow {
+  class: string; con_bounces: number; contentions: number; waittime_min: number; waittime_max: number;
+  waittime_total: number; waittime_avg: number; acq_bounces: number; acquisitions: number;
+  holdtime_min: number; holdtime_max: number; holdtime_total: number; holdtime_avg: number; hold_samples: number;
+}
+
+/** merged rows (times in µs), busiest class first */
+export function lock_stat_rows(): LockStatRow[] {
+  const rows: LockStatRow[] = [];
+  for (let cls = 0; cls < NR_LOCK_CLASSES; cls++) {
+    const r: LockStatRow = { class: LOCK_CLASS_NAMES[cls], con_bounces: 0, contentions: 0, waittime_min: 0, waittime_max: 0, waittime_total: 0, waittime_avg: 0,
+      acq_bounces: 0, acquisitions: 0, holdtime_min: 0, holdtime_max: 0, holdtime_total: 0, holdtime_avg: 0, hold_samples: 0 };
+    let wmin = Infinity, hmin = Infinity;
+    for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) {
+      const b = B.lockstat_f64 + (cpu * NR_LOCK_CLASSES + cls) * LOCKSTAT.stride;
+      r.con_bounces += f64[b + LOCKSTAT.con_bounces];
+      r.contentions += f64[b + LOCKSTAT.contentions];
+      r.acq_bounces += f64[b + LOCKSTAT.acq_bounces];
+      r.acquisitions += f64[b + LOCKSTAT.acquisitions];
+      r.waittime_total += f64[b + LOCKSTAT.wait_total] / 1000;
+      r.waittime_max = Math.max(r.waittime_max, f64[b + LOCKSTAT.wait_max] / 1000);
+      if (f64[b + LOCKSTAT.contentions] > 0) wmin = Math.min(wmin, f64[b + LOCKSTAT.wait_min] / 1000);
+      r.hold_samples += f64[b + LOCKSTAT.hold_samples];
+      r.holdtime_total += f64[b + LOCKSTAT.hold_total] / 1000;
+      r.holdtime_max = Math.max(r.holdtime_max, f64[b + LOCKSTAT.hold_max] / 1000);
+      if (f64[b + LOCKSTAT.hold_samples] > 0) hmin = Math.min(hmin, f64[b + LOCKSTAT.hold_min] / 1000);
+    }
+    if (r.acquisitions === 0) continue;
+    r.waittime_min = Number.isFinite(wmin) ? wmin : 0;
+    r.holdtime_min = Number.isFinite(hmin) ? hmin : 0;
+    r.waittime_avg = r.contentions ? r.waittime_total / r.contentions : 0;
+    r.holdtime_avg = r.hold_samples ? r.holdtime_total / r.hold_samples : 0;
+    rows.push(r);
+  }
+  return rows.sort((a, b) => b.contentions - a.contentions || b.acquisitions - a.acquisitions);
+}
+
+const COLS = ['con-bounces', 'contentions', 'waittime-min', 'waittime-max', 'waittime-total', 'waittime-avg',
+  'acq-bounces', 'acquisitions', 'holdtime-min', 'holdtime-max', 'holdtime-total', 'holdtime-avg'];
+
+export function format_lock_stat(rows: LockStatRow[]): string {
+  const w = 40;
+  const rule = '-'.repeat(w + 1 + COLS.length * 15);
+  const head = `${'class name'.padStart(w)}:${COLS.map((c) => c.padStart(15)).join('')}`;
+  const f = (n: number) => n.toFixed(2).padStart(15);
+  const i = (n: number) => String(Math.round(n)).padStart(15);
+  const lines = ['lock_stat version 0.4', rule, head, rule];
+  for (const r of rows) {
+    lines.push(`${r.class.padStart(w)}:${i(r.con_bounces)}${i(r.contentions)}${f(r.waittime_min)}${f(r.waittime_max)}${f(r.waittime_total)}${f(r.waittime_avg)}${i(r.acq_bounces)}${i(r.acquisitions)}${f(r.holdtime_min)}${f(r.holdtime_max)}${f(r.holdtime_total)}${f(r.holdtime_avg)}`);
+  }
+  lines.push(rule);
+  return lines.join('\n');
+}

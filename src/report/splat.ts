@@ -1,0 +1,43 @@
+// The failure as the kernel would print it: the BUG line, the CPU, the
+// message, the page dump (VM_BUG_ON_PAGE style), the call trace, then the
+// interleaving of all CPUs that led there.
+import { OOPS_BAD_PAGE, OOPS_BUG, OopsRecord } from '../check/bug.js';
+import { EVENTS, TracedEvent } from '../cpu/events.js';
+import { flag_names, hex8 } from './format.js';
+import { format_story, story } from './interleaving.js';
+
+export function page_dump(o: OopsRecord): string[] {
+  if (!o.page) return [];
+  const p = o.page;
+  return [
+    `page:pfn ${o.pfn} count:${p.count} mapcount:${p.mapcount + 1} mapping:${hex8(p.mapping)} index:0x${(p.index >>> 0).toString(16)}${p.owner ? ` locked-by:CPU${p.owner - 1}` : ''}`,
+    `flags: 0x${(p.flags >>> 0).toString(16)}(${flag_names(p.flags)})`,
+  ];
+}
+
+export function splat(o: OopsRecord, events: TracedEvent[], roles: string[], protocol: string, switches: string[]): string {
+  const [msg, ...rest] = o.text.split('\nCall Trace:\n');
+  const trace = rest.join('\n');
+  const where = /\+(\S+:\d+)/.exec(trace)?.[1] ?? 'unknown';
+  const comm = roles[o.cpu] ?? '?';
+  const taint = `mmrace ${protocol}${switches.length ? ` [${switches.join(',')}]` : ''}`;
+  const out: string[] = [];
+  if (o.kind === OOPS_BUG) {
+    out.push('------------[ cut here ]------------', `kernel BUG at ${where}!`, 'invalid opcode: 0000 [#1] SMP',
+      `CPU: ${o.cpu} PID: ${o.cpu + 1} Comm: ${comm} ${taint}`, msg);
+  } else if (o.kind === OOPS_BAD_PAGE) {
+    out.push(`${msg.split(':').slice(0, 2).join(':')} pfn:${o.pfn}`, `CPU: ${o.cpu} PID: ${o.cpu + 1} Comm: ${comm} ${taint}`, msg);
+  } else {
+    out.push(`BUG: ${o.kindName}: ${msg.split('\n')[0]}`, `CPU: ${o.cpu} Comm: ${comm} ${taint}`, ...msg.split('\n').slice(1));
+  }
+  const dump = page_dump(o);
+  if (dump.length) out.push(...dump, `page dumped because: ${msg.replace(/ in \w+$/, '')}`);
+  if (trace) out.push('Call Trace:', trace);
+  if (o.kind === OOPS_BUG || o.kind === OOPS_BAD_PAGE) out.push('---[ end trace 0000000000000000 ]---');
+  const evs = story(events, o.pfn);
+  if (evs.length) {
+    out.push('', `Interleaving (global event order; * names pfn ${o.pfn || '-'}; path at the failure: ${EVENTS[o.path]?.name ?? '-'}):`);
+    out.push(format_story(evs, o.pfn, roles));
+  }
+  return out.join('\n');
+}

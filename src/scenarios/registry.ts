@@ -1,0 +1,48 @@
+// Built-in scenarios, and loading a user's scenario module by path.
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import type { Scenario } from './types.js';
+import { orphanedMigrationEntry } from './orphaned_migration_entry.js';
+
+export const SCENARIOS: readonly Scenario[] = [orphanedMigrationEntry];
+
+export class ScenarioError extends Error {}
+
+function looksLikePath(s: string): boolean {
+  return s.includes('/') || /\.(m?js|ts)$/.test(s);
+}
+
+/** the module URL a worker must import for a user scenario, or null for a built-in one */
+export function scenarioModuleUrl(nameOrPath: string): string | null {
+  if (!looksLikePath(nameOrPath)) return null;
+  return pathToFileURL(resolve(nameOrPath)).href;
+}
+
+function validate(s: unknown, where: string): Scenario {
+  const o = s as Partial<Scenario> | undefined;
+  if (!o || typeof o !== 'object') throw new ScenarioError(`${where}: no scenario exported (export default a Scenario object)`);
+  for (const k of ['name', 'roles', 'setup', 'run'] as const) {
+    if (o[k] === undefined) throw new ScenarioError(`${where}: scenario lacks '${k}'`);
+  }
+  if (typeof o.roles !== 'function' || typeof o.setup !== 'function' || typeof o.run !== 'function') {
+    throw new ScenarioError(`${where}: roles, setup and run must be functions`);
+  }
+  return { title: o.name!, seed: '-', switches: [], description: '', expect_buggy: 'a failure', ...o } as Scenario;
+}
+
+/** find a built-in scenario by name, or import a scenario module by path */
+export async function loadScenario(nameOrPath: string): Promise<Scenario> {
+  const builtin = SCENARIOS.find((s) => s.name === nameOrPath);
+  if (builtin) return builtin;
+  const url = scenarioModuleUrl(nameOrPath);
+  if (!url) throw new ScenarioError(`unknown scenario '${nameOrPath}' (see 'mmrace list')`);
+  if (!existsSync(resolve(nameOrPath))) throw new ScenarioError(`scenario module not found: ${nameOrPath}`);
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(url);
+  } catch (e) {
+    throw new ScenarioError(`scenario module ${nameOrPath} failed to load: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return validate(mod.default ?? mod.scenario, nameOrPath);
+}

@@ -1,0 +1,36 @@
+// What a scenario is: a setup run once on the boot CPU, a role per CPU run
+// inside each worker, the switches it is about, and what it expects.
+import type { MachineSizes } from '../shm/layout.js';
+
+/** plain data handed from setup to every CPU (structured-clone safe) */
+export type SetupState = Record<string, number | number[] | string>;
+
+export interface CpuContext {
+  cpu: number;
+  nr_cpus: number;
+  role: string;
+  setup: SetupState;
+  /** true once the executor wants CPUs to stop (duration or op budget spent, or halted) */
+  should_stop(): boolean;
+  /** count one completed operation (feeds --ops, ops/s and the watchdog) */
+  op_done(): void;
+}
+
+export interface Scenario {
+  name: string;
+  title: string;
+  /** seed patch this scenario reproduces */
+  seed: string;
+  /** bug switches turned on by --protocol buggy */
+  switches: string[];
+  description: string;
+  sizes?: Partial<MachineSizes>;
+  /** what the buggy protocol is expected to show, and that the fixed one must not */
+  expect_buggy: string;
+  /** role of each CPU for a run on nr_cpus CPUs */
+  roles(nr_cpus: number): string[];
+  /** build the initial state (runs on the boot CPU before the workers start) */
+  setup(nr_cpus: number, seed: number): SetupState;
+  /** the workload of one CPU: loop until ctx.should_stop() */
+  run(ctx: CpuContext): void;
+}

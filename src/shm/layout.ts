@@ -1,0 +1,214 @@
+// Every shared struct of the Machine, defined once. Offsets come from
+// defineStruct; sizes of the tables come from MachineSizes. Which lock
+// protects which field is said next to the field.
+import { defineStruct } from './struct.js';
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 1 << PAGE_SHIFT;
+/** words of content per simulated physical page (kernel-notes 1.1) */
+export const WORDS_PER_PAGE = 8;
+/** ptes per page-table page: small so scenarios spread over several PTLs */
+export const PTRS_PER_PTE = 16;
+/** top-level slots per mm: 16 x 16 pages = 1 MiB of user address space */
+export const PTRS_PER_PGD = 16;
+export const USER_PAGES = PTRS_PER_PGD * PTRS_PER_PTE;
+export const TASK_SIZE = USER_PAGES << PAGE_SHIFT;
+/** locks one CPU may hold at once (lockdep's MAX_LOCK_DEPTH, scaled down) */
+export const HELD_MAX = 8;
+/** events kept per CPU in its ftrace-like ring */
+export const RING_SIZE = 512;
+export const MAX_CPUS = 64;
+/** bytes of the oops record's call trace text */
+export const OOPS_TEXT_BYTES = 4096;
+
+// struct page flag bits (names are the kernel's; numbering is ours)
+export const PG_locked = 1 << 0;
+export const PG_error = 1 << 1;
+export const PG_referenced = 1 << 2;
+export const PG_uptodate = 1 << 3;
+export const PG_dirty = 1 << 4;
+export const PG_lru = 1 << 5;
+export const PG_active = 1 << 6;
+export const PG_private = 1 << 7;
+export const PG_writeback = 1 << 8;
+export const PG_swapcache = 1 << 9;
+export const PG_reserved = 1 << 10;
+export const PG_checked = 1 << 11;
+export const PG_mappedtodisk = 1 << 12;
+export const PG_swapbacked = 1 << 15;
+/** model: someone sleeps in wait_on_page_locked/lock_page (like PG_waiters) */
+export const PG_waiters = 1 << 17;
+/** model: this page holds a page table (its ptl field is live) */
+export const PG_pgtable = 1 << 18;
+/** free in the page allocator (2.6.18's PG_buddy) */
+export const PG_buddy = 1 << 19;
+
+export const PAGE_FLAG_NAMES: readonly [number, string][] = [
+  [PG_locked, 'locked'], [PG_error, 'error'], [PG_referenced, 'referenced'],
+  [PG_uptodate, 'uptodate'], [PG_dirty, 'dirty'], [PG_lru, 'lru'], [PG_active, 'active'],
+  [PG_private, 'private'], [PG_writeback, 'writeback'], [PG_swapcache, 'swapcache'],
+  [PG_reserved, 'reserved'], [PG_checked, 'checked'], [PG_mappedtodisk, 'mappedtodisk'],
+  [PG_swapbacked, 'swapbacked'], [PG_waiters, 'waiters'], [PG_pgtable, 'pgtable'], [PG_buddy, 'buddy'],
+];
+
+/** spinlock_t: the lock word (0 free, owner cpu+1, top bit = sleepers) and the last owner, for bounces */
+export const SPINLOCK = defineStruct('spinlock', { val: 1, last: 1 });
+
+/** struct page, one per pfn (mem_map) */
+export const PAGE = defineStruct('page', {
+  flags: 1, // Atomics.or/and; PG_locked only via lock_page/unlock_page
+  _count: 1, // atomic refcount
+  _mapcount: 1, // atomic, -1 = unmapped; changed under the PTL of the pte
+  mapping: 1, // (anon_vma id << 1) | 1 for anon; set at first map, cleared at free
+  index: 1, // linear page index in the anon "object"
+  private: 1, // swap entry when PG_swapcache
+  lru_next: 1, // zone lru_lock
+  lru_prev: 1, // zone lru_lock
+  ptl: SPINLOCK.stride, // split page-table lock, live only for PG_pgtable pages
+  owner_cpu: 1, // model: cpu+1 that holds PG_locked (diagnostics, bounces)
+  zone: 1, // 0 = normal RAM
+});
+
+/** mm_struct */
+export const MM = defineStruct('mm', {
+  mmap_sem: 1, // rwsem word (see sync/rwsem.ts)
+  page_table_lock: SPINLOCK.stride, // populating pgd, vma->anon_vma assignment
+  mmap_first: 1, // first vma by address; mmap_sem
+  map_count: 1, // mmap_sem
+  mm_users: 1, // atomic
+  anon_rss: 1, // atomic (split PTLs)
+  mmlist_next: 1, // mmlist_lock
+  mmlist_prev: 1, // mmlist_lock
+  parent_mm: 1, // model: forked from
+  live: 1, // model: 1 while allocated
+  pgd: PTRS_PER_PGD, // page-table pfn per slot, 0 = none; page_table_lock to populate
+});
+
+/** vm_area_struct */
+export const VMA = defineStruct('vma', {
+  vm_mm: 1,
+  vm_start: 1, // mmap_sem write
+  vm_end: 1, // mmap_sem write
+  vm_next: 1, // mmap_sem write
+  vm_flags: 1, // mmap_sem write
+  vm_page_prot: 1, // mmap_sem write; pte bits for new ptes
+  vm_pgoff: 1, // mmap_sem write
+  vm_file: 1, // 0 = anonymous
+  anon_vma: 1, // set once under mm->page_table_lock
+  anon_vma_next: 1, // anon_vma->lock
+  anon_vma_prev: 1, // anon_vma->lock
+  live: 1,
+});
+
+/** struct anon_vma: the list of vmas that may map its pages */
+export const ANON_VMA = defineStruct('anon_vma', {
+  lock: SPINLOCK.stride,
+  head_first: 1, // anon_vma->lock
+  head_last: 1, // anon_vma->lock
+  pin: 1, // model: migrations keeping it alive without an mmap_sem
+  live: 1,
+});
+
+/** run-wide truth every CPU reads: switches, halt, stop */
+export const GLOBALS = defineStruct('globals', {
+  halt: 1, // non-zero: every CPU unwinds at its next preemption point
+  halt_reason: 1, // HALT_* code
+  bugs: 1, // bitmask of bug switches that are on (buggy protocol)
+  era: 1,
+  jitter: 1, // 0 none, 1 light, 2 heavy
+  seed: 1,
+  stop: 1, // set by the executor when the budget is spent
+  nr_cpus: 1,
+  barrier: 1, // CPUs arrived at the start barrier
+  go: 1, // released by the executor
+  ops_budget: 1, // 0 = run by duration
+  flags: 1, // misc model switches (tlb flush off for tests of the MMU model)
+}, { padTo: 16 });
+
+/** hot global counters, each on its own cache line */
+export const SEQ_LINE = defineStruct('seq_line', { seq: 1 }, { padTo: 16 });
+export const OPS_LINE = defineStruct('ops_line', { ops: 1 }, { padTo: 16 });
+
+/** the page allocator's free stack (zone->lock) */
+export const ZONE = defineStruct('zone', {
+  lock: SPINLOCK.stride, // protects nr_free and the free stack
+  nr_free: 1,
+  lru_lock: SPINLOCK.stride, // protects the two LRU lists and PG_lru
+  active_first: 1, active_last: 1,
+  inactive_first: 1, inactive_last: 1,
+  nr_active: 1, nr_inactive: 1,
+}, { padTo: 16 });
+
+/** slab-like id allocators for mm and vma records */
+export const IDALLOC = defineStruct('idalloc', { lock: SPINLOCK.stride, top: 1, next_never_used: 1 }, { padTo: 16 });
+
+/** init_mm.mmlist and its lock */
+export const MMLIST = defineStruct('mmlist', { lock: SPINLOCK.stride, first: 1, last: 1 }, { padTo: 16 });
+
+/** per-CPU state: on its own cache lines */
+export const PERCPU = defineStruct('percpu', {
+  announce: 1, // MMU: pte slot this CPU may be accessing through, 0 = none
+  flush_waiting: 1, // a TLB flush sleeps on our announce word
+  progress: 1, // bumped at every completed kernel op: the watchdog's heartbeat
+  ops: 1,
+  path: 1, // event code of the kernel path being run (EV_*)
+  state: 1, // CPU_* below
+  nheld: 1,
+  held: HELD_MAX, // lock word index of each held lock
+  held_cls: HELD_MAX, // its lock class
+  await_lock: 1, // lock word this CPU is waiting for, 0 = none
+  await_cls: 1,
+  ring_head: 1, // next event slot
+  sample: 1, // lock_stat sampling counter
+  user_mm: 1, // mm whose user program this CPU is running (0 = kernel thread)
+}, { padTo: 16 });
+
+export const CPU_IDLE = 0;
+export const CPU_RUNNING = 1;
+export const CPU_DONE = 2;
+export const CPU_HALTED = 3;
+
+/** lock_stat counters per CPU per class (doubles; times in ns) */
+export const LOCKSTAT = defineStruct('lockstat', {
+  contentions: 1, con_bounces: 1,
+  wait_min: 1, wait_max: 1, wait_total: 1,
+  acquisitions: 1, acq_bounces: 1,
+  hold_min: 1, hold_max: 1, hold_total: 1, hold_samples: 1,
+}, { kind: 'f64', padTo: 8 });
+
+/** held-lock acquire timestamps per CPU (doubles), for sampled hold times */
+export const HELDTIME = defineStruct('heldtime', { t: HELD_MAX }, { kind: 'f64', padTo: 8 });
+
+/** per-CPU operation counters for the report (own lines) */
+export const CPUSTAT = defineStruct('cpustat', {
+  faults: 1, cow: 1, forks: 1, exits: 1, migrations: 1, migrate_ok: 1, migrate_fail: 1,
+  migration_waits: 1, mprotects: 1, user_reads: 1, user_writes: 1, tlb_flushes: 1, tlb_flush_waits: 1,
+}, { padTo: 16 });
+
+/** one ftrace-like event */
+export const EVENT = defineStruct('event', { seq: 1, code: 1, a0: 1, a1: 1, a2: 1, a3: 1 }, { padTo: 8 });
+
+/** the oops record: the first BUG/error of the run (first writer wins) */
+export const OOPS = defineStruct('oops', {
+  state: 1, // 0 none, 1 being written, 2 complete
+  kind: 1, // OOPS_* in check/bug.ts
+  cpu: 1,
+  site: 1, // BUG site code
+  seq: 1, // global event seq at the BUG
+  pfn: 1, a0: 1, a1: 1, a2: 1,
+  p_flags: 1, p_count: 1, p_mapcount: 1, p_mapping: 1, p_index: 1, p_private: 1, p_owner: 1,
+  path: 1,
+  text_len: 1,
+  text: OOPS_TEXT_BYTES / 4, // utf-8: the message and call trace
+}, { padTo: 16 });
+
+/** table capacities; everything is fixed for the life of a Machine */
+export interface MachineSizes {
+  nr_pages: number; // RAM pfns 1..nr_pages-1 (pfn 0 is never used)
+  nr_mm: number;
+  nr_vma: number;
+  nr_anon_vma: number;
+  nr_cpus: number;
+}
+
+export const DEFAULT_SIZES: MachineSizes = { nr_pages: 2048, nr_mm: 64, nr_vma: 256, nr_anon_vma: 1024, nr_cpus: 4 };

@@ -1,0 +1,105 @@
+// The Machine: one SharedArrayBuffer holding every table of kernel state.
+// A CPU (worker) attaches to the same buffer; the views and region bases
+// below are module state so that hot paths index typed arrays directly.
+import {
+  ANON_VMA, CPUSTAT, EVENT, GLOBALS, HELDTIME, IDALLOC, LOCKSTAT, MM, MMLIST, MachineSizes,
+  MAX_CPUS, OOPS, OPS_LINE, PAGE, PERCPU, PTRS_PER_PTE, RING_SIZE, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
+} from './layout.js';
+import { NR_LOCK_CLASSES } from '../sync/lock_class.js';
+
+const MAGIC = 0x6d6d7263; // 'mmrc'
+const LAYOUT_VERSION = 1;
+const HEADER_WORDS = 16;
+
+/** region bases: word index into i32 (or double index into f64 for *_f64) */
+export interface Bases {
+  globals: number; seq: number; ops: number; zone: number; mm_alloc: number; vma_alloc: number;
+  av_alloc: number; mmlist: number; oops: number; pages: number; phys: number; ptes: number;
+  free_stack: number; mms: number; mm_free: number; vmas: number; vma_free: number; anon_vmas: number;
+  percpu: number; cpustat: number; events: number; lockstat_f64: number; heldtime_f64: number; total_words: number;
+}
+
+export let i32: Int32Array<ArrayBufferLike> = new Int32Array(0);
+export let f64: Float64Array<ArrayBufferLike> = new Float64Array(0);
+export let u8: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
+export let sizes: MachineSizes = { nr_pages: 0, nr_mm: 0, nr_vma: 0, nr_anon_vma: 0, nr_cpus: 0 };
+const align16 = (n: number) => (n + 15) & ~15;
+
+/** lay out every region for the given capacities (cache-line aligned) */
+export function planBases(s: MachineSizes): Bases {
+  let w = HEADER_WORDS;
+  const take = (n: number) => { const at = w; w = align16(w + n); return at; };
+  const b = {} as Bases;
+  b.globals = take(GLOBALS.stride);
+  b.seq = take(SEQ_LINE.stride);
+  b.ops = take(OPS_LINE.stride);
+  b.zone = take(ZONE.stride);
+  b.mm_alloc = take(IDALLOC.stride);
+  b.vma_alloc = take(IDALLOC.stride);
+  b.av_alloc = take(IDALLOC.stride);
+  b.mmlist = take(MMLIST.stride);
+  b.oops = take(OOPS.stride);
+  b.pages = take(s.nr_pages * PAGE.stride);
+  b.phys = take(s.nr_pages * WORDS_PER_PAGE);
+  b.ptes = take(s.nr_pages * PTRS_PER_PTE);
+  b.free_stack = take(s.nr_pages);
+  b.mms = take(s.nr_mm * MM.stride);
+  b.mm_free = take(s.nr_mm);
+  b.vmas = take(s.nr_vma * VMA.stride);
+  b.vma_free = take(s.nr_vma);
+  b.anon_vmas = take(s.nr_anon_vma * ANON_VMA.stride);
+  b.percpu = take(s.nr_cpus * PERCPU.stride);
+  b.cpustat = take(s.nr_cpus * CPUSTAT.stride);
+  b.events = take(s.nr_cpus * RING_SIZE * EVENT.stride);
+  // doubles: word index is even (16-aligned), so double index = word / 2
+  b.lockstat_f64 = take(2 * s.nr_cpus * NR_LOCK_CLASSES * LOCKSTAT.stride) / 2;
+  b.heldtime_f64 = take(2 * s.nr_cpus * HELDTIME.stride) / 2;
+  b.total_words = w;
+  return b;
+}
+
+export function validateSizes(s: MachineSizes): string | null {
+  if (!Number.isInteger(s.nr_cpus) || s.nr_cpus < 1 || s.nr_cpus > MAX_CPUS) return `cpus must be 1..${MAX_CPUS}`;
+  if (!Number.isInteger(s.nr_pages) || s.nr_pages < 64 || s.nr_pages > 1 << 20) return 'nr_pages must be 64..1048576';
+  for (const k of ['nr_mm', 'nr_vma', 'nr_anon_vma'] as const) {
+    if (!Number.isInteger(s[k]) || s[k] < 2 || s[k] > 1 << 16) return `${k} must be 2..65536`;
+  }
+  return null;
+}
+
+export const B: Bases = planBases({ nr_pages: 0, nr_mm: 0, nr_vma: 0, nr_anon_vma: 0, nr_cpus: 0 });
+
+/** allocate a zeroed Machine buffer and attach this thread to it */
+export function createMachineBuffer(s: MachineSizes): SharedArrayBuffer {
+  const err = validateSizes(s);
+  if (err) throw new RangeError(err);
+  const b = planBases(s);
+  const sab = new SharedArrayBuffer(b.total_words * 4);
+  const h = new Int32Array(sab, 0, HEADER_WORDS);
+  h[0] = MAGIC; h[1] = LAYOUT_VERSION;
+  h[2] = s.nr_pages; h[3] = s.nr_mm; h[4] = s.nr_vma; h[5] = s.nr_anon_vma; h[6] = s.nr_cpus;
+  attachMachine(sab);
+  return sab;
+}
+
+/** point this thread's views at a Machine buffer (workers call this once) */
+export function attachMachine(sab: SharedArrayBuffer): void {
+  const h = new Int32Array(sab, 0, HEADER_WORDS);
+  if (h[0] !== MAGIC || h[1] !== LAYOUT_VERSION) throw new Error('not an mmrace Machine buffer (bad magic/version)');
+  sizes = { nr_pages: h[2], nr_mm: h[3], nr_vma: h[4], nr_anon_vma: h[5], nr_cpus: h[6] };
+  Object.assign(B, planBases(sizes));
+  i32 = new Int32Array(sab);
+  f64 = new Float64Array(sab);
+  u8 = new Uint8Array(sab);
+}
+
+// Record bases. Each table's id 0 is "none", so a zeroed field is a null pointer.
+export const page_base = (pfn: number) => B.pages + pfn * PAGE.stride;
+export const mm_base = (mm: number) => B.mms + mm * MM.stride;
+export const vma_base = (vma: number) => B.vmas + vma * VMA.stride;
+export const av_base = (av: number) => B.anon_vmas + av * ANON_VMA.stride;
+export const percpu_base = (cpu: number) => B.percpu + cpu * PERCPU.stride;
+export const cpustat_base = (cpu: number) => B.cpustat + cpu * CPUSTAT.stride;
+export const phys_base = (pfn: number) => B.phys + pfn * WORDS_PER_PAGE;
+export const ptes_base = (ptpfn: number) => B.ptes + ptpfn * PTRS_PER_PTE;
+export const g = (field: number) => B.globals + field;

@@ -1,0 +1,26 @@
+// Bug switches. Each names one hunk of a seed patch; when its bit is set in
+// the shared config the code at that hunk runs the pre-patch (buggy) line.
+// Each switch is read at exactly the line the patch changed.
+import { GLOBALS } from './layout.js';
+import { B, i32 } from './machine.js';
+
+export interface SwitchInfo { bit: number; name: string; seed: string; what: string }
+
+export const SW_ANON_VMA_LIST_HEAD = 1 << 0;
+export const SW_MIGRATION_READ_AS_BOOL = 1 << 1;
+
+export const SWITCHES: readonly SwitchInfo[] = [
+  { bit: SW_ANON_VMA_LIST_HEAD, name: 'anon-vma-list-head', seed: '000_f600569768ae13bb',
+    what: 'anon_vma_prepare/__anon_vma_link/anon_vma_link use list_add (head) instead of list_add_tail' },
+  { bit: SW_MIGRATION_READ_AS_BOOL, name: 'migration-read-as-bool', seed: '000_f600569768ae13bb',
+    what: 'copy_one_pte passes SWP_MIGRATION_READ (30) as the boolean `write` of make_migration_entry' },
+];
+
+export function switch_by_name(name: string): SwitchInfo | undefined {
+  return SWITCHES.find((s) => s.name === name);
+}
+
+/** is the buggy (pre-patch) variant of this switch on? */
+export function buggy(bit: number): boolean {
+  return (i32[B.globals + GLOBALS.bugs] & bit) !== 0;
+}

@@ -1,0 +1,24 @@
+// Lock classes, as lockdep and /proc/lock_stat name them. A lock instance is
+// the index of its word in the Machine; its class is passed by the caller.
+export const LC_PTL = 0; // split page-table lock in the page-table page
+export const LC_ANON_VMA = 1; // anon_vma->lock
+export const LC_PAGE_TABLE_LOCK = 2; // mm->page_table_lock
+export const LC_PAGE_LOCK = 3; // PG_locked (not a lockdep class in the kernel; we track it)
+export const LC_MMAP_SEM = 4; // mm->mmap_sem
+export const LC_ZONE = 5; // zone->lock (page allocator)
+export const LC_LRU = 6; // zone->lru_lock
+export const LC_MMLIST = 7; // mmlist_lock
+export const LC_IDALLOC = 8; // model: slab-like id allocators
+export const NR_LOCK_CLASSES = 9;
+
+export const LOCK_CLASS_NAMES: readonly string[] = [
+  '&(ptlock_ptr(page))->ptl',
+  '&anon_vma->lock',
+  '&mm->page_table_lock',
+  'PG_locked',
+  '&mm->mmap_sem',
+  '&zone->lock',
+  '&zone->lru_lock',
+  'mmlist_lock',
+  'kmem_cache (model id allocator)',
+];

@@ -1,0 +1,83 @@
+// Per-CPU lock_stat counters (one record per CPU per lock class, on their
+// own cache lines) and the held-lock stack that lockdep-style reports and the
+// watchdog read. Clock reads are the expensive part (~50 ns), so wait time is
+// measured only on the contended path and hold time on one acquisition in 16.
+import { HELD_MAX, HELDTIME, LOCKSTAT, PERCPU } from '../shm/layout.js';
+import { f64, i32 } from '../shm/machine.js';
+import { current } from '../cpu/current.js';
+
+const HOLD_SAMPLE_MASK = 15;
+
+/** an uncontended acquisition: count it and push it on the held stack */
+export function lock_acquired(lock: number, cls: number, bounce: boolean): void {
+  const ls = current.ls + cls * LOCKSTAT.stride;
+  f64[ls + LOCKSTAT.acquisitions] += 1;
+  if (bounce) f64[ls + LOCKSTAT.acq_bounces] += 1;
+  held_push(lock, cls);
+}
+
+/** a contended acquisition that waited `waitNs` */
+export function lock_contended_acquired(lock: number, cls: number, bounce: boolean, waitNs: number): void {
+  const ls = current.ls + cls * LOCKSTAT.stride;
+  f64[ls + LOCKSTAT.contentions] += 1;
+  if (bounce) f64[ls + LOCKSTAT.con_bounces] += 1;
+  const n = f64[ls + LOCKSTAT.contentions];
+  if (n === 1 || waitNs < f64[ls + LOCKSTAT.wait_min]) f64[ls + LOCKSTAT.wait_min] = waitNs;
+  if (waitNs > f64[ls + LOCKSTAT.wait_max]) f64[ls + LOCKSTAT.wait_max] = waitNs;
+  f64[ls + LOCKSTAT.wait_total] += waitNs;
+  lock_acquired(lock, cls, bounce);
+}
+
+export function lock_wait_begin(lock: number, cls: number): number {
+  i32[current.pcpu + PERCPU.await_cls] = cls;
+  Atomics.store(i32, current.pcpu + PERCPU.await_lock, lock);
+  return performance.now();
+}
+
+export function lock_wait_end(t0: number): number {
+  Atomics.store(i32, current.pcpu + PERCPU.await_lock, 0);
+  return (performance.now() - t0) * 1e6;
+}
+
+function held_push(lock: number, cls: number): void {
+  const pc = current.pcpu;
+  const n = i32[pc + PERCPU.nheld];
+  if (n < HELD_MAX) {
+    i32[pc + PERCPU.held + n] = lock;
+    i32[pc + PERCPU.held_cls + n] = cls;
+    const s = (i32[pc + PERCPU.sample] = (i32[pc + PERCPU.sample] + 1) | 0);
+    f64[current.ht + HELDTIME.t + n] = (s & HOLD_SAMPLE_MASK) === 0 ? performance.now() : 0;
+  }
+  i32[pc + PERCPU.nheld] = n + 1;
+}
+
+/** the lock at word `lock` is being released by this CPU (release order need not be LIFO) */
+export function lock_released(lock: number): void {
+  const pc = current.pcpu;
+  const n = i32[pc + PERCPU.nheld];
+  const top = Math.min(n, HELD_MAX) - 1;
+  for (let k = top; k >= 0; k--) {
+    if (i32[pc + PERCPU.held + k] !== lock) continue;
+    const t = f64[current.ht + HELDTIME.t + k];
+    if (t !== 0) {
+      const holdNs = (performance.now() - t) * 1e6;
+      const ls = current.ls + i32[pc + PERCPU.held_cls + k] * LOCKSTAT.stride;
+      const m = f64[ls + LOCKSTAT.hold_samples] += 1;
+      if (m === 1 || holdNs < f64[ls + LOCKSTAT.hold_min]) f64[ls + LOCKSTAT.hold_min] = holdNs;
+      if (holdNs > f64[ls + LOCKSTAT.hold_max]) f64[ls + LOCKSTAT.hold_max] = holdNs;
+      f64[ls + LOCKSTAT.hold_total] += holdNs;
+    }
+    for (let j = k; j < top; j++) {
+      i32[pc + PERCPU.held + j] = i32[pc + PERCPU.held + j + 1];
+      i32[pc + PERCPU.held_cls + j] = i32[pc + PERCPU.held_cls + j + 1];
+      f64[current.ht + HELDTIME.t + j] = f64[current.ht + HELDTIME.t + j + 1];
+    }
+    break;
+  }
+  i32[pc + PERCPU.nheld] = n - 1;
+}
+
+/** number of locks this CPU holds now (for "must not hold locks" checks) */
+export function held_count(): number {
+  return i32[current.pcpu + PERCPU.nheld];
+}

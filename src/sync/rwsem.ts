@@ -1,0 +1,89 @@
+// rw_semaphore on one word: bits 0-15 active readers, WRITER while a writer
+// holds it, WAITING_WRITER units counting queued writers, SLEEPERS when
+// someone parks. A queued writer stops new readers (the kernel's rwsem is
+// fair in the same way), so writers cannot starve.
+import { i32 } from '../shm/machine.js';
+import { check_halt, cpu_relax, preempt_point, preempt_point_release } from './preempt.js';
+import { lock_acquired, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
+import { PARK_MS, SPIN_LIMIT } from './spinlock.js';
+
+const READERS = 0xffff;
+const WRITER = 0x10000;
+const WAITING_WRITER = 0x20000;
+const WAITING_MASK = 0x1ffe0000;
+const SLEEPERS = 0x40000000;
+
+function park(sem: number, cur: number, i: number): void {
+  if (i < SPIN_LIMIT) { cpu_relax(); return; }
+  check_halt();
+  if ((cur & SLEEPERS) === 0) { Atomics.or(i32, sem, SLEEPERS); return; }
+  Atomics.wait(i32, sem, cur, PARK_MS);
+}
+
+function wake(old: number, sem: number): void {
+  if ((old & SLEEPERS) !== 0) {
+    Atomics.and(i32, sem, ~SLEEPERS);
+    Atomics.notify(i32, sem, Infinity);
+  }
+}
+
+export function down_read(sem: number, cls: number): void {
+  preempt_point();
+  const cur = Atomics.load(i32, sem);
+  if ((cur & (WRITER | WAITING_MASK)) === 0 && Atomics.compareExchange(i32, sem, cur, cur + 1) === cur) {
+    lock_acquired(sem, cls, false);
+    return;
+  }
+  const t0 = lock_wait_begin(sem, cls);
+  for (let i = 0; ; i++) {
+    const c = Atomics.load(i32, sem);
+    if ((c & (WRITER | WAITING_MASK)) === 0) {
+      if (Atomics.compareExchange(i32, sem, c, c + 1) === c) break;
+      continue;
+    }
+    park(sem, c, i);
+  }
+  lock_contended_acquired(sem, cls, false, lock_wait_end(t0));
+}
+
+export function up_read(sem: number): void {
+  lock_released(sem);
+  const old = Atomics.sub(i32, sem, 1);
+  if ((old & READERS) === 1) wake(old, sem);
+  preempt_point_release();
+}
+
+export function down_write(sem: number, cls: number): void {
+  preempt_point();
+  if (Atomics.compareExchange(i32, sem, 0, WRITER) === 0) {
+    lock_acquired(sem, cls, false);
+    return;
+  }
+  const t0 = lock_wait_begin(sem, cls);
+  Atomics.add(i32, sem, WAITING_WRITER);
+  try {
+    for (let i = 0; ; i++) {
+      const c = Atomics.load(i32, sem);
+      if ((c & (READERS | WRITER)) === 0) {
+        if (Atomics.compareExchange(i32, sem, c, c - WAITING_WRITER + WRITER) === c) break;
+        continue;
+      }
+      park(sem, c, i);
+    }
+  } catch (e) {
+    Atomics.sub(i32, sem, WAITING_WRITER);
+    throw e;
+  }
+  lock_contended_acquired(sem, cls, false, lock_wait_end(t0));
+}
+
+export function up_write(sem: number): void {
+  lock_released(sem);
+  const old = Atomics.sub(i32, sem, WRITER);
+  wake(old, sem);
+  preempt_point_release();
+}
+
+export function rwsem_is_locked(sem: number): boolean {
+  return (Atomics.load(i32, sem) & (READERS | WRITER)) !== 0;
+}
