@@ -113,7 +113,7 @@ async function cmd_run(argv: string[]): Promise<number> {
   let scenario;
   try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
   const ref = scenarioModuleUrl(positionals[0]) ?? scenario.name;
-  const report = await run_once({ scenario, scenarioRef: ref, protocol, cpus, duration_ms, ops, seed, jitter, watchdog_ms },
+  const report = await run_once({ scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, watchdog_ms },
     ops > 0 ? { ops } : { duration_ms }, expect);
   if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2) + '\n');
   console.log(text_report(report, { lockStat: !values['no-lock-stat'] }));

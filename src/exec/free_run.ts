@@ -21,6 +21,8 @@ export interface RunOptions {
   scenario: Scenario;
   /** what workers import: the built-in name or a module URL */
   scenarioRef: string;
+  /** how the user named it (a built-in name or a path), for the replay line */
+  scenarioArg?: string;
   protocol: 'buggy' | 'fixed';
   cpus: number;
   duration_ms: number; // used when ops === 0
@@ -35,7 +37,7 @@ export interface RunOptions {
 export type Outcome = 'clean' | 'bug' | 'violation' | 'liveness' | 'internal';
 
 export interface RunResult {
-  scenario: string; protocol: string; cpus: number; seed: number; jitter: string; roles: string[];
+  scenario: string; scenario_arg: string; protocol: string; cpus: number; seed: number; jitter: string; roles: string[];
   switches: string[]; elapsed_ms: number; ops: number; outcome: Outcome;
   first_failure_ms: number | null; oops: OopsRecord | null; invariants: string[];
   cpu_results: CpuResult[]; watchdog: string | null;
@@ -61,7 +63,7 @@ export function cpu_states(roles: string[]): string {
   const lines: string[] = [];
   for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) {
     const pc = percpu_base(cpu);
-    const path = EVENTS[i32[pc + PERCPU.path]]?.name ?? '-';
+    const path = i32[pc + PERCPU.path] ? EVENTS[i32[pc + PERCPU.path]]?.name ?? '-' : '-';
     const held: string[] = [];
     for (let k = 0; k < Math.min(i32[pc + PERCPU.nheld], HELD_MAX); k++) held.push(describe_lock(i32[pc + PERCPU.held + k], i32[pc + PERCPU.held_cls + k]));
     const aw = Atomics.load(i32, pc + PERCPU.await_lock);
@@ -168,7 +170,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   } else if (watchdog) outcome = 'liveness';
   else if (!allDone) outcome = 'internal';
   return {
-    scenario: o.scenario.name, protocol: o.protocol, cpus: o.cpus, seed: o.seed, jitter: JITTER_NAMES[o.jitter],
+    scenario: o.scenario.name, scenario_arg: o.scenarioArg ?? o.scenario.name, protocol: o.protocol, cpus: o.cpus, seed: o.seed, jitter: JITTER_NAMES[o.jitter],
     roles, switches: names, elapsed_ms, ops: Atomics.load(i32, B.ops), outcome,
     first_failure_ms: finalOops ? first_failure_ms : null, oops: finalOops, invariants,
     cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'error', message: 'did not finish' }), watchdog,

@@ -37,6 +37,14 @@ export function story(events: TracedEvent[], pfn: number, tail = 12, max = 80): 
       }
     }
   }
+  // the fork of each child that was handed a migration entry of pfn
+  const children = new Set<number>();
+  for (const i of keep) if (events[i].code === EV_COPY_MIGRATION_ENTRY) children.add(events[i].args[0]);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    if ((e.code === EV_DUP_MMAP && children.has(e.args[1])) || (e.code === EV_ANON_VMA_LINK && children.has(e.args[3])) ||
+        (e.code === EV_COPY_PTE_RANGE && children.has(e.args[0]))) keep.add(i);
+  }
   for (let i = Math.max(0, events.length - tail); i < events.length; i++) keep.add(i);
   const idx = [...keep].sort((a, b) => a - b);
   return idx.slice(-max).map((i) => events[i]);

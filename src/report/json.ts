@@ -41,6 +41,6 @@ export function build_report(r: RunResult, budget: RunReport['budget'], expect: 
     invariants: r.invariants,
     lock_stat: lock_stat_rows(),
     per_cpu: r.roles.map((role, cpu) => ({ cpu, role, status: r.cpu_results[cpu]?.status ?? '?', ...cpu_counters(cpu) })),
-    replay: `mmrace run ${r.scenario} --protocol ${r.protocol} --cpus ${r.cpus} --seed ${r.seed} --jitter ${r.jitter} ${b}`,
+    replay: `mmrace run ${r.scenario_arg} --protocol ${r.protocol} --cpus ${r.cpus} --seed ${r.seed} --jitter ${r.jitter} ${b}`,
   };
 }

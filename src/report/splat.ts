@@ -1,7 +1,7 @@
 // The failure as the kernel would print it: the BUG line, the CPU, the
 // message, the page dump (VM_BUG_ON_PAGE style), the call trace, then the
 // interleaving of all CPUs that led there.
-import { OOPS_BAD_PAGE, OOPS_BUG, OopsRecord } from '../check/bug.js';
+import { OOPS_BAD_PAGE, OOPS_BUG, OOPS_SOFTLOCKUP, OopsRecord } from '../check/bug.js';
 import { EVENTS, TracedEvent } from '../cpu/events.js';
 import { flag_names, hex8 } from './format.js';
 import { format_story, story } from './interleaving.js';
@@ -27,6 +27,8 @@ export function splat(o: OopsRecord, events: TracedEvent[], roles: string[], pro
       `CPU: ${o.cpu} PID: ${o.cpu + 1} Comm: ${comm} ${taint}`, msg);
   } else if (o.kind === OOPS_BAD_PAGE) {
     out.push(`${msg.split(':').slice(0, 2).join(':')} pfn:${o.pfn}`, `CPU: ${o.cpu} PID: ${o.cpu + 1} Comm: ${comm} ${taint}`, msg);
+  } else if (o.kind === OOPS_SOFTLOCKUP) {
+    out.push(msg);
   } else {
     out.push(`BUG: ${o.kindName}: ${msg.split('\n')[0]}`, `CPU: ${o.cpu} Comm: ${comm} ${taint}`, ...msg.split('\n').slice(1));
   }

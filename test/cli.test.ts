@@ -1,0 +1,80 @@
+// The command line as a user meets it: bad input is one line and exit 2, a
+// deadlock becomes a report and exit 3, a run prints a splat and exits 1.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const cli = join(root, 'dist/src/cli.js');
+
+function mmrace(...args: string[]) {
+  if (!existsSync(cli)) throw new Error('dist/ is missing: run npm run build (npm test does)');
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, CI: 'true' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('mmrace CLI', () => {
+  it('list names the scenario and its switch', () => {
+    const r = mmrace('list');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('orphaned-migration-entry');
+    expect(r.out).toContain('anon-vma-list-head');
+  });
+
+  const bad: [string, string[], RegExp][] = [
+    ['unknown scenario', ['run', 'no-such-scenario'], /unknown scenario 'no-such-scenario'/],
+    ['zero CPUs', ['run', 'orphaned-migration-entry', '--cpus', '0'], /--cpus must be between 1 and 64/],
+    ['non-numeric CPUs', ['run', 'orphaned-migration-entry', '--cpus', 'two'], /--cpus must be an integer/],
+    ['unknown option', ['run', 'orphaned-migration-entry', '--bogus'], /Unknown option '--bogus'/],
+    ['bad protocol', ['run', 'orphaned-migration-entry', '--protocol', 'maybe'], /--protocol must be one of buggy\|fixed/],
+    ['both budgets', ['run', 'orphaned-migration-entry', '--ops', '5', '--duration', '1'], /--duration or --ops, not both/],
+    ['unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
+    ['module that throws', ['run', 'test/fixtures/throws.mjs'], /failed to load: this scenario is broken on purpose/],
+    ['setup that throws', ['run', 'test/fixtures/setup-throws.mjs', '--ops', '10'], /scenario setup failed: no memory for my setup/],
+    ['missing module', ['run', './nowhere.mjs'], /scenario module not found/],
+  ];
+  for (const [what, args, msg] of bad) {
+    it(`${what}: one-line error, exit 2`, () => {
+      const r = mmrace(...args);
+      expect(r.code).toBe(2);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(/^mmrace: error: /);
+      expect(r.err).toMatch(msg);
+      expect(r.out).toBe('');
+    });
+  }
+
+  it('a deadlock becomes a soft-lockup report naming held and awaited locks, exit 3', () => {
+    const r = mmrace('run', 'test/fixtures/abba.mjs', '--cpus', '3', '--duration', '30', '--watchdog', '1');
+    expect(r.code).toBe(3);
+    expect(r.out).toMatch(/watchdog: BUG: soft lockup - CPU#[01] stuck for \d+s!/);
+    expect(r.out).toMatch(/1 lock held: &mm->page_table_lock \(mm#1\)/);
+    expect(r.out).toMatch(/waiting for: &mm->page_table_lock \(mm#2\)/);
+  });
+
+  it('buggy run: splat with the interleaving, JSON record, exit 1; --expect bug turns it to 0', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mmrace-'));
+    const json = join(dir, 'run.json');
+    const r = mmrace('run', 'orphaned-migration-entry', '--protocol', 'buggy', '--cpus', '2', '--ops', '500000', '--json', json, '--expect', 'bug');
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out).toMatch(/kernel BUG at src\/mm\/swapops\.ts:\d+!/);
+    expect(r.out).toMatch(/anon_vma_link: anon_vma#\d+ list_add \(HEAD\)/);
+    expect(r.out).toMatch(/copy_one_pte: mm#\d+ 0x[0-9a-f]+ copied (read|write) migration entry/);
+    expect(r.out).toContain('lock_stat version 0.4');
+    const rep = JSON.parse(readFileSync(json, 'utf8'));
+    expect(rep.schema).toBe('mmrace.run/1');
+    expect(rep.outcome).toBe('bug');
+    expect(rep.expectation_met).toBe(true);
+    expect(rep.interleaving.some((e: { event: string }) => e.event === 'copy_one_pte')).toBe(true);
+    const plain = mmrace('run', 'orphaned-migration-entry', '--protocol', 'buggy', '--cpus', '2', '--ops', '500000');
+    expect(plain.code).toBe(1);
+  });
+
+  it('fixed run with --expect clean exits 0', () => {
+    const r = mmrace('run', 'orphaned-migration-entry', '--protocol', 'fixed', '--cpus', '2', '--ops', '20000', '--expect', 'clean');
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/outcome: clean: .* 0 violations/);
+  });
+});
