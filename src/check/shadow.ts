@@ -15,9 +15,15 @@ export const initial_value = (page: number, word: number) => (TAG_SETUP << 24) |
 export class Shadow {
   private readonly want: Int32Array;
   private counter = 1;
-  constructor(readonly mm: number, readonly base: number, readonly npages: number, readonly tag: number, readonly what: string) {
+  constructor(public mm: number, readonly base: number, readonly npages: number, readonly tag: number, readonly what: string) {
     this.want = new Int32Array(npages * WORDS_PER_PAGE);
-    for (let p = 0; p < npages; p++) for (let w = 0; w < WORDS_PER_PAGE; w++) this.want[p * WORDS_PER_PAGE + w] = initial_value(p, w);
+    this.reset(mm);
+  }
+
+  /** start over for another process (no allocation: one Shadow serves every child) */
+  reset(mm: number): void {
+    this.mm = mm;
+    for (let p = 0; p < this.npages; p++) for (let w = 0; w < WORDS_PER_PAGE; w++) this.want[p * WORDS_PER_PAGE + w] = initial_value(p, w);
   }
 
   /** store a fresh value through the MMU and remember it; false if the access failed */

@@ -52,7 +52,7 @@ export function trace_event(code: number, a0 = 0, a1 = 0, a2 = 0, a3 = 0): void 
   const e = B.events + (current.cpu * RING_SIZE + (head % RING_SIZE)) * EVENT.stride;
   i32[e + EVENT.code] = code;
   i32[e + EVENT.a0] = a0; i32[e + EVENT.a1] = a1; i32[e + EVENT.a2] = a2; i32[e + EVENT.a3] = a3;
-  Atomics.store(i32, e + EVENT.seq, seq); // published last
+  i32[e + EVENT.seq] = seq; // rings are read at quiescence or after a halt
   i32[pc + PERCPU.ring_head] = head + 1;
 }
 

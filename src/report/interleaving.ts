@@ -37,13 +37,17 @@ export function story(events: TracedEvent[], pfn: number, tail = 12, max = 80): 
       }
     }
   }
-  // the fork of each child that was handed a migration entry of pfn
-  const children = new Set<number>();
-  for (const i of keep) if (events[i].code === EV_COPY_MIGRATION_ENTRY) children.add(events[i].args[0]);
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i];
-    if ((e.code === EV_DUP_MMAP && children.has(e.args[1])) || (e.code === EV_ANON_VMA_LINK && children.has(e.args[3])) ||
-        (e.code === EV_COPY_PTE_RANGE && children.has(e.args[0]))) keep.add(i);
+  // the fork of each child that was handed a migration entry of pfn (mm ids are reused: only that fork)
+  for (const c of [...keep]) {
+    if (events[c].code !== EV_COPY_MIGRATION_ENTRY) continue;
+    const child = events[c].args[0];
+    let start = c;
+    while (start > 0 && !(events[start].code === EV_DUP_MMAP && events[start].args[1] === child)) start--;
+    for (let i = start; i <= c; i++) {
+      const e = events[i];
+      if ((e.code === EV_DUP_MMAP && e.args[1] === child) || (e.code === EV_ANON_VMA_LINK && e.args[3] === child) ||
+          (e.code === EV_COPY_PTE_RANGE && e.args[0] === child)) keep.add(i);
+    }
   }
   for (let i = Math.max(0, events.length - tail); i < events.length; i++) keep.add(i);
   const idx = [...keep].sort((a, b) => a - b);

@@ -103,7 +103,7 @@ function migrate_one(parent: number): void {
 }
 
 /** fork the parent, run the child's program, exit the child */
-function fork_one(parent: number, nr_cpus: number): void {
+function fork_one(parent: number, nr_cpus: number, mine: Shadow): void {
   const child = copy_mm(parent);
   if (child < 0) return;
   switch_mm(child);
@@ -116,7 +116,7 @@ function fork_one(parent: number, nr_cpus: number): void {
       fail(OOPS_SHADOW, `user data: ${t === TAG_CHILD ? 'COW leak: an earlier child\'s store is visible in' : 'wrong data in'} child mm#${child} at 0x${(BASE + p * 4096).toString(16)} word ${w}: read 0x${(v >>> 0).toString(16)}`, 0, child, BASE + p * 4096);
     }
   }
-  const mine = new Shadow(child, BASE, NPAGES, TAG_CHILD, 'child');
+  mine.reset(child);
   for (let p = 0; p < NPAGES; p += 4) {
     must(mine.store(p, 1), 'child store');
     must(mine.check(p, 1), 'child load');
@@ -129,6 +129,7 @@ function run(ctx: CpuContext): void {
   const parent = ctx.setup.parent as number;
   const own = owners(roles(ctx.nr_cpus));
   const shadow = own.includes(ctx.cpu) ? new Shadow(parent, BASE, NPAGES, ctx.cpu + 1, 'parent') : null;
+  const childShadow = new Shadow(0, BASE, NPAGES, TAG_CHILD, 'child');
   const mine: number[] = [];
   for (let p = 0; p < NPAGES; p++) if (own[p % own.length] === ctx.cpu) mine.push(p);
 
@@ -152,7 +153,7 @@ function run(ctx: CpuContext): void {
         break;
       case 'forker':
         set_path(EV_DUP_MMAP);
-        fork_one(parent, ctx.nr_cpus);
+        fork_one(parent, ctx.nr_cpus, childShadow);
         if (shadow) touch();
         break;
       case 'toucher':
@@ -161,7 +162,7 @@ function run(ctx: CpuContext): void {
       default: { // solo: one CPU does everything in turn (no race is possible)
         const r = prandom_below(3);
         if (r === 0) migrate_one(parent);
-        else if (r === 1) fork_one(parent, ctx.nr_cpus);
+        else if (r === 1) fork_one(parent, ctx.nr_cpus, childShadow);
         else touch();
       }
     }

@@ -1,0 +1,106 @@
+// Single-thread costs of the primitives and kernel paths, against the raw
+// cost of an Atomics lock/unlock pair on the same machine. Each timed call
+// runs BATCH iterations so the timer's own cost does not dominate.
+import { Bench } from 'tinybench';
+import { createMachineBuffer, i32, page_base } from '../src/shm/machine.js';
+import { DEFAULT_SIZES, PAGE } from '../src/shm/layout.js';
+import { set_current_cpu } from '../src/cpu/current.js';
+import { mem_init } from '../src/mm/init.js';
+import { spin_lock, spin_unlock } from '../src/sync/spinlock.js';
+import { lock_page, unlock_page } from '../src/sync/page_lock.js';
+import { LC_PTL } from '../src/sync/lock_class.js';
+import { alloc_page } from '../src/mm/page_alloc.js';
+import { do_mmap_anon, mm_alloc } from '../src/mm/mmap.js';
+import { copy_mm, mmput } from '../src/mm/fork.js';
+import { migrate_pages } from '../src/mm/migrate.js';
+import { isolate_lru_page } from '../src/mm/swap.js';
+import { anon_vma_pin, anon_vma_unpin } from '../src/mm/rmap.js';
+import { user_access } from '../src/cpu/mmu.js';
+import { flush_tlb_page } from '../src/cpu/tlb.js';
+import { PROT_READ, PROT_WRITE, page_anon_vma } from '../src/mm/mm_types.js';
+import { pte_offset, pte_table } from '../src/mm/pagewalk.js';
+import { _PAGE_RW, pte_pfn } from '../src/mm/pgtable.js';
+
+const BATCH = 1000;
+export interface MicroRow { name: string; ns_per_op: number; ops_per_s: number; rme: number }
+
+export async function micro(timeMs = 400): Promise<MicroRow[]> {
+  createMachineBuffer({ ...DEFAULT_SIZES, nr_pages: 4096, nr_cpus: 1 });
+  mem_init({ bugs: 0, jitter: 0, seed: 1, ops_budget: 0 });
+  set_current_cpu(0, 1);
+
+  const raw = new Int32Array(new SharedArrayBuffer(64));
+  const ptl = page_base(alloc_page()) + PAGE.ptl;
+  const lp = alloc_page();
+  const BASE = 0x20000;
+  const parent = mm_alloc();
+  do_mmap_anon(parent, BASE, 32 * 4096, PROT_READ | PROT_WRITE);
+  for (let p = 0; p < 32; p++) user_access(parent, BASE + p * 4096, 0, true, p);
+  const slot = pte_offset(pte_table(parent, BASE), BASE);
+  const faultMm = mm_alloc();
+  do_mmap_anon(faultMm, BASE, 16 * 4096, PROT_READ | PROT_WRITE);
+  let sink = 0;
+
+  const b = new Bench({ time: timeMs, warmup: true });
+  b.add('raw Atomics lock/unlock pair', () => {
+    for (let k = 0; k < BATCH; k++) { while (Atomics.compareExchange(raw, 0, 0, 1) !== 0); Atomics.store(raw, 0, 0); }
+  });
+  b.add('raw lock + PTE step (lock, load pte, store pte, unlock)', () => {
+    for (let k = 0; k < BATCH; k++) {
+      while (Atomics.compareExchange(raw, 0, 0, 1) !== 0);
+      const v = Atomics.load(raw, 4); Atomics.store(raw, 4, v ^ 2);
+      Atomics.store(raw, 0, 0);
+    }
+  });
+  b.add('spin_lock/spin_unlock (lock_stat, held stack, preempt point)', () => {
+    for (let k = 0; k < BATCH; k++) { spin_lock(ptl, LC_PTL); spin_unlock(ptl); }
+  });
+  b.add('lock_page/unlock_page', () => {
+    for (let k = 0; k < BATCH; k++) { lock_page(lp); unlock_page(lp); }
+  });
+  b.add('user access, TLB hit (MMU load)', () => {
+    for (let k = 0; k < BATCH; k++) sink += user_access(parent, BASE + (k & 31) * 4096, k & 7, false, 0);
+  });
+  b.add('write fault, do_wp_page reuse (the minimal fault path)', () => {
+    for (let k = 0; k < BATCH; k++) {
+      Atomics.and(i32, slot, ~_PAGE_RW); // write-protect behind the program's back, as soft-dirty tracking does
+      flush_tlb_page(slot);
+      user_access(parent, BASE, 1, true, k);
+    }
+  });
+  const SMALL = 16;
+  b.add('anon fault: do_anonymous_page (+ amortised exit of 16 pages)', () => {
+    for (let k = 0; k < BATCH / SMALL; k++) {
+      const mm = copy_mm(faultMm); // no anon_vma yet: nothing copied
+      for (let p = 0; p < SMALL; p++) user_access(mm, BASE + p * 4096, 0, true, p);
+      mmput(mm);
+    }
+  });
+  b.add('fork + exit of a 32-page parent (per fork)', () => {
+    for (let k = 0; k < BATCH / 100; k++) mmput(copy_mm(parent));
+  });
+  b.add('migrate one mapped page (isolate, unmap, copy, remap)', () => {
+    for (let k = 0; k < BATCH / 10; k++) {
+      const table = pte_table(parent, BASE + (k & 31) * 4096);
+      const pfn = pte_pfn(Atomics.load(i32, pte_offset(table, BASE + (k & 31) * 4096)));
+      isolate_lru_page(pfn);
+      const av = page_anon_vma(pfn);
+      anon_vma_pin(av);
+      migrate_pages(pfn);
+      anon_vma_unpin(av);
+    }
+  });
+  await b.run();
+  const per: Record<string, number> = {
+    'anon fault: do_anonymous_page (+ amortised exit of 16 pages)': BATCH,
+    'fork + exit of a 32-page parent (per fork)': BATCH / 100,
+    'migrate one mapped page (isolate, unmap, copy, remap)': BATCH / 10,
+  };
+  void sink;
+  return b.tasks.map((t) => {
+    const r = t.result as unknown as { latency: { mean: number; rme: number } };
+    const n = per[t.name] ?? BATCH;
+    const ns = (r.latency.mean * 1e6) / n;
+    return { name: t.name, ns_per_op: ns, ops_per_s: 1e9 / ns, rme: r.latency.rme };
+  });
+}

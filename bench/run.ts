@@ -1,0 +1,29 @@
+// npm run bench: primitives and kernel paths (tinybench), then the orphan
+// scenario on 1, 2 and 4 CPUs and its time to first BUG. Figures are
+// measured and printed, never asserted. BENCH_QUICK=1 shortens every part.
+import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { micro } from './micro.js';
+import { first_bug, scaling } from './scenario.js';
+
+const quick = process.env.BENCH_QUICK === '1';
+const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+
+const m = await micro(quick ? 100 : 500);
+const rawPte = m.find((r) => r.name.startsWith('raw lock + PTE'))!.ns_per_op;
+console.log(`\n## primitives and kernel paths (one thread; ${availableParallelism()} cores)\n`);
+console.log('| operation | ns/op | ops/s | ± % | x raw lock+PTE |\n|---|---:|---:|---:|---:|');
+for (const r of m) console.log(`| ${r.name} | ${f(r.ns_per_op)} | ${f(r.ops_per_s, 0)} | ${f(r.rme)} | ${f(r.ns_per_op / rawPte)} |`);
+
+const sc = await scaling([1, 2, 4], quick ? 500 : 3000);
+console.log('\n## orphaned-migration-entry, fixed protocol, free-running\n');
+console.log('| CPUs | ops/s | ops/s per CPU | migrations/s | forks/s | outcome |\n|---:|---:|---:|---:|---:|---|');
+for (const r of sc) console.log(`| ${r.cpus} | ${f(r.ops_per_s, 0)} | ${f(r.ops_per_s_per_cpu, 0)} | ${f(r.migrations_per_s, 0)} | ${f(r.forks_per_s, 0)} | ${r.outcome} |`);
+
+const fb = [await first_bug(2, quick ? 3 : 15, 10_000), await first_bug(4, quick ? 3 : 15, 10_000)];
+console.log('\n## orphaned-migration-entry, buggy protocol: time to first BUG\n');
+console.log('| CPUs | runs | reproduced | median ms | p90 ms | max ms |\n|---:|---:|---:|---:|---:|---:|');
+for (const r of fb) console.log(`| ${r.cpus} | ${r.runs} | ${r.hits} | ${f(r.median_ms)} | ${f(r.p90_ms)} | ${f(r.max_ms)} |`);
+
+const out = process.env.BENCH_JSON;
+if (out) writeFileSync(out, JSON.stringify({ schema: 'mmrace.bench/1', micro: m, scaling: sc, first_bug: fb }, null, 2));

@@ -1,0 +1,88 @@
+// The checkers themselves: each must fire on the state it exists to catch.
+import { describe, expect, it } from 'vitest';
+import { boot } from './helpers.js';
+import { Shadow, TAG_CHILD } from '../src/check/shadow.js';
+import { KernelBug, read_oops, OOPS_SHADOW, OOPS_INVARIANT, OOPS_BAD_PAGE } from '../src/check/bug.js';
+import { check_invariants } from '../src/check/invariants.js';
+import { do_mmap_anon, mm_alloc } from '../src/mm/mmap.js';
+import { copy_mm, mmput } from '../src/mm/fork.js';
+import { PROT_READ, PROT_WRITE } from '../src/mm/mm_types.js';
+import { pte_offset, pte_table } from '../src/mm/pagewalk.js';
+import { _PAGE_RW, pte_pfn } from '../src/mm/pgtable.js';
+import { make_migration_entry, swp_entry_to_pte } from '../src/mm/swapops.js';
+import { lock_page, unlock_page } from '../src/sync/page_lock.js';
+import { i32, page_base, phys_base } from '../src/shm/machine.js';
+import { PAGE } from '../src/shm/layout.js';
+import { put_page } from '../src/mm/swap.js';
+
+const BASE = 0x20000;
+function parent(npages = 4) {
+  const mm = mm_alloc();
+  do_mmap_anon(mm, BASE, npages * 4096, PROT_READ | PROT_WRITE);
+  const sh = new Shadow(mm, BASE, npages, 1, 'parent');
+  for (let p = 0; p < npages; p++) sh.store(p, 0);
+  const slot = (p: number) => pte_offset(pte_table(mm, BASE + p * 4096), BASE + p * 4096);
+  return { mm, sh, slot, pfn: (p: number) => pte_pfn(i32[slot(p)]) };
+}
+
+describe('checkers', () => {
+  it('the user-data shadow reports a lost write', () => {
+    boot();
+    const { sh, pfn } = parent();
+    sh.store(1, 3);
+    sh.store(1, 3);
+    i32[phys_base(pfn(1)) + 3] -= 1; // the second store vanishes
+    expect(() => sh.check(1, 3)).toThrow(KernelBug);
+    const o = read_oops()!;
+    expect(o.kind).toBe(OOPS_SHADOW);
+    expect(o.text).toMatch(/lost write in parent mm#\d+ at 0x21000 word 3/);
+  });
+
+  it('the user-data shadow reports a COW leak from a child', () => {
+    boot();
+    const { mm, sh } = parent();
+    const child = copy_mm(mm);
+    const cs = new Shadow(child, BASE, 4, TAG_CHILD, 'child');
+    // break COW by hand: make the child's pte writable without copying
+    const s = pte_offset(pte_table(child, BASE), BASE);
+    i32[s] |= _PAGE_RW;
+    cs.store(0, 0);
+    expect(() => sh.check(0, 0)).toThrow(KernelBug);
+    expect(read_oops()!.text).toMatch(/COW leak: a child's store is visible in parent/);
+  });
+
+  it('the invariant sweep reports a wrong mapcount and a writable COW-shared pte', () => {
+    boot();
+    const { mm, pfn } = parent();
+    const child = copy_mm(mm);
+    expect(check_invariants()).toEqual([]);
+    i32[page_base(pfn(2)) + PAGE._mapcount] += 1;
+    i32[pte_offset(pte_table(child, BASE), BASE)] |= _PAGE_RW;
+    const v = check_invariants();
+    expect(v.some((s) => /pfn \d+: mapcount 3 but 2 ptes map it/.test(s))).toBe(true);
+    expect(v.some((s) => /writable pte to COW-shared pfn/.test(s))).toBe(true);
+  });
+
+  it('a migration entry left behind is reported at exit and by the sweep', () => {
+    boot();
+    const { mm, slot, pfn } = parent();
+    const child = copy_mm(mm);
+    const old = pfn(0);
+    lock_page(old);
+    i32[pte_offset(pte_table(child, BASE), BASE)] = swp_entry_to_pte(make_migration_entry(old, 0));
+    unlock_page(old); // the migration ended; the child's entry is now an orphan
+    expect(check_invariants().some((s) => /migration entry outlives its migration: mm#\d+ 0x20000 -> pfn \d+ \(page not locked\)/.test(s))).toBe(true);
+    expect(() => mmput(child)).toThrow(KernelBug);
+    expect(read_oops()!.kind).toBe(OOPS_INVARIANT);
+    expect(read_oops()!.text).toMatch(/orphaned migration entry dropped at exit/);
+    void slot;
+  });
+
+  it('put_page on a mapped page with count 1 frees it: Bad page state', () => {
+    boot();
+    const { pfn } = parent();
+    const p = pfn(1);
+    expect(() => put_page(p)).toThrow(KernelBug);
+    expect(read_oops()!.kind).toBe(OOPS_BAD_PAGE);
+  });
+});
