@@ -1,7 +1,7 @@
 // Invariant sweep at a quiescent point (no CPU running): the page tables,
 // struct pages, rmap lists and LRU must agree with each other. Each message
 // names a state the kernel can never be in.
-import { ANON_VMA, MM, PAGE, PG_active, PG_buddy, PG_locked, PG_lru, PG_pgtable, PTRS_PER_PGD, PTRS_PER_PTE, VMA, ZONE } from '../shm/layout.js';
+import { ANON_VMA, MM, PAGE, PAGE_SIZE, PG_active, PG_buddy, PG_locked, PG_lru, PG_pgtable, PTRS_PER_PGD, PTRS_PER_PTE, VMA, ZONE } from '../shm/layout.js';
 import { B, av_base, i32, mm_base, page_base, ptes_base, sizes, vma_base } from '../shm/machine.js';
 import { list_ids } from '../shm/list.js';
 import { ANON_VMA_LIST, VM_WRITE } from '../mm/mm_types.js';
@@ -29,7 +29,7 @@ export function check_invariants(limit = 20): string[] {
       if (av !== 0 && !list_ids(ANON_VMA_LIST, av_base(av) + ANON_VMA.head_first).includes(vma)) {
         bad(`vma#${vma} of mm#${mm} is not on its anon_vma#${av} list`);
       }
-      for (let addr = i32[v + VMA.vm_start]; addr < i32[v + VMA.vm_end]; addr += 4096) {
+      for (let addr = i32[v + VMA.vm_start]; addr < i32[v + VMA.vm_end]; addr += PAGE_SIZE) {
         const table = i32[m + MM.pgd + pgd_index(addr)];
         if (table === 0) continue;
         const pte = i32[pte_offset(table, addr)];

@@ -2,7 +2,7 @@
 // what it loads back, so a lost write, a COW leak between parent and child,
 // or a stale read is caught as data, the way a user would see it. The shadow
 // is private to the CPU that owns the words (one writer per word).
-import { WORDS_PER_PAGE } from '../shm/layout.js';
+import { PAGE_SIZE, WORDS_PER_PAGE } from '../shm/layout.js';
 import { ACCESS_OK, mmu, user_access } from '../cpu/mmu.js';
 import { OOPS_SHADOW, fail } from './bug.js';
 
@@ -29,7 +29,7 @@ export class Shadow {
   /** store a fresh value through the MMU and remember it; false if the access failed */
   store(page: number, word: number): boolean {
     const v = (this.tag << 24) | (this.counter++ & 0xffffff);
-    user_access(this.mm, this.base + page * 4096, word, true, v);
+    user_access(this.mm, this.base + page * PAGE_SIZE, word, true, v);
     if (mmu.status !== ACCESS_OK) return false;
     this.want[page * WORDS_PER_PAGE + word] = v;
     return true;
@@ -37,11 +37,11 @@ export class Shadow {
 
   /** load through the MMU and compare with what this program last stored */
   check(page: number, word: number): boolean {
-    const v = user_access(this.mm, this.base + page * 4096, word, false, 0);
+    const v = user_access(this.mm, this.base + page * PAGE_SIZE, word, false, 0);
     if (mmu.status !== ACCESS_OK) return false;
     const want = this.want[page * WORDS_PER_PAGE + word];
     if (v !== want) {
-      const addr = this.base + page * 4096;
+      const addr = this.base + page * PAGE_SIZE;
       const kind = tag_of(v) === TAG_CHILD && this.tag !== TAG_CHILD ? 'COW leak: a child\'s store is visible in' : tag_of(v) === tag_of(want) && (v & 0xffffff) < (want & 0xffffff) ? 'lost write in' : 'wrong data in';
       fail(OOPS_SHADOW, `user data: ${kind} ${this.what} mm#${this.mm} at 0x${addr.toString(16)} word ${word}: read 0x${(v >>> 0).toString(16)}, expected 0x${(want >>> 0).toString(16)}`, 0, this.mm, addr);
     }

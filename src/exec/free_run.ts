@@ -96,8 +96,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
 
   const gb = B.globals;
   const pool = create_pool(o.cpus);
-  let poolError: string | null = null;
-  pool.on('error', (e: Error) => { poolError = e.message; record_oops(OOPS_INTERNAL, `worker failed: ${e.message}`, 0, 0, 0, 0, false); });
+  pool.on('error', (e: Error) => { record_oops(OOPS_INTERNAL, `worker failed: ${e.message}`, 0, 0, 0, 0, false); });
   const results: (CpuResult | null)[] = new Array(o.cpus).fill(null);
   const tasks = roles.map((role, cpu) => {
     const t: CpuTask = { sab, cpu, nr_cpus: o.cpus, seed: o.seed, jitter: o.jitter, scenario: o.scenarioRef, role, setup, barrier_timeout_ms: 60_000 };
@@ -152,7 +151,6 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   }
   const elapsed_ms = now() - t0;
   if (done) await pool.destroy(); else void pool.destroy();
-  if (poolError && !watchdog) watchdog = null;
 
   const oops = read_oops();
   let invariants: string[] = [];

@@ -1,6 +1,6 @@
 // Seeded jitter at preemption points: short random delays that widen race
 // windows (as KCSAN's delays do) without changing what the code does.
-import { current, prandom_u32 } from '../cpu/current.js';
+import { prandom_u32 } from '../cpu/current.js';
 import { set_preempt_hooks } from '../sync/preempt.js';
 
 export const JITTER_NONE = 0, JITTER_LIGHT = 1, JITTER_HEAVY = 2;
@@ -24,6 +24,5 @@ function heavy(): void {
 }
 
 export function install_jitter(level: number): void {
-  void current;
   set_preempt_hooks(level === JITTER_HEAVY ? heavy : level === JITTER_LIGHT ? light : null, null);
 }

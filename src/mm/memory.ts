@@ -1,7 +1,7 @@
 // mm/memory.c: the fault handlers, fork's page-table copy and the zap done
 // at exit. PTL rules: a pte is read unlocked only to decide what to do and
 // is always re-checked under its PTL before it is changed.
-import { CPUSTAT, MM, MMLIST, PG_locked, PTRS_PER_PGD, VMA, WORDS_PER_PAGE } from '../shm/layout.js';
+import { CPUSTAT, MM, MMLIST, PAGE, PAGE_SIZE, PG_locked, VMA, WORDS_PER_PAGE } from '../shm/layout.js';
 import { B, i32, mm_base, page_base, phys_base, vma_base } from '../shm/machine.js';
 import { list_add } from '../shm/list.js';
 import { SW_MIGRATION_READ_AS_BOOL, buggy } from '../shm/switches.js';
@@ -15,12 +15,11 @@ import { LC_MMLIST, LC_PTL } from '../sync/lock_class.js';
 import { cond_resched } from '../sync/preempt.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { trylock_page, unlock_page } from '../sync/page_lock.js';
-import { PAGE } from '../shm/layout.js';
 import { VM_SHARED, VM_WRITE, PageAnon, is_cow_mapping, page_mapcount, vma_field } from './mm_types.js';
-import { PMD_SIZE, pmd_addr_end, pte_alloc, pte_alloc_map_lock, pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
+import { pmd_addr_end, pte_alloc, pte_alloc_map_lock, pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
 import {
-  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW, is_swap_pte, mk_pte, pte_dirty, pte_file, pte_mkclean, pte_mkdirty, pte_mkold,
-  pte_mkwrite, pte_mkyoung, pte_none, pte_pfn, pte_present, pte_write, pte_wrprotect,
+  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW, mk_pte, pte_dirty, pte_file, pte_mkclean, pte_mkdirty, pte_mkold,
+  pte_mkwrite, pte_none, pte_pfn, pte_present, pte_write, pte_wrprotect,
 } from './pgtable.js';
 import {
   SWP_MIGRATION_READ, is_migration_entry, is_write_migration_entry, make_migration_entry, make_migration_entry_read,
@@ -60,7 +59,7 @@ function handle_pte_fault(mm: number, vma: number, addr: number, table: number, 
   const entry = Atomics.load(i32, slot);
   if (!pte_present(entry)) {
     if (pte_none(entry)) return do_anonymous_page(mm, vma, addr, table, write);
-    return do_swap_page(mm, vma, addr, table, entry, write);
+    return do_swap_page(mm, addr, entry);
   }
   const ptl = pte_lockptr(table);
   spin_lock(ptl, LC_PTL);
@@ -142,16 +141,15 @@ function do_wp_page(mm: number, vma: number, addr: number, table: number, orig: 
 }
 
 /** do_swap_page: a non-present, non-none pte. Migration entries wait for the migration to end. */
-function do_swap_page(mm: number, vma: number, addr: number, table: number, orig: number, write: boolean): number {
+function do_swap_page(mm: number, addr: number, orig: number): number {
   trace_event(EV_SWAP_PAGE, mm, addr, orig);
   const entry = pte_to_swp_entry(orig);
   if (is_migration_entry(entry)) {
     migration_entry_wait(mm, addr);
     return VM_FAULT_MINOR;
   }
-  // a real swap entry: swap-in needs a swap device, and none can be switched on in this model yet
-  void vma; void table; void write;
-  swap_duplicate(entry); // reports "Bad swap file entry" for an entry no device backs
+  // a real swap entry: no swap device is switched on, so no swap slot can back it
+  swap_duplicate(entry); // swap_info_get: "Bad swap file entry", a failure of the run
   return VM_FAULT_OOM;
 }
 
@@ -220,7 +218,7 @@ function copy_pte_range(dst_mm: number, src_mm: number, vma: number, addr: numbe
   trace_event(EV_COPY_PTE_RANGE, dst_mm, addr, src_mm);
   const vm_flags = vma_field(vma, VMA.vm_flags);
   const dst_table = pte_table(dst_mm, addr);
-  for (; addr < end; addr += 1 << 12) {
+  for (; addr < end; addr += PAGE_SIZE) {
     const src_slot = pte_offset(src_table, addr);
     if (pte_none(Atomics.load(i32, src_slot))) continue;
     copy_one_pte(dst_mm, src_mm, pte_offset(dst_table, addr), src_slot, vm_flags, addr);
@@ -248,7 +246,7 @@ export function copy_page_range(dst_mm: number, src_mm: number, vma: number): nu
 function zap_pte_range(mm: number, table: number, addr: number, end: number): void {
   const ptl = pte_lockptr(table);
   spin_lock(ptl, LC_PTL);
-  for (; addr < end; addr += 1 << 12) {
+  for (; addr < end; addr += PAGE_SIZE) {
     const slot = pte_offset(table, addr);
     const pte = Atomics.load(i32, slot);
     if (pte_none(pte)) continue;

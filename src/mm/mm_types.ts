@@ -1,6 +1,6 @@
 // Accessors for struct page, mm_struct, vm_area_struct and anon_vma
 // (mm_types.h, page-flags.h, mm.h). Field offsets come from shm/layout.ts.
-import { ANON_VMA, MM, PAGE, VMA } from '../shm/layout.js';
+import { ANON_VMA, MM, PAGE, PAGE_SHIFT, VMA } from '../shm/layout.js';
 import { av_base, i32, mm_base, page_base, vma_base } from '../shm/machine.js';
 import { ListDesc } from '../shm/list.js';
 import { PAGE_NONE, PAGE_READONLY, PAGE_SHARED } from './pgtable.js';
@@ -51,14 +51,13 @@ export function vm_get_page_prot(flags: number): number {
 /** may be written but is not shared: pages must be COW-protected at fork */
 export const is_cow_mapping = (flags: number) => (flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
 
-export const PAGE_SHIFT_ = 12;
 export const linear_page_index = (vma: number, addr: number) =>
-  ((addr - vma_field(vma, VMA.vm_start)) >>> PAGE_SHIFT_) + vma_field(vma, VMA.vm_pgoff);
+  ((addr - vma_field(vma, VMA.vm_start)) >>> PAGE_SHIFT) + vma_field(vma, VMA.vm_pgoff);
 
 /** vma_address: where the page sits in this vma, or -1 (the kernel's -EFAULT) */
 export function vma_address(pfn: number, vma: number): number {
   const b = vma_base(vma);
-  const addr = i32[b + VMA.vm_start] + ((page_index(pfn) - i32[b + VMA.vm_pgoff]) << PAGE_SHIFT_);
+  const addr = i32[b + VMA.vm_start] + ((page_index(pfn) - i32[b + VMA.vm_pgoff]) << PAGE_SHIFT);
   if (addr < i32[b + VMA.vm_start] || addr >= i32[b + VMA.vm_end]) return -1;
   return addr;
 }

@@ -40,14 +40,13 @@ function change_pte_range(mm: number, table: number, addr: number, end: number, 
   for (let a = start; a < end; a += 1 << PAGE_SHIFT) flush_tlb_page(pte_offset(table, a)); // flush_tlb_range
 }
 
-function change_protection(mm: number, vma: number, start: number, end: number, newprot: number): void {
+function change_protection(mm: number, start: number, end: number, newprot: number): void {
   for (let addr = start; addr < end;) {
     const next = pmd_addr_end(addr, end);
     const table = pte_table(mm, addr);
     if (table !== 0) change_pte_range(mm, table, addr, next, newprot);
     addr = next;
   }
-  void vma;
 }
 
 /** mprotect_fixup: split as needed, set the new flags, change the ptes (mmap_sem held for write) */
@@ -63,7 +62,7 @@ function mprotect_fixup(mm: number, vma: number, start: number, end: number, new
   i32[v + VMA.vm_flags] = newflags;
   const prot = vm_get_page_prot(newflags);
   i32[v + VMA.vm_page_prot] = prot;
-  change_protection(mm, vma, start, end, prot);
+  change_protection(mm, start, end, prot);
   return 0;
 }
 

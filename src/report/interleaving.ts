@@ -1,7 +1,10 @@
 // The interleaving behind a failure, from the merged per-CPU event rings:
 // every event naming the failing page, each migration of that page with
 // the rmap walk it did, and what other CPUs did to page tables meanwhile.
-import { EV_ANON_VMA_LINK, EV_COPY_MIGRATION_ENTRY, EV_COPY_PTE_RANGE, EV_DUP_MMAP, EV_DUP_MMAP_DONE, EV_EXIT_MMAP, EV_MIGRATE, EV_MIGRATE_DONE, EV_MIGRATE_FAIL, EV_MIGRATION_WAIT, EV_MOVE_TO_NEW, EV_REMOVE_PTE, EV_UNMAP_ONE, EV_ZAP, EV_BUG, TracedEvent } from '../cpu/events.js';
+import {
+  EV_ANON_VMA_LINK, EV_BUG, EV_COPY_MIGRATION_ENTRY, EV_COPY_PTE_RANGE, EV_DUP_MMAP, EV_DUP_MMAP_DONE, EV_EXIT_MMAP, EV_MIGRATE,
+  EV_MIGRATE_DONE, EV_MIGRATE_FAIL, EV_MIGRATION_WAIT, EV_MOVE_TO_NEW, EV_REMOVE_PTE, EV_UNMAP_ONE, EV_ZAP, TracedEvent,
+} from '../cpu/events.js';
 
 const PFN_ARG: Record<number, number[]> = {
   [EV_MIGRATE]: [0], [EV_MOVE_TO_NEW]: [0, 1], [EV_MIGRATE_FAIL]: [0], [EV_MIGRATE_DONE]: [0, 1],

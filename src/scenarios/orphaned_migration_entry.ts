@@ -28,7 +28,7 @@ import { isolate_lru_page, putback_lru_page } from '../mm/swap.js';
 import { anon_vma_pin, anon_vma_unpin } from '../mm/rmap.js';
 import { pte_offset, pte_table } from '../mm/pagewalk.js';
 import { pte_pfn, pte_present } from '../mm/pgtable.js';
-import { WORDS_PER_PAGE } from '../shm/layout.js';
+import { PAGE_SIZE, WORDS_PER_PAGE } from '../shm/layout.js';
 import type { CpuContext, Scenario, SetupState } from './types.js';
 
 const BASE = 0x20000;
@@ -60,11 +60,11 @@ function roles(n: number): string[] {
 
 function setup(): SetupState {
   const parent = mm_alloc();
-  const vma = do_mmap_anon(parent, BASE, NPAGES * 4096, PROT_READ | PROT_WRITE);
+  const vma = do_mmap_anon(parent, BASE, NPAGES * PAGE_SIZE, PROT_READ | PROT_WRITE);
   if (vma < 0) throw new Error(`setup: mmap failed (${vma})`);
   for (let p = 0; p < NPAGES; p++) {
     for (let w = 0; w < WORDS_PER_PAGE; w++) {
-      user_access(parent, BASE + p * 4096, w, true, initial_value(p, w));
+      user_access(parent, BASE + p * PAGE_SIZE, w, true, initial_value(p, w));
       if (mmu.status !== ACCESS_OK) throw new Error('setup: initial store failed');
     }
   }
@@ -81,7 +81,7 @@ function setup(): SetupState {
 function migrate_one(parent: number): void {
   let pfn = 0;
   if (prandom_below(4) !== 0) {
-    const addr = BASE + prandom_below(NPAGES) * 4096;
+    const addr = BASE + prandom_below(NPAGES) * PAGE_SIZE;
     const table = pte_table(parent, addr);
     if (table === 0) return;
     const pte = Atomics.load(i32, pte_offset(table, addr));
@@ -109,11 +109,11 @@ function fork_one(parent: number, nr_cpus: number, mine: Shadow): void {
   switch_mm(child);
   for (let p = 0; p < NPAGES; p++) {
     const w = p % WORDS_PER_PAGE;
-    const v = user_access(child, BASE + p * 4096, w, false, 0);
+    const v = user_access(child, BASE + p * PAGE_SIZE, w, false, 0);
     must(mmu.status === ACCESS_OK, 'child read');
     const t = tag_of(v);
     if (!(t === TAG_SETUP || (t >= 1 && t <= nr_cpus))) {
-      fail(OOPS_SHADOW, `user data: ${t === TAG_CHILD ? 'COW leak: an earlier child\'s store is visible in' : 'wrong data in'} child mm#${child} at 0x${(BASE + p * 4096).toString(16)} word ${w}: read 0x${(v >>> 0).toString(16)}`, 0, child, BASE + p * 4096);
+      fail(OOPS_SHADOW, `user data: ${t === TAG_CHILD ? 'COW leak: an earlier child\'s store is visible in' : 'wrong data in'} child mm#${child} at 0x${(BASE + p * PAGE_SIZE).toString(16)} word ${w}: read 0x${(v >>> 0).toString(16)}`, 0, child, BASE + p * PAGE_SIZE);
     }
   }
   mine.reset(child);

@@ -114,7 +114,7 @@ export const GLOBALS = defineStruct('globals', {
   halt: 1, // non-zero: every CPU unwinds at its next preemption point
   halt_reason: 1, // HALT_* code
   bugs: 1, // bitmask of bug switches that are on (buggy protocol)
-  era: 1,
+  era: 1, // kernel-notes 0.2: E2 (2.6.17/18) for every path modelled so far
   jitter: 1, // 0 none, 1 light, 2 heavy
   seed: 1,
   stop: 1, // set by the executor when the budget is spent
@@ -122,7 +122,6 @@ export const GLOBALS = defineStruct('globals', {
   barrier: 1, // CPUs arrived at the start barrier
   go: 1, // released by the executor
   ops_budget: 1, // 0 = run by duration
-  flags: 1, // misc model switches (tlb flush off for tests of the MMU model)
 }, { padTo: 16 });
 
 /** hot global counters, each on its own cache line */
