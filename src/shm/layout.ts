@@ -201,6 +201,40 @@ export const OOPS = defineStruct('oops', {
   text: OOPS_TEXT_BYTES / 4, // utf-8: the message and call trace
 }, { padTo: 16 });
 
+/** swap slots per swap device (slot 0 is the header, marked bad) */
+export const SWAP_SLOTS = 256;
+/** swap_info records the kernel allocates: MAX_SWAPFILES of E2 (the two migration types are not devices) */
+export const NR_SWAP_INFO = 30;
+/** records of "other kernel data" right after swap_info[] (kernel-notes 1.9): a buggy swapon that
+ *  initialises swap_info[30] or [31] really overwrites them, and the guard checker sees it */
+export const SWAP_INFO_GUARD = 2;
+export const SWAP_GUARD_CANARY = 0x5a5a5a5a;
+
+/** struct swap_info_struct (swap_lock) */
+export const SWAP_INFO = defineStruct('swap_info', {
+  flags: 1, // SWP_USED, SWP_WRITEOK
+  prio: 1,
+  max: 1, // slots on the device
+  pages: 1, // usable slots
+  inuse_pages: 1,
+  lowest_bit: 1,
+  highest_bit: 1,
+  cluster_next: 1,
+  next: 1, // next type on swap_list, -1 = end
+}, { padTo: 16 });
+
+/** swap globals: swap_lock and the device list; swapper_space (the swap cache) */
+export const SWAPG = defineStruct('swap_globals', {
+  swap_lock: SPINLOCK.stride, // swap_info[], swap_map[], swap_list, nr_swap_pages
+  nr_swapfiles: 1,
+  nr_swap_pages: 1,
+  total_swap_pages: 1,
+  swap_list_head: 1, // highest-priority type, -1 = none
+  swap_list_next: 1,
+  tree_lock: SPINLOCK.stride, // swapper_space.tree_lock: the swap cache slots and nrpages
+  nrpages: 1,
+}, { padTo: 16 });
+
 /** table capacities; everything is fixed for the life of a Machine */
 export interface MachineSizes {
   nr_pages: number; // RAM pfns 1..nr_pages-1 (pfn 0 is never used)

@@ -2,6 +2,7 @@
 // A CPU (worker) attaches to the same buffer; the views and region bases
 // below are module state so that hot paths index typed arrays directly.
 import {
+  NR_SWAP_INFO, SWAP_INFO, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG,
   ANON_VMA, CPUSTAT, EVENT, GLOBALS, HELDTIME, IDALLOC, LOCKSTAT, MM, MMLIST, MachineSizes,
   MAX_CPUS, OOPS, OPS_LINE, PAGE, PERCPU, PTRS_PER_PTE, RING_SIZE, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
 } from './layout.js';
@@ -16,7 +17,8 @@ export interface Bases {
   globals: number; seq: number; ops: number; zone: number; mm_alloc: number; vma_alloc: number;
   av_alloc: number; mmlist: number; oops: number; pages: number; phys: number; ptes: number;
   free_stack: number; mms: number; mm_free: number; vmas: number; vma_free: number; anon_vmas: number;
-  percpu: number; cpustat: number; events: number; lockstat_f64: number; heldtime_f64: number; total_words: number;
+  percpu: number; cpustat: number; events: number; lockstat_f64: number; heldtime_f64: number;
+  swapg: number; swap_info: number; swap_map: number; swap_cache: number; swap_slots: number; total_words: number;
 }
 
 export let i32: Int32Array<ArrayBufferLike> = new Int32Array(0);
@@ -54,6 +56,13 @@ export function planBases(s: MachineSizes): Bases {
   // doubles: word index is even (16-aligned), so double index = word / 2
   b.lockstat_f64 = take(2 * s.nr_cpus * NR_LOCK_CLASSES * LOCKSTAT.stride) / 2;
   b.heldtime_f64 = take(2 * s.nr_cpus * HELDTIME.stride) / 2;
+  b.swapg = take(SWAPG.stride);
+  // swap_info[] is followed directly by the guard records (no alignment gap): see SWAP_INFO_GUARD
+  b.swap_info = take((NR_SWAP_INFO + SWAP_INFO_GUARD) * SWAP_INFO.stride);
+  // per-type arrays cover all 32 types: an entry of any type decodes to a real index
+  b.swap_map = take(32 * SWAP_SLOTS);
+  b.swap_cache = take(32 * SWAP_SLOTS);
+  b.swap_slots = take(32 * SWAP_SLOTS * WORDS_PER_PAGE);
   b.total_words = w;
   return b;
 }
