@@ -14,8 +14,10 @@ import { anon_vma_pin, anon_vma_unpin } from '../src/mm/rmap.js';
 import { PROT_NONE, PROT_READ, PROT_WRITE, page_anon_vma, page_count } from '../src/mm/mm_types.js';
 import { pte_offset, pte_table } from '../src/mm/pagewalk.js';
 import { pte_pfn, pte_present } from '../src/mm/pgtable.js';
-import { i32 } from '../src/shm/machine.js';
-import { WORDS_PER_PAGE } from '../src/shm/layout.js';
+import { cpustat_base, i32 } from '../src/shm/machine.js';
+import { CPUSTAT, SWAP_SLOTS, WORDS_PER_PAGE } from '../src/shm/layout.js';
+import { sys_swapoff, sys_swapon } from '../src/mm/swapfile.js';
+import { shrink_page } from '../src/mm/vmscan.js';
 import { check_invariants } from '../src/check/invariants.js';
 import { nr_free_pages } from '../src/mm/page_alloc.js';
 
@@ -25,7 +27,7 @@ const RW = PROT_READ | PROT_WRITE;
 
 interface Proc { words: Int32Array; prot: number[] }
 interface Model { procs: Proc[] }
-interface Real { mms: number[] }
+interface Real { mms: number[]; swapType: number }
 
 const addr = (p: number) => BASE + p * 4096;
 const canRead = (prot: number) => (prot & PROT_READ) !== 0;
@@ -124,32 +126,74 @@ class Migrate implements fc.Command<Model, Real> {
   toString = () => `migrate(mm${this.i}, p${this.p})`;
 }
 
+class SwapOut implements fc.Command<Model, Real> {
+  constructor(readonly i: number, readonly p: number) {}
+  check = (m: Model) => this.i < m.procs.length;
+  run(m: Model, r: Real): void {
+    // a few passes: a pass that finds a young pte only clears it (second chance), one mapper at a time
+    for (let k = 0; k < 4; k++) {
+      const table = pte_table(r.mms[this.i], addr(this.p));
+      const pte = table ? Atomics.load(i32, pte_offset(table, addr(this.p))) : 0;
+      if (!pte_present(pte) || isolate_lru_page(pte_pfn(pte)) !== 0) break;
+      shrink_page(pte_pfn(pte));
+    }
+    clean(this.toString());
+    new Load(this.i, this.p, this.p % WORDS_PER_PAGE).run(m, r); // and read it back (a swap-in if it went out)
+  }
+  toString = () => `swapout+load(mm${this.i}, p${this.p})`;
+}
+
+class SwapoffSwapon implements fc.Command<Model, Real> {
+  check = () => true;
+  run(_m: Model, r: Real): void {
+    expect(sys_swapoff(r.swapType)).toBe(0); // brings every swapped page back in
+    r.swapType = sys_swapon(SWAP_SLOTS, 0);
+    expect(r.swapType).toBeGreaterThanOrEqual(0);
+    clean(this.toString());
+  }
+  toString = () => 'swapoff+swapon';
+}
+
 const proc = fc.nat(5);
 const page = fc.nat(NP - 1);
 const word = fc.nat(WORDS_PER_PAGE - 1);
 const commands = [
   fc.tuple(proc, page, word, fc.integer()).map(([i, p, w, v]) => new Store(i, p, w, v)),
   fc.tuple(proc, page, word).map(([i, p, w]) => new Load(i, p, w)),
+  fc.tuple(proc, page, word).map(([i, p, w]) => new Load(i, p, w)),
   proc.map((i) => new Fork(i)),
   proc.map((i) => new Exit(i)),
   fc.tuple(proc, page, fc.integer({ min: 1, max: 6 }), fc.constantFrom(PROT_NONE, PROT_READ, RW)).map(([i, p, n, pr]) => new Mprotect(i, p, n, pr)),
   fc.tuple(proc, page).map(([i, p]) => new Migrate(i, p)),
+  fc.tuple(proc, page).map(([i, p]) => new SwapOut(i, p)),
+  fc.tuple(proc, page).map(([i, p]) => new SwapOut(i, p)), // twice as likely: swap is what most paths meet
+  fc.constant(new SwapoffSwapon()),
 ];
 
 
-describe("kernel paths against a reference model (single CPU)", () => {
-  it('user-visible data, permissions and invariants agree after every step', () => {
+let swapped = 0, swappedIn = 0;
+describe("kernel paths against a reference model (single CPU, with swap)", () => {
+  it('user-visible data, permissions and invariants agree after every step, swap included', () => {
     fc.assert(fc.property(fc.commands(commands, { maxCommands: 150, size: 'max' }), (cmds) => {
       boot({ nr_pages: 1024, nr_mm: 16, nr_vma: 256 });
       const free0 = nr_free_pages();
+      const swapType = sys_swapon(SWAP_SLOTS, 0);
+      expect(swapType).toBe(0);
       const root = mm_alloc();
       expect(do_mmap_anon(root, BASE, NP * 4096, RW)).toBeGreaterThan(0);
-      const real: Real = { mms: [root] };
+      const real: Real = { mms: [root], swapType };
       const model: Model = { procs: [{ words: new Int32Array(NP * WORDS_PER_PAGE), prot: new Array(NP).fill(RW) }] };
       fc.modelRun(() => ({ model, real }), cmds);
 
       for (const mm of real.mms) mmput(mm);
+      swapped += i32[cpustat_base(0) + CPUSTAT.swapouts];
+      swappedIn += i32[cpustat_base(0) + CPUSTAT.swapins];
+      expect(sys_swapoff(real.swapType)).toBe(0);
       expect(nr_free_pages()).toBe(free0); // every page and table came back
+      clean('teardown');
     }), { seed: 4242, numRuns: 150 });
+    // the runs really went through swap-out and swap-in
+    expect(swapped).toBeGreaterThan(100);
+    expect(swappedIn).toBeGreaterThan(50);
   });
 });

@@ -8,7 +8,7 @@ import { current } from '../cpu/current.js';
 import { EV_BUG, trace_event } from '../cpu/events.js';
 
 export const OOPS_NONE = 0;
-export const OOPS_BUG = 1; // BUG_ON / VM_BUG_ON_PAGE
+export const OOPS_BUG = 1; // BUG / BUG_ON
 export const OOPS_BAD_PAGE = 2; // "BUG: Bad page state"
 export const OOPS_ERROR = 3; // an error-level printk that marks a bug
 export const OOPS_INVARIANT = 4; // model checker: state the kernel can never be in

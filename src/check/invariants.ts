@@ -1,14 +1,17 @@
 // Invariant sweep at a quiescent point (no CPU running): the page tables,
 // struct pages, rmap lists and LRU must agree with each other. Each message
 // names a state the kernel can never be in.
-import { ANON_VMA, MM, PAGE, PAGE_SIZE, PG_active, PG_buddy, PG_locked, PG_lru, PG_pgtable, PTRS_PER_PGD, PTRS_PER_PTE, VMA, ZONE } from '../shm/layout.js';
+import { ANON_VMA, MM, NR_SWAP_INFO, PAGE, PAGE_SIZE, PG_swapcache, SWAP_INFO, PG_active, PG_buddy, PG_locked, PG_lru, PG_pgtable, PTRS_PER_PGD, PTRS_PER_PTE, VMA, ZONE } from '../shm/layout.js';
 import { B, av_base, i32, mm_base, page_base, ptes_base, sizes, vma_base } from '../shm/machine.js';
 import { list_ids } from '../shm/list.js';
 import { ANON_VMA_LIST, VM_WRITE } from '../mm/mm_types.js';
 import { LRU } from '../mm/swap.js';
 import { pgd_index, pte_offset } from '../mm/pagewalk.js';
 import { is_swap_pte, pte_pfn, pte_present, pte_write } from '../mm/pgtable.js';
-import { is_migration_entry, pte_to_swp_entry, swp_offset } from '../mm/swapops.js';
+import { is_migration_entry, pte_to_swp_entry, swp_entry, swp_offset, swp_type } from '../mm/swapops.js';
+import { SWAP_MAP_MAX, SWP_USED, SWP_WRITEOK, nr_swap_pages, nr_swapfiles, swap_guard_intact, swap_info_base, swap_map_slot } from '../mm/swapfile.js';
+import { swap_cache_slot } from '../mm/swap_state.js';
+import { mm_on_mmlist } from '../mm/mmap.js';
 
 const hex = (n: number) => '0x' + (n >>> 0).toString(16);
 
@@ -17,6 +20,7 @@ export function check_invariants(limit = 20): string[] {
   const bad = (s: string) => { if (out.length < limit) out.push(s); };
   const n = sizes.nr_pages;
   const maps = new Int32Array(n);
+  const swapRefs = new Map<number, number>();
   const anonVmaOf = new Int32Array(n).fill(-1);
 
   for (let mm = 1; mm < sizes.nr_mm; mm++) {
@@ -48,7 +52,15 @@ export function check_invariants(limit = 20): string[] {
           if (is_migration_entry(e)) {
             const pfn = swp_offset(e);
             bad(`migration entry outlives its migration: mm#${mm} ${hex(addr)} -> pfn ${pfn}${(i32[page_base(pfn) + PAGE.flags] & PG_locked) ? '' : ' (page not locked)'}`);
-          } else bad(`swap pte ${hex(pte)} at mm#${mm} ${hex(addr)} with no swap device`);
+          } else {
+            const t = swp_type(e), off = swp_offset(e);
+            if (t >= nr_swapfiles() || (i32[swap_info_base(t) + SWAP_INFO.flags] & SWP_USED) === 0 || off === 0 || off >= i32[swap_info_base(t) + SWAP_INFO.max]) {
+              bad(`swap pte ${hex(pte)} at mm#${mm} ${hex(addr)} names no slot of a switched-on device`);
+            } else {
+              swapRefs.set(e, (swapRefs.get(e) ?? 0) + 1);
+              if (!mm_on_mmlist(mm)) bad(`mm#${mm} holds swap entries but is not on init_mm.mmlist (swapoff would miss them)`);
+            }
+          }
         }
       }
     }
@@ -95,10 +107,32 @@ export function check_invariants(limit = 20): string[] {
     if ((f & PG_locked) !== 0) bad(`pfn ${pfn} is still locked at a quiescent point`);
     if ((f & PG_pgtable) !== 0) { if (count !== 1) bad(`page-table pfn ${pfn} has count ${count}`); continue; }
     if (mapcount !== maps[pfn]) bad(`pfn ${pfn}: mapcount ${mapcount} but ${maps[pfn]} ptes map it`);
-    if (count !== maps[pfn]) bad(`pfn ${pfn}: count ${count} but ${maps[pfn]} references (ptes) exist${maps[pfn] === 0 ? ': leaked' : ''}`);
-    if (maps[pfn] > 0 && (f & PG_lru) === 0) bad(`mapped anon pfn ${pfn} is not on the LRU`);
+    const cached = (f & PG_swapcache) !== 0 ? 1 : 0;
+    if (count !== maps[pfn] + cached) bad(`pfn ${pfn}: count ${count} but ${maps[pfn]} ptes${cached ? ' + the swap cache' : ''} refer to it${maps[pfn] + cached === 0 ? ': leaked' : ''}`);
+    if (cached) {
+      const e = i32[p + PAGE.private];
+      const slot = swap_cache_slot(e);
+      if (slot < 0 || i32[slot] !== pfn) bad(`pfn ${pfn} has PG_swapcache for entry ${hex(e)} but the swap cache does not hold it there`);
+      else swapRefs.set(e, (swapRefs.get(e) ?? 0) + 1);
+    }
+    if (maps[pfn] + cached > 0 && (f & PG_lru) === 0) bad(`in-use anon pfn ${pfn} is not on the LRU`);
     if ((f & PG_lru) !== 0 && !lru.has(pfn)) bad(`pfn ${pfn} has PG_lru but is on no LRU list`);
   }
   if (free !== i32[B.zone + ZONE.nr_free]) bad(`zone nr_free ${i32[B.zone + ZONE.nr_free]} but ${free} pages are free`);
+
+  // swap: every used slot is counted exactly by the ptes and the swap cache that refer to it
+  let freeSlots = 0;
+  for (let t = 0; t < Math.min(nr_swapfiles(), NR_SWAP_INFO); t++) {
+    const si = swap_info_base(t);
+    if ((i32[si + SWAP_INFO.flags] & SWP_USED) === 0) continue;
+    for (let off = 1; off < i32[si + SWAP_INFO.max]; off++) {
+      const c = i32[swap_map_slot(t, off)];
+      const want = swapRefs.get(swp_entry(t, off)) ?? 0;
+      if (c === 0 && (i32[si + SWAP_INFO.flags] & SWP_WRITEOK) !== 0) freeSlots++;
+      if (c !== SWAP_MAP_MAX && c !== want) bad(`swap_map[${t}][${off}] is ${c} but ${want} ptes and swap cache pages refer to it`);
+    }
+  }
+  if (freeSlots !== nr_swap_pages()) bad(`nr_swap_pages ${nr_swap_pages()} but ${freeSlots} slots are free`);
+  if (!swap_guard_intact()) bad('memory corruption: the data after swap_info[] lost its canary');
   return out;
 }

@@ -33,13 +33,16 @@ export const EVENTS: readonly { name: string; fmt: (a0: number, a1: number, a2: 
   { name: 'user access', fmt: (mm, a, w, v) => `${mmv(mm, a)} ${w ? 'store' : 'load'} ${hex(v)}` },
   { name: 'sys_mprotect', fmt: (mm, a, e, prot) => `${mmv(mm, a)}..${hex(e)} prot ${hex(prot)}` },
   { name: 'do_swap_page', fmt: (mm, a, pte) => `${mmv(mm, a)} pte ${hex(pte)}` },
+  { name: 'shrink_page_list', fmt: (pfn) => `pfn ${pfn} swapped out and freed` },
+  { name: 'sys_swapon', fmt: (type, rc) => `type ${type} -> ${rc}` },
+  { name: 'sys_swapoff', fmt: (type, rc) => `type ${type} -> ${rc}` },
 ];
 
 export const EV_FAULT = 1, EV_ANON_PAGE = 2, EV_WP_PAGE = 3, EV_MIGRATION_WAIT = 4, EV_DUP_MMAP = 5,
   EV_ANON_VMA_LINK = 6, EV_COPY_PTE_RANGE = 7, EV_COPY_MIGRATION_ENTRY = 8, EV_DUP_MMAP_DONE = 9,
   EV_EXIT_MMAP = 10, EV_MIGRATE = 11, EV_UNMAP_ONE = 12, EV_MOVE_TO_NEW = 13, EV_MIGRATE_FAIL = 14,
   EV_REMOVE_PTE = 15, EV_MIGRATE_DONE = 16, EV_CHANGE_PTE_RANGE = 17, EV_ZAP = 18, EV_BUG = 19,
-  EV_USER = 20, EV_MPROTECT = 21, EV_SWAP_PAGE = 22;
+  EV_USER = 20, EV_MPROTECT = 21, EV_SWAP_PAGE = 22, EV_SHRINK = 23, EV_SWAPON = 24, EV_SWAPOFF = 25;
 
 // remove_migration_pte outcomes (a2 of EV_REMOVE_PTE)
 export const RMP_SKIP = 0, RMP_RESTORED = 1, RMP_NOT_OURS = 2, RMP_NO_TABLE = 3, RMP_OUTSIDE = 4;

@@ -9,7 +9,7 @@ import { current } from './current.js';
 import { tlb_access_done } from './tlb.js';
 import { pgd_index, pte_offset } from '../mm/pagewalk.js';
 import { _PAGE_ACCESSED, _PAGE_DIRTY, pte_hw_present, pte_pfn, pte_write } from '../mm/pgtable.js';
-import { VM_FAULT_MAJOR, VM_FAULT_MINOR, handle_mm_fault } from '../mm/memory.js';
+import { VM_FAULT_MAJOR, VM_FAULT_MINOR, VM_FAULT_OOM, handle_mm_fault } from '../mm/memory.js';
 import { find_vma } from '../mm/mmap.js';
 import { VMA } from '../shm/layout.js';
 import { vma_field, VM_EXEC, VM_READ, VM_WRITE, mm_mmap_sem } from '../mm/mm_types.js';
@@ -33,7 +33,7 @@ export function do_page_fault(mm: number, addr: number, write: boolean): number 
     if (write ? (flags & VM_WRITE) === 0 : (flags & (VM_READ | VM_EXEC)) === 0) return ACCESS_SEGV;
     const r = handle_mm_fault(mm, vma, addr, write);
     if (r === VM_FAULT_MINOR || r === VM_FAULT_MAJOR) return ACCESS_OK;
-    return r === -1 ? ACCESS_OOM : ACCESS_SIGBUS;
+    return r === VM_FAULT_OOM ? ACCESS_OOM : ACCESS_SIGBUS;
   } finally {
     up_read(sem);
   }

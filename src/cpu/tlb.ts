@@ -6,7 +6,7 @@
 import { CPUSTAT, PERCPU } from '../shm/layout.js';
 import { i32, percpu_base, sizes } from '../shm/machine.js';
 import { current } from './current.js';
-import { check_halt, cpu_relax } from '../sync/preempt.js';
+import { check_halt, controlled, cpu_relax } from '../sync/preempt.js';
 
 const FLUSH_SPIN = 100;
 
@@ -18,9 +18,11 @@ export function flush_tlb_page(slot: number): void {
     if (cpu === me) continue;
     const pc = percpu_base(cpu);
     if (Atomics.load(i32, pc + PERCPU.announce) !== slot) continue;
+    // only the access in flight now matters: one that starts later reads the new pte
+    const seq = Atomics.load(i32, pc + PERCPU.access_seq);
     i32[current.stat + CPUSTAT.tlb_flush_waits] += 1;
-    for (let i = 0; Atomics.load(i32, pc + PERCPU.announce) === slot; i++) {
-      if (i < FLUSH_SPIN) { cpu_relax(); continue; }
+    for (let i = 0; Atomics.load(i32, pc + PERCPU.announce) === slot && Atomics.load(i32, pc + PERCPU.access_seq) === seq; i++) {
+      if (i < FLUSH_SPIN || controlled) { cpu_relax(); continue; } // controlled: yield to the accessing CPU
       check_halt();
       Atomics.store(i32, pc + PERCPU.flush_waiting, 1);
       Atomics.wait(i32, pc + PERCPU.announce, slot, 1);
@@ -31,6 +33,7 @@ export function flush_tlb_page(slot: number): void {
 /** the access begun by announcing `slot` is over (clears the announce, wakes a flusher) */
 export function tlb_access_done(): void {
   const pc = current.pcpu;
+  i32[pc + PERCPU.access_seq] = (i32[pc + PERCPU.access_seq] + 1) | 0; // published by the store below
   Atomics.store(i32, pc + PERCPU.announce, 0);
   if (Atomics.load(i32, pc + PERCPU.flush_waiting) !== 0) {
     Atomics.store(i32, pc + PERCPU.flush_waiting, 0);

@@ -49,7 +49,17 @@ export function copy_mm(oldmm: number): number {
   return mm;
 }
 
-/** mmput of a forked child that exits */
+/** mmget_not_zero: pin an mm found on a list, unless it is already exiting */
+export function mmget_not_zero(mm: number): boolean {
+  const u = mm_base(mm) + MM.mm_users;
+  for (;;) {
+    const v = Atomics.load(i32, u);
+    if (v <= 0) return false;
+    if (Atomics.compareExchange(i32, u, v, v + 1) === v) return true;
+  }
+}
+
+/** mmput: drop a user; the last one tears the mm down */
 export function mmput(mm: number): void {
   if (Atomics.sub(i32, mm_base(mm) + MM.mm_users, 1) === 1) {
     exit_mmap(mm);

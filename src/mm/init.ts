@@ -5,12 +5,14 @@ import { B, f64, i32, sizes } from '../shm/machine.js';
 import { NR_LOCK_CLASSES } from '../sync/lock_class.js';
 import { init_zone } from './page_alloc.js';
 import { init_id_allocators } from './mmap.js';
+import { swap_init } from './swapfile.js';
 
 export interface BootConfig { bugs: number; jitter: number; seed: number; ops_budget: number }
 
 export function mem_init(cfg: BootConfig): void {
   init_zone();
   init_id_allocators();
+  swap_init();
   const gb = B.globals;
   i32[gb + GLOBALS.bugs] = cfg.bugs;
   i32[gb + GLOBALS.jitter] = cfg.jitter;

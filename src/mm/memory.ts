@@ -1,21 +1,20 @@
 // mm/memory.c: the fault handlers, fork's page-table copy and the zap done
 // at exit. PTL rules: a pte is read unlocked only to decide what to do and
 // is always re-checked under its PTL before it is changed.
-import { CPUSTAT, MM, MMLIST, PAGE, PAGE_SIZE, PG_locked, VMA, WORDS_PER_PAGE } from '../shm/layout.js';
-import { B, i32, mm_base, page_base, phys_base, vma_base } from '../shm/machine.js';
-import { list_add } from '../shm/list.js';
-import { SW_MIGRATION_READ_AS_BOOL, buggy } from '../shm/switches.js';
+import { CPUSTAT, MM, PAGE, PAGE_SIZE, PG_dirty, PG_locked, PG_uptodate, PG_writeback, VMA, WORDS_PER_PAGE } from '../shm/layout.js';
+import { i32, mm_base, page_base, phys_base, vma_base } from '../shm/machine.js';
+import { SW_MIGRATION_READ_AS_BOOL, SW_SWAP_FAULT_ON_MIGRATION_ENTRY, buggy } from '../shm/switches.js';
 import { current } from '../cpu/current.js';
 import {
   EV_ANON_PAGE, EV_COPY_MIGRATION_ENTRY, EV_COPY_PTE_RANGE, EV_FAULT, EV_SWAP_PAGE, EV_WP_PAGE, EV_ZAP, trace_event,
 } from '../cpu/events.js';
 import { flush_tlb_page } from '../cpu/tlb.js';
 import { OOPS_INVARIANT, fail } from '../check/bug.js';
-import { LC_MMLIST, LC_PTL } from '../sync/lock_class.js';
+import { LC_PTL } from '../sync/lock_class.js';
 import { cond_resched } from '../sync/preempt.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
-import { trylock_page, unlock_page } from '../sync/page_lock.js';
-import { VM_SHARED, VM_WRITE, PageAnon, is_cow_mapping, page_mapcount, vma_field } from './mm_types.js';
+import { lock_page, trylock_page, unlock_page } from '../sync/page_lock.js';
+import { PageAnon, PageSwapCacheP, SetPageFlag, VM_SHARED, VM_WRITE, is_cow_mapping, page_count, page_flags, page_mapcount, vma_field } from './mm_types.js';
 import { pmd_addr_end, pte_alloc, pte_alloc_map_lock, pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW, mk_pte, pte_dirty, pte_file, pte_mkclean, pte_mkdirty, pte_mkold,
@@ -27,12 +26,13 @@ import {
 } from './swapops.js';
 import { alloc_page } from './page_alloc.js';
 import { get_page, lru_cache_add_active, put_page } from './swap.js';
-import { anon_vma_prepare, page_add_new_anon_rmap, page_dup_rmap, page_remove_rmap, ptep_clear_flush, set_page_dirty } from './rmap.js';
+import { anon_vma_prepare, page_add_anon_rmap, page_add_new_anon_rmap, page_dup_rmap, page_remove_rmap, ptep_clear_flush, set_page_dirty } from './rmap.js';
 import { migration_entry_wait } from './migrate.js';
-import { free_swap_and_cache, swap_duplicate } from './swapfile.js';
-import { MMLIST_DESC } from './mmap.js';
+import { can_share_swap_page, free_swap_and_cache, page_swapcount, swap_duplicate, swap_free, vm_swap_full } from './swapfile.js';
+import { delete_from_swap_cache, lookup_swap_cache, read_swap_cache_async } from './swap_state.js';
+import { mmlist_add } from './mmap.js';
 
-export const VM_FAULT_OOM = -1, VM_FAULT_SIGBUS = 0, VM_FAULT_MINOR = 1, VM_FAULT_MAJOR = 2;
+export const VM_FAULT_OOM = 0, VM_FAULT_SIGBUS = 1, VM_FAULT_MINOR = 2, VM_FAULT_MAJOR = 3; // 2.6.18 values
 
 const anon_rss = (mm: number) => mm_base(mm) + MM.anon_rss;
 
@@ -59,7 +59,7 @@ function handle_pte_fault(mm: number, vma: number, addr: number, table: number, 
   const entry = Atomics.load(i32, slot);
   if (!pte_present(entry)) {
     if (pte_none(entry)) return do_anonymous_page(mm, vma, addr, table, write);
-    return do_swap_page(mm, addr, entry);
+    return do_swap_page(mm, vma, addr, table, entry, write);
   }
   const ptl = pte_lockptr(table);
   spin_lock(ptl, LC_PTL);
@@ -106,7 +106,7 @@ function do_wp_page(mm: number, vma: number, addr: number, table: number, orig: 
   const old = pte_pfn(orig);
   let reuse = false;
   if (PageAnon(old) && trylock_page(old)) {
-    reuse = page_mapcount(old) === 1; // can_share_swap_page
+    reuse = can_share_swap_page(old, page_mapcount(old));
     unlock_page(old);
   }
   if (reuse) {
@@ -140,17 +140,70 @@ function do_wp_page(mm: number, vma: number, addr: number, table: number, orig: 
   return VM_FAULT_MINOR;
 }
 
-/** do_swap_page: a non-present, non-none pte. Migration entries wait for the migration to end. */
-function do_swap_page(mm: number, addr: number, orig: number): number {
+/**
+ * do_swap_page: a non-present, non-none pte. A migration entry waits for
+ * the migration to end; a swap entry is read into the swap cache (or found
+ * there), mapped under the page lock and the PTL, and its slot use dropped.
+ * Caller holds mmap_sem for read.
+ */
+function do_swap_page(mm: number, vma: number, addr: number, table: number, orig: number, write: boolean): number {
   trace_event(EV_SWAP_PAGE, mm, addr, orig);
   const entry = pte_to_swp_entry(orig);
-  if (is_migration_entry(entry)) {
+  // switch:swap-fault-on-migration-entry (seed 000, do_swap_page hunk)
+  if (!buggy(SW_SWAP_FAULT_ON_MIGRATION_ENTRY) && is_migration_entry(entry)) {
     migration_entry_wait(mm, addr);
     return VM_FAULT_MINOR;
   }
-  // a real swap entry: no swap device is switched on, so no swap slot can back it
-  swap_duplicate(entry); // swap_info_get: "Bad swap file entry", a failure of the run
-  return VM_FAULT_OOM;
+  const ptl = pte_lockptr(table);
+  const slot = pte_offset(table, addr);
+  let ret = VM_FAULT_MINOR;
+  let page = lookup_swap_cache(entry);
+  if (page === 0) {
+    page = read_swap_cache_async(entry);
+    if (page === 0) {
+      // Back out if somebody else faulted in this pte while we were reading
+      spin_lock(ptl, LC_PTL);
+      const same = Atomics.load(i32, slot) === orig;
+      spin_unlock(ptl);
+      return same ? VM_FAULT_OOM : VM_FAULT_MINOR;
+    }
+    ret = VM_FAULT_MAJOR;
+    i32[current.stat + CPUSTAT.swapins] += 1;
+  }
+  lock_page(page);
+  spin_lock(ptl, LC_PTL);
+  if (Atomics.load(i32, slot) !== orig || (page_flags(page) & PG_uptodate) === 0) {
+    const sigbus = Atomics.load(i32, slot) === orig;
+    spin_unlock(ptl);
+    unlock_page(page);
+    put_page(page);
+    return sigbus ? VM_FAULT_SIGBUS : ret;
+  }
+  // the page's reference from the lookup becomes the pte's
+  Atomics.add(i32, anon_rss(mm), 1);
+  let pte = mk_pte(page, vma_field(vma, VMA.vm_page_prot));
+  let write_access = write;
+  if (write_access && can_share_swap_page(page, page_mapcount(page))) { // our pte is not mapped yet
+    pte = maybe_mkwrite(pte_mkdirty(pte), vma);
+    write_access = false;
+  }
+  Atomics.store(i32, slot, pte);
+  page_add_anon_rmap(page, vma, addr);
+  swap_free(entry);
+  if (vm_swap_full()) remove_exclusive_swap_page(page);
+  unlock_page(page);
+  if (write_access) return do_wp_page(mm, vma, addr, table, pte); // drops the PTL
+  spin_unlock(ptl);
+  return ret;
+}
+
+/** remove_exclusive_swap_page: free the slot of a page only we map (page lock held) */
+function remove_exclusive_swap_page(page: number): void {
+  if (!PageSwapCacheP(page) || (page_flags(page) & PG_writeback) !== 0) return;
+  if (page_count(page) !== 2) return; // the cache and our pte
+  if (page_swapcount(page) !== 0) return; // other ptes still hold the slot
+  delete_from_swap_cache(page);
+  SetPageFlag(page, PG_dirty); // the only copy is in memory now
 }
 
 /**
@@ -164,15 +217,7 @@ function copy_one_pte(dst_mm: number, src_mm: number, dst_slot: number, src_slot
     if (!pte_file(pte)) {
       let entry = pte_to_swp_entry(pte);
       swap_duplicate(entry);
-      // make sure dst_mm is on swapoff's mmlist
-      const dm = mm_base(dst_mm);
-      if (i32[dm + MM.mmlist_next] === 0 && i32[dm + MM.mmlist_prev] === 0 && i32[B.mmlist + MMLIST.first] !== dst_mm) {
-        spin_lock(B.mmlist + MMLIST.lock, LC_MMLIST);
-        if (i32[dm + MM.mmlist_next] === 0 && i32[dm + MM.mmlist_prev] === 0 && i32[B.mmlist + MMLIST.first] !== dst_mm) {
-          list_add(MMLIST_DESC, B.mmlist + MMLIST.first, dst_mm);
-        }
-        spin_unlock(B.mmlist + MMLIST.lock);
-      }
+      mmlist_add(dst_mm); // make sure dst_mm is on swapoff's mmlist
       if (buggy(SW_MIGRATION_READ_AS_BOOL)) {
         // switch:migration-read-as-bool, the pre-patch line: SWP_MIGRATION_READ (30) is a true `write`
         if (is_migration_entry(entry) && is_cow_mapping(vm_flags)) {

@@ -6,15 +6,16 @@ import { CPUSTAT, PAGE, PG_active, PG_checked, PG_dirty, PG_error, PG_mappedtodi
 import { B, i32, page_base, phys_base, vma_base } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { EV_MIGRATE, EV_MIGRATE_DONE, EV_MIGRATE_FAIL, EV_MIGRATION_WAIT, EV_MOVE_TO_NEW, EV_REMOVE_PTE, RMP_NOT_OURS, RMP_NO_TABLE, RMP_OUTSIDE, RMP_RESTORED, RMP_SKIP, trace_event } from '../cpu/events.js';
-import { BUG_ON } from '../check/bug.js';
-import { LC_ANON_VMA, LC_PTL } from '../sync/lock_class.js';
+import { BUG, BUG_ON } from '../check/bug.js';
+import { LC_ANON_VMA, LC_PTL, LC_TREE } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { lock_page, trylock_page, unlock_page, wait_on_page_locked } from '../sync/page_lock.js';
-import { PAGE_MAPPING_ANON, anon_vma_head, anon_vma_lock, page_count, page_mapped, vma_address, vma_field } from './mm_types.js';
+import { PAGE_MAPPING_ANON, PageSwapCacheP, page_private, anon_vma_head, anon_vma_lock, page_count, page_mapped, vma_address, vma_field } from './mm_types.js';
 import { pte_lockptr, pte_offset, pte_table, pte_offset_map_lock, pte_unmap_unlock } from './pagewalk.js';
 import { is_swap_pte, mk_pte, pte_mkold, pte_mkwrite } from './pgtable.js';
 import { is_migration_entry, is_write_migration_entry, migration_entry_to_page, pte_to_swp_entry } from './swapops.js';
 import { alloc_page } from './page_alloc.js';
+import { swap_cache_slot, swapper_tree_lock } from './swap_state.js';
 import { get_page, put_page, putback_lru_page } from './swap.js';
 import { page_add_anon_rmap, set_page_dirty, try_to_unmap } from './rmap.js';
 
@@ -81,14 +82,14 @@ export function migration_entry_wait(mm: number, addr: number): void {
   const slot = pte_offset_map_lock(mm, addr);
   if (slot < 0) return;
   const pte = Atomics.load(i32, slot);
-  if (!is_swap_pte(pte)) { pte_unmap_unlock(mm, addr); return; }
+  if (!is_swap_pte(pte)) { pte_unmap_unlock(slot); return; }
   const entry = pte_to_swp_entry(pte);
-  if (!is_migration_entry(entry)) { pte_unmap_unlock(mm, addr); return; }
+  if (!is_migration_entry(entry)) { pte_unmap_unlock(slot); return; }
   const page = migration_entry_to_page(entry);
   i32[current.stat + CPUSTAT.migration_waits] += 1;
   trace_event(EV_MIGRATION_WAIT, mm, addr, page);
   get_page(page);
-  pte_unmap_unlock(mm, addr);
+  pte_unmap_unlock(slot);
   wait_on_page_locked(page);
   put_page(page);
 }
@@ -110,16 +111,41 @@ function migrate_page_copy(nw: number, old: number): void {
   i32[page_base(old) + PAGE.mapping] = 0;
 }
 
-/** migrate_page_move_mapping for an anon page outside the swap cache: only our reference may remain */
-function migrate_page_move_mapping(old: number): number {
-  if (page_count(old) !== 1) return EAGAIN;
+/** page_mapping: the swap cache for a swap-cache page, none for other anon pages */
+const page_mapping = (pfn: number) => (PageSwapCacheP(pfn) ? SWAPPER_SPACE : 0);
+const SWAPPER_SPACE = 1;
+
+/**
+ * migrate_page_move_mapping: only the expected references may remain: ours
+ * (anon page without a mapping), or ours and the swap cache's. The cache
+ * slot is switched to the new page under tree_lock.
+ */
+function migrate_page_move_mapping(mapping: number, nw: number, old: number): number {
+  if (mapping === 0) {
+    if (page_count(old) !== 1) return EAGAIN;
+    return 0;
+  }
+  const tl = swapper_tree_lock();
+  spin_lock(tl, LC_TREE);
+  const slot = swap_cache_slot(page_private(old));
+  if (page_count(old) !== 2 || slot < 0 || i32[slot] !== old) {
+    spin_unlock(tl);
+    return EAGAIN;
+  }
+  // Now we know that no one else is looking at the page
+  get_page(nw); // the cache's reference
+  Atomics.or(i32, page_base(nw) + PAGE.flags, PG_swapcache);
+  i32[page_base(nw) + PAGE.private] = page_private(old);
+  i32[slot] = nw;
+  Atomics.sub(i32, page_base(old) + PAGE._count, 1); // __put_page: drop the cache's reference, never the last
+  spin_unlock(tl);
   return 0;
 }
 
 /** migrate_page: the generic migratepage (no buffers, no page cache for anon) */
-function migrate_page(nw: number, old: number): number {
+function migrate_page(mapping: number, nw: number, old: number): number {
   BUG_ON((Atomics.load(i32, page_base(old) + PAGE.flags) & PG_writeback) !== 0, 'BUG_ON(PageWriteback(page)) in migrate_page', old);
-  const rc = migrate_page_move_mapping(old);
+  const rc = migrate_page_move_mapping(mapping, nw, old);
   if (rc !== 0) return rc;
   migrate_page_copy(nw, old);
   return 0;
@@ -127,11 +153,12 @@ function migrate_page(nw: number, old: number): number {
 
 /** move_to_new_page: caller holds the old page's lock; locks the new page */
 function move_to_new_page(nw: number, old: number): number {
-  lock_page(nw);
+  // Block others from accessing the new page when we get around to establishing additional references
+  if (!trylock_page(nw)) BUG('BUG() in move_to_new_page: TestSetPageLocked(newpage)', nw);
   const n = page_base(nw);
   i32[n + PAGE.index] = i32[page_base(old) + PAGE.index];
   i32[n + PAGE.mapping] = i32[page_base(old) + PAGE.mapping];
-  const rc = migrate_page(nw, old);
+  const rc = migrate_page(page_mapping(old), nw, old); // swapper_space's migratepage is migrate_page too
   if (rc === 0) {
     trace_event(EV_MOVE_TO_NEW, old, nw);
     remove_migration_ptes(old, nw);

@@ -1,6 +1,6 @@
 // Accessors for struct page, mm_struct, vm_area_struct and anon_vma
 // (mm_types.h, page-flags.h, mm.h). Field offsets come from shm/layout.ts.
-import { ANON_VMA, MM, PAGE, PAGE_SHIFT, VMA } from '../shm/layout.js';
+import { ANON_VMA, MM, PAGE, PAGE_SHIFT, PG_swapcache, VMA } from '../shm/layout.js';
 import { av_base, i32, mm_base, page_base, vma_base } from '../shm/machine.js';
 import { ListDesc } from '../shm/list.js';
 import { PAGE_NONE, PAGE_READONLY, PAGE_SHARED } from './pgtable.js';
@@ -23,6 +23,8 @@ export const page_mapping_raw = (pfn: number) => i32[page_base(pfn) + PAGE.mappi
 export const PageAnon = (pfn: number) => (i32[page_base(pfn) + PAGE.mapping] & PAGE_MAPPING_ANON) !== 0;
 export const page_anon_vma = (pfn: number) => i32[page_base(pfn) + PAGE.mapping] >>> 1;
 export const page_index = (pfn: number) => i32[page_base(pfn) + PAGE.index];
+export const page_private = (pfn: number) => i32[page_base(pfn) + PAGE.private];
+export const PageSwapCacheP = (pfn: number) => (Atomics.load(i32, page_base(pfn) + PAGE.flags) & PG_swapcache) !== 0;
 
 // mm_struct
 export const mm_field = (mm: number, off: number) => i32[mm_base(mm) + off];

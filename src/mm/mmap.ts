@@ -3,7 +3,7 @@
 // and exit_mmap's teardown order (unmap, unlink from rmap, then free tables).
 import { IDALLOC, MM, MMLIST, PTRS_PER_PGD, VMA } from '../shm/layout.js';
 import { B, i32, mm_base, sizes, vma_base } from '../shm/machine.js';
-import { ListDesc, list_del } from '../shm/list.js';
+import { ListDesc, list_add, list_del } from '../shm/list.js';
 import { EV_EXIT_MMAP, trace_event } from '../cpu/events.js';
 import { LC_ANON_VMA, LC_IDALLOC, LC_MMLIST, LC_MMAP_SEM, LC_PAGE_TABLE_LOCK } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
@@ -17,6 +17,17 @@ import { pte_free } from './page_alloc.js';
 import { unmap_vmas } from './memory.js';
 
 export const MMLIST_DESC: ListDesc = { base: mm_base, next: MM.mmlist_next, prev: MM.mmlist_prev };
+
+/** !list_empty(&mm->mmlist): a member is either the head or has a prev */
+export const mm_on_mmlist = (mm: number) => i32[B.mmlist + MMLIST.first] === mm || i32[mm_base(mm) + MM.mmlist_prev] !== 0;
+
+/** put mm on init_mm.mmlist, where swapoff looks for swap entries (takes mmlist_lock) */
+export function mmlist_add(mm: number): void {
+  if (mm_on_mmlist(mm)) return;
+  spin_lock(B.mmlist + MMLIST.lock, LC_MMLIST);
+  if (!mm_on_mmlist(mm)) list_add(MMLIST_DESC, B.mmlist + MMLIST.first, mm);
+  spin_unlock(B.mmlist + MMLIST.lock);
+}
 
 /** boot: every mm and vma id but 0 is free */
 export function init_id_allocators(): void {
@@ -159,8 +170,7 @@ function free_pgtables(mm: number): void {
 export function exit_mmap(mm: number): void {
   trace_event(EV_EXIT_MMAP, mm);
   const m = mm_base(mm);
-  const sem = mm_mmap_sem(mm);
-  down_write(sem, LC_MMAP_SEM); // nobody else uses it; held for the lock-order checker's sake
+  // no mmap_sem: mm_users is zero, nobody else can reach this mm's vmas
   unmap_vmas(mm);
   for (let vma = i32[m + MM.mmap_first]; vma !== 0; vma = i32[vma_base(vma) + VMA.vm_next]) anon_vma_unlink(vma);
   free_pgtables(mm);
@@ -171,8 +181,7 @@ export function exit_mmap(mm: number): void {
   }
   i32[m + MM.mmap_first] = 0;
   i32[m + MM.map_count] = 0;
-  up_write(sem);
-  if (i32[m + MM.mmlist_next] !== 0 || i32[m + MM.mmlist_prev] !== 0 || i32[B.mmlist + MMLIST.first] === mm) {
+  if (mm_on_mmlist(mm)) {
     spin_lock(B.mmlist + MMLIST.lock, LC_MMLIST);
     list_del(MMLIST_DESC, B.mmlist + MMLIST.first, mm);
     spin_unlock(B.mmlist + MMLIST.lock);

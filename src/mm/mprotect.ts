@@ -3,6 +3,7 @@
 // pte here: only a write fault (or restoring a write migration entry) does.
 import { CPUSTAT, PAGE_SHIFT, VMA } from '../shm/layout.js';
 import { i32, vma_base } from '../shm/machine.js';
+import { SW_MPROTECT_SKIPS_MIGRATION_ENTRY, buggy } from '../shm/switches.js';
 import { current } from '../cpu/current.js';
 import { EV_CHANGE_PTE_RANGE, EV_MPROTECT, trace_event } from '../cpu/events.js';
 import { flush_tlb_page } from '../cpu/tlb.js';
@@ -28,7 +29,8 @@ function change_pte_range(mm: number, table: number, addr: number, end: number, 
       // Avoid an SMP race with hardware updated dirty/clean bits: wipe the pte, then set the new one
       const ptent = pte_modify(Atomics.exchange(i32, slot, 0), newprot);
       Atomics.store(i32, slot, ptent);
-    } else if (oldpte !== 0 && !pte_file(oldpte)) {
+    } else if (oldpte !== 0 && !pte_file(oldpte) && !buggy(SW_MPROTECT_SKIPS_MIGRATION_ENTRY)) {
+      // switch:mprotect-skips-migration-entry (seed 000, change_pte_range hunk): before it, this branch did not exist
       const entry = pte_to_swp_entry(oldpte);
       if (is_write_migration_entry(entry)) {
         // A protection check is difficult so just be safe and disable write

@@ -17,8 +17,12 @@ import {
 import { pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
 import { pte_dirty, pte_pfn, pte_present, pte_write } from './pgtable.js';
 import { make_migration_entry, swp_entry_to_pte } from './swapops.js';
-import { PG_dirty, PG_swapcache } from '../shm/layout.js';
+import { PG_dirty, PG_locked, PG_swapcache } from '../shm/layout.js';
 import { put_page } from './swap.js';
+import { swap_duplicate } from './swapfile.js';
+import { mmlist_add } from './mmap.js';
+import { VM_LOCKED } from './mm_types.js';
+import { _PAGE_ACCESSED } from './pgtable.js';
 
 export const SWAP_SUCCESS = 0, SWAP_AGAIN = 1, SWAP_FAIL = 2;
 
@@ -93,9 +97,15 @@ export function anon_vma_unlink(vma: number): void {
   if (empty) anon_vma_free(av);
 }
 
-/** model: keep an anon_vma alive across a migration that holds no mmap_sem */
+/**
+ * model: keep an anon_vma alive across a migration that holds no mmap_sem
+ * (later kernels' anon_vma refcount). Taken under anon_vma->lock so that
+ * anon_vma_unlink's "empty and unpinned" decision sees it.
+ */
 export function anon_vma_pin(av: number): void {
+  spin_lock(anon_vma_lock(av), LC_ANON_VMA);
   Atomics.add(i32, av_base(av) + ANON_VMA.pin, 1);
+  spin_unlock(anon_vma_lock(av));
 }
 
 export function anon_vma_unpin(av: number): void {
@@ -139,6 +149,13 @@ export function set_page_dirty(pfn: number): void {
   SetPageFlag(pfn, PG_dirty);
 }
 
+/** ptep_clear_flush_young: test and clear the accessed bit, flushing if it was set */
+export function ptep_clear_flush_young(slot: number): boolean {
+  const young = (Atomics.and(i32, slot, ~_PAGE_ACCESSED) & _PAGE_ACCESSED) !== 0;
+  if (young) flush_tlb_page(slot);
+  return young;
+}
+
 /** ptep_clear_flush: take the pte away and wait out every access through it */
 export function ptep_clear_flush(slot: number): number {
   const old = Atomics.exchange(i32, slot, 0);
@@ -161,11 +178,19 @@ function try_to_unmap_one(pfn: number, vma: number, migration: boolean): number 
   spin_lock(ptl, LC_PTL);
   const pte = Atomics.load(i32, slot);
   if (!pte_present(pte) || pte_pfn(pte) !== pfn) { spin_unlock(ptl); return SWAP_AGAIN; }
+  // If the page is mlock()d or recently referenced, reclaim must not unmap it (migration must)
+  if (!migration && ((vma_field(vma, VMA.vm_flags) & VM_LOCKED) !== 0 || ptep_clear_flush_young(slot))) {
+    spin_unlock(ptl);
+    return SWAP_FAIL;
+  }
   const pteval = ptep_clear_flush(slot);
   if (pte_dirty(pteval)) set_page_dirty(pfn);
   let entry: number;
   if ((Atomics.load(i32, page_base(pfn) + PAGE.flags) & PG_swapcache) !== 0) {
-    BUG('swap cache page in try_to_unmap_one: the swap subsystem is not modelled in this era', pfn);
+    // Store the swap location in the pte. See handle_pte_fault() ...
+    entry = i32[page_base(pfn) + PAGE.private];
+    swap_duplicate(entry);
+    mmlist_add(mm);
   } else {
     // Store the pfn in a migration pte; do_swap_page waits until it is removed
     BUG_ON(!migration, 'BUG_ON(!migration) in try_to_unmap_one', pfn);
@@ -180,8 +205,9 @@ function try_to_unmap_one(pfn: number, vma: number, migration: boolean): number 
   return SWAP_AGAIN;
 }
 
-/** try_to_unmap (anon, migration mode): caller holds the page lock; takes anon_vma->lock, then each PTL */
+/** try_to_unmap (anon; reclaim or migration): caller holds the page lock; takes anon_vma->lock, then each PTL */
 export function try_to_unmap(pfn: number, migration: boolean): number {
+  BUG_ON((Atomics.load(i32, page_base(pfn) + PAGE.flags) & PG_locked) === 0, 'BUG_ON(!PageLocked(page)) in try_to_unmap', pfn);
   if (!PageAnon(pfn) || !page_mapped(pfn)) return page_mapped(pfn) ? SWAP_AGAIN : SWAP_SUCCESS;
   const av = page_anon_vma(pfn); // page_lock_anon_vma
   let ret = SWAP_AGAIN;

@@ -13,7 +13,7 @@ export const lru_lock = () => B.zone + ZONE.lru_lock;
 
 export function get_page(pfn: number): void {
   const old = Atomics.add(i32, page_base(pfn) + PAGE._count, 1);
-  BUG_ON(old <= 0, 'VM_BUG_ON_PAGE(page_count(page) <= 0) in get_page', pfn);
+  BUG_ON(old <= 0, 'model: get_page on a page with no reference (2.6.18 has no check here)', pfn);
 }
 
 /** get_page_unless_zero: a reference only if the page is not being freed */
@@ -28,7 +28,7 @@ export function get_page_unless_zero(pfn: number): boolean {
 
 export function put_page(pfn: number): void {
   const old = Atomics.sub(i32, page_base(pfn) + PAGE._count, 1);
-  BUG_ON(old <= 0, 'VM_BUG_ON_PAGE(page_count(page) == 0) in put_page', pfn);
+  BUG_ON(old <= 0, 'BUG_ON(atomic_read(&page->_count) == 0) in put_page_testzero', pfn);
   if (old === 1) __page_cache_release(pfn);
 }
 
@@ -65,7 +65,11 @@ export function lru_cache_add_active(pfn: number): void {
   spin_unlock(lru_lock());
 }
 
-/** isolate_lru_page: take the page off the LRU with a reference; -EBUSY if it is not there */
+/**
+ * isolate_lru_page: take the page off the LRU with a reference; -EBUSY if it
+ * is not there. get_page_unless_zero is the later kernels' form: 2.6.18 took
+ * a plain reference, safe only because its callers isolated mapped pages.
+ */
 export function isolate_lru_page(pfn: number): number {
   const f = page_base(pfn) + PAGE.flags;
   if ((Atomics.load(i32, f) & PG_lru) === 0) return -16;

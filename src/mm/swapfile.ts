@@ -1,25 +1,361 @@
-// The parts of mm/swapfile.c that page-table code calls on every swap pte.
-// Since seed 000 they must leave migration entries alone: those carry a
-// pfn, not a swap slot, and hold no swap_map count.
-import { OOPS_ERROR, fail } from '../check/bug.js';
-import { is_migration_entry, swp_offset, swp_type } from './swapops.js';
+// mm/swapfile.c (2.6.17/18): swap devices, swap_map use counts, swapon and
+// swapoff. swap_lock protects swap_info[], every swap_map[] and the device
+// list. Since seed 000 the callers that meet swap ptes must leave migration
+// entries alone: those carry a pfn, not a swap slot, and hold no count.
+import { MM, MMLIST, NR_SWAP_INFO, PAGE_SIZE, PG_dirty, PG_writeback, SWAP_GUARD_CANARY, SWAP_INFO, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG, VMA } from '../shm/layout.js';
+import { B, i32, mm_base, vma_base } from '../shm/machine.js';
+import { SW_SWAPON_TYPE_RANGE, SW_SWAP_COUNT_ON_MIGRATION_ENTRY, buggy } from '../shm/switches.js';
+import { BUG, OOPS_ERROR, fail } from '../check/bug.js';
+import { LC_MMAP_SEM, LC_MMLIST, LC_PTL, LC_SWAP } from '../sync/lock_class.js';
+import { spin_lock, spin_unlock } from '../sync/spinlock.js';
+import { down_read, down_read_trylock, up_read } from '../sync/rwsem.js';
+import { lock_page, unlock_page, trylock_page, wait_on_page_locked } from '../sync/page_lock.js';
+import { cond_resched } from '../sync/preempt.js';
+import { is_migration_entry, pte_to_swp_entry, swp_entry, swp_entry_to_pte, swp_offset, swp_type, MAX_SWAPFILES } from './swapops.js';
+import { PageSwapCacheP, SetPageFlag, page_count, page_flags, page_private } from './mm_types.js';
+import { delete_from_swap_cache, find_get_page, read_swap_cache_async } from './swap_state.js';
+import { mmget_not_zero, mmput } from './fork.js';
+import { mk_pte, pte_mkold } from './pgtable.js';
+import { pmd_addr_end, pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
+import { get_page, put_page } from './swap.js';
+import { page_add_anon_rmap } from './rmap.js';
 
-/** number of swap devices switched on; the swap subsystem proper comes with swapon */
-export const nr_swapfiles = 0;
+export const SWP_USED = 1, SWP_WRITEOK = 2;
+export const SWAP_MAP_MAX = 0x7fff, SWAP_MAP_BAD = 0x8000;
+export const EPERM = -1, EINVAL = -22, ENOMEM = -12, EBUSY = -16;
 
-function bad_swap_entry(fn: string, entry: number): never {
-  fail(OOPS_ERROR, `${fn}: Bad swap file entry ${(entry >>> 0).toString(16).padStart(8, '0')} (type ${swp_type(entry)} offset ${swp_offset(entry)})`);
+const swap_lock = () => B.swapg + SWAPG.swap_lock;
+/** swap_info[type], deliberately unchecked: a type past the array lands in the guard records after it */
+export const swap_info_base = (type: number) => B.swap_info + type * SWAP_INFO.stride;
+export const swap_map_slot = (type: number, offset: number) => B.swap_map + type * SWAP_SLOTS + offset;
+export const nr_swapfiles = () => i32[B.swapg + SWAPG.nr_swapfiles];
+export const nr_swap_pages = () => Atomics.load(i32, B.swapg + SWAPG.nr_swap_pages);
+/** vm_swap_full: more than half of swap is in use */
+export const vm_swap_full = () => nr_swap_pages() * 2 < i32[B.swapg + SWAPG.total_swap_pages];
+
+/** boot: no device; the guard after swap_info[] holds its canary */
+export function swap_init(): void {
+  i32[B.swapg + SWAPG.swap_list_head] = -1;
+  i32[B.swapg + SWAPG.swap_list_next] = -1;
+  const g = swap_info_base(NR_SWAP_INFO);
+  for (let k = 0; k < SWAP_INFO_GUARD * SWAP_INFO.stride; k++) i32[g + k] = SWAP_GUARD_CANARY;
 }
 
-/** swap_duplicate: one more pte refers to this swap entry; returns 1 on success */
+/** model checker: the records after swap_info[] still hold their canary */
+export function swap_guard_intact(): boolean {
+  const g = swap_info_base(NR_SWAP_INFO);
+  for (let k = 0; k < SWAP_INFO_GUARD * SWAP_INFO.stride; k++) if (i32[g + k] !== SWAP_GUARD_CANARY) return false;
+  return true;
+}
+
+function printk_err(fn: string, what: string, entry: number): never {
+  fail(OOPS_ERROR, `${fn}: ${what}${(entry >>> 0).toString(16).padStart(8, '0')}`);
+}
+
+/**
+ * swap_info_get: check an entry and take swap_lock. Returns the type with
+ * swap_lock held; an entry no device backs is an error-level message.
+ */
+function swap_info_get(fn: string, entry: number): number {
+  const type = swp_type(entry);
+  if (type >= nr_swapfiles()) printk_err(fn, 'Bad swap file entry ', entry);
+  if ((i32[swap_info_base(type) + SWAP_INFO.flags] & SWP_USED) === 0) printk_err(fn, 'Unused swap file entry ', entry);
+  const off = swp_offset(entry);
+  if (off >= i32[swap_info_base(type) + SWAP_INFO.max]) printk_err(fn, 'Bad swap offset entry ', entry);
+  if (i32[swap_map_slot(type, off)] === 0) printk_err(fn, 'Unused swap offset entry ', entry);
+  spin_lock(swap_lock(), LC_SWAP);
+  return type;
+}
+
+/** swap_entry_free: drop one use of a slot (swap_lock held); returns the count left */
+function swap_entry_free(type: number, off: number): number {
+  const slot = swap_map_slot(type, off);
+  let count = i32[slot];
+  if (count < SWAP_MAP_MAX) {
+    count--;
+    i32[slot] = count;
+    if (count === 0) {
+      const p = swap_info_base(type);
+      if (off < i32[p + SWAP_INFO.lowest_bit]) i32[p + SWAP_INFO.lowest_bit] = off;
+      if (off > i32[p + SWAP_INFO.highest_bit]) i32[p + SWAP_INFO.highest_bit] = off;
+      i32[p + SWAP_INFO.inuse_pages] -= 1;
+      Atomics.add(i32, B.swapg + SWAPG.nr_swap_pages, 1);
+    }
+  }
+  return count;
+}
+
+/** swap_free: a reference to a swap slot went away */
+export function swap_free(entry: number): void {
+  const type = swap_info_get('swap_free', entry);
+  swap_entry_free(type, swp_offset(entry));
+  spin_unlock(swap_lock());
+}
+
+/** swap_duplicate: one more pte refers to this entry; 1 on success */
 export function swap_duplicate(entry: number): number {
-  if (is_migration_entry(entry)) return 1;
-  if (swp_type(entry) >= nr_swapfiles) bad_swap_entry('swap_dup', entry);
+  // switch:swap-count-on-migration-entry (seed 000, swap_duplicate hunk)
+  if (!buggy(SW_SWAP_COUNT_ON_MIGRATION_ENTRY) && is_migration_entry(entry)) return 1;
+  const type = swp_type(entry);
+  if (type >= nr_swapfiles()) printk_err('swap_dup', 'Bad swap file entry ', entry);
+  const off = swp_offset(entry);
+  let result = 0;
+  spin_lock(swap_lock(), LC_SWAP);
+  const slot = swap_map_slot(type, off);
+  if (off < i32[swap_info_base(type) + SWAP_INFO.max] && i32[slot] !== 0) {
+    if (i32[slot] < SWAP_MAP_MAX - 1) { i32[slot] += 1; result = 1; }
+    else if (i32[slot] <= SWAP_MAP_MAX) { i32[slot] = SWAP_MAP_MAX; result = 1; } // sticky
+  }
+  spin_unlock(swap_lock());
+  if (!result) printk_err('swap_dup', 'Bad swap offset entry ', entry);
+  return result;
+}
+
+/** page_swapcount: uses of the page's slot beyond the swap cache (page lock held) */
+export function page_swapcount(pfn: number): number {
+  const entry = page_private(pfn);
+  const type = swap_info_get('page_swapcount', entry);
+  const count = i32[swap_map_slot(type, swp_offset(entry))] - 1; // the swap cache's own use
+  spin_unlock(swap_lock());
+  return count;
+}
+
+/** can_share_swap_page: the faulting pte is the only user (page lock held) */
+export function can_share_swap_page(pfn: number, mapcount: number): boolean {
+  let count = mapcount;
+  if (count <= 1 && PageSwapCacheP(pfn)) count += page_swapcount(pfn);
+  return count === 1;
+}
+
+/** get_swap_page: a free slot on the highest-priority writable device, or 0 */
+export function get_swap_page(): number {
+  spin_lock(swap_lock(), LC_SWAP);
+  let entry = 0;
+  if (nr_swap_pages() > 0) {
+    for (let type = i32[B.swapg + SWAPG.swap_list_head]; type >= 0 && entry === 0; type = i32[swap_info_base(type) + SWAP_INFO.next]) {
+      const p = swap_info_base(type);
+      if ((i32[p + SWAP_INFO.flags] & SWP_WRITEOK) === 0) continue;
+      const off = scan_swap_map(type);
+      if (off !== 0) entry = swp_entry(type, off);
+    }
+  }
+  spin_unlock(swap_lock());
+  return entry;
+}
+
+/** scan_swap_map: the next free slot from cluster_next (swap_lock held) */
+function scan_swap_map(type: number): number {
+  const p = swap_info_base(type);
+  const lo = i32[p + SWAP_INFO.lowest_bit], hi = i32[p + SWAP_INFO.highest_bit];
+  if (hi < lo || i32[p + SWAP_INFO.inuse_pages] >= i32[p + SWAP_INFO.pages]) return 0;
+  let off = Math.max(lo, Math.min(i32[p + SWAP_INFO.cluster_next], hi));
+  for (let n = 0; n <= hi - lo; n++, off = off >= hi ? lo : off + 1) {
+    if (i32[swap_map_slot(type, off)] !== 0) continue;
+    i32[swap_map_slot(type, off)] = 1;
+    i32[p + SWAP_INFO.inuse_pages] += 1;
+    Atomics.sub(i32, B.swapg + SWAPG.nr_swap_pages, 1);
+    if (off === lo) i32[p + SWAP_INFO.lowest_bit] = lo + 1;
+    if (off === hi) i32[p + SWAP_INFO.highest_bit] = hi - 1;
+    i32[p + SWAP_INFO.cluster_next] = off + 1;
+    return off;
+  }
   return 0;
 }
 
-/** free_swap_and_cache: a pte referring to this entry went away */
+/**
+ * sys_swapon: switch on a device of `slots` slots (slot 0 is the header).
+ * Returns the type, or -EPERM when every type is in use.
+ */
+export function sys_swapon(slots: number, prio: number): number {
+  if (!Number.isInteger(slots) || slots < 2 || slots > SWAP_SLOTS) return EINVAL;
+  spin_lock(swap_lock(), LC_SWAP);
+  let type = 0;
+  const nr = nr_swapfiles();
+  for (; type < nr; type++) if ((i32[swap_info_base(type) + SWAP_INFO.flags] & SWP_USED) === 0) break;
+  // switch:swapon-type-range (seed 000, sys_swapon hunk)
+  const limit = buggy(SW_SWAPON_TYPE_RANGE)
+    ? swp_type(pte_to_swp_entry(swp_entry_to_pte(swp_entry(~0, 0)))) + 1 // the old "obfuscated" check: type > 31
+    : MAX_SWAPFILES;
+  if (type >= limit) { spin_unlock(swap_lock()); return EPERM; }
+  if (type >= NR_SWAP_INFO) {
+    // model checker (KASAN-like): swap_info[] has MAX_SWAPFILES records; this write lands in other data
+    spin_unlock(swap_lock());
+    BUG(`BUG: KASAN: global-out-of-bounds in sys_swapon: write to swap_info[${type}] past the ${NR_SWAP_INFO}-entry array`, 0);
+  }
+  if (type >= nr) i32[B.swapg + SWAPG.nr_swapfiles] = type + 1;
+  const p = swap_info_base(type);
+  i32[p + SWAP_INFO.flags] = SWP_USED;
+  i32[p + SWAP_INFO.prio] = prio;
+  i32[p + SWAP_INFO.inuse_pages] = 0;
+  spin_unlock(swap_lock());
+  // read the header, set up swap_map: slot 0 is the header and is marked bad
+  for (let off = 0; off < SWAP_SLOTS; off++) i32[swap_map_slot(type, off)] = off === 0 || off >= slots ? SWAP_MAP_BAD : 0;
+  spin_lock(swap_lock(), LC_SWAP);
+  i32[p + SWAP_INFO.max] = slots;
+  i32[p + SWAP_INFO.pages] = slots - 1;
+  i32[p + SWAP_INFO.lowest_bit] = 1;
+  i32[p + SWAP_INFO.highest_bit] = slots - 1;
+  i32[p + SWAP_INFO.cluster_next] = 1;
+  i32[p + SWAP_INFO.flags] = SWP_USED | SWP_WRITEOK;
+  Atomics.add(i32, B.swapg + SWAPG.nr_swap_pages, slots - 1);
+  i32[B.swapg + SWAPG.total_swap_pages] += slots - 1;
+  // insert into swap_list by priority (highest first)
+  let prev = -1;
+  let cur = i32[B.swapg + SWAPG.swap_list_head];
+  while (cur >= 0 && i32[swap_info_base(cur) + SWAP_INFO.prio] >= prio) { prev = cur; cur = i32[swap_info_base(cur) + SWAP_INFO.next]; }
+  i32[p + SWAP_INFO.next] = cur;
+  if (prev < 0) i32[B.swapg + SWAPG.swap_list_head] = type;
+  else i32[swap_info_base(prev) + SWAP_INFO.next] = type;
+  spin_unlock(swap_lock());
+  return type;
+}
+
+/** unuse_pte_range: point every pte holding entry at page (PTL per table); mmap_sem held */
+function unuse_vma(mm: number, vma: number, entry: number, page: number): boolean {
+  const want = swp_entry_to_pte(entry);
+  const end = i32[vma_base(vma) + VMA.vm_end];
+  let found = false;
+  for (let addr = i32[vma_base(vma) + VMA.vm_start]; addr < end;) {
+    const next = pmd_addr_end(addr, end);
+    const table = pte_table(mm, addr);
+    if (table !== 0) {
+      const ptl = pte_lockptr(table);
+      spin_lock(ptl, LC_PTL);
+      for (let a = addr; a < next; a += PAGE_SIZE) {
+        const slot = pte_offset(table, a);
+        if (Atomics.load(i32, slot) !== want) continue;
+        // unuse_pte
+        Atomics.add(i32, mm_base(mm) + MM.anon_rss, 1);
+        get_page(page);
+        Atomics.store(i32, slot, pte_mkold(mk_pte(page, i32[vma_base(vma) + VMA.vm_page_prot])));
+        page_add_anon_rmap(page, vma, a);
+        swap_free(entry);
+        found = true;
+      }
+      spin_unlock(ptl);
+    }
+    addr = next;
+  }
+  return found;
+}
+
+/**
+ * unuse_mm: mmap_sem for read, then every anon vma. Caller holds the page
+ * lock; a fault holding mmap_sem may be waiting for that page lock, so
+ * never sleep on mmap_sem with it held: drop it, take mmap_sem, relock.
+ */
+function unuse_mm(mm: number, entry: number, page: number): void {
+  const sem = mm_base(mm) + MM.mmap_sem;
+  if (!down_read_trylock(sem, LC_MMAP_SEM)) {
+    unlock_page(page);
+    down_read(sem, LC_MMAP_SEM);
+    lock_page(page);
+  }
+  try {
+    for (let vma = i32[mm_base(mm) + MM.mmap_first]; vma !== 0; vma = i32[vma_base(vma) + VMA.vm_next]) {
+      if (i32[vma_base(vma) + VMA.anon_vma] !== 0 && unuse_vma(mm, vma, entry, page)) break;
+    }
+  } finally {
+    up_read(sem);
+  }
+}
+
+/**
+ * try_to_unuse: bring every used slot of the device back into memory and
+ * point its ptes at the page (every mm on init_mm.mmlist), then drop it
+ * from the swap cache. Returns 0 or -ENOMEM.
+ */
+function try_to_unuse(type: number): number {
+  const max = i32[swap_info_base(type) + SWAP_INFO.max];
+  const ml = B.mmlist + MMLIST.lock;
+  for (let off = 1; off < max; off++) {
+    cond_resched();
+    const map = swap_map_slot(type, off);
+    if (i32[map] === 0 || i32[map] === SWAP_MAP_BAD) continue;
+    const entry = swp_entry(type, off);
+    const page = read_swap_cache_async(entry);
+    if (page === 0) {
+      if (i32[map] === 0) continue; // freed while we allocated
+      return ENOMEM;
+    }
+    wait_on_page_locked(page);
+    lock_page(page);
+    // each mm is pinned (mm_users) while its ptes are fixed, and stays pinned until the next one is
+    let prev = 0;
+    spin_lock(ml, LC_MMLIST);
+    for (let mm = i32[B.mmlist + MMLIST.first]; mm !== 0 && i32[map] > 1;) {
+      if (!mmget_not_zero(mm)) { mm = i32[mm_base(mm) + MM.mmlist_next]; continue; } // exiting: its zap frees the entry
+      spin_unlock(ml);
+      if (prev !== 0) mmput(prev);
+      prev = mm;
+      unuse_mm(mm, entry, page);
+      spin_lock(ml, LC_MMLIST);
+      mm = i32[mm_base(mm) + MM.mmlist_next];
+    }
+    spin_unlock(ml);
+    if (prev !== 0) mmput(prev);
+    if (i32[map] === 1 && PageSwapCacheP(page) && page_private(page) === entry) {
+      delete_from_swap_cache(page);
+      SetPageFlag(page, PG_dirty); // the data now lives only in memory
+    }
+    unlock_page(page);
+    put_page(page);
+  }
+  return 0;
+}
+
+/** sys_swapoff: stop allocating from the device, bring its pages back, switch it off */
+export function sys_swapoff(type: number): number {
+  spin_lock(swap_lock(), LC_SWAP);
+  const p = swap_info_base(type);
+  if (type < 0 || type >= nr_swapfiles() || (i32[p + SWAP_INFO.flags] & SWP_WRITEOK) === 0) { spin_unlock(swap_lock()); return EINVAL; }
+  // unlink from swap_list, take its pages out of the free count
+  let prev = -1;
+  for (let cur = i32[B.swapg + SWAPG.swap_list_head]; cur >= 0 && cur !== type; cur = i32[swap_info_base(cur) + SWAP_INFO.next]) prev = cur;
+  if (prev < 0) i32[B.swapg + SWAPG.swap_list_head] = i32[p + SWAP_INFO.next];
+  else i32[swap_info_base(prev) + SWAP_INFO.next] = i32[p + SWAP_INFO.next];
+  // every slot leaves the count; try_to_unuse's frees give back the used ones as they go
+  Atomics.sub(i32, B.swapg + SWAPG.nr_swap_pages, i32[p + SWAP_INFO.pages]);
+  i32[B.swapg + SWAPG.total_swap_pages] -= i32[p + SWAP_INFO.pages];
+  i32[p + SWAP_INFO.flags] &= ~SWP_WRITEOK;
+  spin_unlock(swap_lock());
+  const err = try_to_unuse(type);
+  spin_lock(swap_lock(), LC_SWAP);
+  if (err !== 0) {
+    // re-insert at the head and give back what we took
+    i32[p + SWAP_INFO.next] = i32[B.swapg + SWAPG.swap_list_head];
+    i32[B.swapg + SWAPG.swap_list_head] = type;
+    Atomics.add(i32, B.swapg + SWAPG.nr_swap_pages, i32[p + SWAP_INFO.pages]);
+    i32[B.swapg + SWAPG.total_swap_pages] += i32[p + SWAP_INFO.pages];
+    i32[p + SWAP_INFO.flags] |= SWP_WRITEOK;
+    spin_unlock(swap_lock());
+    return err;
+  }
+  i32[p + SWAP_INFO.flags] = 0;
+  i32[p + SWAP_INFO.max] = 0;
+  i32[p + SWAP_INFO.pages] = 0;
+  spin_unlock(swap_lock());
+  return 0;
+}
+
+/**
+ * free_swap_and_cache: a pte referring to entry went away; if the swap
+ * cache page is now the slot's only user, free both.
+ */
 export function free_swap_and_cache(entry: number): void {
-  if (is_migration_entry(entry)) return;
-  if (swp_type(entry) >= nr_swapfiles) bad_swap_entry('swap_free', entry);
+  // switch:swap-count-on-migration-entry (seed 000, free_swap_and_cache hunk)
+  if (!buggy(SW_SWAP_COUNT_ON_MIGRATION_ENTRY) && is_migration_entry(entry)) return;
+  const type = swap_info_get('swap_free', entry);
+  let page = 0;
+  if (swap_entry_free(type, swp_offset(entry)) === 1) {
+    page = find_get_page(entry);
+    if (page !== 0 && !trylock_page(page)) { put_page(page); page = 0; }
+  }
+  spin_unlock(swap_lock());
+  if (page !== 0) {
+    // one_user: only the swap cache and our lookup hold it, so nobody can fault it back
+    if (PageSwapCacheP(page) && (page_flags(page) & PG_writeback) === 0 && page_count(page) === 2) delete_from_swap_cache(page);
+    unlock_page(page);
+    put_page(page);
+  }
 }

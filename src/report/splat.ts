@@ -1,5 +1,5 @@
 // The failure as the kernel would print it: the BUG line, the CPU, the
-// message, the page dump (VM_BUG_ON_PAGE style), the call trace, then the
+// message, the page dump (dump_page style), the call trace, then the
 // interleaving of all CPUs that led there.
 import { OOPS_BAD_PAGE, OOPS_BUG, OOPS_SOFTLOCKUP, OopsRecord } from '../check/bug.js';
 import { EVENTS, TracedEvent } from '../cpu/events.js';

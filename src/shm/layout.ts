@@ -147,6 +147,7 @@ export const MMLIST = defineStruct('mmlist', { lock: SPINLOCK.stride, first: 1, 
 /** per-CPU state: on its own cache lines */
 export const PERCPU = defineStruct('percpu', {
   announce: 1, // MMU: pte slot this CPU may be accessing through, 0 = none
+  access_seq: 1, // MMU: bumped at the end of every access, so a flush need not wait for later ones
   flush_waiting: 1, // a TLB flush sleeps on our announce word
   progress: 1, // bumped at every completed kernel op: the watchdog's heartbeat
   ops: 1,
@@ -182,6 +183,7 @@ export const HELDTIME = defineStruct('heldtime', { t: HELD_MAX }, { kind: 'f64',
 export const CPUSTAT = defineStruct('cpustat', {
   faults: 1, cow: 1, forks: 1, exits: 1, migrations: 1, migrate_ok: 1, migrate_fail: 1,
   migration_waits: 1, mprotects: 1, user_reads: 1, user_writes: 1, tlb_flushes: 1, tlb_flush_waits: 1,
+  swapouts: 1, swapins: 1, swapons: 1, swapoffs: 1,
 }, { padTo: 16 });
 
 /** one ftrace-like event */
@@ -245,3 +247,42 @@ export interface MachineSizes {
 }
 
 export const DEFAULT_SIZES: MachineSizes = { nr_pages: 2048, nr_mm: 64, nr_vma: 256, nr_anon_vma: 1024, nr_cpus: 4 };
+
+/** PCT change points a controlled run may carry (bug depth up to PCT_MAX_DEPTH) */
+export const PCT_MAX_DEPTH = 16;
+
+/**
+ * The controlled executor's scheduler (src/exec/sched_*.ts). Exactly one CPU
+ * holds the token and runs; every field is written only by the token holder
+ * (or by the executor before the CPUs start), and the hand-off's Atomics
+ * store/load on run[] orders those writes for the next holder. Records of
+ * different CPUs may share lines: only one CPU runs at a time.
+ */
+export const SCHED = defineStruct('sched', {
+  mode: 1, // SCHED_* in src/exec/sched_state.ts: free, controlled, recording
+  strategy: 1, // STRAT_*: random walk, PCT, replay of a schedule
+  token: 1, // CPU that may run, -1 none
+  step: 1, // scheduling decisions so far (every preemption point, spin yield and exit of the holder)
+  max_steps: 1, // the step bound: then stop is asked for
+  grace_steps: 1, // decisions allowed after the stop before the run is a livelock
+  stop_step: 1, // step at which the bound asked for the stop, 0 = not yet
+  switches: 1, // hand-offs to another CPU
+  preemptions: 1, // hand-offs away from a CPU that could have gone on
+  gen: 1, // release generation: bumped by every lock release and CPU exit
+  rng: 1, // xorshift32 state of the strategy (random walk, replay fallback)
+  depth: 1, // PCT bug depth d
+  nchange: 1, // PCT change points (d - 1)
+  next_change: 1, // index of the next change point
+  change: PCT_MAX_DEPTH, // PCT change point steps, ascending
+  cursor: 1, // replay: first schedule segment not yet finished
+  diverged: 1, // replay: decision at which the run left its schedule, 0 = followed it
+  ops_quota: 1, // operations each CPU runs before it stops (0 = until told)
+  abort: 1, // set by the executor's watchdog: waiting CPUs unwind
+  rec_next: 1, // recording (free-running): global order of preemption points
+  run: MAX_CPUS, // futex word per CPU: 1 while it holds the token
+  state: MAX_CPUS, // TASK_* in src/exec/sched_state.ts
+  wait_gen: MAX_CPUS, // gen when the CPU last found its wait unfinished
+  pp: MAX_CPUS, // the CPU's preemption points (program points and its exit)
+  spin: MAX_CPUS, // spin yields since its last preemption point
+  prio: MAX_CPUS, // PCT priority (higher runs)
+}, { padTo: 16 });

@@ -4,7 +4,7 @@
 import {
   NR_SWAP_INFO, SWAP_INFO, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG,
   ANON_VMA, CPUSTAT, EVENT, GLOBALS, HELDTIME, IDALLOC, LOCKSTAT, MM, MMLIST, MachineSizes,
-  MAX_CPUS, OOPS, OPS_LINE, PAGE, PERCPU, PTRS_PER_PTE, RING_SIZE, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
+  MAX_CPUS, OOPS, OPS_LINE, PAGE, PERCPU, PTRS_PER_PTE, RING_SIZE, SCHED, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
 } from './layout.js';
 import { NR_LOCK_CLASSES } from '../sync/lock_class.js';
 
@@ -17,7 +17,7 @@ export interface Bases {
   globals: number; seq: number; ops: number; zone: number; mm_alloc: number; vma_alloc: number;
   av_alloc: number; mmlist: number; oops: number; pages: number; phys: number; ptes: number;
   free_stack: number; mms: number; mm_free: number; vmas: number; vma_free: number; anon_vmas: number;
-  percpu: number; cpustat: number; events: number; lockstat_f64: number; heldtime_f64: number;
+  percpu: number; cpustat: number; events: number; lockstat_f64: number; heldtime_f64: number; sched: number;
   swapg: number; swap_info: number; swap_map: number; swap_cache: number; swap_slots: number; total_words: number;
 }
 
@@ -26,6 +26,8 @@ export let f64: Float64Array<ArrayBufferLike> = new Float64Array(0);
 export let u8: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
 export let sizes: MachineSizes = { nr_pages: 0, nr_mm: 0, nr_vma: 0, nr_anon_vma: 0, nr_cpus: 0 };
 const align16 = (n: number) => (n + 15) & ~15;
+/** swapper_space "radix tree": one row of slots per swap type */
+export const swap_cache_stride = (s: MachineSizes) => Math.max(SWAP_SLOTS, s.nr_pages);
 
 /** lay out every region for the given capacities (cache-line aligned) */
 export function planBases(s: MachineSizes): Bases {
@@ -56,12 +58,14 @@ export function planBases(s: MachineSizes): Bases {
   // doubles: word index is even (16-aligned), so double index = word / 2
   b.lockstat_f64 = take(2 * s.nr_cpus * NR_LOCK_CLASSES * LOCKSTAT.stride) / 2;
   b.heldtime_f64 = take(2 * s.nr_cpus * HELDTIME.stride) / 2;
+  b.sched = take(SCHED.stride);
   b.swapg = take(SWAPG.stride);
   // swap_info[] is followed directly by the guard records (no alignment gap): see SWAP_INFO_GUARD
   b.swap_info = take((NR_SWAP_INFO + SWAP_INFO_GUARD) * SWAP_INFO.stride);
   // per-type arrays cover all 32 types: an entry of any type decodes to a real index
   b.swap_map = take(32 * SWAP_SLOTS);
-  b.swap_cache = take(32 * SWAP_SLOTS);
+  // the swap cache is indexed by any entry value a pte may hold, migration entries (offset = pfn) included
+  b.swap_cache = take(32 * swap_cache_stride(s));
   b.swap_slots = take(32 * SWAP_SLOTS * WORDS_PER_PAGE);
   b.total_words = w;
   return b;

@@ -8,12 +8,24 @@ export interface SwitchInfo { bit: number; name: string; seed: string; what: str
 
 export const SW_ANON_VMA_LIST_HEAD = 1 << 0;
 export const SW_MIGRATION_READ_AS_BOOL = 1 << 1;
+export const SW_MPROTECT_SKIPS_MIGRATION_ENTRY = 1 << 2;
+export const SW_SWAP_FAULT_ON_MIGRATION_ENTRY = 1 << 3;
+export const SW_SWAP_COUNT_ON_MIGRATION_ENTRY = 1 << 4;
+export const SW_SWAPON_TYPE_RANGE = 1 << 5;
 
 export const SWITCHES: readonly SwitchInfo[] = [
   { bit: SW_ANON_VMA_LIST_HEAD, name: 'anon-vma-list-head', seed: '000_f600569768ae13bb',
     what: 'anon_vma_prepare/__anon_vma_link/anon_vma_link use list_add (head) instead of list_add_tail' },
   { bit: SW_MIGRATION_READ_AS_BOOL, name: 'migration-read-as-bool', seed: '000_f600569768ae13bb',
     what: 'copy_one_pte passes SWP_MIGRATION_READ (30) as the boolean `write` of make_migration_entry' },
+  { bit: SW_MPROTECT_SKIPS_MIGRATION_ENTRY, name: 'mprotect-skips-migration-entry', seed: '000_f600569768ae13bb',
+    what: 'change_pte_range leaves write migration entries alone instead of making them read entries' },
+  { bit: SW_SWAP_FAULT_ON_MIGRATION_ENTRY, name: 'swap-fault-on-migration-entry', seed: '000_f600569768ae13bb',
+    what: 'do_swap_page treats a migration entry as a swap entry instead of calling migration_entry_wait' },
+  { bit: SW_SWAP_COUNT_ON_MIGRATION_ENTRY, name: 'swap-count-on-migration-entry', seed: '000_f600569768ae13bb',
+    what: 'swap_duplicate and free_swap_and_cache act on migration entries as if they were swap slots' },
+  { bit: SW_SWAPON_TYPE_RANGE, name: 'swapon-type-range', seed: '000_f600569768ae13bb',
+    what: 'sys_swapon checks the type against the largest pte-encodable type (31), not MAX_SWAPFILES (30)' },
 ];
 
 export function switch_by_name(name: string): SwitchInfo | undefined {

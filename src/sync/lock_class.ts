@@ -9,7 +9,9 @@ export const LC_ZONE = 5; // zone->lock (page allocator)
 export const LC_LRU = 6; // zone->lru_lock
 export const LC_MMLIST = 7; // mmlist_lock
 export const LC_IDALLOC = 8; // model: slab-like id allocators
-export const NR_LOCK_CLASSES = 9;
+export const LC_SWAP = 9; // swap_lock
+export const LC_TREE = 10; // swapper_space.tree_lock (an rwlock in 2.6.18, a spinlock here)
+export const NR_LOCK_CLASSES = 11;
 
 export const LOCK_CLASS_NAMES: readonly string[] = [
   '&(ptlock_ptr(page))->ptl',
@@ -21,4 +23,6 @@ export const LOCK_CLASS_NAMES: readonly string[] = [
   '&zone->lru_lock',
   'mmlist_lock',
   'kmem_cache (model id allocator)',
+  'swap_lock',
+  '&mapping->tree_lock',
 ];

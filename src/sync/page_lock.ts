@@ -1,12 +1,13 @@
 // The page lock: PG_locked in page->flags, set with Atomics.or. Sleepers set
-// PG_waiters and park on the flags word itself; unlock_page clears both bits
+// PG_waiters (a model device, like 4.10's flag: 2.6.18 hashed wait queues)
+// and park on the flags word itself; unlock_page clears both bits
 // and wakes every sleeper (each re-checks, as with the kernel's wait queue).
 import { PAGE, PG_locked, PG_waiters } from '../shm/layout.js';
 import { i32, page_base } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { BUG_ON } from '../check/bug.js';
 import { LC_PAGE_LOCK } from './lock_class.js';
-import { check_halt, cpu_relax, preempt_point, preempt_point_release } from './preempt.js';
+import { check_halt, controlled, cpu_relax, preempt_point, preempt_point_release } from './preempt.js';
 import { lock_acquired, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
 import { PARK_MS, SPIN_LIMIT } from './spinlock.js';
 
@@ -40,7 +41,7 @@ export function lock_page(pfn: number): void {
       if ((Atomics.or(i32, f, PG_locked) & PG_locked) === 0) break;
       continue;
     }
-    if (i < SPIN_LIMIT) { cpu_relax(); continue; }
+    if (i < SPIN_LIMIT || controlled) { cpu_relax(); continue; }
     check_halt();
     if ((cur & PG_waiters) === 0) { Atomics.or(i32, f, PG_waiters); continue; }
     Atomics.wait(i32, f, cur, PARK_MS);
@@ -51,7 +52,7 @@ export function lock_page(pfn: number): void {
 
 export function unlock_page(pfn: number): void {
   const p = page_base(pfn);
-  BUG_ON((Atomics.load(i32, p + PAGE.flags) & PG_locked) === 0, 'VM_BUG_ON_PAGE(!PageLocked(page)) in unlock_page', pfn);
+  BUG_ON((Atomics.load(i32, p + PAGE.flags) & PG_locked) === 0, 'BUG() in unlock_page: !TestClearPageLocked(page)', pfn);
   lock_released(p + PAGE.flags);
   i32[p + PAGE.owner_cpu] = 0;
   const old = Atomics.and(i32, p + PAGE.flags, ~(PG_locked | PG_waiters));
@@ -67,7 +68,7 @@ export function wait_on_page_locked(pfn: number): void {
   for (let i = 0; ; i++) {
     const cur = Atomics.load(i32, f);
     if ((cur & PG_locked) === 0) break;
-    if (i < SPIN_LIMIT) { cpu_relax(); continue; }
+    if (i < SPIN_LIMIT || controlled) { cpu_relax(); continue; }
     check_halt();
     if ((cur & PG_waiters) === 0) { Atomics.or(i32, f, PG_waiters); continue; }
     Atomics.wait(i32, f, cur, PARK_MS);

@@ -3,7 +3,7 @@
 // someone parks. A queued writer stops new readers (the kernel's rwsem is
 // fair in the same way), so writers cannot starve.
 import { i32 } from '../shm/machine.js';
-import { check_halt, cpu_relax, preempt_point, preempt_point_release } from './preempt.js';
+import { check_halt, controlled, cpu_relax, preempt_point, preempt_point_release } from './preempt.js';
 import { lock_acquired, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
 import { PARK_MS, SPIN_LIMIT } from './spinlock.js';
 
@@ -13,8 +13,9 @@ const WAITING_WRITER = 0x20000;
 const WAITING_MASK = 0x1ffe0000;
 const SLEEPERS = 0x40000000;
 
+/** one round of waiting: spin, then park (controlled: always yield, never park) */
 function park(sem: number, cur: number, i: number): void {
-  if (i < SPIN_LIMIT) { cpu_relax(); return; }
+  if (i < SPIN_LIMIT || controlled) { cpu_relax(); return; }
   check_halt();
   if ((cur & SLEEPERS) === 0) { Atomics.or(i32, sem, SLEEPERS); return; }
   Atomics.wait(i32, sem, cur, PARK_MS);
@@ -44,6 +45,14 @@ export function down_read(sem: number, cls: number): void {
     park(sem, c, i);
   }
   lock_contended_acquired(sem, cls, false, lock_wait_end(t0));
+}
+
+export function down_read_trylock(sem: number, cls: number): boolean {
+  preempt_point();
+  const cur = Atomics.load(i32, sem);
+  if ((cur & (WRITER | WAITING_MASK)) !== 0 || Atomics.compareExchange(i32, sem, cur, cur + 1) !== cur) return false;
+  lock_acquired(sem, cls, false);
+  return true;
 }
 
 export function up_read(sem: number): void {

@@ -5,7 +5,7 @@
 import { SPINLOCK } from '../shm/layout.js';
 import { i32 } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
-import { check_halt, cpu_relax, preempt_point, preempt_point_release } from './preempt.js';
+import { check_halt, controlled, cpu_relax, preempt_point, preempt_point_release } from './preempt.js';
 import { lock_acquired, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
 
 export const SLEEPERS = 0x40000000;
@@ -32,7 +32,8 @@ function spin_lock_slow(lock: number, cls: number, me: number): void {
   const t0 = lock_wait_begin(lock, cls);
   const v = lock + SPINLOCK.val;
   let got = false;
-  for (let i = 0; i < SPIN_LIMIT; i++) {
+  // controlled: keep yielding (cpu_relax hands the token on) instead of parking
+  for (let i = 0; i < SPIN_LIMIT || controlled; i++) {
     if (Atomics.load(i32, v) === 0 && Atomics.compareExchange(i32, v, 0, me) === 0) { got = true; break; }
     cpu_relax();
   }
