@@ -1,10 +1,12 @@
 // npm run bench: primitives and kernel paths (tinybench), then the orphan
-// scenario on 1, 2 and 4 CPUs and its time to first BUG. Figures are
-// measured and printed, never asserted. BENCH_QUICK=1 shortens every part.
+// scenario on 1, 2 and 4 CPUs and its time to first BUG, then the controlled
+// executor's scheduling decisions per second. Figures are measured and
+// printed, never asserted. BENCH_QUICK=1 shortens every part.
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { micro } from './micro.js';
 import { first_bug, scaling } from './scenario.js';
+import { pingpong, sched } from './sched.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
@@ -27,3 +29,11 @@ for (const r of fb) console.log(`| ${r.cpus} | ${r.runs} | ${r.hits} | ${f(r.med
 
 const out = process.env.BENCH_JSON;
 if (out) writeFileSync(out, JSON.stringify({ schema: 'mmrace.bench/1', micro: m, scaling: sc, first_bug: fb }, null, 2));
+
+const pp = await pingpong(quick ? 300 : 1000);
+const sc2 = await sched(quick ? 3 : 10);
+console.log('\n## controlled executor: scheduling decisions (orphan scenario, fixed, 20 ops per CPU, set-up included)\n');
+console.log(`raw Atomics.wait/notify ping-pong between two threads doing nothing else: ${f(pp, 0)} hand-offs/s (a best case: the waiter seldom sleeps)\n`);
+console.log('| schedule | runs | decisions | hand-offs | decisions/s | hand-offs/s |\n|---|---:|---:|---:|---:|---:|');
+for (const r of sc2) console.log(`| ${r.what} | ${r.runs} | ${r.decisions} | ${r.hand_offs} | ${f(r.decisions_per_s, 0)} | ${f(r.hand_offs_per_s, 0)} |`);
+if (out) writeFileSync(out.replace(/(\.json)?$/, '.sched.json'), JSON.stringify({ schema: 'mmrace.bench/1', pingpong_per_s: pp, sched: sc2 }, null, 2));

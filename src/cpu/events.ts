@@ -22,7 +22,7 @@ export const EVENTS: readonly { name: string; fmt: (a0: number, a1: number, a2: 
   { name: 'dup_mmap done', fmt: (p, c) => `mm#${p} -> mm#${c}` },
   { name: 'exit_mmap', fmt: (mm) => `mm#${mm}` },
   { name: 'migrate_pages', fmt: (pfn) => `pfn ${pfn} isolated, locking` },
-  { name: 'try_to_unmap_one', fmt: (mm, a, pfn, w) => `${mmv(mm, a)} pfn ${pfn} -> ${w ? 'write' : 'read'} migration entry` },
+  { name: 'try_to_unmap_one', fmt: (mm, a, pfn, w) => `${mmv(mm, a)} pfn ${pfn} -> ${w === 2 ? 'swap entry' : w ? 'write migration entry' : 'read migration entry'}` },
   { name: 'move_to_new_page', fmt: (old, nw) => `pfn ${old} -> pfn ${nw} (count ok, copied)` },
   { name: 'unmap_and_move fail', fmt: (pfn, rc, mapped) => `pfn ${pfn} rc ${rc}${mapped ? ' (still mapped)' : ''}` },
   { name: 'remove_migration_pte', fmt: (mm, a, what, pfn) => `${mmv(mm, a)} ${['pte none/present: skip', 'restored -> pfn ' + pfn, 'not ours: skip', 'no page table: skip', 'outside vma'][what] ?? what}` },
@@ -36,13 +36,15 @@ export const EVENTS: readonly { name: string; fmt: (a0: number, a1: number, a2: 
   { name: 'shrink_page_list', fmt: (pfn) => `pfn ${pfn} swapped out and freed` },
   { name: 'sys_swapon', fmt: (type, rc) => `type ${type} -> ${rc}` },
   { name: 'sys_swapoff', fmt: (type, rc) => `type ${type} -> ${rc}` },
+  { name: 'unuse_pte', fmt: (mm, a, pfn, e) => `${mmv(mm, a)} swap entry ${hex(e)} -> pfn ${pfn}` },
+  { name: 'do_swap_page map', fmt: (mm, a, pfn, w) => `${mmv(mm, a)} pfn ${pfn} mapped ${w ? 'writable' : 'read-only'}` },
 ];
 
 export const EV_FAULT = 1, EV_ANON_PAGE = 2, EV_WP_PAGE = 3, EV_MIGRATION_WAIT = 4, EV_DUP_MMAP = 5,
   EV_ANON_VMA_LINK = 6, EV_COPY_PTE_RANGE = 7, EV_COPY_MIGRATION_ENTRY = 8, EV_DUP_MMAP_DONE = 9,
   EV_EXIT_MMAP = 10, EV_MIGRATE = 11, EV_UNMAP_ONE = 12, EV_MOVE_TO_NEW = 13, EV_MIGRATE_FAIL = 14,
   EV_REMOVE_PTE = 15, EV_MIGRATE_DONE = 16, EV_CHANGE_PTE_RANGE = 17, EV_ZAP = 18, EV_BUG = 19,
-  EV_USER = 20, EV_MPROTECT = 21, EV_SWAP_PAGE = 22, EV_SHRINK = 23, EV_SWAPON = 24, EV_SWAPOFF = 25;
+  EV_USER = 20, EV_MPROTECT = 21, EV_SWAP_PAGE = 22, EV_SHRINK = 23, EV_SWAPON = 24, EV_SWAPOFF = 25, EV_UNUSE_PTE = 26, EV_SWAPIN_MAP = 27;
 
 // remove_migration_pte outcomes (a2 of EV_REMOVE_PTE)
 export const RMP_SKIP = 0, RMP_RESTORED = 1, RMP_NOT_OURS = 2, RMP_NO_TABLE = 3, RMP_OUTSIDE = 4;

@@ -1,11 +1,15 @@
 // The body of a CPU worker: attach to the Machine, wait at the start
 // barrier, run the scenario's role until told to stop, unwind on a halt.
-import { CPU_DONE, CPU_HALTED, CPU_RUNNING, GLOBALS, PERCPU } from '../shm/layout.js';
+// Under the controlled executor the CPU runs only while it holds the token
+// (src/exec/sched_cpu.ts) and hands it on when its role is over.
+import { CPU_DONE, CPU_HALTED, CPU_RUNNING, GLOBALS, PERCPU, SCHED } from '../shm/layout.js';
 import { B, attachMachine, i32 } from '../shm/machine.js';
 import { current, set_current_cpu } from '../cpu/current.js';
 import { KernelBug, OOPS_INTERNAL, record_oops } from '../check/bug.js';
 import { Halted } from '../sync/preempt.js';
-import { install_jitter } from './jitter.js';
+import { JITTER_RECORD, install_jitter } from './jitter.js';
+import { controlled_exit, controlled_log, install_controlled, wait_token } from './sched_cpu.js';
+import { recorded_runs } from './sched_record.js';
 import { SCENARIOS, loadScenario } from '../scenarios/registry.js';
 import type { CpuContext, Scenario } from '../scenarios/types.js';
 import type { CpuResult, CpuTask } from './task.js';
@@ -13,9 +17,15 @@ import type { CpuResult, CpuTask } from './task.js';
 function make_ctx(task: CpuTask): CpuContext {
   const gb = B.globals;
   const budget = i32[gb + GLOBALS.ops_budget];
+  // a controlled run gives every CPU the same number of operations, so that
+  // a strategy that favours one CPU does not let it spend the others' budget
+  const quota = task.controlled ? i32[B.sched + SCHED.ops_quota] : 0;
+  const pcpu = current.pcpu;
   return {
     cpu: task.cpu, nr_cpus: task.nr_cpus, role: task.role, setup: task.setup,
-    should_stop: () => Atomics.load(i32, gb + GLOBALS.stop) !== 0 || Atomics.load(i32, gb + GLOBALS.halt) !== 0,
+    should_stop: quota > 0
+      ? () => Atomics.load(i32, gb + GLOBALS.stop) !== 0 || Atomics.load(i32, gb + GLOBALS.halt) !== 0 || i32[pcpu + PERCPU.ops] >= quota
+      : () => Atomics.load(i32, gb + GLOBALS.stop) !== 0 || Atomics.load(i32, gb + GLOBALS.halt) !== 0,
     op_done: () => {
       const pc = current.pcpu;
       i32[pc + PERCPU.ops] += 1;
@@ -29,8 +39,8 @@ function make_ctx(task: CpuTask): CpuContext {
 export async function cpu_main(task: CpuTask): Promise<CpuResult> {
   attachMachine(task.sab);
   set_current_cpu(task.cpu, task.seed);
-  install_jitter(task.jitter);
-  const pc = current.pcpu;
+  if (task.controlled) install_controlled(task.cpu, task.controlled);
+  else install_jitter(task.jitter);
   let scenario: Scenario;
   try {
     scenario = SCENARIOS.find((s) => s.name === task.scenario) ?? (await loadScenario(new URL(task.scenario).pathname));
@@ -43,8 +53,20 @@ export async function cpu_main(task: CpuTask): Promise<CpuResult> {
   if (Atomics.wait(i32, B.globals + GLOBALS.go, 0, task.barrier_timeout_ms) === 'timed-out') {
     return { cpu: task.cpu, status: 'error', message: 'start barrier timed out' };
   }
+  const r = run_role(task, scenario);
+  if (task.controlled) {
+    controlled_exit(); // the token goes on to the next CPU
+    return { ...r, ...controlled_log() };
+  }
+  if ((task.jitter & JITTER_RECORD) !== 0) r.record = recorded_runs();
+  return r;
+}
+
+function run_role(task: CpuTask, scenario: Scenario): CpuResult {
+  const pc = current.pcpu;
   Atomics.store(i32, pc + PERCPU.state, CPU_RUNNING);
   try {
+    if (task.controlled) wait_token(); // one CPU at a time: the first turn is the scheduler's
     scenario.run(make_ctx(task));
     Atomics.store(i32, pc + PERCPU.state, CPU_DONE);
     return { cpu: task.cpu, status: 'done' };

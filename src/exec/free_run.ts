@@ -162,7 +162,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   const finalOops = read_oops();
   let outcome: Outcome = 'clean';
   if (finalOops) {
-    outcome = finalOops.kind === 1 || finalOops.kind === 2 ? 'bug'
+    outcome = finalOops.kind === 1 || finalOops.kind === 2 || finalOops.kind === 8 ? 'bug'
       : finalOops.kind === OOPS_SOFTLOCKUP ? 'liveness'
       : finalOops.kind === OOPS_INTERNAL ? 'internal' : 'violation';
   } else if (watchdog) outcome = 'liveness';

@@ -1,5 +1,6 @@
 // What the executor hands each CPU worker, and what the worker returns.
 import type { SetupState } from '../scenarios/types.js';
+import type { ControlledTask } from './sched_cpu.js';
 
 export interface CpuTask {
   sab: SharedArrayBuffer;
@@ -13,6 +14,8 @@ export interface CpuTask {
   setup: SetupState;
   /** ms a CPU waits at the start barrier before giving up */
   barrier_timeout_ms: number;
+  /** set when the controlled executor runs this CPU (one CPU at a time, src/exec/controlled.ts) */
+  controlled?: ControlledTask;
 }
 
 export interface CpuResult {
@@ -20,4 +23,10 @@ export interface CpuResult {
   /** 'done' (stopped when asked), 'bug' (this CPU hit the failure), 'halted' (unwound by another's), 'error' */
   status: 'done' | 'bug' | 'halted' | 'error';
   message?: string;
+  /** controlled: this CPU's hand-offs (LOG_FIELDS numbers each, src/exec/sched_cpu.ts) */
+  switches?: number[];
+  /** controlled with call sites: where each hand-off happened */
+  sites?: string[];
+  /** free-running with JITTER_RECORD: runs of preemption-point numbers (src/exec/sched_record.ts) */
+  record?: number[];
 }

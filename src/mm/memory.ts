@@ -6,7 +6,7 @@ import { i32, mm_base, page_base, phys_base, vma_base } from '../shm/machine.js'
 import { SW_MIGRATION_READ_AS_BOOL, SW_SWAP_FAULT_ON_MIGRATION_ENTRY, buggy } from '../shm/switches.js';
 import { current } from '../cpu/current.js';
 import {
-  EV_ANON_PAGE, EV_COPY_MIGRATION_ENTRY, EV_COPY_PTE_RANGE, EV_FAULT, EV_SWAP_PAGE, EV_WP_PAGE, EV_ZAP, trace_event,
+  EV_ANON_PAGE, EV_COPY_MIGRATION_ENTRY, EV_SWAPIN_MAP, EV_COPY_PTE_RANGE, EV_FAULT, EV_SWAP_PAGE, EV_WP_PAGE, EV_ZAP, trace_event,
 } from '../cpu/events.js';
 import { flush_tlb_page } from '../cpu/tlb.js';
 import { OOPS_INVARIANT, fail } from '../check/bug.js';
@@ -14,7 +14,7 @@ import { LC_PTL } from '../sync/lock_class.js';
 import { cond_resched } from '../sync/preempt.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { lock_page, trylock_page, unlock_page } from '../sync/page_lock.js';
-import { PageAnon, PageSwapCacheP, SetPageFlag, VM_SHARED, VM_WRITE, is_cow_mapping, page_count, page_flags, page_mapcount, vma_field } from './mm_types.js';
+import { PageAnon, PageSwapCacheP, SetPageFlag, page_private, VM_SHARED, VM_WRITE, is_cow_mapping, page_count, page_flags, page_mapcount, vma_field } from './mm_types.js';
 import { pmd_addr_end, pte_alloc, pte_alloc_map_lock, pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW, mk_pte, pte_dirty, pte_file, pte_mkclean, pte_mkdirty, pte_mkold,
@@ -171,6 +171,15 @@ function do_swap_page(mm: number, vma: number, addr: number, table: number, orig
     i32[current.stat + CPUSTAT.swapins] += 1;
   }
   lock_page(page);
+  // Not in 2.6.18 (added in 2.6.32): swapoff or reuse may have released the
+  // swap cache under us, and a swapon may since have given the same entry
+  // value to another page, so pte_same alone cannot tell. Without this check
+  // swap-stress's swapoff/swapon loop maps stale data (an ABA on the pte).
+  if (!PageSwapCacheP(page) || page_private(page) !== entry) {
+    unlock_page(page);
+    put_page(page);
+    return ret; // the fault is retried
+  }
   spin_lock(ptl, LC_PTL);
   if (Atomics.load(i32, slot) !== orig || (page_flags(page) & PG_uptodate) === 0) {
     const sigbus = Atomics.load(i32, slot) === orig;
@@ -189,6 +198,7 @@ function do_swap_page(mm: number, vma: number, addr: number, table: number, orig
   }
   Atomics.store(i32, slot, pte);
   page_add_anon_rmap(page, vma, addr);
+  trace_event(EV_SWAPIN_MAP, mm, addr, page, pte_write(pte) ? 1 : 0);
   swap_free(entry);
   if (vm_swap_full()) remove_exclusive_swap_page(page);
   unlock_page(page);
@@ -217,7 +227,7 @@ function copy_one_pte(dst_mm: number, src_mm: number, dst_slot: number, src_slot
     if (!pte_file(pte)) {
       let entry = pte_to_swp_entry(pte);
       swap_duplicate(entry);
-      mmlist_add(dst_mm); // make sure dst_mm is on swapoff's mmlist
+      mmlist_add(dst_mm, src_mm); // make sure dst_mm is on swapoff's mmlist, after src_mm
       if (buggy(SW_MIGRATION_READ_AS_BOOL)) {
         // switch:migration-read-as-bool, the pre-patch line: SWP_MIGRATION_READ (30) is a true `write`
         if (is_migration_entry(entry) && is_cow_mapping(vm_flags)) {

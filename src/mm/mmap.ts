@@ -3,7 +3,7 @@
 // and exit_mmap's teardown order (unmap, unlink from rmap, then free tables).
 import { IDALLOC, MM, MMLIST, PTRS_PER_PGD, VMA } from '../shm/layout.js';
 import { B, i32, mm_base, sizes, vma_base } from '../shm/machine.js';
-import { ListDesc, list_add, list_del } from '../shm/list.js';
+import { ListDesc, list_add, list_add_after, list_del } from '../shm/list.js';
 import { EV_EXIT_MMAP, trace_event } from '../cpu/events.js';
 import { LC_ANON_VMA, LC_IDALLOC, LC_MMLIST, LC_MMAP_SEM, LC_PAGE_TABLE_LOCK } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
@@ -21,11 +21,20 @@ export const MMLIST_DESC: ListDesc = { base: mm_base, next: MM.mmlist_next, prev
 /** !list_empty(&mm->mmlist): a member is either the head or has a prev */
 export const mm_on_mmlist = (mm: number) => i32[B.mmlist + MMLIST.first] === mm || i32[mm_base(mm) + MM.mmlist_prev] !== 0;
 
-/** put mm on init_mm.mmlist, where swapoff looks for swap entries (takes mmlist_lock) */
-export function mmlist_add(mm: number): void {
+/**
+ * put mm on init_mm.mmlist, where swapoff looks for swap entries (takes
+ * mmlist_lock). Fork puts the child right after its parent: a swapoff walk
+ * that has not yet fixed the parent will then fix the child after it, and one
+ * that has fixed the parent left no swap entry for fork to copy (fork holds
+ * the parent's mmap_sem, which unuse_mm takes).
+ */
+export function mmlist_add(mm: number, after = 0): void {
   if (mm_on_mmlist(mm)) return;
   spin_lock(B.mmlist + MMLIST.lock, LC_MMLIST);
-  if (!mm_on_mmlist(mm)) list_add(MMLIST_DESC, B.mmlist + MMLIST.first, mm);
+  if (!mm_on_mmlist(mm)) {
+    if (after !== 0 && mm_on_mmlist(after)) list_add_after(MMLIST_DESC, B.mmlist + MMLIST.first, after, mm);
+    else list_add(MMLIST_DESC, B.mmlist + MMLIST.first, mm);
+  }
   spin_unlock(B.mmlist + MMLIST.lock);
 }
 

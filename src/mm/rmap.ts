@@ -16,7 +16,7 @@ import {
 } from './mm_types.js';
 import { pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
 import { pte_dirty, pte_pfn, pte_present, pte_write } from './pgtable.js';
-import { make_migration_entry, swp_entry_to_pte } from './swapops.js';
+import { is_migration_entry, make_migration_entry, swp_entry_to_pte } from './swapops.js';
 import { PG_dirty, PG_locked, PG_swapcache } from '../shm/layout.js';
 import { put_page } from './swap.js';
 import { swap_duplicate } from './swapfile.js';
@@ -197,7 +197,7 @@ function try_to_unmap_one(pfn: number, vma: number, migration: boolean): number 
     entry = make_migration_entry(pfn, pte_write(pteval));
   }
   Atomics.store(i32, slot, swp_entry_to_pte(entry));
-  trace_event(EV_UNMAP_ONE, mm, addr, pfn, pte_write(pteval) ? 1 : 0);
+  trace_event(EV_UNMAP_ONE, mm, addr, pfn, !is_migration_entry(entry) ? 2 : pte_write(pteval) ? 1 : 0);
   Atomics.sub(i32, B.mms + mm * MM.stride + MM.anon_rss, 1);
   page_remove_rmap(pfn);
   put_page(pfn);

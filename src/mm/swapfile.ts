@@ -5,15 +5,16 @@
 import { MM, MMLIST, NR_SWAP_INFO, PAGE_SIZE, PG_dirty, PG_writeback, SWAP_GUARD_CANARY, SWAP_INFO, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG, VMA } from '../shm/layout.js';
 import { B, i32, mm_base, vma_base } from '../shm/machine.js';
 import { SW_SWAPON_TYPE_RANGE, SW_SWAP_COUNT_ON_MIGRATION_ENTRY, buggy } from '../shm/switches.js';
-import { BUG, OOPS_ERROR, fail } from '../check/bug.js';
+import { OOPS_ERROR, OOPS_KASAN, fail } from '../check/bug.js';
 import { LC_MMAP_SEM, LC_MMLIST, LC_PTL, LC_SWAP } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { down_read, down_read_trylock, up_read } from '../sync/rwsem.js';
 import { lock_page, unlock_page, trylock_page, wait_on_page_locked } from '../sync/page_lock.js';
 import { cond_resched } from '../sync/preempt.js';
+import { EV_UNUSE_PTE, trace_event } from '../cpu/events.js';
 import { is_migration_entry, pte_to_swp_entry, swp_entry, swp_entry_to_pte, swp_offset, swp_type, MAX_SWAPFILES } from './swapops.js';
-import { PageSwapCacheP, SetPageFlag, page_count, page_flags, page_private } from './mm_types.js';
-import { delete_from_swap_cache, find_get_page, read_swap_cache_async } from './swap_state.js';
+import { ClearPageFlag, PageSwapCacheP, SetPageFlag, page_count, page_flags, page_private } from './mm_types.js';
+import { delete_from_swap_cache, find_get_page, read_swap_cache_async, swap_writepage } from './swap_state.js';
 import { mmget_not_zero, mmput } from './fork.js';
 import { mk_pte, pte_mkold } from './pgtable.js';
 import { pmd_addr_end, pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
@@ -107,8 +108,7 @@ export function swap_duplicate(entry: number): number {
     else if (i32[slot] <= SWAP_MAP_MAX) { i32[slot] = SWAP_MAP_MAX; result = 1; } // sticky
   }
   spin_unlock(swap_lock());
-  if (!result) printk_err('swap_dup', 'Bad swap offset entry ', entry);
-  return result;
+  return result; // 0: the slot was freed meanwhile (swap-in backs out)
 }
 
 /** page_swapcount: uses of the page's slot beyond the swap cache (page lock held) */
@@ -180,7 +180,7 @@ export function sys_swapon(slots: number, prio: number): number {
   if (type >= NR_SWAP_INFO) {
     // model checker (KASAN-like): swap_info[] has MAX_SWAPFILES records; this write lands in other data
     spin_unlock(swap_lock());
-    BUG(`BUG: KASAN: global-out-of-bounds in sys_swapon: write to swap_info[${type}] past the ${NR_SWAP_INFO}-entry array`, 0);
+    fail(OOPS_KASAN, `BUG: KASAN: global-out-of-bounds in sys_swapon\nWrite of size ${SWAP_INFO.stride * 4} at swap_info[${type}]: the array has ${NR_SWAP_INFO} entries (MAX_SWAPFILES)`);
   }
   if (type >= nr) i32[B.swapg + SWAPG.nr_swapfiles] = type + 1;
   const p = swap_info_base(type);
@@ -229,6 +229,7 @@ function unuse_vma(mm: number, vma: number, entry: number, page: number): boolea
         get_page(page);
         Atomics.store(i32, slot, pte_mkold(mk_pte(page, i32[vma_base(vma) + VMA.vm_page_prot])));
         page_add_anon_rmap(page, vma, a);
+        trace_event(EV_UNUSE_PTE, mm, a, page, entry);
         swap_free(entry);
         found = true;
       }
@@ -260,18 +261,28 @@ function unuse_mm(mm: number, entry: number, page: number): void {
   }
 }
 
+/** find_next_to_unuse: the next slot still in use after prev, wrapping to the start; 0 when none is */
+function find_next_to_unuse(type: number, prev: number): number {
+  const max = i32[swap_info_base(type) + SWAP_INFO.max];
+  for (let n = 1, off = prev; n < max; n++) {
+    off = off + 1 >= max ? 1 : off + 1;
+    const c = i32[swap_map_slot(type, off)];
+    if (c !== 0 && c !== SWAP_MAP_BAD) return off;
+  }
+  return 0;
+}
+
 /**
  * try_to_unuse: bring every used slot of the device back into memory and
  * point its ptes at the page (every mm on init_mm.mmlist), then drop it
- * from the swap cache. Returns 0 or -ENOMEM.
+ * from the swap cache; go round until no slot is in use (an exiting mm's
+ * slots are freed by its own zap). Returns 0 or -ENOMEM.
  */
 function try_to_unuse(type: number): number {
-  const max = i32[swap_info_base(type) + SWAP_INFO.max];
   const ml = B.mmlist + MMLIST.lock;
-  for (let off = 1; off < max; off++) {
+  for (let off = 0; (off = find_next_to_unuse(type, off)) !== 0;) {
     cond_resched();
     const map = swap_map_slot(type, off);
-    if (i32[map] === 0 || i32[map] === SWAP_MAP_BAD) continue;
     const entry = swp_entry(type, off);
     const page = read_swap_cache_async(entry);
     if (page === 0) {
@@ -294,7 +305,14 @@ function try_to_unuse(type: number): number {
     }
     spin_unlock(ml);
     if (prev !== 0) mmput(prev);
-    if (i32[map] === 1 && PageSwapCacheP(page) && page_private(page) === entry) {
+    // a reference may remain (an exiting mm): save the data, then leave the cache anyway;
+    // the remaining reference reads it back from disk into another page
+    if (i32[map] > 1 && (page_flags(page) & PG_dirty) !== 0 && PageSwapCacheP(page) && page_private(page) === entry) {
+      ClearPageFlag(page, PG_dirty);
+      swap_writepage(page);
+      lock_page(page);
+    }
+    if (PageSwapCacheP(page) && page_private(page) === entry) {
       delete_from_swap_cache(page);
       SetPageFlag(page, PG_dirty); // the data now lives only in memory
     }

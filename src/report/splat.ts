@@ -1,7 +1,7 @@
 // The failure as the kernel would print it: the BUG line, the CPU, the
 // message, the page dump (dump_page style), the call trace, then the
 // interleaving of all CPUs that led there.
-import { OOPS_BAD_PAGE, OOPS_BUG, OOPS_SOFTLOCKUP, OopsRecord } from '../check/bug.js';
+import { OOPS_BAD_PAGE, OOPS_BUG, OOPS_ERROR, OOPS_INVARIANT, OOPS_KASAN, OOPS_SHADOW, OOPS_SOFTLOCKUP, OopsRecord } from '../check/bug.js';
 import { EVENTS, TracedEvent } from '../cpu/events.js';
 import { flag_names, hex8 } from './format.js';
 import { format_story, story } from './interleaving.js';
@@ -29,6 +29,15 @@ export function splat(o: OopsRecord, events: TracedEvent[], roles: string[], pro
     out.push(`${msg.split(':').slice(0, 2).join(':')} pfn:${o.pfn}`, `CPU: ${o.cpu} PID: ${o.cpu + 1} Comm: ${comm} ${taint}`, msg);
   } else if (o.kind === OOPS_SOFTLOCKUP) {
     out.push(msg);
+  } else if (o.kind === OOPS_KASAN) {
+    const rule = '='.repeat(66);
+    out.push(rule, ...msg.split('\n'), `CPU: ${o.cpu} PID: ${o.cpu + 1} Comm: ${comm} ${taint}`);
+  } else if (o.kind === OOPS_ERROR) {
+    // an error-level printk, as dmesg shows it, with the stack of whoever printed it
+    out.push(...msg.split('\n'), `CPU: ${o.cpu} PID: ${o.cpu + 1} Comm: ${comm} ${taint}`);
+  } else if (o.kind === OOPS_SHADOW || o.kind === OOPS_INVARIANT) {
+    const what = o.kind === OOPS_SHADOW ? 'user-visible failure' : 'invariant violated';
+    out.push(`mmrace: ${what}: ${msg.replace(/^(user data|user program): /, '').split('\n')[0]}`, ...msg.split('\n').slice(1), `CPU: ${o.cpu} Comm: ${comm} ${taint}`);
   } else {
     out.push(`BUG: ${o.kindName}: ${msg.split('\n')[0]}`, `CPU: ${o.cpu} Comm: ${comm} ${taint}`, ...msg.split('\n').slice(1));
   }

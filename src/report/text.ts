@@ -3,7 +3,7 @@ import type { RunReport } from './json.js';
 import { format_lock_stat } from './lock_stat.js';
 import { fmt_count, fmt_ms } from './format.js';
 
-const PER_CPU_COLS = ['ops', 'faults', 'cow', 'forks', 'migrations', 'migrate_ok', 'migrate_fail', 'migration_waits', 'user_reads', 'user_writes', 'tlb_flushes'];
+const PER_CPU_COLS = ['ops', 'faults', 'cow', 'forks', 'migrations', 'migrate_ok', 'migration_waits', 'swapouts', 'swapins', 'user_reads', 'user_writes', 'tlb_flushes'];
 
 export function outcome_line(r: RunReport): string {
   const what = r.outcome === 'clean' ? `clean: ${fmt_count(r.ops)} ops, 0 violations in ${fmt_ms(r.elapsed_ms)}`

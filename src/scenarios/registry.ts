@@ -4,8 +4,17 @@ import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Scenario } from './types.js';
 import { orphanedMigrationEntry } from './orphaned_migration_entry.js';
+import { cowMigrationEntry } from './cow_migration_entry.js';
+import { mprotectMigrationEntry } from './mprotect_migration_entry.js';
+import { swapFaultMigrationEntry } from './swap_fault_migration_entry.js';
+import { swapCountMigrationEntry } from './swap_count_migration_entry.js';
+import { swaponTypeRange } from './swapon_type_range.js';
+import { swapStress } from './swap_stress.js';
 
-export const SCENARIOS: readonly Scenario[] = [orphanedMigrationEntry];
+export const SCENARIOS: readonly Scenario[] = [
+  orphanedMigrationEntry, cowMigrationEntry, mprotectMigrationEntry, swapFaultMigrationEntry,
+  swapCountMigrationEntry, swaponTypeRange, swapStress,
+];
 
 export class ScenarioError extends Error {}
 

@@ -16,7 +16,7 @@ export const TASK_SIZE = USER_PAGES << PAGE_SHIFT;
 /** locks one CPU may hold at once (lockdep's MAX_LOCK_DEPTH, scaled down) */
 export const HELD_MAX = 8;
 /** events kept per CPU in its ftrace-like ring */
-export const RING_SIZE = 512;
+export const RING_SIZE = 4096;
 export const MAX_CPUS = 64;
 /** bytes of the oops record's call trace text */
 export const OOPS_TEXT_BYTES = 4096;
@@ -252,33 +252,31 @@ export const DEFAULT_SIZES: MachineSizes = { nr_pages: 2048, nr_mm: 64, nr_vma: 
 export const PCT_MAX_DEPTH = 16;
 
 /**
- * The controlled executor's scheduler (src/exec/sched_*.ts). Exactly one CPU
- * holds the token and runs; every field is written only by the token holder
- * (or by the executor before the CPUs start), and the hand-off's Atomics
- * store/load on run[] orders those writes for the next holder. Records of
- * different CPUs may share lines: only one CPU runs at a time.
+ * The controlled executor's scheduler (src/exec/sched_*.ts, strategies.ts).
+ * Exactly one CPU holds the token and runs; every field is written only by
+ * the token holder (or by the executor before the CPUs start), and the
+ * hand-off's Atomics store/load on run[] orders those writes for the next
+ * holder. Records of different CPUs may share lines: only one CPU runs at a
+ * time. rec_next alone is used by free-running CPUs (capture), atomically.
  */
 export const SCHED = defineStruct('sched', {
-  mode: 1, // SCHED_* in src/exec/sched_state.ts: free, controlled, recording
   strategy: 1, // STRAT_*: random walk, PCT, replay of a schedule
-  token: 1, // CPU that may run, -1 none
+  token: 1, // the CPU holding the token
   step: 1, // scheduling decisions so far (every preemption point, spin yield and exit of the holder)
   max_steps: 1, // the step bound: then stop is asked for
   grace_steps: 1, // decisions allowed after the stop before the run is a livelock
-  stop_step: 1, // step at which the bound asked for the stop, 0 = not yet
-  switches: 1, // hand-offs to another CPU
   preemptions: 1, // hand-offs away from a CPU that could have gone on
   gen: 1, // release generation: bumped by every lock release and CPU exit
-  rng: 1, // xorshift32 state of the strategy (random walk, replay fallback)
+  rng: 1, // xorshift32 state of the strategy (random walk, PCT set-up, replay fallback)
   depth: 1, // PCT bug depth d
   nchange: 1, // PCT change points (d - 1)
   next_change: 1, // index of the next change point
   change: PCT_MAX_DEPTH, // PCT change point steps, ascending
-  cursor: 1, // replay: first schedule segment not yet finished
   diverged: 1, // replay: decision at which the run left its schedule, 0 = followed it
+  fallback: 1, // replay: FALLBACK_* once the schedule is used up or cannot be followed
   ops_quota: 1, // operations each CPU runs before it stops (0 = until told)
   abort: 1, // set by the executor's watchdog: waiting CPUs unwind
-  rec_next: 1, // recording (free-running): global order of preemption points
+  rec_next: 1, // capture (free-running): the next preemption-point number, Atomics.add
   run: MAX_CPUS, // futex word per CPU: 1 while it holds the token
   state: MAX_CPUS, // TASK_* in src/exec/sched_state.ts
   wait_gen: MAX_CPUS, // gen when the CPU last found its wait unfinished

@@ -31,6 +31,18 @@ export function list_add_tail(d: ListDesc, head: number, id: number): void {
   i32[head + 1] = id;
 }
 
+/** list_add(&new, &prev->node): insert id right after prev, which is on the list */
+export function list_add_after(d: ListDesc, head: number, prev: number, id: number): void {
+  const p = d.base(prev);
+  const next = i32[p + d.next];
+  const n = d.base(id);
+  i32[n + d.prev] = prev;
+  i32[n + d.next] = next;
+  if (next !== 0) i32[d.base(next) + d.prev] = id;
+  else i32[head + 1] = id;
+  i32[p + d.next] = id;
+}
+
 export function list_del(d: ListDesc, head: number, id: number): void {
   const n = d.base(id);
   const next = i32[n + d.next];

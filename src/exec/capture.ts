@@ -1,0 +1,155 @@
+// From a free-running failure to a schedule the controlled executor replays.
+//
+// The free run numbers every preemption point (jitter flag JITTER_RECORD,
+// src/exec/sched_record.ts). Merged, the numbers give the order in which
+// the CPUs passed their points: a list of segments "CPU c ran to its point
+// pp", which is exactly what a replay follows. Free-running CPUs overlap
+// between points, so that order is one linearisation of what happened; if
+// replaying it does not fail the same way, the failure is re-hunted around
+// it: controlled runs that follow a prefix of the captured schedule and then
+// continue as a seeded random walk (shorter prefixes as attempts go on),
+// alternating with random walks from the start of the same run.
+import { PERCPU } from '../shm/layout.js';
+import { i32, percpu_base } from '../shm/machine.js';
+import { RunOptions, RunResult, run_free } from './free_run.js';
+import { JITTER_RECORD } from './jitter.js';
+import { REC_FIELDS } from './sched_record.js';
+import { ControlledExecutor, ControlledOptions, ControlledRun } from './controlled.js';
+import { failure_signature } from './schedule.js';
+import { mix_seed } from './sched_state.js';
+import { SEG } from './strategies.js';
+import type { CpuResult } from './task.js';
+
+export interface CaptureResult {
+  free: RunResult;
+  /** free runs made until one failed */
+  free_runs: number;
+  /** segments merged from the free run's record */
+  captured_segments: number;
+  /** replayed: the captured order fails the same way at the same place; re-hunted: a controlled run around it fails the same way */
+  method: 'replayed' | 're-hunted' | null;
+  /** how the controlled failure relates to the free-running one, in words */
+  note: string;
+  /** controlled runs tried after the free failure */
+  attempts: number;
+  options: ControlledOptions | null;
+  controlled: ControlledRun | null;
+}
+
+/** merge the CPUs' runs of point numbers into replay segments (cpu, pp, 0) */
+export function merge_record(results: CpuResult[]): { segments: number[]; points: number } {
+  const runs: { g: number; cpu: number; pp: number; len: number }[] = [];
+  for (const r of results) {
+    const l = r.record ?? [];
+    for (let k = 0; k < l.length; k += REC_FIELDS) runs.push({ g: l[k], cpu: r.cpu, pp: l[k + 1], len: l[k + 2] });
+  }
+  runs.sort((a, b) => a.g - b.g);
+  const segments: number[] = [];
+  let points = 0;
+  for (let i = 0; i < runs.length; i++) {
+    const x = runs[i];
+    points += x.len;
+    const next = runs[i + 1];
+    if (next && next.cpu === x.cpu) continue; // the same CPU again: one segment
+    segments.push(x.cpu, x.pp + x.len - 1, 0);
+  }
+  return { segments, points };
+}
+
+export interface CaptureOptions {
+  free: RunOptions;
+  /** free runs to try (seeds seed, seed+1, ...) until one fails */
+  runs: number;
+  /** controlled attempts to re-hunt the failure if the captured order does not replay it */
+  rehunt: number;
+  max_steps: number;
+  progress?: (what: string) => void;
+  /** called while the failing free run's Machine is still attached (its report reads it) */
+  on_free_failure?: (r: RunResult) => void;
+}
+
+export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promise<CaptureResult | { free: RunResult; free_runs: number; method: null }> {
+  let free: RunResult | null = null;
+  let k = 0;
+  for (; k < o.runs; k++) {
+    o.progress?.(`free run ${k + 1}/${o.runs}`);
+    free = await run_free({ ...o.free, seed: o.free.seed + k, jitter: o.free.jitter | JITTER_RECORD });
+    if (free.outcome !== 'clean') break;
+  }
+  const fr = free!;
+  if (fr.outcome === 'clean') return { free: fr, free_runs: k, method: null };
+  o.on_free_failure?.(fr);
+  if (fr.outcome === 'internal') return { free: fr, free_runs: k + 1, method: null };
+  const signature = failure_signature(fr);
+  const free_ops = cpu_ops(fr.cpus);
+  const quota = Math.max(...free_ops) + 1;
+  const { segments, points } = merge_record(fr.cpu_results);
+  const base: ControlledOptions = {
+    scenario: o.free.scenario, scenarioRef: o.free.scenarioRef, scenarioArg: o.free.scenarioArg, protocol: o.free.protocol,
+    cpus: fr.cpus, seed: fr.seed, ops: quota, max_steps: Math.max(o.max_steps, 2 * points + 10_000),
+    strategy: { name: 'replay', segments, first: segments.length ? segments[0] : 0 },
+    extra_switches: o.free.extra_switches,
+  };
+  const result: CaptureResult = {
+    free: fr, free_runs: k + 1, captured_segments: segments.length / SEG, method: null, note: '', attempts: 0, options: null, controlled: null,
+  };
+  // the same failure in the same place: same CPU, in the same one of its operations, on the same page
+  const fingerprint = (r: RunResult, ops: number[]) => `${failure_signature(r)} cpu ${r.oops?.cpu} op ${ops[r.oops?.cpu ?? 0]} pfn ${r.oops?.pfn}`;
+  const want = fingerprint(fr, free_ops);
+  const where = (r: RunResult, ops: number[]) => `CPU ${r.oops?.cpu} in its operation ${(ops[r.oops?.cpu ?? 0] ?? 0) + 1}, pfn ${r.oops?.pfn}`;
+  let near: { options: ControlledOptions; run: ControlledRun; note: string } | null = null;
+  // a free-running CPU passed its last recorded point and then ran on, in
+  // parallel, for an unknown while: replay it stopping at that point, then
+  // stopping just before its next one
+  for (const late of [false, true]) {
+    const segs = late ? segments.map((v, i) => (i % SEG === 1 ? v + 1 : v)) : segments;
+    const opts: ControlledOptions = { ...base, strategy: { name: 'replay', segments: segs, first: segs.length ? segs[0] : 0 } };
+    o.progress?.(`replaying the captured order (${late ? 'late' : 'early'} cut)`);
+    const r = await ex.run(opts);
+    result.attempts++;
+    const ops = cpu_ops(fr.cpus);
+    if (fingerprint(r.run, ops) === want) {
+      return { ...result, method: 'replayed', options: opts, controlled: r, note: `the captured order replays to the same failure at the same place (${where(r.run, ops)})` };
+    }
+    if (!near && failure_signature(r.run) === signature) {
+      near = { options: opts, run: r, note: `the captured order, replayed under control, fails the same way but elsewhere (${where(r.run, ops)}; free-running: ${where(fr, free_ops)})` };
+    }
+  }
+  if (near) return { ...result, method: 're-hunted', options: near.options, controlled: near.run, note: near.note };
+  const nseg = segments.length / SEG;
+  for (let t = 0; t < o.rehunt; t++) {
+    // every other attempt hunts from the start (cheap); the others follow the
+    // captured order up to 1, 2, 4, ... turns short of the failure (a step
+    // bound past the prefix keeps them short); all with fresh random walks
+    const cut = t % 2 === 0 ? nseg : Math.min(nseg, 2 ** (t >> 1));
+    const prefix = segments.slice(0, (nseg - cut) * SEG);
+    const opts: ControlledOptions = {
+      ...base, max_steps: prefix_decisions(prefix) + o.max_steps,
+      strategy: { name: 'replay', segments: prefix, first: prefix.length ? prefix[0] : 0, fallback: 'random', seed: mix_seed(fr.seed, t) },
+    };
+    o.progress?.(`re-hunting around it: attempt ${t + 1}/${o.rehunt}`);
+    const r = await ex.run(opts);
+    result.attempts++;
+    if (failure_signature(r.run) === signature) {
+      return { ...result, method: 're-hunted', options: opts, controlled: r,
+        note: prefix.length
+          ? `the captured order does not fail under control; its first ${nseg - cut} of ${nseg} turns followed by a random walk do (attempt ${t + 1}, ${where(r.run, cpu_ops(fr.cpus))})`
+          : `the captured order does not fail under control; a random walk from the start does (attempt ${t + 1}, ${where(r.run, cpu_ops(fr.cpus))})` };
+    }
+  }
+  result.note = `neither the captured order nor ${o.rehunt} re-hunting runs around it failed the same way under control`;
+  return result;
+}
+
+/** decisions a replay of these segments makes at least: every CPU's last point in them */
+function prefix_decisions(segs: number[]): number {
+  const last = new Map<number, number>();
+  for (let k = 0; k < segs.length; k += SEG) last.set(segs[k], segs[k + 1]);
+  let t = 0;
+  for (const pp of last.values()) t += pp;
+  return t;
+}
+
+function cpu_ops(n: number): number[] {
+  return Array.from({ length: n }, (_, c) => i32[percpu_base(c) + PERCPU.ops]);
+}

@@ -1,0 +1,289 @@
+// The controlled executor: the same kernel code on the same CPU workers, but
+// one CPU runs at a time. The token passes between CPUs at preemption points
+// (src/exec/sched_cpu.ts) as a seeded strategy decides (src/exec/strategies.ts),
+// so a run is a function of the scenario, the seed and the schedule. The main
+// thread only sets the run up, waits, and reads the result; a watchdog (wall
+// clock, the one safety net that is not counted in decisions) catches a CPU
+// that loops without ever reaching a preemption point.
+//
+// One executor keeps its worker pool across runs: explore, shrink and
+// replay --verify run many short runs, and a pool start costs more than a run.
+import type { Piscina } from 'piscina';
+import { DEFAULT_SIZES, EVENT, GLOBALS, MachineSizes, PERCPU, RING_SIZE, SCHED } from '../shm/layout.js';
+import { B, createMachineBuffer, i32, percpu_base, validateSizes } from '../shm/machine.js';
+import { SWITCHES, switch_by_name } from '../shm/switches.js';
+import { set_current_cpu } from '../cpu/current.js';
+import {
+  KernelBug, OOPS_BAD_PAGE, OOPS_BUG, OOPS_INTERNAL, OOPS_INVARIANT, OOPS_KASAN, OOPS_SOFTLOCKUP, read_oops, record_oops,
+} from '../check/bug.js';
+import { check_invariants } from '../check/invariants.js';
+import { mem_init, reset_cpu_accounting } from '../mm/init.js';
+import { create_pool } from './pool.js';
+import { Outcome, RunResult, cpu_states } from './free_run.js';
+import type { Scenario, SetupState } from '../scenarios/types.js';
+import type { CpuResult, CpuTask } from './task.js';
+import { LOG_FIELDS } from './sched_cpu.js';
+import { first_cpu, pct_changes, pct_init } from './strategies.js';
+import {
+  FALLBACK_NONPREEMPTIVE, FALLBACK_RANDOM, STRAT_PCT, STRAT_RANDOM, STRAT_REPLAY, mix_seed,
+} from './sched_state.js';
+
+export type StrategySpec =
+  | { name: 'random'; seed: number }
+  | { name: 'pct'; seed: number; depth: number; k: number }
+  /** segments: flat (cpu, pp, spin); first: the CPU that starts if there is no segment */
+  | { name: 'replay'; segments: number[]; first: number; fallback?: 'nonpreemptive' | 'random'; seed?: number };
+
+export interface ControlledOptions {
+  scenario: Scenario;
+  /** what workers import: the built-in name or a module URL */
+  scenarioRef: string;
+  /** how the user named it (a built-in name or a path), for the saved schedule */
+  scenarioArg?: string;
+  protocol: 'buggy' | 'fixed';
+  cpus: number;
+  /** seeds every CPU's own choices (workload), as in a free-running run */
+  seed: number;
+  /** operations each CPU runs (0: until the step bound) */
+  ops: number;
+  /** the step bound (scheduling decisions); the CPUs are then asked to stop */
+  max_steps: number;
+  strategy: StrategySpec;
+  extra_switches?: string[];
+  /** record where each hand-off happened (for the ladder) */
+  sites?: boolean;
+  /** wall-clock safety net for a CPU that never reaches a preemption point */
+  watchdog_ms?: number;
+}
+
+/** one hand-off: at decision `step`, CPU `cpu` at its point pp (spin yield `spin`) gave the token to `to` */
+export interface Switch { step: number; cpu: number; pp: number; spin: number; to: number; why: number; evseq: number; site?: string }
+
+export interface ControlledRun {
+  run: RunResult;
+  first_cpu: number;
+  switches: Switch[];
+  /** decisions taken (every preemption point, spin yield and exit of the running CPU) */
+  steps: number;
+  preemptions: number;
+  /** replay: decision at which the run left its schedule (0: followed it to the end) */
+  diverged: number;
+  /** PCT: the change points drawn for this run */
+  change_points: number[];
+  /** every CPU's event ring, as text: what --verify compares */
+  event_log: string[];
+  wall_ms: number;
+}
+
+const now = () => performance.now();
+
+function bugs_mask(o: ControlledOptions): { mask: number; names: string[] } {
+  const names = o.protocol === 'buggy' ? [...o.scenario.switches] : [];
+  for (const n of o.extra_switches ?? []) if (!names.includes(n)) names.push(n);
+  let mask = 0;
+  for (const n of names) {
+    const s = switch_by_name(n);
+    if (!s) throw new Error(`unknown switch '${n}' (known: ${SWITCHES.map((x) => x.name).join(', ')})`);
+    mask |= s.bit;
+  }
+  return { mask, names };
+}
+
+/** every CPU's retained events, one line each (after the run) */
+function event_log(n: number): string[] {
+  const out: string[] = [];
+  for (let cpu = 0; cpu < n; cpu++) {
+    const head = i32[percpu_base(cpu) + PERCPU.ring_head];
+    const lines = [`ring_head ${head}`];
+    for (let k = Math.max(0, head - RING_SIZE); k < head; k++) {
+      const e = B.events + (cpu * RING_SIZE + (k % RING_SIZE)) * EVENT.stride;
+      lines.push(`${i32[e + EVENT.seq]} ${i32[e + EVENT.code]} ${i32[e + EVENT.a0]} ${i32[e + EVENT.a1]} ${i32[e + EVENT.a2]} ${i32[e + EVENT.a3]}`);
+    }
+    out.push(lines.join('\n'));
+  }
+  return out;
+}
+
+function merge_switches(results: CpuResult[]): Switch[] {
+  const out: Switch[] = [];
+  for (const r of results) {
+    const l = r.switches ?? [];
+    for (let k = 0; k < l.length; k += LOG_FIELDS) {
+      const sw: Switch = { step: l[k], cpu: r.cpu, pp: l[k + 1], spin: l[k + 2], to: l[k + 3], why: l[k + 4], evseq: l[k + 5] };
+      if (r.sites) sw.site = r.sites[k / LOG_FIELDS];
+      out.push(sw);
+    }
+  }
+  return out.sort((a, b) => a.step - b.step);
+}
+
+export class ControlledExecutor {
+  private pool: Piscina | null = null;
+  private poolCpus = 0;
+  private poolError: string | null = null;
+
+  private ensure_pool(cpus: number): Piscina {
+    if (this.pool && this.poolCpus === cpus) return this.pool;
+    if (this.pool) void this.pool.destroy();
+    const pool = create_pool(cpus);
+    pool.on('error', (e: Error) => { this.poolError = e.message; });
+    this.pool = pool;
+    this.poolCpus = cpus;
+    return pool;
+  }
+
+  /** the pool cannot be trusted after a watchdog abort: a CPU may still be looping */
+  private drop_pool(): void {
+    if (this.pool) void this.pool.destroy();
+    this.pool = null;
+  }
+
+  async close(): Promise<void> {
+    const p = this.pool;
+    this.pool = null;
+    if (p) await p.destroy();
+  }
+
+  async run(o: ControlledOptions): Promise<ControlledRun> {
+    const s: MachineSizes = { ...DEFAULT_SIZES, ...o.scenario.sizes, nr_cpus: o.cpus };
+    const err = validateSizes(s);
+    if (err) throw new RangeError(err);
+    const { mask, names } = bugs_mask(o);
+    const sab = createMachineBuffer(s);
+    mem_init({ bugs: mask, jitter: 0, seed: o.seed, ops_budget: 0 });
+    const roles = o.scenario.roles(o.cpus);
+    set_current_cpu(0, o.seed);
+    let setup: SetupState;
+    try {
+      setup = o.scenario.setup(o.cpus, o.seed);
+    } catch (e) {
+      if (e instanceof KernelBug) throw new Error(`scenario setup hit a kernel failure: ${e.message}`);
+      throw new Error(`scenario setup failed: ${(e as Error).message}`);
+    }
+    reset_cpu_accounting();
+    const first = this.init_sched(o);
+
+    const pool = this.ensure_pool(o.cpus);
+    this.poolError = null;
+    const gb = B.globals;
+    // no start barrier to wait for: a CPU runs only once it is handed the token
+    Atomics.store(i32, gb + GLOBALS.go, 1);
+    const segments = o.strategy.name === 'replay' ? o.strategy.segments : [];
+    const results: (CpuResult | null)[] = new Array(o.cpus).fill(null);
+    const t0 = now();
+    const all = Promise.all(roles.map((role, cpu) => {
+      const t: CpuTask = {
+        sab, cpu, nr_cpus: o.cpus, seed: o.seed, jitter: 0, scenario: o.scenarioRef, role, setup, barrier_timeout_ms: 60_000,
+        controlled: { roles, segments, sites: o.sites ?? false },
+      };
+      return (pool.run(t) as Promise<CpuResult>).then(
+        (r) => { results[cpu] = r; },
+        (e: Error) => { results[cpu] = { cpu, status: 'error', message: e.message }; },
+      );
+    }));
+    const watchdog = await this.watch(all, results, o, roles);
+    const wall_ms = now() - t0;
+
+    let oops = read_oops();
+    let invariants: string[] = [];
+    const allDone = results.every((r) => r?.status === 'done');
+    if (!oops && allDone) {
+      invariants = check_invariants();
+      if (invariants.length) {
+        set_current_cpu(0, o.seed);
+        record_oops(OOPS_INVARIANT, `invariant violated at the end of the run:\n${invariants.join('\n')}`, 0, 0, 0, 0, false);
+        oops = read_oops();
+      }
+    }
+    if (!oops && this.poolError) { record_oops(OOPS_INTERNAL, `worker failed: ${this.poolError}`, 0, 0, 0, 0, false); oops = read_oops(); }
+    let outcome: Outcome = 'clean';
+    if (oops) {
+      // classified as run_free does: a splat-style kernel failure is a bug
+      outcome = oops.kind === OOPS_BUG || oops.kind === OOPS_BAD_PAGE || oops.kind === OOPS_KASAN ? 'bug'
+        : oops.kind === OOPS_SOFTLOCKUP ? 'liveness'
+        : oops.kind === OOPS_INTERNAL ? 'internal' : 'violation';
+    } else if (watchdog) outcome = 'liveness';
+    else if (!allDone) outcome = 'internal';
+    const sb = B.sched;
+    const run: RunResult = {
+      scenario: o.scenario.name, scenario_arg: o.scenarioArg ?? o.scenario.name, protocol: o.protocol, cpus: o.cpus, seed: o.seed,
+      jitter: 'none', roles, switches: names, elapsed_ms: wall_ms, ops: sum_ops(o.cpus), outcome,
+      first_failure_ms: null, oops, invariants,
+      cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'error', message: 'did not finish' }), watchdog,
+    };
+    return {
+      run, first_cpu: first, switches: merge_switches(run.cpu_results),
+      steps: i32[sb + SCHED.step], preemptions: i32[sb + SCHED.preemptions], diverged: i32[sb + SCHED.diverged],
+      change_points: o.strategy.name === 'pct' ? pct_changes() : [], event_log: event_log(o.cpus), wall_ms,
+    };
+  }
+
+  /** fill SCHED before any CPU starts; returns the CPU that runs first */
+  private init_sched(o: ControlledOptions): number {
+    const s = B.sched;
+    const st = o.strategy;
+    i32[s + SCHED.strategy] = st.name === 'random' ? STRAT_RANDOM : st.name === 'pct' ? STRAT_PCT : STRAT_REPLAY;
+    i32[s + SCHED.max_steps] = o.max_steps;
+    i32[s + SCHED.grace_steps] = Math.max(10_000, o.max_steps >> 1);
+    i32[s + SCHED.ops_quota] = o.ops;
+    i32[s + SCHED.rng] = mix_seed(st.name === 'replay' ? st.seed ?? 0 : st.seed, 0);
+    i32[s + SCHED.fallback] = st.name === 'replay' && st.fallback === 'random' ? FALLBACK_RANDOM : FALLBACK_NONPREEMPTIVE;
+    if (st.name === 'pct') pct_init(o.cpus, st.depth, st.k);
+    const replayFirst = st.name === 'replay' ? (st.segments.length ? st.segments[0] : st.first) : 0;
+    const first = first_cpu(o.cpus, i32[s + SCHED.strategy], replayFirst);
+    if (first < 0 || first >= o.cpus) throw new RangeError(`schedule starts on CPU ${first}, the run has ${o.cpus}`);
+    i32[s + SCHED.token] = first;
+    Atomics.store(i32, s + SCHED.run + first, 1);
+    return first;
+  }
+
+  /** wait for every CPU; abort a run whose decisions stop moving for watchdog_ms */
+  private async watch(all: Promise<unknown>, results: (CpuResult | null)[], o: ControlledOptions, roles: string[]): Promise<string | null> {
+    let done = false;
+    void all.then(() => { done = true; });
+    const wd = o.watchdog_ms ?? 15_000;
+    let lastStep = -1, lastChange = now();
+    while (!done) {
+      await Promise.race([all, new Promise((r) => setTimeout(r, 50))]);
+      if (done) break;
+      const step = Atomics.load(i32, B.sched + SCHED.step);
+      const t = now();
+      if (step !== lastStep) { lastStep = step; lastChange = t; continue; }
+      if (results.some((r) => r?.status === 'error') || t - lastChange > wd) {
+        const cpu = Atomics.load(i32, B.sched + SCHED.token);
+        const msg = results.some((r) => r?.status === 'error')
+          ? null
+          : `watchdog: BUG: soft lockup - CPU#${cpu} stuck for ${Math.round((t - lastChange) / 1000)}s! [${roles[cpu]}]\n` +
+            `CPU ${cpu} holds the token and has reached no preemption point since decision ${step}: a loop that waits for another CPU must go through a lock or cond_resched()\n` +
+            cpu_states(roles);
+        if (msg) { set_current_cpu(cpu, o.seed); record_oops(OOPS_SOFTLOCKUP, msg, 0, cpu, 0, 0, false); }
+        Atomics.store(i32, B.sched + SCHED.abort, 1);
+        Atomics.store(i32, B.globals + GLOBALS.halt, 1);
+        this.drop_pool();
+        return msg ?? 'a CPU failed to start';
+      }
+    }
+    return null;
+  }
+}
+
+function sum_ops(n: number): number {
+  let t = 0;
+  for (let c = 0; c < n; c++) t += i32[percpu_base(c) + PERCPU.ops];
+  return t;
+}
+
+/** a segment with no end: the CPU the last hand-off went to runs on */
+export const SEG_OPEN = 0x7fffffff;
+
+/**
+ * the replay segments (cpu, pp, spin) of a run's hand-offs: one per hand-off,
+ * ending where the CPU gave the token away, and an open one for the CPU the
+ * last hand-off went to (else nothing would say who runs after it)
+ */
+export function segments_of(switches: readonly { cpu: number; pp: number; spin: number; to: number }[]): number[] {
+  const out: number[] = [];
+  for (const w of switches) out.push(w.cpu, w.pp, w.spin);
+  if (switches.length) out.push(switches[switches.length - 1].to, SEG_OPEN, 0);
+  return out;
+}

@@ -1,0 +1,180 @@
+// The saved schedule: what a controlled run did, enough to do it again.
+// Versioned JSON ("mmrace.schedule/1", documented in README.md): the run's
+// configuration (scenario, protocol and switches, CPUs and roles, seed, ops
+// per CPU, step bound), how the schedule was found, and the decision list:
+// every hand-off of the token as [step, cpu, pp, spin, to, why]. A replay
+// runs each CPU to the point where it handed the token on, in order
+// (src/exec/strategies.ts), so the file alone reproduces the run.
+import { readFileSync } from 'node:fs';
+import { MAX_CPUS } from '../shm/layout.js';
+import { SWITCHES } from '../shm/switches.js';
+import { loadScenario, scenarioModuleUrl } from '../scenarios/registry.js';
+import type { Scenario } from '../scenarios/types.js';
+import type { RunResult } from './free_run.js';
+import { ControlledOptions, ControlledRun, Switch, segments_of } from './controlled.js';
+import { WHY_NAMES } from './sched_state.js';
+
+export const SCHEDULE_SCHEMA = 'mmrace.schedule/1';
+export const DECISION_FIELDS = ['step', 'cpu', 'pp', 'spin', 'to', 'why'] as const;
+
+/** how the schedule was found */
+export interface FoundBy {
+  name: 'random' | 'pct' | 'replay' | 'shrink' | 'capture';
+  seed?: number; depth?: number; k?: number; change_points?: number[]; iteration?: number; from?: string;
+}
+
+export interface ScheduleFile {
+  schema: string;
+  tool: string;
+  scenario: string;
+  protocol: 'buggy' | 'fixed';
+  switches: string[];
+  cpus: number;
+  roles: string[];
+  seed: number;
+  ops_per_cpu: number;
+  max_steps: number;
+  found_by: FoundBy;
+  first_cpu: number;
+  decision_fields: readonly string[];
+  decisions: [number, number, number, number, number, string][];
+  steps: number;
+  preemptions: number;
+  /** what the run ended in: the replay is checked against it */
+  expect: { outcome: string; message: string; splat: string } | null;
+}
+
+/** bad or mismatched schedule file: a one-line usage error */
+export class ScheduleError extends Error {}
+
+/** a failure's identity across schedules: the outcome and the first message line, numbers blurred */
+export function failure_signature(r: RunResult): string {
+  if (r.outcome === 'clean') return 'clean';
+  const line = (r.oops?.text ?? r.watchdog ?? '').split('\n')[0];
+  if (r.outcome === 'liveness') return `liveness: ${/deadlock/.test(line) ? 'deadlock' : /livelock/.test(line) ? 'livelock' : 'lockup'}`;
+  return `${r.outcome}: ${line.replace(/\b(0x)?[0-9a-f]*\d[0-9a-f]*\b/g, '#')}`; // numbers and hex words (pfns, entries, addresses)
+}
+
+export function schedule_of(o: ControlledOptions, r: ControlledRun, found_by: FoundBy, tool: string, splat: string | null): ScheduleFile {
+  return {
+    schema: SCHEDULE_SCHEMA, tool, scenario: o.scenarioArg ?? o.scenario.name, protocol: o.protocol, switches: r.run.switches,
+    cpus: o.cpus, roles: r.run.roles, seed: o.seed, ops_per_cpu: o.ops, max_steps: o.max_steps, found_by, first_cpu: r.first_cpu,
+    decision_fields: DECISION_FIELDS,
+    decisions: r.switches.map((w) => [w.step, w.cpu, w.pp, w.spin, w.to, WHY_NAMES[w.why]]),
+    steps: r.steps, preemptions: r.preemptions,
+    expect: r.run.outcome === 'clean' ? null : { outcome: r.run.outcome, message: (r.run.oops?.text ?? r.run.watchdog ?? '').split('\n')[0], splat: splat ?? '' },
+  };
+}
+
+/** compact JSON: one decision per line */
+export function schedule_json(f: ScheduleFile): string {
+  const { decisions, ...head } = f;
+  const body = JSON.stringify(head, null, 2).replace(/\n}$/, '');
+  const rows = decisions.map((d) => `    ${JSON.stringify(d)}`).join(',\n');
+  return `${body},\n  "decisions": [\n${rows}${rows ? '\n' : ''}  ]\n}\n`;
+}
+
+const isInt = (v: unknown, min: number, max: number): v is number => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+
+/** check the shape of a schedule file; every problem is one line */
+export function parse_schedule(text: string, where: string): ScheduleFile {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(text);
+  } catch (e) {
+    throw new ScheduleError(`${where}: not JSON (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new ScheduleError(`${where}: not a schedule (expected a JSON object)`);
+  if (o.schema !== SCHEDULE_SCHEMA) throw new ScheduleError(`${where}: schema is ${JSON.stringify(o.schema)}, expected "${SCHEDULE_SCHEMA}"`);
+  const bad = (what: string) => new ScheduleError(`${where}: ${what}`);
+  if (typeof o.scenario !== 'string' || !o.scenario) throw bad('"scenario" must be a scenario name or module path');
+  if (o.protocol !== 'buggy' && o.protocol !== 'fixed') throw bad('"protocol" must be "buggy" or "fixed"');
+  if (!Array.isArray(o.switches) || !o.switches.every((s) => typeof s === 'string')) throw bad('"switches" must be a list of switch names');
+  for (const s of o.switches as string[]) if (!SWITCHES.some((w) => w.name === s)) throw bad(`unknown switch '${s}'`);
+  if (!isInt(o.cpus, 1, MAX_CPUS)) throw bad(`"cpus" must be an integer 1..${MAX_CPUS}`);
+  const cpus = o.cpus as number;
+  if (!Array.isArray(o.roles) || o.roles.length !== cpus || !o.roles.every((r) => typeof r === 'string')) throw bad(`"roles" must name the role of each of the ${cpus} CPUs`);
+  if (!isInt(o.seed, 0, 2 ** 31 - 1)) throw bad('"seed" must be an integer 0..2147483647');
+  if (!isInt(o.ops_per_cpu, 0, 2 ** 31 - 1)) throw bad('"ops_per_cpu" must be a non-negative integer');
+  if (!isInt(o.max_steps, 1, 2 ** 31 - 1)) throw bad('"max_steps" must be a positive integer');
+  if (!isInt(o.first_cpu, 0, cpus - 1)) throw bad(`"first_cpu" must be a CPU 0..${cpus - 1}`);
+  if (!Array.isArray(o.decisions)) throw bad('"decisions" must be a list of [step, cpu, pp, spin, to, why]');
+  let holder = o.first_cpu as number, lastStep = 0;
+  const lastAt = new Map<number, [number, number]>(); // each CPU's previous hand-off point: they ascend
+  (o.decisions as unknown[]).forEach((d, i) => {
+    const at = `decision ${i + 1}`;
+    if (!Array.isArray(d) || d.length !== 6) throw bad(`${at}: expected [step, cpu, pp, spin, to, why]`);
+    const [step, cpu, pp, spin, to, why] = d;
+    if (!isInt(step, lastStep + 1, 2 ** 31 - 1)) throw bad(`${at}: step must be an integer above the previous decision's (${lastStep})`);
+    if (!isInt(cpu, 0, cpus - 1) || !isInt(to, 0, cpus - 1)) throw bad(`${at}: cpu and to must be CPUs 0..${cpus - 1}`);
+    if (cpu === to) throw bad(`${at}: hands the token from CPU ${cpu} to itself`);
+    if (cpu !== holder) throw bad(`${at}: CPU ${cpu} hands the token on, but CPU ${holder} holds it`);
+    if (!isInt(pp, 0, 2 ** 31 - 1) || !isInt(spin, 0, 2 ** 31 - 1)) throw bad(`${at}: pp and spin must be non-negative integers`);
+    if (!WHY_NAMES.includes(why as never)) throw bad(`${at}: why must be one of ${WHY_NAMES.join('|')}`);
+    const prev = lastAt.get(cpu as number);
+    if (prev && ((pp as number) < prev[0] || ((pp as number) === prev[0] && (spin as number) <= prev[1]))) {
+      throw bad(`${at}: CPU ${cpu} hands the token on at pp ${pp}.${spin}, not after its previous hand-off at ${prev[0]}.${prev[1]}`);
+    }
+    lastAt.set(cpu as number, [pp as number, spin as number]);
+    holder = to as number;
+    lastStep = step as number;
+  });
+  if (o.expect !== null && o.expect !== undefined && (typeof o.expect !== 'object' || typeof (o.expect as Record<string, unknown>).outcome !== 'string')) {
+    throw bad('"expect" must be null or {outcome, message, splat}');
+  }
+  const f = o as unknown as ScheduleFile;
+  return { ...f, expect: f.expect ?? null, found_by: f.found_by ?? { name: 'replay' } };
+}
+
+export interface LoadedSchedule {
+  file: ScheduleFile;
+  scenario: Scenario;
+  options: ControlledOptions;
+}
+
+/** read, check and resolve a schedule file into the options that replay it */
+export async function load_schedule(path: string): Promise<LoadedSchedule> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ScheduleError(`cannot read schedule ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const f = parse_schedule(text, path);
+  let scenario: Scenario;
+  try {
+    scenario = await loadScenario(f.scenario);
+  } catch (e) {
+    throw new ScheduleError(`${path}: ${(e as Error).message}`);
+  }
+  const roles = scenario.roles(f.cpus);
+  if (roles.join(',') !== f.roles.join(',')) {
+    throw new ScheduleError(`${path}: recorded roles ${f.roles.join(',')} do not match ${scenario.name} on ${f.cpus} CPUs (${roles.join(',')})`);
+  }
+  const proto = f.protocol === 'buggy' ? scenario.switches : [];
+  const missing = proto.filter((s) => !f.switches.includes(s));
+  if (missing.length) throw new ScheduleError(`${path}: protocol ${f.protocol} of ${scenario.name} turns on ${missing.join(', ')}, which the schedule's switches lack`);
+  return { file: f, scenario, options: replay_options(f, scenario) };
+}
+
+/** the controlled-run options that replay a schedule */
+export function replay_options(f: ScheduleFile, scenario: Scenario): ControlledOptions {
+  const proto = f.protocol === 'buggy' ? scenario.switches : [];
+  const segments = segments_of(f.decisions.map(([, cpu, pp, spin, to]) => ({ cpu, pp, spin, to })));
+  return {
+    scenario, scenarioRef: scenarioModuleUrl(f.scenario) ?? scenario.name, scenarioArg: f.scenario, protocol: f.protocol,
+    cpus: f.cpus, seed: f.seed, ops: f.ops_per_cpu, max_steps: f.max_steps,
+    strategy: { name: 'replay', segments, first: f.first_cpu },
+    extra_switches: f.switches.filter((s) => !proto.includes(s)),
+  };
+}
+
+/** index of the first decision a run made differently from the file's (-1: the same list) */
+export function first_difference(f: ScheduleFile, ws: readonly Switch[]): number {
+  const n = Math.max(f.decisions.length, ws.length);
+  for (let i = 0; i < n; i++) {
+    const d = f.decisions[i], w = ws[i];
+    if (!d || !w || d[0] !== w.step || d[1] !== w.cpu || d[2] !== w.pp || d[3] !== w.spin || d[4] !== w.to || d[5] !== WHY_NAMES[w.why]) return i;
+  }
+  return -1;
+}

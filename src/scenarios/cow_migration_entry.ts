@@ -1,0 +1,38 @@
+// Seed 000, copy_one_pte: "the second arg to make_migration_entry is a
+// boolean write, and SWP_MIGRATION_READ is 30". Buggy: fork meeting a
+// migration entry in a COW mapping rewrites it as a WRITE entry in the
+// parent and copies that to the child; when the migration ends both ptes
+// come back writable on one page, and parent and child see each other's
+// stores. Caught as data: the child sees the parent's store (or the parent
+// the child's), and the end-of-run sweep finds a writable COW-shared pte.
+import { prandom_below } from '../cpu/current.js';
+import { Family, cycle_roles, family_setup, owners } from './family.js';
+import type { CpuContext, Scenario } from './types.js';
+
+const roles = cycle_roles(['migrator', 'forker', 'toucher'], ['toucher', 'migrator', 'forker']);
+
+function run(ctx: CpuContext): void {
+  const f = new Family(ctx, owners(roles(ctx.nr_cpus), ['toucher', 'forker', 'solo']));
+  while (!ctx.should_stop()) {
+    switch (ctx.role) {
+      case 'migrator': f.migrate_one(); break;
+      case 'forker': f.fork_one(); f.touch(); break;
+      case 'toucher': f.touch(); break;
+      default: { const r = prandom_below(3); if (r === 0) f.migrate_one(); else if (r === 1) f.fork_one(); else f.touch(); }
+    }
+    ctx.op_done();
+  }
+}
+
+export const cowMigrationEntry: Scenario = {
+  name: 'cow-migration-entry',
+  title: 'fork copies a migration entry as WRITE: a COW page left writable in parent and child',
+  seed: '000_f600569768ae13bb',
+  switches: ['migration-read-as-bool'],
+  description: 'copy_one_pte calls make_migration_entry(page, SWP_MIGRATION_READ); 30 is a true `write`',
+  expect_buggy: 'user data: COW leak between parent and child (or a writable COW-shared pte at the end)',
+  sizes: { nr_pages: 1024, nr_mm: 64, nr_vma: 256 },
+  roles,
+  setup: () => family_setup(16, 0),
+  run,
+};

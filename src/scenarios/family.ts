@@ -1,0 +1,176 @@
+// The workload most scenarios share: a parent process with an anonymous
+// region (and optionally long-lived forked siblings), and CPUs that run its
+// program, fork and run children, migrate its pages, or reclaim them to swap.
+// Each user program checks its own data (the user-data shadow).
+import { PAGE_SIZE, PERCPU, PG_lru, WORDS_PER_PAGE } from '../shm/layout.js';
+import { i32, sizes } from '../shm/machine.js';
+import { current, prandom_below } from '../cpu/current.js';
+import { EV_DUP_MMAP, EV_MIGRATE, EV_SHRINK, EV_USER } from '../cpu/events.js';
+import { ACCESS_OK, mmu, switch_mm, user_access } from '../cpu/mmu.js';
+import { OOPS_SHADOW, fail } from '../check/bug.js';
+import { Shadow, TAG_CHILD, TAG_SETUP, initial_value, tag_of } from '../check/shadow.js';
+import { PROT_READ, PROT_WRITE, PageAnon, page_anon_vma, page_flags } from '../mm/mm_types.js';
+import { do_mmap_anon, mm_alloc } from '../mm/mmap.js';
+import { copy_mm, mmput } from '../mm/fork.js';
+import { migrate_pages } from '../mm/migrate.js';
+import { isolate_lru_page, putback_lru_page } from '../mm/swap.js';
+import { anon_vma_pin, anon_vma_unpin } from '../mm/rmap.js';
+import { shrink_page } from '../mm/vmscan.js';
+import { pte_offset, pte_table } from '../mm/pagewalk.js';
+import { pte_pfn, pte_present } from '../mm/pgtable.js';
+import type { CpuContext, SetupState } from './types.js';
+
+export const BASE = 0x20000;
+
+export function set_path(code: number): void {
+  i32[current.pcpu + PERCPU.path] = code;
+}
+
+const hex = (n: number) => '0x' + (n >>> 0).toString(16);
+
+/** a user access that must work: anything else is a user-visible failure */
+export function must(ok: boolean, what: string): void {
+  if (!ok) fail(OOPS_SHADOW, `user program: unexpected ${mmu.status === 1 ? 'SIGSEGV' : mmu.status === 2 ? 'OOM kill' : 'SIGBUS'} in ${what}`);
+}
+
+/** the parent, its region written with known values, and `siblings` forked copies kept alive */
+export function family_setup(npages: number, siblings: number): SetupState {
+  const parent = mm_alloc();
+  const vma = do_mmap_anon(parent, BASE, npages * PAGE_SIZE, PROT_READ | PROT_WRITE);
+  if (vma < 0) throw new Error(`setup: mmap failed (${vma})`);
+  for (let p = 0; p < npages; p++) {
+    for (let w = 0; w < WORDS_PER_PAGE; w++) {
+      user_access(parent, BASE + p * PAGE_SIZE, w, true, initial_value(p, w));
+      if (mmu.status !== ACCESS_OK) throw new Error('setup: initial store failed');
+    }
+  }
+  const sibs: number[] = [];
+  for (let s = 0; s < siblings; s++) {
+    const child = copy_mm(parent);
+    if (child < 0) throw new Error('setup: fork failed');
+    sibs.push(child);
+  }
+  return { parent, npages, siblings: sibs };
+}
+
+/** the CPUs that run the parent's own program, and so own (write) its pages */
+export function owners(roles: string[], writers: string[]): number[] {
+  for (const w of writers) {
+    const t = roles.flatMap((r, c) => (r === w ? [c] : []));
+    if (t.length > 0) return t;
+  }
+  return [];
+}
+
+/** one CPU's view of the family workload */
+export class Family {
+  readonly parent: number;
+  readonly npages: number;
+  readonly shadow: Shadow | null;
+  readonly mine: number[] = [];
+  private readonly child: Shadow;
+  private readonly seen: Int32Array;
+
+  constructor(readonly ctx: CpuContext, ownerCpus: number[]) {
+    this.parent = ctx.setup.parent as number;
+    this.npages = ctx.setup.npages as number;
+    this.shadow = ownerCpus.includes(ctx.cpu) ? new Shadow(this.parent, BASE, this.npages, ctx.cpu + 1, 'parent') : null;
+    for (let p = 0; p < this.npages; p++) if (ownerCpus[p % ownerCpus.length] === ctx.cpu) this.mine.push(p);
+    this.child = new Shadow(0, BASE, this.npages, TAG_CHILD, 'child');
+    this.seen = new Int32Array(this.npages);
+  }
+
+  /** a pfn mapped by the parent (or, one time in four, any anon page on the LRU), 0 if none */
+  pick_page(): number {
+    if (prandom_below(4) !== 0) {
+      const addr = BASE + prandom_below(this.npages) * PAGE_SIZE;
+      const table = pte_table(this.parent, addr);
+      if (table === 0) return 0;
+      const pte = Atomics.load(i32, pte_offset(table, addr));
+      return pte_present(pte) ? pte_pfn(pte) : 0;
+    }
+    return 1 + prandom_below(sizes.nr_pages - 1);
+  }
+
+  /** migrate one page "recklessly while running load": no mmap_sem, the anon_vma pinned */
+  migrate_one(): void {
+    set_path(EV_MIGRATE);
+    const pfn = this.pick_page();
+    if (pfn === 0 || (page_flags(pfn) & PG_lru) === 0 || !PageAnon(pfn)) return;
+    if (isolate_lru_page(pfn) !== 0) return;
+    if (!PageAnon(pfn)) { putback_lru_page(pfn); return; }
+    const av = page_anon_vma(pfn);
+    anon_vma_pin(av);
+    try {
+      migrate_pages(pfn);
+    } finally {
+      anon_vma_unpin(av);
+    }
+  }
+
+  /** reclaim one page to swap (kswapd-like) */
+  reclaim_one(): void {
+    set_path(EV_SHRINK);
+    const pfn = this.pick_page();
+    if (pfn === 0 || (page_flags(pfn) & PG_lru) === 0 || !PageAnon(pfn)) return;
+    if (isolate_lru_page(pfn) !== 0) return;
+    shrink_page(pfn);
+  }
+
+  /**
+   * fork the parent and run the child's program: it reads every page (the
+   * data must be the family's), stores to every fourth page, checks that
+   * the pages it did not store to did not change under it (a COW leak from
+   * the parent), then exits.
+   */
+  fork_one(): void {
+    set_path(EV_DUP_MMAP);
+    const child = copy_mm(this.parent);
+    if (child < 0) return;
+    switch_mm(child);
+    const nr = this.ctx.nr_cpus;
+    for (let p = 0; p < this.npages; p++) {
+      const w = p % WORDS_PER_PAGE;
+      const v = user_access(child, BASE + p * PAGE_SIZE, w, false, 0);
+      must(mmu.status === ACCESS_OK, 'child read');
+      const t = tag_of(v);
+      if (!(t === TAG_SETUP || (t >= 1 && t <= nr))) {
+        fail(OOPS_SHADOW, `user data: ${t === TAG_CHILD ? 'COW leak: an earlier child\'s store is visible in' : 'wrong data in'} child mm#${child} at ${hex(BASE + p * PAGE_SIZE)} word ${w}: read ${hex(v)}`, 0, child, BASE + p * PAGE_SIZE);
+      }
+      this.seen[p] = v;
+    }
+    this.child.reset(child);
+    for (let p = 0; p < this.npages; p += 4) {
+      must(this.child.store(p, 1), 'child store');
+      must(this.child.check(p, 1), 'child load');
+    }
+    for (let p = 1; p < this.npages; p += 2) {
+      const w = p % WORDS_PER_PAGE;
+      const v = user_access(child, BASE + p * PAGE_SIZE, w, false, 0);
+      must(mmu.status === ACCESS_OK, 'child read');
+      if (v !== this.seen[p]) {
+        fail(OOPS_SHADOW, `user data: COW leak: the parent's store is visible in child mm#${child} at ${hex(BASE + p * PAGE_SIZE)} word ${w}: read ${hex(this.seen[p])}, then ${hex(v)}`, 0, child, BASE + p * PAGE_SIZE);
+      }
+    }
+    switch_mm(0);
+    mmput(child);
+  }
+
+  /** the parent's own program: stores to its pages and checks them (`rounds` of each) */
+  touch(rounds = 8): void {
+    const sh = this.shadow;
+    if (!sh || this.mine.length === 0) return;
+    set_path(EV_USER);
+    switch_mm(this.parent);
+    for (let k = 0; k < rounds; k++) {
+      must(sh.store(this.mine[prandom_below(this.mine.length)], prandom_below(WORDS_PER_PAGE)), 'parent store');
+      must(sh.check(this.mine[prandom_below(this.mine.length)], prandom_below(WORDS_PER_PAGE)), 'parent load');
+    }
+    switch_mm(0);
+  }
+}
+
+/** roles for n CPUs: `base` first, then `extra` over and over; one CPU runs `solo` */
+export function cycle_roles(base: string[], extra: string[]): (n: number) => string[] {
+  return (n) => (n === 1 ? ['solo'] : Array.from({ length: n }, (_, c) => (c < base.length ? base[c] : extra[(c - base.length) % extra.length])));
+}

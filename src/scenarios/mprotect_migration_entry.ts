@@ -1,0 +1,59 @@
+// Seed 000, change_pte_range: before the patch, mprotect only looked at
+// present ptes. Buggy: a page under migration has a WRITE migration entry;
+// mprotect(PROT_READ) passes it by; when the migration ends,
+// remove_migration_pte restores a writable pte in a now read-only vma, and
+// the program's next store succeeds where it must get SIGSEGV.
+import { PAGE_SIZE, WORDS_PER_PAGE } from '../shm/layout.js';
+import { prandom_below } from '../cpu/current.js';
+import { ACCESS_OK, ACCESS_SEGV, mmu, switch_mm, user_access } from '../cpu/mmu.js';
+import { OOPS_SHADOW, fail } from '../check/bug.js';
+import { PROT_READ, PROT_WRITE } from '../mm/mm_types.js';
+import { sys_mprotect } from '../mm/mprotect.js';
+import { BASE, Family, cycle_roles, family_setup, must, owners } from './family.js';
+import type { CpuContext, Scenario } from './types.js';
+
+const roles = cycle_roles(['migrator', 'protector'], ['migrator']);
+
+/** the parent's program: write everything, make it read-only, expect every store to fault, make it writable again */
+function protect_round(f: Family): void {
+  const sh = f.shadow!;
+  const len = f.npages * PAGE_SIZE;
+  for (const p of f.mine) must(sh.store(p, p % WORDS_PER_PAGE), 'parent store');
+  if (sys_mprotect(f.parent, BASE, len, PROT_READ) !== 0) fail(OOPS_SHADOW, 'user program: mprotect(PROT_READ) failed');
+  switch_mm(f.parent);
+  for (let round = 0; round < 3; round++) {
+    for (const p of f.mine) {
+      const addr = BASE + p * PAGE_SIZE;
+      user_access(f.parent, addr, 7, true, 0x0bad0bad);
+      if (mmu.status === ACCESS_OK) {
+        fail(OOPS_SHADOW, `user program: store to 0x${addr.toString(16)} succeeded after mprotect(PROT_READ) returned (expected SIGSEGV)`, 0, f.parent, addr);
+      }
+      if (mmu.status !== ACCESS_SEGV) must(false, 'store to a read-only page');
+      must(sh.check(p, p % WORDS_PER_PAGE), 'parent load');
+    }
+  }
+  switch_mm(0);
+  if (sys_mprotect(f.parent, BASE, len, PROT_READ | PROT_WRITE) !== 0) fail(OOPS_SHADOW, 'user program: mprotect(PROT_READ|PROT_WRITE) failed');
+}
+
+function run(ctx: CpuContext): void {
+  const f = new Family(ctx, owners(roles(ctx.nr_cpus), ['protector', 'solo']));
+  while (!ctx.should_stop()) {
+    if (ctx.role === 'migrator' || (ctx.role === 'solo' && prandom_below(2) === 0)) f.migrate_one();
+    else protect_round(f);
+    ctx.op_done();
+  }
+}
+
+export const mprotectMigrationEntry: Scenario = {
+  name: 'mprotect-migration-entry',
+  title: 'mprotect(PROT_READ) misses a write migration entry: the page comes back writable',
+  seed: '000_f600569768ae13bb',
+  switches: ['mprotect-skips-migration-entry'],
+  description: 'change_pte_range ignores non-present ptes, so a write migration entry stays WRITE',
+  expect_buggy: 'user program: a store succeeds after mprotect(PROT_READ) (or a writable pte in a read-only vma)',
+  sizes: { nr_pages: 1024, nr_mm: 16, nr_vma: 64 },
+  roles,
+  setup: () => family_setup(16, 0),
+  run,
+};

@@ -1,0 +1,35 @@
+// Seed 000, swap_duplicate and free_swap_and_cache: fork copies every swap
+// pte with swap_duplicate, and exit drops each with free_swap_and_cache.
+// Buggy: they treat a migration entry (type 30/31) as a swap slot and print
+// "Bad swap file entry": fork or exit racing a migration.
+import { prandom_below } from '../cpu/current.js';
+import { Family, cycle_roles, family_setup, owners } from './family.js';
+import type { CpuContext, Scenario } from './types.js';
+
+const roles = cycle_roles(['migrator', 'forker'], ['toucher', 'migrator', 'forker']);
+
+function run(ctx: CpuContext): void {
+  const f = new Family(ctx, owners(roles(ctx.nr_cpus), ['toucher', 'forker', 'solo']));
+  while (!ctx.should_stop()) {
+    switch (ctx.role) {
+      case 'migrator': f.migrate_one(); break;
+      case 'forker': f.fork_one(); f.touch(); break;
+      case 'toucher': f.touch(); break;
+      default: { const r = prandom_below(3); if (r === 0) f.migrate_one(); else if (r === 1) f.fork_one(); else f.touch(); }
+    }
+    ctx.op_done();
+  }
+}
+
+export const swapCountMigrationEntry: Scenario = {
+  name: 'swap-count-on-migration-entry',
+  title: 'fork and exit count a migration entry as a swap slot',
+  seed: '000_f600569768ae13bb',
+  switches: ['swap-count-on-migration-entry'],
+  description: 'swap_duplicate / free_swap_and_cache lack the is_migration_entry early returns',
+  expect_buggy: 'swap_dup: Bad swap file entry (or swap_free: ...) for a type-30/31 entry',
+  sizes: { nr_pages: 1024, nr_mm: 64, nr_vma: 256 },
+  roles,
+  setup: () => family_setup(32, 1),
+  run,
+};

@@ -1,0 +1,60 @@
+// No bug switch: the whole seed-000 machine under load, to show the fixed
+// kernel holds. Reclaim swaps the family's pages out while the parent's
+// program, forked children, migration and swapoff/swapon cycles run on the
+// other CPUs; every program checks its data, and the end-of-run sweep checks
+// swap_map counts, the swap cache, mapcounts and refcounts.
+import { prandom_below } from '../cpu/current.js';
+import { EV_SWAPOFF, trace_event } from '../cpu/events.js';
+import { OOPS_SHADOW, fail } from '../check/bug.js';
+import { SWAP_SLOTS } from '../shm/layout.js';
+import { sys_swapoff, sys_swapon } from '../mm/swapfile.js';
+import { Family, cycle_roles, family_setup, owners, set_path } from './family.js';
+import type { CpuContext, Scenario, SetupState } from './types.js';
+
+const roles = cycle_roles(['reclaimer', 'toucher', 'forker', 'migrator', 'swapper'], ['reclaimer', 'toucher', 'migrator']);
+const DEVICE_SLOTS = SWAP_SLOTS / 4;
+
+function setup(): SetupState {
+  const s = family_setup(32, 1);
+  if (sys_swapon(DEVICE_SLOTS, 0) !== 0) throw new Error('setup: swapon failed');
+  return s;
+}
+
+/** the admin's swapoff/swapon cycle: every swapped page must come back */
+function swap_cycle(): void {
+  set_path(EV_SWAPOFF);
+  let rc = sys_swapoff(0);
+  for (let tries = 0; rc !== 0 && tries < 10; tries++) rc = sys_swapoff(0);
+  trace_event(EV_SWAPOFF, 0, rc);
+  if (rc !== 0) fail(OOPS_SHADOW, `admin: swapoff failed with ${rc}`);
+  const t = sys_swapon(DEVICE_SLOTS, 0);
+  if (t !== 0) fail(OOPS_SHADOW, `admin: swapon returned ${t}, expected type 0 again`);
+}
+
+function run(ctx: CpuContext): void {
+  const f = new Family(ctx, owners(roles(ctx.nr_cpus), ['toucher', 'solo']));
+  while (!ctx.should_stop()) {
+    switch (ctx.role) {
+      case 'reclaimer': f.reclaim_one(); break;
+      case 'migrator': f.migrate_one(); break;
+      case 'forker': f.fork_one(); break;
+      case 'toucher': f.touch(); break;
+      case 'swapper': swap_cycle(); break;
+      default: { const r = prandom_below(16); if (r === 0) swap_cycle(); else if (r < 6) f.reclaim_one(); else if (r < 9) f.migrate_one(); else if (r < 11) f.fork_one(); else f.touch(); }
+    }
+    ctx.op_done();
+  }
+}
+
+export const swapStress: Scenario = {
+  name: 'swap-stress',
+  title: 'reclaim, swap-in, fork, migration and swapoff together (no switch: the fixed kernel must hold)',
+  seed: '000_f600569768ae13bb',
+  switches: [],
+  description: 'the swap side of seed 000 under load, with every checker armed',
+  expect_buggy: 'nothing (no switch): run it with --protocol fixed --expect clean',
+  sizes: { nr_pages: 1024, nr_mm: 64, nr_vma: 256 },
+  roles,
+  setup,
+  run,
+};
