@@ -11,7 +11,7 @@
 import type { Piscina } from 'piscina';
 import { DEFAULT_SIZES, EVENT, GLOBALS, MachineSizes, PERCPU, RING_SIZE, SCHED } from '../shm/layout.js';
 import { B, createMachineBuffer, i32, percpu_base, validateSizes } from '../shm/machine.js';
-import { SWITCHES, switch_by_name } from '../shm/switches.js';
+import { bugs_mask } from '../shm/switches.js';
 import { set_current_cpu } from '../cpu/current.js';
 import {
   KernelBug, OOPS_BAD_PAGE, OOPS_BUG, OOPS_INTERNAL, OOPS_INVARIANT, OOPS_KASAN, OOPS_SOFTLOCKUP, read_oops, record_oops,
@@ -77,17 +77,6 @@ export interface ControlledRun {
 
 const now = () => performance.now();
 
-function bugs_mask(o: ControlledOptions): { mask: number; names: string[] } {
-  const names = o.protocol === 'buggy' ? [...o.scenario.switches] : [];
-  for (const n of o.extra_switches ?? []) if (!names.includes(n)) names.push(n);
-  let mask = 0;
-  for (const n of names) {
-    const s = switch_by_name(n);
-    if (!s) throw new Error(`unknown switch '${n}' (known: ${SWITCHES.map((x) => x.name).join(', ')})`);
-    mask |= s.bit;
-  }
-  return { mask, names };
-}
 
 /** every CPU's retained events, one line each (after the run) */
 function event_log(n: number): string[] {
@@ -148,7 +137,7 @@ export class ControlledExecutor {
     const s: MachineSizes = { ...DEFAULT_SIZES, ...o.scenario.sizes, nr_cpus: o.cpus };
     const err = validateSizes(s);
     if (err) throw new RangeError(err);
-    const { mask, names } = bugs_mask(o);
+    const { mask, names } = bugs_mask(o.protocol, o.scenario.switches, o.extra_switches);
     const sab = createMachineBuffer(s);
     mem_init({ bugs: mask, jitter: 0, seed: o.seed, ops_budget: 0 });
     const roles = o.scenario.roles(o.cpus);

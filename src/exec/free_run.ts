@@ -4,7 +4,7 @@
 // per-CPU watchdog. It never blocks in Atomics.wait during a run.
 import { CPU_RUNNING, GLOBALS, HELD_MAX, MachineSizes, PERCPU, DEFAULT_SIZES } from '../shm/layout.js';
 import { B, createMachineBuffer, i32, percpu_base, sizes, validateSizes } from '../shm/machine.js';
-import { SWITCHES, switch_by_name } from '../shm/switches.js';
+import { bugs_mask } from '../shm/switches.js';
 import { set_current_cpu } from '../cpu/current.js';
 import { EVENTS } from '../cpu/events.js';
 import { OOPS_INTERNAL, OOPS_INVARIANT, OOPS_SOFTLOCKUP, OopsRecord, read_oops, record_oops } from '../check/bug.js';
@@ -46,17 +46,6 @@ export interface RunResult {
 const now = () => performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function bugs_mask(o: RunOptions): { mask: number; names: string[] } {
-  const names = o.protocol === 'buggy' ? [...o.scenario.switches] : [];
-  for (const n of o.extra_switches ?? []) if (!names.includes(n)) names.push(n);
-  let mask = 0;
-  for (const n of names) {
-    const s = switch_by_name(n);
-    if (!s) throw new Error(`unknown switch '${n}' (known: ${SWITCHES.map((x) => x.name).join(', ')})`);
-    mask |= s.bit;
-  }
-  return { mask, names };
-}
 
 /** what each CPU is doing and holding: the soft-lockup / hung-task report body */
 export function cpu_states(roles: string[]): string {
@@ -78,7 +67,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   const s: MachineSizes = { ...DEFAULT_SIZES, ...o.scenario.sizes, nr_cpus: o.cpus };
   const err = validateSizes(s);
   if (err) throw new RangeError(err);
-  const { mask, names } = bugs_mask(o);
+  const { mask, names } = bugs_mask(o.protocol, o.scenario.switches, o.extra_switches);
   const sab = createMachineBuffer(s);
   mem_init({ bugs: mask, jitter: o.jitter, seed: o.seed, ops_budget: o.ops });
   const roles = o.scenario.roles(o.cpus);

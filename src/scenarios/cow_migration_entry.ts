@@ -5,23 +5,13 @@
 // come back writable on one page, and parent and child see each other's
 // stores. Caught as data: the child sees the parent's store (or the parent
 // the child's), and the end-of-run sweep finds a writable COW-shared pte.
-import { prandom_below } from '../cpu/current.js';
-import { Family, cycle_roles, family_setup, owners } from './family.js';
+import { cycle_roles, family_setup, run_family } from './family.js';
 import type { CpuContext, Scenario } from './types.js';
 
 const roles = cycle_roles(['migrator', 'forker', 'toucher'], ['toucher', 'migrator', 'forker']);
 
 function run(ctx: CpuContext): void {
-  const f = new Family(ctx, owners(roles(ctx.nr_cpus), ['toucher', 'forker', 'solo']));
-  while (!ctx.should_stop()) {
-    switch (ctx.role) {
-      case 'migrator': f.migrate_one(); break;
-      case 'forker': f.fork_one(); f.touch(); break;
-      case 'toucher': f.touch(); break;
-      default: { const r = prandom_below(3); if (r === 0) f.migrate_one(); else if (r === 1) f.fork_one(); else f.touch(); }
-    }
-    ctx.op_done();
-  }
+  run_family(ctx, ['toucher', 'forker', 'solo'], roles);
 }
 
 export const cowMigrationEntry: Scenario = {

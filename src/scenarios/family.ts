@@ -174,3 +174,26 @@ export class Family {
 export function cycle_roles(base: string[], extra: string[]): (n: number) => string[] {
   return (n) => (n === 1 ? ['solo'] : Array.from({ length: n }, (_, c) => (c < base.length ? base[c] : extra[(c - base.length) % extra.length])));
 }
+
+/**
+ * The shared CPU loop: each role runs its operation until the executor says
+ * stop; `special` adds a scenario's own roles. A single CPU ("solo") mixes
+ * the family operations, where no race is possible.
+ */
+export function run_family(ctx: CpuContext, writers: string[], roles: (n: number) => string[], special: Record<string, (f: Family) => void> = {}): void {
+  const f = new Family(ctx, owners(roles(ctx.nr_cpus), writers));
+  const op = special[ctx.role];
+  while (!ctx.should_stop()) {
+    if (op) op(f);
+    else {
+      switch (ctx.role) {
+        case 'migrator': f.migrate_one(); break;
+        case 'forker': f.fork_one(); f.touch(); break; // touch() does nothing unless this CPU owns parent pages
+        case 'toucher': f.touch(); break;
+        case 'reclaimer': f.reclaim_one(); break;
+        default: { const r = prandom_below(3); if (r === 0) f.migrate_one(); else if (r === 1) f.fork_one(); else f.touch(); }
+      }
+    }
+    ctx.op_done();
+  }
+}

@@ -9,7 +9,7 @@ import { ACCESS_OK, ACCESS_SEGV, mmu, switch_mm, user_access } from '../cpu/mmu.
 import { OOPS_SHADOW, fail } from '../check/bug.js';
 import { PROT_READ, PROT_WRITE } from '../mm/mm_types.js';
 import { sys_mprotect } from '../mm/mprotect.js';
-import { BASE, Family, cycle_roles, family_setup, must, owners } from './family.js';
+import { BASE, Family, cycle_roles, family_setup, must, run_family } from './family.js';
 import type { CpuContext, Scenario } from './types.js';
 
 const roles = cycle_roles(['migrator', 'protector'], ['migrator']);
@@ -37,12 +37,7 @@ function protect_round(f: Family): void {
 }
 
 function run(ctx: CpuContext): void {
-  const f = new Family(ctx, owners(roles(ctx.nr_cpus), ['protector', 'solo']));
-  while (!ctx.should_stop()) {
-    if (ctx.role === 'migrator' || (ctx.role === 'solo' && prandom_below(2) === 0)) f.migrate_one();
-    else protect_round(f);
-    ctx.op_done();
-  }
+  run_family(ctx, ['protector', 'solo'], roles, { protector: protect_round, solo: (f) => (prandom_below(2) === 0 ? f.migrate_one() : protect_round(f)) });
 }
 
 export const mprotectMigrationEntry: Scenario = {

@@ -13,26 +13,13 @@
 // keeps an entry to an old page that is unlocked and freed: its next fault
 // hits BUG_ON(!PageLocked) in migration_entry_to_page, or the next migration
 // walking the list does.
-import { prandom_below } from '../cpu/current.js';
-import { Family, cycle_roles, family_setup, owners } from './family.js';
+import { cycle_roles, family_setup, run_family } from './family.js';
 import type { CpuContext, Scenario } from './types.js';
 
 const roles = cycle_roles(['migrator', 'forker', 'toucher'], ['migrator', 'toucher', 'forker']);
 
 function run(ctx: CpuContext): void {
-  const f = new Family(ctx, owners(roles(ctx.nr_cpus), ['toucher', 'forker', 'solo']));
-  while (!ctx.should_stop()) {
-    switch (ctx.role) {
-      case 'migrator': f.migrate_one(); break;
-      case 'forker': f.fork_one(); f.touch(); break; // touch() does nothing unless this CPU owns parent pages
-      case 'toucher': f.touch(); break;
-      default: { // solo: one CPU does everything in turn (no race is possible)
-        const r = prandom_below(3);
-        if (r === 0) f.migrate_one(); else if (r === 1) f.fork_one(); else f.touch();
-      }
-    }
-    ctx.op_done();
-  }
+  run_family(ctx, ['toucher', 'forker', 'solo'], roles);
 }
 
 export const orphanedMigrationEntry: Scenario = {

@@ -2,19 +2,13 @@
 // types. Buggy: a fault on a page under migration takes the swap-in path:
 // the entry goes into the swap cache and is read from "swap type 30", a
 // device that does not exist (in the kernel, swap_info[] past its end).
-import { prandom_below } from '../cpu/current.js';
-import { Family, cycle_roles, family_setup, owners } from './family.js';
+import { cycle_roles, family_setup, run_family } from './family.js';
 import type { CpuContext, Scenario } from './types.js';
 
 const roles = cycle_roles(['migrator', 'toucher'], ['toucher', 'migrator']);
 
 function run(ctx: CpuContext): void {
-  const f = new Family(ctx, owners(roles(ctx.nr_cpus), ['toucher', 'solo']));
-  while (!ctx.should_stop()) {
-    if (ctx.role === 'migrator' || (ctx.role === 'solo' && prandom_below(2) === 0)) f.migrate_one();
-    else f.touch();
-    ctx.op_done();
-  }
+  run_family(ctx, ['toucher', 'solo'], roles);
 }
 
 export const swapFaultMigrationEntry: Scenario = {

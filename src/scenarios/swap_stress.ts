@@ -8,7 +8,7 @@ import { EV_SWAPOFF, trace_event } from '../cpu/events.js';
 import { OOPS_SHADOW, fail } from '../check/bug.js';
 import { SWAP_SLOTS } from '../shm/layout.js';
 import { sys_swapoff, sys_swapon } from '../mm/swapfile.js';
-import { Family, cycle_roles, family_setup, owners, set_path } from './family.js';
+import { cycle_roles, family_setup, run_family, set_path } from './family.js';
 import type { CpuContext, Scenario, SetupState } from './types.js';
 
 const roles = cycle_roles(['reclaimer', 'toucher', 'forker', 'migrator', 'swapper'], ['reclaimer', 'toucher', 'migrator']);
@@ -32,18 +32,10 @@ function swap_cycle(): void {
 }
 
 function run(ctx: CpuContext): void {
-  const f = new Family(ctx, owners(roles(ctx.nr_cpus), ['toucher', 'solo']));
-  while (!ctx.should_stop()) {
-    switch (ctx.role) {
-      case 'reclaimer': f.reclaim_one(); break;
-      case 'migrator': f.migrate_one(); break;
-      case 'forker': f.fork_one(); break;
-      case 'toucher': f.touch(); break;
-      case 'swapper': swap_cycle(); break;
-      default: { const r = prandom_below(16); if (r === 0) swap_cycle(); else if (r < 6) f.reclaim_one(); else if (r < 9) f.migrate_one(); else if (r < 11) f.fork_one(); else f.touch(); }
-    }
-    ctx.op_done();
-  }
+  run_family(ctx, ['toucher', 'solo'], roles, {
+    swapper: () => swap_cycle(),
+    solo: (f) => { const r = prandom_below(16); if (r === 0) swap_cycle(); else if (r < 6) f.reclaim_one(); else if (r < 9) f.migrate_one(); else if (r < 11) f.fork_one(); else f.touch(); },
+  });
 }
 
 export const swapStress: Scenario = {

@@ -11,7 +11,7 @@ import { EV_SWAPOFF, EV_SWAPON, trace_event } from '../cpu/events.js';
 import { OOPS_SHADOW, fail } from '../check/bug.js';
 import { EPERM, sys_swapoff, sys_swapon } from '../mm/swapfile.js';
 import { MAX_SWAPFILES } from '../mm/swapops.js';
-import { Family, cycle_roles, family_setup, owners, set_path } from './family.js';
+import { cycle_roles, family_setup, run_family, set_path } from './family.js';
 import type { CpuContext, Scenario } from './types.js';
 
 const roles = cycle_roles(['admin', 'reclaimer', 'toucher'], ['migrator', 'forker', 'reclaimer']);
@@ -40,18 +40,10 @@ function admin_cycle(): void {
 }
 
 function run(ctx: CpuContext): void {
-  const f = new Family(ctx, owners(roles(ctx.nr_cpus), ['toucher', 'solo']));
-  while (!ctx.should_stop()) {
-    switch (ctx.role) {
-      case 'admin': admin_cycle(); break;
-      case 'reclaimer': f.reclaim_one(); break;
-      case 'migrator': f.migrate_one(); break;
-      case 'forker': f.fork_one(); break;
-      case 'toucher': f.touch(); break;
-      default: { const r = prandom_below(8); if (r === 0) admin_cycle(); else if (r < 4) f.reclaim_one(); else f.touch(); }
-    }
-    ctx.op_done();
-  }
+  run_family(ctx, ['toucher', 'solo'], roles, {
+    admin: () => admin_cycle(),
+    solo: (f) => { const r = prandom_below(8); if (r === 0) admin_cycle(); else if (r < 4) f.reclaim_one(); else f.touch(); },
+  });
 }
 
 export const swaponTypeRange: Scenario = {

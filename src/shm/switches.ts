@@ -28,6 +28,19 @@ export const SWITCHES: readonly SwitchInfo[] = [
     what: 'sys_swapon checks the type against the largest pte-encodable type (31), not MAX_SWAPFILES (30)' },
 ];
 
+/** the mask of switches a run turns on: the scenario's for the buggy protocol, plus any extra by name */
+export function bugs_mask(protocol: 'buggy' | 'fixed', scenarioSwitches: readonly string[], extra: readonly string[] = []): { mask: number; names: string[] } {
+  const names = protocol === 'buggy' ? [...scenarioSwitches] : [];
+  for (const n of extra) if (!names.includes(n)) names.push(n);
+  let mask = 0;
+  for (const n of names) {
+    const s = switch_by_name(n);
+    if (!s) throw new Error(`unknown switch '${n}' (known: ${SWITCHES.map((x) => x.name).join(', ')})`);
+    mask |= s.bit;
+  }
+  return { mask, names };
+}
+
 export function switch_by_name(name: string): SwitchInfo | undefined {
   return SWITCHES.find((s) => s.name === name);
 }
