@@ -9,18 +9,17 @@
 // One executor keeps its worker pool across runs: explore, shrink and
 // replay --verify run many short runs, and a pool start costs more than a run.
 import type { Piscina } from 'piscina';
-import { DEFAULT_SIZES, EVENT, GLOBALS, MachineSizes, PERCPU, RING_SIZE, SCHED } from '../shm/layout.js';
-import { B, createMachineBuffer, i32, percpu_base, validateSizes } from '../shm/machine.js';
-import { bugs_mask } from '../shm/switches.js';
+import { EVENT, GLOBALS, PERCPU, RING_SIZE, SCHED } from '../shm/layout.js';
+import { B, i32, percpu_base } from '../shm/machine.js';
+import { boot_machine } from './boot.js';
 import { set_current_cpu } from '../cpu/current.js';
 import {
-  KernelBug, OOPS_BAD_PAGE, OOPS_BUG, OOPS_INTERNAL, OOPS_INVARIANT, OOPS_KASAN, OOPS_SOFTLOCKUP, read_oops, record_oops,
+  OOPS_BAD_PAGE, OOPS_BUG, OOPS_INTERNAL, OOPS_INVARIANT, OOPS_KASAN, OOPS_SOFTLOCKUP, read_oops, record_oops,
 } from '../check/bug.js';
 import { check_invariants } from '../check/invariants.js';
-import { mem_init, reset_cpu_accounting } from '../mm/init.js';
 import { create_pool } from './pool.js';
 import { Outcome, RunResult, cpu_states } from './free_run.js';
-import type { Scenario, SetupState } from '../scenarios/types.js';
+import type { Scenario } from '../scenarios/types.js';
 import type { CpuResult, CpuTask } from './task.js';
 import { LOG_FIELDS } from './sched_cpu.js';
 import { first_cpu, pct_changes, pct_init } from './strategies.js';
@@ -134,22 +133,7 @@ export class ControlledExecutor {
   }
 
   async run(o: ControlledOptions): Promise<ControlledRun> {
-    const s: MachineSizes = { ...DEFAULT_SIZES, ...o.scenario.sizes, nr_cpus: o.cpus };
-    const err = validateSizes(s);
-    if (err) throw new RangeError(err);
-    const { mask, names } = bugs_mask(o.protocol, o.scenario.switches, o.extra_switches);
-    const sab = createMachineBuffer(s);
-    mem_init({ bugs: mask, jitter: 0, seed: o.seed, ops_budget: 0 });
-    const roles = o.scenario.roles(o.cpus);
-    set_current_cpu(0, o.seed);
-    let setup: SetupState;
-    try {
-      setup = o.scenario.setup(o.cpus, o.seed);
-    } catch (e) {
-      if (e instanceof KernelBug) throw new Error(`scenario setup hit a kernel failure: ${e.message}`);
-      throw new Error(`scenario setup failed: ${(e as Error).message}`);
-    }
-    reset_cpu_accounting();
+    const { sab, roles, setup, switches: names } = boot_machine({ ...o, jitter: 0, ops: 0 });
     const first = this.init_sched(o);
 
     const pool = this.ensure_pool(o.cpus);

@@ -2,19 +2,17 @@
 // out; the interleaving is whatever the machine gives (plus seeded jitter).
 // The main thread only watches: duration/op budget, the halt word, and a
 // per-CPU watchdog. It never blocks in Atomics.wait during a run.
-import { CPU_RUNNING, GLOBALS, HELD_MAX, MachineSizes, PERCPU, DEFAULT_SIZES } from '../shm/layout.js';
-import { B, createMachineBuffer, i32, percpu_base, sizes, validateSizes } from '../shm/machine.js';
-import { bugs_mask } from '../shm/switches.js';
+import { CPU_RUNNING, GLOBALS, HELD_MAX, PERCPU } from '../shm/layout.js';
+import { B, i32, percpu_base, sizes } from '../shm/machine.js';
 import { set_current_cpu } from '../cpu/current.js';
 import { EVENTS } from '../cpu/events.js';
 import { OOPS_INTERNAL, OOPS_INVARIANT, OOPS_SOFTLOCKUP, OopsRecord, read_oops, record_oops } from '../check/bug.js';
 import { check_invariants } from '../check/invariants.js';
 import { describe_lock } from '../check/lock_names.js';
-import { mem_init, reset_cpu_accounting } from '../mm/init.js';
-import { KernelBug } from '../check/bug.js';
 import { create_pool } from './pool.js';
 import { JITTER_NAMES } from './jitter.js';
-import type { Scenario, SetupState } from '../scenarios/types.js';
+import type { Scenario } from '../scenarios/types.js';
+import { boot_machine } from './boot.js';
 import type { CpuResult, CpuTask } from './task.js';
 
 export interface RunOptions {
@@ -64,24 +62,7 @@ export function cpu_states(roles: string[]): string {
 }
 
 export async function run_free(o: RunOptions): Promise<RunResult> {
-  const s: MachineSizes = { ...DEFAULT_SIZES, ...o.scenario.sizes, nr_cpus: o.cpus };
-  const err = validateSizes(s);
-  if (err) throw new RangeError(err);
-  const { mask, names } = bugs_mask(o.protocol, o.scenario.switches, o.extra_switches);
-  const sab = createMachineBuffer(s);
-  mem_init({ bugs: mask, jitter: o.jitter, seed: o.seed, ops_budget: o.ops });
-  const roles = o.scenario.roles(o.cpus);
-
-  // setup runs on the boot CPU (this thread, as CPU 0), then its traces are forgotten
-  set_current_cpu(0, o.seed);
-  let setup: SetupState;
-  try {
-    setup = o.scenario.setup(o.cpus, o.seed);
-  } catch (e) {
-    if (e instanceof KernelBug) throw new Error(`scenario setup hit a kernel failure: ${e.message}`);
-    throw new Error(`scenario setup failed: ${(e as Error).message}`);
-  }
-  reset_cpu_accounting();
+  const { sab, roles, setup, switches: names } = boot_machine(o);
 
   const gb = B.globals;
   const pool = create_pool(o.cpus);

@@ -1,0 +1,37 @@
+// Booting a Machine for a run, the same for every executor: size it for the
+// scenario, switch on the protocol's bug switches, run the scenario's setup
+// on the boot CPU (this thread, as CPU 0) and forget that setup's traces.
+import { DEFAULT_SIZES, MachineSizes } from '../shm/layout.js';
+import { createMachineBuffer, validateSizes } from '../shm/machine.js';
+import { bugs_mask } from '../shm/switches.js';
+import { set_current_cpu } from '../cpu/current.js';
+import { KernelBug } from '../check/bug.js';
+import { mem_init, reset_cpu_accounting } from '../mm/init.js';
+import type { Scenario, SetupState } from '../scenarios/types.js';
+
+export interface BootOptions {
+  scenario: Scenario; protocol: 'buggy' | 'fixed'; cpus: number; seed: number;
+  jitter: number; ops: number; extra_switches?: string[];
+}
+
+export interface Booted { sab: SharedArrayBuffer; roles: string[]; setup: SetupState; switches: string[] }
+
+export function boot_machine(o: BootOptions): Booted {
+  const s: MachineSizes = { ...DEFAULT_SIZES, ...o.scenario.sizes, nr_cpus: o.cpus };
+  const err = validateSizes(s);
+  if (err) throw new RangeError(err);
+  const { mask, names } = bugs_mask(o.protocol, o.scenario.switches, o.extra_switches);
+  const sab = createMachineBuffer(s);
+  mem_init({ bugs: mask, jitter: o.jitter, seed: o.seed, ops_budget: o.ops });
+  const roles = o.scenario.roles(o.cpus);
+  set_current_cpu(0, o.seed);
+  let setup: SetupState;
+  try {
+    setup = o.scenario.setup(o.cpus, o.seed);
+  } catch (e) {
+    if (e instanceof KernelBug) throw new Error(`scenario setup hit a kernel failure: ${e.message}`);
+    throw new Error(`scenario setup failed: ${(e as Error).message}`);
+  }
+  reset_cpu_accounting();
+  return { sab, roles, setup, switches: names };
+}
