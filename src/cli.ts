@@ -73,6 +73,21 @@ function oneOf<T extends string>(name: string, v: string | undefined, dflt: T, a
   return v as T;
 }
 
+/** the options run and capture share: one scenario, protocol, CPUs, budget, seed, jitter */
+function run_args(cmd: string, values: Record<string, string | boolean | undefined>, positionals: string[], seedMax = 2 ** 31 - 1) {
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? `one scenario expected, got ${positionals.length}` : `${cmd} needs a scenario (see mmrace list)`);
+  const str = (k: string) => values[k] as string | undefined;
+  if (str('duration') !== undefined && str('ops') !== undefined) throw new UsageError('give --duration or --ops, not both');
+  return {
+    protocol: oneOf('protocol', str('protocol'), 'buggy', ['buggy', 'fixed'] as const),
+    cpus: int('cpus', str('cpus'), 2, 1, MAX_CPUS),
+    ops: int('ops', str('ops'), 0, 1, 2 ** 31 - 1),
+    duration_ms: num('duration', str('duration'), 5, 0.01, 86400) * 1000,
+    seed: int('seed', str('seed'), 1, 0, seedMax),
+    jitter: JITTER_NAMES.indexOf(oneOf('jitter', str('jitter'), 'none', JITTER_NAMES)),
+  };
+}
+
 function progress(label: string, start: number): () => void {
   if (!process.stderr.isTTY || process.env.CI) return () => {};
   const t = setInterval(() => process.stderr.write(`\r${label} ${((performance.now() - start) / 1000).toFixed(1)} s`), 200);
@@ -118,14 +133,7 @@ async function cmd_run(argv: string[]): Promise<number> {
       watchdog: { type: 'string' }, 'no-lock-stat': { type: 'boolean' },
     },
   });
-  if (positionals.length !== 1) throw new UsageError(positionals.length ? `one scenario expected, got ${positionals.length}` : 'run needs a scenario (see mmrace list)');
-  if (values.duration !== undefined && values.ops !== undefined) throw new UsageError('give --duration or --ops, not both');
-  const protocol = oneOf('protocol', values.protocol, 'buggy', ['buggy', 'fixed'] as const);
-  const cpus = int('cpus', values.cpus, 2, 1, MAX_CPUS);
-  const ops = int('ops', values.ops, 0, 1, 2 ** 31 - 1);
-  const duration_ms = num('duration', values.duration, 5, 0.01, 86400) * 1000;
-  const seed = int('seed', values.seed, 1, 0, 2 ** 31 - 1);
-  const jitter = JITTER_NAMES.indexOf(oneOf('jitter', values.jitter, 'none', JITTER_NAMES));
+  const { protocol, cpus, ops, duration_ms, seed, jitter } = run_args('run', values, positionals);
   const expect = values.expect === undefined ? null : oneOf('expect', values.expect, 'bug', ['bug', 'clean'] as const);
   const watchdog_ms = num('watchdog', values.watchdog, 15, 0.1, 3600) * 1000;
   let scenario;
@@ -379,14 +387,7 @@ async function cmd_capture(argv: string[]): Promise<number> {
       jitter: { type: 'string' }, runs: { type: 'string' }, rehunt: { type: 'string' }, out: { type: 'string' }, 'max-steps': { type: 'string' },
     },
   });
-  if (positionals.length !== 1) throw new UsageError(positionals.length ? `one scenario expected, got ${positionals.length}` : 'capture needs a scenario (see mmrace list)');
-  if (values.duration !== undefined && values.ops !== undefined) throw new UsageError('give --duration or --ops, not both');
-  const protocol = oneOf('protocol', values.protocol, 'buggy', ['buggy', 'fixed'] as const);
-  const cpus = int('cpus', values.cpus, 2, 1, MAX_CPUS);
-  const ops = int('ops', values.ops, 0, 1, 2 ** 31 - 1);
-  const duration_ms = num('duration', values.duration, 5, 0.01, 86400) * 1000;
-  const seed = int('seed', values.seed, 1, 0, 2 ** 31 - 1000);
-  const jitter = JITTER_NAMES.indexOf(oneOf('jitter', values.jitter, 'none', JITTER_NAMES));
+  const { protocol, cpus, ops, duration_ms, seed, jitter } = run_args('capture', values, positionals, 2 ** 31 - 1000);
   const runs = int('runs', values.runs, 5, 1, 1000);
   const rehunt = int('rehunt', values.rehunt, 200, 0, 1_000_000);
   const max_steps = int('max-steps', values['max-steps'], 100_000, 100, 2 ** 30);

@@ -56,6 +56,7 @@ export function lock_released(lock: number): void {
   const pc = current.pcpu;
   const n = i32[pc + PERCPU.nheld];
   const top = Math.min(n, HELD_MAX) - 1;
+  let found = false;
   for (let k = top; k >= 0; k--) {
     if (i32[pc + PERCPU.held + k] !== lock) continue;
     const t = f64[current.ht + HELDTIME.t + k];
@@ -72,9 +73,11 @@ export function lock_released(lock: number): void {
       i32[pc + PERCPU.held_cls + j] = i32[pc + PERCPU.held_cls + j + 1];
       f64[current.ht + HELDTIME.t + j] = f64[current.ht + HELDTIME.t + j + 1];
     }
+    found = true;
     break;
   }
-  i32[pc + PERCPU.nheld] = n - 1;
+  // a lock past HELD_MAX was counted but not recorded; one never pushed must not shrink the stack
+  if (found || n > HELD_MAX) i32[pc + PERCPU.nheld] = n - 1;
 }
 
 /** number of locks this CPU holds now (for "must not hold locks" checks) */
