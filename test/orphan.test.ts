@@ -27,11 +27,11 @@ describe('orphaned-migration-entry (seed 000, anon-vma-list-head)', () => {
       const attempts: string[] = [];
       for (let seed = 1; seed <= 5 && !hit; seed++) {
         const r = await run('buggy', cpus, 200_000, seed, jitter);
-        attempts.push(`${r.outcome}@${r.ops}`);
-        if (r.outcome === 'bug' || r.outcome === 'violation') hit = r;
+        attempts.push(`${r.outcome}@${r.ops}: ${r.oops?.text.split('\n')[0] ?? ''}`);
+        // rarely (1 run in CI so far) the orphan's use-after-free surfaces first as a Bad page state: another attempt
+        if (isOrphanDetection(r)) hit = r;
       }
-      expect(hit, `attempts: ${attempts.join(', ')}`).not.toBeNull();
-      expect(isOrphanDetection(hit!), hit!.oops?.text).toBe(true);
+      expect(hit, `attempts: ${attempts.join('; ')}`).not.toBeNull();
       expect(hit!.oops!.pfn).toBeGreaterThan(0);
       expect(hit!.switches).toEqual(['anon-vma-list-head']);
     });
