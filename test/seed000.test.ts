@@ -33,11 +33,10 @@ describe('seed 000 scenarios on 3 CPUs', () => {
       const attempts: string[] = [];
       for (let seed = 1; seed <= 5 && !hit; seed++) {
         const r = await run(name, 'buggy', 3, 300_000, seed);
-        attempts.push(`${r.outcome}@${r.ops}`);
-        if (r.outcome === 'bug' || r.outcome === 'violation') hit = r;
+        attempts.push(`${r.outcome}@${r.ops}: ${r.oops?.text.split('\n')[0] ?? ''}`);
+        if ((r.outcome === 'bug' || r.outcome === 'violation') && sig.test(r.oops?.text ?? '')) hit = r;
       }
-      expect(hit, `attempts: ${attempts.join(', ')}`).not.toBeNull();
-      expect(hit!.oops!.text, hit!.oops!.text).toMatch(sig);
+      expect(hit, `attempts: ${attempts.join('; ')}`).not.toBeNull();
       expect(hit!.switches).toEqual(scenario(name).switches);
 
       const f = await run(name, 'fixed', 3, 300_000, 42);
