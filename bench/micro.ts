@@ -2,8 +2,9 @@
 // cost of an Atomics lock/unlock pair on the same machine. Each timed call
 // runs BATCH iterations so the timer's own cost does not dominate.
 import { Bench } from 'tinybench';
-import { createMachineBuffer, i32, page_base } from '../src/shm/machine.js';
-import { DEFAULT_SIZES, PAGE } from '../src/shm/layout.js';
+import { B, createMachineBuffer, i32, page_base } from '../src/shm/machine.js';
+import { DEFAULT_SIZES, GLOBALS, PAGE } from '../src/shm/layout.js';
+import { events_attach } from '../src/cpu/events.js';
 import { set_current_cpu } from '../src/cpu/current.js';
 import { mem_init } from '../src/mm/init.js';
 import { spin_lock, spin_unlock } from '../src/sync/spinlock.js';
@@ -54,6 +55,15 @@ export async function micro(timeMs = 400): Promise<MicroRow[]> {
   });
   b.add('spin_lock/spin_unlock (lock_stat, held stack, preempt point)', () => {
     for (let k = 0; k < BATCH; k++) { spin_lock(ptl, LC_PTL); spin_unlock(ptl); }
+  });
+  b.add('spin_lock/spin_unlock, traced (--trace: timestamped hold events)', () => {
+    for (let k = 0; k < BATCH; k++) { spin_lock(ptl, LC_PTL); spin_unlock(ptl); }
+  }, {
+    beforeAll: () => { i32[B.globals + GLOBALS.trace] = 1; events_attach(); },
+    afterAll: () => { i32[B.globals + GLOBALS.trace] = 0; events_attach(); },
+  });
+  b.add('performance.now() (one clock read: why timing is sampled)', () => {
+    for (let k = 0; k < BATCH; k++) sink += performance.now();
   });
   b.add('lock_page/unlock_page', () => {
     for (let k = 0; k < BATCH; k++) { lock_page(lp); unlock_page(lp); }

@@ -28,7 +28,7 @@ console.log('| CPUs | runs | reproduced | median ms | p90 ms | max ms |\n|---:|-
 for (const r of fb) console.log(`| ${r.cpus} | ${r.runs} | ${r.hits} | ${f(r.median_ms)} | ${f(r.p90_ms)} | ${f(r.max_ms)} |`);
 
 const out = process.env.BENCH_JSON;
-if (out) writeFileSync(out, JSON.stringify({ schema: 'mmrace.bench/1', micro: m, scaling: sc, first_bug: fb }, null, 2));
+if (out) writeFileSync(out, JSON.stringify({ schema: 'mmrace.microbench/1', micro: m, scaling: sc, first_bug: fb }, null, 2));
 
 const pp = await pingpong(quick ? 300 : 1000);
 const sc2 = await sched(quick ? 3 : 10);
@@ -36,4 +36,4 @@ console.log('\n## controlled executor: scheduling decisions (orphan scenario, fi
 console.log(`raw Atomics.wait/notify ping-pong between two threads doing nothing else: ${f(pp, 0)} hand-offs/s (a best case: the waiter seldom sleeps)\n`);
 console.log('| schedule | runs | decisions | hand-offs | decisions/s | hand-offs/s |\n|---|---:|---:|---:|---:|---:|');
 for (const r of sc2) console.log(`| ${r.what} | ${r.runs} | ${r.decisions} | ${r.hand_offs} | ${f(r.decisions_per_s, 0)} | ${f(r.hand_offs_per_s, 0)} |`);
-if (out) writeFileSync(out.replace(/(\.json)?$/, '.sched.json'), JSON.stringify({ schema: 'mmrace.bench/1', pingpong_per_s: pp, sched: sc2 }, null, 2));
+if (out) writeFileSync(out.replace(/(\.json)?$/, '.sched.json'), JSON.stringify({ schema: 'mmrace.microbench/1', pingpong_per_s: pp, sched: sc2 }, null, 2));

@@ -22,6 +22,11 @@ import { ExploreStrategy, StrategyReport, explore } from './exec/explore.js';
 import { FoundBy, ScheduleError, failure_signature, first_difference, load_schedule, schedule_json, schedule_of } from './exec/schedule.js';
 import { ShrinkError, shrink } from './exec/shrink.js';
 import { capture } from './exec/capture.js';
+import { availableParallelism } from 'node:os';
+import { run_bench } from './exec/bench.js';
+import { format_bench, format_bench_point } from './report/bench_text.js';
+import { chrome_trace } from './report/trace.js';
+import { render_html } from './report/html.js';
 
 export const EXIT_OK = 0, EXIT_VIOLATION = 1, EXIT_USAGE = 2, EXIT_LIVENESS = 3, EXIT_INTERNAL = 4;
 
@@ -38,12 +43,15 @@ usage:
   mmrace list
   mmrace run <scenario|module.js> [--protocol buggy|fixed] [--cpus N]
              [--duration S | --ops N] [--seed S] [--jitter none|light|heavy]
-             [--expect bug|clean] [--json FILE] [--watchdog S] [--no-lock-stat]
+             [--expect bug|clean] [--json FILE] [--trace FILE] [--report FILE.html]
+             [--watchdog S] [--no-lock-stat] [--no-latency] [--lock-order]
+  mmrace bench <scenario|module.js> [--cpus 1,2,4,8] [--protocol fixed|buggy] [--duration S] [--warmup S]
+             [--seed S] [--jitter none|light|heavy] [--json FILE] [--report FILE.html]
   mmrace demo [--cpus N] [--runs K] [--duration S]
   mmrace explore <scenario|module.js> [--protocol buggy|fixed] [--cpus N] [--ops N]
              [--strategy random|pct|random,pct] [--depth D] [--k K] [--iterations N]
              [--seed S] [--max-steps N] [--out FILE] [--stop-at-first] [--expect bug|clean] [--watchdog S]
-  mmrace replay FILE [--verify] [--ladder]
+  mmrace replay FILE [--verify] [--ladder] [--trace FILE] [--json FILE] [--report FILE.html]
   mmrace shrink FILE [--out FILE] [--max-runs N]
   mmrace capture <scenario|module.js> [--protocol buggy|fixed] [--cpus N] [--ops N | --duration S]
              [--seed S] [--jitter none|light|heavy] [--runs K] [--rehunt N] [--max-steps N] [--out FILE]
@@ -130,7 +138,8 @@ async function cmd_run(argv: string[]): Promise<number> {
     options: {
       protocol: { type: 'string' }, cpus: { type: 'string' }, duration: { type: 'string' }, ops: { type: 'string' },
       seed: { type: 'string' }, jitter: { type: 'string' }, json: { type: 'string' }, expect: { type: 'string' },
-      watchdog: { type: 'string' }, 'no-lock-stat': { type: 'boolean' },
+      watchdog: { type: 'string' }, 'no-lock-stat': { type: 'boolean' }, 'no-latency': { type: 'boolean' }, 'lock-order': { type: 'boolean' },
+      trace: { type: 'string' }, report: { type: 'string' },
     },
   });
   const { protocol, cpus, ops, duration_ms, seed, jitter } = run_args('run', values, positionals);
@@ -139,11 +148,67 @@ async function cmd_run(argv: string[]): Promise<number> {
   let scenario;
   try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
   const ref = scenarioModuleUrl(positionals[0]) ?? scenario.name;
-  const report = await run_once({ scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, watchdog_ms },
+  const report = await run_once({ scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, watchdog_ms, trace: values.trace !== undefined },
     ops > 0 ? { ops } : { duration_ms }, expect);
-  if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2) + '\n');
-  console.log(text_report(report, { lockStat: !values['no-lock-stat'] }));
+  console.log(text_report(report, { lockStat: !values['no-lock-stat'], latency: !values['no-latency'], lockOrder: values['lock-order'] }));
+  write_outputs(report, values);
   return exit_code(report);
+}
+
+/** --json, --trace and --report of a run, written while its Machine is still attached */
+function write_outputs(report: RunReport, values: { json?: string; trace?: string; report?: string }): void {
+  if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2) + '\n');
+  if (values.trace) {
+    const t = chrome_trace(collect_events(sizes.nr_cpus, Infinity, true), report, new Set(report.interleaving.map((e) => e.seq)));
+    writeFileSync(values.trace, JSON.stringify(t) + '\n');
+    console.log(`trace: ${values.trace} (${t.metadata.events} events, the last ${sizes.ring} of each CPU; open it in https://ui.perfetto.dev or chrome://tracing)`);
+  }
+  if (values.report) {
+    writeFileSync(values.report, render_html(report));
+    console.log(`report: ${values.report}`);
+  }
+}
+
+/** "1,2,4,8" */
+function cpu_list(v: string | undefined): number[] {
+  if (v === undefined) return [1, 2, 4, 8];
+  const parts = v.split(',');
+  if (parts.some((p) => !/^\d+$/.test(p.trim()))) throw new UsageError(`--cpus must be a comma-separated list of CPU counts, got '${v}'`);
+  const xs = parts.map((p) => Number(p.trim()));
+  for (const n of xs) if (n < 1 || n > MAX_CPUS) throw new UsageError(`--cpus: each count must be between 1 and ${MAX_CPUS}, got ${n}`);
+  if (new Set(xs).size !== xs.length) throw new UsageError(`--cpus: a CPU count is repeated in '${v}'`);
+  return xs;
+}
+
+async function cmd_bench(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true, strict: true,
+    options: {
+      protocol: { type: 'string' }, cpus: { type: 'string' }, duration: { type: 'string' }, seed: { type: 'string' },
+      jitter: { type: 'string' }, json: { type: 'string' }, report: { type: 'string' }, watchdog: { type: 'string' }, warmup: { type: 'string' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? `one scenario expected, got ${positionals.length}` : 'bench needs a scenario (see mmrace list)');
+  const warmup_ms = num('warmup', values.warmup, 0.5, 0, 600) * 1000;
+  const cpus_list = cpu_list(values.cpus);
+  const protocol = oneOf('protocol', values.protocol, 'fixed', ['buggy', 'fixed'] as const);
+  const duration_ms = num('duration', values.duration, 2, 0.05, 3600) * 1000;
+  const seed = int('seed', values.seed, 1, 0, 2 ** 31 - 1);
+  const jitter = JITTER_NAMES.indexOf(oneOf('jitter', values.jitter, 'none', JITTER_NAMES));
+  const watchdog_ms = num('watchdog', values.watchdog, 15, 0.1, 3600) * 1000;
+  let scenario;
+  try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
+  const ref = scenarioModuleUrl(positionals[0]) ?? scenario.name;
+  const cores = availableParallelism();
+  console.log(`mmrace bench ${scenario.name} (${protocol}): ${cpus_list.join(', ')} CPUs, ${warmup_ms / 1000} s warm-up + ${duration_ms / 1000} s each, on ${cores} host cores`);
+  const r = await run_bench({ scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus_list, duration_ms, warmup_ms, seed, jitter, watchdog_ms,
+    on_point: (p) => console.log(format_bench_point(p, cores)) }, VERSION);
+  console.log('\n' + format_bench(r));
+  if (values.json) writeFileSync(values.json, JSON.stringify(r, null, 2) + '\n');
+  if (values.report) { writeFileSync(values.report, render_html(r)); console.log(`report: ${values.report}`); }
+  if (r.points.some((p) => p.outcome === 'liveness')) return EXIT_LIVENESS;
+  if (r.points.some((p) => p.outcome === 'internal')) return EXIT_INTERNAL;
+  return r.points.every((p) => p.outcome === 'clean') ? EXIT_OK : EXIT_VIOLATION;
 }
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN; };
@@ -303,18 +368,21 @@ async function cmd_explore(argv: string[]): Promise<number> {
 }
 
 async function cmd_replay(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { verify: { type: 'boolean' }, ladder: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
+    verify: { type: 'boolean' }, ladder: { type: 'boolean' }, trace: { type: 'string' }, json: { type: 'string' }, report: { type: 'string' },
+  } });
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `one schedule file expected, got ${positionals.length}` : 'replay needs a schedule file (from mmrace explore, shrink or capture)');
   const { file, options } = await load_schedule(positionals[0]);
   const ex = new ControlledExecutor();
   try {
-    const a = await run_reported(ex, { ...options, sites: values.ladder ?? false });
+    const a = await run_reported(ex, { ...options, sites: values.ladder ?? false, trace: values.trace !== undefined });
     console.log(controlled_header('replay', options, a.r.run.roles, a.r.run.switches) + `  seed=${options.seed}`);
     console.log(`schedule: ${positionals[0]}: ${file.decisions.length} hand-offs, ${file.preemptions} preemptions (found by ${file.found_by.name}${file.found_by.iteration !== undefined ? `, iteration ${file.found_by.iteration}` : ''})`);
     console.log(controlled_outcome(a.r));
     if (a.splat) console.log(`\n${a.splat}`);
     if (a.r.run.invariants.length && !a.splat?.includes(a.r.run.invariants[0])) console.log(`\ninvariants:\n${a.r.run.invariants.map((x) => `  ${x}`).join('\n')}`);
     if (values.ladder) console.log(`\n${ladder(a.r, a.events)}`);
+    write_outputs(a.report, values); // before --verify boots another Machine
     const diff = first_difference(file, a.r.switches);
     console.log('');
     console.log(diff < 0 && a.r.diverged === 0 ? `replay: followed the schedule exactly (${a.r.steps} decisions)`
@@ -442,6 +510,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'list': return cmd_list();
       case 'run': return await cmd_run(rest);
+      case 'bench': return await cmd_bench(rest);
       case 'demo': return await cmd_demo(rest);
       case 'explore': return await cmd_explore(rest);
       case 'replay': return await cmd_replay(rest);

@@ -3,7 +3,7 @@
 export type { Scenario, CpuContext, SetupState } from './scenarios/types.js';
 export { current, prandom_below, prandom_u32 } from './cpu/current.js';
 export { user_access, switch_mm, mmu, ACCESS_OK, ACCESS_SEGV, ACCESS_OOM, ACCESS_SIGBUS } from './cpu/mmu.js';
-export { trace_event } from './cpu/events.js';
+export { trace_event, EV_USER, EV_MIGRATE, EV_DUP_MMAP, EV_SHRINK, EV_SWAPOFF } from './cpu/events.js';
 export { BUG, BUG_ON, fail, OOPS_SHADOW, OOPS_INVARIANT } from './check/bug.js';
 export { Shadow, initial_value } from './check/shadow.js';
 export { spin_lock, spin_unlock, spin_trylock } from './sync/spinlock.js';
@@ -20,4 +20,5 @@ export { pte_table, pte_offset } from './mm/pagewalk.js';
 export * from './mm/pgtable.js';
 export * from './mm/mm_types.js';
 export { mm_base, page_base, i32 } from './shm/machine.js';
+export { Family, family_setup, run_family, cycle_roles, set_path, BASE } from './scenarios/family.js';
 export * from './shm/layout.js';

@@ -64,8 +64,11 @@ describe('mmrace CLI', () => {
     expect(r.out).toMatch(/copy_one_pte: mm#\d+ 0x[0-9a-f]+ copied (read|write) migration entry/);
     expect(r.out).toContain('lock_stat version 0.4');
     const rep = JSON.parse(readFileSync(json, 'utf8'));
-    expect(rep.schema).toBe('mmrace.run/1');
+    expect(rep.schema).toBe('mmrace.run/2');
     expect(rep.outcome).toBe('bug');
+    expect(rep.lockdep.report).toBeNull(); // the orphan is a BUG, not a lock-order problem
+    expect(rep.lockdep.edges.length).toBeGreaterThan(0);
+    expect(rep.latency.map((l: { op: string }) => l.op)).toContain('op:migrate_pages');
     expect(rep.expectation_met).toBe(true);
     expect(rep.interleaving.some((e: { event: string }) => e.event === 'copy_one_pte')).toBe(true);
     const plain = mmrace('run', 'orphaned-migration-entry', '--protocol', 'buggy', '--cpus', '2', '--ops', '500000');
@@ -76,5 +79,7 @@ describe('mmrace CLI', () => {
     const r = mmrace('run', 'orphaned-migration-entry', '--protocol', 'fixed', '--cpus', '2', '--ops', '20000', '--expect', 'clean');
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/outcome: clean: .* 0 violations/);
+    expect(r.out).not.toContain('possible circular locking dependency');
+    expect(r.out).toMatch(/latency \(merged over 2 CPUs; sampled: do_page_fault 1 in 8\)/);
   });
 });

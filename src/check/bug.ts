@@ -28,20 +28,24 @@ export class KernelBug extends Error {
 
 const encoder = new TextEncoder();
 
-/** call trace of the caller, as "func+file:line" lines, frames of this file left out */
-function call_trace(): string {
+/** call trace of the caller, as "func+file:line" lines; frames of this file (and of files matching `skip`) left out */
+export function call_trace(skip?: RegExp, max = 40): string {
   const lim = Error.stackTraceLimit;
   Error.stackTraceLimit = 40;
   const stack = new Error().stack ?? '';
   Error.stackTraceLimit = lim;
   const lines: string[] = [];
   for (const l of stack.split('\n').slice(1)) {
-    const m = /at (?:async )?([^\s(]+)?\s*\(?(.*?):(\d+):\d+\)?$/.exec(l.trim());
+    // "at fn (file:line:col)" or, for an anonymous frame, "at file:line:col"
+    const m = /^at (?:async )?(?:(\S+) \((.*?):(\d+):\d+\)|(.*?):(\d+):\d+)$/.exec(l.trim());
     if (!m) continue;
-    const file = m[2].replace(/^file:\/\//, '');
-    if (/check\/bug\.[tj]s$/.test(file) || file.includes('node_modules') || file.startsWith('node:')) continue;
-    const rel = /((?:src|workers|test|bench)\/.*)$/.exec(file)?.[1] ?? file;
-    lines.push(` ${m[1] ?? '<anonymous>'}+${rel.replace(/\.js$/, '.ts')}:${m[3]}`);
+    const fn = m[1] ?? '<anonymous>';
+    const file = (m[2] ?? m[4]).replace(/^file:\/\//, '');
+    const line = m[3] ?? m[5];
+    if (/check\/bug\.[tj]s$/.test(file) || file.includes('node_modules') || file.startsWith('node:') || skip?.test(file)) continue;
+    const rel = /((?:src|workers|test|bench|examples)\/.*)$/.exec(file)?.[1] ?? file;
+    lines.push(` ${fn}+${rel.replace(/\.js$/, '.ts')}:${line}`);
+    if (lines.length >= max) break;
   }
   return lines.join('\n');
 }

@@ -1,15 +1,33 @@
 // Per-CPU event rings (ftrace-like). Each event is stamped with a global
 // sequence number so the rings of all CPUs merge into the exact order in
-// which the events happened. Writing an event allocates nothing.
-import { EVENT, PERCPU, RING_SIZE } from '../shm/layout.js';
-import { B, i32 } from '../shm/machine.js';
+// which the events happened. Writing an event allocates nothing. With
+// --trace (GLOBALS.trace) every event also gets a timestamp, and the
+// trace-only events below (spans, lock waits and holds) are written too.
+import { EVENT, GLOBALS, PERCPU } from '../shm/layout.js';
+import { B, f64, i32 } from '../shm/machine.js';
 import { current } from './current.js';
+
+/** this CPU records timestamps and trace-only events (read once when the CPU attaches) */
+export let tracing = false;
+
+/** read the run's trace switch (each worker once, after attaching) */
+export function events_attach(): void {
+  tracing = i32[B.globals + GLOBALS.trace] !== 0;
+}
+
+/** kernel functions traced as nested spans (a0 of EV_SPAN_BEGIN/END) */
+export const SPAN_NAMES: readonly string[] = [
+  'do_page_fault', 'dup_mmap', 'exit_mmap', 'migrate_pages', 'try_to_unmap', 'remove_migration_ptes',
+  'shrink_page_list', 'sys_mprotect', 'do_swap_page', 'sys_swapon', 'sys_swapoff', 'flush_tlb_page',
+];
+export const SP_FAULT = 0, SP_DUP_MMAP = 1, SP_EXIT_MMAP = 2, SP_MIGRATE = 3, SP_TRY_TO_UNMAP = 4, SP_REMOVE_MIGRATION_PTES = 5,
+  SP_SHRINK = 6, SP_MPROTECT = 7, SP_SWAP_PAGE = 8, SP_SWAPON = 9, SP_SWAPOFF = 10, SP_FLUSH_TLB = 11;
 
 const hex = (n: number) => '0x' + (n >>> 0).toString(16);
 const mmv = (mm: number, addr: number) => `mm#${mm} ${hex(addr)}`;
 
 /** event codes and how to print them; index = code */
-export const EVENTS: readonly { name: string; fmt: (a0: number, a1: number, a2: number, a3: number) => string }[] = [
+export const EVENTS: readonly { name: string; fmt: (a0: number, a1: number, a2: number, a3: number) => string; trace?: boolean }[] = [
   { name: 'none', fmt: () => '' },
   { name: 'handle_mm_fault', fmt: (mm, a, w) => `${mmv(mm, a)} ${w ? 'write' : 'read'}` },
   { name: 'do_anonymous_page', fmt: (mm, a, pfn) => `${mmv(mm, a)} new pfn ${pfn}` },
@@ -38,13 +56,24 @@ export const EVENTS: readonly { name: string; fmt: (a0: number, a1: number, a2: 
   { name: 'sys_swapoff', fmt: (type, rc) => `type ${type} -> ${rc}` },
   { name: 'unuse_pte', fmt: (mm, a, pfn, e) => `${mmv(mm, a)} swap entry ${hex(e)} -> pfn ${pfn}` },
   { name: 'do_swap_page map', fmt: (mm, a, pfn, w) => `${mmv(mm, a)} pfn ${pfn} mapped ${w ? 'writable' : 'read-only'}` },
+  // trace-only events (written when tracing; left out of the interleaving)
+  { name: 'op begin', fmt: (path) => EVENTS[path]?.name ?? String(path), trace: true },
+  { name: 'op end', fmt: (path) => EVENTS[path]?.name ?? String(path), trace: true },
+  { name: 'span begin', fmt: (fn) => SPAN_NAMES[fn] ?? String(fn), trace: true },
+  { name: 'span end', fmt: (fn) => SPAN_NAMES[fn] ?? String(fn), trace: true },
+  { name: 'lock wait', fmt: (lock, cls) => `lock ${lock} class ${cls}`, trace: true },
+  { name: 'lock waited', fmt: (lock, cls) => `lock ${lock} class ${cls}`, trace: true },
+  { name: 'lock acquired', fmt: (lock, cls, contended) => `lock ${lock} class ${cls}${contended ? ' (contended)' : ''}`, trace: true },
+  { name: 'lock released', fmt: (lock, cls) => `lock ${lock} class ${cls}`, trace: true },
 ];
 
 export const EV_FAULT = 1, EV_ANON_PAGE = 2, EV_WP_PAGE = 3, EV_MIGRATION_WAIT = 4, EV_DUP_MMAP = 5,
   EV_ANON_VMA_LINK = 6, EV_COPY_PTE_RANGE = 7, EV_COPY_MIGRATION_ENTRY = 8, EV_DUP_MMAP_DONE = 9,
   EV_EXIT_MMAP = 10, EV_MIGRATE = 11, EV_UNMAP_ONE = 12, EV_MOVE_TO_NEW = 13, EV_MIGRATE_FAIL = 14,
   EV_REMOVE_PTE = 15, EV_MIGRATE_DONE = 16, EV_CHANGE_PTE_RANGE = 17, EV_ZAP = 18, EV_BUG = 19,
-  EV_USER = 20, EV_MPROTECT = 21, EV_SWAP_PAGE = 22, EV_SHRINK = 23, EV_SWAPON = 24, EV_SWAPOFF = 25, EV_UNUSE_PTE = 26, EV_SWAPIN_MAP = 27;
+  EV_USER = 20, EV_MPROTECT = 21, EV_SWAP_PAGE = 22, EV_SHRINK = 23, EV_SWAPON = 24, EV_SWAPOFF = 25, EV_UNUSE_PTE = 26, EV_SWAPIN_MAP = 27,
+  EV_OP_BEGIN = 28, EV_OP_END = 29, EV_SPAN_BEGIN = 30, EV_SPAN_END = 31, EV_LOCK_WAIT = 32, EV_LOCK_WAITED = 33,
+  EV_LOCK_ACQ = 34, EV_LOCK_REL = 35;
 
 // remove_migration_pte outcomes (a2 of EV_REMOVE_PTE)
 export const RMP_SKIP = 0, RMP_RESTORED = 1, RMP_NOT_OURS = 2, RMP_NO_TABLE = 3, RMP_OUTSIDE = 4;
@@ -54,30 +83,71 @@ export function trace_event(code: number, a0 = 0, a1 = 0, a2 = 0, a3 = 0): void 
   const seq = Atomics.add(i32, B.seq, 1) + 1;
   const pc = current.pcpu;
   const head = i32[pc + PERCPU.ring_head];
-  const e = B.events + (current.cpu * RING_SIZE + (head % RING_SIZE)) * EVENT.stride;
+  const slot = current.cpu * B.ring + (head & (B.ring - 1));
+  const e = B.events + slot * EVENT.stride;
   i32[e + EVENT.code] = code;
   i32[e + EVENT.a0] = a0; i32[e + EVENT.a1] = a1; i32[e + EVENT.a2] = a2; i32[e + EVENT.a3] = a3;
+  if (tracing) f64[B.events_ts_f64 + slot] = performance.now();
   i32[e + EVENT.seq] = seq; // rings are read at quiescence or after a halt
   i32[pc + PERCPU.ring_head] = head + 1;
 }
 
-export interface TracedEvent { seq: number; cpu: number; code: number; name: string; text: string; args: number[] }
+/** the path whose op span is open on this CPU (tracing only) */
+let open_op = 0;
 
-/** read every CPU's ring (after the run, or at a halt) merged by sequence number */
-export function collect_events(nr_cpus: number, last = Infinity): TracedEvent[] {
+/** tracing: the CPU's operation moves to path `code` (closes the previous path's span) */
+export function trace_path(code: number): void {
+  if (open_op !== 0) trace_event(EV_OP_END, open_op);
+  trace_event(EV_OP_BEGIN, code);
+  open_op = code;
+}
+
+/** tracing: the CPU's operation is over */
+export function trace_op_end(): void {
+  if (open_op !== 0) { trace_event(EV_OP_END, open_op); open_op = 0; }
+}
+
+/** word index of the k-th event ever written by `cpu` (valid for the last B.ring of them) */
+export function event_slot(cpu: number, k: number): number {
+  return cpu * B.ring + (k & (B.ring - 1));
+}
+
+export interface TracedEvent {
+  seq: number; cpu: number; code: number; name: string; text: string; args: number[];
+  /** performance.now() ms when tracing, else 0 */
+  ts: number;
+}
+
+/**
+ * read every CPU's ring (after the run, or at a halt) merged by sequence
+ * number; the trace-only events are left out unless `withTrace`
+ */
+export function collect_events(nr_cpus: number, last = Infinity, withTrace = false): TracedEvent[] {
   const out: TracedEvent[] = [];
   for (let cpu = 0; cpu < nr_cpus; cpu++) {
     const head = i32[B.percpu + cpu * PERCPU.stride + PERCPU.ring_head];
-    for (let k = Math.max(0, head - RING_SIZE); k < head; k++) {
-      const e = B.events + (cpu * RING_SIZE + (k % RING_SIZE)) * EVENT.stride;
+    for (let k = Math.max(0, head - B.ring); k < head; k++) {
+      const slot = event_slot(cpu, k);
+      const e = B.events + slot * EVENT.stride;
       const seq = i32[e + EVENT.seq];
       if (seq === 0) continue;
       const code = i32[e + EVENT.code];
-      const a = [i32[e + EVENT.a0], i32[e + EVENT.a1], i32[e + EVENT.a2], i32[e + EVENT.a3]];
       const d = EVENTS[code] ?? { name: `event ${code}`, fmt: () => '' };
-      out.push({ seq, cpu, code, name: d.name, text: d.fmt(a[0], a[1], a[2], a[3]), args: a });
+      if (d.trace && !withTrace) continue;
+      const a = [i32[e + EVENT.a0], i32[e + EVENT.a1], i32[e + EVENT.a2], i32[e + EVENT.a3]];
+      out.push({ seq, cpu, code, name: d.name, text: d.fmt(a[0], a[1], a[2], a[3]), args: a, ts: f64[B.events_ts_f64 + slot] });
     }
   }
   out.sort((x, y) => x.seq - y.seq);
   return Number.isFinite(last) ? out.slice(-last) : out;
+}
+
+/** tracing: kernel function `fn` (SP_*) starts; a0/a1 say on what */
+export function span_begin(fn: number, a0 = 0, a1 = 0): void {
+  if (tracing) trace_event(EV_SPAN_BEGIN, fn, a0, a1);
+}
+
+/** tracing: kernel function `fn` returns (or unwinds) */
+export function span_end(fn: number): void {
+  if (tracing) trace_event(EV_SPAN_END, fn);
 }

@@ -1,7 +1,7 @@
 // Booting a Machine for a run, the same for every executor: size it for the
 // scenario, switch on the protocol's bug switches, run the scenario's setup
 // on the boot CPU (this thread, as CPU 0) and forget that setup's traces.
-import { DEFAULT_SIZES, MachineSizes } from '../shm/layout.js';
+import { DEFAULT_SIZES, MachineSizes, TRACE_RING_SIZE } from '../shm/layout.js';
 import { createMachineBuffer, validateSizes } from '../shm/machine.js';
 import { bugs_mask } from '../shm/switches.js';
 import { set_current_cpu } from '../cpu/current.js';
@@ -12,17 +12,19 @@ import type { Scenario, SetupState } from '../scenarios/types.js';
 export interface BootOptions {
   scenario: Scenario; protocol: 'buggy' | 'fixed'; cpus: number; seed: number;
   jitter: number; ops: number; extra_switches?: string[];
+  /** --trace: bigger event rings with timestamps, spans, lock waits and holds */
+  trace?: boolean;
 }
 
 export interface Booted { sab: SharedArrayBuffer; roles: string[]; setup: SetupState; switches: string[] }
 
 export function boot_machine(o: BootOptions): Booted {
-  const s: MachineSizes = { ...DEFAULT_SIZES, ...o.scenario.sizes, nr_cpus: o.cpus };
+  const s: MachineSizes = { ...DEFAULT_SIZES, ...o.scenario.sizes, nr_cpus: o.cpus, ...(o.trace ? { ring: TRACE_RING_SIZE } : {}) };
   const err = validateSizes(s);
   if (err) throw new RangeError(err);
   const { mask, names } = bugs_mask(o.protocol, o.scenario.switches, o.extra_switches);
   const sab = createMachineBuffer(s);
-  mem_init({ bugs: mask, jitter: o.jitter, seed: o.seed, ops_budget: o.ops });
+  mem_init({ bugs: mask, jitter: o.jitter, seed: o.seed, ops_budget: o.ops, trace: o.trace });
   const roles = o.scenario.roles(o.cpus);
   set_current_cpu(0, o.seed);
   let setup: SetupState;

@@ -9,8 +9,10 @@
 // One executor keeps its worker pool across runs: explore, shrink and
 // replay --verify run many short runs, and a pool start costs more than a run.
 import type { Piscina } from 'piscina';
-import { EVENT, GLOBALS, PERCPU, RING_SIZE, SCHED } from '../shm/layout.js';
+import { EVENT, GLOBALS, PERCPU, SCHED } from '../shm/layout.js';
 import { B, i32, percpu_base } from '../shm/machine.js';
+import { event_slot } from '../cpu/events.js';
+import { lockdep_found } from '../sync/lockdep.js';
 import { boot_machine } from './boot.js';
 import { set_current_cpu } from '../cpu/current.js';
 import {
@@ -53,6 +55,8 @@ export interface ControlledOptions {
   sites?: boolean;
   /** wall-clock safety net for a CPU that never reaches a preemption point */
   watchdog_ms?: number;
+  /** record a timestamped trace (replay --trace) */
+  trace?: boolean;
 }
 
 /** one hand-off: at decision `step`, CPU `cpu` at its point pp (spin yield `spin`) gave the token to `to` */
@@ -83,8 +87,8 @@ function event_log(n: number): string[] {
   for (let cpu = 0; cpu < n; cpu++) {
     const head = i32[percpu_base(cpu) + PERCPU.ring_head];
     const lines = [`ring_head ${head}`];
-    for (let k = Math.max(0, head - RING_SIZE); k < head; k++) {
-      const e = B.events + (cpu * RING_SIZE + (k % RING_SIZE)) * EVENT.stride;
+    for (let k = Math.max(0, head - B.ring); k < head; k++) {
+      const e = B.events + event_slot(cpu, k) * EVENT.stride;
       lines.push(`${i32[e + EVENT.seq]} ${i32[e + EVENT.code]} ${i32[e + EVENT.a0]} ${i32[e + EVENT.a1]} ${i32[e + EVENT.a2]} ${i32[e + EVENT.a3]}`);
     }
     out.push(lines.join('\n'));
@@ -177,10 +181,11 @@ export class ControlledExecutor {
         : oops.kind === OOPS_INTERNAL ? 'internal' : 'violation';
     } else if (watchdog) outcome = 'liveness';
     else if (!allDone) outcome = 'internal';
+    else if (lockdep_found()) outcome = 'violation';
     const sb = B.sched;
     const run: RunResult = {
       scenario: o.scenario.name, scenario_arg: o.scenarioArg ?? o.scenario.name, protocol: o.protocol, cpus: o.cpus, seed: o.seed,
-      jitter: 'none', roles, switches: names, elapsed_ms: wall_ms, ops: sum_ops(o.cpus), outcome,
+      warmup_ms: 0, jitter: 'none', roles, switches: names, elapsed_ms: wall_ms, ops: sum_ops(o.cpus), outcome,
       first_failure_ms: null, oops, invariants,
       cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'error', message: 'did not finish' }), watchdog,
     };

@@ -5,6 +5,8 @@
 import { CPU_DONE, CPU_HALTED, CPU_RUNNING, GLOBALS, PERCPU, SCHED } from '../shm/layout.js';
 import { B, attachMachine, i32 } from '../shm/machine.js';
 import { current, set_current_cpu } from '../cpu/current.js';
+import { events_attach, trace_op_end, tracing } from '../cpu/events.js';
+import { lat_op_done, lat_op_start } from '../cpu/latency.js';
 import { KernelBug, OOPS_INTERNAL, record_oops } from '../check/bug.js';
 import { Halted } from '../sync/preempt.js';
 import { JITTER_RECORD, install_jitter } from './jitter.js';
@@ -28,6 +30,8 @@ function make_ctx(task: CpuTask): CpuContext {
       : () => Atomics.load(i32, gb + GLOBALS.stop) !== 0 || Atomics.load(i32, gb + GLOBALS.halt) !== 0,
     op_done: () => {
       const pc = current.pcpu;
+      lat_op_done();
+      if (tracing) trace_op_end();
       i32[pc + PERCPU.ops] += 1;
       Atomics.add(i32, pc + PERCPU.progress, 1);
       const total = Atomics.add(i32, B.ops, 1) + 1;
@@ -39,6 +43,7 @@ function make_ctx(task: CpuTask): CpuContext {
 export async function cpu_main(task: CpuTask): Promise<CpuResult> {
   attachMachine(task.sab);
   set_current_cpu(task.cpu, task.seed);
+  events_attach();
   if (task.controlled) install_controlled(task.cpu, task.controlled);
   else install_jitter(task.jitter);
   let scenario: Scenario;
@@ -67,7 +72,9 @@ function run_role(task: CpuTask, scenario: Scenario): CpuResult {
   Atomics.store(i32, pc + PERCPU.state, CPU_RUNNING);
   try {
     if (task.controlled) wait_token(); // one CPU at a time: the first turn is the scheduler's
-    scenario.run(make_ctx(task));
+    const ctx = make_ctx(task);
+    lat_op_start();
+    scenario.run(ctx);
     Atomics.store(i32, pc + PERCPU.state, CPU_DONE);
     return { cpu: task.cpu, status: 'done' };
   } catch (e) {

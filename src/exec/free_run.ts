@@ -13,6 +13,8 @@ import { create_pool } from './pool.js';
 import { JITTER_NAMES } from './jitter.js';
 import type { Scenario } from '../scenarios/types.js';
 import { boot_machine } from './boot.js';
+import { lockdep_found } from '../sync/lockdep.js';
+import { Warm, subtract_warmup, warm_snapshot } from './warmup.js';
 import type { CpuResult, CpuTask } from './task.js';
 
 export interface RunOptions {
@@ -30,6 +32,10 @@ export interface RunOptions {
   watchdog_ms?: number;
   /** extra switches by name, on top of the protocol's */
   extra_switches?: string[];
+  /** record a timestamped trace (--trace) */
+  trace?: boolean;
+  /** measure only after this many ms (bench): counters of the warm-up are taken out */
+  warmup_ms?: number;
 }
 
 export type Outcome = 'clean' | 'bug' | 'violation' | 'liveness' | 'internal';
@@ -37,6 +43,8 @@ export type Outcome = 'clean' | 'bug' | 'violation' | 'liveness' | 'internal';
 export interface RunResult {
   scenario: string; scenario_arg: string; protocol: string; cpus: number; seed: number; jitter: string; roles: string[];
   switches: string[]; elapsed_ms: number; ops: number; outcome: Outcome;
+  /** ms of warm-up left out of elapsed_ms, ops and the counters (0 if none) */
+  warmup_ms: number;
   first_failure_ms: number | null; oops: OopsRecord | null; invariants: string[];
   cpu_results: CpuResult[]; watchdog: string | null;
 }
@@ -95,12 +103,16 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   const lastChange = new Array(o.cpus).fill(now());
   let watchdog: string | null = null;
   let stopAt = Infinity;
+  let warm: Warm | null = null;
+  let warmAt = t0;
+  const warmup_ms = o.ops === 0 ? Math.min(o.warmup_ms ?? 0, o.duration_ms / 2) : 0;
   let done = false;
   void all.then(() => { done = true; });
   while (!done) {
     await sleep(10);
     const t = now();
-    if (o.ops === 0 && t - t0 >= o.duration_ms) Atomics.store(i32, gb + GLOBALS.stop, 1);
+    if (warmup_ms > 0 && warm === null && t - t0 >= warmup_ms) { warm = warm_snapshot(); warmAt = t; }
+    if (o.ops === 0 && t - t0 >= o.duration_ms + warmup_ms) Atomics.store(i32, gb + GLOBALS.stop, 1);
     const stopping = Atomics.load(i32, gb + GLOBALS.stop) !== 0 || Atomics.load(i32, gb + GLOBALS.halt) !== 0;
     if (stopping && stopAt === Infinity) stopAt = t;
     if (stopping && t - stopAt > 10_000) {
@@ -119,8 +131,11 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
       }
     }
   }
-  const elapsed_ms = now() - t0;
+  const end = now();
   if (done) await pool.destroy(); else void pool.destroy();
+  if (!done) warm = null; // CPUs still running: nothing can be subtracted safely
+  const elapsed_ms = end - (warm ? warmAt : t0);
+  const ops = warm ? subtract_warmup(warm) : Atomics.load(i32, B.ops);
 
   const oops = read_oops();
   let invariants: string[] = [];
@@ -137,9 +152,10 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
       : finalOops.kind === OOPS_INTERNAL ? 'internal' : 'violation';
   } else if (watchdog) outcome = 'liveness';
   else if (!allDone) outcome = 'internal';
+  else if (lockdep_found()) outcome = 'violation'; // a lock-order cycle is a bug even when it did not deadlock this time
   return {
     scenario: o.scenario.name, scenario_arg: o.scenarioArg ?? o.scenario.name, protocol: o.protocol, cpus: o.cpus, seed: o.seed, jitter: JITTER_NAMES[o.jitter],
-    roles, switches: names, elapsed_ms, ops: Atomics.load(i32, B.ops), outcome,
+    roles, switches: names, elapsed_ms, ops, outcome, warmup_ms: warm ? warmAt - t0 : 0,
     first_failure_ms: finalOops ? first_failure_ms : null, oops: finalOops, invariants,
     cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'error', message: 'did not finish' }), watchdog,
   };

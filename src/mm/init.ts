@@ -1,13 +1,13 @@
 // Boot: mem_init for the page allocator and the slab-like id allocators,
 // and the run-wide configuration every CPU reads.
-import { CPUSTAT, EVENT, GLOBALS, HELDTIME, LOCKSTAT, PERCPU, RING_SIZE } from '../shm/layout.js';
+import { CPUSTAT, EVENT, GLOBALS, HELDTIME, LAT_BUCKETS, LOCKSTAT, LOCKSTAT_NR_PATHS, NR_LAT_KINDS, PERCPU } from '../shm/layout.js';
 import { B, f64, i32, sizes } from '../shm/machine.js';
 import { NR_LOCK_CLASSES } from '../sync/lock_class.js';
 import { init_zone } from './page_alloc.js';
 import { init_id_allocators } from './mmap.js';
 import { swap_init } from './swapfile.js';
 
-export interface BootConfig { bugs: number; jitter: number; seed: number; ops_budget: number }
+export interface BootConfig { bugs: number; jitter: number; seed: number; ops_budget: number; trace?: boolean }
 
 export function mem_init(cfg: BootConfig): void {
   init_zone();
@@ -20,6 +20,7 @@ export function mem_init(cfg: BootConfig): void {
   i32[gb + GLOBALS.nr_cpus] = sizes.nr_cpus;
   i32[gb + GLOBALS.ops_budget] = cfg.ops_budget;
   i32[gb + GLOBALS.era] = 2;
+  i32[gb + GLOBALS.trace] = cfg.trace ? 1 : 0;
 }
 
 /** forget what scenario setup did on the boot CPU: counters, rings, held locks */
@@ -27,7 +28,11 @@ export function reset_cpu_accounting(): void {
   const n = sizes.nr_cpus;
   i32.fill(0, B.percpu, B.percpu + n * PERCPU.stride);
   i32.fill(0, B.cpustat, B.cpustat + n * CPUSTAT.stride);
-  i32.fill(0, B.events, B.events + n * RING_SIZE * EVENT.stride);
+  i32.fill(0, B.events, B.events + n * B.ring * EVENT.stride);
+  f64.fill(0, B.events_ts_f64, B.events_ts_f64 + n * B.ring);
+  i32.fill(0, B.lat, B.lat + n * NR_LAT_KINDS * LAT_BUCKETS);
+  i32.fill(0, B.lockstat_points, B.lockstat_points + n * NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS);
+  // lockdep keeps what setup taught it (as the kernel keeps boot-time dependencies)
   f64.fill(0, B.lockstat_f64, B.lockstat_f64 + n * NR_LOCK_CLASSES * LOCKSTAT.stride);
   f64.fill(0, B.heldtime_f64, B.heldtime_f64 + n * HELDTIME.stride);
   Atomics.store(i32, B.seq, 0);

@@ -7,8 +7,11 @@ import type { RunResult } from '../exec/free_run.js';
 import { lock_stat_rows } from './lock_stat.js';
 import { story } from './interleaving.js';
 import { splat } from './splat.js';
+import type { LatencySummary, LockdepSection } from './report_types.js';
+import { latency_summaries } from './latency.js';
+import { lockdep_section } from './lockdep.js';
 
-export const RUN_SCHEMA = 'mmrace.run/1';
+export const RUN_SCHEMA = 'mmrace.run/2';
 
 export function cpu_counters(cpu: number): Record<string, number> {
   const b = cpustat_base(cpu);
@@ -23,7 +26,7 @@ export interface RunReport {
   expect: string | null; expectation_met: boolean | null; elapsed_ms: number; ops: number; ops_per_s: number;
   first_failure_ms: number | null; failure: null | { kind: string; cpu: number; pfn: number; message: string; splat: string };
   interleaving: { seq: number; cpu: number; event: string; text: string }[]; invariants: string[];
-  lock_stat: ReturnType<typeof lock_stat_rows>; per_cpu: (Record<string, number | string>)[]; replay: string;
+  lock_stat: ReturnType<typeof lock_stat_rows>; latency: LatencySummary[]; lockdep: LockdepSection; per_cpu: (Record<string, number | string>)[]; replay: string;
 }
 
 export function build_report(r: RunResult, budget: RunReport['budget'], expect: string | null, met: boolean | null, version: string): RunReport {
@@ -40,6 +43,8 @@ export function build_report(r: RunResult, budget: RunReport['budget'], expect: 
     interleaving: (o ? story(events, pfn) : []).map((e) => ({ seq: e.seq, cpu: e.cpu, event: e.name, text: e.text })),
     invariants: r.invariants,
     lock_stat: lock_stat_rows(),
+    latency: latency_summaries(),
+    lockdep: lockdep_section(r.roles, `mmrace ${version} ${r.protocol}${r.switches.length ? ` [${r.switches.join(', ')}]` : ''}`),
     per_cpu: r.roles.map((role, cpu) => ({ cpu, role, status: r.cpu_results[cpu]?.status ?? '?', ...cpu_counters(cpu) })),
     replay: `mmrace run ${r.scenario_arg} --protocol ${r.protocol} --cpus ${r.cpus} --seed ${r.seed} --jitter ${r.jitter} ${b}`,
   };

@@ -1,14 +1,17 @@
 // /proc/lock_stat (version 0.4) from the per-CPU counters, merged. Times are
 // in microseconds as the kernel prints them; hold times are sampled (1 in 16
 // acquisitions), wait times are measured on every contended acquisition.
-import { LOCKSTAT } from '../shm/layout.js';
-import { B, f64, sizes } from '../shm/machine.js';
+import { LOCKSTAT, LOCKSTAT_NR_PATHS } from '../shm/layout.js';
+import { B, f64, i32, sizes } from '../shm/machine.js';
 import { LOCK_CLASS_NAMES, NR_LOCK_CLASSES } from '../sync/lock_class.js';
+import { EVENTS } from '../cpu/events.js';
 
 export interface LockStatRow {
   class: string; con_bounces: number; contentions: number; waittime_min: number; waittime_max: number;
   waittime_total: number; waittime_avg: number; acq_bounces: number; acquisitions: number;
   holdtime_min: number; holdtime_max: number; holdtime_total: number; holdtime_avg: number; hold_samples: number;
+  /** contention points: contentions by the kernel path the waiter was in, most first */
+  points: { path: string; contentions: number }[];
 }
 
 /** merged rows (times in µs), busiest class first */
@@ -16,7 +19,7 @@ export function lock_stat_rows(): LockStatRow[] {
   const rows: LockStatRow[] = [];
   for (let cls = 0; cls < NR_LOCK_CLASSES; cls++) {
     const r: LockStatRow = { class: LOCK_CLASS_NAMES[cls], con_bounces: 0, contentions: 0, waittime_min: 0, waittime_max: 0, waittime_total: 0, waittime_avg: 0,
-      acq_bounces: 0, acquisitions: 0, holdtime_min: 0, holdtime_max: 0, holdtime_total: 0, holdtime_avg: 0, hold_samples: 0 };
+      acq_bounces: 0, acquisitions: 0, holdtime_min: 0, holdtime_max: 0, holdtime_total: 0, holdtime_avg: 0, hold_samples: 0, points: [] };
     let wmin = Infinity, hmin = Infinity;
     for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) {
       const b = B.lockstat_f64 + (cpu * NR_LOCK_CLASSES + cls) * LOCKSTAT.stride;
@@ -37,6 +40,12 @@ export function lock_stat_rows(): LockStatRow[] {
     r.holdtime_min = Number.isFinite(hmin) ? hmin : 0;
     r.waittime_avg = r.contentions ? r.waittime_total / r.contentions : 0;
     r.holdtime_avg = r.hold_samples ? r.holdtime_total / r.hold_samples : 0;
+    for (let path = 0; path < LOCKSTAT_NR_PATHS; path++) {
+      let n = 0;
+      for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) n += i32[B.lockstat_points + (cpu * NR_LOCK_CLASSES + cls) * LOCKSTAT_NR_PATHS + path];
+      if (n > 0) r.points.push({ path: path ? EVENTS[path]?.name ?? String(path) : '-', contentions: n });
+    }
+    r.points.sort((a, b) => b.contentions - a.contentions);
     rows.push(r);
   }
   return rows.sort((a, b) => b.contentions - a.contentions || b.acquisitions - a.acquisitions);
@@ -52,9 +61,16 @@ export function format_lock_stat(rows: LockStatRow[]): string {
   const f = (n: number) => n.toFixed(2).padStart(15);
   const i = (n: number) => String(Math.round(n)).padStart(15);
   const lines = ['lock_stat version 0.4', rule, head, rule];
-  for (const r of rows) {
+  rows.forEach((r, k) => {
+    if (k > 0) lines.push('', '.'.repeat(rule.length), '');
     lines.push(`${r.class.padStart(w)}:${i(r.con_bounces)}${i(r.contentions)}${f(r.waittime_min)}${f(r.waittime_max)}${f(r.waittime_total)}${f(r.waittime_avg)}${i(r.acq_bounces)}${i(r.acquisitions)}${f(r.holdtime_min)}${f(r.holdtime_max)}${f(r.holdtime_total)}${f(r.holdtime_avg)}`);
-  }
+    if (r.points.length === 0) return;
+    // the kernel lists call sites; the model names the kernel path the waiter was in
+    const sep = `${' '.repeat(w - 15)}---------------`;
+    lines.push(sep);
+    for (const p of r.points.slice(0, 4)) lines.push(`${r.class.padStart(w)}${i(p.contentions)}          [${p.path}]`);
+    lines.push(sep);
+  });
   lines.push(rule);
   return lines.join('\n');
 }

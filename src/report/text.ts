@@ -2,12 +2,15 @@
 import type { RunReport } from './json.js';
 import { format_lock_stat } from './lock_stat.js';
 import { fmt_count, fmt_ms } from './format.js';
+import { format_latency } from './latency.js';
+import { format_lock_order } from './lockdep.js';
 
 const PER_CPU_COLS = ['ops', 'faults', 'cow', 'forks', 'migrations', 'migrate_ok', 'migration_waits', 'swapouts', 'swapins', 'user_reads', 'user_writes', 'tlb_flushes'];
 
 export function outcome_line(r: RunReport): string {
   const what = r.outcome === 'clean' ? `clean: ${fmt_count(r.ops)} ops, 0 violations in ${fmt_ms(r.elapsed_ms)}`
     : r.outcome === 'bug' ? `BUG after ${fmt_ms(r.first_failure_ms)} (${fmt_count(r.ops)} ops)`
+    : r.outcome === 'violation' && !r.failure && r.lockdep.report ? `lockdep: possible circular locking dependency (${r.lockdep.report.cycle.join(' -> ')}); ${fmt_count(r.ops)} ops`
     : r.outcome === 'violation' ? `violation after ${fmt_ms(r.first_failure_ms)} (${fmt_count(r.ops)} ops)`
     : r.outcome === 'liveness' ? `liveness failure (deadlock or livelock) after ${fmt_ms(r.elapsed_ms)}`
     : `internal error after ${fmt_ms(r.elapsed_ms)}`;
@@ -15,13 +18,16 @@ export function outcome_line(r: RunReport): string {
   return `outcome: ${what}${exp}`;
 }
 
-export function text_report(r: RunReport, opts: { lockStat?: boolean } = {}): string {
+export function text_report(r: RunReport, opts: { lockStat?: boolean; latency?: boolean; lockOrder?: boolean } = {}): string {
   const out: string[] = [];
   out.push(`mmrace run ${r.scenario}  protocol=${r.protocol}${r.switches.length ? ` [${r.switches.join(', ')}]` : ''}  cpus=${r.cpus} (${r.roles.join(', ')})  seed=${r.seed}  jitter=${r.jitter}`);
   out.push(outcome_line(r));
   if (r.failure) out.push('', r.failure.splat);
   if (r.invariants.length && !r.failure?.splat.includes(r.invariants[0])) out.push('', 'invariants:', ...r.invariants.map((s) => `  ${s}`));
+  if (r.lockdep.report) out.push('', r.lockdep.report.text);
   if (opts.lockStat !== false && r.lock_stat.length) out.push('', format_lock_stat(r.lock_stat));
+  if (opts.latency !== false && r.latency.length) out.push('', format_latency(r.latency, r.cpus));
+  if (opts.lockOrder) out.push('', format_lock_order(r.lockdep.edges));
   out.push('', `${'CPU'.padStart(3)} ${'role'.padEnd(9)} ${'status'.padEnd(7)}${PER_CPU_COLS.map((c) => c.padStart(Math.max(9, c.length + 1))).join('')}`);
   for (const c of r.per_cpu) {
     out.push(`${String(c.cpu).padStart(3)} ${String(c.role).padEnd(9)} ${String(c.status).padEnd(7)}${PER_CPU_COLS.map((k) => String(c[k] ?? 0).padStart(Math.max(9, k.length + 1))).join('')}`);

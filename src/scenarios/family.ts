@@ -5,7 +5,7 @@
 import { PAGE_SIZE, PERCPU, PG_lru, WORDS_PER_PAGE } from '../shm/layout.js';
 import { i32, sizes } from '../shm/machine.js';
 import { current, prandom_below } from '../cpu/current.js';
-import { EV_DUP_MMAP, EV_MIGRATE, EV_SHRINK, EV_USER } from '../cpu/events.js';
+import { EV_DUP_MMAP, EV_MIGRATE, EV_SHRINK, EV_USER, trace_path, tracing } from '../cpu/events.js';
 import { ACCESS_OK, mmu, switch_mm, user_access } from '../cpu/mmu.js';
 import { OOPS_SHADOW, fail } from '../check/bug.js';
 import { Shadow, TAG_CHILD, TAG_SETUP, initial_value, tag_of } from '../check/shadow.js';
@@ -22,8 +22,12 @@ import type { CpuContext, SetupState } from './types.js';
 
 export const BASE = 0x20000;
 
+/** the CPU now runs kernel path `code`: for reports, latency (an operation is named by its first path) and the trace */
 export function set_path(code: number): void {
-  i32[current.pcpu + PERCPU.path] = code;
+  const pc = current.pcpu;
+  if (tracing) trace_path(code);
+  i32[pc + PERCPU.path] = code;
+  if (i32[pc + PERCPU.op_path] === 0) i32[pc + PERCPU.op_path] = code;
 }
 
 const hex = (n: number) => '0x' + (n >>> 0).toString(16);

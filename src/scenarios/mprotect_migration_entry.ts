@@ -9,13 +9,15 @@ import { ACCESS_OK, ACCESS_SEGV, mmu, switch_mm, user_access } from '../cpu/mmu.
 import { OOPS_SHADOW, fail } from '../check/bug.js';
 import { PROT_READ, PROT_WRITE } from '../mm/mm_types.js';
 import { sys_mprotect } from '../mm/mprotect.js';
-import { BASE, Family, cycle_roles, family_setup, must, run_family } from './family.js';
+import { BASE, Family, cycle_roles, family_setup, must, run_family, set_path } from './family.js';
+import { EV_MPROTECT } from '../cpu/events.js';
 import type { CpuContext, Scenario } from './types.js';
 
 const roles = cycle_roles(['migrator', 'protector'], ['migrator']);
 
 /** the parent's program: write everything, make it read-only, expect every store to fault, make it writable again */
 function protect_round(f: Family): void {
+  set_path(EV_MPROTECT);
   const sh = f.shadow!;
   const len = f.npages * PAGE_SIZE;
   for (const p of f.mine) must(sh.store(p, p % WORDS_PER_PAGE), 'parent store');

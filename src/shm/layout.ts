@@ -15,8 +15,9 @@ export const USER_PAGES = PTRS_PER_PGD * PTRS_PER_PTE;
 export const TASK_SIZE = USER_PAGES << PAGE_SHIFT;
 /** locks one CPU may hold at once (lockdep's MAX_LOCK_DEPTH, scaled down) */
 export const HELD_MAX = 8;
-/** events kept per CPU in its ftrace-like ring */
+/** events kept per CPU in its ftrace-like ring (a power of two; --trace runs use TRACE_RING_SIZE) */
 export const RING_SIZE = 4096;
+export const TRACE_RING_SIZE = 32768;
 export const MAX_CPUS = 64;
 /** bytes of the oops record's call trace text */
 export const OOPS_TEXT_BYTES = 4096;
@@ -122,6 +123,7 @@ export const GLOBALS = defineStruct('globals', {
   barrier: 1, // CPUs arrived at the start barrier
   go: 1, // released by the executor
   ops_budget: 1, // 0 = run by duration
+  trace: 1, // 1: events carry timestamps, and spans, lock waits and holds are traced (--trace)
 }, { padTo: 16 });
 
 /** hot global counters, each on its own cache line */
@@ -161,6 +163,8 @@ export const PERCPU = defineStruct('percpu', {
   ring_head: 1, // next event slot
   sample: 1, // lock_stat sampling counter
   user_mm: 1, // mm whose user program this CPU is running (0 = kernel thread)
+  lat_sample: 1, // latency sampling counter (src/cpu/latency.ts)
+  op_path: 1, // path of the operation under way (its first set_path), 0 = none yet
 }, { padTo: 16 });
 
 export const CPU_IDLE = 0;
@@ -176,6 +180,13 @@ export const LOCKSTAT = defineStruct('lockstat', {
   hold_min: 1, hold_max: 1, hold_total: 1, hold_samples: 1,
 }, { kind: 'f64', padTo: 8 });
 
+/**
+ * lock_stat contention points: per CPU, per class, contentions by the kernel
+ * path the CPU was in (PERCPU.path), the model's stand-in for the kernel's
+ * call-site addresses. NR_PATHS entries per class; written by the owning CPU.
+ */
+export const LOCKSTAT_NR_PATHS = 32;
+
 /** held-lock acquire timestamps per CPU (doubles), for sampled hold times */
 export const HELDTIME = defineStruct('heldtime', { t: HELD_MAX }, { kind: 'f64', padTo: 8 });
 
@@ -186,7 +197,20 @@ export const CPUSTAT = defineStruct('cpustat', {
   swapouts: 1, swapins: 1, swapons: 1, swapoffs: 1,
 }, { padTo: 16 });
 
-/** one ftrace-like event */
+/**
+ * Latency histograms: per CPU, per timed kind, log-linear buckets of ns
+ * (HDR-style: LAT_SUB buckets per power of two, so a bucket is within
+ * 1/LAT_SUB of its value). Written only by the owning CPU.
+ */
+export const LAT_SUB_BITS = 4;
+export const LAT_SUB = 1 << LAT_SUB_BITS;
+/** values up to 2^31 ns (2.1 s); longer ones land in the last bucket */
+export const LAT_BUCKETS = LAT_SUB + (31 - LAT_SUB_BITS) * LAT_SUB;
+/** kind 0: an operation of a role that never named its path; 1..29: by path; 31: do_page_fault */
+export const NR_LAT_KINDS = 32;
+export const LAT_KIND_FAULT = 31;
+
+/** one ftrace-like event (its timestamp, when tracing, is in the parallel f64 ring) */
 export const EVENT = defineStruct('event', { seq: 1, code: 1, a0: 1, a1: 1, a2: 1, a3: 1 }, { padTo: 8 });
 
 /** the oops record: the first BUG/error of the run (first writer wins) */
@@ -201,6 +225,39 @@ export const OOPS = defineStruct('oops', {
   path: 1,
   text_len: 1,
   text: OOPS_TEXT_BYTES / 4, // utf-8: the message and call trace
+}, { padTo: 16 });
+
+/**
+ * lockdep: the lock-order graph by class. dep[from * NR + to] is 0, or
+ * LD_LOCK / LD_WAIT once `to` was taken (waited for) while `from` was held;
+ * the first CPU to see a dependency claims its slot with compareExchange and
+ * fills LOCKDEP_EDGE. The first cycle found fills the report (first wins).
+ */
+export const LD_LOCK = 1, LD_WAIT = 2;
+export const LOCKDEP_STACK_BYTES = 512;
+export const LOCKDEP_EDGE = defineStruct('lockdep_edge', {
+  state: 1, // 0 none, 1 being written, 2 complete
+  cpu: 1,
+  path: 1, // EV_* path of the CPU when first seen
+  seq: 1,
+  text_len: 1,
+  text: LOCKDEP_STACK_BYTES / 4, // utf-8 call trace, one frame per line
+}, { padTo: 8 });
+export const LOCKDEP_REPORT = defineStruct('lockdep_report', {
+  state: 1, // 0 none, 1 being written, 2 complete
+  cpu: 1,
+  path: 1,
+  seq: 1,
+  kind: 1, // LD_LOCK or LD_WAIT: how the new lock was reached
+  from: 1, // class held
+  to: 1, // class being acquired
+  to_lock: 1, // its lock word
+  nheld: 1,
+  held: HELD_MAX, held_cls: HELD_MAX,
+  chain_len: 1,
+  chain: 32, // classes from `to` along existing dependencies back to `from`
+  text_len: 1,
+  text: LOCKDEP_STACK_BYTES / 4,
 }, { padTo: 16 });
 
 /** swap slots per swap device (slot 0 is the header, marked bad) */
@@ -244,6 +301,8 @@ export interface MachineSizes {
   nr_vma: number;
   nr_anon_vma: number;
   nr_cpus: number;
+  /** events per CPU ring (power of two); RING_SIZE unless tracing */
+  ring?: number;
 }
 
 export const DEFAULT_SIZES: MachineSizes = { nr_pages: 2048, nr_mm: 64, nr_vma: 256, nr_anon_vma: 1024, nr_cpus: 4 };

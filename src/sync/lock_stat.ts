@@ -1,18 +1,39 @@
 // Per-CPU lock_stat counters (one record per CPU per lock class, on their
 // own cache lines) and the held-lock stack that lockdep-style reports and the
 // watchdog read. Clock reads are the expensive part (~50 ns), so wait time is
-// measured only on the contended path and hold time on one acquisition in 16.
-import { HELD_MAX, HELDTIME, LOCKSTAT, PERCPU } from '../shm/layout.js';
-import { f64, i32 } from '../shm/machine.js';
+// measured only on the contended path and hold time on one acquisition in 16
+// (drawn at random, not every 16th).
+// Every acquisition also feeds lockdep (src/sync/lockdep.ts), and, when the
+// run is traced, writes lock wait/hold events for the Perfetto trace.
+import { HELD_MAX, HELDTIME, LD_LOCK, LOCKSTAT, LOCKSTAT_NR_PATHS, PERCPU } from '../shm/layout.js';
+import { B, f64, i32 } from '../shm/machine.js';
+import { NR_LOCK_CLASSES } from './lock_class.js';
 import { current } from '../cpu/current.js';
+import { EV_LOCK_ACQ, EV_LOCK_REL, EV_LOCK_WAIT, EV_LOCK_WAITED, trace_event, tracing } from '../cpu/events.js';
+import { lockdep_acquire } from './lockdep.js';
 
 const HOLD_SAMPLE_MASK = 15;
 
-/** an uncontended acquisition: count it and push it on the held stack */
-export function lock_acquired(lock: number, cls: number, bounce: boolean): void {
+/**
+ * Next draw of a per-CPU xorshift32 sampler kept in word `w`. A counter
+ * would alias with the fixed pattern of locks an operation takes (an op that
+ * takes 4 locks would only ever sample its first); a pseudo-random draw
+ * samples every lock in proportion.
+ */
+export function sample_draw(w: number): number {
+  let x = i32[w] || 0x2545f491;
+  x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+  i32[w] = x;
+  return x;
+}
+
+/** an acquisition: count it, teach lockdep (a trylock teaches nothing) and push it on the held stack */
+export function lock_acquired(lock: number, cls: number, bounce: boolean, trylock = false): void {
   const ls = current.ls + cls * LOCKSTAT.stride;
   f64[ls + LOCKSTAT.acquisitions] += 1;
   if (bounce) f64[ls + LOCKSTAT.acq_bounces] += 1;
+  if (!trylock) lockdep_acquire(lock, cls, LD_LOCK);
+  if (tracing) trace_event(EV_LOCK_ACQ, lock, cls, 0);
   held_push(lock, cls);
 }
 
@@ -25,17 +46,24 @@ export function lock_contended_acquired(lock: number, cls: number, bounce: boole
   if (n === 1 || waitNs < f64[ls + LOCKSTAT.wait_min]) f64[ls + LOCKSTAT.wait_min] = waitNs;
   if (waitNs > f64[ls + LOCKSTAT.wait_max]) f64[ls + LOCKSTAT.wait_max] = waitNs;
   f64[ls + LOCKSTAT.wait_total] += waitNs;
+  const path = i32[current.pcpu + PERCPU.path];
+  i32[B.lockstat_points + (current.cpu * NR_LOCK_CLASSES + cls) * LOCKSTAT_NR_PATHS + (path < LOCKSTAT_NR_PATHS ? path : 0)] += 1;
   lock_acquired(lock, cls, bounce);
 }
 
+/** this CPU starts waiting for `lock` (lockdep learns the dependency before the wait can deadlock) */
 export function lock_wait_begin(lock: number, cls: number): number {
+  lockdep_acquire(lock, cls, LD_LOCK);
   i32[current.pcpu + PERCPU.await_cls] = cls;
   Atomics.store(i32, current.pcpu + PERCPU.await_lock, lock);
+  if (tracing) trace_event(EV_LOCK_WAIT, lock, cls);
   return performance.now();
 }
 
 export function lock_wait_end(t0: number): number {
-  Atomics.store(i32, current.pcpu + PERCPU.await_lock, 0);
+  const pc = current.pcpu;
+  if (tracing) trace_event(EV_LOCK_WAITED, i32[pc + PERCPU.await_lock], i32[pc + PERCPU.await_cls]);
+  Atomics.store(i32, pc + PERCPU.await_lock, 0);
   return (performance.now() - t0) * 1e6;
 }
 
@@ -45,8 +73,7 @@ function held_push(lock: number, cls: number): void {
   if (n < HELD_MAX) {
     i32[pc + PERCPU.held + n] = lock;
     i32[pc + PERCPU.held_cls + n] = cls;
-    const s = (i32[pc + PERCPU.sample] = (i32[pc + PERCPU.sample] + 1) | 0);
-    f64[current.ht + HELDTIME.t + n] = (s & HOLD_SAMPLE_MASK) === 0 ? performance.now() : 0;
+    f64[current.ht + HELDTIME.t + n] = (sample_draw(pc + PERCPU.sample) & HOLD_SAMPLE_MASK) === 0 ? performance.now() : 0;
   }
   i32[pc + PERCPU.nheld] = n + 1;
 }
@@ -59,6 +86,7 @@ export function lock_released(lock: number): void {
   let found = false;
   for (let k = top; k >= 0; k--) {
     if (i32[pc + PERCPU.held + k] !== lock) continue;
+    if (tracing) trace_event(EV_LOCK_REL, lock, i32[pc + PERCPU.held_cls + k]);
     const t = f64[current.ht + HELDTIME.t + k];
     if (t !== 0) {
       const holdNs = (performance.now() - t) * 1e6;

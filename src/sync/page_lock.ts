@@ -10,6 +10,7 @@ import { LC_PAGE_LOCK } from './lock_class.js';
 import { check_halt, controlled, cpu_relax, preempt_point, preempt_point_release } from './preempt.js';
 import { lock_acquired, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
 import { PARK_MS, SPIN_LIMIT } from './spinlock.js';
+import { LD_WAIT, lockdep_acquire } from './lockdep.js';
 
 export function PageLocked(pfn: number): boolean {
   return (Atomics.load(i32, page_base(pfn) + PAGE.flags) & PG_locked) !== 0;
@@ -21,7 +22,7 @@ export function trylock_page(pfn: number): boolean {
   const f = page_base(pfn) + PAGE.flags;
   if ((Atomics.or(i32, f, PG_locked) & PG_locked) !== 0) return false;
   i32[page_base(pfn) + PAGE.owner_cpu] = current.tag;
-  lock_acquired(f, LC_PAGE_LOCK, false);
+  lock_acquired(f, LC_PAGE_LOCK, false, true);
   return true;
 }
 
@@ -63,6 +64,7 @@ export function unlock_page(pfn: number): void {
 /** sleep until the page is unlocked (does not take the lock) */
 export function wait_on_page_locked(pfn: number): void {
   const f = page_base(pfn) + PAGE.flags;
+  lockdep_acquire(f, LC_PAGE_LOCK, LD_WAIT); // a wait that might sleep: a dependency whether or not it sleeps now
   if ((Atomics.load(i32, f) & PG_locked) === 0) return;
   const t0 = lock_wait_begin(f, LC_PAGE_LOCK);
   for (let i = 0; ; i++) {

@@ -51,7 +51,7 @@ export function down_read_trylock(sem: number, cls: number): boolean {
   preempt_point();
   const cur = Atomics.load(i32, sem);
   if ((cur & (WRITER | WAITING_MASK)) !== 0 || Atomics.compareExchange(i32, sem, cur, cur + 1) !== cur) return false;
-  lock_acquired(sem, cls, false);
+  lock_acquired(sem, cls, false, true);
   return true;
 }
 

@@ -60,7 +60,7 @@ export function spin_trylock(lock: number, cls: number): boolean {
   if (Atomics.compareExchange(i32, lock + SPINLOCK.val, 0, me) !== 0) return false;
   const bounce = i32[lock + SPINLOCK.last] !== me;
   i32[lock + SPINLOCK.last] = me;
-  lock_acquired(lock, cls, bounce);
+  lock_acquired(lock, cls, bounce, true);
   return true;
 }
 

@@ -1,0 +1,65 @@
+// Per-CPU latency histograms in shared memory: log-linear buckets (HDR
+// style), merged across CPUs into hdr-histogram-js by src/report/latency.ts.
+// A CPU's operation is timed from the end of its previous one (one clock read
+// per operation); page faults are sampled, 1 in FAULT_SAMPLE_EVERY at random, because a
+// clock read (~50 ns) is a tenth of a fault. Recording allocates nothing.
+import { LAT_BUCKETS, LAT_KIND_FAULT, LAT_SUB, LAT_SUB_BITS, NR_LAT_KINDS, PERCPU } from '../shm/layout.js';
+import { B, i32 } from '../shm/machine.js';
+import { current } from './current.js';
+import { sample_draw } from '../sync/lock_stat.js';
+
+export const OP_SAMPLE_EVERY = 1;
+export const FAULT_SAMPLE_EVERY = 8;
+
+/** bucket of a value in ns */
+export function lat_bucket(ns: number): number {
+  if (!(ns > 0)) return 0;
+  if (ns >= 0x7fffffff) return LAT_BUCKETS - 1;
+  const v = ns >>> 0;
+  if (v < LAT_SUB) return v;
+  const e = 31 - Math.clz32(v);
+  return (e - LAT_SUB_BITS + 1) * LAT_SUB + ((v >>> (e - LAT_SUB_BITS)) & (LAT_SUB - 1));
+}
+
+/** the smallest value (ns) that lands in bucket i, and the bucket's width */
+export function lat_bucket_low(i: number): number {
+  if (i < LAT_SUB) return i;
+  const e = Math.floor(i / LAT_SUB) + LAT_SUB_BITS - 1;
+  return (LAT_SUB + (i & (LAT_SUB - 1))) * 2 ** (e - LAT_SUB_BITS);
+}
+export function lat_bucket_width(i: number): number {
+  return i < LAT_SUB ? 1 : 2 ** (Math.floor(i / LAT_SUB) - 1);
+}
+
+function lat_record(kind: number, ns: number): void {
+  const b = B.lat + (current.cpu * NR_LAT_KINDS + kind) * LAT_BUCKETS + lat_bucket(ns);
+  i32[b] += 1;
+}
+
+/** time of the end of this CPU's previous operation (ms) */
+let op_t = 0;
+
+/** the CPU starts its first operation now */
+export function lat_op_start(): void {
+  op_t = performance.now();
+}
+
+/** an operation ended: record its time under the path it started with */
+export function lat_op_done(): void {
+  const pc = current.pcpu;
+  const t = performance.now();
+  const path = i32[pc + PERCPU.op_path];
+  lat_record(path > 0 && path < LAT_KIND_FAULT ? path : 0, (t - op_t) * 1e6);
+  i32[pc + PERCPU.op_path] = 0;
+  op_t = t;
+}
+
+/** 0 if this fault is not sampled, else its start time (ms) */
+export function lat_fault_begin(): number {
+  const pc = current.pcpu;
+  return (sample_draw(pc + PERCPU.lat_sample) & (FAULT_SAMPLE_EVERY - 1)) === 0 ? performance.now() : 0;
+}
+
+export function lat_fault_end(t0: number): void {
+  if (t0 !== 0) lat_record(LAT_KIND_FAULT, (performance.now() - t0) * 1e6);
+}

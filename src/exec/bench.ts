@@ -1,0 +1,57 @@
+// `mmrace bench`: the same scenario at each CPU count, one free run per
+// count, and what each run measured: throughput, lock_stat, latency. A run
+// that fails is reported as such (its figures are of a broken run).
+import { availableParallelism } from 'node:os';
+import { RunOptions, run_free } from './free_run.js';
+import { build_report } from '../report/json.js';
+import type { BenchPoint, BenchReport } from '../report/report_types.js';
+
+export interface BenchOptions extends Omit<RunOptions, 'cpus' | 'ops'> {
+  cpus_list: number[];
+  /** ms each point runs before it measures (fresh workers compile first) */
+  warmup_ms: number;
+  /** called after each point (progress) */
+  on_point?: (p: BenchPoint) => void;
+}
+
+export async function run_bench(o: BenchOptions, version: string): Promise<BenchReport> {
+  const cores = availableParallelism();
+  const points: BenchPoint[] = [];
+  let switches: string[] = [];
+  for (const cpus of o.cpus_list) {
+    const r = await run_free({ ...o, cpus, ops: 0, warmup_ms: o.warmup_ms });
+    const rep = build_report(r, { duration_ms: o.duration_ms }, null, null, version);
+    switches = rep.switches;
+    const one = points.find((p) => p.cpus === 1);
+    const p: BenchPoint = {
+      cpus, oversubscription: cpus / cores, elapsed_ms: rep.elapsed_ms, ops: rep.ops, ops_per_s: rep.ops_per_s,
+      ops_per_s_per_cpu: rep.ops_per_s / cpus, speedup: one && one.ops_per_s > 0 ? rep.ops_per_s / one.ops_per_s : null,
+      outcome: rep.outcome,
+      contentions: rep.lock_stat.reduce((a, x) => a + x.contentions, 0),
+      acquisitions: rep.lock_stat.reduce((a, x) => a + x.acquisitions, 0),
+      lock_stat: rep.lock_stat, latency: rep.latency,
+    };
+    points.push(p);
+    o.on_point?.(p);
+  }
+  const notes: string[] = [];
+  const over = points.filter((p) => p.cpus > cores).map((p) => p.cpus);
+  if (over.length) {
+    notes.push(`${over.join(', ')} CPUs on ${cores} host cores: the simulated CPUs are threads that time-share the cores, so past ${cores} ` +
+      'throughput measures lock hand-offs, parking and the OS scheduler, not parallel hardware. Contention then depends on which threads ' +
+      'the OS runs together: a descheduled CPU cannot contend, and a descheduled holder makes its waiters wait longer, so waits grow while counts may fall.');
+  }
+  if (points.some((p) => p.cpus === 1) && o.scenario.roles(1).length === 1 && o.scenario.roles(1)[0] !== o.scenario.roles(2)[0]) {
+    notes.push(`1 CPU runs role '${o.scenario.roles(1)[0]}' (every operation on one CPU); from 2 CPUs each CPU has a role, so the mix of operations differs from the 1-CPU point and speedup compares unlike workloads.`);
+  }
+  if (o.warmup_ms > 0) notes.push(`each point ran ${o.warmup_ms / 1000} s before measuring for ${o.duration_ms / 1000} s; counters of the warm-up are left out (lock_stat minima and maxima cover the whole run).`);
+  notes.push('hold times are sampled (1 acquisition in 16, at random); wait times are measured on every contended acquisition; page faults are timed 1 in 8.');
+  const failed = points.filter((p) => p.outcome !== 'clean');
+  if (failed.length) notes.push(`not clean: ${failed.map((p) => `${p.cpus} CPUs ${p.outcome}`).join(', ')} (figures of a run that stopped at its failure)`);
+  const jitter = ['none', 'light', 'heavy'][o.jitter] ?? String(o.jitter);
+  return {
+    schema: 'mmrace.bench/1', tool: `mmrace ${version}`, scenario: o.scenario.name, protocol: o.protocol, switches, cores,
+    duration_ms: o.duration_ms, warmup_ms: o.warmup_ms, seed: o.seed, jitter, points, notes,
+    replay: `mmrace bench ${o.scenarioArg ?? o.scenario.name} --protocol ${o.protocol} --cpus ${o.cpus_list.join(',')} --duration ${o.duration_ms / 1000} --warmup ${o.warmup_ms / 1000} --seed ${o.seed} --jitter ${jitter}`,
+  };
+}

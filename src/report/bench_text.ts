@@ -1,0 +1,50 @@
+// The human report of `mmrace bench`: throughput and contention per CPU
+// count, contention and wait per lock class, and latency percentiles.
+import type { BenchPoint, BenchReport } from './report_types.js';
+import { fmt_count, fmt_ns } from './format.js';
+
+const row = (cells: string[], widths: number[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+
+/** a table with a row per key and a column per CPU count (nothing if no keys) */
+function matrix(r: BenchReport, title: string, keys: string[], minWidth: number, cell: (p: BenchPoint, key: string) => string): string[] {
+  if (keys.length === 0) return [];
+  const kw = Math.max(minWidth, ...keys.map((k) => k.length));
+  const head = r.points.map((p) => `${p.cpus} CPUs${p.cpus > r.cores ? '*' : ''}`.padStart(22)).join('');
+  return ['', title, `${''.padEnd(kw)}${head}`, ...keys.map((k) => `${k.padEnd(kw)}${r.points.map((p) => cell(p, k).padStart(22)).join('')}`)];
+}
+
+export function format_bench_point(p: BenchPoint, cores: number): string {
+  const top = [...p.lock_stat].sort((a, b) => b.contentions - a.contentions)[0];
+  return `${String(p.cpus).padStart(3)} CPUs${p.cpus > cores ? '*' : ' '}  ${fmt_count(p.ops_per_s).padStart(8)} ops/s  ` +
+    `${fmt_count(p.contentions).padStart(8)} contentions${top && top.contentions ? ` (most: ${top.class})` : ''}  ${p.outcome}`;
+}
+
+export function format_bench(r: BenchReport): string {
+  const out: string[] = [];
+  out.push(`mmrace bench ${r.scenario}  protocol=${r.protocol}${r.switches.length ? ` [${r.switches.join(', ')}]` : ''}  ` +
+    `${r.warmup_ms / 1000} s warm-up + ${r.duration_ms / 1000} s per point  seed=${r.seed}  jitter=${r.jitter}  host: ${r.cores} cores`);
+  out.push('');
+  const w = [5, 10, 10, 8, 12, 14, 12, 9];
+  out.push(row(['CPUs', 'ops/s', 'per CPU', 'speedup', 'contentions', 'per 1k acq', 'wait total', 'outcome'], w));
+  for (const p of r.points) {
+    const wait = p.lock_stat.reduce((a, x) => a + x.waittime_total, 0); // µs
+    out.push(row([`${p.cpus}${p.cpus > r.cores ? '*' : ''}`, fmt_count(p.ops_per_s), fmt_count(p.ops_per_s_per_cpu),
+      p.speedup === null ? '-' : `${p.speedup.toFixed(2)}x`, fmt_count(p.contentions),
+      p.acquisitions ? (1000 * p.contentions / p.acquisitions).toFixed(2) : '-', fmt_ns(wait * 1000), p.outcome], w));
+  }
+  // contention per lock class, and latency per operation, across the points
+  const classes = [...new Set(r.points.flatMap((p) => p.lock_stat.filter((x) => x.contentions > 0).map((x) => x.class)))];
+  out.push(...matrix(r, 'contentions (waittime-avg) per lock class:', classes, 24, (p, c) => {
+    const x = p.lock_stat.find((y) => y.class === c);
+    return x ? `${fmt_count(x.contentions)} (${fmt_ns(x.waittime_avg * 1000)})` : '0';
+  }));
+  const ops = [...new Set(r.points.flatMap((p) => p.latency.map((l) => l.op)))];
+  out.push(...matrix(r, 'latency p50 / p99 per operation:', ops, 20, (p, o) => {
+    const l = p.latency.find((y) => y.op === o);
+    return l ? `${fmt_ns(l.p50_ns)} / ${fmt_ns(l.p99_ns)}` : '-';
+  }));
+  if (r.points.some((p) => p.cpus > r.cores)) out.push('', `* more simulated CPUs than the ${r.cores} host cores`);
+  if (r.notes.length) out.push('', 'notes:', ...r.notes.map((n) => `  - ${n}`));
+  out.push('', `replay: ${r.replay}`);
+  return out.join('\n');
+}

@@ -1,0 +1,111 @@
+// lockdep's view of the run, read from the Machine after it: the lock-order
+// graph by class (every dependency, where it was first seen) and, if a new
+// dependency closed a cycle, the kernel's "possible circular locking
+// dependency detected" report, laid out as lockdep prints it.
+import { LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT } from '../shm/layout.js';
+import { B, i32 } from '../shm/machine.js';
+import { EVENTS } from '../cpu/events.js';
+import { LOCK_CLASS_NAMES, NR_LOCK_CLASSES } from '../sync/lock_class.js';
+import { dep_index, edge_base, get_text } from '../sync/lockdep.js';
+import { describe_lock } from '../check/lock_names.js';
+import type { LockOrderEdge, LockdepSection } from './report_types.js';
+
+const cname = (c: number) => LOCK_CLASS_NAMES[c] ?? `class ${c}`;
+const frames = (text: string) => text.split('\n').map((l) => l.trim()).filter(Boolean);
+const pathName = (p: number) => (p ? EVENTS[p]?.name ?? String(p) : '-');
+
+/** every dependency lockdep learnt, in class order */
+export function lockdep_edges(roles: string[]): LockOrderEdge[] {
+  const out: LockOrderEdge[] = [];
+  for (let from = 0; from < NR_LOCK_CLASSES; from++) {
+    for (let to = 0; to < NR_LOCK_CLASSES; to++) {
+      const kind = i32[B.lockdep_dep + dep_index(from, to)];
+      if (kind === 0) continue;
+      const e = edge_base(from, to);
+      const done = Atomics.load(i32, e + LOCKDEP_EDGE.state) === 2;
+      const cpu = done ? i32[e + LOCKDEP_EDGE.cpu] : -1;
+      out.push({
+        from: cname(from), to: cname(to), kind: kind === LD_WAIT ? 'wait' : 'lock', cpu,
+        role: cpu < 0 ? '?' : roles[cpu] ?? 'setup', path: done ? pathName(i32[e + LOCKDEP_EDGE.path]) : '-',
+        stack: done ? frames(get_text(e + LOCKDEP_EDGE.text, i32[e + LOCKDEP_EDGE.text_len])) : [],
+      });
+    }
+  }
+  return out;
+}
+
+const task = (cpu: number, roles: string[]) => `${roles[cpu] ?? 'setup'}/${cpu}`;
+const indent = (lines: string[]) => lines.map((l) => `       ${l}`).join('\n');
+
+/** the cycle report, or null if lockdep found none */
+export function lockdep_cycle_report(roles: string[], header: string): LockdepSection['report'] {
+  const r = B.lockdep_report;
+  if (Atomics.load(i32, r + LOCKDEP_REPORT.state) !== 2) return null;
+  const cpu = i32[r + LOCKDEP_REPORT.cpu];
+  const from = i32[r + LOCKDEP_REPORT.from];
+  const to = i32[r + LOCKDEP_REPORT.to];
+  const wait = i32[r + LOCKDEP_REPORT.kind] === LD_WAIT;
+  const chain: number[] = [];
+  for (let k = 0; k < i32[r + LOCKDEP_REPORT.chain_len]; k++) chain.push(i32[r + LOCKDEP_REPORT.chain + k]);
+  const stack = frames(get_text(r + LOCKDEP_REPORT.text, i32[r + LOCKDEP_REPORT.text_len]));
+  const held: string[] = [];
+  for (let k = 0; k < i32[r + LOCKDEP_REPORT.nheld]; k++) {
+    held.push(` #${k}: ${describe_lock(i32[r + LOCKDEP_REPORT.held + k], i32[r + LOCKDEP_REPORT.held_cls + k])}`);
+  }
+  const verb = (c: number, isNew: boolean) => (isNew && wait ? `wait_on_page_locked(${cname(c)})` : `lock(${cname(c)})`);
+  const me = task(cpu, roles);
+  const out: string[] = [
+    '======================================================',
+    'WARNING: possible circular locking dependency detected',
+    header,
+    '------------------------------------------------------',
+    `${me} is trying to ${wait ? 'wait for' : 'acquire'} lock:`,
+    ` (${describe_lock(i32[r + LOCKDEP_REPORT.to_lock], to)}), at: ${stack[0] ?? '?'}`,
+    '',
+    'but task is already holding lock:',
+    ` (${cname(from)})`,
+    '',
+    'which lock already depends on the new lock.',
+    '',
+    '',
+    'the existing dependency chain (in reverse order) is:',
+  ];
+  // chain runs to -> ... -> from along recorded dependencies; print it from `from` back to `to` (#0, the new lock)
+  for (let k = chain.length - 1; k >= 1; k--) {
+    const e = edge_base(chain[k - 1], chain[k]);
+    const ew = i32[B.lockdep_dep + dep_index(chain[k - 1], chain[k])] === LD_WAIT;
+    const where = frames(get_text(e + LOCKDEP_EDGE.text, i32[e + LOCKDEP_EDGE.text_len]));
+    const ecpu = i32[e + LOCKDEP_EDGE.cpu];
+    out.push('', `-> #${k} (${cname(chain[k])}):${ew ? ' (waited for)' : ''}`, indent(where), `       [first seen on CPU ${ecpu} (${roles[ecpu] ?? 'setup'}) in ${pathName(i32[e + LOCKDEP_EDGE.path])}, while holding ${cname(chain[k - 1])}]`);
+  }
+  out.push('', `-> #0 (${cname(to)}):${wait ? ' (waited for)' : ''}`, indent(stack));
+  out.push('', 'other info that might help us debug this:', '');
+  if (chain.length > 2) out.push(`Chain exists of:\n  ${chain.map(cname).join(' --> ')}`, '');
+  const c0 = 'CPU0'.padEnd(24);
+  out.push(' Possible unsafe locking scenario:', '', `       ${c0}CPU1`, `       ${'----'.padEnd(24)}----`,
+    `  ${verb(from, false)};`,
+    `  ${' '.repeat(29)}${verb(to, false)};`,
+    `  ${' '.repeat(29)}${verb(from, false)};`,
+    `  ${verb(to, true)};`,
+    '', ' *** DEADLOCK ***', '',
+    `${held.length} lock${held.length === 1 ? '' : 's'} held by ${me}:`, ...held,
+    '', 'stack backtrace:', `CPU: ${cpu} Comm: ${roles[cpu] ?? 'setup'} path: ${pathName(i32[r + LOCKDEP_REPORT.path])}`, 'Call Trace:', ...stack.map((l) => ` ${l}`));
+  const cycle = [...chain.map(cname), cname(to)];
+  return { cycle, cpu, text: out.join('\n') };
+}
+
+export function lockdep_section(roles: string[], header: string): LockdepSection {
+  return { edges: lockdep_edges(roles), report: lockdep_cycle_report(roles, header) };
+}
+
+/** the lock-order graph as text: one dependency a line */
+export function format_lock_order(edges: LockOrderEdge[]): string {
+  if (edges.length === 0) return 'lock order: no nested acquisitions';
+  const w = Math.max(...edges.map((e) => e.from.length));
+  const lines = [`lock order (lockdep, by class): ${edges.length} dependenc${edges.length === 1 ? 'y' : 'ies'}`];
+  for (const e of edges) {
+    const at = e.stack[0] ? ` at ${e.stack[0].replace(/\+.*$/, '')}` : '';
+    lines.push(`  ${e.from.padStart(w)} -> ${e.to}${e.kind === 'wait' ? ' (wait)' : ''}   [CPU ${e.cpu} ${e.role}, ${e.path}${at}]`);
+  }
+  return lines.join('\n');
+}

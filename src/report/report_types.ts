@@ -1,0 +1,61 @@
+// The shapes of what a run or a bench reports, shared by the JSON, text and
+// HTML reports. Versioned by the `schema` field of the enclosing report
+// (mmrace.run/2, mmrace.bench/1); README.md "JSON output" documents them.
+import type { LockStatRow } from './lock_stat.js';
+
+export type { LockStatRow };
+
+/** one operation kind's latency, merged over all CPUs (hdr-histogram-js) */
+export interface LatencySummary {
+  /** what was timed: a CPU's whole operation ("op:migrate_pages") or a kernel path ("do_page_fault") */
+  op: string;
+  /** values recorded (timing is sampled: 1 in `sample_every`) */
+  samples: number;
+  sample_every: number;
+  min_ns: number; mean_ns: number; p50_ns: number; p90_ns: number; p99_ns: number; p999_ns: number; max_ns: number;
+  /** the percentile curve for charts: percentile (0..100) and value in ns */
+  curve: { p: number; ns: number }[];
+}
+
+/** one lock-order dependency lockdep recorded: `to` taken (or waited for) while `from` was held */
+export interface LockOrderEdge {
+  from: string; to: string;
+  /** 'lock' for an acquisition, 'wait' for a wait without acquiring (wait_on_page_locked) */
+  kind: 'lock' | 'wait';
+  /** where it was first seen */
+  cpu: number; role: string; path: string; stack: string[];
+}
+
+export interface LockdepSection {
+  /** the lock-order graph by class */
+  edges: LockOrderEdge[];
+  /** a cycle, reported as the kernel's "possible circular locking dependency" */
+  report: null | { cycle: string[]; cpu: number; text: string };
+}
+
+/** one CPU count of `mmrace bench` */
+export interface BenchPoint {
+  cpus: number;
+  /** simulated CPUs per host core (> 1: threads time-share cores) */
+  oversubscription: number;
+  elapsed_ms: number; ops: number; ops_per_s: number; ops_per_s_per_cpu: number;
+  /** speedup over the 1-CPU point, null if there is none */
+  speedup: number | null;
+  outcome: string;
+  contentions: number; acquisitions: number;
+  lock_stat: LockStatRow[];
+  latency: LatencySummary[];
+}
+
+export interface BenchReport {
+  schema: 'mmrace.bench/1';
+  tool: string; scenario: string; protocol: string; switches: string[];
+  /** host cores (os.availableParallelism()) */
+  cores: number;
+  /** each point: warmup_ms unmeasured, then duration_ms measured */
+  duration_ms: number; warmup_ms: number; seed: number; jitter: string;
+  points: BenchPoint[];
+  /** caveats printed with the table (oversubscription, sampling) */
+  notes: string[];
+  replay: string;
+}

@@ -1,0 +1,113 @@
+// lockdep: the lock-order graph by lock class, learnt from every acquisition
+// of every CPU. Taking class `to` while holding class `from` records the
+// dependency from -> to; so does waiting for a page lock without taking it
+// (wait_on_page_locked: a fault that waits under mmap_sem depends on the page
+// lock as surely as lock_page does). A new dependency that closes a cycle is
+// the kernel's "possible circular locking dependency": reported once, the run
+// goes on (the kernel turns the validator off after its first report).
+//
+// Cost: the hot check is one plain read of the dependency matrix per held
+// lock. Learning a dependency (at most NR_LOCK_CLASSES^2 times in a run)
+// captures a call trace and searches the graph; it may allocate.
+// As in lockdep, a trylock adds no dependency (it cannot wait), but the lock
+// it took is a `from` for later acquisitions. Nesting within one class (two
+// PTLs in copy_pte_range, old and new page in migration) is not checked: the
+// kernel annotates those with *_nested subclasses.
+import { HELD_MAX, LD_LOCK, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT, LOCKDEP_STACK_BYTES, PERCPU } from '../shm/layout.js';
+import { B, i32, u8 } from '../shm/machine.js';
+import { current } from '../cpu/current.js';
+import { call_trace } from '../check/bug.js';
+import { NR_LOCK_CLASSES } from './lock_class.js';
+
+const NR = NR_LOCK_CLASSES;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+/** frames of the lock primitives themselves say nothing about who took the lock */
+const SYNC_FRAMES = /\/sync\/(lockdep|lock_stat|spinlock|page_lock|rwsem|preempt)\.[tj]s$/;
+
+export const dep_index = (from: number, to: number) => from * NR + to;
+export const edge_base = (from: number, to: number) => B.lockdep_edges + dep_index(from, to) * LOCKDEP_EDGE.stride;
+
+/** this CPU is about to take (LD_LOCK) or wait for (LD_WAIT) `lock` of class `cls` */
+export function lockdep_acquire(lock: number, cls: number, kind: number): void {
+  const pc = current.pcpu;
+  const n = Math.min(i32[pc + PERCPU.nheld], HELD_MAX);
+  for (let k = 0; k < n; k++) {
+    const from = i32[pc + PERCPU.held_cls + k];
+    if (from !== cls && i32[B.lockdep_dep + from * NR + cls] === 0) lockdep_new_dep(from, cls, lock, kind);
+  }
+}
+
+function put_text(base: number, lenField: number, text: string): void {
+  const bytes = encoder.encode(text).subarray(0, LOCKDEP_STACK_BYTES);
+  u8.set(bytes, base * 4);
+  i32[lenField] = bytes.length;
+}
+
+export function get_text(base: number, len: number): string {
+  return decoder.decode(u8.slice(base * 4, base * 4 + len));
+}
+
+/** first sight of from -> to: remember where, then look for a way back from `to` to `from` */
+function lockdep_new_dep(from: number, to: number, lock: number, kind: number): void {
+  if (Atomics.compareExchange(i32, B.lockdep_dep + dep_index(from, to), 0, kind) !== 0) return;
+  const trace = call_trace(SYNC_FRAMES, 8);
+  const e = edge_base(from, to);
+  i32[e + LOCKDEP_EDGE.cpu] = current.cpu;
+  i32[e + LOCKDEP_EDGE.path] = i32[current.pcpu + PERCPU.path];
+  i32[e + LOCKDEP_EDGE.seq] = Atomics.load(i32, B.seq);
+  put_text(e + LOCKDEP_EDGE.text, e + LOCKDEP_EDGE.text_len, trace);
+  Atomics.store(i32, e + LOCKDEP_EDGE.state, 2);
+  const chain = dep_path(to, from);
+  if (chain) report_cycle(from, to, lock, kind, chain, trace);
+}
+
+/** classes along recorded dependencies from `src` to `dst` (both included), or null */
+export function dep_path(src: number, dst: number): number[] | null {
+  const prev = new Array<number>(NR).fill(-1);
+  const queue = [src];
+  prev[src] = src;
+  while (queue.length) {
+    const c = queue.shift()!;
+    if (c === dst) {
+      const path = [c];
+      for (let x = c; x !== src; x = prev[x]) path.unshift(prev[x]);
+      return path;
+    }
+    for (let nx = 0; nx < NR; nx++) {
+      if (prev[nx] === -1 && Atomics.load(i32, B.lockdep_dep + dep_index(c, nx)) !== 0) { prev[nx] = c; queue.push(nx); }
+    }
+  }
+  return null;
+}
+
+function report_cycle(from: number, to: number, lock: number, kind: number, chain: number[], trace: string): void {
+  const r = B.lockdep_report;
+  if (Atomics.compareExchange(i32, r + LOCKDEP_REPORT.state, 0, 1) !== 0) return;
+  const pc = current.pcpu;
+  i32[r + LOCKDEP_REPORT.cpu] = current.cpu;
+  i32[r + LOCKDEP_REPORT.path] = i32[pc + PERCPU.path];
+  i32[r + LOCKDEP_REPORT.seq] = Atomics.load(i32, B.seq);
+  i32[r + LOCKDEP_REPORT.kind] = kind;
+  i32[r + LOCKDEP_REPORT.from] = from;
+  i32[r + LOCKDEP_REPORT.to] = to;
+  i32[r + LOCKDEP_REPORT.to_lock] = lock;
+  const n = Math.min(i32[pc + PERCPU.nheld], HELD_MAX);
+  i32[r + LOCKDEP_REPORT.nheld] = n;
+  for (let k = 0; k < n; k++) {
+    i32[r + LOCKDEP_REPORT.held + k] = i32[pc + PERCPU.held + k];
+    i32[r + LOCKDEP_REPORT.held_cls + k] = i32[pc + PERCPU.held_cls + k];
+  }
+  const len = Math.min(chain.length, 32);
+  i32[r + LOCKDEP_REPORT.chain_len] = len;
+  for (let k = 0; k < len; k++) i32[r + LOCKDEP_REPORT.chain + k] = chain[k];
+  put_text(r + LOCKDEP_REPORT.text, r + LOCKDEP_REPORT.text_len, trace);
+  Atomics.store(i32, r + LOCKDEP_REPORT.state, 2);
+}
+
+/** lockdep reported a cycle in this run */
+export function lockdep_found(): boolean {
+  return Atomics.load(i32, B.lockdep_report + LOCKDEP_REPORT.state) === 2;
+}
+
+export { LD_LOCK, LD_WAIT };

@@ -1,0 +1,120 @@
+// lockdep: dependencies are learnt from real acquisitions, a cycle is
+// reported once with the kernel's layout, trylocks teach nothing, page-lock
+// waits count; end to end, a user path that inverts page lock and mmap_sem
+// against the fault path gets the report and exit 1.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { boot } from './helpers.js';
+import { B, av_base, i32, mm_base, page_base } from '../src/shm/machine.js';
+import { ANON_VMA, LD_LOCK, LD_WAIT, MM, PAGE } from '../src/shm/layout.js';
+import { spin_lock, spin_trylock, spin_unlock } from '../src/sync/spinlock.js';
+import { lock_page, unlock_page, wait_on_page_locked } from '../src/sync/page_lock.js';
+import { down_read, up_read } from '../src/sync/rwsem.js';
+import { LC_ANON_VMA, LC_MMAP_SEM, LC_PAGE_LOCK, LC_PAGE_TABLE_LOCK, LC_PTL } from '../src/sync/lock_class.js';
+import { dep_index, lockdep_found } from '../src/sync/lockdep.js';
+import { lockdep_cycle_report, lockdep_edges } from '../src/report/lockdep.js';
+import { alloc_page } from '../src/mm/page_alloc.js';
+
+const dep = (from: number, to: number) => i32[B.lockdep_dep + dep_index(from, to)];
+
+describe('lockdep (one CPU)', () => {
+  it('learns from -> to from a nested acquisition, and nothing from a lone one', () => {
+    boot();
+    const av = av_base(1) + ANON_VMA.lock, ptl = page_base(alloc_page()) + PAGE.ptl;
+    spin_lock(ptl, LC_PTL); spin_unlock(ptl);
+    expect(dep(LC_PTL, LC_ANON_VMA) + dep(LC_ANON_VMA, LC_PTL)).toBe(0);
+    spin_lock(av, LC_ANON_VMA); spin_lock(ptl, LC_PTL); spin_unlock(ptl); spin_unlock(av);
+    expect(dep(LC_ANON_VMA, LC_PTL)).toBe(LD_LOCK);
+    expect(dep(LC_PTL, LC_ANON_VMA)).toBe(0);
+    expect(lockdep_found()).toBe(false);
+    const e = lockdep_edges(['solo']);
+    expect(e).toHaveLength(1);
+    expect(e[0]).toMatchObject({ from: '&anon_vma->lock', to: '&(ptlock_ptr(page))->ptl', kind: 'lock', cpu: 0 });
+    expect(e[0].stack[0]).toMatch(/lockdep\.test\.ts/); // where it was first seen, lock primitives left out
+  });
+
+  it('the reverse order closes a cycle: reported once, in the kernel layout, even though nothing deadlocked', () => {
+    boot();
+    const av = av_base(1) + ANON_VMA.lock, ptl = page_base(alloc_page()) + PAGE.ptl;
+    spin_lock(av, LC_ANON_VMA); spin_lock(ptl, LC_PTL); spin_unlock(ptl); spin_unlock(av);
+    spin_lock(ptl, LC_PTL); spin_lock(av, LC_ANON_VMA); spin_unlock(av); spin_unlock(ptl);
+    expect(lockdep_found()).toBe(true);
+    const r = lockdep_cycle_report(['solo'], 'test')!;
+    expect(r.cycle).toEqual(['&anon_vma->lock', '&(ptlock_ptr(page))->ptl', '&anon_vma->lock']);
+    for (const line of ['WARNING: possible circular locking dependency detected', 'solo/0 is trying to acquire lock:',
+      'but task is already holding lock:', 'the existing dependency chain (in reverse order) is:', '-> #1 (&(ptlock_ptr(page))->ptl):',
+      '-> #0 (&anon_vma->lock):', ' Possible unsafe locking scenario:', ' *** DEADLOCK ***', '1 lock held by solo/0:']) {
+      expect(r.text).toContain(line);
+    }
+  });
+
+  it('a longer cycle is found through the graph (A -> B, B -> C, then C -> A)', () => {
+    boot();
+    const a = mm_base(1) + MM.page_table_lock, b = av_base(1) + ANON_VMA.lock, c = page_base(alloc_page()) + PAGE.ptl;
+    const nest = (x: number, cx: number, y: number, cy: number) => { spin_lock(x, cx); spin_lock(y, cy); spin_unlock(y); spin_unlock(x); };
+    nest(a, LC_PAGE_TABLE_LOCK, b, LC_ANON_VMA);
+    nest(b, LC_ANON_VMA, c, LC_PTL);
+    expect(lockdep_found()).toBe(false);
+    nest(c, LC_PTL, a, LC_PAGE_TABLE_LOCK);
+    expect(lockdep_found()).toBe(true);
+    const r = lockdep_cycle_report(['solo'], 'test')!;
+    expect(r.cycle).toEqual(['&mm->page_table_lock', '&anon_vma->lock', '&(ptlock_ptr(page))->ptl', '&mm->page_table_lock']);
+    expect(r.text).toContain('Chain exists of:');
+  });
+
+  it('a trylock adds no dependency (it cannot wait), but what it took orders later acquisitions', () => {
+    boot();
+    const av = av_base(1) + ANON_VMA.lock, ptl = page_base(alloc_page()) + PAGE.ptl, pt = mm_base(1) + MM.page_table_lock;
+    spin_lock(av, LC_ANON_VMA);
+    expect(spin_trylock(ptl, LC_PTL)).toBe(true);
+    spin_lock(pt, LC_PAGE_TABLE_LOCK);
+    spin_unlock(pt); spin_unlock(ptl); spin_unlock(av);
+    expect(dep(LC_ANON_VMA, LC_PTL)).toBe(0);
+    expect(dep(LC_PTL, LC_PAGE_TABLE_LOCK)).toBe(LD_LOCK);
+    expect(dep(LC_ANON_VMA, LC_PAGE_TABLE_LOCK)).toBe(LD_LOCK);
+  });
+
+  it('waiting for a page lock under mmap_sem is a dependency, then lock_page before mmap_sem closes the cycle', () => {
+    boot();
+    const sem = mm_base(1) + MM.mmap_sem, pfn = alloc_page();
+    down_read(sem, LC_MMAP_SEM);
+    wait_on_page_locked(pfn); // the page is not even locked: a wait that might sleep still orders the locks
+    up_read(sem);
+    expect(dep(LC_MMAP_SEM, LC_PAGE_LOCK)).toBe(LD_WAIT);
+    lock_page(pfn); down_read(sem, LC_MMAP_SEM); up_read(sem); unlock_page(pfn);
+    expect(lockdep_found()).toBe(true);
+    expect(lockdep_cycle_report(['solo'], 'test')!.text).toContain('-> #1 (PG_locked): (waited for)');
+  });
+
+  it('nesting within one class (two PTLs, as copy_pte_range) is not a cycle', () => {
+    boot();
+    const p1 = page_base(alloc_page()) + PAGE.ptl, p2 = page_base(alloc_page()) + PAGE.ptl;
+    spin_lock(p1, LC_PTL); spin_lock(p2, LC_PTL); spin_unlock(p2); spin_unlock(p1);
+    spin_lock(p2, LC_PTL); spin_lock(p1, LC_PTL); spin_unlock(p1); spin_unlock(p2);
+    expect(lockdep_found()).toBe(false);
+    expect(dep(LC_PTL, LC_PTL)).toBe(0);
+  });
+});
+
+describe('lockdep end to end', () => {
+  const root = new URL('..', import.meta.url).pathname;
+  it('examples/page-lock-inversion.mjs: the report on stdout, the graph in JSON, exit 1', () => {
+    const json = join(mkdtempSync(join(tmpdir(), 'mmrace-lockdep-')), 'run.json');
+    const r = spawnSync(process.execPath, [join(root, 'dist/src/cli.js'), 'run', 'examples/page-lock-inversion.mjs', '--cpus', '3', '--ops', '40000', '--json', json],
+      { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, CI: 'true' } });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('outcome: lockdep: possible circular locking dependency');
+    expect(r.stdout).toContain('WARNING: possible circular locking dependency detected');
+    expect(r.stdout).toMatch(/lock\(PG_locked\);[\s\S]*lock\(&mm->mmap_sem\);/);
+    expect(r.stdout).toContain('unuse_mm_inverted+examples/page-lock-inversion.mjs');
+    const rep = JSON.parse(readFileSync(json, 'utf8'));
+    expect(rep.schema).toBe('mmrace.run/2');
+    expect(rep.outcome).toBe('violation');
+    expect(rep.lockdep.report.cycle).toContain('PG_locked');
+    expect(rep.lockdep.edges.some((e: { from: string; to: string; kind: string }) => e.from === '&mm->mmap_sem' && e.to === 'PG_locked')).toBe(true);
+  });
+});
