@@ -15,11 +15,11 @@ import { outcome_line, text_report } from './report/text.js';
 import { fmt_count, fmt_ms } from './report/format.js';
 import { ladder } from './report/ladder.js';
 import { collect_events } from './cpu/events.js';
-import { sizes } from './shm/machine.js';
+import { B, sizes } from './shm/machine.js';
 import { PCT_MAX_DEPTH } from './shm/layout.js';
 import { ControlledExecutor, ControlledOptions, ControlledRun, segments_of } from './exec/controlled.js';
 import { ExploreStrategy, StrategyReport, explore } from './exec/explore.js';
-import { FoundBy, ScheduleError, failure_signature, first_difference, load_schedule, schedule_json, schedule_of } from './exec/schedule.js';
+import { FoundBy, ScheduleError, failure_message, failure_signature, first_difference, load_schedule, schedule_json, schedule_of } from './exec/schedule.js';
 import { ShrinkError, shrink } from './exec/shrink.js';
 import { capture } from './exec/capture.js';
 import { availableParallelism } from 'node:os';
@@ -161,7 +161,8 @@ function write_outputs(report: RunReport, values: { json?: string; trace?: strin
   if (values.trace) {
     const t = chrome_trace(collect_events(sizes.nr_cpus, Infinity, true), report, new Set(report.interleaving.map((e) => e.seq)));
     writeFileSync(values.trace, JSON.stringify(t) + '\n');
-    console.log(`trace: ${values.trace} (${t.metadata.events} events, the last ${sizes.ring} of each CPU; open it in https://ui.perfetto.dev or chrome://tracing)`);
+    console.log(`trace: ${values.trace} (${t.metadata.events} events: each CPU's last ${B.ring} kernel events and last ${B.tring} spans, ` +
+      'lock waits and holds; open it in https://ui.perfetto.dev or chrome://tracing)');
   }
   if (values.report) {
     writeFileSync(values.report, render_html(report));
@@ -256,7 +257,7 @@ interface Reported { r: ControlledRun; report: RunReport; splat: string | null; 
 async function run_reported(ex: ControlledExecutor, o: ControlledOptions): Promise<Reported> {
   const r = await ex.run(o);
   const report = build_report(r.run, { ops: r.run.ops }, null, null, VERSION);
-  return { r, report, splat: report.failure?.splat ?? null, events: collect_events(sizes.nr_cpus) };
+  return { r, report, splat: report.failure?.splat ?? report.lockdep.report?.text ?? null, events: collect_events(sizes.nr_cpus) };
 }
 
 function controlled_header(cmd: string, o: ControlledOptions, roles: string[], switches: string[]): string {
@@ -268,6 +269,7 @@ function controlled_outcome(r: ControlledRun): string {
   const ops = `${fmt_count(r.run.ops)} ops`;
   const what = r.run.outcome === 'clean' ? `clean: ${ops}, 0 violations`
     : r.run.outcome === 'bug' ? `BUG at decision ${r.steps} (${ops})`
+    : r.run.outcome === 'violation' && !r.run.oops && r.run.lockdep_cycle ? `lockdep: possible circular locking dependency (${r.run.lockdep_cycle}) by decision ${r.steps} (${ops})`
     : r.run.outcome === 'violation' ? `violation at decision ${r.steps} (${ops})`
     : r.run.outcome === 'liveness' ? `liveness failure at decision ${r.steps}` : `internal error at decision ${r.steps}`;
   return `outcome: ${what}; ${r.steps} decisions, ${r.switches.length} hand-offs, ${r.preemptions} preemptions`;
@@ -388,12 +390,12 @@ async function cmd_replay(argv: string[]): Promise<number> {
     console.log(diff < 0 && a.r.diverged === 0 ? `replay: followed the schedule exactly (${a.r.steps} decisions)`
       : `replay: left the schedule at hand-off ${diff + 1} (decision ${a.r.diverged || '?'}): the kernel code or the scenario changed since it was recorded`);
     if (file.expect) {
-      const same = a.r.run.outcome === file.expect.outcome && (a.r.run.oops?.text ?? a.r.run.watchdog ?? '').split('\n')[0] === file.expect.message;
+      const same = a.r.run.outcome === file.expect.outcome && failure_message(a.r.run) === file.expect.message;
       console.log(same ? `replay: the recorded failure, ${a.splat === file.expect.splat ? 'with the recorded splat, word for word' : 'but the splat text differs from the recorded one (line numbers moved?)'}`
         : `replay: did NOT reproduce the recorded failure (${file.expect.outcome}: ${file.expect.message})`);
     }
     if (values.verify) {
-      const b = await run_reported(ex, options);
+      const b = await run_reported(ex, { ...options, trace: values.trace !== undefined }); // the same rings as the first replay
       const problems: string[] = [];
       if (a.splat !== b.splat) problems.push('the splats differ');
       if (first_difference(schedule_of(options, a.r, { name: 'replay' }, '', null), b.r.switches) >= 0) problems.push('the decisions differ');

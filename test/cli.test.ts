@@ -80,6 +80,6 @@ describe('mmrace CLI', () => {
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/outcome: clean: .* 0 violations/);
     expect(r.out).not.toContain('possible circular locking dependency');
-    expect(r.out).toMatch(/latency \(merged over 2 CPUs; sampled: do_page_fault 1 in 8\)/);
+    expect(r.out).toMatch(/latency \(merged over 2 CPUs; timed at random: operations 1 in 4, page faults 1 in 8\)/);
   });
 });

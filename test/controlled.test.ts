@@ -173,6 +173,15 @@ describe('controlled executor: the command line', () => {
     expect(s.out).toMatch(/shrunk .*: \d+ -> \d+ preemptions/);
     expect(s.out).toMatch(/CPU 0 migrator +│ CPU 1 forker/);
     expect(mmrace('replay', join(tmp, 'cli.min.json')).code).toBe(1);
+    // traced, the replay is the same run: the same splat word for word, and deterministic twice over
+    const trace = join(tmp, 'replay.trace.json');
+    const t = mmrace('replay', file, '--verify', '--trace', trace);
+    expect(t.code, t.err).toBe(1);
+    expect(t.out).toMatch(/the recorded failure, with the recorded splat, word for word/);
+    expect(t.out).toMatch(/--verify: replayed twice: identical decisions, splat and per-CPU event logs/);
+    const ev = JSON.parse(readFileSync(trace, 'utf8')).traceEvents as { ph: string; cat?: string; name: string }[];
+    expect(ev.filter((x) => x.cat === 'bug')).toHaveLength(1);
+    expect(ev.some((x) => x.cat === 'race' && x.name === 'copy_one_pte')).toBe(true);
   });
 
   const good = () => JSON.parse(readFileSync(join(tmp, 'cli.schedule.json'), 'utf8'));

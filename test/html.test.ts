@@ -2,8 +2,8 @@
 // page is loaded in headless Chromium, and the hook the page script leaves on
 // <body> (data-charts, data-painted, data-error) is read from the dumped DOM.
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -109,7 +109,7 @@ describe('render_html', () => {
   });
 
   it('empty data renders without throwing', () => {
-    const r = run_report({ lock_stat: [], latency: [], per_cpu: [], failure: null, lockdep: { edges: [], report: null } });
+    const r = run_report({ lock_stat: [], latency: [], per_cpu: [], failure: null, lockdep: { edges: [], report: null, disabled: null } });
     expect(render_html(r)).toContain('no lock was taken');
     const b = bench_report([1]);
     b.points[0].latency = [];
@@ -137,7 +137,7 @@ describe('the HTML report in headless Chromium', () => {
   });
 
   browser_it('a run without locks or latency: "no data" lines, the per-CPU chart, no exception', async () => {
-    await check_page(render_html(run_report({ lock_stat: [], latency: [], failure: null, lockdep: { edges: [], report: null } })),
+    await check_page(render_html(run_report({ lock_stat: [], latency: [], failure: null, lockdep: { edges: [], report: null, disabled: null } })),
       ['chart-percpu'], ['chart-contention', 'chart-latency']);
   });
 
@@ -157,4 +157,28 @@ describe('the HTML report in headless Chromium', () => {
     const dom = await check_page(render_html(b), ['chart-throughput', 'chart-contention', 'chart-latency']);
     expect(dom).toContain('no 1-CPU point: no ideal-scaling line');
   });
+
+  // the same pages from real runs of the command, not from fixtures
+  const root = new URL('..', import.meta.url).pathname;
+  const cli = (...args: string[]) => spawnSync(process.execPath, [join(root, 'dist/src/cli.js'), ...args],
+    { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, CI: 'true' } });
+
+  browser_it('mmrace bench --report: the page of a real bench draws all three charts', async () => {
+    const file = join(tmp, 'bench.html');
+    const r = cli('bench', 'orphaned-migration-entry', '--cpus', '1,2,3', '--duration', '0.4', '--warmup', '0.2', '--report', file);
+    expect(r.status, r.stderr).toBe(0);
+    const dom = await check_page(readFileSync(file, 'utf8'), ['chart-throughput', 'chart-contention', 'chart-latency']);
+    expect(dom).toContain('mmrace bench: orphaned-migration-entry');
+  });
+
+  browser_it('mmrace run --report of a buggy run: the charts, and the splat of the BUG', async () => {
+    const file = join(tmp, 'run.html');
+    // free-running: the buggy protocol fails within seconds in every run measured; three seeds keep a slow CI honest
+    let r = cli('run', 'orphaned-migration-entry', '--cpus', '2', '--duration', '20', '--report', file);
+    for (let k = 2; k <= 3 && r.status !== 1; k++) r = cli('run', 'orphaned-migration-entry', '--cpus', '2', '--duration', '20', '--seed', String(k), '--report', file);
+    expect(r.status, r.stdout).toBe(1);
+    const dom = await check_page(readFileSync(file, 'utf8'), ['chart-contention', 'chart-latency', 'chart-percpu']);
+    expect(dom).toMatch(/kernel BUG at src\/mm\/\w+\.ts:\d+!|BUG: Bad page state/);
+  });
 });
+

@@ -6,8 +6,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LAT_BUCKETS, LAT_SUB, NR_LAT_KINDS } from '../src/shm/layout.js';
-import { i32, lat_base } from '../src/shm/machine.js';
+import { CPUSTAT, LAT_BUCKETS, LAT_SUB, LOCKSTAT, LOCKSTAT_NR_PATHS, NR_LAT_KINDS } from '../src/shm/layout.js';
+import { B, f64, i32, lat_base } from '../src/shm/machine.js';
+import { current, set_current_cpu } from '../src/cpu/current.js';
+import { NR_LOCK_CLASSES } from '../src/sync/lock_class.js';
+import { stat_epoch_attach, stat_epoch_begin, stat_epoch_check } from '../src/exec/warmup.js';
 import { lat_bucket, lat_bucket_low, lat_bucket_width } from '../src/cpu/latency.js';
 import { latency_summaries, merged_histogram } from '../src/report/latency.js';
 import { boot } from './helpers.js';
@@ -55,6 +58,26 @@ describe('latency buckets', () => {
   });
 });
 
+describe('warm-up', () => {
+  it('a new epoch makes a CPU zero its own counters at its next op, and nobody else\'s', () => {
+    boot({ nr_cpus: 2 });
+    set_current_cpu(1, 1);
+    stat_epoch_attach();
+    const mine = { ls: current.ls, lat: lat_base(1, 3), stat: current.stat, pts: B.lockstat_points + NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS };
+    const theirs = { ls: B.lockstat_f64, lat: lat_base(0, 3) };
+    for (const v of [mine, theirs]) { f64[v.ls + LOCKSTAT.acquisitions] = 7; f64[v.ls + LOCKSTAT.wait_max] = 9e6; i32[v.lat + 10] = 5; }
+    i32[mine.stat + CPUSTAT.faults] = 3; i32[mine.pts + 2] = 4;
+    stat_epoch_check(); // same epoch: nothing happens
+    expect(f64[mine.ls + LOCKSTAT.acquisitions]).toBe(7);
+    const ops = stat_epoch_begin();
+    expect(ops).toBe(i32[B.ops]);
+    stat_epoch_check();
+    expect([f64[mine.ls + LOCKSTAT.acquisitions], f64[mine.ls + LOCKSTAT.wait_max], i32[mine.lat + 10], i32[mine.stat + CPUSTAT.faults], i32[mine.pts + 2]]).toEqual([0, 0, 0, 0, 0]);
+    expect([f64[theirs.ls + LOCKSTAT.acquisitions], f64[theirs.ls + LOCKSTAT.wait_max], i32[theirs.lat + 10]]).toEqual([7, 9e6, 5]);
+    set_current_cpu(0, 1);
+  });
+});
+
 const root = new URL('..', import.meta.url).pathname;
 function mmrace(...args: string[]) {
   const r = spawnSync(process.execPath, [join(root, 'dist/src/cli.js'), ...args], { cwd: root, encoding: 'utf8', timeout: 240_000, env: { ...process.env, CI: 'true' } });
@@ -95,16 +118,24 @@ describe('--trace', () => {
     const names = new Set(ev.filter((e) => e.ph === 'B').map((e) => e.name));
     // the migration and the fork that race are always there, as operations and as kernel paths within them
     for (const n of ['op:migrate_pages', 'migrate_pages', 'op:dup_mmap', 'dup_mmap']) expect(names).toContain(n);
-    // async lock slices pair up by id; every flow start has its finish
+    // holds: async slices on per-CPU lanes, one hold at a time on a lane; every flow start has its finish
     for (const [b, e] of [['b', 'e'], ['s', 'f']]) {
       const open = new Map<string, number>();
       for (const x of ev) {
-        if (x.ph === b) open.set(x.id!, (open.get(x.id!) ?? 0) + 1);
+        if (x.ph === b) { expect(open.has(x.id!), `${x.id} already open`).toBe(false); open.set(x.id!, 1); }
         if (x.ph === e) { expect(open.get(x.id!)).toBe(1); open.delete(x.id!); }
       }
       expect(open.size).toBe(0);
     }
-    expect(ev.some((e) => e.cat === 'lock_hold' && e.name === 'hold &anon_vma->lock')).toBe(true);
+    const holds = ev.filter((e) => e.ph === 'b');
+    expect(holds.some((e) => e.name === 'hold &anon_vma->lock')).toBe(true);
+    for (const h of holds) expect(h.id).toMatch(new RegExp(`^cpu${h.tid}\\.held\\d$`));
+    // lock waits sit on the CPU's own track, and the acquisition after a wait is marked contended
+    const waits = ev.filter((e) => e.ph === 'B' && e.cat === 'lock_wait');
+    if (waits.length > 0) {
+      expect(holds.some((h) => (h.args as { contended: boolean }).contended)).toBe(true);
+      expect(ev.filter((e) => e.ph === 's').length).toBeGreaterThan(0);
+    }
     // the failure: the race's events and the BUG as a global instant
     const race = ev.filter((e) => e.cat === 'race').map((e) => e.name);
     expect(race).toContain('copy_one_pte');
@@ -120,7 +151,7 @@ describe('mmrace bench', () => {
   it('throughput, contention and latency at each CPU count, honest about CPUs beyond the cores', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mmrace-bench-'));
     const json = join(dir, 'b.json');
-    const r = mmrace('bench', 'orphaned-migration-entry', '--cpus', '1,2,3', '--duration', '0.4', '--json', json);
+    const r = mmrace('bench', 'orphaned-migration-entry', '--cpus', '1,2,3', '--duration', '0.4', '--warmup', '0.3', '--json', json);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/CPUs\s+ops\/s\s+per CPU\s+speedup\s+contentions/);
@@ -136,7 +167,11 @@ describe('mmrace bench', () => {
       expect(p.lock_stat.length).toBeGreaterThan(0);
       expect(p.latency.some((l: { op: string }) => l.op === 'op:migrate_pages' || p.cpus === 1)).toBe(true);
       expect(p.oversubscription).toBeCloseTo(p.cpus / b.cores);
+      // the warm-up ran first; the measured time is the duration after it
+      expect(p.warmup_ms).toBeGreaterThanOrEqual(300);
+      expect(p.elapsed_ms).toBeGreaterThanOrEqual(390);
     }
+    expect(b.warmup_ms).toBe(300);
     expect(b.points[0].speedup).toBeNull();
     expect(b.points[1].speedup).toBeGreaterThan(0);
     const over = 3 > availableParallelism();

@@ -9,19 +9,25 @@ import { current } from './current.js';
 
 /** this CPU records timestamps and trace-only events (read once when the CPU attaches) */
 export let tracing = false;
+/** the path whose op span is open on this CPU (tracing only) */
+let open_op = 0;
 
 /** read the run's trace switch (each worker once, after attaching) */
 export function events_attach(): void {
   tracing = i32[B.globals + GLOBALS.trace] !== 0;
+  open_op = 0; // a pooled worker runs one CPU after another: nothing is open in a new run
 }
 
-/** kernel functions traced as nested spans (a0 of EV_SPAN_BEGIN/END) */
+/**
+ * kernel paths traced as nested spans (a0 of EV_SPAN_BEGIN/END). They are
+ * marked where they are entered (the MMU, the scenarios' CPU loops), not
+ * inside the kernel functions, whose code stays as the kernel has it; the
+ * other kernel steps are in the trace as the ring's instant events.
+ */
 export const SPAN_NAMES: readonly string[] = [
-  'do_page_fault', 'dup_mmap', 'exit_mmap', 'migrate_pages', 'try_to_unmap', 'remove_migration_ptes',
-  'shrink_page_list', 'sys_mprotect', 'do_swap_page', 'sys_swapon', 'sys_swapoff', 'flush_tlb_page',
+  'do_page_fault', 'dup_mmap', 'exit_mmap', 'migrate_pages', 'shrink_page_list', 'sys_mprotect', 'flush_tlb_page wait',
 ];
-export const SP_FAULT = 0, SP_DUP_MMAP = 1, SP_EXIT_MMAP = 2, SP_MIGRATE = 3, SP_TRY_TO_UNMAP = 4, SP_REMOVE_MIGRATION_PTES = 5,
-  SP_SHRINK = 6, SP_MPROTECT = 7, SP_SWAP_PAGE = 8, SP_SWAPON = 9, SP_SWAPOFF = 10, SP_FLUSH_TLB = 11;
+export const SP_FAULT = 0, SP_DUP_MMAP = 1, SP_EXIT_MMAP = 2, SP_MIGRATE = 3, SP_SHRINK = 4, SP_MPROTECT = 5, SP_FLUSH_WAIT = 6;
 
 const hex = (n: number) => '0x' + (n >>> 0).toString(16);
 const mmv = (mm: number, addr: number) => `mm#${mm} ${hex(addr)}`;
@@ -80,36 +86,51 @@ export const RMP_SKIP = 0, RMP_RESTORED = 1, RMP_NOT_OURS = 2, RMP_NO_TABLE = 3,
 
 /** record an event in this CPU's ring */
 export function trace_event(code: number, a0 = 0, a1 = 0, a2 = 0, a3 = 0): void {
-  const seq = Atomics.add(i32, B.seq, 1) + 1;
-  const pc = current.pcpu;
-  const head = i32[pc + PERCPU.ring_head];
-  const slot = current.cpu * B.ring + (head & (B.ring - 1));
-  const e = B.events + slot * EVENT.stride;
-  i32[e + EVENT.code] = code;
-  i32[e + EVENT.a0] = a0; i32[e + EVENT.a1] = a1; i32[e + EVENT.a2] = a2; i32[e + EVENT.a3] = a3;
-  if (tracing) f64[B.events_ts_f64 + slot] = performance.now();
-  i32[e + EVENT.seq] = seq; // rings are read at quiescence or after a halt
-  i32[pc + PERCPU.ring_head] = head + 1;
+  ring_write(B.events, B.events_ts_f64, B.ring, PERCPU.ring_head, Atomics.add(i32, B.seq, 1) + 1, code, a0, a1, a2, a3);
 }
 
-/** the path whose op span is open on this CPU (tracing only) */
-let open_op = 0;
+/**
+ * record a trace-only event (tracing on) in the CPU's trace ring: it takes
+ * the current sequence number without consuming one, and the kernel ring
+ * keeps exactly what an untraced run keeps (a replay's splat stays word for word)
+ */
+export function trace_only(code: number, a0 = 0, a1 = 0, a2 = 0, a3 = 0): void {
+  ring_write(B.tevents, B.tevents_ts_f64, B.tring, PERCPU.tring_head, Atomics.load(i32, B.seq), code, a0, a1, a2, a3);
+}
+
+function ring_write(base: number, ts: number, size: number, headField: number, seq: number, code: number, a0: number, a1: number, a2: number, a3: number): void {
+  const pc = current.pcpu;
+  const head = i32[pc + headField]; // wraps past 2^31: only its low bits pick the slot
+  const slot = current.cpu * size + (head & (size - 1));
+  const e = base + slot * EVENT.stride;
+  i32[e + EVENT.code] = code;
+  i32[e + EVENT.a0] = a0; i32[e + EVENT.a1] = a1; i32[e + EVENT.a2] = a2; i32[e + EVENT.a3] = a3;
+  if (tracing) f64[ts + slot] = performance.now();
+  i32[e + EVENT.seq] = seq; // rings are read at quiescence or after a halt
+  i32[pc + headField] = head + 1;
+}
 
 /** tracing: the CPU's operation moves to path `code` (closes the previous path's span) */
 export function trace_path(code: number): void {
-  if (open_op !== 0) trace_event(EV_OP_END, open_op);
-  trace_event(EV_OP_BEGIN, code);
+  if (open_op !== 0) trace_only(EV_OP_END, open_op);
+  trace_only(EV_OP_BEGIN, code);
   open_op = code;
 }
 
 /** tracing: the CPU's operation is over */
 export function trace_op_end(): void {
-  if (open_op !== 0) { trace_event(EV_OP_END, open_op); open_op = 0; }
+  if (open_op !== 0) { trace_only(EV_OP_END, open_op); open_op = 0; }
 }
 
-/** word index of the k-th event ever written by `cpu` (valid for the last B.ring of them) */
+/** slot of the k-th kernel event ever written by `cpu` (valid for the last B.ring of them) */
 export function event_slot(cpu: number, k: number): number {
   return cpu * B.ring + (k & (B.ring - 1));
+}
+
+/** the ring indices still held: the last `size` of `head` written (head is an unsigned count) */
+export function ring_window(headWord: number, size: number): [number, number] {
+  const head = headWord >>> 0;
+  return [head > size ? head - size : 0, head];
 }
 
 export interface TracedEvent {
@@ -124,30 +145,35 @@ export interface TracedEvent {
  */
 export function collect_events(nr_cpus: number, last = Infinity, withTrace = false): TracedEvent[] {
   const out: TracedEvent[] = [];
-  for (let cpu = 0; cpu < nr_cpus; cpu++) {
-    const head = i32[B.percpu + cpu * PERCPU.stride + PERCPU.ring_head];
-    for (let k = Math.max(0, head - B.ring); k < head; k++) {
-      const slot = event_slot(cpu, k);
-      const e = B.events + slot * EVENT.stride;
-      const seq = i32[e + EVENT.seq];
-      if (seq === 0) continue;
+  const read = (cpu: number, base: number, ts: number, size: number, headField: number) => {
+    const [from, to] = ring_window(i32[B.percpu + cpu * PERCPU.stride + headField], size);
+    for (let k = from; k < to; k++) {
+      const slot = cpu * size + (k & (size - 1));
+      const e = base + slot * EVENT.stride;
       const code = i32[e + EVENT.code];
+      if (code === 0) continue; // never written
       const d = EVENTS[code] ?? { name: `event ${code}`, fmt: () => '' };
-      if (d.trace && !withTrace) continue;
       const a = [i32[e + EVENT.a0], i32[e + EVENT.a1], i32[e + EVENT.a2], i32[e + EVENT.a3]];
-      out.push({ seq, cpu, code, name: d.name, text: d.fmt(a[0], a[1], a[2], a[3]), args: a, ts: f64[B.events_ts_f64 + slot] });
+      out.push({ seq: i32[e + EVENT.seq], cpu, code, name: d.name, text: d.fmt(a[0], a[1], a[2], a[3]), args: a, ts: f64[ts + slot] });
     }
+  };
+  for (let cpu = 0; cpu < nr_cpus; cpu++) {
+    read(cpu, B.events, B.events_ts_f64, B.ring, PERCPU.ring_head);
+    if (withTrace && B.tring > 0) read(cpu, B.tevents, B.tevents_ts_f64, B.tring, PERCPU.tring_head);
   }
-  out.sort((x, y) => x.seq - y.seq);
+  // a trace-only event carries the seq of the last kernel event before it: after that event, then by
+  // time; the sort is stable, so a CPU's own events keep their ring order
+  const tonly = (e: TracedEvent) => (EVENTS[e.code]?.trace ? 1 : 0);
+  out.sort((x, y) => x.seq - y.seq || tonly(x) - tonly(y) || x.ts - y.ts);
   return Number.isFinite(last) ? out.slice(-last) : out;
 }
 
 /** tracing: kernel function `fn` (SP_*) starts; a0/a1 say on what */
 export function span_begin(fn: number, a0 = 0, a1 = 0): void {
-  if (tracing) trace_event(EV_SPAN_BEGIN, fn, a0, a1);
+  if (tracing) trace_only(EV_SPAN_BEGIN, fn, a0, a1);
 }
 
 /** tracing: kernel function `fn` returns (or unwinds) */
 export function span_end(fn: number): void {
-  if (tracing) trace_event(EV_SPAN_END, fn);
+  if (tracing) trace_only(EV_SPAN_END, fn);
 }

@@ -17,7 +17,7 @@ import { down_read, up_read } from '../sync/rwsem.js';
 import { LC_MMAP_SEM } from '../sync/lock_class.js';
 import { preempt_point } from '../sync/preempt.js';
 import { lat_fault_begin, lat_fault_end } from './latency.js';
-import { EV_SPAN_BEGIN, EV_SPAN_END, SP_FAULT, trace_event, tracing } from './events.js';
+import { EV_SPAN_BEGIN, EV_SPAN_END, SP_FAULT, trace_only, tracing } from './events.js';
 
 export const ACCESS_OK = 0, ACCESS_SEGV = 1, ACCESS_OOM = 2, ACCESS_SIGBUS = 3;
 /** result of the last user access on this CPU (no allocation per access) */
@@ -27,7 +27,7 @@ export const mmu = { status: ACCESS_OK };
 export function do_page_fault(mm: number, addr: number, write: boolean): number {
   i32[current.stat + CPUSTAT.faults] += 1;
   const t0 = lat_fault_begin();
-  if (tracing) trace_event(EV_SPAN_BEGIN, SP_FAULT, mm, addr, write ? 1 : 0);
+  if (tracing) trace_only(EV_SPAN_BEGIN, SP_FAULT, mm, addr, write ? 1 : 0);
   const sem = mm_mmap_sem(mm);
   down_read(sem, LC_MMAP_SEM);
   try {
@@ -40,7 +40,7 @@ export function do_page_fault(mm: number, addr: number, write: boolean): number 
     return r === VM_FAULT_OOM ? ACCESS_OOM : ACCESS_SIGBUS;
   } finally {
     up_read(sem);
-    if (tracing) trace_event(EV_SPAN_END, SP_FAULT);
+    if (tracing) trace_only(EV_SPAN_END, SP_FAULT);
     lat_fault_end(t0);
   }
 }

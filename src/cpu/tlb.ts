@@ -7,32 +7,29 @@ import { CPUSTAT, PERCPU } from '../shm/layout.js';
 import { i32, percpu_base, sizes } from '../shm/machine.js';
 import { current } from './current.js';
 import { check_halt, controlled, cpu_relax } from '../sync/preempt.js';
-import { SP_FLUSH_TLB, span_begin, span_end } from './events.js';
+import { EV_SPAN_BEGIN, EV_SPAN_END, SP_FLUSH_WAIT, trace_only, tracing } from './events.js';
 
 const FLUSH_SPIN = 100;
 
 export function flush_tlb_page(slot: number): void {
-  span_begin(SP_FLUSH_TLB);
-  try {
-    const me = current.cpu;
-    const n = sizes.nr_cpus;
-    i32[current.stat + CPUSTAT.tlb_flushes] += 1;
-    for (let cpu = 0; cpu < n; cpu++) {
-      if (cpu === me) continue;
-      const pc = percpu_base(cpu);
-      if (Atomics.load(i32, pc + PERCPU.announce) !== slot) continue;
-      // only the access in flight now matters: one that starts later reads the new pte
-      const seq = Atomics.load(i32, pc + PERCPU.access_seq);
-      i32[current.stat + CPUSTAT.tlb_flush_waits] += 1;
-      for (let i = 0; Atomics.load(i32, pc + PERCPU.announce) === slot && Atomics.load(i32, pc + PERCPU.access_seq) === seq; i++) {
-        if (i < FLUSH_SPIN || controlled) { cpu_relax(); continue; } // controlled: yield to the accessing CPU
-        check_halt();
-        Atomics.store(i32, pc + PERCPU.flush_waiting, 1);
-        Atomics.wait(i32, pc + PERCPU.announce, slot, 1);
-      }
+  const me = current.cpu;
+  const n = sizes.nr_cpus;
+  i32[current.stat + CPUSTAT.tlb_flushes] += 1;
+  for (let cpu = 0; cpu < n; cpu++) {
+    if (cpu === me) continue;
+    const pc = percpu_base(cpu);
+    if (Atomics.load(i32, pc + PERCPU.announce) !== slot) continue;
+    // only the access in flight now matters: one that starts later reads the new pte
+    const seq = Atomics.load(i32, pc + PERCPU.access_seq);
+    i32[current.stat + CPUSTAT.tlb_flush_waits] += 1;
+    if (tracing) trace_only(EV_SPAN_BEGIN, SP_FLUSH_WAIT, cpu);
+    for (let i = 0; Atomics.load(i32, pc + PERCPU.announce) === slot && Atomics.load(i32, pc + PERCPU.access_seq) === seq; i++) {
+      if (i < FLUSH_SPIN || controlled) { cpu_relax(); continue; } // controlled: yield to the accessing CPU
+      check_halt();
+      Atomics.store(i32, pc + PERCPU.flush_waiting, 1);
+      Atomics.wait(i32, pc + PERCPU.announce, slot, 1);
     }
-  } finally {
-    span_end(SP_FLUSH_TLB);
+    if (tracing) trace_only(EV_SPAN_END, SP_FLUSH_WAIT);
   }
 }
 

@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { RunOptions, run_free } from './free_run.js';
 import { build_report } from '../report/json.js';
 import type { BenchPoint, BenchReport } from '../report/report_types.js';
+import { FAULT_SAMPLE_EVERY, OP_SAMPLE_EVERY } from '../cpu/latency.js';
 
 export interface BenchOptions extends Omit<RunOptions, 'cpus' | 'ops'> {
   cpus_list: number[];
@@ -24,7 +25,7 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
     switches = rep.switches;
     const one = points.find((p) => p.cpus === 1);
     const p: BenchPoint = {
-      cpus, oversubscription: cpus / cores, elapsed_ms: rep.elapsed_ms, ops: rep.ops, ops_per_s: rep.ops_per_s,
+      cpus, oversubscription: cpus / cores, warmup_ms: r.warmup_ms, elapsed_ms: rep.elapsed_ms, ops: rep.ops, ops_per_s: rep.ops_per_s,
       ops_per_s_per_cpu: rep.ops_per_s / cpus, speedup: one && one.ops_per_s > 0 ? rep.ops_per_s / one.ops_per_s : null,
       outcome: rep.outcome,
       contentions: rep.lock_stat.reduce((a, x) => a + x.contentions, 0),
@@ -44,8 +45,12 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
   if (points.some((p) => p.cpus === 1) && o.scenario.roles(1).length === 1 && o.scenario.roles(1)[0] !== o.scenario.roles(2)[0]) {
     notes.push(`1 CPU runs role '${o.scenario.roles(1)[0]}' (every operation on one CPU); from 2 CPUs each CPU has a role, so the mix of operations differs from the 1-CPU point and speedup compares unlike workloads.`);
   }
-  if (o.warmup_ms > 0) notes.push(`each point ran ${o.warmup_ms / 1000} s before measuring for ${o.duration_ms / 1000} s; counters of the warm-up are left out (lock_stat minima and maxima cover the whole run).`);
-  notes.push('hold times are sampled (1 acquisition in 16, at random); wait times are measured on every contended acquisition; page faults are timed 1 in 8.');
+  if (o.warmup_ms > 0) {
+    const w = points.map((p) => p.warmup_ms);
+    notes.push(`each point warmed up for ${(Math.min(...w) / 1000).toFixed(2)}-${(Math.max(...w) / 1000).toFixed(2)} s, then measured for about ${o.duration_ms / 1000} s; ` +
+      'every CPU zeroed its counters when the warm-up ended, so nothing of the warm-up (minima and maxima included) is in the figures.');
+  }
+  notes.push(`hold times are sampled (1 acquisition in 16, at random); wait times are measured on every contended acquisition; operations are timed 1 in ${OP_SAMPLE_EVERY} and page faults 1 in ${FAULT_SAMPLE_EVERY}, at random.`);
   const failed = points.filter((p) => p.outcome !== 'clean');
   if (failed.length) notes.push(`not clean: ${failed.map((p) => `${p.cpus} CPUs ${p.outcome}`).join(', ')} (figures of a run that stopped at its failure)`);
   const jitter = ['none', 'light', 'heavy'][o.jitter] ?? String(o.jitter);

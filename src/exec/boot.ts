@@ -7,19 +7,20 @@ import { bugs_mask } from '../shm/switches.js';
 import { set_current_cpu } from '../cpu/current.js';
 import { KernelBug } from '../check/bug.js';
 import { mem_init, reset_cpu_accounting } from '../mm/init.js';
+import { lockdep_booting } from '../sync/lockdep.js';
 import type { Scenario, SetupState } from '../scenarios/types.js';
 
 export interface BootOptions {
   scenario: Scenario; protocol: 'buggy' | 'fixed'; cpus: number; seed: number;
   jitter: number; ops: number; extra_switches?: string[];
-  /** --trace: bigger event rings with timestamps, spans, lock waits and holds */
+  /** --trace: timestamps, and a ring per CPU for spans, lock waits and holds */
   trace?: boolean;
 }
 
 export interface Booted { sab: SharedArrayBuffer; roles: string[]; setup: SetupState; switches: string[] }
 
 export function boot_machine(o: BootOptions): Booted {
-  const s: MachineSizes = { ...DEFAULT_SIZES, ...o.scenario.sizes, nr_cpus: o.cpus, ...(o.trace ? { ring: TRACE_RING_SIZE } : {}) };
+  const s: MachineSizes = { ...DEFAULT_SIZES, ...o.scenario.sizes, nr_cpus: o.cpus, ...(o.trace ? { trace_ring: TRACE_RING_SIZE } : {}) };
   const err = validateSizes(s);
   if (err) throw new RangeError(err);
   const { mask, names } = bugs_mask(o.protocol, o.scenario.switches, o.extra_switches);
@@ -28,11 +29,14 @@ export function boot_machine(o: BootOptions): Booted {
   const roles = o.scenario.roles(o.cpus);
   set_current_cpu(0, o.seed);
   let setup: SetupState;
+  lockdep_booting(true);
   try {
     setup = o.scenario.setup(o.cpus, o.seed);
   } catch (e) {
     if (e instanceof KernelBug) throw new Error(`scenario setup hit a kernel failure: ${e.message}`);
     throw new Error(`scenario setup failed: ${(e as Error).message}`);
+  } finally {
+    lockdep_booting(false);
   }
   reset_cpu_accounting();
   return { sab, roles, setup, switches: names };

@@ -11,8 +11,8 @@
 import type { Piscina } from 'piscina';
 import { EVENT, GLOBALS, PERCPU, SCHED } from '../shm/layout.js';
 import { B, i32, percpu_base } from '../shm/machine.js';
-import { event_slot } from '../cpu/events.js';
-import { lockdep_found } from '../sync/lockdep.js';
+import { event_slot, ring_window } from '../cpu/events.js';
+import { lockdep_cycle, lockdep_found } from '../sync/lockdep.js';
 import { boot_machine } from './boot.js';
 import { set_current_cpu } from '../cpu/current.js';
 import {
@@ -85,9 +85,9 @@ const now = () => performance.now();
 function event_log(n: number): string[] {
   const out: string[] = [];
   for (let cpu = 0; cpu < n; cpu++) {
-    const head = i32[percpu_base(cpu) + PERCPU.ring_head];
+    const [from, head] = ring_window(i32[percpu_base(cpu) + PERCPU.ring_head], B.ring);
     const lines = [`ring_head ${head}`];
-    for (let k = Math.max(0, head - B.ring); k < head; k++) {
+    for (let k = from; k < head; k++) {
       const e = B.events + event_slot(cpu, k) * EVENT.stride;
       lines.push(`${i32[e + EVENT.seq]} ${i32[e + EVENT.code]} ${i32[e + EVENT.a0]} ${i32[e + EVENT.a1]} ${i32[e + EVENT.a2]} ${i32[e + EVENT.a3]}`);
     }
@@ -185,7 +185,7 @@ export class ControlledExecutor {
     const sb = B.sched;
     const run: RunResult = {
       scenario: o.scenario.name, scenario_arg: o.scenarioArg ?? o.scenario.name, protocol: o.protocol, cpus: o.cpus, seed: o.seed,
-      warmup_ms: 0, jitter: 'none', roles, switches: names, elapsed_ms: wall_ms, ops: sum_ops(o.cpus), outcome,
+      warmup_ms: 0, lockdep_cycle: lockdep_cycle(), jitter: 'none', roles, switches: names, elapsed_ms: wall_ms, ops: sum_ops(o.cpus), outcome,
       first_failure_ms: null, oops, invariants,
       cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'error', message: 'did not finish' }), watchdog,
     };

@@ -7,6 +7,7 @@ import { B, attachMachine, i32 } from '../shm/machine.js';
 import { current, set_current_cpu } from '../cpu/current.js';
 import { events_attach, trace_op_end, tracing } from '../cpu/events.js';
 import { lat_op_done, lat_op_start } from '../cpu/latency.js';
+import { stat_epoch_attach, stat_epoch_check } from './warmup.js';
 import { KernelBug, OOPS_INTERNAL, record_oops } from '../check/bug.js';
 import { Halted } from '../sync/preempt.js';
 import { JITTER_RECORD, install_jitter } from './jitter.js';
@@ -32,6 +33,7 @@ function make_ctx(task: CpuTask): CpuContext {
       const pc = current.pcpu;
       lat_op_done();
       if (tracing) trace_op_end();
+      stat_epoch_check();
       i32[pc + PERCPU.ops] += 1;
       Atomics.add(i32, pc + PERCPU.progress, 1);
       const total = Atomics.add(i32, B.ops, 1) + 1;
@@ -44,6 +46,7 @@ export async function cpu_main(task: CpuTask): Promise<CpuResult> {
   attachMachine(task.sab);
   set_current_cpu(task.cpu, task.seed);
   events_attach();
+  stat_epoch_attach();
   if (task.controlled) install_controlled(task.cpu, task.controlled);
   else install_jitter(task.jitter);
   let scenario: Scenario;

@@ -13,8 +13,8 @@ import { create_pool } from './pool.js';
 import { JITTER_NAMES } from './jitter.js';
 import type { Scenario } from '../scenarios/types.js';
 import { boot_machine } from './boot.js';
-import { lockdep_found } from '../sync/lockdep.js';
-import { Warm, subtract_warmup, warm_snapshot } from './warmup.js';
+import { lockdep_cycle, lockdep_found } from '../sync/lockdep.js';
+import { stat_epoch_begin } from './warmup.js';
 import type { CpuResult, CpuTask } from './task.js';
 
 export interface RunOptions {
@@ -34,7 +34,7 @@ export interface RunOptions {
   extra_switches?: string[];
   /** record a timestamped trace (--trace) */
   trace?: boolean;
-  /** measure only after this many ms (bench): counters of the warm-up are taken out */
+  /** run this many ms before duration_ms and leave them out of every counter (bench; src/exec/warmup.ts) */
   warmup_ms?: number;
 }
 
@@ -45,6 +45,8 @@ export interface RunResult {
   switches: string[]; elapsed_ms: number; ops: number; outcome: Outcome;
   /** ms of warm-up left out of elapsed_ms, ops and the counters (0 if none) */
   warmup_ms: number;
+  /** the lock-order cycle lockdep reported ("A -> B -> A"), or null */
+  lockdep_cycle: string | null;
   first_failure_ms: number | null; oops: OopsRecord | null; invariants: string[];
   cpu_results: CpuResult[]; watchdog: string | null;
 }
@@ -103,15 +105,15 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   const lastChange = new Array(o.cpus).fill(now());
   let watchdog: string | null = null;
   let stopAt = Infinity;
-  let warm: Warm | null = null;
+  let warmOps = -1; // B.ops when the warm-up ended, -1 before
   let warmAt = t0;
-  const warmup_ms = o.ops === 0 ? Math.min(o.warmup_ms ?? 0, o.duration_ms / 2) : 0;
+  const warmup_ms = o.ops === 0 ? o.warmup_ms ?? 0 : 0; // a run by duration: warm-up, then duration_ms measured
   let done = false;
   void all.then(() => { done = true; });
   while (!done) {
     await sleep(10);
     const t = now();
-    if (warmup_ms > 0 && warm === null && t - t0 >= warmup_ms) { warm = warm_snapshot(); warmAt = t; }
+    if (warmup_ms > 0 && warmOps < 0 && t - t0 >= warmup_ms) { warmOps = stat_epoch_begin(); warmAt = t; }
     if (o.ops === 0 && t - t0 >= o.duration_ms + warmup_ms) Atomics.store(i32, gb + GLOBALS.stop, 1);
     const stopping = Atomics.load(i32, gb + GLOBALS.stop) !== 0 || Atomics.load(i32, gb + GLOBALS.halt) !== 0;
     if (stopping && stopAt === Infinity) stopAt = t;
@@ -133,9 +135,9 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   }
   const end = now();
   if (done) await pool.destroy(); else void pool.destroy();
-  if (!done) warm = null; // CPUs still running: nothing can be subtracted safely
-  const elapsed_ms = end - (warm ? warmAt : t0);
-  const ops = warm ? subtract_warmup(warm) : Atomics.load(i32, B.ops);
+  const warmed = warmOps >= 0;
+  const elapsed_ms = end - warmAt;
+  const ops = Atomics.load(i32, B.ops) - (warmed ? warmOps : 0);
 
   const oops = read_oops();
   let invariants: string[] = [];
@@ -155,7 +157,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   else if (lockdep_found()) outcome = 'violation'; // a lock-order cycle is a bug even when it did not deadlock this time
   return {
     scenario: o.scenario.name, scenario_arg: o.scenarioArg ?? o.scenario.name, protocol: o.protocol, cpus: o.cpus, seed: o.seed, jitter: JITTER_NAMES[o.jitter],
-    roles, switches: names, elapsed_ms, ops, outcome, warmup_ms: warm ? warmAt - t0 : 0,
+    roles, switches: names, elapsed_ms, ops, outcome, warmup_ms: warmed ? warmAt - t0 : 0, lockdep_cycle: lockdep_cycle(),
     first_failure_ms: finalOops ? first_failure_ms : null, oops: finalOops, invariants,
     cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'error', message: 'did not finish' }), watchdog,
   };

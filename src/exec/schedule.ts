@@ -50,9 +50,16 @@ export class ScheduleError extends Error {}
 /** a failure's identity across schedules: the outcome and the first message line, numbers blurred */
 export function failure_signature(r: RunResult): string {
   if (r.outcome === 'clean') return 'clean';
-  const line = (r.oops?.text ?? r.watchdog ?? '').split('\n')[0];
+  if (!r.oops && !r.watchdog && r.lockdep_cycle) return `lockdep: ${r.lockdep_cycle}`;
+  const line = failure_message(r);
   if (r.outcome === 'liveness') return `liveness: ${/deadlock/.test(line) ? 'deadlock' : /livelock/.test(line) ? 'livelock' : 'lockup'}`;
   return `${r.outcome}: ${line.replace(/\b(0x)?[0-9a-f]*\d[0-9a-f]*\b/g, '#')}`; // numbers and hex words (pfns, entries, addresses)
+}
+
+/** the first line that names a run's failure */
+export function failure_message(r: RunResult): string {
+  if (!r.oops && !r.watchdog && r.lockdep_cycle) return `possible circular locking dependency: ${r.lockdep_cycle}`;
+  return (r.oops?.text ?? r.watchdog ?? '').split('\n')[0];
 }
 
 export function schedule_of(o: ControlledOptions, r: ControlledRun, found_by: FoundBy, tool: string, splat: string | null): ScheduleFile {
@@ -62,7 +69,7 @@ export function schedule_of(o: ControlledOptions, r: ControlledRun, found_by: Fo
     decision_fields: DECISION_FIELDS,
     decisions: r.switches.map((w) => [w.step, w.cpu, w.pp, w.spin, w.to, WHY_NAMES[w.why]]),
     steps: r.steps, preemptions: r.preemptions,
-    expect: r.run.outcome === 'clean' ? null : { outcome: r.run.outcome, message: (r.run.oops?.text ?? r.run.watchdog ?? '').split('\n')[0], splat: splat ?? '' },
+    expect: r.run.outcome === 'clean' ? null : { outcome: r.run.outcome, message: failure_message(r.run), splat: splat ?? '' },
   };
 }
 

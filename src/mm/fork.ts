@@ -12,7 +12,6 @@ import { VM_DONTCOPY, mm_mmap_sem } from './mm_types.js';
 import { exit_mmap, insert_vm_struct, mm_alloc, vma_alloc } from './mmap.js';
 import { anon_vma_link } from './rmap.js';
 import { copy_page_range } from './memory.js';
-import { SP_DUP_MMAP, span_begin, span_end } from '../cpu/events.js';
 
 /** dup_mmap: copy every vma and its ptes into mm (both mmap_sems held for write) */
 function dup_mmap(mm: number, oldmm: number): number {
@@ -35,24 +34,19 @@ function dup_mmap(mm: number, oldmm: number): number {
 
 /** copy_mm for fork without CLONE_VM: returns the child's mm, or a negative errno */
 export function copy_mm(oldmm: number): number {
-  span_begin(SP_DUP_MMAP);
-  try {
-    const mm = mm_alloc(oldmm);
-    if (mm === 0) return -12;
-    trace_event(EV_DUP_MMAP, oldmm, mm);
-    const oldsem = mm_mmap_sem(oldmm);
-    down_write(oldsem, LC_MMAP_SEM);
-    down_write(mm_mmap_sem(mm), LC_MMAP_SEM); // down_write_nested: the child is new, nobody else can hold it
-    const rc = dup_mmap(mm, oldmm);
-    up_write(mm_mmap_sem(mm));
-    up_write(oldsem);
-    i32[current.stat + CPUSTAT.forks] += 1;
-    if (rc !== 0) { exit_mmap(mm); return rc; }
-    trace_event(EV_DUP_MMAP_DONE, oldmm, mm);
-    return mm;
-  } finally {
-    span_end(SP_DUP_MMAP);
-  }
+  const mm = mm_alloc(oldmm);
+  if (mm === 0) return -12;
+  trace_event(EV_DUP_MMAP, oldmm, mm);
+  const oldsem = mm_mmap_sem(oldmm);
+  down_write(oldsem, LC_MMAP_SEM);
+  down_write(mm_mmap_sem(mm), LC_MMAP_SEM); // down_write_nested: the child is new, nobody else can hold it
+  const rc = dup_mmap(mm, oldmm);
+  up_write(mm_mmap_sem(mm));
+  up_write(oldsem);
+  i32[current.stat + CPUSTAT.forks] += 1;
+  if (rc !== 0) { exit_mmap(mm); return rc; }
+  trace_event(EV_DUP_MMAP_DONE, oldmm, mm);
+  return mm;
 }
 
 /** mmget_not_zero: pin an mm found on a list, unless it is already exiting */

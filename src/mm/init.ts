@@ -30,8 +30,10 @@ export function reset_cpu_accounting(): void {
   i32.fill(0, B.cpustat, B.cpustat + n * CPUSTAT.stride);
   i32.fill(0, B.events, B.events + n * B.ring * EVENT.stride);
   f64.fill(0, B.events_ts_f64, B.events_ts_f64 + n * B.ring);
+  i32.fill(0, B.tevents, B.tevents + n * B.tring * EVENT.stride);
   i32.fill(0, B.lat, B.lat + n * NR_LAT_KINDS * LAT_BUCKETS);
   i32.fill(0, B.lockstat_points, B.lockstat_points + n * NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS);
+  i32.fill(0, B.lockstat_contending, B.lockstat_contending + n * NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS);
   // lockdep keeps what setup taught it (as the kernel keeps boot-time dependencies)
   f64.fill(0, B.lockstat_f64, B.lockstat_f64 + n * NR_LOCK_CLASSES * LOCKSTAT.stride);
   f64.fill(0, B.heldtime_f64, B.heldtime_f64 + n * HELDTIME.stride);

@@ -18,7 +18,6 @@ import { alloc_page } from './page_alloc.js';
 import { swap_cache_slot, swapper_tree_lock } from './swap_state.js';
 import { get_page, put_page, putback_lru_page } from './swap.js';
 import { page_add_anon_rmap, set_page_dirty, try_to_unmap } from './rmap.js';
-import { SP_MIGRATE, span_begin, span_end } from '../cpu/events.js';
 
 export const EAGAIN = -11, ENOMEM = -12, EBUSY = -16;
 
@@ -211,16 +210,11 @@ function unmap_and_move(old: number, force: boolean): number {
  * Returns 0 if migrated, else the last error; the page is always put back.
  */
 export function migrate_pages(pfn: number): number {
-  span_begin(SP_MIGRATE);
-  try {
-    let rc = EAGAIN;
-    for (let pass = 0; pass < 10 && rc === EAGAIN; pass++) rc = unmap_and_move(pfn, pass > 2);
-    if (rc === EAGAIN || rc === ENOMEM) putback_lru_page(pfn);
-    const st = current.stat;
-    i32[st + CPUSTAT.migrations] += 1;
-    i32[st + (rc === 0 ? CPUSTAT.migrate_ok : CPUSTAT.migrate_fail)] += 1;
-    return rc;
-  } finally {
-    span_end(SP_MIGRATE);
-  }
+  let rc = EAGAIN;
+  for (let pass = 0; pass < 10 && rc === EAGAIN; pass++) rc = unmap_and_move(pfn, pass > 2);
+  if (rc === EAGAIN || rc === ENOMEM) putback_lru_page(pfn);
+  const st = current.stat;
+  i32[st + CPUSTAT.migrations] += 1;
+  i32[st + (rc === 0 ? CPUSTAT.migrate_ok : CPUSTAT.migrate_fail)] += 1;
+  return rc;
 }

@@ -15,7 +15,6 @@ import {
 import { __anon_vma_link, anon_vma_unlink } from './rmap.js';
 import { pte_free } from './page_alloc.js';
 import { unmap_vmas } from './memory.js';
-import { SP_EXIT_MMAP, span_begin, span_end } from '../cpu/events.js';
 
 export const MMLIST_DESC: ListDesc = { base: mm_base, next: MM.mmlist_next, prev: MM.mmlist_prev };
 
@@ -178,29 +177,24 @@ function free_pgtables(mm: number): void {
 
 /** exit_mmap + mmput: tear down an mm whose last user is gone */
 export function exit_mmap(mm: number): void {
-  span_begin(SP_EXIT_MMAP);
-  try {
-    trace_event(EV_EXIT_MMAP, mm);
-    const m = mm_base(mm);
-    // no mmap_sem: mm_users is zero, nobody else can reach this mm's vmas
-    unmap_vmas(mm);
-    for (let vma = i32[m + MM.mmap_first]; vma !== 0; vma = i32[vma_base(vma) + VMA.vm_next]) anon_vma_unlink(vma);
-    free_pgtables(mm);
-    for (let vma = i32[m + MM.mmap_first]; vma !== 0;) {
-      const next = i32[vma_base(vma) + VMA.vm_next];
-      vma_free(vma);
-      vma = next;
-    }
-    i32[m + MM.mmap_first] = 0;
-    i32[m + MM.map_count] = 0;
-    if (mm_on_mmlist(mm)) {
-      spin_lock(B.mmlist + MMLIST.lock, LC_MMLIST);
-      list_del(MMLIST_DESC, B.mmlist + MMLIST.first, mm);
-      spin_unlock(B.mmlist + MMLIST.lock);
-    }
-    Atomics.store(i32, m + MM.live, 0);
-    id_free(B.mm_alloc, B.mm_free, mm);
-  } finally {
-    span_end(SP_EXIT_MMAP);
+  trace_event(EV_EXIT_MMAP, mm);
+  const m = mm_base(mm);
+  // no mmap_sem: mm_users is zero, nobody else can reach this mm's vmas
+  unmap_vmas(mm);
+  for (let vma = i32[m + MM.mmap_first]; vma !== 0; vma = i32[vma_base(vma) + VMA.vm_next]) anon_vma_unlink(vma);
+  free_pgtables(mm);
+  for (let vma = i32[m + MM.mmap_first]; vma !== 0;) {
+    const next = i32[vma_base(vma) + VMA.vm_next];
+    vma_free(vma);
+    vma = next;
   }
+  i32[m + MM.mmap_first] = 0;
+  i32[m + MM.map_count] = 0;
+  if (mm_on_mmlist(mm)) {
+    spin_lock(B.mmlist + MMLIST.lock, LC_MMLIST);
+    list_del(MMLIST_DESC, B.mmlist + MMLIST.first, mm);
+    spin_unlock(B.mmlist + MMLIST.lock);
+  }
+  Atomics.store(i32, m + MM.live, 0);
+  id_free(B.mm_alloc, B.mm_free, mm);
 }

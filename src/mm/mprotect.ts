@@ -15,7 +15,6 @@ import { pmd_addr_end, pte_lockptr, pte_offset, pte_table } from './pagewalk.js'
 import { pte_file, pte_modify, pte_present } from './pgtable.js';
 import { is_write_migration_entry, make_migration_entry_read, pte_to_swp_entry, swp_entry_to_pte } from './swapops.js';
 import { EACCES, EINVAL, ENOMEM, find_vma, split_vma } from './mmap.js';
-import { SP_MPROTECT, span_begin, span_end } from '../cpu/events.js';
 
 /** change_pte_range: takes the table's PTL; flushes the range before returning */
 function change_pte_range(mm: number, table: number, addr: number, end: number, newprot: number): void {
@@ -71,36 +70,31 @@ function mprotect_fixup(mm: number, vma: number, start: number, end: number, new
 
 /** sys_mprotect: returns 0 or a negative errno; takes mmap_sem for write */
 export function sys_mprotect(mm: number, start: number, len: number, prot: number): number {
-  span_begin(SP_MPROTECT);
+  if ((start & ((1 << PAGE_SHIFT) - 1)) !== 0 || len < 0) return EINVAL;
+  const end = start + ((len + (1 << PAGE_SHIFT) - 1) & ~((1 << PAGE_SHIFT) - 1));
+  if (end === start) return 0;
+  i32[current.stat + CPUSTAT.mprotects] += 1;
+  trace_event(EV_MPROTECT, mm, start, end, prot);
+  const sem = mm_mmap_sem(mm);
+  down_write(sem, LC_MMAP_SEM);
   try {
-    if ((start & ((1 << PAGE_SHIFT) - 1)) !== 0 || len < 0) return EINVAL;
-    const end = start + ((len + (1 << PAGE_SHIFT) - 1) & ~((1 << PAGE_SHIFT) - 1));
-    if (end === start) return 0;
-    i32[current.stat + CPUSTAT.mprotects] += 1;
-    trace_event(EV_MPROTECT, mm, start, end, prot);
-    const sem = mm_mmap_sem(mm);
-    down_write(sem, LC_MMAP_SEM);
-    try {
-      let vma = find_vma(mm, start);
-      if (vma === 0 || vma_field(vma, VMA.vm_start) > start) return ENOMEM;
-      let nstart = start;
-      for (;;) {
-        const flags = vma_field(vma, VMA.vm_flags);
-        const newflags = calc_vm_prot_bits(prot) | (flags & ~(VM_READ | VM_WRITE | VM_EXEC));
-        // newflags >> 4 shift VM_MAY% in place of VM_%
-        if ((newflags & ~(newflags >> 4) & (VM_READ | VM_WRITE | VM_EXEC)) !== 0) return EACCES;
-        const tmp = Math.min(vma_field(vma, VMA.vm_end), end);
-        const rc = mprotect_fixup(mm, vma, nstart, tmp, newflags);
-        if (rc !== 0) return rc;
-        nstart = tmp;
-        if (nstart >= end) return 0;
-        vma = find_vma(mm, nstart);
-        if (vma === 0 || vma_field(vma, VMA.vm_start) !== nstart) return ENOMEM;
-      }
-    } finally {
-      up_write(sem);
+    let vma = find_vma(mm, start);
+    if (vma === 0 || vma_field(vma, VMA.vm_start) > start) return ENOMEM;
+    let nstart = start;
+    for (;;) {
+      const flags = vma_field(vma, VMA.vm_flags);
+      const newflags = calc_vm_prot_bits(prot) | (flags & ~(VM_READ | VM_WRITE | VM_EXEC));
+      // newflags >> 4 shift VM_MAY% in place of VM_%
+      if ((newflags & ~(newflags >> 4) & (VM_READ | VM_WRITE | VM_EXEC)) !== 0) return EACCES;
+      const tmp = Math.min(vma_field(vma, VMA.vm_end), end);
+      const rc = mprotect_fixup(mm, vma, nstart, tmp, newflags);
+      if (rc !== 0) return rc;
+      nstart = tmp;
+      if (nstart >= end) return 0;
+      vma = find_vma(mm, nstart);
+      if (vma === 0 || vma_field(vma, VMA.vm_start) !== nstart) return ENOMEM;
     }
   } finally {
-    span_end(SP_MPROTECT);
+    up_write(sem);
   }
 }

@@ -20,7 +20,6 @@ import { mk_pte, pte_mkold } from './pgtable.js';
 import { pmd_addr_end, pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
 import { get_page, put_page } from './swap.js';
 import { page_add_anon_rmap } from './rmap.js';
-import { SP_SWAPOFF, SP_SWAPON, span_begin, span_end } from '../cpu/events.js';
 
 export const SWP_USED = 1, SWP_WRITEOK = 2;
 export const SWAP_MAP_MAX = 0x7fff, SWAP_MAP_BAD = 0x8000;
@@ -168,52 +167,47 @@ function scan_swap_map(type: number): number {
  * Returns the type, or -EPERM when every type is in use.
  */
 export function sys_swapon(slots: number, prio: number): number {
-  span_begin(SP_SWAPON);
-  try {
-    if (!Number.isInteger(slots) || slots < 2 || slots > SWAP_SLOTS) return EINVAL;
-    spin_lock(swap_lock(), LC_SWAP);
-    let type = 0;
-    const nr = nr_swapfiles();
-    for (; type < nr; type++) if ((i32[swap_info_base(type) + SWAP_INFO.flags] & SWP_USED) === 0) break;
-    // switch:swapon-type-range (seed 000, sys_swapon hunk)
-    const limit = buggy(SW_SWAPON_TYPE_RANGE)
-      ? swp_type(pte_to_swp_entry(swp_entry_to_pte(swp_entry(~0, 0)))) + 1 // the old "obfuscated" check: type > 31
-      : MAX_SWAPFILES;
-    if (type >= limit) { spin_unlock(swap_lock()); return EPERM; }
-    if (type >= NR_SWAP_INFO) {
-      // model checker (KASAN-like): swap_info[] has MAX_SWAPFILES records; this write lands in other data
-      spin_unlock(swap_lock());
-      fail(OOPS_KASAN, `BUG: KASAN: global-out-of-bounds in sys_swapon\nWrite of size ${SWAP_INFO.stride * 4} at swap_info[${type}]: the array has ${NR_SWAP_INFO} entries (MAX_SWAPFILES)`);
-    }
-    if (type >= nr) i32[B.swapg + SWAPG.nr_swapfiles] = type + 1;
-    const p = swap_info_base(type);
-    i32[p + SWAP_INFO.flags] = SWP_USED;
-    i32[p + SWAP_INFO.prio] = prio;
-    i32[p + SWAP_INFO.inuse_pages] = 0;
+  if (!Number.isInteger(slots) || slots < 2 || slots > SWAP_SLOTS) return EINVAL;
+  spin_lock(swap_lock(), LC_SWAP);
+  let type = 0;
+  const nr = nr_swapfiles();
+  for (; type < nr; type++) if ((i32[swap_info_base(type) + SWAP_INFO.flags] & SWP_USED) === 0) break;
+  // switch:swapon-type-range (seed 000, sys_swapon hunk)
+  const limit = buggy(SW_SWAPON_TYPE_RANGE)
+    ? swp_type(pte_to_swp_entry(swp_entry_to_pte(swp_entry(~0, 0)))) + 1 // the old "obfuscated" check: type > 31
+    : MAX_SWAPFILES;
+  if (type >= limit) { spin_unlock(swap_lock()); return EPERM; }
+  if (type >= NR_SWAP_INFO) {
+    // model checker (KASAN-like): swap_info[] has MAX_SWAPFILES records; this write lands in other data
     spin_unlock(swap_lock());
-    // read the header, set up swap_map: slot 0 is the header and is marked bad
-    for (let off = 0; off < SWAP_SLOTS; off++) i32[swap_map_slot(type, off)] = off === 0 || off >= slots ? SWAP_MAP_BAD : 0;
-    spin_lock(swap_lock(), LC_SWAP);
-    i32[p + SWAP_INFO.max] = slots;
-    i32[p + SWAP_INFO.pages] = slots - 1;
-    i32[p + SWAP_INFO.lowest_bit] = 1;
-    i32[p + SWAP_INFO.highest_bit] = slots - 1;
-    i32[p + SWAP_INFO.cluster_next] = 1;
-    i32[p + SWAP_INFO.flags] = SWP_USED | SWP_WRITEOK;
-    Atomics.add(i32, B.swapg + SWAPG.nr_swap_pages, slots - 1);
-    i32[B.swapg + SWAPG.total_swap_pages] += slots - 1;
-    // insert into swap_list by priority (highest first)
-    let prev = -1;
-    let cur = i32[B.swapg + SWAPG.swap_list_head];
-    while (cur >= 0 && i32[swap_info_base(cur) + SWAP_INFO.prio] >= prio) { prev = cur; cur = i32[swap_info_base(cur) + SWAP_INFO.next]; }
-    i32[p + SWAP_INFO.next] = cur;
-    if (prev < 0) i32[B.swapg + SWAPG.swap_list_head] = type;
-    else i32[swap_info_base(prev) + SWAP_INFO.next] = type;
-    spin_unlock(swap_lock());
-    return type;
-  } finally {
-    span_end(SP_SWAPON);
+    fail(OOPS_KASAN, `BUG: KASAN: global-out-of-bounds in sys_swapon\nWrite of size ${SWAP_INFO.stride * 4} at swap_info[${type}]: the array has ${NR_SWAP_INFO} entries (MAX_SWAPFILES)`);
   }
+  if (type >= nr) i32[B.swapg + SWAPG.nr_swapfiles] = type + 1;
+  const p = swap_info_base(type);
+  i32[p + SWAP_INFO.flags] = SWP_USED;
+  i32[p + SWAP_INFO.prio] = prio;
+  i32[p + SWAP_INFO.inuse_pages] = 0;
+  spin_unlock(swap_lock());
+  // read the header, set up swap_map: slot 0 is the header and is marked bad
+  for (let off = 0; off < SWAP_SLOTS; off++) i32[swap_map_slot(type, off)] = off === 0 || off >= slots ? SWAP_MAP_BAD : 0;
+  spin_lock(swap_lock(), LC_SWAP);
+  i32[p + SWAP_INFO.max] = slots;
+  i32[p + SWAP_INFO.pages] = slots - 1;
+  i32[p + SWAP_INFO.lowest_bit] = 1;
+  i32[p + SWAP_INFO.highest_bit] = slots - 1;
+  i32[p + SWAP_INFO.cluster_next] = 1;
+  i32[p + SWAP_INFO.flags] = SWP_USED | SWP_WRITEOK;
+  Atomics.add(i32, B.swapg + SWAPG.nr_swap_pages, slots - 1);
+  i32[B.swapg + SWAPG.total_swap_pages] += slots - 1;
+  // insert into swap_list by priority (highest first)
+  let prev = -1;
+  let cur = i32[B.swapg + SWAPG.swap_list_head];
+  while (cur >= 0 && i32[swap_info_base(cur) + SWAP_INFO.prio] >= prio) { prev = cur; cur = i32[swap_info_base(cur) + SWAP_INFO.next]; }
+  i32[p + SWAP_INFO.next] = cur;
+  if (prev < 0) i32[B.swapg + SWAPG.swap_list_head] = type;
+  else i32[swap_info_base(prev) + SWAP_INFO.next] = type;
+  spin_unlock(swap_lock());
+  return type;
 }
 
 /** unuse_pte_range: point every pte holding entry at page (PTL per table); mmap_sem held */
@@ -330,41 +324,36 @@ function try_to_unuse(type: number): number {
 
 /** sys_swapoff: stop allocating from the device, bring its pages back, switch it off */
 export function sys_swapoff(type: number): number {
-  span_begin(SP_SWAPOFF);
-  try {
-    spin_lock(swap_lock(), LC_SWAP);
-    const p = swap_info_base(type);
-    if (type < 0 || type >= nr_swapfiles() || (i32[p + SWAP_INFO.flags] & SWP_WRITEOK) === 0) { spin_unlock(swap_lock()); return EINVAL; }
-    // unlink from swap_list, take its pages out of the free count
-    let prev = -1;
-    for (let cur = i32[B.swapg + SWAPG.swap_list_head]; cur >= 0 && cur !== type; cur = i32[swap_info_base(cur) + SWAP_INFO.next]) prev = cur;
-    if (prev < 0) i32[B.swapg + SWAPG.swap_list_head] = i32[p + SWAP_INFO.next];
-    else i32[swap_info_base(prev) + SWAP_INFO.next] = i32[p + SWAP_INFO.next];
-    // every slot leaves the count; try_to_unuse's frees give back the used ones as they go
-    Atomics.sub(i32, B.swapg + SWAPG.nr_swap_pages, i32[p + SWAP_INFO.pages]);
-    i32[B.swapg + SWAPG.total_swap_pages] -= i32[p + SWAP_INFO.pages];
-    i32[p + SWAP_INFO.flags] &= ~SWP_WRITEOK;
+  spin_lock(swap_lock(), LC_SWAP);
+  const p = swap_info_base(type);
+  if (type < 0 || type >= nr_swapfiles() || (i32[p + SWAP_INFO.flags] & SWP_WRITEOK) === 0) { spin_unlock(swap_lock()); return EINVAL; }
+  // unlink from swap_list, take its pages out of the free count
+  let prev = -1;
+  for (let cur = i32[B.swapg + SWAPG.swap_list_head]; cur >= 0 && cur !== type; cur = i32[swap_info_base(cur) + SWAP_INFO.next]) prev = cur;
+  if (prev < 0) i32[B.swapg + SWAPG.swap_list_head] = i32[p + SWAP_INFO.next];
+  else i32[swap_info_base(prev) + SWAP_INFO.next] = i32[p + SWAP_INFO.next];
+  // every slot leaves the count; try_to_unuse's frees give back the used ones as they go
+  Atomics.sub(i32, B.swapg + SWAPG.nr_swap_pages, i32[p + SWAP_INFO.pages]);
+  i32[B.swapg + SWAPG.total_swap_pages] -= i32[p + SWAP_INFO.pages];
+  i32[p + SWAP_INFO.flags] &= ~SWP_WRITEOK;
+  spin_unlock(swap_lock());
+  const err = try_to_unuse(type);
+  spin_lock(swap_lock(), LC_SWAP);
+  if (err !== 0) {
+    // re-insert at the head and give back what we took
+    i32[p + SWAP_INFO.next] = i32[B.swapg + SWAPG.swap_list_head];
+    i32[B.swapg + SWAPG.swap_list_head] = type;
+    Atomics.add(i32, B.swapg + SWAPG.nr_swap_pages, i32[p + SWAP_INFO.pages]);
+    i32[B.swapg + SWAPG.total_swap_pages] += i32[p + SWAP_INFO.pages];
+    i32[p + SWAP_INFO.flags] |= SWP_WRITEOK;
     spin_unlock(swap_lock());
-    const err = try_to_unuse(type);
-    spin_lock(swap_lock(), LC_SWAP);
-    if (err !== 0) {
-      // re-insert at the head and give back what we took
-      i32[p + SWAP_INFO.next] = i32[B.swapg + SWAPG.swap_list_head];
-      i32[B.swapg + SWAPG.swap_list_head] = type;
-      Atomics.add(i32, B.swapg + SWAPG.nr_swap_pages, i32[p + SWAP_INFO.pages]);
-      i32[B.swapg + SWAPG.total_swap_pages] += i32[p + SWAP_INFO.pages];
-      i32[p + SWAP_INFO.flags] |= SWP_WRITEOK;
-      spin_unlock(swap_lock());
-      return err;
-    }
-    i32[p + SWAP_INFO.flags] = 0;
-    i32[p + SWAP_INFO.max] = 0;
-    i32[p + SWAP_INFO.pages] = 0;
-    spin_unlock(swap_lock());
-    return 0;
-  } finally {
-    span_end(SP_SWAPOFF);
+    return err;
   }
+  i32[p + SWAP_INFO.flags] = 0;
+  i32[p + SWAP_INFO.max] = 0;
+  i32[p + SWAP_INFO.pages] = 0;
+  spin_unlock(swap_lock());
+  return 0;
 }
 
 /**

@@ -10,7 +10,6 @@ import { ClearPageFlag, PageAnon, PageSwapCacheP, SetPageFlag, TestClearPageFlag
 import { SWAP_FAIL, SWAP_SUCCESS, try_to_unmap } from './rmap.js';
 import { add_to_swap, remove_swap_mapping, swap_writepage } from './swap_state.js';
 import { put_page, putback_lru_page } from './swap.js';
-import { SP_SHRINK, span_begin, span_end } from '../cpu/events.js';
 
 export const PAGEOUT_FREED = 0, PAGEOUT_KEPT = 1, PAGEOUT_ACTIVATED = 2;
 
@@ -28,37 +27,32 @@ function pageout(pfn: number): boolean {
  * the LRU). Returns PAGEOUT_FREED when the page went back to the allocator.
  */
 export function shrink_page(pfn: number): number {
-  span_begin(SP_SHRINK);
-  try {
-    ClearPageFlag(pfn, PG_active); // reclaim works on the inactive list
-    if (!PageAnon(pfn) || !trylock_page(pfn)) { putback_lru_page(pfn); return PAGEOUT_KEPT; }
-    let verdict = PAGEOUT_KEPT;
-    done: {
-      if ((page_flags(pfn) & PG_writeback) !== 0) break done;
-      if (!PageSwapCacheP(pfn) && !add_to_swap(pfn)) { verdict = PAGEOUT_ACTIVATED; break done; }
-      if (page_mapped(pfn)) {
-        const r = try_to_unmap(pfn, false);
-        if (r === SWAP_FAIL) { verdict = PAGEOUT_ACTIVATED; break done; }
-        if (r !== SWAP_SUCCESS) break done;
-      }
-      if ((page_flags(pfn) & PG_dirty) !== 0) {
-        if (!pageout(pfn)) break done;
-        // the write completed synchronously and unlocked the page: relock and look again
-        if ((page_flags(pfn) & (PG_writeback | PG_dirty)) !== 0 || !trylock_page(pfn)) { putback_lru_page(pfn); return PAGEOUT_KEPT; }
-        if ((page_flags(pfn) & (PG_writeback | PG_dirty)) !== 0 || page_mapped(pfn)) break done;
-      }
-      if (!remove_swap_mapping(pfn)) break done;
-      unlock_page(pfn);
-      trace_event(EV_SHRINK, pfn);
-      i32[current.stat + CPUSTAT.swapouts] += 1;
-      put_page(pfn); // the isolation reference was the last
-      return PAGEOUT_FREED;
+  ClearPageFlag(pfn, PG_active); // reclaim works on the inactive list
+  if (!PageAnon(pfn) || !trylock_page(pfn)) { putback_lru_page(pfn); return PAGEOUT_KEPT; }
+  let verdict = PAGEOUT_KEPT;
+  done: {
+    if ((page_flags(pfn) & PG_writeback) !== 0) break done;
+    if (!PageSwapCacheP(pfn) && !add_to_swap(pfn)) { verdict = PAGEOUT_ACTIVATED; break done; }
+    if (page_mapped(pfn)) {
+      const r = try_to_unmap(pfn, false);
+      if (r === SWAP_FAIL) { verdict = PAGEOUT_ACTIVATED; break done; }
+      if (r !== SWAP_SUCCESS) break done;
     }
-    if (verdict === PAGEOUT_ACTIVATED) SetPageFlag(pfn, PG_active);
+    if ((page_flags(pfn) & PG_dirty) !== 0) {
+      if (!pageout(pfn)) break done;
+      // the write completed synchronously and unlocked the page: relock and look again
+      if ((page_flags(pfn) & (PG_writeback | PG_dirty)) !== 0 || !trylock_page(pfn)) { putback_lru_page(pfn); return PAGEOUT_KEPT; }
+      if ((page_flags(pfn) & (PG_writeback | PG_dirty)) !== 0 || page_mapped(pfn)) break done;
+    }
+    if (!remove_swap_mapping(pfn)) break done;
     unlock_page(pfn);
-    putback_lru_page(pfn);
-    return verdict;
-  } finally {
-    span_end(SP_SHRINK);
+    trace_event(EV_SHRINK, pfn);
+    i32[current.stat + CPUSTAT.swapouts] += 1;
+    put_page(pfn); // the isolation reference was the last
+    return PAGEOUT_FREED;
   }
+  if (verdict === PAGEOUT_ACTIVATED) SetPageFlag(pfn, PG_active);
+  unlock_page(pfn);
+  putback_lru_page(pfn);
+  return verdict;
 }

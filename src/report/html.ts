@@ -86,10 +86,11 @@ function latency_table(lat: LatencySummary[]): string {
 
 function lockdep_section(ld: LockdepSection): string {
   const out: string[] = [];
-  if (ld.report) out.push(`<p>Cycle found on CPU ${ld.report.cpu}: ${esc(ld.report.cycle.join(' → '))}</p>`, `<pre class="splat">${esc(ld.report.text)}</pre>`);
+  if (ld.report) out.push(`<p>Cycle found ${ld.report.cpu < 0 ? 'in setup' : `on CPU ${ld.report.cpu}`}: ${esc(ld.report.cycle.join(' → '))}</p>`, `<pre class="splat">${esc(ld.report.text)}</pre>`);
+  if (ld.disabled) out.push(`<pre class="splat">${esc(ld.disabled)}</pre>`);
   if (ld.edges.length) {
     out.push(table(['from → to', 'kind', 'first seen: CPU', 'role', 'path'],
-      ld.edges.map((e) => [`${e.from} → ${e.to}`, e.kind, e.cpu, e.role, e.path])));
+      ld.edges.map((e) => [`${e.from} → ${e.to}`, e.kind, e.cpu < 0 ? 'setup' : e.cpu, e.role, e.path])));
   }
   return out.length ? `<h2>Lockdep</h2>\n${out.join('\n')}` : '';
 }
@@ -254,7 +255,7 @@ table.num.first-text td:first-child { text-align: left; font-family: inherit; }
 .u-title { font-size: 15px; font-weight: 600; } .u-legend { font-size: 13px; }
 `;
 
-/** the whole page for a run (`mmrace run --html`) or a bench (`mmrace bench --html`) */
+/** the whole page for a run (`mmrace run --report`) or a bench (`mmrace bench --report`) */
 export function render_html(report: RunReport | BenchReport): string {
   const bench = report.schema === 'mmrace.bench/1';
   const charts = bench ? bench_charts(report as BenchReport) : run_charts(report as RunReport);

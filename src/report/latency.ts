@@ -55,8 +55,9 @@ const COLS = ['samples', 'min', 'p50', 'p90', 'p99', 'p99.9', 'max', 'mean'];
 export function format_latency(rows: LatencySummary[], cpus: number): string {
   if (rows.length === 0) return 'latency: nothing timed';
   const w = Math.max(20, ...rows.map((r) => r.op.length + 1));
-  const sampled = rows.filter((r) => r.sample_every > 1).map((r) => `${r.op} 1 in ${r.sample_every}`);
-  const lines = [`latency (merged over ${cpus} CPU${cpus === 1 ? '' : 's'}${sampled.length ? `; sampled: ${sampled.join(', ')}` : ''})`,
+  const every = (ops: boolean) => rows.find((r) => (r.op === 'do_page_fault') !== ops)?.sample_every;
+  const timed = [every(true) && `operations 1 in ${every(true)}`, every(false) && `page faults 1 in ${every(false)}`].filter(Boolean);
+  const lines = [`latency (merged over ${cpus} CPU${cpus === 1 ? '' : 's'}; timed at random: ${timed.join(', ')})`,
     `${'operation'.padEnd(w)}${COLS.map((c) => c.padStart(10)).join('')}`];
   for (const r of rows) {
     const v = [r.min_ns, r.p50_ns, r.p90_ns, r.p99_ns, r.p999_ns, r.max_ns, r.mean_ns].map((x) => fmt_ns(x).padStart(10));

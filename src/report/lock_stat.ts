@@ -12,6 +12,19 @@ export interface LockStatRow {
   holdtime_min: number; holdtime_max: number; holdtime_total: number; holdtime_avg: number; hold_samples: number;
   /** contention points: contentions by the kernel path the waiter was in, most first */
   points: { path: string; contentions: number }[];
+  /** contending points: contentions by the kernel path the holder was in ('-' if not known: rwsems), most first */
+  contending: { path: string; contentions: number }[];
+}
+
+/** one class's counts by kernel path, merged over CPUs, most first */
+function by_path(region: number, cls: number): { path: string; contentions: number }[] {
+  const out: { path: string; contentions: number }[] = [];
+  for (let path = 0; path < LOCKSTAT_NR_PATHS; path++) {
+    let n = 0;
+    for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) n += i32[region + (cpu * NR_LOCK_CLASSES + cls) * LOCKSTAT_NR_PATHS + path];
+    if (n > 0) out.push({ path: path ? EVENTS[path]?.name ?? String(path) : '-', contentions: n });
+  }
+  return out.sort((a, b) => b.contentions - a.contentions);
 }
 
 /** merged rows (times in µs), busiest class first */
@@ -19,7 +32,7 @@ export function lock_stat_rows(): LockStatRow[] {
   const rows: LockStatRow[] = [];
   for (let cls = 0; cls < NR_LOCK_CLASSES; cls++) {
     const r: LockStatRow = { class: LOCK_CLASS_NAMES[cls], con_bounces: 0, contentions: 0, waittime_min: 0, waittime_max: 0, waittime_total: 0, waittime_avg: 0,
-      acq_bounces: 0, acquisitions: 0, holdtime_min: 0, holdtime_max: 0, holdtime_total: 0, holdtime_avg: 0, hold_samples: 0, points: [] };
+      acq_bounces: 0, acquisitions: 0, holdtime_min: 0, holdtime_max: 0, holdtime_total: 0, holdtime_avg: 0, hold_samples: 0, points: [], contending: [] };
     let wmin = Infinity, hmin = Infinity;
     for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) {
       const b = B.lockstat_f64 + (cpu * NR_LOCK_CLASSES + cls) * LOCKSTAT.stride;
@@ -40,12 +53,8 @@ export function lock_stat_rows(): LockStatRow[] {
     r.holdtime_min = Number.isFinite(hmin) ? hmin : 0;
     r.waittime_avg = r.contentions ? r.waittime_total / r.contentions : 0;
     r.holdtime_avg = r.hold_samples ? r.holdtime_total / r.hold_samples : 0;
-    for (let path = 0; path < LOCKSTAT_NR_PATHS; path++) {
-      let n = 0;
-      for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) n += i32[B.lockstat_points + (cpu * NR_LOCK_CLASSES + cls) * LOCKSTAT_NR_PATHS + path];
-      if (n > 0) r.points.push({ path: path ? EVENTS[path]?.name ?? String(path) : '-', contentions: n });
-    }
-    r.points.sort((a, b) => b.contentions - a.contentions);
+    r.points = by_path(B.lockstat_points, cls);
+    r.contending = by_path(B.lockstat_contending, cls);
     rows.push(r);
   }
   return rows.sort((a, b) => b.contentions - a.contentions || b.acquisitions - a.acquisitions);
@@ -61,16 +70,18 @@ export function format_lock_stat(rows: LockStatRow[]): string {
   const f = (n: number) => n.toFixed(2).padStart(15);
   const i = (n: number) => String(Math.round(n)).padStart(15);
   const lines = ['lock_stat version 0.4', rule, head, rule];
-  rows.forEach((r, k) => {
-    if (k > 0) lines.push('', '.'.repeat(rule.length), '');
+  for (const r of rows) {
     lines.push(`${r.class.padStart(w)}:${i(r.con_bounces)}${i(r.contentions)}${f(r.waittime_min)}${f(r.waittime_max)}${f(r.waittime_total)}${f(r.waittime_avg)}${i(r.acq_bounces)}${i(r.acquisitions)}${f(r.holdtime_min)}${f(r.holdtime_max)}${f(r.holdtime_total)}${f(r.holdtime_avg)}`);
-    if (r.points.length === 0) return;
-    // the kernel lists call sites; the model names the kernel path the waiter was in
-    const sep = `${' '.repeat(w - 15)}---------------`;
-    lines.push(sep);
-    for (const p of r.points.slice(0, 4)) lines.push(`${r.class.padStart(w)}${i(p.contentions)}          [${p.path}]`);
-    lines.push(sep);
-  });
+    if (r.points.length === 0) continue;
+    // as the kernel prints them: a dash line as long as the name, up to four contention points (where
+    // the waiter was), a dash line, up to four contending points (where the holder was), then a dotted
+    // line. The kernel lists call sites; the model names the kernel path.
+    const dash = `${' '.repeat(Math.max(0, w - r.class.length))}${'-'.repeat(r.class.length)}`;
+    const point = (p: { path: string; contentions: number }) => `${r.class.padStart(w)} ${String(p.contentions).padStart(14)} ${`[${p.path}]`.padStart(29)}`;
+    lines.push(dash, ...r.points.slice(0, 4).map(point));
+    if (r.contending.length) lines.push(dash, ...r.contending.slice(0, 4).map(point));
+    lines.push('', '.'.repeat(w + 1 + 12 * 15), '');
+  }
   lines.push(rule);
   return lines.join('\n');
 }

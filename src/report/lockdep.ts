@@ -2,7 +2,7 @@
 // graph by class (every dependency, where it was first seen) and, if a new
 // dependency closed a cycle, the kernel's "possible circular locking
 // dependency detected" report, laid out as lockdep prints it.
-import { LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT } from '../shm/layout.js';
+import { GLOBALS, HELD_MAX, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT } from '../shm/layout.js';
 import { B, i32 } from '../shm/machine.js';
 import { EVENTS } from '../cpu/events.js';
 import { LOCK_CLASS_NAMES, NR_LOCK_CLASSES } from '../sync/lock_class.js';
@@ -26,7 +26,7 @@ export function lockdep_edges(roles: string[]): LockOrderEdge[] {
       const cpu = done ? i32[e + LOCKDEP_EDGE.cpu] : -1;
       out.push({
         from: cname(from), to: cname(to), kind: kind === LD_WAIT ? 'wait' : 'lock', cpu,
-        role: cpu < 0 ? '?' : roles[cpu] ?? 'setup', path: done ? pathName(i32[e + LOCKDEP_EDGE.path]) : '-',
+        role: !done ? '?' : cpu < 0 ? 'setup' : roles[cpu] ?? '?', path: done ? pathName(i32[e + LOCKDEP_EDGE.path]) : '-',
         stack: done ? frames(get_text(e + LOCKDEP_EDGE.text, i32[e + LOCKDEP_EDGE.text_len])) : [],
       });
     }
@@ -34,7 +34,9 @@ export function lockdep_edges(roles: string[]): LockOrderEdge[] {
   return out;
 }
 
-const task = (cpu: number, roles: string[]) => `${roles[cpu] ?? 'setup'}/${cpu}`;
+/** "comm/cpu" as lockdep names a task; setup ran on the boot CPU before the run */
+const task = (cpu: number, roles: string[]) => (cpu < 0 ? 'setup' : `${roles[cpu] ?? '?'}/${cpu}`);
+const where = (cpu: number, roles: string[]) => (cpu < 0 ? 'in the scenario\'s setup' : `on CPU ${cpu} (${roles[cpu] ?? '?'})`);
 const indent = (lines: string[]) => lines.map((l) => `       ${l}`).join('\n');
 
 /** the cycle report, or null if lockdep found none */
@@ -74,28 +76,41 @@ export function lockdep_cycle_report(roles: string[], header: string): LockdepSe
   for (let k = chain.length - 1; k >= 1; k--) {
     const e = edge_base(chain[k - 1], chain[k]);
     const ew = i32[B.lockdep_dep + dep_index(chain[k - 1], chain[k])] === LD_WAIT;
-    const where = frames(get_text(e + LOCKDEP_EDGE.text, i32[e + LOCKDEP_EDGE.text_len]));
-    const ecpu = i32[e + LOCKDEP_EDGE.cpu];
-    out.push('', `-> #${k} (${cname(chain[k])}):${ew ? ' (waited for)' : ''}`, indent(where), `       [first seen on CPU ${ecpu} (${roles[ecpu] ?? 'setup'}) in ${pathName(i32[e + LOCKDEP_EDGE.path])}, while holding ${cname(chain[k - 1])}]`);
+    const done = Atomics.load(i32, e + LOCKDEP_EDGE.state) === 2; // a CPU may still be writing it if the run ended uncleanly
+    const at = done ? frames(get_text(e + LOCKDEP_EDGE.text, i32[e + LOCKDEP_EDGE.text_len])) : ['(call trace not recorded)'];
+    const first = done ? `       [first seen ${where(i32[e + LOCKDEP_EDGE.cpu], roles)} in ${pathName(i32[e + LOCKDEP_EDGE.path])}, while holding ${cname(chain[k - 1])}]` : '';
+    out.push('', `-> #${k} (${cname(chain[k])}):${ew ? ' (waited for)' : ''}`, indent(at), ...(first ? [first] : []));
   }
   out.push('', `-> #0 (${cname(to)}):${wait ? ' (waited for)' : ''}`, indent(stack));
   out.push('', 'other info that might help us debug this:', '');
-  if (chain.length > 2) out.push(`Chain exists of:\n  ${chain.map(cname).join(' --> ')}`, '');
+  // print_circular_lock_scenario: source is the lock being taken, target the one held, parent the
+  // class through which the existing chain reaches the target
+  const parent = chain.length >= 2 ? chain[chain.length - 2] : to;
+  if (parent !== to) out.push('Chain exists of:', `  ${cname(to)} --> ${cname(parent)} --> ${cname(from)}`, '');
   const c0 = 'CPU0'.padEnd(24);
   out.push(' Possible unsafe locking scenario:', '', `       ${c0}CPU1`, `       ${'----'.padEnd(24)}----`,
     `  ${verb(from, false)};`,
-    `  ${' '.repeat(29)}${verb(to, false)};`,
+    `  ${' '.repeat(29)}${verb(parent, false)};`,
     `  ${' '.repeat(29)}${verb(from, false)};`,
     `  ${verb(to, true)};`,
     '', ' *** DEADLOCK ***', '',
     `${held.length} lock${held.length === 1 ? '' : 's'} held by ${me}:`, ...held,
-    '', 'stack backtrace:', `CPU: ${cpu} Comm: ${roles[cpu] ?? 'setup'} path: ${pathName(i32[r + LOCKDEP_REPORT.path])}`, 'Call Trace:', ...stack.map((l) => ` ${l}`));
+    '', 'stack backtrace:', `CPU: ${Math.max(cpu, 0)} Comm: ${cpu < 0 ? 'setup' : roles[cpu] ?? '?'} path: ${pathName(i32[r + LOCKDEP_REPORT.path])}`, 'Call Trace:', ...stack.map((l) => ` ${l}`));
   const cycle = [...chain.map(cname), cname(to)];
   return { cycle, cpu, text: out.join('\n') };
 }
 
+/** lockdep turned itself off (a CPU held more locks than the held stack records), or null */
+export function lockdep_disabled(roles: string[]): string | null {
+  const off = i32[B.globals + GLOBALS.lockdep_off];
+  if (off === 0) return null;
+  return [`BUG: MAX_LOCK_DEPTH too low!`, `turning off the locking correctness validator.`,
+    `depth: ${HELD_MAX}  max: ${HELD_MAX}!`, `${task(off - 1, roles)} in ${pathName(i32[B.globals + GLOBALS.lockdep_off_path])} held more than ${HELD_MAX} locks; ` +
+    'dependencies from then on were not learnt'].join('\n');
+}
+
 export function lockdep_section(roles: string[], header: string): LockdepSection {
-  return { edges: lockdep_edges(roles), report: lockdep_cycle_report(roles, header) };
+  return { edges: lockdep_edges(roles), report: lockdep_cycle_report(roles, header), disabled: lockdep_disabled(roles) };
 }
 
 /** the lock-order graph as text: one dependency a line */

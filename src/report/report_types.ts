@@ -31,6 +31,8 @@ export interface LockdepSection {
   edges: LockOrderEdge[];
   /** a cycle, reported as the kernel's "possible circular locking dependency" */
   report: null | { cycle: string[]; cpu: number; text: string };
+  /** set if lockdep turned itself off during the run ("BUG: MAX_LOCK_DEPTH too low!"), else null */
+  disabled: string | null;
 }
 
 /** one CPU count of `mmrace bench` */
@@ -38,6 +40,8 @@ export interface BenchPoint {
   cpus: number;
   /** simulated CPUs per host core (> 1: threads time-share cores) */
   oversubscription: number;
+  /** ms the point ran before it measured (0: no warm-up) */
+  warmup_ms: number;
   elapsed_ms: number; ops: number; ops_per_s: number; ops_per_s_per_cpu: number;
   /** speedup over the 1-CPU point, null if there is none */
   speedup: number | null;

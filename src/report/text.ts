@@ -25,6 +25,7 @@ export function text_report(r: RunReport, opts: { lockStat?: boolean; latency?: 
   if (r.failure) out.push('', r.failure.splat);
   if (r.invariants.length && !r.failure?.splat.includes(r.invariants[0])) out.push('', 'invariants:', ...r.invariants.map((s) => `  ${s}`));
   if (r.lockdep.report) out.push('', r.lockdep.report.text);
+  if (r.lockdep.disabled) out.push('', r.lockdep.disabled);
   if (opts.lockStat !== false && r.lock_stat.length) out.push('', format_lock_stat(r.lock_stat));
   if (opts.latency !== false && r.latency.length) out.push('', format_latency(r.latency, r.cpus));
   if (opts.lockOrder) out.push('', format_lock_order(r.lockdep.edges));

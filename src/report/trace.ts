@@ -1,10 +1,12 @@
 // The run as a Chrome Trace Event / Perfetto JSON trace (open it at
 // ui.perfetto.dev or chrome://tracing). One track per CPU: its operations
-// and kernel paths as nested slices, every ring event as an instant (the
-// events of the failure's interleaving in category "race"), lock waits and
-// holds as async slices (holds are not LIFO), a flow arrow from the release
-// of a contended lock to the acquisition it let through, and the BUG as a
-// global instant. The rings keep the last events of each CPU (ftrace's
+// and kernel paths as nested slices with the lock waits inside them (a wait
+// begins and ends within one lock call), every kernel event as an instant
+// (the events of the failure's interleaving in category "race"), lock holds
+// as async slices on per-CPU lanes (holds are not LIFO, so they cannot be
+// nested slices; a lane carries one hold at a time), a flow arrow from the
+// release of a contended lock to the acquisition it let through, and the BUG
+// as a global instant. The rings keep the last events of each CPU (ftrace's
 // overwrite mode): a long run's trace shows its end, where a failure is.
 import { EV_BUG, EV_LOCK_ACQ, EV_LOCK_REL, EV_LOCK_WAIT, EV_LOCK_WAITED, EV_OP_BEGIN, EV_OP_END, EV_SPAN_BEGIN, EV_SPAN_END, EVENTS, SPAN_NAMES, TracedEvent } from '../cpu/events.js';
 import { LOCK_CLASS_NAMES } from '../sync/lock_class.js';
@@ -24,6 +26,8 @@ export interface ChromeTrace {
 }
 
 const PID = 1;
+/** the async track of one lane of one CPU's held locks */
+const lane_id = (cpu: number, lane: number) => `cpu${cpu}.held${lane}`;
 const cls = (c: number) => LOCK_CLASS_NAMES[c] ?? `class ${c}`;
 
 /**
@@ -34,7 +38,8 @@ const cls = (c: number) => LOCK_CLASS_NAMES[c] ?? `class ${c}`;
 export function chrome_trace(events: TracedEvent[], report: RunReport, raceSeqs: ReadonlySet<number> = new Set()): ChromeTrace {
   const out: TraceEvent[] = [];
   const timed = events.filter((e) => e.ts > 0);
-  const t0 = timed.length ? Math.min(...timed.map((e) => e.ts)) : 0;
+  let t0 = Infinity;
+  for (const e of timed) if (e.ts < t0) t0 = e.ts;
   const us = (ts: number) => Math.round((ts - t0) * 1e6) / 1e3; // µs with ns resolution
   out.push({ ph: 'M', name: 'process_name', pid: PID, args: { name: `mmrace ${report.scenario} (${report.protocol}${report.switches.length ? ': ' + report.switches.join(', ') : ''})` } });
   for (let cpu = 0; cpu < report.cpus; cpu++) {
@@ -42,13 +47,12 @@ export function chrome_trace(events: TracedEvent[], report: RunReport, raceSeqs:
     out.push({ ph: 'M', name: 'thread_sort_index', pid: PID, tid: cpu, args: { sort_index: cpu } });
   }
 
-  // per CPU: open slices (ops and kernel paths), waits and holds by lock word
+  // per CPU: open slices (ops, kernel paths, waits), and holds: lanes in use, and the lanes of each held lock word
   const stacks = new Map<number, { name: string; op: boolean }[]>();
-  const waits = new Map<string, string>(); // cpu:lock -> async id
-  const holds = new Map<string, string>();
+  const lanes = new Map<number, boolean[]>();
+  const holds = new Map<string, { lane: number; name: string }[]>(); // "cpu:lock" -> its holds, innermost last
   const lastRelease = new Map<number, { cpu: number; ts: number }>(); // lock -> its last release
   const lastTs = new Map<number, number>();
-  let nid = 0;
   let flows = 0;
 
   const close = (cpu: number, ts: number, until: (s: { name: string; op: boolean }) => boolean) => {
@@ -89,14 +93,14 @@ export function chrome_trace(events: TracedEvent[], report: RunReport, raceSeqs:
         break;
       }
       case EV_LOCK_WAIT: {
-        const id = `w${++nid}`;
-        waits.set(`${cpu}:${a0}`, id);
-        out.push({ ph: 'b', name: `wait ${cls(a1)}`, cat: 'lock_wait', id, pid: PID, tid: cpu, ts, args: { lock: describe_lock(a0, a1), cpu, seq: e.seq } });
+        const name = `wait ${cls(a1)}`;
+        st.push({ name, op: false });
+        out.push({ ph: 'B', name, cat: 'lock_wait', pid: PID, tid: cpu, ts, args: { lock: describe_lock(a0, a1), seq: e.seq } });
         break;
       }
       case EV_LOCK_WAITED: {
-        const id = waits.get(`${cpu}:${a0}`);
-        if (id) { waits.delete(`${cpu}:${a0}`); out.push({ ph: 'e', name: `wait ${cls(a1)}`, cat: 'lock_wait', id, pid: PID, tid: cpu, ts }); }
+        const name = `wait ${cls(a1)}`;
+        if (st.length && st[st.length - 1].name === name) { st.pop(); out.push({ ph: 'E', name, pid: PID, tid: cpu, ts }); }
         const rel = lastRelease.get(a0);
         if (rel && rel.cpu !== cpu) {
           const fid = `f${++flows}`;
@@ -106,14 +110,22 @@ export function chrome_trace(events: TracedEvent[], report: RunReport, raceSeqs:
         break;
       }
       case EV_LOCK_ACQ: {
-        const id = `h${++nid}`;
-        holds.set(`${cpu}:${a0}`, id);
-        out.push({ ph: 'b', name: `hold ${cls(a1)}`, cat: 'lock_hold', id, pid: PID, tid: cpu, ts, args: { lock: describe_lock(a0, a1), cpu, seq: e.seq, contended: a2 !== 0 } });
+        const used = lanes.get(cpu) ?? (lanes.set(cpu, []), lanes.get(cpu)!);
+        let lane = used.indexOf(false);
+        if (lane < 0) lane = used.length;
+        used[lane] = true;
+        const name = `hold ${cls(a1)}`;
+        const key = `${cpu}:${a0}`;
+        (holds.get(key) ?? (holds.set(key, []), holds.get(key)!)).push({ lane, name });
+        out.push({ ph: 'b', name, cat: 'lock_hold', id: lane_id(cpu, lane), pid: PID, tid: cpu, ts, args: { lock: describe_lock(a0, a1), cpu, seq: e.seq, contended: a2 !== 0 } });
         break;
       }
       case EV_LOCK_REL: {
-        const id = holds.get(`${cpu}:${a0}`);
-        if (id) { holds.delete(`${cpu}:${a0}`); out.push({ ph: 'e', name: `hold ${cls(a1)}`, cat: 'lock_hold', id, pid: PID, tid: cpu, ts }); }
+        const h = holds.get(`${cpu}:${a0}`)?.pop();
+        if (h) {
+          lanes.get(cpu)![h.lane] = false;
+          out.push({ ph: 'e', name: h.name, cat: 'lock_hold', id: lane_id(cpu, h.lane), pid: PID, tid: cpu, ts });
+        }
         lastRelease.set(a0, { cpu, ts });
         break;
       }
@@ -128,14 +140,14 @@ export function chrome_trace(events: TracedEvent[], report: RunReport, raceSeqs:
   }
   // whatever is still open ended with the CPU's last event (it unwound, or the ring was read at a halt)
   for (const [cpu, st] of stacks) while (st.length) out.push({ ph: 'E', name: st.pop()!.name, pid: PID, tid: cpu, ts: lastTs.get(cpu) ?? 0 });
-  for (const [key, id] of [...waits, ...holds]) {
+  for (const [key, hs] of holds) {
     const cpu = Number(key.split(':')[0]);
-    const name = out.find((x) => x.id === id)?.name ?? 'lock';
-    out.push({ ph: 'e', name, cat: id.startsWith('w') ? 'lock_wait' : 'lock_hold', id, pid: PID, tid: cpu, ts: lastTs.get(cpu) ?? 0 });
+    for (const h of hs) out.push({ ph: 'e', name: h.name, cat: 'lock_hold', id: lane_id(cpu, h.lane), pid: PID, tid: cpu, ts: lastTs.get(cpu) ?? 0 });
   }
   if (report.failure && !timed.some((e) => e.code === EV_BUG)) {
     // a failure without a BUG event (invariant, user data, watchdog): mark the end
-    const end = Math.max(0, ...lastTs.values());
+    let end = 0;
+    for (const t of lastTs.values()) end = Math.max(end, t);
     out.push({ ph: 'i', s: 'g', name: `${report.failure.kind}: ${report.failure.message}`, cat: 'bug', pid: PID, tid: report.failure.cpu, ts: end, args: { splat: report.failure.splat } });
   }
   return {

@@ -5,7 +5,9 @@
 import { PAGE_SIZE, PERCPU, PG_lru, WORDS_PER_PAGE } from '../shm/layout.js';
 import { i32, sizes } from '../shm/machine.js';
 import { current, prandom_below } from '../cpu/current.js';
-import { EV_DUP_MMAP, EV_MIGRATE, EV_SHRINK, EV_USER, trace_path, tracing } from '../cpu/events.js';
+import {
+  EV_DUP_MMAP, EV_MIGRATE, EV_SHRINK, EV_USER, SP_DUP_MMAP, SP_EXIT_MMAP, SP_MIGRATE, SP_SHRINK, span_begin, span_end, trace_path, tracing,
+} from '../cpu/events.js';
 import { ACCESS_OK, mmu, switch_mm, user_access } from '../cpu/mmu.js';
 import { OOPS_SHADOW, fail } from '../check/bug.js';
 import { Shadow, TAG_CHILD, TAG_SETUP, initial_value, tag_of } from '../check/shadow.js';
@@ -106,7 +108,9 @@ export class Family {
     const av = page_anon_vma(pfn);
     anon_vma_pin(av);
     try {
+      span_begin(SP_MIGRATE);
       migrate_pages(pfn);
+      span_end(SP_MIGRATE);
     } finally {
       anon_vma_unpin(av);
     }
@@ -118,7 +122,9 @@ export class Family {
     const pfn = this.pick_page();
     if (pfn === 0 || (page_flags(pfn) & PG_lru) === 0 || !PageAnon(pfn)) return;
     if (isolate_lru_page(pfn) !== 0) return;
+    span_begin(SP_SHRINK);
     shrink_page(pfn);
+    span_end(SP_SHRINK);
   }
 
   /**
@@ -129,7 +135,9 @@ export class Family {
    */
   fork_one(): void {
     set_path(EV_DUP_MMAP);
+    span_begin(SP_DUP_MMAP);
     const child = copy_mm(this.parent);
+    span_end(SP_DUP_MMAP);
     if (child < 0) return;
     switch_mm(child);
     const nr = this.ctx.nr_cpus;
@@ -157,7 +165,9 @@ export class Family {
       }
     }
     switch_mm(0);
+    span_begin(SP_EXIT_MMAP);
     mmput(child);
+    span_end(SP_EXIT_MMAP);
   }
 
   /** the parent's own program: stores to its pages and checks them (`rounds` of each) */

@@ -10,7 +10,7 @@ import { OOPS_SHADOW, fail } from '../check/bug.js';
 import { PROT_READ, PROT_WRITE } from '../mm/mm_types.js';
 import { sys_mprotect } from '../mm/mprotect.js';
 import { BASE, Family, cycle_roles, family_setup, must, run_family, set_path } from './family.js';
-import { EV_MPROTECT } from '../cpu/events.js';
+import { EV_MPROTECT, SP_MPROTECT, span_begin, span_end } from '../cpu/events.js';
 import type { CpuContext, Scenario } from './types.js';
 
 const roles = cycle_roles(['migrator', 'protector'], ['migrator']);
@@ -21,7 +21,10 @@ function protect_round(f: Family): void {
   const sh = f.shadow!;
   const len = f.npages * PAGE_SIZE;
   for (const p of f.mine) must(sh.store(p, p % WORDS_PER_PAGE), 'parent store');
-  if (sys_mprotect(f.parent, BASE, len, PROT_READ) !== 0) fail(OOPS_SHADOW, 'user program: mprotect(PROT_READ) failed');
+  span_begin(SP_MPROTECT);
+  const ro = sys_mprotect(f.parent, BASE, len, PROT_READ);
+  span_end(SP_MPROTECT);
+  if (ro !== 0) fail(OOPS_SHADOW, 'user program: mprotect(PROT_READ) failed');
   switch_mm(f.parent);
   for (let round = 0; round < 3; round++) {
     for (const p of f.mine) {
@@ -35,7 +38,10 @@ function protect_round(f: Family): void {
     }
   }
   switch_mm(0);
-  if (sys_mprotect(f.parent, BASE, len, PROT_READ | PROT_WRITE) !== 0) fail(OOPS_SHADOW, 'user program: mprotect(PROT_READ|PROT_WRITE) failed');
+  span_begin(SP_MPROTECT);
+  const rw = sys_mprotect(f.parent, BASE, len, PROT_READ | PROT_WRITE);
+  span_end(SP_MPROTECT);
+  if (rw !== 0) fail(OOPS_SHADOW, 'user program: mprotect(PROT_READ|PROT_WRITE) failed');
 }
 
 function run(ctx: CpuContext): void {

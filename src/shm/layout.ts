@@ -15,8 +15,9 @@ export const USER_PAGES = PTRS_PER_PGD * PTRS_PER_PTE;
 export const TASK_SIZE = USER_PAGES << PAGE_SHIFT;
 /** locks one CPU may hold at once (lockdep's MAX_LOCK_DEPTH, scaled down) */
 export const HELD_MAX = 8;
-/** events kept per CPU in its ftrace-like ring (a power of two; --trace runs use TRACE_RING_SIZE) */
+/** kernel events kept per CPU in its ftrace-like ring (a power of two) */
 export const RING_SIZE = 4096;
+/** trace-only events (spans, lock waits and holds) kept per CPU when tracing, in a ring of their own */
 export const TRACE_RING_SIZE = 32768;
 export const MAX_CPUS = 64;
 /** bytes of the oops record's call trace text */
@@ -124,6 +125,9 @@ export const GLOBALS = defineStruct('globals', {
   go: 1, // released by the executor
   ops_budget: 1, // 0 = run by duration
   trace: 1, // 1: events carry timestamps, and spans, lock waits and holds are traced (--trace)
+  lockdep_off: 1, // 0: lockdep validates; else cpu+1 of the CPU that held more than HELD_MAX locks
+  lockdep_off_path: 1, // that CPU's path then
+  stat_epoch: 1, // bumped when a warm-up ends: each CPU zeroes its own counters (src/exec/warmup.ts)
 }, { padTo: 16 });
 
 /** hot global counters, each on its own cache line */
@@ -155,12 +159,15 @@ export const PERCPU = defineStruct('percpu', {
   ops: 1,
   path: 1, // event code of the kernel path being run (EV_*)
   state: 1, // CPU_* below
-  nheld: 1,
+  nheld: 1, // locks recorded in held[] (at most HELD_MAX)
+  held_over: 1, // locks held beyond HELD_MAX, counted but not recorded (lockdep is then off)
   held: HELD_MAX, // lock word index of each held lock
   held_cls: HELD_MAX, // its lock class
   await_lock: 1, // lock word this CPU is waiting for, 0 = none
   await_cls: 1,
-  ring_head: 1, // next event slot
+  await_holder_path: 1, // path the holder of await_lock was in when this CPU began to wait (contending point)
+  ring_head: 1, // next kernel event slot (an unsigned count: read it with >>> 0)
+  tring_head: 1, // next trace-only event slot (tracing)
   sample: 1, // lock_stat sampling counter
   user_mm: 1, // mm whose user program this CPU is running (0 = kernel thread)
   lat_sample: 1, // latency sampling counter (src/cpu/latency.ts)
@@ -182,8 +189,9 @@ export const LOCKSTAT = defineStruct('lockstat', {
 
 /**
  * lock_stat contention points: per CPU, per class, contentions by the kernel
- * path the CPU was in (PERCPU.path), the model's stand-in for the kernel's
- * call-site addresses. NR_PATHS entries per class; written by the owning CPU.
+ * path the waiting CPU was in (PERCPU.path), and contending points: by the
+ * path the holder was in. The model's stand-in for the kernel's call-site
+ * addresses. NR_PATHS entries per class each; written by the waiting CPU.
  */
 export const LOCKSTAT_NR_PATHS = 32;
 
@@ -210,7 +218,7 @@ export const LAT_BUCKETS = LAT_SUB + (31 - LAT_SUB_BITS) * LAT_SUB;
 export const NR_LAT_KINDS = 32;
 export const LAT_KIND_FAULT = 31;
 
-/** one ftrace-like event (its timestamp, when tracing, is in the parallel f64 ring) */
+/** one ftrace-like event (its timestamp, when tracing, is in a parallel f64 ring) */
 export const EVENT = defineStruct('event', { seq: 1, code: 1, a0: 1, a1: 1, a2: 1, a3: 1 }, { padTo: 8 });
 
 /** the oops record: the first BUG/error of the run (first writer wins) */
@@ -301,8 +309,8 @@ export interface MachineSizes {
   nr_vma: number;
   nr_anon_vma: number;
   nr_cpus: number;
-  /** events per CPU ring (power of two); RING_SIZE unless tracing */
-  ring?: number;
+  /** trace-only events per CPU (a power of two), 0 or absent unless tracing */
+  trace_ring?: number;
 }
 
 export const DEFAULT_SIZES: MachineSizes = { nr_pages: 2048, nr_mm: 64, nr_vma: 256, nr_anon_vma: 1024, nr_cpus: 4 };

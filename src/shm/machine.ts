@@ -20,16 +20,16 @@ export interface Bases {
   free_stack: number; mms: number; mm_free: number; vmas: number; vma_free: number; anon_vmas: number;
   percpu: number; cpustat: number; events: number; lockstat_f64: number; heldtime_f64: number; sched: number;
   swapg: number; swap_info: number; swap_map: number; swap_cache: number; swap_slots: number;
-  events_ts_f64: number; lat: number; lockstat_points: number; lockdep_dep: number; lockdep_edges: number; lockdep_report: number;
-  /** events per CPU ring (a power of two) */
-  ring: number;
+  events_ts_f64: number; lat: number; lockstat_points: number; lockstat_contending: number; lockdep_dep: number; lockdep_edges: number; lockdep_report: number;
+  /** kernel events per CPU ring (RING_SIZE) and trace-only events per CPU (0 unless tracing) */
+  ring: number; tring: number; tevents: number; tevents_ts_f64: number;
   total_words: number;
 }
 
 export let i32: Int32Array<ArrayBufferLike> = new Int32Array(0);
 export let f64: Float64Array<ArrayBufferLike> = new Float64Array(0);
 export let u8: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
-export let sizes: MachineSizes = { nr_pages: 0, nr_mm: 0, nr_vma: 0, nr_anon_vma: 0, nr_cpus: 0, ring: RING_SIZE };
+export let sizes: MachineSizes = { nr_pages: 0, nr_mm: 0, nr_vma: 0, nr_anon_vma: 0, nr_cpus: 0, trace_ring: 0 };
 const align16 = (n: number) => (n + 15) & ~15;
 /** swapper_space "radix tree": one row of slots per swap type */
 export const swap_cache_stride = (s: MachineSizes) => Math.max(SWAP_SLOTS, s.nr_pages);
@@ -59,7 +59,8 @@ export function planBases(s: MachineSizes): Bases {
   b.anon_vmas = take(s.nr_anon_vma * ANON_VMA.stride);
   b.percpu = take(s.nr_cpus * PERCPU.stride);
   b.cpustat = take(s.nr_cpus * CPUSTAT.stride);
-  b.ring = s.ring ?? RING_SIZE;
+  b.ring = RING_SIZE;
+  b.tring = s.trace_ring ?? 0;
   b.events = take(s.nr_cpus * b.ring * EVENT.stride);
   // doubles: word index is even (16-aligned), so double index = word / 2
   b.lockstat_f64 = take(2 * s.nr_cpus * NR_LOCK_CLASSES * LOCKSTAT.stride) / 2;
@@ -74,8 +75,11 @@ export function planBases(s: MachineSizes): Bases {
   b.swap_cache = take(32 * swap_cache_stride(s));
   b.swap_slots = take(32 * SWAP_SLOTS * WORDS_PER_PAGE);
   b.events_ts_f64 = take(2 * s.nr_cpus * b.ring) / 2; // event timestamps (ms, performance.now()), when tracing
+  b.tevents = take(s.nr_cpus * b.tring * EVENT.stride);
+  b.tevents_ts_f64 = take(2 * s.nr_cpus * b.tring) / 2;
   b.lat = take(s.nr_cpus * NR_LAT_KINDS * LAT_BUCKETS);
   b.lockstat_points = take(s.nr_cpus * NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS);
+  b.lockstat_contending = take(s.nr_cpus * NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS);
   b.lockdep_dep = take(NR_LOCK_CLASSES * NR_LOCK_CLASSES);
   b.lockdep_edges = take(NR_LOCK_CLASSES * NR_LOCK_CLASSES * LOCKDEP_EDGE.stride);
   b.lockdep_report = take(LOCKDEP_REPORT.stride);
@@ -86,8 +90,8 @@ export function planBases(s: MachineSizes): Bases {
 export function validateSizes(s: MachineSizes): string | null {
   if (!Number.isInteger(s.nr_cpus) || s.nr_cpus < 1 || s.nr_cpus > MAX_CPUS) return `cpus must be 1..${MAX_CPUS}`;
   if (!Number.isInteger(s.nr_pages) || s.nr_pages < 64 || s.nr_pages > 1 << 20) return 'nr_pages must be 64..1048576';
-  const ring = s.ring ?? RING_SIZE;
-  if (!Number.isInteger(ring) || ring < 64 || ring > 1 << 20 || (ring & (ring - 1)) !== 0) return 'ring must be a power of two, 64..1048576';
+  const tr = s.trace_ring ?? 0;
+  if (!Number.isInteger(tr) || (tr !== 0 && (tr < 64 || tr > 1 << 20 || (tr & (tr - 1)) !== 0))) return 'trace_ring must be 0 or a power of two, 64..1048576';
   for (const k of ['nr_mm', 'nr_vma', 'nr_anon_vma'] as const) {
     if (!Number.isInteger(s[k]) || s[k] < 2 || s[k] > 1 << 16) return `${k} must be 2..65536`;
   }
@@ -105,7 +109,7 @@ export function createMachineBuffer(s: MachineSizes): SharedArrayBuffer {
   const sab = new SharedArrayBuffer(b.total_words * 4);
   const h = new Int32Array(sab, 0, HEADER_WORDS);
   h[0] = MAGIC; h[1] = LAYOUT_VERSION;
-  h[2] = s.nr_pages; h[3] = s.nr_mm; h[4] = s.nr_vma; h[5] = s.nr_anon_vma; h[6] = s.nr_cpus; h[7] = b.ring;
+  h[2] = s.nr_pages; h[3] = s.nr_mm; h[4] = s.nr_vma; h[5] = s.nr_anon_vma; h[6] = s.nr_cpus; h[7] = b.tring;
   attachMachine(sab);
   return sab;
 }
@@ -114,7 +118,7 @@ export function createMachineBuffer(s: MachineSizes): SharedArrayBuffer {
 export function attachMachine(sab: SharedArrayBuffer): void {
   const h = new Int32Array(sab, 0, HEADER_WORDS);
   if (h[0] !== MAGIC || h[1] !== LAYOUT_VERSION) throw new Error('not an mmrace Machine buffer (bad magic/version)');
-  sizes = { nr_pages: h[2], nr_mm: h[3], nr_vma: h[4], nr_anon_vma: h[5], nr_cpus: h[6], ring: h[7] };
+  sizes = { nr_pages: h[2], nr_mm: h[3], nr_vma: h[4], nr_anon_vma: h[5], nr_cpus: h[6], trace_ring: h[7] };
   Object.assign(B, planBases(sizes));
   i32 = new Int32Array(sab);
   f64 = new Float64Array(sab);

@@ -6,11 +6,11 @@
 // Every acquisition also feeds lockdep (src/sync/lockdep.ts), and, when the
 // run is traced, writes lock wait/hold events for the Perfetto trace.
 import { HELD_MAX, HELDTIME, LD_LOCK, LOCKSTAT, LOCKSTAT_NR_PATHS, PERCPU } from '../shm/layout.js';
-import { B, f64, i32 } from '../shm/machine.js';
+import { B, f64, i32, percpu_base, sizes } from '../shm/machine.js';
 import { NR_LOCK_CLASSES } from './lock_class.js';
 import { current } from '../cpu/current.js';
-import { EV_LOCK_ACQ, EV_LOCK_REL, EV_LOCK_WAIT, EV_LOCK_WAITED, trace_event, tracing } from '../cpu/events.js';
-import { lockdep_acquire } from './lockdep.js';
+import { EV_LOCK_ACQ, EV_LOCK_REL, EV_LOCK_WAIT, EV_LOCK_WAITED, trace_only, tracing } from '../cpu/events.js';
+import { lockdep_acquire, lockdep_depth_overflow } from './lockdep.js';
 
 const HOLD_SAMPLE_MASK = 15;
 
@@ -28,12 +28,12 @@ export function sample_draw(w: number): number {
 }
 
 /** an acquisition: count it, teach lockdep (a trylock teaches nothing) and push it on the held stack */
-export function lock_acquired(lock: number, cls: number, bounce: boolean, trylock = false): void {
+export function lock_acquired(lock: number, cls: number, bounce: boolean, trylock = false, contended = false): void {
   const ls = current.ls + cls * LOCKSTAT.stride;
   f64[ls + LOCKSTAT.acquisitions] += 1;
   if (bounce) f64[ls + LOCKSTAT.acq_bounces] += 1;
   if (!trylock) lockdep_acquire(lock, cls, LD_LOCK);
-  if (tracing) trace_event(EV_LOCK_ACQ, lock, cls, 0);
+  if (tracing) trace_only(EV_LOCK_ACQ, lock, cls, contended ? 1 : 0);
   held_push(lock, cls);
 }
 
@@ -46,23 +46,30 @@ export function lock_contended_acquired(lock: number, cls: number, bounce: boole
   if (n === 1 || waitNs < f64[ls + LOCKSTAT.wait_min]) f64[ls + LOCKSTAT.wait_min] = waitNs;
   if (waitNs > f64[ls + LOCKSTAT.wait_max]) f64[ls + LOCKSTAT.wait_max] = waitNs;
   f64[ls + LOCKSTAT.wait_total] += waitNs;
-  const path = i32[current.pcpu + PERCPU.path];
-  i32[B.lockstat_points + (current.cpu * NR_LOCK_CLASSES + cls) * LOCKSTAT_NR_PATHS + (path < LOCKSTAT_NR_PATHS ? path : 0)] += 1;
-  lock_acquired(lock, cls, bounce);
+  const row = (current.cpu * NR_LOCK_CLASSES + cls) * LOCKSTAT_NR_PATHS;
+  const path = i32[current.pcpu + PERCPU.path], holder = i32[current.pcpu + PERCPU.await_holder_path];
+  i32[B.lockstat_points + row + (path < LOCKSTAT_NR_PATHS ? path : 0)] += 1;
+  i32[B.lockstat_contending + row + (holder < LOCKSTAT_NR_PATHS ? holder : 0)] += 1;
+  lock_acquired(lock, cls, bounce, false, true);
 }
 
-/** this CPU starts waiting for `lock` (lockdep learns the dependency before the wait can deadlock) */
-export function lock_wait_begin(lock: number, cls: number): number {
+/**
+ * this CPU starts waiting for `lock`, held by the CPU tagged `holder` (cpu + 1; 0 if not known):
+ * lockdep learns the dependency before the wait can deadlock
+ */
+export function lock_wait_begin(lock: number, cls: number, holder: number): number {
   lockdep_acquire(lock, cls, LD_LOCK);
+  // the holder's path is read racily: it is where the holder was about when we found the lock taken
+  i32[current.pcpu + PERCPU.await_holder_path] = holder > 0 && holder <= sizes.nr_cpus ? i32[percpu_base(holder - 1) + PERCPU.path] : 0;
   i32[current.pcpu + PERCPU.await_cls] = cls;
   Atomics.store(i32, current.pcpu + PERCPU.await_lock, lock);
-  if (tracing) trace_event(EV_LOCK_WAIT, lock, cls);
+  if (tracing) trace_only(EV_LOCK_WAIT, lock, cls);
   return performance.now();
 }
 
 export function lock_wait_end(t0: number): number {
   const pc = current.pcpu;
-  if (tracing) trace_event(EV_LOCK_WAITED, i32[pc + PERCPU.await_lock], i32[pc + PERCPU.await_cls]);
+  if (tracing) trace_only(EV_LOCK_WAITED, i32[pc + PERCPU.await_lock], i32[pc + PERCPU.await_cls]);
   Atomics.store(i32, pc + PERCPU.await_lock, 0);
   return (performance.now() - t0) * 1e6;
 }
@@ -74,19 +81,22 @@ function held_push(lock: number, cls: number): void {
     i32[pc + PERCPU.held + n] = lock;
     i32[pc + PERCPU.held_cls + n] = cls;
     f64[current.ht + HELDTIME.t + n] = (sample_draw(pc + PERCPU.sample) & HOLD_SAMPLE_MASK) === 0 ? performance.now() : 0;
+    i32[pc + PERCPU.nheld] = n + 1;
+    return;
   }
-  i32[pc + PERCPU.nheld] = n + 1;
+  // past the stack: counted, not recorded, and lockdep can no longer see every held lock
+  i32[pc + PERCPU.held_over] += 1;
+  lockdep_depth_overflow();
 }
 
 /** the lock at word `lock` is being released by this CPU (release order need not be LIFO) */
 export function lock_released(lock: number): void {
   const pc = current.pcpu;
   const n = i32[pc + PERCPU.nheld];
-  const top = Math.min(n, HELD_MAX) - 1;
-  let found = false;
+  const top = n - 1;
   for (let k = top; k >= 0; k--) {
     if (i32[pc + PERCPU.held + k] !== lock) continue;
-    if (tracing) trace_event(EV_LOCK_REL, lock, i32[pc + PERCPU.held_cls + k]);
+    if (tracing) trace_only(EV_LOCK_REL, lock, i32[pc + PERCPU.held_cls + k]);
     const t = f64[current.ht + HELDTIME.t + k];
     if (t !== 0) {
       const holdNs = (performance.now() - t) * 1e6;
@@ -101,14 +111,17 @@ export function lock_released(lock: number): void {
       i32[pc + PERCPU.held_cls + j] = i32[pc + PERCPU.held_cls + j + 1];
       f64[current.ht + HELDTIME.t + j] = f64[current.ht + HELDTIME.t + j + 1];
     }
-    found = true;
-    break;
+    i32[pc + PERCPU.nheld] = n - 1;
+    return;
   }
-  // a lock past HELD_MAX was counted but not recorded; one never pushed must not shrink the stack
-  if (found || n > HELD_MAX) i32[pc + PERCPU.nheld] = n - 1;
+  // not on the stack: one of the locks held past HELD_MAX (a lock never taken must change nothing)
+  if (i32[pc + PERCPU.held_over] > 0) {
+    i32[pc + PERCPU.held_over] -= 1;
+    if (tracing) trace_only(EV_LOCK_REL, lock, -1);
+  }
 }
 
 /** number of locks this CPU holds now (for "must not hold locks" checks) */
 export function held_count(): number {
-  return i32[current.pcpu + PERCPU.nheld];
+  return i32[current.pcpu + PERCPU.nheld] + i32[current.pcpu + PERCPU.held_over];
 }

@@ -13,11 +13,11 @@
 // it took is a `from` for later acquisitions. Nesting within one class (two
 // PTLs in copy_pte_range, old and new page in migration) is not checked: the
 // kernel annotates those with *_nested subclasses.
-import { HELD_MAX, LD_LOCK, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT, LOCKDEP_STACK_BYTES, PERCPU } from '../shm/layout.js';
+import { GLOBALS, LD_LOCK, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT, LOCKDEP_STACK_BYTES, PERCPU } from '../shm/layout.js';
 import { B, i32, u8 } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { call_trace } from '../check/bug.js';
-import { NR_LOCK_CLASSES } from './lock_class.js';
+import { LOCK_CLASS_NAMES, NR_LOCK_CLASSES } from './lock_class.js';
 
 const NR = NR_LOCK_CLASSES;
 const encoder = new TextEncoder();
@@ -30,12 +30,26 @@ export const edge_base = (from: number, to: number) => B.lockdep_edges + dep_ind
 
 /** this CPU is about to take (LD_LOCK) or wait for (LD_WAIT) `lock` of class `cls` */
 export function lockdep_acquire(lock: number, cls: number, kind: number): void {
+  if (i32[B.globals + GLOBALS.lockdep_off] !== 0) return;
   const pc = current.pcpu;
-  const n = Math.min(i32[pc + PERCPU.nheld], HELD_MAX);
+  const n = i32[pc + PERCPU.nheld];
   for (let k = 0; k < n; k++) {
     const from = i32[pc + PERCPU.held_cls + k];
     if (from !== cls && i32[B.lockdep_dep + from * NR + cls] === 0) lockdep_new_dep(from, cls, lock, kind);
   }
+}
+
+/** a CPU holds more locks than the held stack records: lockdep turns itself off (as the kernel's does) */
+export function lockdep_depth_overflow(): void {
+  if (Atomics.compareExchange(i32, B.globals + GLOBALS.lockdep_off, 0, current.cpu + 1) === 0) {
+    i32[B.globals + GLOBALS.lockdep_off_path] = i32[current.pcpu + PERCPU.path];
+  }
+}
+
+/** boot: dependencies learnt now are setup's (the boot CPU runs it as CPU 0) */
+let booting = false;
+export function lockdep_booting(on: boolean): void {
+  booting = on;
 }
 
 function put_text(base: number, lenField: number, text: string): void {
@@ -53,7 +67,7 @@ function lockdep_new_dep(from: number, to: number, lock: number, kind: number): 
   if (Atomics.compareExchange(i32, B.lockdep_dep + dep_index(from, to), 0, kind) !== 0) return;
   const trace = call_trace(SYNC_FRAMES, 8);
   const e = edge_base(from, to);
-  i32[e + LOCKDEP_EDGE.cpu] = current.cpu;
+  i32[e + LOCKDEP_EDGE.cpu] = booting ? -1 : current.cpu;
   i32[e + LOCKDEP_EDGE.path] = i32[current.pcpu + PERCPU.path];
   i32[e + LOCKDEP_EDGE.seq] = Atomics.load(i32, B.seq);
   put_text(e + LOCKDEP_EDGE.text, e + LOCKDEP_EDGE.text_len, trace);
@@ -85,14 +99,14 @@ function report_cycle(from: number, to: number, lock: number, kind: number, chai
   const r = B.lockdep_report;
   if (Atomics.compareExchange(i32, r + LOCKDEP_REPORT.state, 0, 1) !== 0) return;
   const pc = current.pcpu;
-  i32[r + LOCKDEP_REPORT.cpu] = current.cpu;
+  i32[r + LOCKDEP_REPORT.cpu] = booting ? -1 : current.cpu;
   i32[r + LOCKDEP_REPORT.path] = i32[pc + PERCPU.path];
   i32[r + LOCKDEP_REPORT.seq] = Atomics.load(i32, B.seq);
   i32[r + LOCKDEP_REPORT.kind] = kind;
   i32[r + LOCKDEP_REPORT.from] = from;
   i32[r + LOCKDEP_REPORT.to] = to;
   i32[r + LOCKDEP_REPORT.to_lock] = lock;
-  const n = Math.min(i32[pc + PERCPU.nheld], HELD_MAX);
+  const n = i32[pc + PERCPU.nheld];
   i32[r + LOCKDEP_REPORT.nheld] = n;
   for (let k = 0; k < n; k++) {
     i32[r + LOCKDEP_REPORT.held + k] = i32[pc + PERCPU.held + k];
@@ -103,6 +117,15 @@ function report_cycle(from: number, to: number, lock: number, kind: number, chai
   for (let k = 0; k < len; k++) i32[r + LOCKDEP_REPORT.chain + k] = chain[k];
   put_text(r + LOCKDEP_REPORT.text, r + LOCKDEP_REPORT.text_len, trace);
   Atomics.store(i32, r + LOCKDEP_REPORT.state, 2);
+}
+
+/** the reported cycle as class names ("A -> B -> A"), or null */
+export function lockdep_cycle(): string | null {
+  const r = B.lockdep_report;
+  if (Atomics.load(i32, r + LOCKDEP_REPORT.state) !== 2) return null;
+  const names: string[] = [];
+  for (let k = 0; k < i32[r + LOCKDEP_REPORT.chain_len]; k++) names.push(LOCK_CLASS_NAMES[i32[r + LOCKDEP_REPORT.chain + k]]);
+  return [...names, LOCK_CLASS_NAMES[i32[r + LOCKDEP_REPORT.to]]].join(' -> ');
 }
 
 /** lockdep reported a cycle in this run */

@@ -35,7 +35,7 @@ export function lock_page(pfn: number): void {
     lock_acquired(f, LC_PAGE_LOCK, false);
     return;
   }
-  const t0 = lock_wait_begin(f, LC_PAGE_LOCK);
+  const t0 = lock_wait_begin(f, LC_PAGE_LOCK, i32[p + PAGE.owner_cpu]);
   for (let i = 0; ; i++) {
     const cur = Atomics.load(i32, f);
     if ((cur & PG_locked) === 0) {
@@ -66,7 +66,7 @@ export function wait_on_page_locked(pfn: number): void {
   const f = page_base(pfn) + PAGE.flags;
   lockdep_acquire(f, LC_PAGE_LOCK, LD_WAIT); // a wait that might sleep: a dependency whether or not it sleeps now
   if ((Atomics.load(i32, f) & PG_locked) === 0) return;
-  const t0 = lock_wait_begin(f, LC_PAGE_LOCK);
+  const t0 = lock_wait_begin(f, LC_PAGE_LOCK, i32[page_base(pfn) + PAGE.owner_cpu]);
   for (let i = 0; ; i++) {
     const cur = Atomics.load(i32, f);
     if ((cur & PG_locked) === 0) break;

@@ -35,7 +35,7 @@ export function down_read(sem: number, cls: number): void {
     lock_acquired(sem, cls, false);
     return;
   }
-  const t0 = lock_wait_begin(sem, cls);
+  const t0 = lock_wait_begin(sem, cls, 0);
   for (let i = 0; ; i++) {
     const c = Atomics.load(i32, sem);
     if ((c & (WRITER | WAITING_MASK)) === 0) {
@@ -68,7 +68,7 @@ export function down_write(sem: number, cls: number): void {
     lock_acquired(sem, cls, false);
     return;
   }
-  const t0 = lock_wait_begin(sem, cls);
+  const t0 = lock_wait_begin(sem, cls, 0);
   Atomics.add(i32, sem, WAITING_WRITER);
   try {
     for (let i = 0; ; i++) {

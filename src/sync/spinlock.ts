@@ -29,7 +29,7 @@ export function spin_lock(lock: number, cls: number): void {
 }
 
 function spin_lock_slow(lock: number, cls: number, me: number): void {
-  const t0 = lock_wait_begin(lock, cls);
+  const t0 = lock_wait_begin(lock, cls, Atomics.load(i32, lock + SPINLOCK.val) & ~SLEEPERS);
   const v = lock + SPINLOCK.val;
   let got = false;
   // controlled: keep yielding (cpu_relax hands the token on) instead of parking
