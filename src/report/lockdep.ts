@@ -8,10 +8,12 @@ import { EVENTS } from '../cpu/events.js';
 import { LOCK_CLASS_NAMES, NR_LOCK_CLASSES } from '../sync/lock_class.js';
 import { dep_index, edge_base, get_text } from '../sync/lockdep.js';
 import { describe_lock } from '../check/lock_names.js';
+import { symbolize } from '../check/stack.js';
 import type { LockOrderEdge, LockdepSection } from './report_types.js';
 
 const cname = (c: number) => LOCK_CLASS_NAMES[c] ?? `class ${c}`;
-const frames = (text: string) => text.split('\n').map((l) => l.trim()).filter(Boolean);
+/** a recorded raw call trace, as the splats print frames */
+const frames = (text: string) => text.split('\n').map((l) => l.trim()).filter(Boolean).map(symbolize);
 const pathName = (p: number) => (p ? EVENTS[p]?.name ?? String(p) : '-');
 
 /** every dependency lockdep learnt, in class order */

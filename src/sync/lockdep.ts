@@ -8,7 +8,7 @@
 //
 // Cost: the hot check is one plain read of the dependency matrix per held
 // lock. Learning a dependency (at most NR_LOCK_CLASSES^2 times in a run)
-// captures a call trace and searches the graph; it may allocate.
+// captures a raw call trace and searches the graph; it may allocate.
 // As in lockdep, a trylock adds no dependency (it cannot wait), but the lock
 // it took is a `from` for later acquisitions. Nesting within one class (two
 // PTLs in copy_pte_range, old and new page in migration) is not checked: the
@@ -16,7 +16,7 @@
 import { GLOBALS, LD_LOCK, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT, LOCKDEP_STACK_BYTES, PERCPU } from '../shm/layout.js';
 import { B, i32, u8 } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
-import { call_trace } from '../check/bug.js';
+import { raw_call_trace } from '../check/stack.js';
 import { LOCK_CLASS_NAMES, NR_LOCK_CLASSES } from './lock_class.js';
 
 const NR = NR_LOCK_CLASSES;
@@ -65,7 +65,7 @@ export function get_text(base: number, len: number): string {
 /** first sight of from -> to: remember where, then look for a way back from `to` to `from` */
 function lockdep_new_dep(from: number, to: number, lock: number, kind: number): void {
   if (Atomics.compareExchange(i32, B.lockdep_dep + dep_index(from, to), 0, kind) !== 0) return;
-  const trace = call_trace(SYNC_FRAMES, 8);
+  const trace = raw_call_trace(SYNC_FRAMES, 8); // symbolized by the report (src/check/stack.ts)
   const e = edge_base(from, to);
   i32[e + LOCKDEP_EDGE.cpu] = booting ? -1 : current.cpu;
   i32[e + LOCKDEP_EDGE.path] = i32[current.pcpu + PERCPU.path];
