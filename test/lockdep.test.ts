@@ -155,6 +155,25 @@ describe('lockdep end to end', () => {
     expect(rep.lockdep.edges.some((e: { from: string; to: string; kind: string }) => e.from === '&mm->mmap_sem' && e.to === 'PG_locked')).toBe(true);
   });
 
+  it('under the controlled executor a cycle is a failure like any other: found, replayed word for word, shrunk', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mmrace-lockdep-'));
+    const file = join(dir, 'ld.json');
+    const e = cli('explore', 'examples/page-lock-inversion.mjs', '--cpus', '3', '--iterations', '200', '--ops', '20', '--stop-at-first', '--out', file);
+    expect(e.status, e.stderr).toBe(1);
+    expect(e.stdout).toContain('1 x lockdep: &mm->mmap_sem -> PG_locked -> &mm->mmap_sem');
+    const saved = JSON.parse(readFileSync(file, 'utf8'));
+    expect(saved.expect.message).toBe('possible circular locking dependency: &mm->mmap_sem -> PG_locked -> &mm->mmap_sem');
+    expect(saved.expect.splat).toContain('WARNING: possible circular locking dependency detected');
+    const r = cli('replay', file, '--verify');
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('outcome: lockdep: possible circular locking dependency (&mm->mmap_sem -> PG_locked -> &mm->mmap_sem)');
+    expect(r.stdout).toContain('the recorded failure, with the recorded splat, word for word');
+    expect(r.stdout).toContain('identical decisions, splat and per-CPU event logs');
+    const s = cli('shrink', file, '--out', join(dir, 'ld.min.json'));
+    expect(s.status, s.stderr).toBe(0);
+    expect(s.stdout).toContain('still fails: lockdep: &mm->mmap_sem -> PG_locked -> &mm->mmap_sem');
+  });
+
   it('no built-in scenario closes a lock-order cycle, in either protocol', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mmrace-lockdep-'));
     const list = SCENARIOS.map((s) => s.name);
