@@ -1,0 +1,278 @@
+// mmrace explore, replay, shrink and capture: the controlled executor's commands.
+import { parseArgs } from 'node:util';
+import { writeFileSync } from 'node:fs';
+import { loadScenario, scenarioModuleUrl } from '../scenarios/registry.js';
+import { MAX_CPUS, PCT_MAX_DEPTH } from '../shm/layout.js';
+import { JITTER_NAMES } from '../exec/jitter.js';
+import { RunReport, build_report } from '../report/json.js';
+import { outcome_line } from '../report/text.js';
+import { fmt_count } from '../report/format.js';
+import { ladder } from '../report/ladder.js';
+import { collect_events } from '../cpu/events.js';
+import { sizes } from '../shm/machine.js';
+import { ControlledExecutor, ControlledOptions, ControlledRun, segments_of } from '../exec/controlled.js';
+import { ExploreStrategy, StrategyReport, explore } from '../exec/explore.js';
+import { FoundBy, failure_message, failure_signature, first_difference, load_schedule, schedule_json, schedule_of } from '../exec/schedule.js';
+import { ShrinkError, shrink } from '../exec/shrink.js';
+import { capture } from '../exec/capture.js';
+import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, UsageError, int, num, oneOf, progress, run_args } from './args.js';
+import { VERSION } from './version.js';
+import { write_outputs } from './run.js';
+
+// ---- the controlled executor: explore, replay, shrink, capture ----
+
+/** what a controlled run's report is made of, read while its Machine is still attached */
+interface Reported { r: ControlledRun; report: RunReport; splat: string | null; events: ReturnType<typeof collect_events> }
+
+async function run_reported(ex: ControlledExecutor, o: ControlledOptions): Promise<Reported> {
+  const r = await ex.run(o);
+  const report = build_report(r.run, { ops: r.run.ops }, null, null, VERSION);
+  return { r, report, splat: report.failure?.splat ?? report.lockdep.report?.text ?? null, events: collect_events(sizes.nr_cpus) };
+}
+
+function controlled_header(cmd: string, o: ControlledOptions, roles: string[], switches: string[]): string {
+  return `mmrace ${cmd} ${o.scenarioArg ?? o.scenario.name}  protocol=${o.protocol}${switches.length ? ` [${switches.join(', ')}]` : ''}` +
+    `  cpus=${o.cpus} (${roles.join(', ')})  ops/CPU=${o.ops || 'unbounded'}  max-steps=${o.max_steps}`;
+}
+
+function controlled_outcome(r: ControlledRun): string {
+  const ops = `${fmt_count(r.run.ops)} ops`;
+  const what = r.run.outcome === 'clean' ? `clean: ${ops}, 0 violations`
+    : r.run.outcome === 'bug' ? `BUG at decision ${r.steps} (${ops})`
+    : r.run.outcome === 'violation' && !r.run.oops && r.run.lockdep_cycle ? `lockdep: possible circular locking dependency (${r.run.lockdep_cycle}) by decision ${r.steps} (${ops})`
+    : r.run.outcome === 'violation' ? `violation at decision ${r.steps} (${ops})`
+    : r.run.outcome === 'liveness' ? `liveness failure at decision ${r.steps}` : `internal error at decision ${r.steps}`;
+  return `outcome: ${what}; ${r.steps} decisions, ${r.switches.length} hand-offs, ${r.preemptions} preemptions`;
+}
+
+function run_exit(outcome: string): number {
+  return outcome === 'liveness' ? EXIT_LIVENESS : outcome === 'internal' ? EXIT_INTERNAL : outcome === 'clean' ? EXIT_OK : EXIT_VIOLATION;
+}
+
+/** replay options for exactly what a controlled run did */
+function replay_of(o: ControlledOptions, r: ControlledRun): ControlledOptions {
+  return { ...o, strategy: { name: 'replay', segments: segments_of(r.switches), first: r.first_cpu } };
+}
+
+function save_schedule(path: string, o: ControlledOptions, rep: Reported, found: FoundBy): void {
+  writeFileSync(path, schedule_json(schedule_of(o, rep.r, found, `mmrace ${VERSION}`, rep.splat)));
+}
+
+const default_out = (name: string, what: string) => `mmrace-${name}.${what}.json`;
+
+function strategies_arg(v: string | undefined): ExploreStrategy[] {
+  const list = (v ?? 'pct').split(',').map((x) => x.trim());
+  for (const x of list) if (x !== 'random' && x !== 'pct') throw new UsageError(`--strategy must be random, pct or a comma list of them, got '${v}'`);
+  return [...new Set(list)] as ExploreStrategy[];
+}
+
+function strategy_label(s: StrategyReport): string {
+  return s.strategy === 'pct' ? `pct d=${s.depth} k=${s.k}` : 'random walk';
+}
+
+export async function cmd_explore(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true, strict: true,
+    options: {
+      protocol: { type: 'string' }, cpus: { type: 'string' }, ops: { type: 'string' }, strategy: { type: 'string' },
+      depth: { type: 'string' }, k: { type: 'string' }, iterations: { type: 'string' }, seed: { type: 'string' },
+      'max-steps': { type: 'string' }, out: { type: 'string' }, 'stop-at-first': { type: 'boolean' }, expect: { type: 'string' },
+      watchdog: { type: 'string' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? `one scenario expected, got ${positionals.length}` : 'explore needs a scenario (see mmrace list)');
+  const watchdog_ms = num('watchdog', values.watchdog, 15, 0.1, 3600) * 1000;
+  const protocol = oneOf('protocol', values.protocol, 'buggy', ['buggy', 'fixed'] as const);
+  const cpus = int('cpus', values.cpus, 2, 1, MAX_CPUS);
+  const ops = int('ops', values.ops, 1, 0, 1_000_000);
+  const strategies = strategies_arg(values.strategy);
+  const depth = int('depth', values.depth, 3, 1, PCT_MAX_DEPTH);
+  const k = values.k === undefined ? null : int('k', values.k, 1, 1, 2 ** 30);
+  const iterations = int('iterations', values.iterations, 500, 1, 10_000_000);
+  const seed = int('seed', values.seed, 1, 0, 2 ** 31 - 1);
+  const max_steps = int('max-steps', values['max-steps'], 100_000, 100, 2 ** 30);
+  const expect = values.expect === undefined ? null : oneOf('expect', values.expect, 'bug', ['bug', 'clean'] as const);
+  let scenario;
+  try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
+  const base = { scenario, scenarioRef: scenarioModuleUrl(positionals[0]) ?? scenario.name, scenarioArg: positionals[0], protocol, cpus, ops, max_steps, watchdog_ms };
+  const switches = protocol === 'buggy' ? scenario.switches : [];
+  console.log(controlled_header('explore', base as ControlledOptions, scenario.roles(cpus), switches) + `  seed=${seed}`);
+  const ex = new ControlledExecutor();
+  try {
+    const stop = progress(`exploring ${scenario.name}...`, performance.now());
+    let reps: StrategyReport[];
+    try {
+      reps = await explore(ex, { base, strategies, iterations, seed, depth, k, stop_at_first: values['stop-at-first'] });
+    } finally { stop(); }
+    const col = (a: string, ...rest: string[]) => a.padEnd(16) + rest.map((x) => x.padStart(12)).join('');
+    console.log('\n' + col('strategy', 'runs', 'failing', 'hit rate', 'first', 'decisions', 'hand-offs', 'decisions/s', 'hand-offs/s'));
+    for (const s of reps) {
+      const secs = s.wall_ms / 1000;
+      console.log(col(strategy_label(s), String(s.iterations), String(s.failures), `${(100 * s.hit_rate).toFixed(1)}%`,
+        s.first_failure_iteration === null ? '-' : `#${s.first_failure_iteration}`, fmt_count(s.decisions), fmt_count(s.hand_offs),
+        fmt_count(s.decisions / secs), fmt_count(s.hand_offs / secs)));
+    }
+    for (const s of reps) for (const [sig, n] of Object.entries(s.kinds)) console.log(`  ${strategy_label(s)}: ${n} x ${sig}`);
+    const found = reps.find((s) => s.first);
+    const failed = reps.some((s) => s.failures > s.liveness);
+    const live = reps.some((s) => s.liveness > 0);
+    if (found?.first) {
+      const f = found.first;
+      const rep = await run_reported(ex, replay_of(f.options, f.run));
+      const same = first_difference(schedule_of(f.options, f.run, { name: found.strategy }, '', null), rep.r.switches) < 0;
+      console.log(`\nfirst failure: ${strategy_label(found)}, iteration ${f.iteration} (seed ${f.options.seed}): ` +
+        `${f.run.steps} decisions, ${f.run.preemptions} preemptions${same ? '' : '  [WARNING: its replay made different decisions]'}`);
+      if (rep.splat) console.log(`\n${rep.splat}`);
+      const out = values.out ?? default_out(scenario.name, 'schedule');
+      save_schedule(out, f.options, rep, {
+        name: found.strategy, seed: f.options.seed, iteration: f.iteration,
+        ...(found.strategy === 'pct' ? { depth, k: found.k ?? undefined, change_points: f.run.change_points } : {}),
+      });
+      console.log(`\nschedule saved: ${out}\n  mmrace replay ${out} --verify\n  mmrace shrink ${out}`);
+    } else {
+      console.log(`\nno failure in ${reps.map((s) => `${s.iterations} ${strategy_label(s)} runs`).join(', ')}`);
+    }
+    if (expect) return (expect === 'bug' ? failed : !failed && !live) ? EXIT_OK : EXIT_VIOLATION;
+    return failed ? EXIT_VIOLATION : live ? EXIT_LIVENESS : EXIT_OK;
+  } finally {
+    await ex.close();
+  }
+}
+
+export async function cmd_replay(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
+    verify: { type: 'boolean' }, ladder: { type: 'boolean' }, trace: { type: 'string' }, json: { type: 'string' }, report: { type: 'string' },
+  } });
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? `one schedule file expected, got ${positionals.length}` : 'replay needs a schedule file (from mmrace explore, shrink or capture)');
+  const { file, options } = await load_schedule(positionals[0]);
+  const ex = new ControlledExecutor();
+  try {
+    const a = await run_reported(ex, { ...options, sites: values.ladder ?? false, trace: values.trace !== undefined });
+    console.log(controlled_header('replay', options, a.r.run.roles, a.r.run.switches) + `  seed=${options.seed}`);
+    console.log(`schedule: ${positionals[0]}: ${file.decisions.length} hand-offs, ${file.preemptions} preemptions (found by ${file.found_by.name}${file.found_by.iteration !== undefined ? `, iteration ${file.found_by.iteration}` : ''})`);
+    console.log(controlled_outcome(a.r));
+    if (a.splat) console.log(`\n${a.splat}`);
+    if (a.r.run.invariants.length && !a.splat?.includes(a.r.run.invariants[0])) console.log(`\ninvariants:\n${a.r.run.invariants.map((x) => `  ${x}`).join('\n')}`);
+    if (values.ladder) console.log(`\n${ladder(a.r, a.events)}`);
+    write_outputs(a.report, values); // before --verify boots another Machine
+    const diff = first_difference(file, a.r.switches);
+    console.log('');
+    console.log(diff < 0 && a.r.diverged === 0 ? `replay: followed the schedule exactly (${a.r.steps} decisions)`
+      : `replay: left the schedule at hand-off ${diff + 1} (decision ${a.r.diverged || '?'}): the kernel code or the scenario changed since it was recorded`);
+    if (file.expect) {
+      const same = a.r.run.outcome === file.expect.outcome && failure_message(a.r.run) === file.expect.message;
+      console.log(same ? `replay: the recorded failure, ${a.splat === file.expect.splat ? 'with the recorded splat, word for word' : 'but the splat text differs from the recorded one (line numbers moved?)'}`
+        : `replay: did NOT reproduce the recorded failure (${file.expect.outcome}: ${file.expect.message})`);
+    }
+    if (values.verify) {
+      const b = await run_reported(ex, { ...options, trace: values.trace !== undefined }); // the same rings as the first replay
+      const problems: string[] = [];
+      if (a.splat !== b.splat) problems.push('the splats differ');
+      if (first_difference(schedule_of(options, a.r, { name: 'replay' }, '', null), b.r.switches) >= 0) problems.push('the decisions differ');
+      const lines: string[] = [];
+      for (let c = 0; c < options.cpus; c++) {
+        const same = a.r.event_log[c] === b.r.event_log[c];
+        if (!same) problems.push(`CPU ${c}'s event log differs`);
+        const n = a.r.event_log[c].split('\n').length - 1;
+        lines.push(`  CPU ${c} (${a.r.run.roles[c]}): ${n} events in its ring, ${same ? 'identical' : 'DIFFERENT'}`);
+      }
+      console.log(`--verify: replayed twice: ${problems.length ? `NOT deterministic: ${problems.join(', ')}` : 'identical decisions, splat and per-CPU event logs'}`);
+      console.log(lines.join('\n'));
+      if (problems.length) return EXIT_INTERNAL;
+    }
+    return run_exit(a.r.run.outcome);
+  } finally {
+    await ex.close();
+  }
+}
+
+export async function cmd_shrink(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { out: { type: 'string' }, 'max-runs': { type: 'string' } } });
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? `one schedule file expected, got ${positionals.length}` : 'shrink needs a schedule file');
+  const maxRuns = int('max-runs', values['max-runs'], 2000, 1, 1_000_000);
+  const path = positionals[0];
+  const { options } = await load_schedule(path);
+  const ex = new ControlledExecutor();
+  try {
+    const stop = progress(`shrinking ${path}...`, performance.now());
+    let res;
+    try {
+      res = await shrink(ex, options, maxRuns);
+    } catch (e) {
+      if (e instanceof ShrinkError) { console.error(`mmrace: error: ${path}: ${e.message}`); return EXIT_VIOLATION; }
+      throw e;
+    } finally { stop(); }
+    const fin = await run_reported(ex, { ...res.options, sites: true });
+    const o = res.original, m = res.shrunk;
+    console.log(controlled_header('shrink', options, m.run.roles, m.run.switches) + `  seed=${options.seed}`);
+    console.log(`shrunk ${path}: ${o.preemptions} -> ${m.preemptions} preemptions, ${o.switches.length} -> ${m.switches.length} hand-offs, ` +
+      `${o.steps} -> ${m.steps} decisions in ${res.runs} runs${res.budget_hit ? ' (run budget spent: may shrink further)' : ' (no single turn can go)'}`);
+    console.log(`still fails: ${res.signature}${failure_signature(fin.r.run) === res.signature ? '' : '  [WARNING: the final replay differs]'}\n`);
+    console.log(ladder(fin.r, fin.events));
+    if (fin.splat) console.log(`\n${fin.splat}`);
+    const out = values.out ?? (path.endsWith('.json') ? path.replace(/(\.schedule)?\.json$/, '.min.json') : `${path}.min.json`);
+    save_schedule(out, res.options, fin, { name: 'shrink', from: path });
+    console.log(`\nschedule saved: ${out}`);
+    return EXIT_OK;
+  } finally {
+    await ex.close();
+  }
+}
+
+export async function cmd_capture(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true, strict: true,
+    options: {
+      protocol: { type: 'string' }, cpus: { type: 'string' }, duration: { type: 'string' }, ops: { type: 'string' }, seed: { type: 'string' },
+      jitter: { type: 'string' }, runs: { type: 'string' }, rehunt: { type: 'string' }, out: { type: 'string' }, 'max-steps': { type: 'string' },
+    },
+  });
+  const { protocol, cpus, ops, duration_ms, seed, jitter } = run_args('capture', values, positionals, 2 ** 31 - 1000);
+  const runs = int('runs', values.runs, 5, 1, 1000);
+  const rehunt = int('rehunt', values.rehunt, 200, 0, 1_000_000);
+  const max_steps = int('max-steps', values['max-steps'], 100_000, 100, 2 ** 30);
+  let scenario;
+  try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
+  const ref = scenarioModuleUrl(positionals[0]) ?? scenario.name;
+  const ex = new ControlledExecutor();
+  let freeReport: RunReport | null = null;
+  try {
+    const stop = progress(`capturing ${scenario.name}...`, performance.now());
+    let res;
+    try {
+      res = await capture(ex, {
+        free: { scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter },
+        runs, rehunt, max_steps,
+        on_free_failure: (r) => { freeReport = build_report({ ...r, jitter: JITTER_NAMES[jitter] }, ops > 0 ? { ops } : { duration_ms }, null, null, VERSION); },
+      });
+    } finally { stop(); }
+    const fr = freeReport as RunReport | null;
+    console.log(`mmrace capture ${positionals[0]}  protocol=${protocol}  cpus=${cpus} (${scenario.roles(cpus).join(', ')})  jitter=${JITTER_NAMES[jitter]}`);
+    if (!fr) {
+      console.log(`no failure in ${res.free_runs} free-running run${res.free_runs === 1 ? '' : 's'} (seeds ${seed}..${seed + res.free_runs - 1}): nothing to capture`);
+      return EXIT_VIOLATION;
+    }
+    console.log(`free run (seed ${fr.seed}): ${outcome_line(fr).replace('outcome: ', '')}: ${fr.failure?.message ?? ''}`);
+    if (!('attempts' in res)) {
+      if (fr.failure) console.log(`\n${fr.failure.splat}`);
+      return EXIT_INTERNAL; // the free run itself failed: nothing to turn into a schedule
+    }
+    console.log(`recorded order of preemption points: ${fmt_count(res.captured_segments)} turns`);
+    if (!res.method || !res.options || !res.controlled) {
+      console.log(`${res.note}: no schedule`);
+      if (fr.failure) console.log(`\nthe free-running failure:\n\n${fr.failure.splat}`);
+      return EXIT_VIOLATION;
+    }
+    const rep = await run_reported(ex, replay_of(res.options, res.controlled));
+    console.log(`${res.method}: ${res.note}`);
+    console.log(controlled_outcome(rep.r));
+    if (rep.splat) console.log(`\n${rep.splat}`);
+    const out = values.out ?? default_out(scenario.name, 'captured');
+    save_schedule(out, res.options, rep, { name: 'capture', seed: fr.seed, from: res.method });
+    console.log(`\nschedule saved: ${out}\n  mmrace replay ${out} --verify\n  mmrace shrink ${out}`);
+    return EXIT_OK;
+  } finally {
+    await ex.close();
+  }
+}
+

@@ -1,0 +1,122 @@
+// mmrace list, run and demo: free-running runs and their reports.
+import { parseArgs } from 'node:util';
+import { writeFileSync } from 'node:fs';
+import { SCENARIOS, loadScenario, scenarioModuleUrl } from '../scenarios/registry.js';
+import { SWITCHES } from '../shm/switches.js';
+import { MAX_CPUS } from '../shm/layout.js';
+import { RunOptions, run_free } from '../exec/free_run.js';
+import { RunReport, build_report } from '../report/json.js';
+import { outcome_line, text_report } from '../report/text.js';
+import { fmt_count, fmt_ms } from '../report/format.js';
+import { collect_events } from '../cpu/events.js';
+import { B, sizes } from '../shm/machine.js';
+import { chrome_trace } from '../report/trace.js';
+import { render_html } from '../report/html.js';
+import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, UsageError, int, num, oneOf, progress, run_args } from './args.js';
+import { VERSION } from './version.js';
+
+export function exit_code(r: RunReport): number {
+  if (r.outcome === 'liveness') return EXIT_LIVENESS;
+  if (r.outcome === 'internal') return EXIT_INTERNAL;
+  if (r.expect) return r.expectation_met ? EXIT_OK : EXIT_VIOLATION;
+  return r.outcome === 'clean' ? EXIT_OK : EXIT_VIOLATION;
+}
+
+export function cmd_list(): number {
+  console.log('scenarios:');
+  for (const s of SCENARIOS) {
+    console.log(`  ${s.name.padEnd(28)} ${s.title}`);
+    console.log(`  ${''.padEnd(28)} seed ${s.seed}; buggy switches: ${s.switches.join(', ')}; buggy shows: ${s.expect_buggy}`);
+  }
+  console.log('\nswitches (on = the pre-patch line runs):');
+  for (const w of SWITCHES) console.log(`  ${w.name.padEnd(28)} ${w.what} (seed ${w.seed})`);
+  return EXIT_OK;
+}
+
+export async function run_once(o: RunOptions, budget: RunReport['budget'], expect: string | null): Promise<RunReport> {
+  const stop = progress(`running ${o.scenario.name} (${o.protocol}, ${o.cpus} CPUs)...`, performance.now());
+  try {
+    const r = await run_free(o);
+    const failed = r.outcome === 'bug' || r.outcome === 'violation';
+    const met = expect === null ? null : expect === 'bug' ? failed : r.outcome === 'clean';
+    return build_report(r, budget, expect, met, VERSION);
+  } finally {
+    stop();
+  }
+}
+
+export async function cmd_run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true, strict: true,
+    options: {
+      protocol: { type: 'string' }, cpus: { type: 'string' }, duration: { type: 'string' }, ops: { type: 'string' },
+      seed: { type: 'string' }, jitter: { type: 'string' }, json: { type: 'string' }, expect: { type: 'string' },
+      watchdog: { type: 'string' }, 'no-lock-stat': { type: 'boolean' }, 'no-latency': { type: 'boolean' }, 'lock-order': { type: 'boolean' },
+      trace: { type: 'string' }, report: { type: 'string' },
+    },
+  });
+  const { protocol, cpus, ops, duration_ms, seed, jitter } = run_args('run', values, positionals);
+  const expect = values.expect === undefined ? null : oneOf('expect', values.expect, 'bug', ['bug', 'clean'] as const);
+  const watchdog_ms = num('watchdog', values.watchdog, 15, 0.1, 3600) * 1000;
+  let scenario;
+  try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
+  const ref = scenarioModuleUrl(positionals[0]) ?? scenario.name;
+  const report = await run_once({ scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, watchdog_ms, trace: values.trace !== undefined },
+    ops > 0 ? { ops } : { duration_ms }, expect);
+  console.log(text_report(report, { lockStat: !values['no-lock-stat'], latency: !values['no-latency'], lockOrder: values['lock-order'] }));
+  write_outputs(report, values);
+  return exit_code(report);
+}
+
+/** --json, --trace and --report of a run, written while its Machine is still attached */
+export function write_outputs(report: RunReport, values: { json?: string; trace?: string; report?: string }): void {
+  if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2) + '\n');
+  if (values.trace) {
+    const t = chrome_trace(collect_events(sizes.nr_cpus, Infinity, true), report, new Set(report.interleaving.map((e) => e.seq)));
+    writeFileSync(values.trace, JSON.stringify(t) + '\n');
+    console.log(`trace: ${values.trace} (${t.metadata.events} events: each CPU's last ${B.ring} kernel events and last ${B.tring} spans, ` +
+      'lock waits and holds; open it in https://ui.perfetto.dev or chrome://tracing)');
+  }
+  if (values.report) {
+    writeFileSync(values.report, render_html(report));
+    console.log(`report: ${values.report}`);
+  }
+}
+
+export const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN; };
+
+export async function cmd_demo(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, strict: true, options: { cpus: { type: 'string' }, runs: { type: 'string' }, duration: { type: 'string' } } });
+  const cpus = int('cpus', values.cpus, 2, 2, MAX_CPUS);
+  const runs = int('runs', values.runs, 5, 1, 100);
+  const duration_ms = num('duration', values.duration, 5, 0.1, 3600) * 1000;
+  const scenario = SCENARIOS[0];
+  console.log(`mmrace demo: ${scenario.title} (seed ${scenario.seed})`);
+  console.log(`${cpus} CPUs as worker threads (${scenario.roles(cpus).join(', ')}); buggy = ${scenario.switches.join(', ')} on\n`);
+  const firsts: number[] = [];
+  let buggyOps = 0;
+  let shown: RunReport | null = null;
+  for (let k = 0; k < runs; k++) {
+    const r = await run_once({ scenario, scenarioRef: scenario.name, protocol: 'buggy', cpus, duration_ms: 10_000, ops: 0, seed: k + 1, jitter: 0 }, { duration_ms: 10_000 }, 'bug');
+    console.log(`buggy run ${k + 1}/${runs} (seed ${k + 1}): ${outcome_line(r).replace('outcome: ', '')}`);
+    if (r.outcome === 'liveness' || r.outcome === 'internal') { console.log(text_report(r)); return exit_code(r); }
+    if (r.first_failure_ms !== null) firsts.push(r.first_failure_ms);
+    buggyOps += r.ops;
+    shown ??= r.failure ? r : null;
+  }
+  if (shown) console.log(`\nthe first BUG, as the kernel would print it:\n\n${shown.failure!.splat}\n`);
+  const fixed = await run_once({ scenario, scenarioRef: scenario.name, protocol: 'fixed', cpus, duration_ms, ops: 0, seed: 1, jitter: 0 }, { duration_ms }, 'clean');
+  console.log(`fixed: ${outcome_line(fixed).replace('outcome: ', '')}`);
+  if (fixed.failure) console.log(`\n${fixed.failure.splat}\n`);
+  const migrations = fixed.per_cpu.reduce((a, c) => a + Number(c.migrations ?? 0), 0);
+  const forks = fixed.per_cpu.reduce((a, c) => a + Number(c.forks ?? 0), 0);
+  const col = (a: string, b: string, c: string) => `${a.padEnd(28)}${b.padEnd(30)}${c}`;
+  console.log('\n' + col('', 'buggy (list_add)', 'fixed (list_add_tail)'));
+  console.log(col('runs', String(runs), '1'));
+  console.log(col('time to first BUG (median)', firsts.length ? `${fmt_ms(median(firsts))} (${firsts.length}/${runs} runs)` : `none in ${runs} runs`, fixed.failure ? fmt_ms(fixed.first_failure_ms) : `none in ${fmt_ms(fixed.elapsed_ms)}`));
+  console.log(col('ops with zero violations', buggyOps ? `${fmt_count(buggyOps)} ops, all ended in a BUG` : '-', fixed.outcome === 'clean' ? `${fmt_count(fixed.ops)} ops (${fmt_count(migrations)} migrations, ${fmt_count(forks)} forks)` : `FAILED: ${fixed.outcome}`));
+  const ok = firsts.length > 0 && fixed.outcome === 'clean';
+  console.log(`\n${ok ? 'reproduced with the buggy protocol, held with the fixed one' : 'demo expectation NOT met'}`);
+  return ok ? EXIT_OK : EXIT_VIOLATION;
+}
+
