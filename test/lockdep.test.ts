@@ -146,6 +146,7 @@ describe('lockdep end to end', () => {
     expect(r.stdout).toContain('outcome: lockdep: possible circular locking dependency');
     expect(r.stdout).toContain('WARNING: possible circular locking dependency detected');
     expect(r.stdout).toMatch(/lock\(PG_locked\);[\s\S]*lock\(&mm->mmap_sem\);/);
+    expect(r.stdout).toContain('  rlock(&mm->mmap_sem);'); // the fault path holds it for read
     expect(r.stdout).toContain('unuse_mm_inverted+examples/page-lock-inversion.mjs');
     const rep = JSON.parse(readFileSync(json, 'utf8'));
     expect(rep.schema).toBe('mmrace.run/2');

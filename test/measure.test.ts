@@ -7,7 +7,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CPUSTAT, LAT_BUCKETS, LAT_SUB, LOCKSTAT, LOCKSTAT_NR_PATHS, NR_LAT_KINDS } from '../src/shm/layout.js';
-import { B, f64, i32, lat_base } from '../src/shm/machine.js';
+import { B, f64, i32, lat_base, mm_base, page_base } from '../src/shm/machine.js';
+import { MM, PAGE } from '../src/shm/layout.js';
+import { down_read, down_read_trylock, down_write, up_read, up_write } from '../src/sync/rwsem.js';
+import { spin_lock, spin_unlock } from '../src/sync/spinlock.js';
+import { LC_MMAP_SEM, LC_PTL } from '../src/sync/lock_class.js';
+import { alloc_page } from '../src/mm/page_alloc.js';
+import { format_lock_stat, lock_stat_rows } from '../src/report/lock_stat.js';
 import { current, set_current_cpu } from '../src/cpu/current.js';
 import { NR_LOCK_CLASSES } from '../src/sync/lock_class.js';
 import { stat_epoch_attach, stat_epoch_begin, stat_epoch_check } from '../src/exec/warmup.js';
@@ -55,6 +61,27 @@ describe('latency buckets', () => {
       for (let k = 1; k < rows[0].curve.length; k++) expect(rows[0].curve[k].ns).toBeGreaterThanOrEqual(rows[0].curve[k - 1].ns);
     }), { numRuns: 40 });
     expect(NR_LAT_KINDS).toBe(32);
+  });
+});
+
+describe('lock_stat', () => {
+  it('counts an rwsem\'s reads and writes apart (the kernel\'s -R and -W rows), and a plain lock in one row', () => {
+    boot();
+    const sem = mm_base(1) + MM.mmap_sem, ptl = page_base(alloc_page()) + PAGE.ptl;
+    for (let k = 0; k < 5; k++) { down_read(sem, LC_MMAP_SEM); up_read(sem); }
+    for (let k = 0; k < 3; k++) { down_write(sem, LC_MMAP_SEM); up_write(sem); }
+    expect(down_read_trylock(sem, LC_MMAP_SEM)).toBe(true); up_read(sem);
+    for (let k = 0; k < 2; k++) { spin_lock(ptl, LC_PTL); spin_unlock(ptl); }
+    const rows = lock_stat_rows();
+    const ms = rows.find((r) => r.class === '&mm->mmap_sem')!;
+    expect(ms.acquisitions).toBe(9);
+    expect(ms.split!.R.acquisitions).toBe(6);
+    expect(ms.split!.W.acquisitions).toBe(3);
+    expect(rows.find((r) => r.class === '&(ptlock_ptr(page))->ptl')!.split).toBeNull();
+    const text = format_lock_stat(rows);
+    expect(text).toMatch(/ {25}&mm->mmap_sem-W: +0 +0 +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+ +0 +3 /);
+    expect(text).toMatch(/ {25}&mm->mmap_sem-R: +0 +0 +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+ +0 +6 /);
+    expect(text).toMatch(/ {16}&\(ptlock_ptr\(page\)\)->ptl: /);
   });
 });
 

@@ -2,7 +2,7 @@
 // out; the interleaving is whatever the machine gives (plus seeded jitter).
 // The main thread only watches: duration/op budget, the halt word, and a
 // per-CPU watchdog. It never blocks in Atomics.wait during a run.
-import { CPU_RUNNING, GLOBALS, HELD_MAX, PERCPU } from '../shm/layout.js';
+import { CPU_RUNNING, GLOBALS, HELD_CLS_MASK, HELD_MAX, PERCPU } from '../shm/layout.js';
 import { B, i32, percpu_base, sizes } from '../shm/machine.js';
 import { set_current_cpu } from '../cpu/current.js';
 import { EVENTS } from '../cpu/events.js';
@@ -62,7 +62,7 @@ export function cpu_states(roles: string[]): string {
     const pc = percpu_base(cpu);
     const path = i32[pc + PERCPU.path] ? EVENTS[i32[pc + PERCPU.path]]?.name ?? '-' : '-';
     const held: string[] = [];
-    for (let k = 0; k < Math.min(i32[pc + PERCPU.nheld], HELD_MAX); k++) held.push(describe_lock(i32[pc + PERCPU.held + k], i32[pc + PERCPU.held_cls + k]));
+    for (let k = 0; k < Math.min(i32[pc + PERCPU.nheld], HELD_MAX); k++) held.push(describe_lock(i32[pc + PERCPU.held + k], i32[pc + PERCPU.held_cls + k] & HELD_CLS_MASK));
     const aw = Atomics.load(i32, pc + PERCPU.await_lock);
     lines.push(`CPU: ${cpu} (${roles[cpu]}) in ${path}, ops ${i32[pc + PERCPU.ops]}`);
     lines.push(`  ${held.length} lock${held.length === 1 ? '' : 's'} held: ${held.length ? held.join(', ') : '-'}`);

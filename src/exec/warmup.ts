@@ -4,7 +4,7 @@
 // its next operation, sees the new epoch and zeroes its own counters
 // (lock_stat, contention points, latency buckets, per-CPU counts). Only the
 // owning CPU ever writes them, so the reset races with nobody.
-import { CPUSTAT, GLOBALS, LAT_BUCKETS, LOCKSTAT, LOCKSTAT_NR_PATHS, NR_LAT_KINDS, PERCPU } from '../shm/layout.js';
+import { CPUSTAT, GLOBALS, LAT_BUCKETS, LOCKSTAT, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, NR_LAT_KINDS, PERCPU } from '../shm/layout.js';
 import { B, f64, i32 } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { lat_op_start } from '../cpu/latency.js';
@@ -24,7 +24,7 @@ export function stat_epoch_check(): void {
   if (e === my_epoch) return;
   my_epoch = e;
   const cpu = current.cpu;
-  f64.fill(0, current.ls, current.ls + NR_LOCK_CLASSES * LOCKSTAT.stride);
+  f64.fill(0, current.ls, current.ls + NR_LOCK_CLASSES * LOCKSTAT_RW * LOCKSTAT.stride);
   for (const region of [B.lockstat_points, B.lockstat_contending]) {
     const pts = region + cpu * NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS;
     i32.fill(0, pts, pts + NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS);

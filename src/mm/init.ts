@@ -1,6 +1,6 @@
 // Boot: mem_init for the page allocator and the slab-like id allocators,
 // and the run-wide configuration every CPU reads.
-import { CPUSTAT, EVENT, GLOBALS, HELDTIME, LAT_BUCKETS, LOCKSTAT, LOCKSTAT_NR_PATHS, NR_LAT_KINDS, PERCPU } from '../shm/layout.js';
+import { CPUSTAT, EVENT, GLOBALS, HELDTIME, LAT_BUCKETS, LOCKSTAT, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, NR_LAT_KINDS, PERCPU } from '../shm/layout.js';
 import { B, f64, i32, sizes } from '../shm/machine.js';
 import { NR_LOCK_CLASSES } from '../sync/lock_class.js';
 import { init_zone } from './page_alloc.js';
@@ -35,7 +35,7 @@ export function reset_cpu_accounting(): void {
   i32.fill(0, B.lockstat_points, B.lockstat_points + n * NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS);
   i32.fill(0, B.lockstat_contending, B.lockstat_contending + n * NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS);
   // lockdep keeps what setup taught it (as the kernel keeps boot-time dependencies)
-  f64.fill(0, B.lockstat_f64, B.lockstat_f64 + n * NR_LOCK_CLASSES * LOCKSTAT.stride);
+  f64.fill(0, B.lockstat_f64, B.lockstat_f64 + n * NR_LOCK_CLASSES * LOCKSTAT_RW * LOCKSTAT.stride);
   f64.fill(0, B.heldtime_f64, B.heldtime_f64 + n * HELDTIME.stride);
   Atomics.store(i32, B.seq, 0);
 }

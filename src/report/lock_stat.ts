@@ -1,15 +1,23 @@
 // /proc/lock_stat (version 0.4) from the per-CPU counters, merged. Times are
 // in microseconds as the kernel prints them; hold times are sampled (1 in 16
-// acquisitions), wait times are measured on every contended acquisition.
-import { LOCKSTAT, LOCKSTAT_NR_PATHS } from '../shm/layout.js';
+// acquisitions), wait times are measured on every contended acquisition. An
+// rwsem's reads and writes are counted apart and printed as -R and -W rows.
+import { LOCKSTAT, LOCKSTAT_NR_PATHS, LOCKSTAT_RW } from '../shm/layout.js';
 import { B, f64, i32, sizes } from '../shm/machine.js';
 import { LOCK_CLASS_NAMES, NR_LOCK_CLASSES } from '../sync/lock_class.js';
 import { EVENTS } from '../cpu/events.js';
 
-export interface LockStatRow {
-  class: string; con_bounces: number; contentions: number; waittime_min: number; waittime_max: number;
+/** a class's (or one mode's) counters, merged over CPUs; times in µs */
+export interface LockStatCounts {
+  con_bounces: number; contentions: number; waittime_min: number; waittime_max: number;
   waittime_total: number; waittime_avg: number; acq_bounces: number; acquisitions: number;
   holdtime_min: number; holdtime_max: number; holdtime_total: number; holdtime_avg: number; hold_samples: number;
+}
+
+export interface LockStatRow extends LockStatCounts {
+  class: string;
+  /** an rwsem taken for read too: its write (W) and read (R) counters apart, as the kernel's -W and -R rows; else null */
+  split: null | { W: LockStatCounts; R: LockStatCounts };
   /** contention points: contentions by the kernel path the waiter was in, most first */
   points: { path: string; contentions: number }[];
   /** contending points: contentions by the kernel path the holder was in ('-' if not known: rwsems), most first */
@@ -27,35 +35,50 @@ function by_path(region: number, cls: number): { path: string; contentions: numb
   return out.sort((a, b) => b.contentions - a.contentions);
 }
 
-/** merged rows (times in µs), busiest class first */
-export function lock_stat_rows(): LockStatRow[] {
-  const rows: LockStatRow[] = [];
-  for (let cls = 0; cls < NR_LOCK_CLASSES; cls++) {
-    const r: LockStatRow = { class: LOCK_CLASS_NAMES[cls], con_bounces: 0, contentions: 0, waittime_min: 0, waittime_max: 0, waittime_total: 0, waittime_avg: 0,
-      acq_bounces: 0, acquisitions: 0, holdtime_min: 0, holdtime_max: 0, holdtime_total: 0, holdtime_avg: 0, hold_samples: 0, points: [], contending: [] };
-    let wmin = Infinity, hmin = Infinity;
-    for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) {
-      const b = B.lockstat_f64 + (cpu * NR_LOCK_CLASSES + cls) * LOCKSTAT.stride;
+/** counters of class `cls` in the given modes (0 writes and plain locks, 1 reads), merged over CPUs */
+function counts(cls: number, modes: readonly number[]): LockStatCounts {
+  const r: LockStatCounts = { con_bounces: 0, contentions: 0, waittime_min: 0, waittime_max: 0, waittime_total: 0, waittime_avg: 0,
+    acq_bounces: 0, acquisitions: 0, holdtime_min: 0, holdtime_max: 0, holdtime_total: 0, holdtime_avg: 0, hold_samples: 0 };
+  let wmin = Infinity, hmin = Infinity;
+  for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) {
+    for (const mode of modes) {
+      const b = B.lockstat_f64 + ((cpu * NR_LOCK_CLASSES + cls) * LOCKSTAT_RW + mode) * LOCKSTAT.stride;
       r.con_bounces += f64[b + LOCKSTAT.con_bounces];
       r.contentions += f64[b + LOCKSTAT.contentions];
       r.acq_bounces += f64[b + LOCKSTAT.acq_bounces];
       r.acquisitions += f64[b + LOCKSTAT.acquisitions];
       r.waittime_total += f64[b + LOCKSTAT.wait_total] / 1000;
-      r.waittime_max = Math.max(r.waittime_max, f64[b + LOCKSTAT.wait_max] / 1000);
-      if (f64[b + LOCKSTAT.contentions] > 0) wmin = Math.min(wmin, f64[b + LOCKSTAT.wait_min] / 1000);
+      if (f64[b + LOCKSTAT.contentions] > 0) {
+        r.waittime_max = Math.max(r.waittime_max, f64[b + LOCKSTAT.wait_max] / 1000);
+        wmin = Math.min(wmin, f64[b + LOCKSTAT.wait_min] / 1000);
+      }
       r.hold_samples += f64[b + LOCKSTAT.hold_samples];
       r.holdtime_total += f64[b + LOCKSTAT.hold_total] / 1000;
-      r.holdtime_max = Math.max(r.holdtime_max, f64[b + LOCKSTAT.hold_max] / 1000);
-      if (f64[b + LOCKSTAT.hold_samples] > 0) hmin = Math.min(hmin, f64[b + LOCKSTAT.hold_min] / 1000);
+      if (f64[b + LOCKSTAT.hold_samples] > 0) {
+        r.holdtime_max = Math.max(r.holdtime_max, f64[b + LOCKSTAT.hold_max] / 1000);
+        hmin = Math.min(hmin, f64[b + LOCKSTAT.hold_min] / 1000);
+      }
     }
-    if (r.acquisitions === 0) continue;
-    r.waittime_min = Number.isFinite(wmin) ? wmin : 0;
-    r.holdtime_min = Number.isFinite(hmin) ? hmin : 0;
-    r.waittime_avg = r.contentions ? r.waittime_total / r.contentions : 0;
-    r.holdtime_avg = r.hold_samples ? r.holdtime_total / r.hold_samples : 0;
-    r.points = by_path(B.lockstat_points, cls);
-    r.contending = by_path(B.lockstat_contending, cls);
-    rows.push(r);
+  }
+  r.waittime_min = Number.isFinite(wmin) ? wmin : 0;
+  r.holdtime_min = Number.isFinite(hmin) ? hmin : 0;
+  r.waittime_avg = r.contentions ? r.waittime_total / r.contentions : 0;
+  r.holdtime_avg = r.hold_samples ? r.holdtime_total / r.hold_samples : 0;
+  return r;
+}
+
+/** merged rows (times in µs), busiest class first */
+export function lock_stat_rows(): LockStatRow[] {
+  const rows: LockStatRow[] = [];
+  for (let cls = 0; cls < NR_LOCK_CLASSES; cls++) {
+    const all = counts(cls, [0, 1]);
+    if (all.acquisitions === 0) continue;
+    const R = counts(cls, [1]);
+    rows.push({
+      class: LOCK_CLASS_NAMES[cls], ...all,
+      split: R.acquisitions > 0 ? { W: counts(cls, [0]), R } : null,
+      points: by_path(B.lockstat_points, cls), contending: by_path(B.lockstat_contending, cls),
+    });
   }
   return rows.sort((a, b) => b.contentions - a.contentions || b.acquisitions - a.acquisitions);
 }
@@ -70,8 +93,12 @@ export function format_lock_stat(rows: LockStatRow[]): string {
   const f = (n: number) => n.toFixed(2).padStart(15);
   const i = (n: number) => String(Math.round(n)).padStart(15);
   const lines = ['lock_stat version 0.4', rule, head, rule];
+  const line = (name: string, r: LockStatCounts) =>
+    `${name.padStart(w)}:${i(r.con_bounces)}${i(r.contentions)}${f(r.waittime_min)}${f(r.waittime_max)}${f(r.waittime_total)}${f(r.waittime_avg)}${i(r.acq_bounces)}${i(r.acquisitions)}${f(r.holdtime_min)}${f(r.holdtime_max)}${f(r.holdtime_total)}${f(r.holdtime_avg)}`;
   for (const r of rows) {
-    lines.push(`${r.class.padStart(w)}:${i(r.con_bounces)}${i(r.contentions)}${f(r.waittime_min)}${f(r.waittime_max)}${f(r.waittime_total)}${f(r.waittime_avg)}${i(r.acq_bounces)}${i(r.acquisitions)}${f(r.holdtime_min)}${f(r.holdtime_max)}${f(r.holdtime_total)}${f(r.holdtime_avg)}`);
+    // an rwsem taken for read as well: the kernel prints its write and read counters as two rows
+    if (r.split) lines.push(line(`${r.class}-W`, r.split.W), line(`${r.class}-R`, r.split.R));
+    else lines.push(line(r.class, r));
     if (r.points.length === 0) continue;
     // as the kernel prints them: a dash line as long as the name, up to four contention points (where
     // the waiter was), a dash line, up to four contending points (where the holder was), then a dotted

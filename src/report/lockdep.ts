@@ -2,7 +2,7 @@
 // graph by class (every dependency, where it was first seen) and, if a new
 // dependency closed a cycle, the kernel's "possible circular locking
 // dependency detected" report, laid out as lockdep prints it.
-import { GLOBALS, HELD_MAX, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT } from '../shm/layout.js';
+import { GLOBALS, HELD_CLS_MASK, HELD_MAX, HELD_READ, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT } from '../shm/layout.js';
 import { B, i32 } from '../shm/machine.js';
 import { EVENTS } from '../cpu/events.js';
 import { LOCK_CLASS_NAMES, NR_LOCK_CLASSES } from '../sync/lock_class.js';
@@ -53,10 +53,14 @@ export function lockdep_cycle_report(roles: string[], header: string): LockdepSe
   for (let k = 0; k < i32[r + LOCKDEP_REPORT.chain_len]; k++) chain.push(i32[r + LOCKDEP_REPORT.chain + k]);
   const stack = frames(get_text(r + LOCKDEP_REPORT.text, i32[r + LOCKDEP_REPORT.text_len]));
   const held: string[] = [];
+  let fromRead = false; // the held lock is an rwsem held for read: lockdep prints rlock()
   for (let k = 0; k < i32[r + LOCKDEP_REPORT.nheld]; k++) {
-    held.push(` #${k}: ${describe_lock(i32[r + LOCKDEP_REPORT.held + k], i32[r + LOCKDEP_REPORT.held_cls + k])}`);
+    const hc = i32[r + LOCKDEP_REPORT.held_cls + k];
+    held.push(` #${k}: ${describe_lock(i32[r + LOCKDEP_REPORT.held + k], hc & HELD_CLS_MASK)}${hc & HELD_READ ? ' (read)' : ''}`);
+    if ((hc & HELD_CLS_MASK) === from && (hc & HELD_READ) !== 0) fromRead = true;
   }
-  const verb = (c: number, isNew: boolean) => (isNew && wait ? `wait_on_page_locked(${cname(c)})` : `lock(${cname(c)})`);
+  const toRead = i32[r + LOCKDEP_REPORT.to_read] !== 0;
+  const verb = (c: number, isNew: boolean) => (isNew && wait ? `wait_on_page_locked(${cname(c)})` : isNew && toRead ? `rlock(${cname(c)})` : `lock(${cname(c)})`);
   const me = task(cpu, roles);
   const out: string[] = [
     '======================================================',
@@ -91,7 +95,7 @@ export function lockdep_cycle_report(roles: string[], header: string): LockdepSe
   if (parent !== to) out.push('Chain exists of:', `  ${cname(to)} --> ${cname(parent)} --> ${cname(from)}`, '');
   const c0 = 'CPU0'.padEnd(24);
   out.push(' Possible unsafe locking scenario:', '', `       ${c0}CPU1`, `       ${'----'.padEnd(24)}----`,
-    `  ${verb(from, false)};`,
+    `  ${fromRead ? `rlock(${cname(from)})` : verb(from, false)};`,
     `  ${' '.repeat(29)}${verb(parent, false)};`,
     `  ${' '.repeat(29)}${verb(from, false)};`,
     `  ${verb(to, true)};`,

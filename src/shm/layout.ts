@@ -162,7 +162,7 @@ export const PERCPU = defineStruct('percpu', {
   nheld: 1, // locks recorded in held[] (at most HELD_MAX)
   held_over: 1, // locks held beyond HELD_MAX, counted but not recorded (lockdep is then off)
   held: HELD_MAX, // lock word index of each held lock
-  held_cls: HELD_MAX, // its lock class
+  held_cls: HELD_MAX, // its lock class, | HELD_READ for a read hold
   await_lock: 1, // lock word this CPU is waiting for, 0 = none
   await_cls: 1,
   await_holder_path: 1, // path the holder of await_lock was in when this CPU began to wait (contending point)
@@ -179,7 +179,13 @@ export const CPU_RUNNING = 1;
 export const CPU_DONE = 2;
 export const CPU_HALTED = 3;
 
-/** lock_stat counters per CPU per class (doubles; times in ns) */
+/** a held-stack entry's class word: the class, with HELD_READ set for a read hold of an rwsem */
+export const HELD_READ = 0x100;
+export const HELD_CLS_MASK = 0xff;
+/** lock_stat rows per class: writes (and plain locks), then reads (as the kernel's -W and -R rows) */
+export const LOCKSTAT_RW = 2;
+
+/** lock_stat counters per CPU per class per mode (doubles; times in ns) */
 export const LOCKSTAT = defineStruct('lockstat', {
   contentions: 1, con_bounces: 1,
   wait_min: 1, wait_max: 1, wait_total: 1,
@@ -260,6 +266,7 @@ export const LOCKDEP_REPORT = defineStruct('lockdep_report', {
   from: 1, // class held
   to: 1, // class being acquired
   to_lock: 1, // its lock word
+  to_read: 1, // 1: a read acquisition of an rwsem
   nheld: 1,
   held: HELD_MAX, held_cls: HELD_MAX,
   chain_len: 1,

@@ -5,7 +5,7 @@ import {
   NR_SWAP_INFO, SWAP_INFO, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG,
   ANON_VMA, CPUSTAT, EVENT, GLOBALS, HELDTIME, IDALLOC, LOCKSTAT, MM, MMLIST, MachineSizes,
   MAX_CPUS, OOPS, OPS_LINE, PAGE, PERCPU, PTRS_PER_PTE, RING_SIZE, SCHED, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
-  LAT_BUCKETS, LOCKSTAT_NR_PATHS, LOCKDEP_EDGE, LOCKDEP_REPORT, NR_LAT_KINDS,
+  LAT_BUCKETS, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, LOCKDEP_EDGE, LOCKDEP_REPORT, NR_LAT_KINDS,
 } from './layout.js';
 import { NR_LOCK_CLASSES } from '../sync/lock_class.js';
 
@@ -63,7 +63,7 @@ export function planBases(s: MachineSizes): Bases {
   b.tring = s.trace_ring ?? 0;
   b.events = take(s.nr_cpus * b.ring * EVENT.stride);
   // doubles: word index is even (16-aligned), so double index = word / 2
-  b.lockstat_f64 = take(2 * s.nr_cpus * NR_LOCK_CLASSES * LOCKSTAT.stride) / 2;
+  b.lockstat_f64 = take(2 * s.nr_cpus * NR_LOCK_CLASSES * LOCKSTAT_RW * LOCKSTAT.stride) / 2;
   b.heldtime_f64 = take(2 * s.nr_cpus * HELDTIME.stride) / 2;
   b.sched = take(SCHED.stride);
   b.swapg = take(SWAPG.stride);

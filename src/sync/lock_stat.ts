@@ -5,7 +5,7 @@
 // (drawn at random, not every 16th).
 // Every acquisition also feeds lockdep (src/sync/lockdep.ts), and, when the
 // run is traced, writes lock wait/hold events for the Perfetto trace.
-import { HELD_MAX, HELDTIME, LD_LOCK, LOCKSTAT, LOCKSTAT_NR_PATHS, PERCPU } from '../shm/layout.js';
+import { HELD_CLS_MASK, HELD_MAX, HELD_READ, HELDTIME, LD_LOCK, LOCKSTAT, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, PERCPU } from '../shm/layout.js';
 import { B, f64, i32, percpu_base, sizes } from '../shm/machine.js';
 import { NR_LOCK_CLASSES } from './lock_class.js';
 import { current } from '../cpu/current.js';
@@ -27,19 +27,25 @@ export function sample_draw(w: number): number {
   return x;
 }
 
-/** an acquisition: count it, teach lockdep (a trylock teaches nothing) and push it on the held stack */
-export function lock_acquired(lock: number, cls: number, bounce: boolean, trylock = false, contended = false): void {
-  const ls = current.ls + cls * LOCKSTAT.stride;
+/** this CPU's lock_stat row of a class, for writes (and plain locks) or reads */
+const ls_row = (cls: number, read: boolean) => current.ls + (cls * LOCKSTAT_RW + (read ? 1 : 0)) * LOCKSTAT.stride;
+
+/**
+ * an acquisition (`read`: a read hold of an rwsem): count it, teach lockdep
+ * (a trylock teaches nothing) and push it on the held stack
+ */
+export function lock_acquired(lock: number, cls: number, bounce: boolean, trylock = false, contended = false, read = false): void {
+  const ls = ls_row(cls, read);
   f64[ls + LOCKSTAT.acquisitions] += 1;
   if (bounce) f64[ls + LOCKSTAT.acq_bounces] += 1;
-  if (!trylock) lockdep_acquire(lock, cls, LD_LOCK);
+  if (!trylock) lockdep_acquire(lock, cls, LD_LOCK, read);
   if (tracing) trace_only(EV_LOCK_ACQ, lock, cls, contended ? 1 : 0);
-  held_push(lock, cls);
+  held_push(lock, read ? cls | HELD_READ : cls);
 }
 
 /** a contended acquisition that waited `waitNs` */
-export function lock_contended_acquired(lock: number, cls: number, bounce: boolean, waitNs: number): void {
-  const ls = current.ls + cls * LOCKSTAT.stride;
+export function lock_contended_acquired(lock: number, cls: number, bounce: boolean, waitNs: number, read = false): void {
+  const ls = ls_row(cls, read);
   f64[ls + LOCKSTAT.contentions] += 1;
   if (bounce) f64[ls + LOCKSTAT.con_bounces] += 1;
   const n = f64[ls + LOCKSTAT.contentions];
@@ -50,15 +56,15 @@ export function lock_contended_acquired(lock: number, cls: number, bounce: boole
   const path = i32[current.pcpu + PERCPU.path], holder = i32[current.pcpu + PERCPU.await_holder_path];
   i32[B.lockstat_points + row + (path < LOCKSTAT_NR_PATHS ? path : 0)] += 1;
   i32[B.lockstat_contending + row + (holder < LOCKSTAT_NR_PATHS ? holder : 0)] += 1;
-  lock_acquired(lock, cls, bounce, false, true);
+  lock_acquired(lock, cls, bounce, false, true, read);
 }
 
 /**
  * this CPU starts waiting for `lock`, held by the CPU tagged `holder` (cpu + 1; 0 if not known):
  * lockdep learns the dependency before the wait can deadlock
  */
-export function lock_wait_begin(lock: number, cls: number, holder: number): number {
-  lockdep_acquire(lock, cls, LD_LOCK);
+export function lock_wait_begin(lock: number, cls: number, holder: number, read = false): number {
+  lockdep_acquire(lock, cls, LD_LOCK, read);
   // the holder's path is read racily: it is where the holder was about when we found the lock taken
   i32[current.pcpu + PERCPU.await_holder_path] = holder > 0 && holder <= sizes.nr_cpus ? i32[percpu_base(holder - 1) + PERCPU.path] : 0;
   i32[current.pcpu + PERCPU.await_cls] = cls;
@@ -96,11 +102,12 @@ export function lock_released(lock: number): void {
   const top = n - 1;
   for (let k = top; k >= 0; k--) {
     if (i32[pc + PERCPU.held + k] !== lock) continue;
-    if (tracing) trace_only(EV_LOCK_REL, lock, i32[pc + PERCPU.held_cls + k]);
+    const hc = i32[pc + PERCPU.held_cls + k];
+    if (tracing) trace_only(EV_LOCK_REL, lock, hc & HELD_CLS_MASK);
     const t = f64[current.ht + HELDTIME.t + k];
     if (t !== 0) {
       const holdNs = (performance.now() - t) * 1e6;
-      const ls = current.ls + i32[pc + PERCPU.held_cls + k] * LOCKSTAT.stride;
+      const ls = ls_row(hc & HELD_CLS_MASK, (hc & HELD_READ) !== 0);
       const m = f64[ls + LOCKSTAT.hold_samples] += 1;
       if (m === 1 || holdNs < f64[ls + LOCKSTAT.hold_min]) f64[ls + LOCKSTAT.hold_min] = holdNs;
       if (holdNs > f64[ls + LOCKSTAT.hold_max]) f64[ls + LOCKSTAT.hold_max] = holdNs;

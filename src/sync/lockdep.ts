@@ -13,7 +13,7 @@
 // it took is a `from` for later acquisitions. Nesting within one class (two
 // PTLs in copy_pte_range, old and new page in migration) is not checked: the
 // kernel annotates those with *_nested subclasses.
-import { GLOBALS, LD_LOCK, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT, LOCKDEP_STACK_BYTES, PERCPU } from '../shm/layout.js';
+import { GLOBALS, HELD_CLS_MASK, LD_LOCK, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT, LOCKDEP_STACK_BYTES, PERCPU } from '../shm/layout.js';
 import { B, i32, u8 } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { raw_call_trace } from '../check/stack.js';
@@ -28,14 +28,14 @@ const SYNC_FRAMES = /\/sync\/(lockdep|lock_stat|spinlock|page_lock|rwsem|preempt
 export const dep_index = (from: number, to: number) => from * NR + to;
 export const edge_base = (from: number, to: number) => B.lockdep_edges + dep_index(from, to) * LOCKDEP_EDGE.stride;
 
-/** this CPU is about to take (LD_LOCK) or wait for (LD_WAIT) `lock` of class `cls` */
-export function lockdep_acquire(lock: number, cls: number, kind: number): void {
+/** this CPU is about to take (LD_LOCK) or wait for (LD_WAIT) `lock` of class `cls` (`read`: for read, an rwsem) */
+export function lockdep_acquire(lock: number, cls: number, kind: number, read = false): void {
   if (i32[B.globals + GLOBALS.lockdep_off] !== 0) return;
   const pc = current.pcpu;
   const n = i32[pc + PERCPU.nheld];
   for (let k = 0; k < n; k++) {
-    const from = i32[pc + PERCPU.held_cls + k];
-    if (from !== cls && i32[B.lockdep_dep + from * NR + cls] === 0) lockdep_new_dep(from, cls, lock, kind);
+    const from = i32[pc + PERCPU.held_cls + k] & HELD_CLS_MASK;
+    if (from !== cls && i32[B.lockdep_dep + from * NR + cls] === 0) lockdep_new_dep(from, cls, lock, kind, read);
   }
 }
 
@@ -63,7 +63,7 @@ export function get_text(base: number, len: number): string {
 }
 
 /** first sight of from -> to: remember where, then look for a way back from `to` to `from` */
-function lockdep_new_dep(from: number, to: number, lock: number, kind: number): void {
+function lockdep_new_dep(from: number, to: number, lock: number, kind: number, read: boolean): void {
   if (Atomics.compareExchange(i32, B.lockdep_dep + dep_index(from, to), 0, kind) !== 0) return;
   const trace = raw_call_trace(SYNC_FRAMES, 8); // symbolized by the report (src/check/stack.ts)
   const e = edge_base(from, to);
@@ -73,7 +73,7 @@ function lockdep_new_dep(from: number, to: number, lock: number, kind: number): 
   put_text(e + LOCKDEP_EDGE.text, e + LOCKDEP_EDGE.text_len, trace);
   Atomics.store(i32, e + LOCKDEP_EDGE.state, 2);
   const chain = dep_path(to, from);
-  if (chain) report_cycle(from, to, lock, kind, chain, trace);
+  if (chain) report_cycle(from, to, lock, kind, read, chain, trace);
 }
 
 /** classes along recorded dependencies from `src` to `dst` (both included), or null */
@@ -95,7 +95,7 @@ export function dep_path(src: number, dst: number): number[] | null {
   return null;
 }
 
-function report_cycle(from: number, to: number, lock: number, kind: number, chain: number[], trace: string): void {
+function report_cycle(from: number, to: number, lock: number, kind: number, read: boolean, chain: number[], trace: string): void {
   const r = B.lockdep_report;
   if (Atomics.compareExchange(i32, r + LOCKDEP_REPORT.state, 0, 1) !== 0) return;
   const pc = current.pcpu;
@@ -106,6 +106,7 @@ function report_cycle(from: number, to: number, lock: number, kind: number, chai
   i32[r + LOCKDEP_REPORT.from] = from;
   i32[r + LOCKDEP_REPORT.to] = to;
   i32[r + LOCKDEP_REPORT.to_lock] = lock;
+  i32[r + LOCKDEP_REPORT.to_read] = read ? 1 : 0;
   const n = i32[pc + PERCPU.nheld];
   i32[r + LOCKDEP_REPORT.nheld] = n;
   for (let k = 0; k < n; k++) {

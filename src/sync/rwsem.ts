@@ -32,10 +32,10 @@ export function down_read(sem: number, cls: number): void {
   preempt_point();
   const cur = Atomics.load(i32, sem);
   if ((cur & (WRITER | WAITING_MASK)) === 0 && Atomics.compareExchange(i32, sem, cur, cur + 1) === cur) {
-    lock_acquired(sem, cls, false);
+    lock_acquired(sem, cls, false, false, false, true);
     return;
   }
-  const t0 = lock_wait_begin(sem, cls, 0);
+  const t0 = lock_wait_begin(sem, cls, 0, true);
   for (let i = 0; ; i++) {
     const c = Atomics.load(i32, sem);
     if ((c & (WRITER | WAITING_MASK)) === 0) {
@@ -44,14 +44,14 @@ export function down_read(sem: number, cls: number): void {
     }
     park(sem, c, i);
   }
-  lock_contended_acquired(sem, cls, false, lock_wait_end(t0));
+  lock_contended_acquired(sem, cls, false, lock_wait_end(t0), true);
 }
 
 export function down_read_trylock(sem: number, cls: number): boolean {
   preempt_point();
   const cur = Atomics.load(i32, sem);
   if ((cur & (WRITER | WAITING_MASK)) !== 0 || Atomics.compareExchange(i32, sem, cur, cur + 1) !== cur) return false;
-  lock_acquired(sem, cls, false, true);
+  lock_acquired(sem, cls, false, true, false, true);
   return true;
 }
 
