@@ -1,7 +1,8 @@
 // npm run bench: primitives and kernel paths (tinybench), then the orphan
 // scenario on 1, 2 and 4 CPUs and its time to first BUG, then the controlled
 // executor's scheduling decisions per second. Figures are measured and
-// printed, never asserted. BENCH_QUICK=1 shortens every part.
+// printed, never asserted. BENCH_QUICK=1 shortens every part; BENCH_PARTS
+// picks some (micro,scaling,first_bug,sched; all by default).
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { micro } from './micro.js';
@@ -9,31 +10,47 @@ import { first_bug, scaling } from './scenario.js';
 import { pingpong, sched } from './sched.js';
 
 const quick = process.env.BENCH_QUICK === '1';
+const PARTS = ['micro', 'scaling', 'first_bug', 'sched'];
+const parts = (process.env.BENCH_PARTS ?? PARTS.join(',')).split(',').map((x) => x.trim());
+for (const p of parts) if (!PARTS.includes(p)) { console.error(`bench: BENCH_PARTS: unknown part '${p}' (${PARTS.join(', ')})`); process.exit(2); }
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-
-const m = await micro(quick ? 100 : 500);
-const rawPte = m.find((r) => r.name.startsWith('raw lock + PTE'))!.ns_per_op;
-console.log(`\n## primitives and kernel paths (one thread; ${availableParallelism()} cores)\n`);
-console.log('| operation | ns/op | ops/s | ± % | x raw lock+PTE |\n|---|---:|---:|---:|---:|');
-for (const r of m) console.log(`| ${r.name} | ${f(r.ns_per_op)} | ${f(r.ops_per_s, 0)} | ${f(r.rme)} | ${f(r.ns_per_op / rawPte)} |`);
-
-const sc = await scaling([1, 2, 4], quick ? 500 : 3000);
-console.log('\n## orphaned-migration-entry, fixed protocol, free-running\n');
-console.log('| CPUs | ops/s | ops/s per CPU | migrations/s | forks/s | outcome |\n|---:|---:|---:|---:|---:|---|');
-for (const r of sc) console.log(`| ${r.cpus} | ${f(r.ops_per_s, 0)} | ${f(r.ops_per_s_per_cpu, 0)} | ${f(r.migrations_per_s, 0)} | ${f(r.forks_per_s, 0)} | ${r.outcome} |`);
-
-const fb = [await first_bug(2, quick ? 3 : 15, 10_000), await first_bug(4, quick ? 3 : 15, 10_000)];
-console.log('\n## orphaned-migration-entry, buggy protocol: time to first BUG\n');
-console.log('| CPUs | runs | reproduced | median ms | p90 ms | max ms |\n|---:|---:|---:|---:|---:|---:|');
-for (const r of fb) console.log(`| ${r.cpus} | ${r.runs} | ${r.hits} | ${f(r.median_ms)} | ${f(r.p90_ms)} | ${f(r.max_ms)} |`);
-
 const out = process.env.BENCH_JSON;
-if (out) writeFileSync(out, JSON.stringify({ schema: 'mmrace.microbench/1', micro: m, scaling: sc, first_bug: fb }, null, 2));
+const figures: Record<string, unknown> = { schema: 'mmrace.microbench/1' };
 
-const pp = await pingpong(quick ? 300 : 1000);
-const sc2 = await sched(quick ? 3 : 10);
-console.log('\n## controlled executor: scheduling decisions (orphan scenario, fixed, 20 ops per CPU, set-up included)\n');
-console.log(`raw Atomics.wait/notify ping-pong between two threads doing nothing else: ${f(pp, 0)} hand-offs/s (a best case: the waiter seldom sleeps)\n`);
-console.log('| schedule | runs | decisions | hand-offs | decisions/s | hand-offs/s |\n|---|---:|---:|---:|---:|---:|');
-for (const r of sc2) console.log(`| ${r.what} | ${r.runs} | ${r.decisions} | ${r.hand_offs} | ${f(r.decisions_per_s, 0)} | ${f(r.hand_offs_per_s, 0)} |`);
-if (out) writeFileSync(out.replace(/(\.json)?$/, '.sched.json'), JSON.stringify({ schema: 'mmrace.microbench/1', pingpong_per_s: pp, sched: sc2 }, null, 2));
+if (parts.includes('micro')) {
+  const m = await micro(quick ? 100 : 500);
+  const rawPte = m.find((r) => r.name.startsWith('raw lock + PTE'))!.ns_per_op;
+  console.log(`\n## primitives and kernel paths (one thread; ${availableParallelism()} cores)\n`);
+  console.log('| operation | ns/op | ops/s | ± % | x raw lock+PTE |\n|---|---:|---:|---:|---:|');
+  for (const r of m) console.log(`| ${r.name} | ${f(r.ns_per_op)} | ${f(r.ops_per_s, 0)} | ${f(r.rme)} | ${f(r.ns_per_op / rawPte)} |`);
+  figures.micro = m;
+}
+
+if (parts.includes('scaling')) {
+  const sc = await scaling([1, 2, 4], quick ? 500 : 3000);
+  console.log('\n## orphaned-migration-entry, fixed protocol, free-running\n');
+  console.log('| CPUs | ops/s | ops/s per CPU | migrations/s | forks/s | outcome |\n|---:|---:|---:|---:|---:|---|');
+  for (const r of sc) console.log(`| ${r.cpus} | ${f(r.ops_per_s, 0)} | ${f(r.ops_per_s_per_cpu, 0)} | ${f(r.migrations_per_s, 0)} | ${f(r.forks_per_s, 0)} | ${r.outcome} |`);
+  figures.scaling = sc;
+}
+
+if (parts.includes('first_bug')) {
+  const fb = [await first_bug(2, quick ? 3 : 15, 10_000), await first_bug(4, quick ? 3 : 15, 10_000)];
+  console.log('\n## orphaned-migration-entry, buggy protocol: time to first BUG\n');
+  console.log('| CPUs | runs | reproduced | median ms | p90 ms | max ms |\n|---:|---:|---:|---:|---:|---:|');
+  for (const r of fb) console.log(`| ${r.cpus} | ${r.runs} | ${r.hits} | ${f(r.median_ms)} | ${f(r.p90_ms)} | ${f(r.max_ms)} |`);
+  figures.first_bug = fb;
+}
+
+if (parts.includes('sched')) {
+  const pp = await pingpong(quick ? 300 : 1000);
+  const sc2 = await sched(quick ? 3 : 10);
+  console.log('\n## controlled executor: scheduling decisions (orphan scenario, fixed, 20 ops per CPU, set-up included)\n');
+  console.log(`raw Atomics.wait/notify ping-pong between two threads doing nothing else: ${f(pp, 0)} hand-offs/s (a best case: the waiter seldom sleeps)\n`);
+  console.log('| schedule | runs | decisions | hand-offs | decisions/s | hand-offs/s |\n|---|---:|---:|---:|---:|---:|');
+  for (const r of sc2) console.log(`| ${r.what} | ${r.runs} | ${r.decisions} | ${r.hand_offs} | ${f(r.decisions_per_s, 0)} | ${f(r.hand_offs_per_s, 0)} |`);
+  figures.pingpong_per_s = pp;
+  figures.sched = sc2;
+}
+
+if (out) writeFileSync(out, JSON.stringify(figures, null, 2));

@@ -14,6 +14,9 @@ export const current = {
   ht: 0, // double index of this CPU's HELDTIME record
   /** xorshift32 state for the CPU's own choices (workload, jitter) */
   rng: 0x9e3779b9,
+  /** xorshift32 state of the measuring samplers (lock hold times, op and fault latency): apart from rng,
+   *  so that measuring never changes what the workload chooses */
+  sample: 0x2545f491,
 };
 
 export function set_current_cpu(cpu: number, seed: number): void {
@@ -27,14 +30,30 @@ export function set_current_cpu(cpu: number, seed: number): void {
   let s = (seed ^ Math.imul(cpu + 1, 0x9e3779b1)) >>> 0;
   if (s === 0) s = 0x2545f491;
   current.rng = s;
+  current.sample = (s ^ 0x2545f491) >>> 0 || 0x2545f491;
 }
 
-/** next pseudo-random u32 of this CPU (xorshift32: allocation-free) */
-export function prandom_u32(): number {
-  let x = current.rng;
+/** one step of xorshift32 (never 0 from a non-zero state) */
+export function xorshift32(x: number): number {
   x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-  current.rng = x >>> 0;
+  return x >>> 0;
+}
+
+/** next pseudo-random u32 of this CPU (allocation-free) */
+export function prandom_u32(): number {
+  current.rng = xorshift32(current.rng);
   return current.rng;
+}
+
+/**
+ * next draw of this CPU's measuring sampler. Sampling by a counter would
+ * alias with the fixed order in which an operation takes its locks (every
+ * 16th acquisition of an op that takes 4 locks is always its first); a
+ * pseudo-random draw samples every lock in proportion.
+ */
+export function sample_draw(): number {
+  current.sample = xorshift32(current.sample);
+  return current.sample;
 }
 
 /** uniform integer in [0, n) */

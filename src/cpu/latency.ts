@@ -7,8 +7,7 @@
 // allocates nothing.
 import { LAT_BUCKETS, LAT_KIND_FAULT, LAT_SUB, LAT_SUB_BITS, NR_LAT_KINDS, PERCPU } from '../shm/layout.js';
 import { B, i32 } from '../shm/machine.js';
-import { current } from './current.js';
-import { sample_draw } from '../sync/lock_stat.js';
+import { current, sample_draw } from './current.js';
 
 export const OP_SAMPLE_EVERY = 4;
 export const FAULT_SAMPLE_EVERY = 8;
@@ -43,7 +42,7 @@ let op_t = 0;
 
 /** the next operation starts now: sample it (one in OP_SAMPLE_EVERY)? */
 function op_sample(now: number): void {
-  op_t = (sample_draw(current.pcpu + PERCPU.lat_sample) & (OP_SAMPLE_EVERY - 1)) === 0 ? (now || performance.now()) : 0;
+  op_t = (sample_draw() & (OP_SAMPLE_EVERY - 1)) === 0 ? (now || performance.now()) : 0;
 }
 
 /** the CPU starts its first operation now */
@@ -66,8 +65,7 @@ export function lat_op_done(): void {
 
 /** 0 if this fault is not sampled, else its start time (ms) */
 export function lat_fault_begin(): number {
-  const pc = current.pcpu;
-  return (sample_draw(pc + PERCPU.lat_sample) & (FAULT_SAMPLE_EVERY - 1)) === 0 ? performance.now() : 0;
+  return (sample_draw() & (FAULT_SAMPLE_EVERY - 1)) === 0 ? performance.now() : 0;
 }
 
 export function lat_fault_end(t0: number): void {

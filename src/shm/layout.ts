@@ -168,9 +168,7 @@ export const PERCPU = defineStruct('percpu', {
   await_holder_path: 1, // path the holder of await_lock was in when this CPU began to wait (contending point)
   ring_head: 1, // next kernel event slot (an unsigned count: read it with >>> 0)
   tring_head: 1, // next trace-only event slot (tracing)
-  sample: 1, // lock_stat sampling counter
   user_mm: 1, // mm whose user program this CPU is running (0 = kernel thread)
-  lat_sample: 1, // latency sampling counter (src/cpu/latency.ts)
   op_path: 1, // path of the operation under way (its first set_path), 0 = none yet
 }, { padTo: 16 });
 

@@ -8,24 +8,11 @@
 import { HELD_CLS_MASK, HELD_MAX, HELD_READ, HELDTIME, LD_LOCK, LOCKSTAT, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, PERCPU } from '../shm/layout.js';
 import { B, f64, i32, percpu_base, sizes } from '../shm/machine.js';
 import { NR_LOCK_CLASSES } from './lock_class.js';
-import { current } from '../cpu/current.js';
+import { current, sample_draw } from '../cpu/current.js';
 import { EV_LOCK_ACQ, EV_LOCK_REL, EV_LOCK_WAIT, EV_LOCK_WAITED, trace_only, tracing } from '../cpu/events.js';
 import { lockdep_acquire, lockdep_depth_overflow } from './lockdep.js';
 
 const HOLD_SAMPLE_MASK = 15;
-
-/**
- * Next draw of a per-CPU xorshift32 sampler kept in word `w`. A counter
- * would alias with the fixed pattern of locks an operation takes (an op that
- * takes 4 locks would only ever sample its first); a pseudo-random draw
- * samples every lock in proportion.
- */
-export function sample_draw(w: number): number {
-  let x = i32[w] || 0x2545f491;
-  x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-  i32[w] = x;
-  return x;
-}
 
 /** this CPU's lock_stat row of a class, for writes (and plain locks) or reads */
 const ls_row = (cls: number, read: boolean) => current.ls + (cls * LOCKSTAT_RW + (read ? 1 : 0)) * LOCKSTAT.stride;
@@ -86,7 +73,7 @@ function held_push(lock: number, cls: number): void {
   if (n < HELD_MAX) {
     i32[pc + PERCPU.held + n] = lock;
     i32[pc + PERCPU.held_cls + n] = cls;
-    f64[current.ht + HELDTIME.t + n] = (sample_draw(pc + PERCPU.sample) & HOLD_SAMPLE_MASK) === 0 ? performance.now() : 0;
+    f64[current.ht + HELDTIME.t + n] = (sample_draw() & HOLD_SAMPLE_MASK) === 0 ? performance.now() : 0;
     i32[pc + PERCPU.nheld] = n + 1;
     return;
   }
