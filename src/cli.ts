@@ -7,6 +7,7 @@
 import { ScenarioError } from './scenarios/registry.js';
 import { ScheduleError } from './exec/schedule.js';
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError } from './cli/args.js';
+import { SwitchError } from './shm/switches.js';
 import { VERSION } from './cli/version.js';
 import { cmd_demo, cmd_list, cmd_run } from './cli/run.js';
 import { cmd_bench } from './cli/bench.js';
@@ -53,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
       default: throw new UsageError(`unknown command '${cmd}' (try mmrace --help)`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ScenarioError || e instanceof ScheduleError || e instanceof RangeError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (e instanceof UsageError || e instanceof SwitchError || e instanceof ScenarioError || e instanceof ScheduleError || e instanceof RangeError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`mmrace: error: ${(e as Error).message}`);
       return EXIT_USAGE;
     }

@@ -34,7 +34,7 @@ describe('lockdep (one CPU)', () => {
     expect(lockdep_found()).toBe(false);
     const e = lockdep_edges(['solo']);
     expect(e).toHaveLength(1);
-    expect(e[0]).toMatchObject({ from: '&anon_vma->lock', to: '&(ptlock_ptr(page))->ptl', kind: 'lock', cpu: 0 });
+    expect(e[0]).toMatchObject({ from: '&anon_vma->lock', to: '&page->ptl', kind: 'lock', cpu: 0 });
     expect(e[0].stack[0]).toMatch(/lockdep\.test\.ts/); // where it was first seen, lock primitives left out
   });
 
@@ -45,9 +45,9 @@ describe('lockdep (one CPU)', () => {
     spin_lock(ptl, LC_PTL); spin_lock(av, LC_ANON_VMA); spin_unlock(av); spin_unlock(ptl);
     expect(lockdep_found()).toBe(true);
     const r = lockdep_cycle_report(['solo'], 'test')!;
-    expect(r.cycle).toEqual(['&anon_vma->lock', '&(ptlock_ptr(page))->ptl', '&anon_vma->lock']);
+    expect(r.cycle).toEqual(['&anon_vma->lock', '&page->ptl', '&anon_vma->lock']);
     for (const line of ['WARNING: possible circular locking dependency detected', 'solo/0 is trying to acquire lock:',
-      'but task is already holding lock:', 'the existing dependency chain (in reverse order) is:', '-> #1 (&(ptlock_ptr(page))->ptl):',
+      'but task is already holding lock:', 'the existing dependency chain (in reverse order) is:', '-> #1 (&page->ptl):',
       '-> #0 (&anon_vma->lock):', ' Possible unsafe locking scenario:', ' *** DEADLOCK ***', '1 lock held by solo/0:']) {
       expect(r.text).toContain(line);
     }
@@ -63,10 +63,10 @@ describe('lockdep (one CPU)', () => {
     nest(c, LC_PTL, a, LC_PAGE_TABLE_LOCK);
     expect(lockdep_found()).toBe(true);
     const r = lockdep_cycle_report(['solo'], 'test')!;
-    expect(r.cycle).toEqual(['&mm->page_table_lock', '&anon_vma->lock', '&(ptlock_ptr(page))->ptl', '&mm->page_table_lock']);
+    expect(r.cycle).toEqual(['&mm->page_table_lock', '&anon_vma->lock', '&page->ptl', '&mm->page_table_lock']);
     // print_circular_lock_scenario: source (being taken) --> parent (the chain's last step) --> target (held)
-    expect(r.text).toContain('Chain exists of:\n  &mm->page_table_lock --> &anon_vma->lock --> &(ptlock_ptr(page))->ptl\n');
-    expect(r.text).toMatch(/ {2}lock\(&\(ptlock_ptr\(page\)\)->ptl\);\n {31}lock\(&anon_vma->lock\);\n {31}lock\(&\(ptlock_ptr\(page\)\)->ptl\);\n {2}lock\(&mm->page_table_lock\);/);
+    expect(r.text).toContain('Chain exists of:\n  &mm->page_table_lock --> &anon_vma->lock --> &page->ptl\n');
+    expect(r.text).toMatch(/ {2}lock\(&page->ptl\);\n {31}lock\(&anon_vma->lock\);\n {31}lock\(&page->ptl\);\n {2}lock\(&mm->page_table_lock\);/);
   });
 
   it('more locks than the held stack records: lockdep turns itself off and the count still comes back to zero', () => {

@@ -77,11 +77,11 @@ describe('lock_stat', () => {
     expect(ms.acquisitions).toBe(9);
     expect(ms.split!.R.acquisitions).toBe(6);
     expect(ms.split!.W.acquisitions).toBe(3);
-    expect(rows.find((r) => r.class === '&(ptlock_ptr(page))->ptl')!.split).toBeNull();
+    expect(rows.find((r) => r.class === '&page->ptl')!.split).toBeNull();
     const text = format_lock_stat(rows);
     expect(text).toMatch(/ {25}&mm->mmap_sem-W: +0 +0 +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+ +0 +3 /);
     expect(text).toMatch(/ {25}&mm->mmap_sem-R: +0 +0 +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+ +0 +6 /);
-    expect(text).toMatch(/ {16}&\(ptlock_ptr\(page\)\)->ptl: /);
+    expect(text).toMatch(/ {30}&page->ptl: /);
   });
 });
 

@@ -10,7 +10,7 @@ import { JITTER_HEAVY, JITTER_NONE } from '../src/exec/jitter.js';
 import { boot } from './helpers.js';
 import { EPERM, sys_swapon } from '../src/mm/swapfile.js';
 import { MAX_SWAPFILES } from '../src/mm/swapops.js';
-import { KernelBug, read_oops, OOPS_KASAN } from '../src/check/bug.js';
+import { KernelBug, read_oops, OOPS_BOUNDS } from '../src/check/bug.js';
 import { SW_SWAPON_TYPE_RANGE } from '../src/shm/switches.js';
 
 const scenario = (name: string) => SCENARIOS.find((s) => s.name === name)!;
@@ -67,7 +67,7 @@ describe('sys_swapon range check', () => {
     boot({}, SW_SWAPON_TYPE_RANGE);
     for (let k = 0; k < MAX_SWAPFILES; k++) expect(sys_swapon(8, 0)).toBe(k);
     expect(() => sys_swapon(8, 0)).toThrow(KernelBug);
-    expect(read_oops()!.kind).toBe(OOPS_KASAN);
+    expect(read_oops()!.kind).toBe(OOPS_BOUNDS);
     expect(read_oops()!.text).toMatch(/swap_info\[30\]/);
   });
 });

@@ -15,9 +15,9 @@ export const OOPS_INVARIANT = 4; // model checker: state the kernel can never be
 export const OOPS_SHADOW = 5; // user data check: what a program read is wrong
 export const OOPS_SOFTLOCKUP = 6; // watchdog: no progress (deadlock / livelock)
 export const OOPS_INTERNAL = 7; // the simulator itself failed
-export const OOPS_KASAN = 8; // model bounds checker: an access past a kernel array
+export const OOPS_BOUNDS = 8; // model bounds checker (src/check/bounds.ts): an access past a kernel array
 
-export const OOPS_KIND_NAMES = ['none', 'BUG', 'Bad page state', 'error', 'invariant', 'user data', 'soft lockup', 'internal', 'KASAN'];
+export const OOPS_KIND_NAMES = ['none', 'BUG', 'Bad page state', 'error', 'invariant', 'user data', 'soft lockup', 'internal', 'mmrace bounds'];
 
 export const HALT_NONE = 0, HALT_OOPS = 1, HALT_STOP = 2;
 

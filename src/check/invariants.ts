@@ -1,7 +1,7 @@
 // Invariant sweep at a quiescent point (no CPU running): the page tables,
 // struct pages, rmap lists and LRU must agree with each other. Each message
 // names a state the kernel can never be in.
-import { ANON_VMA, MM, NR_SWAP_INFO, PAGE, PAGE_SIZE, PG_swapcache, SWAP_INFO, PG_active, PG_buddy, PG_locked, PG_lru, PG_pgtable, PTRS_PER_PGD, PTRS_PER_PTE, VMA, ZONE } from '../shm/layout.js';
+import { ANON_VMA, MM, PAGE, PAGE_SIZE, PG_swapcache, SWAP_INFO, PG_active, PG_buddy, PG_locked, PG_lru, PG_pgtable, PTRS_PER_PGD, PTRS_PER_PTE, VMA, ZONE } from '../shm/layout.js';
 import { B, av_base, i32, mm_base, page_base, ptes_base, sizes, vma_base } from '../shm/machine.js';
 import { list_ids } from '../shm/list.js';
 import { ANON_VMA_LIST, VM_WRITE } from '../mm/mm_types.js';
@@ -12,6 +12,7 @@ import { is_migration_entry, pte_to_swp_entry, swp_entry, swp_offset, swp_type }
 import { SWAP_MAP_MAX, SWP_USED, SWP_WRITEOK, nr_swap_pages, nr_swapfiles, swap_guard_intact, swap_info_base, swap_map_slot } from '../mm/swapfile.js';
 import { swap_cache_slot } from '../mm/swap_state.js';
 import { mm_on_mmlist } from '../mm/mmap.js';
+import { MAX_SWAPFILES } from '../shm/era.js';
 
 const hex = (n: number) => '0x' + (n >>> 0).toString(16);
 
@@ -122,7 +123,7 @@ export function check_invariants(limit = 20): string[] {
 
   // swap: every used slot is counted exactly by the ptes and the swap cache that refer to it
   let freeSlots = 0;
-  for (let t = 0; t < Math.min(nr_swapfiles(), NR_SWAP_INFO); t++) {
+  for (let t = 0; t < Math.min(nr_swapfiles(), MAX_SWAPFILES); t++) {
     const si = swap_info_base(t);
     if ((i32[si + SWAP_INFO.flags] & SWP_USED) === 0) continue;
     for (let off = 1; off < i32[si + SWAP_INFO.max]; off++) {

@@ -2,10 +2,10 @@
 // reports: "&anon_vma->lock (anon_vma#3)", "ptl of table pfn 41", ...
 import { ANON_VMA, GLOBALS, IDALLOC, MM, MMLIST, PAGE, ZONE } from '../shm/layout.js';
 import { B, sizes } from '../shm/machine.js';
-import { LOCK_CLASS_NAMES } from '../sync/lock_class.js';
+import { lock_class_name } from '../sync/lock_class.js';
 
 export function describe_lock(idx: number, cls: number): string {
-  const cname = LOCK_CLASS_NAMES[cls] ?? `class ${cls}`;
+  const cname = lock_class_name(cls);
   const within = (base: number, stride: number, count: number) =>
     idx >= base && idx < base + stride * count ? { id: Math.floor((idx - base) / stride), off: (idx - base) % stride } : null;
   let r;

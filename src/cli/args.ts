@@ -2,6 +2,7 @@
 // line on stderr and exit 2 (src/cli.ts prints it).
 import { MAX_CPUS } from '../shm/layout.js';
 import { JITTER_NAMES } from '../exec/jitter.js';
+import { ERAS, parse_era } from '../shm/era.js';
 
 export const EXIT_OK = 0, EXIT_VIOLATION = 1, EXIT_USAGE = 2, EXIT_LIVENESS = 3, EXIT_INTERNAL = 4;
 
@@ -41,7 +42,16 @@ export function run_args(cmd: string, values: Record<string, string | boolean | 
     duration_ms: num('duration', str('duration'), 5, 0.01, 86400) * 1000,
     seed: int('seed', str('seed'), 1, 0, seedMax),
     jitter: JITTER_NAMES.indexOf(oneOf('jitter', str('jitter'), 'none', JITTER_NAMES)),
+    era: era_arg(str('era')),
   };
+}
+
+/** --era: 0..4 or E0..E4; whether the scenario allows it is boot's question (scenario_era) */
+export function era_arg(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const e = parse_era(v);
+  if (e === null) throw new UsageError(`--era must be one of 0..4 or E0..E4 (${ERAS.map((x) => `${x.name} = ${x.kernel}`).join(', ')}), got '${v}'`);
+  return e;
 }
 
 export function progress(label: string, start: number): () => void {

@@ -7,7 +7,8 @@ import { availableParallelism } from 'node:os';
 import { run_bench } from '../exec/bench.js';
 import { format_bench, format_bench_point } from '../report/bench_text.js';
 import { render_html } from '../report/html.js';
-import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, UsageError, cpu_list, int, num, oneOf } from './args.js';
+import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, UsageError, cpu_list, era_arg, int, num, oneOf } from './args.js';
+import { scenario_era } from '../exec/boot.js';
 import { VERSION } from './version.js';
 
 export async function cmd_bench(argv: string[]): Promise<number> {
@@ -15,7 +16,7 @@ export async function cmd_bench(argv: string[]): Promise<number> {
     args: argv, allowPositionals: true, strict: true,
     options: {
       protocol: { type: 'string' }, cpus: { type: 'string' }, duration: { type: 'string' }, seed: { type: 'string' },
-      jitter: { type: 'string' }, json: { type: 'string' }, report: { type: 'string' }, watchdog: { type: 'string' }, warmup: { type: 'string' },
+      jitter: { type: 'string' }, json: { type: 'string' }, report: { type: 'string' }, watchdog: { type: 'string' }, warmup: { type: 'string' }, era: { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `one scenario expected, got ${positionals.length}` : 'bench needs a scenario (see mmrace list)');
@@ -26,12 +27,14 @@ export async function cmd_bench(argv: string[]): Promise<number> {
   const seed = int('seed', values.seed, 1, 0, 2 ** 31 - 1);
   const jitter = JITTER_NAMES.indexOf(oneOf('jitter', values.jitter, 'none', JITTER_NAMES));
   const watchdog_ms = num('watchdog', values.watchdog, 15, 0.1, 3600) * 1000;
+  const era = era_arg(values.era);
   let scenario;
   try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
   const ref = scenarioModuleUrl(positionals[0]) ?? scenario.name;
+  scenario_era(scenario, era);
   const cores = availableParallelism();
   console.log(`mmrace bench ${scenario.name} (${protocol}): ${cpus_list.join(', ')} CPUs, ${warmup_ms / 1000} s warm-up + ${duration_ms / 1000} s each, on ${cores} host cores`);
-  const r = await run_bench({ scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus_list, duration_ms, warmup_ms, seed, jitter, watchdog_ms,
+  const r = await run_bench({ scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus_list, duration_ms, warmup_ms, seed, jitter, watchdog_ms, era,
     on_point: (p) => console.log(format_bench_point(p, cores)) }, VERSION);
   console.log('\n' + format_bench(r));
   if (values.json) writeFileSync(values.json, JSON.stringify(r, null, 2) + '\n');

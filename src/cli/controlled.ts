@@ -15,7 +15,8 @@ import { ExploreStrategy, StrategyReport, explore } from '../exec/explore.js';
 import { FoundBy, failure_message, failure_signature, first_difference, load_schedule, schedule_json, schedule_of } from '../exec/schedule.js';
 import { ShrinkError, shrink } from '../exec/shrink.js';
 import { capture } from '../exec/capture.js';
-import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, UsageError, int, num, oneOf, progress, run_args } from './args.js';
+import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, UsageError, era_arg, int, num, oneOf, progress, run_args } from './args.js';
+import { scenario_era } from '../exec/boot.js';
 import { VERSION } from './version.js';
 import { write_outputs } from './run.js';
 
@@ -77,7 +78,7 @@ export async function cmd_explore(argv: string[]): Promise<number> {
       protocol: { type: 'string' }, cpus: { type: 'string' }, ops: { type: 'string' }, strategy: { type: 'string' },
       depth: { type: 'string' }, k: { type: 'string' }, iterations: { type: 'string' }, seed: { type: 'string' },
       'max-steps': { type: 'string' }, out: { type: 'string' }, 'stop-at-first': { type: 'boolean' }, expect: { type: 'string' },
-      watchdog: { type: 'string' },
+      watchdog: { type: 'string' }, era: { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `one scenario expected, got ${positionals.length}` : 'explore needs a scenario (see mmrace list)');
@@ -94,7 +95,9 @@ export async function cmd_explore(argv: string[]): Promise<number> {
   const expect = values.expect === undefined ? null : oneOf('expect', values.expect, 'bug', ['bug', 'clean'] as const);
   let scenario;
   try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
-  const base = { scenario, scenarioRef: scenarioModuleUrl(positionals[0]) ?? scenario.name, scenarioArg: positionals[0], protocol, cpus, ops, max_steps, watchdog_ms };
+  const era = era_arg(values.era);
+  scenario_era(scenario, era);
+  const base = { scenario, scenarioRef: scenarioModuleUrl(positionals[0]) ?? scenario.name, scenarioArg: positionals[0], protocol, cpus, ops, max_steps, watchdog_ms, era };
   const switches = protocol === 'buggy' ? scenario.switches : [];
   console.log(controlled_header('explore', base as ControlledOptions, scenario.roles(cpus), switches) + `  seed=${seed}`);
   const ex = new ControlledExecutor();
@@ -224,16 +227,17 @@ export async function cmd_capture(argv: string[]): Promise<number> {
     args: argv, allowPositionals: true, strict: true,
     options: {
       protocol: { type: 'string' }, cpus: { type: 'string' }, duration: { type: 'string' }, ops: { type: 'string' }, seed: { type: 'string' },
-      jitter: { type: 'string' }, runs: { type: 'string' }, rehunt: { type: 'string' }, out: { type: 'string' }, 'max-steps': { type: 'string' },
+      jitter: { type: 'string' }, runs: { type: 'string' }, rehunt: { type: 'string' }, out: { type: 'string' }, 'max-steps': { type: 'string' }, era: { type: 'string' },
     },
   });
-  const { protocol, cpus, ops, duration_ms, seed, jitter } = run_args('capture', values, positionals, 2 ** 31 - 1000);
+  const { protocol, cpus, ops, duration_ms, seed, jitter, era } = run_args('capture', values, positionals, 2 ** 31 - 1000);
   const runs = int('runs', values.runs, 5, 1, 1000);
   const rehunt = int('rehunt', values.rehunt, 200, 0, 1_000_000);
   const max_steps = int('max-steps', values['max-steps'], 100_000, 100, 2 ** 30);
   let scenario;
   try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
   const ref = scenarioModuleUrl(positionals[0]) ?? scenario.name;
+  scenario_era(scenario, era);
   const ex = new ControlledExecutor();
   let freeReport: RunReport | null = null;
   try {
@@ -241,7 +245,7 @@ export async function cmd_capture(argv: string[]): Promise<number> {
     let res;
     try {
       res = await capture(ex, {
-        free: { scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter },
+        free: { scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, era },
         runs, rehunt, max_steps,
         on_free_failure: (r) => { freeReport = build_report({ ...r, jitter: JITTER_NAMES[jitter] }, ops > 0 ? { ops } : { duration_ms }, null, null, VERSION); },
       });

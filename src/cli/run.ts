@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { SCENARIOS, loadScenario, scenarioModuleUrl } from '../scenarios/registry.js';
 import { SWITCHES } from '../shm/switches.js';
+import { DEFAULT_ERA, ERAS, era_label } from '../shm/era.js';
+import { scenario_era } from '../exec/boot.js';
 import { MAX_CPUS } from '../shm/layout.js';
 import { RunOptions, run_free } from '../exec/free_run.js';
 import { RunReport, build_report } from '../report/json.js';
@@ -25,11 +27,18 @@ export function exit_code(r: RunReport): number {
 export function cmd_list(): number {
   console.log('scenarios:');
   for (const s of SCENARIOS) {
+    const eras = s.eras ?? [DEFAULT_ERA];
     console.log(`  ${s.name.padEnd(28)} ${s.title}`);
-    console.log(`  ${''.padEnd(28)} seed ${s.seed}; buggy switches: ${s.switches.join(', ')}; buggy shows: ${s.expect_buggy}`);
+    console.log(`  ${''.padEnd(28)} ${eras.map(era_label).join(', ')}${eras.length > 1 ? ' (--era picks; the first is the default)' : ''}; seed ${s.seed}`);
+    console.log(`  ${''.padEnd(28)} buggy switches: ${s.switches.join(', ') || '-'}; buggy shows: ${s.expect_buggy}`);
   }
   console.log('\nswitches (on = the pre-patch line runs):');
-  for (const w of SWITCHES) console.log(`  ${w.name.padEnd(28)} ${w.what} (seed ${w.seed})`);
+  for (const w of SWITCHES) {
+    const base = w.baseline_in?.length ? `; on in every ${w.baseline_in.map((e) => ERAS[e].name).join('/')} run unless its scenario runs fixed` : '';
+    console.log(`  ${w.name.padEnd(28)} ${w.what} (${w.eras.map(era_label).join(', ')}; seed ${w.seed}${base})`);
+  }
+  console.log('\neras:');
+  for (const e of ERAS) console.log(`  ${e.name}  ${e.kernel.padEnd(30)} (${e.year})${e.id === DEFAULT_ERA ? '  default' : ''}`);
   return EXIT_OK;
 }
 
@@ -52,16 +61,17 @@ export async function cmd_run(argv: string[]): Promise<number> {
       protocol: { type: 'string' }, cpus: { type: 'string' }, duration: { type: 'string' }, ops: { type: 'string' },
       seed: { type: 'string' }, jitter: { type: 'string' }, json: { type: 'string' }, expect: { type: 'string' },
       watchdog: { type: 'string' }, 'no-lock-stat': { type: 'boolean' }, 'no-latency': { type: 'boolean' }, 'lock-order': { type: 'boolean' },
-      trace: { type: 'string' }, report: { type: 'string' },
+      trace: { type: 'string' }, report: { type: 'string' }, era: { type: 'string' },
     },
   });
-  const { protocol, cpus, ops, duration_ms, seed, jitter } = run_args('run', values, positionals);
+  const { protocol, cpus, ops, duration_ms, seed, jitter, era } = run_args('run', values, positionals);
   const expect = values.expect === undefined ? null : oneOf('expect', values.expect, 'bug', ['bug', 'clean'] as const);
   const watchdog_ms = num('watchdog', values.watchdog, 15, 0.1, 3600) * 1000;
   let scenario;
   try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
   const ref = scenarioModuleUrl(positionals[0]) ?? scenario.name;
-  const report = await run_once({ scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, watchdog_ms, trace: values.trace !== undefined },
+  scenario_era(scenario, era); // a usage error before anything boots
+  const report = await run_once({ scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, watchdog_ms, trace: values.trace !== undefined, era },
     ops > 0 ? { ops } : { duration_ms }, expect);
   console.log(text_report(report, { lockStat: !values['no-lock-stat'], latency: !values['no-latency'], lockOrder: values['lock-order'] }));
   write_outputs(report, values);

@@ -19,10 +19,12 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
   const cores = availableParallelism();
   const points: BenchPoint[] = [];
   let switches: string[] = [];
+  let era = '';
   for (const cpus of o.cpus_list) {
     const r = await run_free({ ...o, cpus, ops: 0, warmup_ms: o.warmup_ms });
     const rep = build_report(r, { duration_ms: o.duration_ms }, null, null, version);
     switches = rep.switches;
+    era = rep.era;
     const one = points.find((p) => p.cpus === 1);
     const p: BenchPoint = {
       cpus, oversubscription: cpus / cores, warmup_ms: r.warmup_ms, elapsed_ms: rep.elapsed_ms, ops: rep.ops, ops_per_s: rep.ops_per_s,
@@ -55,8 +57,8 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
   if (failed.length) notes.push(`not clean: ${failed.map((p) => `${p.cpus} CPUs ${p.outcome}`).join(', ')} (figures of a run that stopped at its failure)`);
   const jitter = ['none', 'light', 'heavy'][o.jitter] ?? String(o.jitter);
   return {
-    schema: 'mmrace.bench/1', tool: `mmrace ${version}`, scenario: o.scenario.name, protocol: o.protocol, switches, cores,
+    schema: 'mmrace.bench/1', tool: `mmrace ${version}`, scenario: o.scenario.name, era, protocol: o.protocol, switches, cores,
     duration_ms: o.duration_ms, warmup_ms: o.warmup_ms, seed: o.seed, jitter, points, notes,
-    replay: `mmrace bench ${o.scenarioArg ?? o.scenario.name} --protocol ${o.protocol} --cpus ${o.cpus_list.join(',')} --duration ${o.duration_ms / 1000} --warmup ${o.warmup_ms / 1000} --seed ${o.seed} --jitter ${jitter}`,
+    replay: `mmrace bench ${o.scenarioArg ?? o.scenario.name}${o.era === undefined ? '' : ` --era ${o.era}`} --protocol ${o.protocol} --cpus ${o.cpus_list.join(',')} --duration ${o.duration_ms / 1000} --warmup ${o.warmup_ms / 1000} --seed ${o.seed} --jitter ${jitter}`,
   };
 }

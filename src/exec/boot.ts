@@ -3,7 +3,8 @@
 // on the boot CPU (this thread, as CPU 0) and forget that setup's traces.
 import { DEFAULT_SIZES, MachineSizes, TRACE_RING_SIZE } from '../shm/layout.js';
 import { createMachineBuffer, validateSizes } from '../shm/machine.js';
-import { bugs_mask } from '../shm/switches.js';
+import { SwitchError, bugs_mask } from '../shm/switches.js';
+import { DEFAULT_ERA, era_label } from '../shm/era.js';
 import { set_current_cpu } from '../cpu/current.js';
 import { KernelBug } from '../check/bug.js';
 import { mem_init, reset_cpu_accounting } from '../mm/init.js';
@@ -15,17 +16,37 @@ export interface BootOptions {
   jitter: number; ops: number; extra_switches?: string[];
   /** --trace: timestamps, and a ring per CPU for spans, lock waits and holds */
   trace?: boolean;
+  /** --era: only for a scenario that runs in more than one era (default: its first) */
+  era?: number;
 }
 
-export interface Booted { sab: SharedArrayBuffer; roles: string[]; setup: SetupState; switches: string[] }
+export interface Booted {
+  sab: SharedArrayBuffer; roles: string[]; setup: SetupState; switches: string[];
+  /** the era's pre-patch lines on in this run besides `switches` (src/shm/switches.ts bugs_mask) */
+  baseline: string[];
+  era: number;
+}
+
+/** the era a run of this scenario uses: --era if the scenario allows it, else its first */
+export function scenario_era(scenario: Scenario, era?: number): number {
+  const eras = scenario.eras ?? [DEFAULT_ERA];
+  if (era === undefined) return eras[0];
+  if (!eras.includes(era)) {
+    throw new SwitchError(eras.length > 1
+      ? `scenario '${scenario.name}' runs in ${eras.map(era_label).join(', ')}, not ${era_label(era)}`
+      : `scenario '${scenario.name}' models ${era_label(eras[0])} only: --era is for scenarios whose switch spans eras`);
+  }
+  return era;
+}
 
 export function boot_machine(o: BootOptions): Booted {
   const s: MachineSizes = { ...DEFAULT_SIZES, ...o.scenario.sizes, nr_cpus: o.cpus, ...(o.trace ? { trace_ring: TRACE_RING_SIZE } : {}) };
   const err = validateSizes(s);
   if (err) throw new RangeError(err);
-  const { mask, names } = bugs_mask(o.protocol, o.scenario.switches, o.extra_switches);
+  const era = scenario_era(o.scenario, o.era);
+  const { mask, names, baseline } = bugs_mask(o.protocol, o.scenario.switches, o.extra_switches, era);
   const sab = createMachineBuffer(s);
-  mem_init({ bugs: mask, jitter: o.jitter, seed: o.seed, ops_budget: o.ops, trace: o.trace });
+  mem_init({ bugs: mask, jitter: o.jitter, seed: o.seed, ops_budget: o.ops, trace: o.trace, era, bounds_note: o.scenario.bounds === 'note' });
   const roles = o.scenario.roles(o.cpus);
   set_current_cpu(0, o.seed);
   let setup: SetupState;
@@ -39,5 +60,5 @@ export function boot_machine(o: BootOptions): Booted {
     lockdep_booting(false);
   }
   reset_cpu_accounting();
-  return { sab, roles, setup, switches: names };
+  return { sab, roles, setup, switches: names, baseline, era };
 }

@@ -16,7 +16,7 @@ import { lockdep_cycle, lockdep_found } from '../sync/lockdep.js';
 import { boot_machine } from './boot.js';
 import { set_current_cpu } from '../cpu/current.js';
 import {
-  OOPS_BAD_PAGE, OOPS_BUG, OOPS_INTERNAL, OOPS_INVARIANT, OOPS_KASAN, OOPS_SOFTLOCKUP, read_oops, record_oops,
+  OOPS_BAD_PAGE, OOPS_BUG, OOPS_INTERNAL, OOPS_INVARIANT, OOPS_BOUNDS, OOPS_SOFTLOCKUP, read_oops, record_oops,
 } from '../check/bug.js';
 import { check_invariants } from '../check/invariants.js';
 import { create_pool } from './pool.js';
@@ -24,6 +24,7 @@ import { Outcome, RunResult, cpu_states } from './free_run.js';
 import type { Scenario } from '../scenarios/types.js';
 import type { CpuResult, CpuTask } from './task.js';
 import { LOG_FIELDS } from './sched_cpu.js';
+import { era_label } from '../shm/era.js';
 import { first_cpu, pct_changes, pct_init } from './strategies.js';
 import {
   FALLBACK_NONPREEMPTIVE, FALLBACK_RANDOM, STRAT_PCT, STRAT_RANDOM, STRAT_REPLAY, mix_seed,
@@ -57,6 +58,8 @@ export interface ControlledOptions {
   watchdog_ms?: number;
   /** record a timestamped trace (replay --trace) */
   trace?: boolean;
+  /** --era, for a scenario that runs in more than one */
+  era?: number;
 }
 
 /** one hand-off: at decision `step`, CPU `cpu` at its point pp (spin yield `spin`) gave the token to `to` */
@@ -137,7 +140,7 @@ export class ControlledExecutor {
   }
 
   async run(o: ControlledOptions): Promise<ControlledRun> {
-    const { sab, roles, setup, switches: names } = boot_machine({ ...o, jitter: 0, ops: 0 });
+    const { sab, roles, setup, switches: names, baseline, era } = boot_machine({ ...o, jitter: 0, ops: 0 });
     const first = this.init_sched(o);
 
     const pool = this.ensure_pool(o.cpus);
@@ -176,7 +179,7 @@ export class ControlledExecutor {
     let outcome: Outcome = 'clean';
     if (oops) {
       // classified as run_free does: a splat-style kernel failure is a bug
-      outcome = oops.kind === OOPS_BUG || oops.kind === OOPS_BAD_PAGE || oops.kind === OOPS_KASAN ? 'bug'
+      outcome = oops.kind === OOPS_BUG || oops.kind === OOPS_BAD_PAGE || oops.kind === OOPS_BOUNDS ? 'bug'
         : oops.kind === OOPS_SOFTLOCKUP ? 'liveness'
         : oops.kind === OOPS_INTERNAL ? 'internal' : 'violation';
     } else if (watchdog) outcome = 'liveness';
@@ -184,8 +187,8 @@ export class ControlledExecutor {
     else if (lockdep_found()) outcome = 'violation';
     const sb = B.sched;
     const run: RunResult = {
-      scenario: o.scenario.name, scenario_arg: o.scenarioArg ?? o.scenario.name, protocol: o.protocol, cpus: o.cpus, seed: o.seed,
-      warmup_ms: 0, lockdep_cycle: lockdep_cycle(), jitter: 'none', roles, switches: names, elapsed_ms: wall_ms, ops: sum_ops(o.cpus), outcome,
+      scenario: o.scenario.name, scenario_arg: o.scenarioArg ?? o.scenario.name, era_arg: o.era === undefined ? '' : ` --era ${o.era}`, protocol: o.protocol, cpus: o.cpus, seed: o.seed,
+      warmup_ms: 0, lockdep_cycle: lockdep_cycle(), jitter: 'none', roles, switches: names, baseline, era: era_label(era), elapsed_ms: wall_ms, ops: sum_ops(o.cpus), outcome,
       first_failure_ms: null, oops, invariants,
       cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'error', message: 'did not finish' }), watchdog,
     };

@@ -4,6 +4,7 @@
 // (src/exec/sched_cpu.ts) and hands it on when its role is over.
 import { CPU_DONE, CPU_HALTED, CPU_RUNNING, GLOBALS, PERCPU, SCHED } from '../shm/layout.js';
 import { B, attachMachine, i32 } from '../shm/machine.js';
+import { era_attach } from '../shm/era.js';
 import { current, set_current_cpu } from '../cpu/current.js';
 import { events_attach, trace_op_end, tracing } from '../cpu/events.js';
 import { lat_op_done, lat_op_start } from '../cpu/latency.js';
@@ -44,6 +45,7 @@ function make_ctx(task: CpuTask): CpuContext {
 
 export async function cpu_main(task: CpuTask): Promise<CpuResult> {
   attachMachine(task.sab);
+  era_attach();
   set_current_cpu(task.cpu, task.seed);
   events_attach();
   stat_epoch_attach();

@@ -13,6 +13,7 @@ import { create_pool } from './pool.js';
 import { JITTER_NAMES } from './jitter.js';
 import type { Scenario } from '../scenarios/types.js';
 import { boot_machine } from './boot.js';
+import { era_label } from '../shm/era.js';
 import { lockdep_cycle, lockdep_found } from '../sync/lockdep.js';
 import { stat_epoch_begin } from './warmup.js';
 import type { CpuResult, CpuTask } from './task.js';
@@ -34,6 +35,8 @@ export interface RunOptions {
   extra_switches?: string[];
   /** record a timestamped trace (--trace) */
   trace?: boolean;
+  /** --era, for a scenario that runs in more than one */
+  era?: number;
   /** run this many ms before duration_ms and leave them out of every counter (bench; src/exec/warmup.ts) */
   warmup_ms?: number;
 }
@@ -41,8 +44,16 @@ export interface RunOptions {
 export type Outcome = 'clean' | 'bug' | 'violation' | 'liveness' | 'internal';
 
 export interface RunResult {
-  scenario: string; scenario_arg: string; protocol: string; cpus: number; seed: number; jitter: string; roles: string[];
-  switches: string[]; elapsed_ms: number; ops: number; outcome: Outcome;
+  scenario: string; scenario_arg: string;
+  /** ' --era N' when the run chose its era, for the replay line; '' otherwise */
+  era_arg: string;
+  protocol: string; cpus: number; seed: number; jitter: string; roles: string[];
+  switches: string[];
+  /** the era's own pre-patch lines on besides `switches` (src/shm/switches.ts) */
+  baseline: string[];
+  /** the kernel the run modelled: 'E2 (2.6.18)' */
+  era: string;
+  elapsed_ms: number; ops: number; outcome: Outcome;
   /** ms of warm-up left out of elapsed_ms, ops and the counters (0 if none) */
   warmup_ms: number;
   /** the lock-order cycle lockdep reported ("A -> B -> A"), or null */
@@ -72,7 +83,7 @@ export function cpu_states(roles: string[]): string {
 }
 
 export async function run_free(o: RunOptions): Promise<RunResult> {
-  const { sab, roles, setup, switches: names } = boot_machine(o);
+  const { sab, roles, setup, switches: names, baseline, era } = boot_machine(o);
 
   const gb = B.globals;
   const pool = create_pool(o.cpus);
@@ -156,8 +167,8 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   else if (!allDone) outcome = 'internal';
   else if (lockdep_found()) outcome = 'violation'; // a lock-order cycle is a bug even when it did not deadlock this time
   return {
-    scenario: o.scenario.name, scenario_arg: o.scenarioArg ?? o.scenario.name, protocol: o.protocol, cpus: o.cpus, seed: o.seed, jitter: JITTER_NAMES[o.jitter],
-    roles, switches: names, elapsed_ms, ops, outcome, warmup_ms: warmed ? warmAt - t0 : 0, lockdep_cycle: lockdep_cycle(),
+    scenario: o.scenario.name, scenario_arg: o.scenarioArg ?? o.scenario.name, era_arg: o.era === undefined ? '' : ` --era ${o.era}`, protocol: o.protocol, cpus: o.cpus, seed: o.seed, jitter: JITTER_NAMES[o.jitter],
+    roles, switches: names, baseline, era: era_label(era), elapsed_ms, ops, outcome, warmup_ms: warmed ? warmAt - t0 : 0, lockdep_cycle: lockdep_cycle(),
     first_failure_ms: finalOops ? first_failure_ms : null, oops: finalOops, invariants,
     cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'error', message: 'did not finish' }), watchdog,
   };

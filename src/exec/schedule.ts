@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { MAX_CPUS } from '../shm/layout.js';
 import { SWITCHES } from '../shm/switches.js';
+import { scenario_era } from './boot.js';
 import { loadScenario, scenarioModuleUrl } from '../scenarios/registry.js';
 import type { Scenario } from '../scenarios/types.js';
 import type { RunResult } from './free_run.js';
@@ -27,6 +28,8 @@ export interface ScheduleFile {
   schema: string;
   tool: string;
   scenario: string;
+  /** E0..E4 as 0..4 (src/shm/era.ts); absent in files older than eras: the scenario's default */
+  era?: number;
   protocol: 'buggy' | 'fixed';
   switches: string[];
   cpus: number;
@@ -64,7 +67,7 @@ export function failure_message(r: RunResult): string {
 
 export function schedule_of(o: ControlledOptions, r: ControlledRun, found_by: FoundBy, tool: string, splat: string | null): ScheduleFile {
   return {
-    schema: SCHEDULE_SCHEMA, tool, scenario: o.scenarioArg ?? o.scenario.name, protocol: o.protocol, switches: r.run.switches,
+    schema: SCHEDULE_SCHEMA, tool, scenario: o.scenarioArg ?? o.scenario.name, era: scenario_era(o.scenario, o.era), protocol: o.protocol, switches: r.run.switches,
     cpus: o.cpus, roles: r.run.roles, seed: o.seed, ops_per_cpu: o.ops, max_steps: o.max_steps, found_by, first_cpu: r.first_cpu,
     decision_fields: DECISION_FIELDS,
     decisions: r.switches.map((w) => [w.step, w.cpu, w.pp, w.spin, w.to, WHY_NAMES[w.why]]),
@@ -98,6 +101,7 @@ export function parse_schedule(text: string, where: string): ScheduleFile {
   if (o.protocol !== 'buggy' && o.protocol !== 'fixed') throw bad('"protocol" must be "buggy" or "fixed"');
   if (!Array.isArray(o.switches) || !o.switches.every((s) => typeof s === 'string')) throw bad('"switches" must be a list of switch names');
   for (const s of o.switches as string[]) if (!SWITCHES.some((w) => w.name === s)) throw bad(`unknown switch '${s}'`);
+  if (o.era !== undefined && !isInt(o.era, 0, 4)) throw bad('"era" must be an integer 0..4 (E0..E4)');
   if (!isInt(o.cpus, 1, MAX_CPUS)) throw bad(`"cpus" must be an integer 1..${MAX_CPUS}`);
   const cpus = o.cpus as number;
   if (!Array.isArray(o.roles) || o.roles.length !== cpus || !o.roles.every((r) => typeof r === 'string')) throw bad(`"roles" must name the role of each of the ${cpus} CPUs`);
@@ -170,7 +174,7 @@ export function replay_options(f: ScheduleFile, scenario: Scenario): ControlledO
   const segments = segments_of(f.decisions.map(([, cpu, pp, spin, to]) => ({ cpu, pp, spin, to })));
   return {
     scenario, scenarioRef: scenarioModuleUrl(f.scenario) ?? scenario.name, scenarioArg: f.scenario, protocol: f.protocol,
-    cpus: f.cpus, seed: f.seed, ops: f.ops_per_cpu, max_steps: f.max_steps,
+    cpus: f.cpus, seed: f.seed, ops: f.ops_per_cpu, max_steps: f.max_steps, era: f.era,
     strategy: { name: 'replay', segments, first: f.first_cpu },
     extra_switches: f.switches.filter((s) => !proto.includes(s)),
   };

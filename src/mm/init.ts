@@ -6,10 +6,18 @@ import { NR_LOCK_CLASSES } from '../sync/lock_class.js';
 import { init_zone } from './page_alloc.js';
 import { init_id_allocators } from './mmap.js';
 import { swap_init } from './swapfile.js';
+import { DEFAULT_ERA, era_boot } from '../shm/era.js';
 
-export interface BootConfig { bugs: number; jitter: number; seed: number; ops_budget: number; trace?: boolean }
+export interface BootConfig {
+  bugs: number; jitter: number; seed: number; ops_budget: number; trace?: boolean;
+  /** E0..E4 (src/shm/era.ts); default E2 */
+  era?: number;
+  /** the bounds checker only notes the first out-of-bounds access (src/check/bounds.ts) */
+  bounds_note?: boolean;
+}
 
 export function mem_init(cfg: BootConfig): void {
+  era_boot(cfg.era ?? DEFAULT_ERA); // first: swap_init places the guard after the era's swap_info[]
   init_zone();
   init_id_allocators();
   swap_init();
@@ -19,7 +27,7 @@ export function mem_init(cfg: BootConfig): void {
   i32[gb + GLOBALS.seed] = cfg.seed;
   i32[gb + GLOBALS.nr_cpus] = sizes.nr_cpus;
   i32[gb + GLOBALS.ops_budget] = cfg.ops_budget;
-  i32[gb + GLOBALS.era] = 2;
+  i32[gb + GLOBALS.bounds_note] = cfg.bounds_note ? 1 : 0;
   i32[gb + GLOBALS.trace] = cfg.trace ? 1 : 0;
 }
 

@@ -3,7 +3,8 @@
 // is always re-checked under its PTL before it is changed.
 import { CPUSTAT, MM, PAGE, PAGE_SIZE, PG_dirty, PG_locked, PG_uptodate, PG_writeback, VMA, WORDS_PER_PAGE } from '../shm/layout.js';
 import { i32, mm_base, page_base, phys_base, vma_base } from '../shm/machine.js';
-import { SW_MIGRATION_READ_AS_BOOL, SW_SWAP_FAULT_ON_MIGRATION_ENTRY, buggy } from '../shm/switches.js';
+import { SW_MIGRATION_READ_AS_BOOL, SW_SWAPIN_NO_ENTRY_RECHECK, SW_SWAP_FAULT_ON_MIGRATION_ENTRY, buggy } from '../shm/switches.js';
+import { E2, ERA } from '../shm/era.js';
 import { current } from '../cpu/current.js';
 import {
   EV_ANON_PAGE, EV_COPY_MIGRATION_ENTRY, EV_SWAPIN_MAP, EV_COPY_PTE_RANGE, EV_FAULT, EV_SWAP_PAGE, EV_WP_PAGE, EV_ZAP, trace_event,
@@ -14,11 +15,11 @@ import { LC_PTL } from '../sync/lock_class.js';
 import { cond_resched } from '../sync/preempt.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { lock_page, trylock_page, unlock_page } from '../sync/page_lock.js';
-import { PageAnon, PageSwapCacheP, SetPageFlag, page_private, VM_SHARED, VM_WRITE, is_cow_mapping, page_count, page_flags, page_mapcount, vma_field } from './mm_types.js';
+import { PageAnon, PageSwapCacheP, SetPageFlag, maybe_mkwrite, page_private, VM_SHARED, VM_WRITE, is_cow_mapping, page_count, page_flags, page_mapcount, vma_field } from './mm_types.js';
 import { pmd_addr_end, pte_alloc, pte_alloc_map_lock, pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW, mk_pte, pte_dirty, pte_file, pte_mkclean, pte_mkdirty, pte_mkold,
-  pte_mkwrite, pte_none, pte_pfn, pte_present, pte_write, pte_wrprotect,
+  pte_none, pte_pfn, pte_present, pte_write, pte_wrprotect,
 } from './pgtable.js';
 import {
   SWP_MIGRATION_READ, is_migration_entry, is_write_migration_entry, make_migration_entry, make_migration_entry_read,
@@ -36,8 +37,6 @@ export const VM_FAULT_OOM = 0, VM_FAULT_SIGBUS = 1, VM_FAULT_MINOR = 2, VM_FAULT
 
 const anon_rss = (mm: number) => mm_base(mm) + MM.anon_rss;
 
-/** maybe_mkwrite: write permission only if the vma allows writing */
-const maybe_mkwrite = (pte: number, vma: number) => (vma_field(vma, VMA.vm_flags) & VM_WRITE) !== 0 ? pte_mkwrite(pte) : pte;
 
 /** copy_user_highpage: word by word, racing with nothing (the source is read-only or unmapped) */
 function copy_user_highpage(dst: number, src: number): void {
@@ -141,6 +140,23 @@ function do_wp_page(mm: number, vma: number, addr: number, table: number, orig: 
 }
 
 /**
+ * The recheck of the swap-cache page after lock_page, as each era had it
+ * (kernel-notes 7). 2.6.16 retried when migration had taken the page out of
+ * the swap cache ("Page migration has occured"); 2.6.17 dropped that and
+ * trusted pte_same. 2.6.32 checks the page is still the cache page of this
+ * very entry: swapoff may have released the swap cache under us and a
+ * swapon given the same entry value to another page, an ABA that pte_same
+ * cannot see. 2.6.18 (E2) has the pre-2.6.32 line behind the switch.
+ */
+function swapin_page_changed(page: number, entry: number): boolean {
+  const recheck = ERA.swapin_recheck;
+  if (recheck === 'swapcache') return !PageSwapCacheP(page);
+  // switch:swapin-no-entry-recheck (2.6.32's do_swap_page hunk; on in 2.6.18 as released)
+  if (recheck === 'entry' || (ERA.id === E2 && !buggy(SW_SWAPIN_NO_ENTRY_RECHECK))) return !PageSwapCacheP(page) || page_private(page) !== entry;
+  return false;
+}
+
+/**
  * do_swap_page: a non-present, non-none pte. A migration entry waits for
  * the migration to end; a swap entry is read into the swap cache (or found
  * there), mapped under the page lock and the PTL, and its slot use dropped.
@@ -171,11 +187,7 @@ function do_swap_page(mm: number, vma: number, addr: number, table: number, orig
     i32[current.stat + CPUSTAT.swapins] += 1;
   }
   lock_page(page);
-  // Not in 2.6.18 (added in 2.6.32): swapoff or reuse may have released the
-  // swap cache under us, and a swapon may since have given the same entry
-  // value to another page, so pte_same alone cannot tell. Without this check
-  // swap-stress's swapoff/swapon loop maps stale data (an ABA on the pte).
-  if (!PageSwapCacheP(page) || page_private(page) !== entry) {
+  if (swapin_page_changed(page, entry)) {
     unlock_page(page);
     put_page(page);
     return ret; // the fault is retried

@@ -10,13 +10,14 @@ import { BUG, BUG_ON } from '../check/bug.js';
 import { LC_ANON_VMA, LC_PTL, LC_TREE } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { lock_page, trylock_page, unlock_page, wait_on_page_locked } from '../sync/page_lock.js';
-import { PAGE_MAPPING_ANON, PageSwapCacheP, page_private, anon_vma_head, anon_vma_lock, page_count, page_mapped, vma_address, vma_field } from './mm_types.js';
+import { PAGE_MAPPING_ANON, PageSwapCacheP, maybe_mkwrite, page_private, anon_vma_head, anon_vma_lock, page_count, page_mapped, vma_address, vma_field } from './mm_types.js';
 import { pte_lockptr, pte_offset, pte_table, pte_offset_map_lock, pte_unmap_unlock } from './pagewalk.js';
 import { is_swap_pte, mk_pte, pte_mkold, pte_mkwrite } from './pgtable.js';
 import { is_migration_entry, is_write_migration_entry, migration_entry_to_page, pte_to_swp_entry } from './swapops.js';
 import { alloc_page } from './page_alloc.js';
 import { swap_cache_slot, swapper_tree_lock } from './swap_state.js';
-import { get_page, put_page, putback_lru_page } from './swap.js';
+import { get_page, get_page_unless_zero, put_page, putback_lru_page } from './swap.js';
+import { ERA } from '../shm/era.js';
 import { page_add_anon_rmap, set_page_dirty, try_to_unmap } from './rmap.js';
 
 export const EAGAIN = -11, ENOMEM = -12, EBUSY = -16;
@@ -51,7 +52,8 @@ function remove_migration_pte(vma: number, addr: number, old: number, nw: number
   Atomics.add(i32, B.mms + mm * MM.stride + MM.anon_rss, 1);
   get_page(nw);
   pte = pte_mkold(mk_pte(nw, vma_field(vma, VMA.vm_page_prot)));
-  if (is_write_migration_entry(entry)) pte = pte_mkwrite(pte);
+  // 2.6.18 trusts the entry; later kernels (E3/E4) also ask the vma (maybe_mkwrite)
+  if (is_write_migration_entry(entry)) pte = ERA.restore_with_maybe_mkwrite ? maybe_mkwrite(pte, vma) : pte_mkwrite(pte);
   Atomics.store(i32, slot, pte);
   page_add_anon_rmap(nw, vma, addr);
   trace_event(EV_REMOVE_PTE, mm, addr, RMP_RESTORED, nw);
@@ -88,7 +90,10 @@ export function migration_entry_wait(mm: number, addr: number): void {
   const page = migration_entry_to_page(entry);
   i32[current.stat + CPUSTAT.migration_waits] += 1;
   trace_event(EV_MIGRATION_WAIT, mm, addr, page);
-  get_page(page);
+  // 2.6.18: get_page; from 4.x a frozen page (count 0) is not waited on
+  if (ERA.wait_get_page_unless_zero) {
+    if (!get_page_unless_zero(page)) { pte_unmap_unlock(slot); return; }
+  } else get_page(page);
   pte_unmap_unlock(slot);
   wait_on_page_locked(page);
   put_page(page);

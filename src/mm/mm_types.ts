@@ -1,5 +1,6 @@
 // Accessors for struct page, mm_struct, vm_area_struct and anon_vma
 // (mm_types.h, page-flags.h, mm.h). Field offsets come from shm/layout.ts.
+import { _PAGE_RW } from './pgtable.js';
 import { ANON_VMA, MM, PAGE, PAGE_SHIFT, PG_swapcache, VMA } from '../shm/layout.js';
 import { av_base, i32, mm_base, page_base, vma_base } from '../shm/machine.js';
 import { ListDesc } from '../shm/list.js';
@@ -66,3 +67,6 @@ export function vma_address(pfn: number, vma: number): number {
 
 export const calc_vm_prot_bits = (prot: number) =>
   (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) | (prot & PROT_EXEC ? VM_EXEC : 0);
+
+/** maybe_mkwrite (linux/mm.h): write permission only if the vma allows writing */
+export const maybe_mkwrite = (pte: number, vma: number) => ((vma_field(vma, VMA.vm_flags) & VM_WRITE) !== 0 ? pte | _PAGE_RW : pte);

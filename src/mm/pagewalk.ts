@@ -6,6 +6,7 @@ import { B, i32, mm_base, page_base, ptes_base } from '../shm/machine.js';
 import { LC_PAGE_TABLE_LOCK, LC_PTL } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { pte_alloc_one, pte_free } from './page_alloc.js';
+import { ERA } from '../shm/era.js';
 
 export const pgd_index = (addr: number) => (addr >>> (PAGE_SHIFT + 4)) & (PTRS_PER_PGD - 1);
 export const pte_index = (addr: number) => (addr >>> PAGE_SHIFT) & (PTRS_PER_PTE - 1);
@@ -17,8 +18,13 @@ export const pmd_addr_end = (addr: number, end: number) => Math.min(((addr + PMD
 export const pte_table = (mm: number, addr: number) => Atomics.load(i32, mm_base(mm) + MM.pgd + pgd_index(addr));
 /** pte_offset_map: the word index of the pte for addr in a table */
 export const pte_offset = (table: number, addr: number) => ptes_base(table) + pte_index(addr);
-/** pte_lockptr: the split PTL of a table */
-export const pte_lockptr = (table: number) => page_base(table) + PAGE.ptl;
+/**
+ * pte_lockptr: the lock that guards a table's ptes. E1-E4: the split PTL in
+ * the table page's struct page; E0 (2.6.6) has no split PTLs and every pte of
+ * an mm is under mm->page_table_lock (the table page's index names its mm).
+ */
+export const pte_lockptr = (table: number) =>
+  ERA.split_ptl ? page_base(table) + PAGE.ptl : mm_base(i32[page_base(table) + PAGE.index]) + MM.page_table_lock;
 
 /** pte_offset_map_lock: lock the table's PTL, return the pte slot; -1 if there is no table */
 export function pte_offset_map_lock(mm: number, addr: number): number {
@@ -42,6 +48,7 @@ export function pte_alloc(mm: number, addr: number): number {
   if (have !== 0) return have;
   const table = pte_alloc_one();
   if (table === 0) return 0;
+  i32[page_base(table) + PAGE.index] = mm; // model: whose table (E0's pte_lockptr)
   const ptl = mm_base(mm) + MM.page_table_lock;
   spin_lock(ptl, LC_PAGE_TABLE_LOCK);
   let used = table;

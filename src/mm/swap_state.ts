@@ -11,7 +11,7 @@ import { ClearPageFlag, SetPageFlag, page_flags } from './mm_types.js';
 import { swp_offset, swp_type } from './swapops.js';
 import { alloc_page } from './page_alloc.js';
 import { get_page, lru_cache_add_active, put_page } from './swap.js';
-import { SWP_USED, get_swap_page, nr_swapfiles, swap_duplicate, swap_free, swap_info_base } from './swapfile.js';
+import { SWP_USED, get_swap_page, nr_swapfiles, swap_duplicate, swap_free, swap_info } from './swapfile.js';
 
 /** swapper_space.tree_lock */
 export const swapper_tree_lock = () => B.swapg + SWAPG.tree_lock;
@@ -115,18 +115,19 @@ export function delete_from_swap_cache(pfn: number): void {
   put_page(pfn);
 }
 
-/** the device slot an entry names, or -1 if no switched-on device has it */
-function device_slot(entry: number): number {
+/** get_swap_bio: the device slot an entry names (through &swap_info[type]), or -1 if no switched-on device has it */
+function device_slot(entry: number, fn: string): number {
   const type = swp_type(entry), off = swp_offset(entry);
-  if (type >= nr_swapfiles() || (i32[swap_info_base(type) + SWAP_INFO.flags] & SWP_USED) === 0 ||
-      off >= i32[swap_info_base(type) + SWAP_INFO.max] || off >= SWAP_SLOTS) return -1;
+  const sis = swap_info(type, fn);
+  if (type >= nr_swapfiles() || (i32[sis + SWAP_INFO.flags] & SWP_USED) === 0 ||
+      off >= i32[sis + SWAP_INFO.max] || off >= SWAP_SLOTS) return -1;
   return B.swap_slots + (type * SWAP_SLOTS + off) * WORDS_PER_PAGE;
 }
 
 /** swap_readpage: page locked, in the swap cache; unlocks it when the read completes */
 function swap_readpage(pfn: number): void {
   const entry = i32[page_base(pfn) + PAGE.private];
-  const d = device_slot(entry);
+  const d = device_slot(entry, 'swap_readpage');
   if (d < 0) {
     // end_swap_bio_read with an error: the page stays !Uptodate
     SetPageFlag(pfn, PG_error);
@@ -143,7 +144,7 @@ function swap_readpage(pfn: number): void {
 /** swap_writepage: page locked and clean-for-io; writes it out and unlocks it */
 export function swap_writepage(pfn: number): void {
   const entry = i32[page_base(pfn) + PAGE.private];
-  const d = device_slot(entry);
+  const d = device_slot(entry, 'swap_writepage');
   BUG_ON(d < 0, 'BUG_ON(!swap device) in swap_writepage', pfn);
   SetPageFlag(pfn, PG_writeback);
   const ph = phys_base(pfn);

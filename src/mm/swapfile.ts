@@ -2,17 +2,19 @@
 // swapoff. swap_lock protects swap_info[], every swap_map[] and the device
 // list. Since seed 000 the callers that meet swap ptes must leave migration
 // entries alone: those carry a pfn, not a swap slot, and hold no count.
-import { MM, MMLIST, NR_SWAP_INFO, PAGE_SIZE, PG_dirty, PG_writeback, SWAP_GUARD_CANARY, SWAP_INFO, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG, VMA } from '../shm/layout.js';
+import { MM, MMLIST, PAGE_SIZE, PG_dirty, PG_writeback, SWAP_GUARD_CANARY, SWAP_INFO, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG, VMA } from '../shm/layout.js';
 import { B, i32, mm_base, vma_base } from '../shm/machine.js';
 import { SW_SWAPON_TYPE_RANGE, SW_SWAP_COUNT_ON_MIGRATION_ENTRY, buggy } from '../shm/switches.js';
-import { OOPS_ERROR, OOPS_KASAN, fail } from '../check/bug.js';
+import { OOPS_ERROR, fail } from '../check/bug.js';
+import { out_of_bounds } from '../check/bounds.js';
 import { LC_MMAP_SEM, LC_MMLIST, LC_PTL, LC_SWAP } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { down_read, down_read_trylock, up_read } from '../sync/rwsem.js';
 import { lock_page, unlock_page, trylock_page, wait_on_page_locked } from '../sync/page_lock.js';
 import { cond_resched } from '../sync/preempt.js';
 import { EV_UNUSE_PTE, trace_event } from '../cpu/events.js';
-import { is_migration_entry, pte_to_swp_entry, swp_entry, swp_entry_to_pte, swp_offset, swp_type, MAX_SWAPFILES } from './swapops.js';
+import { is_migration_entry, pte_to_swp_entry, swp_entry, swp_entry_to_pte, swp_offset, swp_type } from './swapops.js';
+import { ERA, MAX_SWAPFILES, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, era_label } from '../shm/era.js';
 import { ClearPageFlag, PageSwapCacheP, SetPageFlag, page_count, page_flags, page_private } from './mm_types.js';
 import { delete_from_swap_cache, find_get_page, read_swap_cache_async, swap_writepage } from './swap_state.js';
 import { mmget_not_zero, mmput } from './fork.js';
@@ -28,23 +30,36 @@ export const EPERM = -1, EINVAL = -22, ENOMEM = -12, EBUSY = -16;
 const swap_lock = () => B.swapg + SWAPG.swap_lock;
 /** swap_info[type], deliberately unchecked: a type past the array lands in the guard records after it */
 export const swap_info_base = (type: number) => B.swap_info + type * SWAP_INFO.stride;
+
+/**
+ * &swap_info[type] as a kernel path computes it: unchecked, as in the kernel,
+ * but the model's bounds checker (src/check/bounds.ts) sees an index past
+ * the era's MAX_SWAPFILES records.
+ */
+export function swap_info(type: number, fn: string, write = false): number {
+  if (type >= MAX_SWAPFILES) {
+    const why = type === SWP_MIGRATION_READ ? `type ${type} is SWP_MIGRATION_READ` : type === SWP_MIGRATION_WRITE ? `type ${type} is SWP_MIGRATION_WRITE` : `type ${type} >= MAX_SWAPFILES`;
+    out_of_bounds('swap_info', type, MAX_SWAPFILES, fn, write, `MAX_SWAPFILES of ${era_label(ERA.id)}; ${why}`);
+  }
+  return swap_info_base(type);
+}
 export const swap_map_slot = (type: number, offset: number) => B.swap_map + type * SWAP_SLOTS + offset;
 export const nr_swapfiles = () => i32[B.swapg + SWAPG.nr_swapfiles];
 export const nr_swap_pages = () => Atomics.load(i32, B.swapg + SWAPG.nr_swap_pages);
 /** vm_swap_full: more than half of swap is in use */
 export const vm_swap_full = () => nr_swap_pages() * 2 < i32[B.swapg + SWAPG.total_swap_pages];
 
-/** boot: no device; the guard after swap_info[] holds its canary */
+/** boot: no device; the guard right after the era's swap_info[MAX_SWAPFILES] holds its canary */
 export function swap_init(): void {
   i32[B.swapg + SWAPG.swap_list_head] = -1;
   i32[B.swapg + SWAPG.swap_list_next] = -1;
-  const g = swap_info_base(NR_SWAP_INFO);
+  const g = swap_info_base(MAX_SWAPFILES);
   for (let k = 0; k < SWAP_INFO_GUARD * SWAP_INFO.stride; k++) i32[g + k] = SWAP_GUARD_CANARY;
 }
 
 /** model checker: the records after swap_info[] still hold their canary */
 export function swap_guard_intact(): boolean {
-  const g = swap_info_base(NR_SWAP_INFO);
+  const g = swap_info_base(MAX_SWAPFILES);
   for (let k = 0; k < SWAP_INFO_GUARD * SWAP_INFO.stride; k++) if (i32[g + k] !== SWAP_GUARD_CANARY) return false;
   return true;
 }
@@ -55,15 +70,17 @@ function printk_err(fn: string, what: string, entry: number): never {
 
 /**
  * swap_info_get: check an entry and take swap_lock. Returns the type with
- * swap_lock held; an entry no device backs is an error-level message.
+ * swap_lock held; an entry no device backs is an error-level message, which
+ * 2.6.18 prints as "swap_free: ..." whichever of its callers asked.
  */
-function swap_info_get(fn: string, entry: number): number {
+function swap_info_get(entry: number): number {
   const type = swp_type(entry);
-  if (type >= nr_swapfiles()) printk_err(fn, 'Bad swap file entry ', entry);
-  if ((i32[swap_info_base(type) + SWAP_INFO.flags] & SWP_USED) === 0) printk_err(fn, 'Unused swap file entry ', entry);
+  if (type >= nr_swapfiles()) printk_err('swap_free', 'Bad swap file entry ', entry);
+  const p = swap_info(type, 'swap_info_get');
+  if ((i32[p + SWAP_INFO.flags] & SWP_USED) === 0) printk_err('swap_free', 'Unused swap file entry ', entry);
   const off = swp_offset(entry);
-  if (off >= i32[swap_info_base(type) + SWAP_INFO.max]) printk_err(fn, 'Bad swap offset entry ', entry);
-  if (i32[swap_map_slot(type, off)] === 0) printk_err(fn, 'Unused swap offset entry ', entry);
+  if (off >= i32[p + SWAP_INFO.max]) printk_err('swap_free', 'Bad swap offset entry ', entry);
+  if (i32[swap_map_slot(type, off)] === 0) printk_err('swap_free', 'Unused swap offset entry ', entry);
   spin_lock(swap_lock(), LC_SWAP);
   return type;
 }
@@ -88,7 +105,7 @@ function swap_entry_free(type: number, off: number): number {
 
 /** swap_free: a reference to a swap slot went away */
 export function swap_free(entry: number): void {
-  const type = swap_info_get('swap_free', entry);
+  const type = swap_info_get(entry);
   swap_entry_free(type, swp_offset(entry));
   spin_unlock(swap_lock());
 }
@@ -103,7 +120,7 @@ export function swap_duplicate(entry: number): number {
   let result = 0;
   spin_lock(swap_lock(), LC_SWAP);
   const slot = swap_map_slot(type, off);
-  if (off < i32[swap_info_base(type) + SWAP_INFO.max] && i32[slot] !== 0) {
+  if (off < i32[swap_info(type, 'swap_duplicate') + SWAP_INFO.max] && i32[slot] !== 0) {
     if (i32[slot] < SWAP_MAP_MAX - 1) { i32[slot] += 1; result = 1; }
     else if (i32[slot] <= SWAP_MAP_MAX) { i32[slot] = SWAP_MAP_MAX; result = 1; } // sticky
   }
@@ -114,7 +131,7 @@ export function swap_duplicate(entry: number): number {
 /** page_swapcount: uses of the page's slot beyond the swap cache (page lock held) */
 export function page_swapcount(pfn: number): number {
   const entry = page_private(pfn);
-  const type = swap_info_get('page_swapcount', entry);
+  const type = swap_info_get(entry);
   const count = i32[swap_map_slot(type, swp_offset(entry))] - 1; // the swap cache's own use
   spin_unlock(swap_lock());
   return count;
@@ -133,7 +150,7 @@ export function get_swap_page(): number {
   let entry = 0;
   if (nr_swap_pages() > 0) {
     for (let type = i32[B.swapg + SWAPG.swap_list_head]; type >= 0 && entry === 0; type = i32[swap_info_base(type) + SWAP_INFO.next]) {
-      const p = swap_info_base(type);
+      const p = swap_info(type, 'get_swap_page');
       if ((i32[p + SWAP_INFO.flags] & SWP_WRITEOK) === 0) continue;
       const off = scan_swap_map(type);
       if (off !== 0) entry = swp_entry(type, off);
@@ -177,13 +194,9 @@ export function sys_swapon(slots: number, prio: number): number {
     ? swp_type(pte_to_swp_entry(swp_entry_to_pte(swp_entry(~0, 0)))) + 1 // the old "obfuscated" check: type > 31
     : MAX_SWAPFILES;
   if (type >= limit) { spin_unlock(swap_lock()); return EPERM; }
-  if (type >= NR_SWAP_INFO) {
-    // model checker (KASAN-like): swap_info[] has MAX_SWAPFILES records; this write lands in other data
-    spin_unlock(swap_lock());
-    fail(OOPS_KASAN, `BUG: KASAN: global-out-of-bounds in sys_swapon\nWrite of size ${SWAP_INFO.stride * 4} at swap_info[${type}]: the array has ${NR_SWAP_INFO} entries (MAX_SWAPFILES)`);
-  }
+  // buggy: type 30 passes and this initialises swap_info[30], the data after the array
+  const p = swap_info(type, 'sys_swapon', true);
   if (type >= nr) i32[B.swapg + SWAPG.nr_swapfiles] = type + 1;
-  const p = swap_info_base(type);
   i32[p + SWAP_INFO.flags] = SWP_USED;
   i32[p + SWAP_INFO.prio] = prio;
   i32[p + SWAP_INFO.inuse_pages] = 0;
@@ -325,8 +338,9 @@ function try_to_unuse(type: number): number {
 /** sys_swapoff: stop allocating from the device, bring its pages back, switch it off */
 export function sys_swapoff(type: number): number {
   spin_lock(swap_lock(), LC_SWAP);
-  const p = swap_info_base(type);
-  if (type < 0 || type >= nr_swapfiles() || (i32[p + SWAP_INFO.flags] & SWP_WRITEOK) === 0) { spin_unlock(swap_lock()); return EINVAL; }
+  if (type < 0 || type >= nr_swapfiles()) { spin_unlock(swap_lock()); return EINVAL; }
+  const p = swap_info(type, 'sys_swapoff', true);
+  if ((i32[p + SWAP_INFO.flags] & SWP_WRITEOK) === 0) { spin_unlock(swap_lock()); return EINVAL; }
   // unlink from swap_list, take its pages out of the free count
   let prev = -1;
   for (let cur = i32[B.swapg + SWAPG.swap_list_head]; cur >= 0 && cur !== type; cur = i32[swap_info_base(cur) + SWAP_INFO.next]) prev = cur;
@@ -363,7 +377,7 @@ export function sys_swapoff(type: number): number {
 export function free_swap_and_cache(entry: number): void {
   // switch:swap-count-on-migration-entry (seed 000, free_swap_and_cache hunk)
   if (!buggy(SW_SWAP_COUNT_ON_MIGRATION_ENTRY) && is_migration_entry(entry)) return;
-  const type = swap_info_get('swap_free', entry);
+  const type = swap_info_get(entry);
   let page = 0;
   if (swap_entry_free(type, swp_offset(entry)) === 1) {
     page = find_get_page(entry);

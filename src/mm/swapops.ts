@@ -4,12 +4,12 @@
 // sys_swapon's old range check round-trips through both.
 import { BUG_ON } from '../check/bug.js';
 import { PageLocked } from '../sync/page_lock.js';
+import { SWP_MIGRATION_READ, SWP_MIGRATION_WRITE } from '../shm/era.js';
 
 export const MAX_SWAPFILES_SHIFT = 5;
-/** E2 (2.6.17 CONFIG_MIGRATION): the upper two types are migration entries */
-export const MAX_SWAPFILES = (1 << MAX_SWAPFILES_SHIFT) - 2;
-export const SWP_MIGRATION_READ = MAX_SWAPFILES;
-export const SWP_MIGRATION_WRITE = MAX_SWAPFILES + 1;
+// MAX_SWAPFILES and the special types are the era's (src/shm/era.ts): E2 (2.6.17
+// CONFIG_MIGRATION) takes the upper two types for migration entries; E0/E1 have none.
+export { MAX_SWAPFILES, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE } from '../shm/era.js';
 
 const SWP_TYPE_SHIFT = 27;
 const SWP_OFFSET_MASK = (1 << SWP_TYPE_SHIFT) - 1;

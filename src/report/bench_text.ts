@@ -21,7 +21,7 @@ export function format_bench_point(p: BenchPoint, cores: number): string {
 
 export function format_bench(r: BenchReport): string {
   const out: string[] = [];
-  out.push(`mmrace bench ${r.scenario}  protocol=${r.protocol}${r.switches.length ? ` [${r.switches.join(', ')}]` : ''}  ` +
+  out.push(`mmrace bench ${r.scenario}  era=${r.era}  protocol=${r.protocol}${r.switches.length ? ` [${r.switches.join(', ')}]` : ''}  ` +
     `${r.warmup_ms / 1000} s warm-up + ${r.duration_ms / 1000} s per point  seed=${r.seed}  jitter=${r.jitter}  host: ${r.cores} cores`);
   out.push('');
   const w = [5, 10, 10, 8, 12, 14, 12, 9];

@@ -203,7 +203,7 @@ function bench_body(b: BenchReport, charts: ChartSpec[]): string {
   const last = pts[pts.length - 1];
   return [
     `<h1>mmrace bench: ${esc(b.scenario)}</h1>`,
-    header([['scenario', esc(b.scenario)], ['protocol', esc(b.protocol)], ['switches', esc(b.switches.join(', ') || '-')],
+    header([['scenario', esc(b.scenario)], ['kernel', esc(b.era)], ['protocol', esc(b.protocol)], ['switches', esc(b.switches.join(', ') || '-')],
       ['CPUs', esc(pts.map((p) => p.cpus).join(', ') || '-')], ['host cores', String(b.cores)],
       ['outcome', [...new Set(pts.map((p) => p.outcome))].map(outcome_tag).join(' ') || '-'],
       ['per point', `${b.warmup_ms} ms warm-up + ${b.duration_ms} ms measured, seed ${b.seed}, jitter ${esc(b.jitter)}`], ['tool', esc(b.tool)],
@@ -224,7 +224,7 @@ function run_body(r: RunReport, charts: ChartSpec[]): string {
   const expect = r.expect === null ? '' : ` (expected ${esc(r.expect)}: ${r.expectation_met ? 'met' : 'not met'})`;
   return [
     `<h1>mmrace run: ${esc(r.scenario)}</h1>`,
-    header([['scenario', esc(r.scenario)], ['protocol', esc(r.protocol)], ['switches', esc(r.switches.join(', ') || '-')],
+    header([['scenario', esc(r.scenario)], ['kernel', esc(r.era)], ['protocol', esc(r.protocol)], ['switches', esc(r.switches.join(', ') || '-')],
       ['CPUs', `${r.cpus} (${esc(r.roles.join(', '))})`], ['outcome', outcome_tag(r.outcome) + expect],
       ['ran', `${(r.elapsed_ms / 1000).toFixed(2)} s, ${int(r.ops)} ops, ${int(r.ops_per_s)} ops/s (budget ${budget})`],
       ['first failure', r.first_failure_ms === null ? '-' : `${r.first_failure_ms.toFixed(1)} ms`],

@@ -21,7 +21,13 @@ export function cpu_counters(cpu: number): Record<string, number> {
 }
 
 export interface RunReport {
-  schema: string; tool: string; scenario: string; protocol: string; switches: string[]; cpus: number; roles: string[];
+  schema: string; tool: string; scenario: string;
+  /** the kernel modelled: era and version, 'E2 (2.6.18)' */
+  era: string;
+  protocol: string; switches: string[];
+  /** the era's own pre-patch lines that were on too (kernel-notes 7) */
+  era_baseline: string[];
+  cpus: number; roles: string[];
   seed: number; jitter: string; budget: { ops: number } | { duration_ms: number }; outcome: string;
   expect: string | null; expectation_met: boolean | null; elapsed_ms: number; ops: number; ops_per_s: number;
   first_failure_ms: number | null; failure: null | { kind: string; cpu: number; pfn: number; message: string; splat: string };
@@ -35,17 +41,17 @@ export function build_report(r: RunResult, budget: RunReport['budget'], expect: 
   const pfn = o?.pfn ?? 0;
   const b = 'ops' in budget ? `--ops ${budget.ops}` : `--duration ${budget.duration_ms / 1000}`;
   return {
-    schema: RUN_SCHEMA, tool: `mmrace ${version}`, scenario: r.scenario, protocol: r.protocol, switches: r.switches,
+    schema: RUN_SCHEMA, tool: `mmrace ${version}`, scenario: r.scenario, era: r.era, protocol: r.protocol, switches: r.switches, era_baseline: r.baseline,
     cpus: r.cpus, roles: r.roles, seed: r.seed, jitter: r.jitter, budget, outcome: r.outcome, expect, expectation_met: met,
     elapsed_ms: r.elapsed_ms, ops: r.ops, ops_per_s: r.elapsed_ms > 0 ? r.ops / (r.elapsed_ms / 1000) : 0,
     first_failure_ms: r.first_failure_ms,
-    failure: o ? { kind: o.kindName, cpu: o.cpu, pfn: o.pfn, message: o.text.split('\n')[0], splat: splat(o, events, r.roles, r.protocol, r.switches) } : null,
+    failure: o ? { kind: o.kindName, cpu: o.cpu, pfn: o.pfn, message: o.text.split('\n')[0], splat: splat(o, events, r.roles, r.protocol, r.switches, r.era) } : null,
     interleaving: (o ? story(events, pfn) : []).map((e) => ({ seq: e.seq, cpu: e.cpu, event: e.name, text: e.text })),
     invariants: r.invariants,
     lock_stat: lock_stat_rows(),
     latency: latency_summaries(),
-    lockdep: lockdep_section(r.roles, `mmrace ${version} ${r.protocol}${r.switches.length ? ` [${r.switches.join(', ')}]` : ''}`),
+    lockdep: lockdep_section(r.roles, `mmrace ${version} ${r.era} ${r.protocol}${r.switches.length ? ` [${r.switches.join(', ')}]` : ''}`),
     per_cpu: r.roles.map((role, cpu) => ({ cpu, role, status: r.cpu_results[cpu]?.status ?? '?', ...cpu_counters(cpu) })),
-    replay: `mmrace run ${r.scenario_arg} --protocol ${r.protocol} --cpus ${r.cpus} --seed ${r.seed} --jitter ${r.jitter} ${b}`,
+    replay: `mmrace run ${r.scenario_arg}${r.era_arg} --protocol ${r.protocol} --cpus ${r.cpus} --seed ${r.seed} --jitter ${r.jitter} ${b}`,
   };
 }

@@ -4,7 +4,7 @@
 // rwsem's reads and writes are counted apart and printed as -R and -W rows.
 import { LOCKSTAT, LOCKSTAT_NR_PATHS, LOCKSTAT_RW } from '../shm/layout.js';
 import { B, f64, i32, sizes } from '../shm/machine.js';
-import { LOCK_CLASS_NAMES, NR_LOCK_CLASSES } from '../sync/lock_class.js';
+import { lock_class_name, NR_LOCK_CLASSES } from '../sync/lock_class.js';
 import { EVENTS } from '../cpu/events.js';
 
 /** a class's (or one mode's) counters, merged over CPUs; times in µs */
@@ -75,7 +75,7 @@ export function lock_stat_rows(): LockStatRow[] {
     if (all.acquisitions === 0) continue;
     const R = counts(cls, [1]);
     rows.push({
-      class: LOCK_CLASS_NAMES[cls], ...all,
+      class: lock_class_name(cls), ...all,
       split: R.acquisitions > 0 ? { W: counts(cls, [0]), R } : null,
       points: by_path(B.lockstat_points, cls), contending: by_path(B.lockstat_contending, cls),
     });

@@ -5,13 +5,13 @@
 import { GLOBALS, HELD_CLS_MASK, HELD_MAX, HELD_READ, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT } from '../shm/layout.js';
 import { B, i32 } from '../shm/machine.js';
 import { EVENTS } from '../cpu/events.js';
-import { LOCK_CLASS_NAMES, NR_LOCK_CLASSES } from '../sync/lock_class.js';
+import { lock_class_name, NR_LOCK_CLASSES } from '../sync/lock_class.js';
 import { dep_index, edge_base, get_text } from '../sync/lockdep.js';
 import { describe_lock } from '../check/lock_names.js';
 import { symbolize } from '../check/stack.js';
 import type { LockOrderEdge, LockdepSection } from './report_types.js';
 
-const cname = (c: number) => LOCK_CLASS_NAMES[c] ?? `class ${c}`;
+const cname = (c: number) => lock_class_name(c);
 /** a recorded raw call trace, as the splats print frames */
 const frames = (text: string) => text.split('\n').map((l) => l.trim()).filter(Boolean).map(symbolize);
 const pathName = (p: number) => (p ? EVENTS[p]?.name ?? String(p) : '-');

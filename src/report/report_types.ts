@@ -53,7 +53,10 @@ export interface BenchPoint {
 
 export interface BenchReport {
   schema: 'mmrace.bench/1';
-  tool: string; scenario: string; protocol: string; switches: string[];
+  tool: string; scenario: string;
+  /** the kernel modelled: 'E2 (2.6.18)' */
+  era: string;
+  protocol: string; switches: string[];
   /** host cores (os.availableParallelism()) */
   cores: number;
   /** each point: warmup_ms unmeasured, then duration_ms measured */

@@ -1,7 +1,7 @@
 // The failure as the kernel would print it: the BUG line, the CPU, the
 // message, the page dump (dump_page style), the call trace, then the
 // interleaving of all CPUs that led there.
-import { OOPS_BAD_PAGE, OOPS_BUG, OOPS_ERROR, OOPS_INVARIANT, OOPS_KASAN, OOPS_SHADOW, OOPS_SOFTLOCKUP, OopsRecord } from '../check/bug.js';
+import { OOPS_BAD_PAGE, OOPS_BUG, OOPS_ERROR, OOPS_INVARIANT, OOPS_BOUNDS, OOPS_SHADOW, OOPS_SOFTLOCKUP, OopsRecord } from '../check/bug.js';
 import { EVENTS, TracedEvent } from '../cpu/events.js';
 import { flag_names, hex8 } from './format.js';
 import { format_story, story } from './interleaving.js';
@@ -15,12 +15,14 @@ export function page_dump(o: OopsRecord): string[] {
   ];
 }
 
-export function splat(o: OopsRecord, events: TracedEvent[], roles: string[], protocol: string, switches: string[]): string {
+/** `era` is the run's, 'E2 (2.6.18)': the header line names the kernel as a real one does ('Not tainted 2.6.18 #1') */
+export function splat(o: OopsRecord, events: TracedEvent[], roles: string[], protocol: string, switches: string[], era = ''): string {
   const [msg, ...rest] = o.text.split('\nCall Trace:\n');
   const trace = rest.join('\n');
   const where = /\+(\S+:\d+)/.exec(trace)?.[1] ?? 'unknown';
   const comm = roles[o.cpu] ?? '?';
-  const taint = `mmrace ${protocol}${switches.length ? ` [${switches.join(',')}]` : ''}`;
+  const kernel = /\((.*)\)$/.exec(era)?.[1];
+  const taint = `${kernel ? `Not tainted ${kernel} #1 ` : ''}mmrace ${era ? `${era.split(' ')[0]} ` : ''}${protocol}${switches.length ? ` [${switches.join(',')}]` : ''}`;
   const out: string[] = [];
   if (o.kind === OOPS_BUG) {
     out.push('------------[ cut here ]------------', `kernel BUG at ${where}!`, 'invalid opcode: 0000 [#1] SMP',
@@ -29,9 +31,8 @@ export function splat(o: OopsRecord, events: TracedEvent[], roles: string[], pro
     out.push(`${msg.split(':').slice(0, 2).join(':')} pfn:${o.pfn}`, `CPU: ${o.cpu} PID: ${o.cpu + 1} Comm: ${comm} ${taint}`, msg);
   } else if (o.kind === OOPS_SOFTLOCKUP) {
     out.push(msg);
-  } else if (o.kind === OOPS_KASAN) {
-    const rule = '='.repeat(66);
-    out.push(rule, ...msg.split('\n'), `CPU: ${o.cpu} PID: ${o.cpu + 1} Comm: ${comm} ${taint}`);
+  } else if (o.kind === OOPS_BOUNDS) {
+    out.push(...msg.split('\n'), `CPU: ${o.cpu} PID: ${o.cpu + 1} Comm: ${comm} ${taint}`);
   } else if (o.kind === OOPS_ERROR) {
     // an error-level printk, as dmesg shows it, with the stack of whoever printed it
     out.push(...msg.split('\n'), `CPU: ${o.cpu} PID: ${o.cpu + 1} Comm: ${comm} ${taint}`);

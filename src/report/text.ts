@@ -20,7 +20,7 @@ export function outcome_line(r: RunReport): string {
 
 export function text_report(r: RunReport, opts: { lockStat?: boolean; latency?: boolean; lockOrder?: boolean } = {}): string {
   const out: string[] = [];
-  out.push(`mmrace run ${r.scenario}  protocol=${r.protocol}${r.switches.length ? ` [${r.switches.join(', ')}]` : ''}  cpus=${r.cpus} (${r.roles.join(', ')})  seed=${r.seed}  jitter=${r.jitter}`);
+  out.push(`mmrace run ${r.scenario}  era=${r.era}  protocol=${r.protocol}${r.switches.length ? ` [${r.switches.join(', ')}]` : ''}  cpus=${r.cpus} (${r.roles.join(', ')})  seed=${r.seed}  jitter=${r.jitter}`);
   out.push(outcome_line(r));
   if (r.failure) out.push('', r.failure.splat);
   if (r.invariants.length && !r.failure?.splat.includes(r.invariants[0])) out.push('', 'invariants:', ...r.invariants.map((s) => `  ${s}`));

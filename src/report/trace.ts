@@ -9,7 +9,7 @@
 // as a global instant. The rings keep the last events of each CPU (ftrace's
 // overwrite mode): a long run's trace shows its end, where a failure is.
 import { EV_BUG, EV_LOCK_ACQ, EV_LOCK_REL, EV_LOCK_WAIT, EV_LOCK_WAITED, EV_OP_BEGIN, EV_OP_END, EV_SPAN_BEGIN, EV_SPAN_END, EVENTS, SPAN_NAMES, TracedEvent } from '../cpu/events.js';
-import { LOCK_CLASS_NAMES } from '../sync/lock_class.js';
+import { lock_class_name } from '../sync/lock_class.js';
 import { describe_lock } from '../check/lock_names.js';
 import type { RunReport } from './json.js';
 
@@ -28,7 +28,7 @@ export interface ChromeTrace {
 const PID = 1;
 /** the async track of one lane of one CPU's held locks */
 const lane_id = (cpu: number, lane: number) => `cpu${cpu}.held${lane}`;
-const cls = (c: number) => LOCK_CLASS_NAMES[c] ?? `class ${c}`;
+const cls = (c: number) => lock_class_name(c);
 
 /**
  * Build the trace from the run's events (collect_events(n, Infinity, true),

@@ -23,6 +23,15 @@ export interface Scenario {
   seed: string;
   /** bug switches turned on by --protocol buggy */
   switches: string[];
+  /** the eras (src/shm/era.ts, E0..E4 as 0..4) this scenario runs in, the default first; absent: [E2].
+   *  --era may pick another only where the scenario lists more than one */
+  eras?: number[];
+  /**
+   * the model's bounds checker (src/check/bounds.ts): 'halt' (default) fails
+   * the run at the first access past a kernel array; 'note' records the first
+   * and lets the run go on, to show what the corruption does next
+   */
+  bounds?: 'halt' | 'note';
   description: string;
   sizes?: Partial<MachineSizes>;
   /** what the buggy protocol is expected to show, and that the fixed one must not */

@@ -116,7 +116,7 @@ export const GLOBALS = defineStruct('globals', {
   halt: 1, // non-zero: every CPU unwinds at its next preemption point
   halt_reason: 1, // HALT_* code
   bugs: 1, // bitmask of bug switches that are on (buggy protocol)
-  era: 1, // kernel-notes 0.2: E2 (2.6.17/18) for every path modelled so far
+  era: 1, // kernel-notes 0.2: E0..E4 (src/shm/era.ts), written at boot, read once per thread
   jitter: 1, // 0 none, 1 light, 2 heavy
   seed: 1,
   stop: 1, // set by the executor when the budget is spent
@@ -128,6 +128,7 @@ export const GLOBALS = defineStruct('globals', {
   lockdep_off: 1, // 0: lockdep validates; else cpu+1 of the CPU that held more than HELD_MAX locks
   lockdep_off_path: 1, // that CPU's path then
   stat_epoch: 1, // bumped when a warm-up ends: each CPU zeroes its own counters (src/exec/warmup.ts)
+  bounds_note: 1, // 1: the bounds checker records the first out-of-bounds access and lets the run go on
 }, { padTo: 16 });
 
 /** hot global counters, each on its own cache line */
@@ -239,6 +240,16 @@ export const OOPS = defineStruct('oops', {
   text: OOPS_TEXT_BYTES / 4, // utf-8: the message and call trace
 }, { padTo: 16 });
 
+/** the bounds checker's note: the first access past a kernel array (first writer wins; src/check/bounds.ts) */
+export const BOUNDS_TEXT_BYTES = 512;
+export const BOUNDS = defineStruct('bounds', {
+  state: 1, // 0 none, 1 being written, 2 complete
+  cpu: 1,
+  seq: 1, // global event seq at the access
+  text_len: 1,
+  text: BOUNDS_TEXT_BYTES / 4, // utf-8: the message and call trace
+}, { padTo: 16 });
+
 /**
  * lockdep: the lock-order graph by class. dep[from * NR + to] is 0, or
  * LD_LOCK / LD_WAIT once `to` was taken (waited for) while `from` was held;
@@ -275,10 +286,12 @@ export const LOCKDEP_REPORT = defineStruct('lockdep_report', {
 
 /** swap slots per swap device (slot 0 is the header, marked bad) */
 export const SWAP_SLOTS = 256;
-/** swap_info records the kernel allocates: MAX_SWAPFILES of E2 (the two migration types are not devices) */
-export const NR_SWAP_INFO = 30;
-/** records of "other kernel data" right after swap_info[] (kernel-notes 1.9): a buggy swapon that
- *  initialises swap_info[30] or [31] really overwrites them, and the guard checker sees it */
+/** swap type values (MAX_SWAPFILES_SHIFT = 5 in every era); swap_info[] is laid out for all of them,
+ *  the most any era has as devices (E0/E1), and per-type arrays cover every type a pte can hold */
+export const SWAP_TYPES = 32;
+/** records of "other kernel data" right after swap_info[MAX_SWAPFILES] (kernel-notes 1.9; the era
+ *  decides where the array ends, src/shm/era.ts): a buggy swapon that initialises swap_info[30] or
+ *  [31] in E2 really overwrites them, and the guard checker sees it */
 export const SWAP_INFO_GUARD = 2;
 export const SWAP_GUARD_CANARY = 0x5a5a5a5a;
 

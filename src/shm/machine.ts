@@ -2,7 +2,7 @@
 // A CPU (worker) attaches to the same buffer; the views and region bases
 // below are module state so that hot paths index typed arrays directly.
 import {
-  NR_SWAP_INFO, SWAP_INFO, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG,
+  SWAP_INFO, SWAP_TYPES, BOUNDS, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG,
   ANON_VMA, CPUSTAT, EVENT, GLOBALS, HELDTIME, IDALLOC, LOCKSTAT, MM, MMLIST, MachineSizes,
   MAX_CPUS, OOPS, OPS_LINE, PAGE, PERCPU, PTRS_PER_PTE, RING_SIZE, SCHED, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
   LAT_BUCKETS, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, LOCKDEP_EDGE, LOCKDEP_REPORT, NR_LAT_KINDS,
@@ -10,13 +10,13 @@ import {
 import { NR_LOCK_CLASSES } from '../sync/lock_class.js';
 
 const MAGIC = 0x6d6d7263; // 'mmrc'
-const LAYOUT_VERSION = 1;
+const LAYOUT_VERSION = 2;
 const HEADER_WORDS = 16;
 
 /** region bases: word index into i32 (or double index into f64 for *_f64) */
 export interface Bases {
   globals: number; seq: number; ops: number; zone: number; mm_alloc: number; vma_alloc: number;
-  av_alloc: number; mmlist: number; oops: number; pages: number; phys: number; ptes: number;
+  av_alloc: number; mmlist: number; oops: number; bounds: number; pages: number; phys: number; ptes: number;
   free_stack: number; mms: number; mm_free: number; vmas: number; vma_free: number; anon_vmas: number;
   percpu: number; cpustat: number; events: number; lockstat_f64: number; heldtime_f64: number; sched: number;
   swapg: number; swap_info: number; swap_map: number; swap_cache: number; swap_slots: number;
@@ -48,6 +48,7 @@ export function planBases(s: MachineSizes): Bases {
   b.av_alloc = take(IDALLOC.stride);
   b.mmlist = take(MMLIST.stride);
   b.oops = take(OOPS.stride);
+  b.bounds = take(BOUNDS.stride);
   b.pages = take(s.nr_pages * PAGE.stride);
   b.phys = take(s.nr_pages * WORDS_PER_PAGE);
   b.ptes = take(s.nr_pages * PTRS_PER_PTE);
@@ -67,13 +68,14 @@ export function planBases(s: MachineSizes): Bases {
   b.heldtime_f64 = take(2 * s.nr_cpus * HELDTIME.stride) / 2;
   b.sched = take(SCHED.stride);
   b.swapg = take(SWAPG.stride);
-  // swap_info[] is followed directly by the guard records (no alignment gap): see SWAP_INFO_GUARD
-  b.swap_info = take((NR_SWAP_INFO + SWAP_INFO_GUARD) * SWAP_INFO.stride);
+  // swap_info[] (MAX_SWAPFILES records of the era, at most 32) is followed directly by the guard
+  // records (no alignment gap): see SWAP_INFO_GUARD and swap_init
+  b.swap_info = take((SWAP_TYPES + SWAP_INFO_GUARD) * SWAP_INFO.stride);
   // per-type arrays cover all 32 types: an entry of any type decodes to a real index
-  b.swap_map = take(32 * SWAP_SLOTS);
+  b.swap_map = take(SWAP_TYPES * SWAP_SLOTS);
   // the swap cache is indexed by any entry value a pte may hold, migration entries (offset = pfn) included
-  b.swap_cache = take(32 * swap_cache_stride(s));
-  b.swap_slots = take(32 * SWAP_SLOTS * WORDS_PER_PAGE);
+  b.swap_cache = take(SWAP_TYPES * swap_cache_stride(s));
+  b.swap_slots = take(SWAP_TYPES * SWAP_SLOTS * WORDS_PER_PAGE);
   b.events_ts_f64 = take(2 * s.nr_cpus * b.ring) / 2; // event timestamps (ms, performance.now()), when tracing
   b.tevents = take(s.nr_cpus * b.tring * EVENT.stride);
   b.tevents_ts_f64 = take(2 * s.nr_cpus * b.tring) / 2;

@@ -3,8 +3,22 @@
 // Each switch is read at exactly the line the patch changed.
 import { GLOBALS } from './layout.js';
 import { B, i32 } from './machine.js';
+import { E2, era_label } from './era.js';
 
-export interface SwitchInfo { bit: number; name: string; seed: string; what: string }
+export interface SwitchInfo {
+  bit: number; name: string; seed: string; what: string;
+  /** the eras whose code has this line (kernel-notes 0.3); a run in another era refuses the switch */
+  eras: readonly number[];
+  /**
+   * eras whose kernel, as released, carries the pre-patch line because the fix
+   * came later: every run of such an era has it on, unless the run's scenario
+   * is about this switch and runs the fixed protocol
+   */
+  baseline_in?: readonly number[];
+}
+
+/** a switch a run cannot have (unknown, or outside the run's era): one line for the user */
+export class SwitchError extends Error {}
 
 export const SW_ANON_VMA_LIST_HEAD = 1 << 0;
 export const SW_MIGRATION_READ_AS_BOOL = 1 << 1;
@@ -12,33 +26,45 @@ export const SW_MPROTECT_SKIPS_MIGRATION_ENTRY = 1 << 2;
 export const SW_SWAP_FAULT_ON_MIGRATION_ENTRY = 1 << 3;
 export const SW_SWAP_COUNT_ON_MIGRATION_ENTRY = 1 << 4;
 export const SW_SWAPON_TYPE_RANGE = 1 << 5;
+export const SW_SWAPIN_NO_ENTRY_RECHECK = 1 << 6;
 
 export const SWITCHES: readonly SwitchInfo[] = [
   { bit: SW_ANON_VMA_LIST_HEAD, name: 'anon-vma-list-head', seed: '000_f600569768ae13bb',
-    what: 'anon_vma_prepare/__anon_vma_link/anon_vma_link use list_add (head) instead of list_add_tail' },
+    what: 'anon_vma_prepare/__anon_vma_link/anon_vma_link use list_add (head) instead of list_add_tail', eras: [E2] },
   { bit: SW_MIGRATION_READ_AS_BOOL, name: 'migration-read-as-bool', seed: '000_f600569768ae13bb',
-    what: 'copy_one_pte passes SWP_MIGRATION_READ (30) as the boolean `write` of make_migration_entry' },
+    what: 'copy_one_pte passes SWP_MIGRATION_READ (30) as the boolean `write` of make_migration_entry', eras: [E2] },
   { bit: SW_MPROTECT_SKIPS_MIGRATION_ENTRY, name: 'mprotect-skips-migration-entry', seed: '000_f600569768ae13bb',
-    what: 'change_pte_range leaves write migration entries alone instead of making them read entries' },
+    what: 'change_pte_range leaves write migration entries alone instead of making them read entries', eras: [E2] },
   { bit: SW_SWAP_FAULT_ON_MIGRATION_ENTRY, name: 'swap-fault-on-migration-entry', seed: '000_f600569768ae13bb',
-    what: 'do_swap_page treats a migration entry as a swap entry instead of calling migration_entry_wait' },
+    what: 'do_swap_page treats a migration entry as a swap entry instead of calling migration_entry_wait', eras: [E2] },
   { bit: SW_SWAP_COUNT_ON_MIGRATION_ENTRY, name: 'swap-count-on-migration-entry', seed: '000_f600569768ae13bb',
-    what: 'swap_duplicate and free_swap_and_cache act on migration entries as if they were swap slots' },
+    what: 'swap_duplicate and free_swap_and_cache act on migration entries as if they were swap slots', eras: [E2] },
   { bit: SW_SWAPON_TYPE_RANGE, name: 'swapon-type-range', seed: '000_f600569768ae13bb',
-    what: 'sys_swapon checks the type against the largest pte-encodable type (31), not MAX_SWAPFILES (30)' },
+    what: 'sys_swapon checks the type against the largest pte-encodable type (31), not MAX_SWAPFILES (30)', eras: [E2] },
+  { bit: SW_SWAPIN_NO_ENTRY_RECHECK, name: 'swapin-no-entry-recheck', seed: '2.6.32 do_swap_page',
+    what: 'do_swap_page trusts pte_same after lock_page; 2.6.32 also rechecks PageSwapCache and page_private == entry (an ABA across swapoff/swapon)',
+    eras: [E2], baseline_in: [E2] },
 ];
 
-/** the mask of switches a run turns on: the scenario's for the buggy protocol, plus any extra by name */
-export function bugs_mask(protocol: 'buggy' | 'fixed', scenarioSwitches: readonly string[], extra: readonly string[] = []): { mask: number; names: string[] } {
+/**
+ * The switches a run turns on: the scenario's own for the buggy protocol,
+ * plus any extra by name (`names`), and the era's baseline: pre-patch lines
+ * its kernel shipped with because the fix came later (kernel-notes 7), on in
+ * every run of that era unless the run's scenario is about the switch and
+ * runs the fixed protocol. A switch outside the run's era is refused.
+ */
+export function bugs_mask(protocol: 'buggy' | 'fixed', scenarioSwitches: readonly string[], extra: readonly string[] = [], era = E2): { mask: number; names: string[]; baseline: string[] } {
   const names = protocol === 'buggy' ? [...scenarioSwitches] : [];
   for (const n of extra) if (!names.includes(n)) names.push(n);
+  const baseline = SWITCHES.filter((s) => s.baseline_in?.includes(era) && !names.includes(s.name) && !(protocol === 'fixed' && scenarioSwitches.includes(s.name))).map((s) => s.name);
   let mask = 0;
-  for (const n of names) {
+  for (const n of [...scenarioSwitches, ...names]) {
     const s = switch_by_name(n);
-    if (!s) throw new Error(`unknown switch '${n}' (known: ${SWITCHES.map((x) => x.name).join(', ')})`);
-    mask |= s.bit;
+    if (!s) throw new SwitchError(`unknown switch '${n}' (known: ${SWITCHES.map((x) => x.name).join(', ')})`);
+    if (!s.eras.includes(era)) throw new SwitchError(`switch '${n}' is not in ${era_label(era)}: it exists in ${s.eras.map(era_label).join(', ')}`);
   }
-  return { mask, names };
+  for (const n of [...names, ...baseline]) mask |= switch_by_name(n)!.bit;
+  return { mask, names, baseline };
 }
 
 export function switch_by_name(name: string): SwitchInfo | undefined {

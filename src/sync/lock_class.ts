@@ -1,5 +1,6 @@
 // Lock classes, as lockdep and /proc/lock_stat name them. A lock instance is
 // the index of its word in the Machine; its class is passed by the caller.
+import { ERA } from '../shm/era.js';
 export const LC_PTL = 0; // split page-table lock in the page-table page
 export const LC_ANON_VMA = 1; // anon_vma->lock
 export const LC_PAGE_TABLE_LOCK = 2; // mm->page_table_lock
@@ -13,8 +14,9 @@ export const LC_SWAP = 9; // swap_lock
 export const LC_TREE = 10; // swapper_space.tree_lock (an rwlock in 2.6.18, a spinlock here)
 export const NR_LOCK_CLASSES = 11;
 
+/** class names as 2.6.18's lockdep prints them; the classes whose name changed with the era are renamed by lock_class_name */
 export const LOCK_CLASS_NAMES: readonly string[] = [
-  '&(ptlock_ptr(page))->ptl',
+  '&page->ptl',
   '&anon_vma->lock',
   '&mm->page_table_lock',
   'PG_locked',
@@ -26,3 +28,15 @@ export const LOCK_CLASS_NAMES: readonly string[] = [
   'swap_lock',
   '&mapping->tree_lock',
 ];
+
+/**
+ * A class's name in the run's era (src/shm/era.ts): the PTL, the anon rmap
+ * lock and the page-cache lock were renamed as the kernel changed them. In
+ * E0 the PTL is mm->page_table_lock itself (pagewalk.ts pte_lockptr).
+ */
+export function lock_class_name(cls: number): string {
+  if (cls === LC_PTL) return ERA.ptl_class_name;
+  if (cls === LC_ANON_VMA) return ERA.anon_vma_lock_name;
+  if (cls === LC_TREE) return ERA.tree_lock_name;
+  return LOCK_CLASS_NAMES[cls] ?? `class ${cls}`;
+}

@@ -17,7 +17,7 @@ import { GLOBALS, HELD_CLS_MASK, LD_LOCK, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT,
 import { B, i32, u8 } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { raw_call_trace } from '../check/stack.js';
-import { LOCK_CLASS_NAMES, NR_LOCK_CLASSES } from './lock_class.js';
+import { lock_class_name, NR_LOCK_CLASSES } from './lock_class.js';
 
 const NR = NR_LOCK_CLASSES;
 const encoder = new TextEncoder();
@@ -125,8 +125,8 @@ export function lockdep_cycle(): string | null {
   const r = B.lockdep_report;
   if (Atomics.load(i32, r + LOCKDEP_REPORT.state) !== 2) return null;
   const names: string[] = [];
-  for (let k = 0; k < i32[r + LOCKDEP_REPORT.chain_len]; k++) names.push(LOCK_CLASS_NAMES[i32[r + LOCKDEP_REPORT.chain + k]]);
-  return [...names, LOCK_CLASS_NAMES[i32[r + LOCKDEP_REPORT.to]]].join(' -> ');
+  for (let k = 0; k < i32[r + LOCKDEP_REPORT.chain_len]; k++) names.push(lock_class_name(i32[r + LOCKDEP_REPORT.chain + k]));
+  return [...names, lock_class_name(i32[r + LOCKDEP_REPORT.to])].join(' -> ');
 }
 
 /** lockdep reported a cycle in this run */
