@@ -9,16 +9,16 @@ import { set_current_cpu } from '../src/cpu/current.js';
 import { mem_init } from '../src/mm/init.js';
 import { spin_lock, spin_unlock } from '../src/sync/spinlock.js';
 import { lock_page, unlock_page } from '../src/sync/page_lock.js';
-import { LC_PTL } from '../src/sync/lock_class.js';
+import { LC_MMAP_SEM, LC_PTL } from '../src/sync/lock_class.js';
+import { down_read, up_read } from '../src/sync/rwsem.js';
 import { alloc_page } from '../src/mm/page_alloc.js';
 import { do_mmap_anon, mm_alloc } from '../src/mm/mmap.js';
 import { copy_mm, mmput } from '../src/mm/fork.js';
 import { migrate_pages } from '../src/mm/migrate.js';
 import { isolate_lru_page } from '../src/mm/swap.js';
-import { anon_vma_pin, anon_vma_unpin } from '../src/mm/rmap.js';
 import { user_access } from '../src/cpu/mmu.js';
 import { flush_tlb_page } from '../src/cpu/tlb.js';
-import { PROT_READ, PROT_WRITE, page_anon_vma } from '../src/mm/mm_types.js';
+import { PROT_READ, PROT_WRITE, mm_mmap_sem } from '../src/mm/mm_types.js';
 import { pte_offset, pte_table } from '../src/mm/pagewalk.js';
 import { _PAGE_RW, pte_pfn } from '../src/mm/pgtable.js';
 
@@ -90,15 +90,16 @@ export async function micro(timeMs = 400): Promise<MicroRow[]> {
     for (let k = 0; k < BATCH / 100; k++) mmput(copy_mm(parent));
   });
   b.add('migrate one mapped page (isolate, unmap, copy, remap)', () => {
+    const list = new Int32Array(1);
+    down_read(mm_mmap_sem(parent), LC_MMAP_SEM);
     for (let k = 0; k < BATCH / 10; k++) {
       const table = pte_table(parent, BASE + (k & 31) * 4096);
       const pfn = pte_pfn(Atomics.load(i32, pte_offset(table, BASE + (k & 31) * 4096)));
       isolate_lru_page(pfn);
-      const av = page_anon_vma(pfn);
-      anon_vma_pin(av);
-      migrate_pages(pfn);
-      anon_vma_unpin(av);
+      list[0] = pfn;
+      migrate_pages(list, 1); // with the parent's mmap_sem held, as sys_move_pages holds it
     }
+    up_read(mm_mmap_sem(parent));
   });
   await b.run();
   const per: Record<string, number> = {

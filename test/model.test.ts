@@ -10,8 +10,9 @@ import { copy_mm, mmput } from '../src/mm/fork.js';
 import { sys_mprotect } from '../src/mm/mprotect.js';
 import { migrate_pages } from '../src/mm/migrate.js';
 import { isolate_lru_page } from '../src/mm/swap.js';
-import { anon_vma_pin, anon_vma_unpin } from '../src/mm/rmap.js';
-import { PROT_NONE, PROT_READ, PROT_WRITE, page_anon_vma, page_count } from '../src/mm/mm_types.js';
+import { down_read, up_read } from '../src/sync/rwsem.js';
+import { LC_MMAP_SEM } from '../src/sync/lock_class.js';
+import { PROT_NONE, PROT_READ, PROT_WRITE, mm_mmap_sem, page_count } from '../src/mm/mm_types.js';
 import { pte_offset, pte_table } from '../src/mm/pagewalk.js';
 import { pte_pfn, pte_present } from '../src/mm/pgtable.js';
 import { cpustat_base, i32 } from '../src/shm/machine.js';
@@ -115,10 +116,9 @@ class Migrate implements fc.Command<Model, Real> {
     if (pte_present(pte)) {
       const pfn = pte_pfn(pte);
       expect(isolate_lru_page(pfn)).toBe(0);
-      const av = page_anon_vma(pfn);
-      anon_vma_pin(av);
-      expect(migrate_pages(pfn)).toBe(0); // single-threaded: nothing can make it fail
-      anon_vma_unpin(av);
+      down_read(mm_mmap_sem(r.mms[this.i]), LC_MMAP_SEM); // sys_move_pages holds it
+      expect(migrate_pages(Int32Array.of(pfn), 1)).toBe(0); // single-threaded: nothing can make it fail
+      up_read(mm_mmap_sem(r.mms[this.i]));
       expect(page_count(pfn)).toBe(0); // the old page went back to the allocator
     }
     clean(this.toString());

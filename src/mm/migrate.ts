@@ -3,21 +3,25 @@
 // copy data and flags to the new page, then walk the anon_vma again and
 // point every migration entry at the new page.
 import { CPUSTAT, PAGE, PG_active, PG_checked, PG_dirty, PG_error, PG_mappedtodisk, PG_private, PG_referenced, PG_swapcache, PG_uptodate, PG_writeback, VMA, WORDS_PER_PAGE, MM } from '../shm/layout.js';
-import { B, i32, page_base, phys_base, vma_base } from '../shm/machine.js';
+import { B, i32, mm_base, page_base, phys_base, vma_base } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { EV_MIGRATE, EV_MIGRATE_DONE, EV_MIGRATE_FAIL, EV_MIGRATION_WAIT, EV_MOVE_TO_NEW, EV_REMOVE_PTE, RMP_NOT_OURS, RMP_NO_TABLE, RMP_OUTSIDE, RMP_RESTORED, RMP_SKIP, trace_event } from '../cpu/events.js';
-import { BUG, BUG_ON } from '../check/bug.js';
-import { LC_ANON_VMA, LC_PTL, LC_TREE } from '../sync/lock_class.js';
+import { BUG, BUG_ON, OOPS_INVARIANT, fail } from '../check/bug.js';
+import { LC_ANON_VMA, LC_MMAP_SEM, LC_PTL, LC_TREE } from '../sync/lock_class.js';
+import { holds_class } from '../sync/lock_stat.js';
+import { cond_resched } from '../sync/preempt.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { lock_page, trylock_page, unlock_page, wait_on_page_locked } from '../sync/page_lock.js';
-import { PAGE_MAPPING_ANON, PageSwapCacheP, maybe_mkwrite, page_private, anon_vma_head, anon_vma_lock, page_count, page_mapped, vma_address, vma_field } from './mm_types.js';
+import { PAGE_MAPPING_ANON, PageSwapCacheP, maybe_mkwrite, page_private, anon_vma_head, anon_vma_lock, page_count, page_mapcount, page_mapped, vma_address, vma_field } from './mm_types.js';
 import { pte_lockptr, pte_offset, pte_table, pte_offset_map_lock, pte_unmap_unlock } from './pagewalk.js';
-import { is_swap_pte, mk_pte, pte_mkold, pte_mkwrite } from './pgtable.js';
+import { is_swap_pte, mk_pte, pte_mkold, pte_mkwrite, pte_pfn, pte_present } from './pgtable.js';
 import { is_migration_entry, is_write_migration_entry, migration_entry_to_page, pte_to_swp_entry } from './swapops.js';
 import { alloc_page } from './page_alloc.js';
 import { swap_cache_slot, swapper_tree_lock } from './swap_state.js';
-import { get_page, get_page_unless_zero, put_page, putback_lru_page } from './swap.js';
-import { ERA } from '../shm/era.js';
+import { get_page, get_page_unless_zero, isolate_lru_page, put_page, putback_lru_page } from './swap.js';
+import { find_vma } from './mmap.js';
+import { down_read, up_read } from '../sync/rwsem.js';
+import { E2, ERA } from '../shm/era.js';
 import { page_add_anon_rmap, set_page_dirty, try_to_unmap } from './rmap.js';
 
 export const EAGAIN = -11, ENOMEM = -12, EBUSY = -16;
@@ -210,16 +214,94 @@ function unmap_and_move(old: number, force: boolean): number {
 }
 
 /**
- * migrate_pages for one isolated page (the caller holds the isolation
- * reference): up to ten passes, blocking on the page lock after the second.
- * Returns 0 if migrated, else the last error; the page is always put back.
+ * migrate_pages: move every page of `from` (pfns isolated from the LRU by
+ * the caller, `nr` of them; the kernel chains them through page->lru, the
+ * model keeps the caller's private list in an array) to new pages. Up to
+ * ten passes over the list, retrying pages that were busy, blocking on
+ * their page lock from the third pass on. A page leaves the list when it is
+ * migrated or fails for good; what is left is put back (putback_lru_pages).
+ * Returns the number of pages not migrated.
+ *
+ * Every 2.6.16-2.6.18 caller holds the mmap_sem of the mm whose pages it
+ * moves (sys_migrate_pages, sys_move_pages, cpusets, mbind): the model
+ * checks it, since an unlocked migrator makes races that era excluded.
  */
-export function migrate_pages(pfn: number): number {
-  let rc = EAGAIN;
-  for (let pass = 0; pass < 10 && rc === EAGAIN; pass++) rc = unmap_and_move(pfn, pass > 2);
-  if (rc === EAGAIN || rc === ENOMEM) putback_lru_page(pfn);
+export function migrate_pages(from: Int32Array, nr: number): number {
+  if (ERA.id <= E2 && !holds_class(LC_MMAP_SEM)) {
+    fail(OOPS_INVARIANT, `mmrace: migrate_pages called without an mmap_sem: every ${ERA.kernel} caller holds the mmap_sem of the mm it migrates (kernel-notes 8)`);
+  }
   const st = current.stat;
-  i32[st + CPUSTAT.migrations] += 1;
-  i32[st + (rc === 0 ? CPUSTAT.migrate_ok : CPUSTAT.migrate_fail)] += 1;
-  return rc;
+  let retry = 1;
+  let nr_failed = 0;
+  for (let pass = 0; pass < 10 && retry > 0; pass++) {
+    retry = 0;
+    for (let i = 0; i < nr; i++) {
+      const pfn = from[i];
+      if (pfn === 0) continue;
+      cond_resched();
+      const rc = unmap_and_move(pfn, pass > 2);
+      if (rc === EAGAIN) { retry++; continue; }
+      if (rc === ENOMEM) { pass = 10; break; } // the page stays on the list: put back below
+      from[i] = 0; // unmap_and_move took it off the list (migrated, or put back)
+      i32[st + CPUSTAT.migrations] += 1;
+      if (rc === 0) i32[st + CPUSTAT.migrate_ok] += 1;
+      else { i32[st + CPUSTAT.migrate_fail] += 1; nr_failed++; }
+    }
+  }
+  // putback_lru_pages: whatever is still on the list goes back to the LRU
+  for (let i = 0; i < nr; i++) {
+    if (from[i] === 0) continue;
+    putback_lru_page(from[i]);
+    from[i] = 0;
+    i32[st + CPUSTAT.migrations] += 1;
+    i32[st + CPUSTAT.migrate_fail] += 1;
+    nr_failed++;
+  }
+  return nr_failed;
+}
+
+/**
+ * follow_page(vma, addr, FOLL_GET): the page a present pte maps, with a
+ * reference, or 0. Caller holds mmap_sem; takes the PTL.
+ */
+function follow_page_get(mm: number, addr: number): number {
+  const slot = pte_offset_map_lock(mm, addr);
+  if (slot < 0) return 0;
+  const pte = Atomics.load(i32, slot);
+  let page = 0;
+  if (pte_present(pte)) { page = pte_pfn(pte); get_page(page); }
+  pte_unmap_unlock(slot);
+  return page;
+}
+
+/**
+ * do_move_pages (sys_move_pages, 2.6.18): move the pages mapped at `addrs`
+ * in mm. With mm's mmap_sem held for read: look each page up, isolate it
+ * onto the list (shared pages too when `migrate_all`, i.e. MPOL_MF_MOVE_ALL),
+ * then migrate_pages. The caller holds a reference on mm. Returns the
+ * number of pages not migrated.
+ */
+export function do_move_pages(mm: number, addrs: Int32Array, n: number, migrate_all: boolean, list: Int32Array): number {
+  const sem = mm_base(mm) + MM.mmap_sem;
+  down_read(sem, LC_MMAP_SEM);
+  let nr = 0;
+  let failed = 0;
+  try {
+    for (let k = 0; k < n && nr < list.length; k++) {
+      const addr = addrs[k];
+      const vma = find_vma(mm, addr);
+      if (vma === 0 || addr < vma_field(vma, VMA.vm_start)) continue;
+      const page = follow_page_get(mm, addr);
+      if (page === 0) continue;
+      if (migrate_all || page_mapcount(page) <= 1) {
+        if (isolate_lru_page(page) === 0) list[nr++] = page;
+      }
+      // either the duplicate of isolate_lru_page's reference, or the lookup's on a page we leave
+      put_page(page);
+    }
+    if (nr > 0) failed = migrate_pages(list, nr);
+  } finally {
+    up_read(sem);
+  }
+  return failed;
 }

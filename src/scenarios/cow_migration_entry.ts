@@ -23,6 +23,6 @@ export const cowMigrationEntry: Scenario = {
   expect_buggy: 'user data: COW leak between parent and child (or a writable COW-shared pte at the end)',
   sizes: { nr_pages: 1024, nr_mm: 64, nr_vma: 256 },
   roles,
-  setup: () => family_setup(16, 0),
+  setup: () => family_setup(16, 0, 16, 0),
   run,
 };

@@ -2,19 +2,21 @@
 // region (and optionally long-lived forked siblings), and CPUs that run its
 // program, fork and run children, migrate its pages, or reclaim them to swap.
 // Each user program checks its own data (the user-data shadow).
-import { PAGE_SIZE, PERCPU, PG_lru, WORDS_PER_PAGE } from '../shm/layout.js';
-import { i32, sizes } from '../shm/machine.js';
+import { MM, PAGE_SIZE, PERCPU, PG_lru, USER_PAGES, VMA, WORDS_PER_PAGE } from '../shm/layout.js';
+import { i32, mm_base, sizes, vma_base } from '../shm/machine.js';
+import { E3, ERA } from '../shm/era.js';
 import { current, prandom_below } from '../cpu/current.js';
 import {
   EV_DUP_MMAP, EV_MIGRATE, EV_SHRINK, EV_USER, SP_DUP_MMAP, SP_EXIT_MMAP, SP_MIGRATE, SP_SHRINK, span_begin, span_end, trace_path, tracing,
 } from '../cpu/events.js';
 import { ACCESS_OK, mmu, switch_mm, user_access } from '../cpu/mmu.js';
-import { OOPS_SHADOW, fail } from '../check/bug.js';
+import { OOPS_INTERNAL, OOPS_SHADOW, fail } from '../check/bug.js';
 import { Shadow, TAG_CHILD, TAG_SETUP, initial_value, tag_of } from '../check/shadow.js';
-import { PROT_READ, PROT_WRITE, PageAnon, page_anon_vma, page_flags } from '../mm/mm_types.js';
+import { PROT_READ, PROT_WRITE, PageAnon, VM_WRITE, page_anon_vma, page_flags } from '../mm/mm_types.js';
 import { do_mmap_anon, mm_alloc } from '../mm/mmap.js';
-import { copy_mm, mmput } from '../mm/fork.js';
-import { migrate_pages } from '../mm/migrate.js';
+import { copy_mm, mmget_not_zero, mmput } from '../mm/fork.js';
+import { MPOL_MF_MOVE_ALL, do_migrate_pages } from '../mm/mempolicy.js';
+import { do_move_pages, migrate_pages } from '../mm/migrate.js';
 import { isolate_lru_page, putback_lru_page } from '../mm/swap.js';
 import { anon_vma_pin, anon_vma_unpin } from '../mm/rmap.js';
 import { shrink_page } from '../mm/vmscan.js';
@@ -39,8 +41,15 @@ export function must(ok: boolean, what: string): void {
   if (!ok) fail(OOPS_SHADOW, `user program: unexpected ${mmu.status === 1 ? 'SIGSEGV' : mmu.status === 2 ? 'OOM kill' : 'SIGBUS'} in ${what}`);
 }
 
-/** the parent, its region written with known values, and `siblings` forked copies kept alive */
-export function family_setup(npages: number, siblings: number): SetupState {
+/**
+ * the parent, its region written with known values, and `siblings` forked
+ * copies kept alive. The parent's program stores only to the first
+ * `written` pages (default all): the rest it only reads, so they stay
+ * COW-shared with every sibling and child, as a program's data that it
+ * no longer changes. `batch` is the migrator's call (Family.migrate_one);
+ * a forked child stores to every `child_stride`-th page.
+ */
+export function family_setup(npages: number, siblings: number, written = npages, batch = 8, child_stride = 4): SetupState {
   const parent = mm_alloc();
   const vma = do_mmap_anon(parent, BASE, npages * PAGE_SIZE, PROT_READ | PROT_WRITE);
   if (vma < 0) throw new Error(`setup: mmap failed (${vma})`);
@@ -56,7 +65,7 @@ export function family_setup(npages: number, siblings: number): SetupState {
     if (child < 0) throw new Error('setup: fork failed');
     sibs.push(child);
   }
-  return { parent, npages, siblings: sibs };
+  return { parent, npages, siblings: sibs, written, batch, child_stride };
 }
 
 /** the CPUs that run the parent's own program, and so own (write) its pages */
@@ -73,15 +82,28 @@ export class Family {
   readonly parent: number;
   readonly npages: number;
   readonly shadow: Shadow | null;
+  /** the parent's pages this CPU's program stores to (and checks) */
   readonly mine: number[] = [];
+  /** the parent's pages this CPU's program only reads and checks */
+  readonly reads: number[] = [];
   private readonly child: Shadow;
   private readonly seen: Int32Array;
+  /** the migrator's private page list (check_range fills it, migrate_pages empties it) */
+  private readonly pagelist = new Int32Array(USER_PAGES);
+  /** pages per migration: sys_move_pages of that many addresses, or 0 for sys_migrate_pages of the whole mm */
+  private readonly batch: number;
+  private readonly addrs = new Int32Array(USER_PAGES);
+  /** the forked child stores to every child_stride-th page */
+  private readonly child_stride: number;
 
   constructor(readonly ctx: CpuContext, ownerCpus: number[]) {
     this.parent = ctx.setup.parent as number;
     this.npages = ctx.setup.npages as number;
     this.shadow = ownerCpus.includes(ctx.cpu) ? new Shadow(this.parent, BASE, this.npages, ctx.cpu + 1, 'parent') : null;
-    for (let p = 0; p < this.npages; p++) if (ownerCpus[p % ownerCpus.length] === ctx.cpu) this.mine.push(p);
+    const written = (ctx.setup.written as number | undefined) ?? this.npages;
+    this.child_stride = (ctx.setup.child_stride as number | undefined) ?? 4;
+    this.batch = Math.min((ctx.setup.batch as number | undefined) ?? 8, USER_PAGES);
+    for (let p = 0; p < this.npages; p++) if (ownerCpus[p % ownerCpus.length] === ctx.cpu) (p < written ? this.mine : this.reads).push(p);
     this.child = new Shadow(0, BASE, this.npages, TAG_CHILD, 'child');
     this.seen = new Int32Array(this.npages);
   }
@@ -98,8 +120,54 @@ export class Family {
     return 1 + prandom_below(sizes.nr_pages - 1);
   }
 
-  /** migrate one page "recklessly while running load": no mmap_sem, the anon_vma pinned */
+  /**
+   * A live process forked from the parent (a long-lived sibling, or the
+   * forker's child of the moment), pinned as get_task_mm pins it; 0 if none.
+   * An admin names it by pid; the model walks the mm table from a random
+   * place, as a pid picked from `ps` would land on any of them.
+   */
+  private pick_relative(): number {
+    const n = sizes.nr_mm - 1;
+    const start = prandom_below(n);
+    for (let k = 0; k < n; k++) {
+      const mm = 1 + ((start + k) % n);
+      if (mm === this.parent || Atomics.load(i32, mm_base(mm) + MM.live) === 0 || i32[mm_base(mm) + MM.parent_mm] !== this.parent) continue;
+      if (mmget_not_zero(mm)) return mm;
+    }
+    return 0;
+  }
+
+  /**
+   * Root migrating a relative of the parent, as migratepages(8) or
+   * move_pages(2) do: holding that mm's mmap_sem for read, it isolates the
+   * pages (MPOL_MF_MOVE_ALL: shared ones too, most of them still COW-shared
+   * with the parent) and moves them one by one, while the parent may fork,
+   * mprotect or fault: its own mmap_sem is not held. setup.batch picks the
+   * call: N > 0 is sys_move_pages of N random pages of the region, 0 is
+   * sys_migrate_pages of everything the relative maps.
+   */
   migrate_one(): void {
+    set_path(EV_MIGRATE);
+    const mm = this.pick_relative();
+    if (mm === 0) return;
+    span_begin(SP_MIGRATE);
+    if (this.batch === 0) do_migrate_pages(mm, MPOL_MF_MOVE_ALL, this.pagelist);
+    else {
+      for (let k = 0; k < this.batch; k++) this.addrs[k] = BASE + prandom_below(this.npages) * PAGE_SIZE;
+      do_move_pages(mm, this.addrs, this.batch, true, this.pagelist);
+    }
+    span_end(SP_MIGRATE);
+    mmput(mm);
+  }
+
+  /**
+   * Compaction-style migration (E3/E4 only, the `compactor` role): a kernel
+   * thread that takes a page off the LRU with no mmap_sem, pinning its
+   * anon_vma instead, as later kernels' compaction does. 2.6.18 had no such
+   * caller (kernel-notes 8): the E1/E2 default is migrate_one above.
+   */
+  compact_one(): void {
+    if (ERA.id < E3) fail(OOPS_INTERNAL, `mmrace: the compactor role migrates without an mmap_sem, which no ${ERA.kernel} caller does; it needs E3 or later`);
     set_path(EV_MIGRATE);
     const pfn = this.pick_page();
     if (pfn === 0 || (page_flags(pfn) & PG_lru) === 0 || !PageAnon(pfn)) return;
@@ -109,7 +177,8 @@ export class Family {
     anon_vma_pin(av);
     try {
       span_begin(SP_MIGRATE);
-      migrate_pages(pfn);
+      this.pagelist[0] = pfn;
+      migrate_pages(this.pagelist, 1);
       span_end(SP_MIGRATE);
     } finally {
       anon_vma_unpin(av);
@@ -152,12 +221,17 @@ export class Family {
       this.seen[p] = v;
     }
     this.child.reset(child);
-    for (let p = 0; p < this.npages; p += 4) {
+    // the child inherits the parent's protections: a parent that was mprotect()ed read-only when it
+    // forked (mprotect-migration-entry) has a child that only reads, as a program that knows its maps would
+    const vma = i32[mm_base(child) + MM.mmap_first];
+    const writable = vma !== 0 && (i32[vma_base(vma) + VMA.vm_flags] & VM_WRITE) !== 0;
+    for (let p = 0; writable && p < this.npages; p += this.child_stride) {
       must(this.child.store(p, 1), 'child store');
       must(this.child.check(p, 1), 'child load');
     }
     for (let p = 1; p < this.npages; p += 2) {
       const w = p % WORDS_PER_PAGE;
+      if (writable && w === 1 && p % this.child_stride === 0) continue; // the child's own store
       const v = user_access(child, BASE + p * PAGE_SIZE, w, false, 0);
       must(mmu.status === ACCESS_OK, 'child read');
       if (v !== this.seen[p]) {
@@ -179,6 +253,7 @@ export class Family {
     for (let k = 0; k < rounds; k++) {
       must(sh.store(this.mine[prandom_below(this.mine.length)], prandom_below(WORDS_PER_PAGE)), 'parent store');
       must(sh.check(this.mine[prandom_below(this.mine.length)], prandom_below(WORDS_PER_PAGE)), 'parent load');
+      if (this.reads.length) must(sh.check(this.reads[prandom_below(this.reads.length)], prandom_below(WORDS_PER_PAGE)), 'parent load');
     }
     switch_mm(0);
   }
@@ -202,6 +277,7 @@ export function run_family(ctx: CpuContext, writers: string[], roles: (n: number
     else {
       switch (ctx.role) {
         case 'migrator': f.migrate_one(); break;
+        case 'compactor': f.compact_one(); break;
         case 'forker': f.fork_one(); f.touch(); break; // touch() does nothing unless this CPU owns parent pages
         case 'toucher': f.touch(); break;
         case 'reclaimer': f.reclaim_one(); break;

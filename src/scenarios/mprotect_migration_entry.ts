@@ -13,7 +13,7 @@ import { BASE, Family, cycle_roles, family_setup, must, run_family, set_path } f
 import { EV_MPROTECT, SP_MPROTECT, span_begin, span_end } from '../cpu/events.js';
 import type { CpuContext, Scenario } from './types.js';
 
-const roles = cycle_roles(['migrator', 'protector'], ['migrator']);
+const roles = cycle_roles(['migrator', 'protector', 'forker'], ['migrator', 'forker']);
 
 /** the parent's program: write everything, make it read-only, expect every store to fault, make it writable again */
 function protect_round(f: Family): void {
@@ -21,6 +21,10 @@ function protect_round(f: Family): void {
   const sh = f.shadow!;
   const len = f.npages * PAGE_SIZE;
   for (const p of f.mine) must(sh.store(p, p % WORDS_PER_PAGE), 'parent store');
+  // verify the data before freezing it
+  switch_mm(f.parent);
+  for (let k = 0; k < 4; k++) for (const p of f.mine) must(sh.check(p, p % WORDS_PER_PAGE), 'parent load');
+  switch_mm(0);
   span_begin(SP_MPROTECT);
   const ro = sys_mprotect(f.parent, BASE, len, PROT_READ);
   span_end(SP_MPROTECT);
@@ -45,7 +49,10 @@ function protect_round(f: Family): void {
 }
 
 function run(ctx: CpuContext): void {
-  run_family(ctx, ['protector', 'solo'], roles, { protector: protect_round, solo: (f) => (prandom_below(2) === 0 ? f.migrate_one() : protect_round(f)) });
+  run_family(ctx, ['protector', 'solo'], roles, {
+    protector: protect_round,
+    solo: (f) => { const r = prandom_below(3); if (r === 0) f.migrate_one(); else if (r === 1) f.fork_one(); else protect_round(f); },
+  });
 }
 
 export const mprotectMigrationEntry: Scenario = {
@@ -57,6 +64,6 @@ export const mprotectMigrationEntry: Scenario = {
   expect_buggy: 'user program: a store succeeds after mprotect(PROT_READ) (or a writable pte in a read-only vma)',
   sizes: { nr_pages: 1024, nr_mm: 16, nr_vma: 64 },
   roles,
-  setup: () => family_setup(16, 0),
+  setup: () => family_setup(16, 0, 16, 0, 1),
   run,
 };

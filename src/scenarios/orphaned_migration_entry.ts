@@ -32,6 +32,6 @@ export const orphanedMigrationEntry: Scenario = {
   expect_buggy: 'kernel BUG: BUG_ON(!PageLocked(p)) in migration_entry_to_page',
   sizes: { nr_pages: 1024, nr_mm: 64, nr_vma: 256 },
   roles,
-  setup: () => family_setup(32, 2),
+  setup: () => family_setup(32, 6, 8),
   run,
 };

@@ -20,6 +20,6 @@ export const swapCountMigrationEntry: Scenario = {
   expect_buggy: 'swap_dup: Bad swap file entry (or swap_free: ...) for a type-30/31 entry',
   sizes: { nr_pages: 1024, nr_mm: 64, nr_vma: 256 },
   roles,
-  setup: () => family_setup(32, 1),
+  setup: () => family_setup(32, 2, 16),
   run,
 };

@@ -20,6 +20,6 @@ export const swapFaultMigrationEntry: Scenario = {
   expect_buggy: 'Read-error on swap-device: swap-in from type 30/31, which is no device',
   sizes: { nr_pages: 1024, nr_mm: 16, nr_vma: 64 },
   roles,
-  setup: () => family_setup(16, 0),
+  setup: () => family_setup(16, 2, 8),
   run,
 };

@@ -115,6 +115,14 @@ export function lock_released(lock: number): void {
   }
 }
 
+/** does this CPU hold a lock of class `cls` (recorded in held[]; for "caller holds ..." checks) */
+export function holds_class(cls: number): boolean {
+  const pc = current.pcpu;
+  const n = Math.min(i32[pc + PERCPU.nheld], HELD_MAX);
+  for (let k = 0; k < n; k++) if ((i32[pc + PERCPU.held_cls + k] & HELD_CLS_MASK) === cls) return true;
+  return false;
+}
+
 /** number of locks this CPU holds now (for "must not hold locks" checks) */
 export function held_count(): number {
   return i32[current.pcpu + PERCPU.nheld] + i32[current.pcpu + PERCPU.held_over];
