@@ -91,7 +91,7 @@ function migration_into(events: TracedEvent[], pfn: number, at: number): number 
  * its pte from page to page (each migration copies it), so a store leaked
  * into it may have landed in an earlier page: walk the pte's installs back,
  * newest first, to the last one where its page (or the page it was migrated
- * from) was shared with another pte and one of them was given write access,
+ * from) was shared with another process and one of them was given write access,
  * and tell that step whole. Returns the ptes, as (mm, event index), whose
  * forks tell how they came to be.
  */
@@ -100,11 +100,13 @@ function pte_story(events: TracedEvent[], mm: number, addr: number, must: Set<nu
   const installs: number[] = [];
   const first = horizon(events);
   let prot = -1;
-  for (let i = events.length - 1; i >= first; i--) {
+  // a protection change is looked for in the whole rings (its CPU's ring may hold it after others wrapped)
+  for (let i = events.length - 1; i >= 0 && (i >= first || prot < 0); i--) {
     if (!touches_pte(events[i], mm, addr)) continue;
     const p = installed_pfn(events[i]);
+    if (p === 0 && prot < 0) prot = i;
+    if (i < first) continue;
     if (p > 0) installs.push(i);
-    else if (p === 0 && prot < 0) prot = i;
     else if (p < 0 && installs.length === 0) extra.add(i); // what the pte went through since (faults, waits)
   }
   if (prot >= 0) {
@@ -131,7 +133,8 @@ function pte_story(events: TracedEvent[], mm: number, addr: number, must: Set<nu
     while (until < hi && !(touches_pte(events[until], mm, addr) && LEAVES.has(events[until].code))) until++;
     const sharers: number[] = [];
     for (let j = lo; j < until && sharers.length < SHARERS; j++) {
-      const q = touches_pte(events[j], mm, addr) ? -1 : installed_pfn(events[j]);
+      // an anon page is shared between processes only (one mm never maps it twice)
+      const q = events[j].args[0] === mm ? -1 : installed_pfn(events[j]);
       if (q > 0 && (q === pfn || (q === old && j < i))) sharers.push(j);
     }
     const sources = [i, ...sharers].map((j) => write_source(events, j, lo)).filter((j) => j >= 0);
