@@ -7,7 +7,7 @@
 import { PAGE_SIZE, RING_SIZE } from '../shm/layout.js';
 import {
   EV_ANON_VMA_LINK, EV_COPY_MIGRATION_ENTRY, EV_COPY_PTE_RANGE, EV_DUP_MMAP, EV_DUP_MMAP_DONE, EV_EXIT_MMAP, EV_MIGRATE,
-  EV_MIGRATE_DONE, EV_MIGRATE_FAIL, EV_MOVE_TO_NEW, EV_REMOVE_PTE, EV_UNMAP_ONE, EV_ZAP, TracedEvent,
+  EV_MIGRATE_DONE, EV_MIGRATE_FAIL, EV_MOVE_TO_NEW, EV_MPROTECT, EV_REMOVE_PTE, EV_UNMAP_ONE, EV_ZAP, TracedEvent,
 } from '../cpu/events.js';
 import { OOPS_INVARIANT, OOPS_SHADOW, OopsRecord } from '../check/bug.js';
 import { installed_pfn, names_pfn, touches_pte, write_source } from './story_events.js';
@@ -102,7 +102,9 @@ function pte_story(events: TracedEvent[], mm: number, addr: number, must: Set<nu
   let prot = -1;
   // a protection change is looked for in the whole rings (its CPU's ring may hold it after others wrapped)
   for (let i = events.length - 1; i >= 0 && (i >= first || prot < 0); i--) {
-    if (!touches_pte(events[i], mm, addr)) continue;
+    const e = events[i];
+    if ((e.code === EV_DUP_MMAP && e.args[1] === mm) || (e.code === EV_EXIT_MMAP && e.args[0] === mm)) break; // this mm's life starts here
+    if (!touches_pte(e, mm, addr)) continue;
     const p = installed_pfn(events[i]);
     if (p === 0 && prot < 0) prot = i;
     if (i < first) continue;
@@ -113,9 +115,11 @@ function pte_story(events: TracedEvent[], mm: number, addr: number, must: Set<nu
     // the last protection change (mprotect's change_pte_range, fork's copy), the call that made it, and the
     // first page put there after it with its write access: what undid the change, if anything did
     must.add(prot);
-    for (let j = prot - 1; j >= first; j--) if (events[j].cpu === events[prot].cpu && touches_pte(events[j], mm, addr)) { must.add(j); break; }
+    let call = prot - 1;
+    while (call >= 0 && events[call].cpu !== events[prot].cpu) call--;
+    if (call >= 0 && events[call].code === EV_MPROTECT && touches_pte(events[call], mm, addr)) must.add(call);
     const after = installs.filter((i) => i > prot).pop();
-    if (after !== undefined) { must.add(after); const w = write_source(events, after, first); if (w >= 0) must.add(w); }
+    if (after !== undefined) { must.add(after); const w = write_source(events, after, 0); if (w >= 0) must.add(w); }
   }
   let hi = events.length;
   let from = installs.length ? installs[0] : events.length;
