@@ -1,29 +1,17 @@
 // The checkers themselves: each must fire on the state it exists to catch.
 import { describe, expect, it } from 'vitest';
-import { boot } from './helpers.js';
+import { BASE, boot, parent } from './helpers.js';
 import { Shadow, TAG_CHILD } from '../src/check/shadow.js';
 import { KernelBug, read_oops, OOPS_SHADOW, OOPS_INVARIANT, OOPS_BAD_PAGE } from '../src/check/bug.js';
 import { check_invariants } from '../src/check/invariants.js';
-import { do_mmap_anon, mm_alloc } from '../src/mm/mmap.js';
 import { copy_mm, mmput } from '../src/mm/fork.js';
-import { PROT_READ, PROT_WRITE } from '../src/mm/mm_types.js';
 import { pte_offset, pte_table } from '../src/mm/pagewalk.js';
-import { _PAGE_RW, pte_pfn } from '../src/mm/pgtable.js';
+import { _PAGE_RW } from '../src/mm/pgtable.js';
 import { make_migration_entry, swp_entry_to_pte } from '../src/mm/swapops.js';
 import { lock_page, unlock_page } from '../src/sync/page_lock.js';
 import { i32, page_base, phys_base } from '../src/shm/machine.js';
 import { PAGE } from '../src/shm/layout.js';
 import { put_page } from '../src/mm/swap.js';
-
-const BASE = 0x20000;
-function parent(npages = 4) {
-  const mm = mm_alloc();
-  do_mmap_anon(mm, BASE, npages * 4096, PROT_READ | PROT_WRITE);
-  const sh = new Shadow(mm, BASE, npages, 1, 'parent');
-  for (let p = 0; p < npages; p++) sh.store(p, 0);
-  const slot = (p: number) => pte_offset(pte_table(mm, BASE + p * 4096), BASE + p * 4096);
-  return { mm, sh, slot, pfn: (p: number) => pte_pfn(i32[slot(p)]) };
-}
 
 describe('checkers', () => {
   it('the user-data shadow reports a lost write', () => {

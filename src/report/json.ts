@@ -5,8 +5,8 @@ import { cpustat_base, i32, percpu_base, sizes } from '../shm/machine.js';
 import { collect_events } from '../cpu/events.js';
 import type { RunResult } from '../exec/free_run.js';
 import { lock_stat_rows } from './lock_stat.js';
-import { story } from './interleaving.js';
-import { splat } from './splat.js';
+import { focus_of, story } from './interleaving.js';
+import { headline, splat } from './splat.js';
 import type { LatencySummary, LockdepSection } from './report_types.js';
 import { latency_summaries } from './latency.js';
 import { lockdep_section } from './lockdep.js';
@@ -38,15 +38,14 @@ export interface RunReport {
 export function build_report(r: RunResult, budget: RunReport['budget'], expect: string | null, met: boolean | null, version: string): RunReport {
   const events = collect_events(sizes.nr_cpus);
   const o = r.oops;
-  const pfn = o?.pfn ?? 0;
   const b = 'ops' in budget ? `--ops ${budget.ops}` : `--duration ${budget.duration_ms / 1000}`;
   return {
     schema: RUN_SCHEMA, tool: `mmrace ${version}`, scenario: r.scenario, era: r.era, protocol: r.protocol, switches: r.switches, era_baseline: r.baseline,
     cpus: r.cpus, roles: r.roles, seed: r.seed, jitter: r.jitter, budget, outcome: r.outcome, expect, expectation_met: met,
     elapsed_ms: r.elapsed_ms, ops: r.ops, ops_per_s: r.elapsed_ms > 0 ? r.ops / (r.elapsed_ms / 1000) : 0,
     first_failure_ms: r.first_failure_ms,
-    failure: o ? { kind: o.kindName, cpu: o.cpu, pfn: o.pfn, message: o.text.split('\n')[0], splat: splat(o, events, r.roles, r.protocol, r.switches, r.era) } : null,
-    interleaving: (o ? story(events, pfn) : []).map((e) => ({ seq: e.seq, cpu: e.cpu, event: e.name, text: e.text })),
+    failure: o ? { kind: o.kindName, cpu: o.cpu, pfn: o.pfn, message: headline(o), splat: splat(o, events, r.roles, r.protocol, r.switches, r.era) } : null,
+    interleaving: (o ? story(events, focus_of(o)) : []).map((e) => ({ seq: e.seq, cpu: e.cpu, event: e.name, text: e.text })),
     invariants: r.invariants,
     lock_stat: lock_stat_rows(),
     latency: latency_summaries(),

@@ -6,7 +6,8 @@
 import type { TracedEvent } from '../cpu/events.js';
 import type { ControlledRun } from '../exec/controlled.js';
 import { WHY_BLOCK, WHY_EXIT } from '../exec/sched_state.js';
-import { story } from './interleaving.js';
+import { focus_name, focus_of, story } from './interleaving.js';
+import { headline } from './splat.js';
 
 const MAX_PLAIN = 6;
 
@@ -20,7 +21,9 @@ export function ladder(r: ControlledRun, events: TracedEvent[]): string {
   const W = n <= 2 ? 56 : n === 3 ? 44 : 34;
   const o = r.run.oops;
   const lastSeq = o && o.seq > 0 ? o.seq : Infinity;
-  const marked = new Set(o && o.pfn > 0 ? story(events, o.pfn, 0, 1 << 30).map((e) => e.seq) : []);
+  const focus = focus_of(o);
+  const told = focus.pfn > 0 || focus.mm > 0;
+  const marked = new Set(told ? story(events, focus, 0, 1 << 30).map((e) => e.seq) : []);
   const rows: string[] = [];
   const row = (cpu: number, text: string) => {
     const cols = Array.from({ length: n }, (_, c) => (c === cpu ? cut(text, W) : ''.padEnd(W)));
@@ -53,12 +56,12 @@ export function ladder(r: ControlledRun, events: TracedEvent[]): string {
     cpu = w.to;
   }
   turn(cpu, seq, Infinity);
-  if (o) row(o.cpu, `✗ ${r.run.outcome === 'bug' ? 'BUG' : r.run.outcome}: ${o.text.split('\n')[0]}`);
+  if (o) row(o.cpu, `✗ ${r.run.outcome === 'bug' ? 'BUG' : r.run.outcome}: ${headline(o)}`);
   else row(cpu, `⤷ runs to the end (decisions ${prevStep + 1}-${r.steps})`);
 
   const head = Array.from({ length: n }, (_, c) => cut(`CPU ${c} ${roles[c] ?? ''}`, W)).join(' │ ');
   const rule = Array.from({ length: n }, () => '─'.repeat(W)).join('─┼─');
   const title = `ladder: ${r.preemptions} preemption${r.preemptions === 1 ? '' : 's'}, ${r.switches.length} hand-off${r.switches.length === 1 ? '' : 's'}, ${r.steps} decisions` +
-    (o && o.pfn > 0 ? ` (* the story of pfn ${o.pfn})` : '');
+    (told ? ` (* the story of ${focus_name(focus)})` : '');
   return [title, '', '  ' + head.trimEnd(), '  ' + rule, ...rows].join('\n');
 }

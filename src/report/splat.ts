@@ -4,7 +4,7 @@
 import { OOPS_BAD_PAGE, OOPS_BUG, OOPS_ERROR, OOPS_INVARIANT, OOPS_BOUNDS, OOPS_SHADOW, OOPS_SOFTLOCKUP, OopsRecord } from '../check/bug.js';
 import { EVENTS, TracedEvent } from '../cpu/events.js';
 import { flag_names, hex8 } from './format.js';
-import { format_story, story } from './interleaving.js';
+import { focus_name, focus_of, format_story, story } from './interleaving.js';
 
 export function page_dump(o: OopsRecord): string[] {
   if (!o.page) return [];
@@ -13,6 +13,18 @@ export function page_dump(o: OopsRecord): string[] {
     `page:pfn ${o.pfn} count:${p.count} mapcount:${p.mapcount + 1} mapping:${hex8(p.mapping)} index:0x${(p.index >>> 0).toString(16)}${p.owner ? ` locked-by:CPU${p.owner - 1}` : ''}`,
     `flags: 0x${(p.flags >>> 0).toString(16)}(${flag_names(p.flags)})`,
   ];
+}
+
+/**
+ * the failure's first line as reported: a detector the kernel did not have
+ * (the user-data shadow, the invariant checks) speaks as mmrace, so no one
+ * takes it for a kernel message
+ */
+export function headline(o: OopsRecord): string {
+  const first = o.text.split('\n')[0];
+  if (o.kind === OOPS_SHADOW) return `mmrace: user-visible failure: ${first.replace(/^(user data|user program): /, '')}`;
+  if (o.kind === OOPS_INVARIANT) return `mmrace: ${first.startsWith('invariant violated') ? first : `invariant violated: ${first}`}`;
+  return first;
 }
 
 /** `era` is the run's, 'E2 (2.6.18)': the header line names the kernel as a real one does ('Not tainted 2.6.18 #1') */
@@ -37,8 +49,7 @@ export function splat(o: OopsRecord, events: TracedEvent[], roles: string[], pro
     // an error-level printk, as dmesg shows it, with the stack of whoever printed it
     out.push(...msg.split('\n'), `CPU: ${o.cpu} PID: ${o.cpu + 1} Comm: ${comm} ${taint}`);
   } else if (o.kind === OOPS_SHADOW || o.kind === OOPS_INVARIANT) {
-    const what = o.kind === OOPS_SHADOW ? 'user-visible failure' : 'invariant violated';
-    out.push(`mmrace: ${what}: ${msg.replace(/^(user data|user program): /, '').split('\n')[0]}`, ...msg.split('\n').slice(1), `CPU: ${o.cpu} Comm: ${comm} ${taint}`);
+    out.push(headline(o), ...msg.split('\n').slice(1), `CPU: ${o.cpu} Comm: ${comm} ${taint}`);
   } else {
     out.push(`BUG: ${o.kindName}: ${msg.split('\n')[0]}`, `CPU: ${o.cpu} Comm: ${comm} ${taint}`, ...msg.split('\n').slice(1));
   }
@@ -46,10 +57,11 @@ export function splat(o: OopsRecord, events: TracedEvent[], roles: string[], pro
   if (dump.length) out.push(...dump, `page dumped because: ${msg.replace(/ in \w+$/, '')}`);
   if (trace) out.push('Call Trace:', trace);
   if (o.kind === OOPS_BUG || o.kind === OOPS_BAD_PAGE) out.push('---[ end trace 0000000000000000 ]---');
-  const evs = story(events, o.pfn);
+  const focus = focus_of(o);
+  const evs = story(events, focus);
   if (evs.length) {
-    out.push('', `Interleaving (global event order; * names pfn ${o.pfn || '-'}; path at the failure: ${EVENTS[o.path]?.name ?? '-'}):`);
-    out.push(format_story(evs, o.pfn, roles));
+    out.push('', `Interleaving (global event order; * names ${focus_name(focus)}; path at the failure: ${EVENTS[o.path]?.name ?? '-'}):`);
+    out.push(format_story(evs, focus, roles));
   }
   return out.join('\n');
 }
