@@ -11,6 +11,7 @@ import { is_swap_pte, pte_pfn, pte_present, pte_write } from '../mm/pgtable.js';
 import { is_migration_entry, pte_to_swp_entry, swp_entry, swp_offset, swp_type } from '../mm/swapops.js';
 import { SWAP_MAP_MAX, SWP_USED, SWP_WRITEOK, nr_swap_pages, nr_swapfiles, swap_guard_intact, swap_info_base, swap_map_slot } from '../mm/swapfile.js';
 import { swap_cache_slot } from '../mm/swap_state.js';
+import { check_page_cache } from './page_cache.js';
 import { mm_on_mmlist } from '../mm/mmap.js';
 
 const hex = (n: number) => '0x' + (n >>> 0).toString(16);
@@ -134,5 +135,6 @@ export function check_invariants(limit = 20): string[] {
   }
   if (freeSlots !== nr_swap_pages()) bad(`nr_swap_pages ${nr_swap_pages()} but ${freeSlots} slots are free`);
   if (!swap_guard_intact()) bad('memory corruption: the data after swap_info[] lost its canary');
+  check_page_cache(bad);
   return out;
 }
