@@ -27,7 +27,7 @@ import { list_ids } from '../src/shm/list.js';
 import { ANON_VMA_LIST, anon_vma_head, page_mapping } from '../src/mm/mm_types.js';
 import { check_invariants } from '../src/check/invariants.js';
 import { run_free } from '../src/exec/free_run.js';
-import { JITTER_NONE } from '../src/exec/jitter.js';
+import { JITTER_HEAVY } from '../src/exec/jitter.js';
 import { SCENARIOS } from '../src/scenarios/registry.js';
 
 const BASE = 0x20000;
@@ -185,11 +185,16 @@ describe('the I/O window on real workers (swap-stress, fixed protocol)', () => {
   const stress = SCENARIOS.find((s) => s.name === 'swap-stress')!;
   for (const cpus of [4, 1]) { // 4: reclaimer, toucher, forker and the migrator, who meets the reclaimer's writes
     it(`${cpus} CPU${cpus > 1 ? 's' : ''}: every I/O completes, ${cpus > 1 ? 'other CPUs meet pages under writeback, ' : ''}and the run holds`, async () => {
-      const r = await run_free({ scenario: stress, scenarioRef: stress.name, protocol: 'fixed', cpus, ops: 150_000, duration_ms: 0, seed: 3, jitter: JITTER_NONE, watchdog_ms: 30_000 });
-      expect(r.outcome, r.oops?.text ?? r.invariants.join('\n')).toBe('clean');
-      expect(sum(cpus, CPUSTAT.io_submitted)).toBeGreaterThan(50);
-      expect(sum(cpus, CPUSTAT.io_completed)).toBe(sum(cpus, CPUSTAT.io_submitted));
-      if (cpus > 1) expect(sum(cpus, CPUSTAT.writeback_seen)).toBeGreaterThan(0);
+      // the window is timing's to open: a few seeds on a loaded machine, every run clean
+      let seen = 0;
+      for (let seed = 3; seed < 8 && (seed === 3 || (cpus > 1 && seen === 0)); seed++) {
+        const r = await run_free({ scenario: stress, scenarioRef: stress.name, protocol: 'fixed', cpus, ops: 150_000, duration_ms: 0, seed, jitter: JITTER_HEAVY, watchdog_ms: 30_000 });
+        expect(r.outcome, r.oops?.text ?? r.invariants.join('\n')).toBe('clean');
+        expect(sum(cpus, CPUSTAT.io_submitted)).toBeGreaterThan(50);
+        expect(sum(cpus, CPUSTAT.io_completed)).toBe(sum(cpus, CPUSTAT.io_submitted));
+        seen += sum(cpus, CPUSTAT.writeback_seen);
+      }
+      if (cpus > 1) expect(seen).toBeGreaterThan(0);
     });
   }
 });
