@@ -9,12 +9,15 @@ import { do_mmap_anon, mm_alloc } from '../src/mm/mmap.js';
 import { copy_mm, mmput } from '../src/mm/fork.js';
 import { sys_mprotect } from '../src/mm/mprotect.js';
 import { migrate_pages } from '../src/mm/migrate.js';
-import { isolate_lru_page } from '../src/mm/swap.js';
+import { isolate_lru_page, put_page } from '../src/mm/swap.js';
+import { lookup_swap_cache } from '../src/mm/swap_state.js';
+import { pte_to_swp_entry } from '../src/mm/swapops.js';
+import { blk_drain } from '../src/cpu/io.js';
 import { down_read, up_read } from '../src/sync/rwsem.js';
 import { LC_MMAP_SEM } from '../src/sync/lock_class.js';
 import { PROT_NONE, PROT_READ, PROT_WRITE, mm_mmap_sem, page_count } from '../src/mm/mm_types.js';
 import { pte_offset, pte_table } from '../src/mm/pagewalk.js';
-import { pte_pfn, pte_present } from '../src/mm/pgtable.js';
+import { is_swap_pte, pte_pfn, pte_present } from '../src/mm/pgtable.js';
 import { cpustat_base, i32 } from '../src/shm/machine.js';
 import { CPUSTAT, SWAP_SLOTS, WORDS_PER_PAGE } from '../src/shm/layout.js';
 import { sys_swapoff, sys_swapon } from '../src/mm/swapfile.js';
@@ -130,12 +133,20 @@ class SwapOut implements fc.Command<Model, Real> {
   constructor(readonly i: number, readonly p: number) {}
   check = (m: Model) => this.i < m.procs.length;
   run(m: Model, r: Real): void {
-    // a few passes: a pass that finds a young pte only clears it (second chance), one mapper at a time
+    // a few passes: a pass that finds young ptes only clears them (second chance); one that starts the
+    // write keeps the page in the swap cache until the I/O completes (this single-CPU test completes it
+    // between passes, as another CPU would), and the next pass frees it
     for (let k = 0; k < 4; k++) {
       const table = pte_table(r.mms[this.i], addr(this.p));
       const pte = table ? Atomics.load(i32, pte_offset(table, addr(this.p))) : 0;
-      if (!pte_present(pte) || isolate_lru_page(pte_pfn(pte)) !== 0) break;
-      shrink_page(pte_pfn(pte));
+      let pfn = pte_present(pte) ? pte_pfn(pte) : 0;
+      if (pfn === 0 && is_swap_pte(pte)) {
+        pfn = lookup_swap_cache(pte_to_swp_entry(pte));
+        if (pfn !== 0) put_page(pfn); // the swap cache still holds it
+      }
+      if (pfn === 0 || isolate_lru_page(pfn) !== 0) break;
+      shrink_page(pfn);
+      blk_drain();
     }
     clean(this.toString());
     new Load(this.i, this.p, this.p % WORDS_PER_PAGE).run(m, r); // and read it back (a swap-in if it went out)

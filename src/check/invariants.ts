@@ -10,11 +10,12 @@ import { LRU } from '../mm/swap.js';
 import { pgd_index, pte_offset } from '../mm/pagewalk.js';
 import { is_swap_pte, pte_pfn, pte_present, pte_write } from '../mm/pgtable.js';
 import { is_migration_entry, pte_to_swp_entry, swp_offset } from '../mm/swapops.js';
+import { check_page_cache } from './page_cache.js';
 import { mm_on_mmlist } from '../mm/mmap.js';
 import { rmap_unreachable } from './rmap_reach.js';
 import { Complain, SwapRefs, check_swap, count_swap_pte, swap_cache_holds } from './swap_invariants.js';
 
-export type Rule = 'I-REF' | 'I-MAP' | 'I-PTE' | 'I-MIGENT' | 'I-SWAPCNT' | 'I-CACHE' | 'I-LRU' | 'I-COW' | 'I-RO' | 'I-RSS' | 'I-ANONVMA' | 'I-LOCKED' | 'I-ZONE' | 'I-SWAPINFO';
+export type Rule = 'I-REF' | 'I-MAP' | 'I-PTE' | 'I-MIGENT' | 'I-SWAPCNT' | 'I-CACHE' | 'I-LRU' | 'I-COW' | 'I-RO' | 'I-RSS' | 'I-ANONVMA' | 'I-LOCKED' | 'I-ZONE' | 'I-SWAPINFO' | 'I-IO';
 
 /** how a broken rule is printed, everywhere a sweep's findings are shown */
 export const invariant_message = (rule: Rule, text: string) => `mmrace: invariant ${rule}: ${text}`;
@@ -116,6 +117,7 @@ export function check_invariants(limit = 20): string[] {
   }
   if (free !== i32[B.zone + ZONE.nr_free]) bad('I-ZONE', `zone nr_free ${i32[B.zone + ZONE.nr_free]} but ${free} pages are free`);
   check_swap(bad, swapRefs);
+  check_page_cache(bad);
   return out;
 }
 

@@ -46,7 +46,7 @@ export const EVENTS: readonly { name: string; fmt: (a0: number, a1: number, a2: 
   { name: 'dup_mmap done', fmt: (p, c) => `mm#${p} -> mm#${c}` },
   { name: 'exit_mmap', fmt: (mm) => `mm#${mm}` },
   { name: 'migrate_pages', fmt: (pfn) => `pfn ${pfn} isolated, locking` },
-  { name: 'try_to_unmap_one', fmt: (mm, a, pfn, w) => `${mmv(mm, a)} pfn ${pfn} -> ${w === 2 ? 'swap entry' : w ? 'write migration entry' : 'read migration entry'}` },
+  { name: 'try_to_unmap_one', fmt: (mm, a, pfn, w) => `${mmv(mm, a)} pfn ${pfn} -> ${w === 3 ? 'pte dropped (file page)' : w === 2 ? 'swap entry' : w ? 'write migration entry' : 'read migration entry'}` },
   { name: 'move_to_new_page', fmt: (old, nw) => `pfn ${old} -> pfn ${nw} (count ok, copied)` },
   { name: 'unmap_and_move fail', fmt: (pfn, rc, mapped) => `pfn ${pfn} rc ${rc}${mapped ? ' (still mapped)' : ''}` },
   { name: 'remove_migration_pte', fmt: (mm, a, what, pfn) => `${mmv(mm, a)} ${['pte none/present: skip', 'restored -> pfn ' + pfn, 'not ours: skip', 'no page table: skip', 'outside vma'][what] ?? what}` },

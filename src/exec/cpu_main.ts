@@ -8,6 +8,7 @@ import { era_attach } from '../shm/era.js';
 import { current, set_current_cpu } from '../cpu/current.js';
 import { events_attach, trace_op_end, tracing } from '../cpu/events.js';
 import { lat_op_done, lat_op_start } from '../cpu/latency.js';
+import { blk_drain, blk_run_queue } from '../cpu/io.js';
 import { stat_epoch_attach, stat_epoch_check } from './warmup.js';
 import { KernelBug, OOPS_INTERNAL, record_oops } from '../check/bug.js';
 import { Halted } from '../sync/preempt.js';
@@ -34,6 +35,7 @@ function make_ctx(task: CpuTask): CpuContext {
       const pc = current.pcpu;
       lat_op_done();
       if (tracing) trace_op_end();
+      blk_run_queue(); // no lock held: complete other CPUs' I/O (nothing to do, and no preemption point, if none is queued)
       stat_epoch_check();
       i32[pc + PERCPU.ops] += 1;
       Atomics.add(i32, pc + PERCPU.progress, 1);
@@ -80,6 +82,7 @@ function run_role(task: CpuTask, scenario: Scenario): CpuResult {
     const ctx = make_ctx(task);
     lat_op_start();
     scenario.run(ctx);
+    blk_drain(); // leave nothing in flight: the end-of-run sweep is a quiescent point
     Atomics.store(i32, pc + PERCPU.state, CPU_DONE);
     return { cpu: task.cpu, status: 'done' };
   } catch (e) {

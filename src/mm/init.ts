@@ -7,6 +7,7 @@ import { init_zone } from './page_alloc.js';
 import { init_id_allocators } from './mmap.js';
 import { swap_init } from './swapfile.js';
 import { DEFAULT_ERA, era_boot } from '../shm/era.js';
+import { mapping_init } from './filemap.js';
 
 export interface BootConfig {
   bugs: number; jitter: number; seed: number; ops_budget: number; trace?: boolean;
@@ -21,6 +22,7 @@ export function mem_init(cfg: BootConfig): void {
   init_zone();
   init_id_allocators();
   swap_init();
+  mapping_init();
   const gb = B.globals;
   i32[gb + GLOBALS.bugs] = cfg.bugs;
   i32[gb + GLOBALS.jitter] = cfg.jitter;

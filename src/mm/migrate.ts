@@ -1,40 +1,44 @@
 // Swapless page migration (mm/migrate.c, 2.6.18): lock the old page, turn
 // its ptes into migration entries, check that only our reference is left,
-// copy data and flags to the new page, then walk the anon_vma again and
-// point every migration entry at the new page.
-import { CPUSTAT, PAGE, PG_active, PG_checked, PG_dirty, PG_error, PG_mappedtodisk, PG_private, PG_referenced, PG_swapcache, PG_uptodate, PG_writeback, VMA, WORDS_PER_PAGE, MM } from '../shm/layout.js';
-import { B, i32, mm_base, page_base, phys_base, vma_base } from '../shm/machine.js';
+// copy data and flags to the new page, then walk the rmap again and point
+// every migration entry at the new page. A page's address_space (the swap
+// cache, or a file) decides how its cache slot moves (a_ops->migratepage).
+import { ADDRESS_SPACE, CPUSTAT, PAGE, PG_active, PG_checked, PG_dirty, PG_error, PG_mappedtodisk, PG_private, PG_referenced, PG_swapcache, PG_uptodate, PG_writeback, VMA, WORDS_PER_PAGE, MM } from '../shm/layout.js';
+import { B, i32, mm_base, page_base, phys_base } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { EV_MIGRATE, EV_MIGRATE_DONE, EV_MIGRATE_FAIL, EV_MIGRATION_WAIT, EV_MOVE_TO_NEW, EV_REMOVE_PTE, RMP_NOT_OURS, RMP_NO_TABLE, RMP_OUTSIDE, RMP_RESTORED, RMP_SKIP, trace_event } from '../cpu/events.js';
 import { BUG, BUG_ON, OOPS_INVARIANT, fail } from '../check/bug.js';
-import { LC_ANON_VMA, LC_MMAP_SEM, LC_PTL, LC_TREE } from '../sync/lock_class.js';
+import { LC_MMAP_SEM, LC_PTL, LC_TREE } from '../sync/lock_class.js';
 import { holds_class } from '../sync/lock_stat.js';
 import { cond_resched } from '../sync/preempt.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
-import { lock_page, trylock_page, unlock_page, wait_on_page_locked } from '../sync/page_lock.js';
-import { PAGE_MAPPING_ANON, PageSwapCacheP, maybe_mkwrite, page_private, anon_vma_head, anon_vma_lock, page_count, page_mapcount, page_mapped, vma_address, vma_field } from './mm_types.js';
+import { PageWriteback, lock_page, trylock_page, unlock_page, wait_on_page_locked, wait_on_page_writeback } from '../sync/page_lock.js';
+import { PAGE_MAPPING_ANON, PageAnon, TestClearPageFlag, maybe_mkwrite, page_cache_index, page_count, page_mapcount, page_mapped, page_mapping, vma_address, vma_field } from './mm_types.js';
 import { pte_lockptr, pte_offset, pte_table, pte_offset_map_lock, pte_unmap_unlock } from './pagewalk.js';
 import { is_swap_pte, mk_pte, pte_mkold, pte_mkwrite, pte_pfn, pte_present } from './pgtable.js';
 import { is_migration_entry, is_write_migration_entry, migration_entry_to_page, pte_to_swp_entry } from './swapops.js';
 import { alloc_page } from './page_alloc.js';
-import { swap_cache_slot, swapper_tree_lock } from './swap_state.js';
+import { BUFFER_MIGRATE, MIGRATE_NONE, mapping_field, mapping_tree_lock, radix_tree_slot } from './filemap.js';
+import { writepage } from './page_io.js';
+import { writeback_met } from '../cpu/io.js';
 import { get_page, get_page_unless_zero, isolate_lru_page, put_page, putback_lru_page } from './swap.js';
 import { find_vma } from './mmap.js';
 import { down_read, up_read } from '../sync/rwsem.js';
 import { E2, ERA } from '../shm/era.js';
-import { page_add_anon_rmap, set_page_dirty, try_to_unmap } from './rmap.js';
+import { SWAP_AGAIN, page_add_anon_rmap, page_dup_rmap, rmap_walk, set_page_dirty, try_to_unmap } from './rmap.js';
 
 export const EAGAIN = -11, ENOMEM = -12, EBUSY = -16;
 
-/** page_address_in_vma for an anon page: -1 (-EFAULT) unless vma belongs to the page's anon_vma */
+/** page_address_in_vma: -1 (-EFAULT) unless vma belongs to the page's anon_vma (anon) or maps its file */
 function page_address_in_vma(pfn: number, vma: number): number {
-  if ((i32[page_base(pfn) + PAGE.mapping] >>> 1) !== vma_field(vma, VMA.anon_vma)) return -1;
+  const m = i32[page_base(pfn) + PAGE.mapping];
+  if ((m >>> 1) !== vma_field(vma, (m & PAGE_MAPPING_ANON) !== 0 ? VMA.anon_vma : VMA.vm_file)) return -1;
   return vma_address(pfn, vma);
 }
 
 /**
  * remove_migration_pte: restore one migration entry to a working pte.
- * Caller holds anon_vma->lock; takes the pte's PTL.
+ * Caller holds anon_vma->lock or i_mmap_lock; takes the pte's PTL.
  */
 function remove_migration_pte(vma: number, addr: number, old: number, nw: number): void {
   const mm = vma_field(vma, VMA.vm_mm);
@@ -53,30 +57,32 @@ function remove_migration_pte(vma: number, addr: number, old: number, nw: number
     trace_event(EV_REMOVE_PTE, mm, addr, RMP_NOT_OURS, 0);
     return;
   }
-  Atomics.add(i32, B.mms + mm * MM.stride + MM.anon_rss, 1);
+  const anon = PageAnon(nw);
+  if (anon) Atomics.add(i32, B.mms + mm * MM.stride + MM.anon_rss, 1); // a file pte would count in file_rss (not modelled)
   get_page(nw);
   pte = pte_mkold(mk_pte(nw, vma_field(vma, VMA.vm_page_prot)));
   // 2.6.18 trusts the entry; later kernels (E3/E4) also ask the vma (maybe_mkwrite)
   if (is_write_migration_entry(entry)) pte = ERA.restore_with_maybe_mkwrite ? maybe_mkwrite(pte, vma) : pte_mkwrite(pte);
   Atomics.store(i32, slot, pte);
-  page_add_anon_rmap(nw, vma, addr);
+  if (anon) page_add_anon_rmap(nw, vma, addr);
+  else page_dup_rmap(nw); // page_add_file_rmap
   trace_event(EV_REMOVE_PTE, mm, addr, RMP_RESTORED, nw);
   spin_unlock(ptl);
 }
 
+/** remove_migration_ptes' walk step over the rmap of the new page */
+function remove_migration_pte_vma(nw: number, vma: number, old: number): number {
+  remove_migration_pte(vma, page_address_in_vma(nw, vma), old, nw);
+  return SWAP_AGAIN;
+}
+
 /**
  * remove_migration_ptes: get rid of every migration entry of old, pointing
- * it at new. Caller holds the page lock; takes anon_vma->lock, then each PTL.
+ * it at new. Caller holds the page lock; rmap_walk of new takes
+ * anon_vma->lock or i_mmap_lock, then each PTL.
  */
 export function remove_migration_ptes(old: number, nw: number): void {
-  const mapping = i32[page_base(nw) + PAGE.mapping];
-  if (mapping === 0 || (mapping & PAGE_MAPPING_ANON) === 0) return;
-  const av = mapping >>> 1;
-  spin_lock(anon_vma_lock(av), LC_ANON_VMA);
-  for (let vma = i32[anon_vma_head(av)]; vma !== 0; vma = i32[vma_base(vma) + VMA.anon_vma_next]) {
-    remove_migration_pte(vma, page_address_in_vma(nw, vma), old, nw);
-  }
-  spin_unlock(anon_vma_lock(av));
+  rmap_walk(nw, remove_migration_pte_vma, old, 0);
 }
 
 /**
@@ -120,44 +126,97 @@ function migrate_page_copy(nw: number, old: number): void {
   i32[page_base(old) + PAGE.mapping] = 0;
 }
 
-/** page_mapping: the swap cache for a swap-cache page, none for other anon pages */
-const page_mapping = (pfn: number) => (PageSwapCacheP(pfn) ? SWAPPER_SPACE : 0);
-const SWAPPER_SPACE = 1;
-
 /**
  * migrate_page_move_mapping: only the expected references may remain: ours
- * (anon page without a mapping), or ours and the swap cache's. The cache
- * slot is switched to the new page under tree_lock.
+ * (anon page without a mapping), or ours, the cache's and the buffers'. The
+ * cache slot is switched to the new page under mapping->tree_lock.
  */
 function migrate_page_move_mapping(mapping: number, nw: number, old: number): number {
   if (mapping === 0) {
     if (page_count(old) !== 1) return EAGAIN;
     return 0;
   }
-  const tl = swapper_tree_lock();
+  const tl = mapping_tree_lock(mapping);
   spin_lock(tl, LC_TREE);
-  const slot = swap_cache_slot(page_private(old));
-  if (page_count(old) !== 2 || slot < 0 || i32[slot] !== old) {
+  const slot = radix_tree_slot(mapping, page_cache_index(old));
+  const private_ref = (Atomics.load(i32, page_base(old) + PAGE.flags) & PG_private) !== 0 ? 1 : 0;
+  if (page_count(old) !== 2 + private_ref || slot < 0 || i32[slot] !== old) {
     spin_unlock(tl);
     return EAGAIN;
   }
   // Now we know that no one else is looking at the page
   get_page(nw); // the cache's reference
-  Atomics.or(i32, page_base(nw) + PAGE.flags, PG_swapcache);
-  i32[page_base(nw) + PAGE.private] = page_private(old);
+  if ((Atomics.load(i32, page_base(old) + PAGE.flags) & PG_swapcache) !== 0) {
+    Atomics.or(i32, page_base(nw) + PAGE.flags, PG_swapcache);
+    i32[page_base(nw) + PAGE.private] = i32[page_base(old) + PAGE.private];
+  }
   i32[slot] = nw;
   Atomics.sub(i32, page_base(old) + PAGE._count, 1); // __put_page: drop the cache's reference, never the last
   spin_unlock(tl);
   return 0;
 }
 
-/** migrate_page: the generic migratepage (no buffers, no page cache for anon) */
+/** migrate_page: the generic migratepage (no buffers) */
 function migrate_page(mapping: number, nw: number, old: number): number {
   BUG_ON((Atomics.load(i32, page_base(old) + PAGE.flags) & PG_writeback) !== 0, 'BUG_ON(PageWriteback(page)) in migrate_page', old);
   const rc = migrate_page_move_mapping(mapping, nw, old);
   if (rc !== 0) return rc;
   migrate_page_copy(nw, old);
   return 0;
+}
+
+/** buffer_migrate_page: as migrate_page, and the buffers (PG_private, private, their reference) move too */
+function buffer_migrate_page(mapping: number, nw: number, old: number): number {
+  const o = page_base(old), n = page_base(nw);
+  if ((Atomics.load(i32, o + PAGE.flags) & PG_private) === 0) return migrate_page(mapping, nw, old);
+  const rc = migrate_page_move_mapping(mapping, nw, old);
+  if (rc !== 0) return rc;
+  Atomics.and(i32, o + PAGE.flags, ~PG_private);
+  i32[n + PAGE.private] = i32[o + PAGE.private];
+  i32[o + PAGE.private] = 0;
+  Atomics.sub(i32, o + PAGE._count, 1); // the buffers' reference, never the last (ours is held)
+  get_page(nw);
+  Atomics.or(i32, n + PAGE.flags, PG_private);
+  migrate_page_copy(nw, old);
+  return 0;
+}
+
+/**
+ * writeout: a dirty page of a mapping without migratepage is written back
+ * first; this attempt fails (-EAGAIN) and a later pass finds it clean. The
+ * ptes come back before the write drops the page lock; relocked on return.
+ */
+function writeout(mapping: number, old: number): number {
+  if (!TestClearPageFlag(old, PG_dirty)) return EAGAIN; // clear_page_dirty_for_io
+  remove_migration_ptes(old, old);
+  writepage(mapping, old); // unlocks the page
+  lock_page(old);
+  return EAGAIN;
+}
+
+/** try_to_release_page: clean buffers go (PG_private and their reference); false while under I/O */
+function try_to_release_page(old: number): boolean {
+  const o = page_base(old);
+  if ((Atomics.load(i32, o + PAGE.flags) & (PG_writeback | PG_dirty)) !== 0) return false;
+  Atomics.and(i32, o + PAGE.flags, ~PG_private);
+  i32[o + PAGE.private] = 0;
+  Atomics.sub(i32, o + PAGE._count, 1); // the buffers' reference, never the last
+  return true;
+}
+
+/** fallback_migrate_page: a mapping with no migratepage: write out dirty data, release buffers, then migrate_page */
+function fallback_migrate_page(mapping: number, nw: number, old: number): number {
+  if ((Atomics.load(i32, page_base(old) + PAGE.flags) & PG_dirty) !== 0) return writeout(mapping, old);
+  if ((Atomics.load(i32, page_base(old) + PAGE.flags) & PG_private) !== 0 && !try_to_release_page(old)) return EAGAIN;
+  return migrate_page(mapping, nw, old);
+}
+
+/** mapping->a_ops->migratepage (an anon page without a mapping: migrate_page) */
+function a_ops_migratepage(mapping: number, nw: number, old: number): number {
+  const kind = mapping === 0 ? 0 : mapping_field(mapping, ADDRESS_SPACE.a_migratepage);
+  if (kind === BUFFER_MIGRATE) return buffer_migrate_page(mapping, nw, old);
+  if (kind === MIGRATE_NONE) return fallback_migrate_page(mapping, nw, old);
+  return migrate_page(mapping, nw, old);
 }
 
 /** move_to_new_page: caller holds the old page's lock; locks the new page */
@@ -167,7 +226,7 @@ function move_to_new_page(nw: number, old: number): number {
   const n = page_base(nw);
   i32[n + PAGE.index] = i32[page_base(old) + PAGE.index];
   i32[n + PAGE.mapping] = i32[page_base(old) + PAGE.mapping];
-  const rc = migrate_page(page_mapping(old), nw, old); // swapper_space's migratepage is migrate_page too
+  const rc = a_ops_migratepage(page_mapping(old), nw, old); // swapper_space's is migrate_page
   if (rc === 0) {
     trace_event(EV_MOVE_TO_NEW, old, nw);
     remove_migration_ptes(old, nw);
@@ -198,12 +257,19 @@ function unmap_and_move(old: number, force: boolean): number {
     lock_page(old);
   }
   trace_event(EV_MIGRATE, old);
-  // Establish migration ptes or remove ptes
-  try_to_unmap(old, true);
-  if (!page_mapped(old)) rc = move_to_new_page(nw, old);
-  if (rc !== 0) {
-    trace_event(EV_MIGRATE_FAIL, old, rc, page_mapped(old) ? 1 : 0);
-    remove_migration_ptes(old, old);
+  unlock: {
+    if (PageWriteback(old)) {
+      writeback_met(old);
+      if (!force) break unlock;
+      wait_on_page_writeback(old);
+    }
+    // Establish migration ptes or remove ptes
+    try_to_unmap(old, true);
+    if (!page_mapped(old)) rc = move_to_new_page(nw, old);
+    if (rc !== 0) {
+      trace_event(EV_MIGRATE_FAIL, old, rc, page_mapped(old) ? 1 : 0);
+      remove_migration_ptes(old, old);
+    }
   }
   unlock_page(old);
   if (rc === 0) trace_event(EV_MIGRATE_DONE, old, nw);

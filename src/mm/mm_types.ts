@@ -1,7 +1,7 @@
 // Accessors for struct page, mm_struct, vm_area_struct and anon_vma
 // (mm_types.h, page-flags.h, mm.h). Field offsets come from shm/layout.ts.
 import { _PAGE_RW } from './pgtable.js';
-import { ANON_VMA, MM, PAGE, PAGE_SHIFT, PG_swapcache, VMA } from '../shm/layout.js';
+import { ANON_VMA, MM, PAGE, PAGE_SHIFT, PG_swapcache, SWAPPER_SPACE, VMA } from '../shm/layout.js';
 import { av_base, i32, mm_base, page_base, vma_base } from '../shm/machine.js';
 import { ListDesc } from '../shm/list.js';
 import { PAGE_NONE, PAGE_READONLY, PAGE_SHARED } from './pgtable.js';
@@ -26,6 +26,18 @@ export const page_anon_vma = (pfn: number) => i32[page_base(pfn) + PAGE.mapping]
 export const page_index = (pfn: number) => i32[page_base(pfn) + PAGE.index];
 export const page_private = (pfn: number) => i32[page_base(pfn) + PAGE.private];
 export const PageSwapCacheP = (pfn: number) => (Atomics.load(i32, page_base(pfn) + PAGE.flags) & PG_swapcache) !== 0;
+/**
+ * page_mapping: the address_space id whose page_tree holds the page:
+ * swapper_space for a swap-cache page, none for other anon pages, else the
+ * file's (page->mapping is as_id << 1 for a file page, av_id << 1 | 1 for anon)
+ */
+export function page_mapping(pfn: number): number {
+  if (PageSwapCacheP(pfn)) return SWAPPER_SPACE;
+  const m = i32[page_base(pfn) + PAGE.mapping];
+  return (m & PAGE_MAPPING_ANON) !== 0 ? 0 : m >>> 1;
+}
+/** page_index: the page's index in page_mapping(page): the swap entry for a swap-cache page */
+export const page_cache_index = (pfn: number) => (PageSwapCacheP(pfn) ? i32[page_base(pfn) + PAGE.private] : i32[page_base(pfn) + PAGE.index]);
 
 // mm_struct
 export const mm_field = (mm: number, off: number) => i32[mm_base(mm) + off];

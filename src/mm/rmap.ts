@@ -1,23 +1,25 @@
-// Reverse mapping for anonymous pages (mm/rmap.c, 2.6.17/18): every vma that
-// may map a page of an anon_vma is on anon_vma->head, and walkers visit them
-// head to tail under anon_vma->lock.
+// Reverse mapping (mm/rmap.c, 2.6.17/18): every vma that may map a page of
+// an anon_vma is on anon_vma->head, every vma of a file on its mapping's
+// i_mmap list; rmap_walk visits them head to tail under anon_vma->lock or
+// i_mmap_lock, then each pte under its PTL. try_to_unmap, page_referenced
+// and remove_migration_ptes (migrate.ts) are all walks.
 import { ANON_VMA, IDALLOC, MM, PAGE, VMA } from '../shm/layout.js';
-import { B, av_base, i32, page_base, sizes, vma_base } from '../shm/machine.js';
-import { list_add, list_add_tail, list_del, list_empty } from '../shm/list.js';
+import { B, as_base, av_base, i32, page_base, sizes, vma_base } from '../shm/machine.js';
+import { ListDesc, list_add, list_add_after, list_add_tail, list_del, list_empty } from '../shm/list.js';
 import { SW_ANON_VMA_LIST_HEAD, buggy } from '../shm/switches.js';
 import { EV_ANON_VMA_LINK, EV_UNMAP_ONE, trace_event } from '../cpu/events.js';
 import { flush_tlb_page } from '../cpu/tlb.js';
 import { BUG, BUG_ON } from '../check/bug.js';
-import { LC_ANON_VMA, LC_PAGE_TABLE_LOCK, LC_PTL } from '../sync/lock_class.js';
+import { LC_ANON_VMA, LC_I_MMAP, LC_PAGE_TABLE_LOCK, LC_PTL } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import {
   ANON_VMA_LIST, PAGE_MAPPING_ANON, PageAnon, SetPageFlag, anon_vma_head, anon_vma_lock, linear_page_index,
-  page_anon_vma, page_mapped, vma_address, vma_field,
+  TestClearPageFlag, page_mapcount, page_mapped, vma_address, vma_field,
 } from './mm_types.js';
 import { pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
 import { pte_dirty, pte_pfn, pte_present, pte_write } from './pgtable.js';
 import { is_migration_entry, make_migration_entry, swp_entry_to_pte } from './swapops.js';
-import { PG_dirty, PG_locked, PG_swapcache } from '../shm/layout.js';
+import { ADDRESS_SPACE, PG_dirty, PG_locked, PG_referenced, PG_swapcache } from '../shm/layout.js';
 import { put_page } from './swap.js';
 import { swap_duplicate } from './swapfile.js';
 import { mmlist_add } from './mmap.js';
@@ -164,20 +166,117 @@ export function ptep_clear_flush(slot: number): number {
 }
 
 /**
- * try_to_unmap_one: replace this vma's pte of the page by a migration entry.
- * Caller holds the page lock and anon_vma->lock; takes the pte's PTL.
+ * rmap_one: one vma's part of a walk (page, vma, and the walker's two
+ * arguments); SWAP_AGAIN goes on, anything else ends the walk with that value
  */
-function try_to_unmap_one(pfn: number, vma: number, migration: boolean): number {
+export type RmapOne = (pfn: number, vma: number, a0: number, a1: number) => number;
+
+/** mapping->i_mmap: the file's vmas through vma->shared_next/prev */
+export const I_MMAP_LIST: ListDesc = { base: vma_base, next: VMA.shared_next, prev: VMA.shared_prev };
+
+/**
+ * rmap_walk: call one(page, vma, a0, a1) for every vma that may map the
+ * page, head to tail; the order is part of the protocol (fork adds a
+ * child's vma after its parent's, so a walk that meets the parent first
+ * also meets the child: seed 000's anon-vma-list-head breaks exactly this).
+ * Caller holds the page lock; takes anon_vma->lock (anon) or
+ * mapping->i_mmap_lock (file), and `one` takes each PTL. Returns the value
+ * that ended the walk, or SWAP_AGAIN. Allocation-free: `one` is a
+ * module-level function and its arguments are plain numbers.
+ */
+export function rmap_walk(pfn: number, one: RmapOne, a0: number, a1: number): number {
+  const m = i32[page_base(pfn) + PAGE.mapping];
+  if (m === 0) return SWAP_AGAIN;
+  const anon = (m & PAGE_MAPPING_ANON) !== 0;
+  const lock = anon ? anon_vma_lock(m >>> 1) : as_base(m >>> 1) + ADDRESS_SPACE.i_mmap_lock; // page_lock_anon_vma
+  const head = anon ? anon_vma_head(m >>> 1) : as_base(m >>> 1) + ADDRESS_SPACE.i_mmap_first;
+  const next = anon ? VMA.anon_vma_next : VMA.shared_next;
+  let ret = SWAP_AGAIN;
+  spin_lock(lock, anon ? LC_ANON_VMA : LC_I_MMAP);
+  for (let vma = i32[head]; vma !== 0 && ret === SWAP_AGAIN; vma = i32[vma_base(vma) + next]) ret = one(pfn, vma, a0, a1);
+  spin_unlock(lock);
+  return ret;
+}
+
+/** __vma_link_file: a file vma joins its mapping's i_mmap (a forked child's right after its parent's); takes i_mmap_lock */
+export function vma_link_file(vma: number, parent: number): void {
+  const as = vma_field(vma, VMA.vm_file);
+  if (as === 0) return;
+  const lock = as_base(as) + ADDRESS_SPACE.i_mmap_lock;
+  spin_lock(lock, LC_I_MMAP);
+  if (parent !== 0) list_add_after(I_MMAP_LIST, as_base(as) + ADDRESS_SPACE.i_mmap_first, parent, vma); // vma_prio_tree_add
+  else list_add_tail(I_MMAP_LIST, as_base(as) + ADDRESS_SPACE.i_mmap_first, vma);
+  spin_unlock(lock);
+}
+
+/** __remove_shared_vm_struct: a file vma leaves i_mmap; takes i_mmap_lock */
+export function vma_unlink_file(vma: number): void {
+  const as = vma_field(vma, VMA.vm_file);
+  if (as === 0) return;
+  const lock = as_base(as) + ADDRESS_SPACE.i_mmap_lock;
+  spin_lock(lock, LC_I_MMAP);
+  list_del(I_MMAP_LIST, as_base(as) + ADDRESS_SPACE.i_mmap_first, vma);
+  spin_unlock(lock);
+}
+
+/** what page_check_address found: the address and the PTL it took (module state, read right after the call) */
+let pca_addr = 0, pca_ptl = 0;
+
+/** page_check_address: the slot of the pte mapping the page in this vma, with its PTL taken (pca_ptl), or -1 */
+function page_check_address(pfn: number, vma: number): number {
   const addr = vma_address(pfn, vma);
-  if (addr < 0) return SWAP_AGAIN;
-  const mm = vma_field(vma, VMA.vm_mm);
-  const table = pte_table(mm, addr); // page_check_address
-  if (table === 0) return SWAP_AGAIN;
+  if (addr < 0) return -1;
+  const table = pte_table(vma_field(vma, VMA.vm_mm), addr);
+  if (table === 0) return -1;
   const slot = pte_offset(table, addr);
   const ptl = pte_lockptr(table);
   spin_lock(ptl, LC_PTL);
   const pte = Atomics.load(i32, slot);
-  if (!pte_present(pte) || pte_pfn(pte) !== pfn) { spin_unlock(ptl); return SWAP_AGAIN; }
+  if (!pte_present(pte) || pte_pfn(pte) !== pfn) { spin_unlock(ptl); return -1; }
+  pca_addr = addr;
+  pca_ptl = ptl;
+  return slot;
+}
+
+/** page_referenced's walk state: ptes found young, and mappings still to find (module state: no closure per call) */
+let referenced = 0, mapcount_left = 0;
+
+/** page_referenced_one: test and clear the young bit of this vma's pte of the page (takes the PTL) */
+function page_referenced_one(pfn: number, vma: number): number {
+  const slot = page_check_address(pfn, vma);
+  if (slot < 0) return SWAP_AGAIN;
+  if (ptep_clear_flush_young(slot)) referenced++;
+  spin_unlock(pca_ptl);
+  // every mapping found: the rest of the list cannot map it
+  return --mapcount_left === 0 ? SWAP_SUCCESS : SWAP_AGAIN;
+}
+
+/**
+ * page_referenced: how many of the page's ptes were young, plus
+ * PG_referenced; clears them all (the second chance reclaim gives). Caller
+ * holds the page lock (shrink_page_list's is_locked); takes anon_vma->lock
+ * or i_mmap_lock, then each PTL.
+ */
+export function page_referenced(pfn: number): number {
+  referenced = TestClearPageFlag(pfn, PG_referenced) ? 1 : 0;
+  if (page_mapped(pfn) && i32[page_base(pfn) + PAGE.mapping] !== 0) {
+    mapcount_left = page_mapcount(pfn);
+    rmap_walk(pfn, page_referenced_one, 0, 0);
+  }
+  return referenced;
+}
+
+/**
+ * try_to_unmap_one: replace this vma's pte of the page: by its swap entry
+ * (swap cache), a migration entry (migration), or nothing (a file page the
+ * reclaim drops). Caller holds the page lock and anon_vma->lock or
+ * i_mmap_lock; takes the pte's PTL.
+ */
+function try_to_unmap_one(pfn: number, vma: number, migration: boolean): number {
+  const slot = page_check_address(pfn, vma);
+  if (slot < 0) return SWAP_AGAIN;
+  const addr = pca_addr, ptl = pca_ptl;
+  const mm = vma_field(vma, VMA.vm_mm);
   // If the page is mlock()d or recently referenced, reclaim must not unmap it (migration must)
   if (!migration && ((vma_field(vma, VMA.vm_flags) & VM_LOCKED) !== 0 || ptep_clear_flush_young(slot))) {
     spin_unlock(ptl);
@@ -185,38 +284,37 @@ function try_to_unmap_one(pfn: number, vma: number, migration: boolean): number 
   }
   const pteval = ptep_clear_flush(slot);
   if (pte_dirty(pteval)) set_page_dirty(pfn);
-  let entry: number;
+  const anon = PageAnon(pfn);
+  let entry = 0;
   if ((Atomics.load(i32, page_base(pfn) + PAGE.flags) & PG_swapcache) !== 0) {
     // Store the swap location in the pte. See handle_pte_fault() ...
     entry = i32[page_base(pfn) + PAGE.private];
     swap_duplicate(entry);
     mmlist_add(mm);
-  } else {
+  } else if (anon || migration) {
     // Store the pfn in a migration pte; do_swap_page waits until it is removed
     BUG_ON(!migration, 'BUG_ON(!migration) in try_to_unmap_one', pfn);
     entry = make_migration_entry(pfn, pte_write(pteval));
   }
-  Atomics.store(i32, slot, swp_entry_to_pte(entry));
-  trace_event(EV_UNMAP_ONE, mm, addr, pfn, !is_migration_entry(entry) ? 2 : pte_write(pteval) ? 1 : 0);
-  Atomics.sub(i32, B.mms + mm * MM.stride + MM.anon_rss, 1);
+  if (entry !== 0) Atomics.store(i32, slot, swp_entry_to_pte(entry));
+  trace_event(EV_UNMAP_ONE, mm, addr, pfn, entry === 0 ? 3 : !is_migration_entry(entry) ? 2 : pte_write(pteval) ? 1 : 0);
+  if (anon) Atomics.sub(i32, B.mms + mm * MM.stride + MM.anon_rss, 1); // a file page's pte was in file_rss (not modelled)
   page_remove_rmap(pfn);
   put_page(pfn);
   spin_unlock(ptl);
   return SWAP_AGAIN;
 }
 
-/** try_to_unmap (anon; reclaim or migration): caller holds the page lock; takes anon_vma->lock, then each PTL */
+/** try_to_unmap's walk step: stops once no pte maps the page */
+function try_to_unmap_vma(pfn: number, vma: number, migration: number): number {
+  const ret = try_to_unmap_one(pfn, vma, migration !== 0);
+  return ret === SWAP_AGAIN && !page_mapped(pfn) ? SWAP_SUCCESS : ret;
+}
+
+/** try_to_unmap (reclaim or migration): caller holds the page lock; takes anon_vma->lock or i_mmap_lock, then each PTL */
 export function try_to_unmap(pfn: number, migration: boolean): number {
   BUG_ON((Atomics.load(i32, page_base(pfn) + PAGE.flags) & PG_locked) === 0, 'BUG_ON(!PageLocked(page)) in try_to_unmap', pfn);
-  if (!PageAnon(pfn) || !page_mapped(pfn)) return page_mapped(pfn) ? SWAP_AGAIN : SWAP_SUCCESS;
-  const av = page_anon_vma(pfn); // page_lock_anon_vma
-  let ret = SWAP_AGAIN;
-  spin_lock(anon_vma_lock(av), LC_ANON_VMA);
-  for (let vma = i32[anon_vma_head(av)]; vma !== 0; vma = i32[vma_base(vma) + VMA.anon_vma_next]) {
-    ret = try_to_unmap_one(pfn, vma, migration);
-    if (ret === SWAP_FAIL || !page_mapped(pfn)) break;
-  }
-  spin_unlock(anon_vma_lock(av));
-  if (!page_mapped(pfn)) ret = SWAP_SUCCESS;
-  return ret;
+  if (!page_mapped(pfn)) return SWAP_SUCCESS;
+  const ret = rmap_walk(pfn, try_to_unmap_vma, migration ? 1 : 0, 0);
+  return page_mapped(pfn) ? ret : SWAP_SUCCESS;
 }

@@ -10,13 +10,14 @@ import { out_of_bounds } from '../check/bounds.js';
 import { LC_MMAP_SEM, LC_MMLIST, LC_PTL, LC_SWAP } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { down_read, down_read_trylock, up_read } from '../sync/rwsem.js';
-import { lock_page, unlock_page, trylock_page, wait_on_page_locked } from '../sync/page_lock.js';
+import { lock_page, unlock_page, trylock_page, wait_on_page_locked, wait_on_page_writeback } from '../sync/page_lock.js';
 import { cond_resched } from '../sync/preempt.js';
 import { EV_UNUSE_PTE, trace_event } from '../cpu/events.js';
 import { is_migration_entry, pte_to_swp_entry, swp_entry, swp_entry_to_pte, swp_offset, swp_type } from './swapops.js';
 import { ERA, MAX_SWAPFILES, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, era_label } from '../shm/era.js';
 import { ClearPageFlag, PageSwapCacheP, SetPageFlag, page_count, page_flags, page_private } from './mm_types.js';
-import { delete_from_swap_cache, find_get_page, read_swap_cache_async, swap_writepage } from './swap_state.js';
+import { delete_from_swap_cache, lookup_swap_cache, read_swap_cache_async } from './swap_state.js';
+import { swap_writepage } from './page_io.js';
 import { mmget_not_zero, mmput } from './fork.js';
 import { mk_pte, pte_mkold } from './pgtable.js';
 import { pmd_addr_end, pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
@@ -302,8 +303,10 @@ function try_to_unuse(type: number): number {
       if (i32[map] === 0) continue; // freed while we allocated
       return ENOMEM;
     }
-    wait_on_page_locked(page);
+    wait_on_page_locked(page); // a read in flight completes here
+    wait_on_page_writeback(page);
     lock_page(page);
+    wait_on_page_writeback(page); // a writeback started before we locked it
     // each mm is pinned (mm_users) while its ptes are fixed, and stays pinned until the next one is
     let prev = 0;
     spin_lock(ml, LC_MMLIST);
@@ -324,6 +327,7 @@ function try_to_unuse(type: number): number {
       ClearPageFlag(page, PG_dirty);
       swap_writepage(page);
       lock_page(page);
+      wait_on_page_writeback(page); // delete_from_swap_cache must not meet PG_writeback
     }
     if (PageSwapCacheP(page) && page_private(page) === entry) {
       delete_from_swap_cache(page);
@@ -380,7 +384,7 @@ export function free_swap_and_cache(entry: number): void {
   const type = swap_info_get(entry);
   let page = 0;
   if (swap_entry_free(type, swp_offset(entry)) === 1) {
-    page = find_get_page(entry);
+    page = lookup_swap_cache(entry);
     if (page !== 0 && !trylock_page(page)) { put_page(page); page = 0; }
   }
   spin_unlock(swap_lock());

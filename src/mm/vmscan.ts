@@ -1,24 +1,61 @@
-// mm/vmscan.c, shrink_page_list for one isolated anonymous page: give it a
-// swap slot, unmap it to swap ptes, write it out, drop it from the swap
-// cache and free it, or put it back when something still uses it.
-import { CPUSTAT, PG_active, PG_dirty, PG_writeback } from '../shm/layout.js';
-import { i32 } from '../shm/machine.js';
+// mm/vmscan.c, shrink_page_list for one isolated page: skip it while under
+// writeback, keep it if its ptes were young, give an anon page a swap slot,
+// unmap it, start its write (the I/O agent completes it later), and once it
+// is clean, unmapped and only ours and the cache's, take it out of its
+// address_space and free it; else put it back.
+import { ADDRESS_SPACE, CPUSTAT, PAGE, PG_active, PG_dirty, PG_swapcache, PG_writeback } from '../shm/layout.js';
+import { i32, page_base } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { EV_SHRINK, trace_event } from '../cpu/events.js';
+import { writeback_met } from '../cpu/io.js';
+import { LC_TREE } from '../sync/lock_class.js';
+import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { trylock_page, unlock_page } from '../sync/page_lock.js';
-import { ClearPageFlag, PageAnon, PageSwapCacheP, SetPageFlag, TestClearPageFlag, page_count, page_flags, page_mapped } from './mm_types.js';
-import { SWAP_FAIL, SWAP_SUCCESS, try_to_unmap } from './rmap.js';
-import { add_to_swap, remove_swap_mapping, swap_writepage } from './swap_state.js';
+import { ClearPageFlag, PageAnon, PageSwapCacheP, SetPageFlag, TestClearPageFlag, page_count, page_flags, page_mapped, page_mapping } from './mm_types.js';
+import { SWAP_FAIL, SWAP_SUCCESS, page_referenced, try_to_unmap } from './rmap.js';
+import { __delete_from_swap_cache, add_to_swap } from './swap_state.js';
+import { __remove_from_page_cache, mapping_field, mapping_tree_lock } from './filemap.js';
+import { writepage } from './page_io.js';
+import { swap_free } from './swapfile.js';
 import { put_page, putback_lru_page } from './swap.js';
 
 export const PAGEOUT_FREED = 0, PAGEOUT_KEPT = 1, PAGEOUT_ACTIVATED = 2;
+const PAGE_KEEP = 0, PAGE_SUCCESS = 1, PAGE_CLEAN = 2;
 
-/** pageout: write a dirty swap-cache page (page locked; swap_writepage unlocks it) */
-function pageout(pfn: number): boolean {
-  // is_page_cache_freeable: the swap cache and our isolation reference only
-  if (page_count(pfn) !== 2) return false;
-  if (!TestClearPageFlag(pfn, PG_dirty)) return false; // clear_page_dirty_for_io
-  swap_writepage(pfn);
+/** page_mapping_inuse: mapped, or in the swap cache, or its file is mapped */
+function page_mapping_inuse(pfn: number): boolean {
+  if (page_mapped(pfn) || PageSwapCacheP(pfn)) return true;
+  const m = page_mapping(pfn);
+  return m !== 0 && mapping_field(m, ADDRESS_SPACE.i_mmap_first) !== 0;
+}
+
+/** pageout: start the write of a dirty page (page locked; writepage unlocks it) */
+function pageout(pfn: number, mapping: number): number {
+  // is_page_cache_freeable: the cache and our isolation reference only
+  if (page_count(pfn) !== 2) return PAGE_KEEP;
+  if (!TestClearPageFlag(pfn, PG_dirty)) return PAGE_CLEAN; // clear_page_dirty_for_io
+  writepage(mapping, pfn);
+  return PAGE_SUCCESS;
+}
+
+/**
+ * remove_mapping: take the page out of its address_space if only the cache
+ * and the caller hold it and it is clean (page locked); takes tree_lock
+ */
+export function remove_mapping(mapping: number, pfn: number): boolean {
+  const tl = mapping_tree_lock(mapping);
+  spin_lock(tl, LC_TREE);
+  if (page_count(pfn) !== 2 || (page_flags(pfn) & PG_dirty) !== 0) { spin_unlock(tl); return false; }
+  if ((page_flags(pfn) & PG_swapcache) !== 0) {
+    const entry = i32[page_base(pfn) + PAGE.private];
+    __delete_from_swap_cache(pfn);
+    spin_unlock(tl);
+    swap_free(entry);
+  } else {
+    __remove_from_page_cache(pfn);
+    spin_unlock(tl);
+  }
+  put_page(pfn); // the cache's reference
   return true;
 }
 
@@ -28,23 +65,32 @@ function pageout(pfn: number): boolean {
  */
 export function shrink_page(pfn: number): number {
   ClearPageFlag(pfn, PG_active); // reclaim works on the inactive list
-  if (!PageAnon(pfn) || !trylock_page(pfn)) { putback_lru_page(pfn); return PAGEOUT_KEPT; }
+  if (!trylock_page(pfn)) { putback_lru_page(pfn); return PAGEOUT_KEPT; }
   let verdict = PAGEOUT_KEPT;
   done: {
-    if ((page_flags(pfn) & PG_writeback) !== 0) break done;
-    if (!PageSwapCacheP(pfn) && !add_to_swap(pfn)) { verdict = PAGEOUT_ACTIVATED; break done; }
-    if (page_mapped(pfn)) {
+    if ((page_flags(pfn) & PG_writeback) !== 0) { writeback_met(pfn); break done; }
+    const referenced = page_referenced(pfn);
+    // In active use or really unfreeable? Activate it.
+    if (referenced !== 0 && page_mapping_inuse(pfn)) { verdict = PAGEOUT_ACTIVATED; break done; }
+    if (PageAnon(pfn) && !PageSwapCacheP(pfn) && !add_to_swap(pfn)) { verdict = PAGEOUT_ACTIVATED; break done; }
+    let mapping = page_mapping(pfn);
+    if (page_mapped(pfn) && mapping !== 0) {
       const r = try_to_unmap(pfn, false);
       if (r === SWAP_FAIL) { verdict = PAGEOUT_ACTIVATED; break done; }
       if (r !== SWAP_SUCCESS) break done;
     }
     if ((page_flags(pfn) & PG_dirty) !== 0) {
-      if (!pageout(pfn)) break done;
-      // the write completed synchronously and unlocked the page: relock and look again
-      if ((page_flags(pfn) & (PG_writeback | PG_dirty)) !== 0 || !trylock_page(pfn)) { putback_lru_page(pfn); return PAGEOUT_KEPT; }
-      if ((page_flags(pfn) & (PG_writeback | PG_dirty)) !== 0 || page_mapped(pfn)) break done;
+      if (referenced !== 0) break done;
+      const out = pageout(pfn, mapping);
+      if (out === PAGE_KEEP) break done;
+      if (out === PAGE_SUCCESS) {
+        // the write is in flight (the page is unlocked): a later pass frees it once it is clean
+        if ((page_flags(pfn) & (PG_writeback | PG_dirty)) !== 0 || !trylock_page(pfn)) { putback_lru_page(pfn); return PAGEOUT_KEPT; }
+        if ((page_flags(pfn) & (PG_writeback | PG_dirty)) !== 0) break done;
+        mapping = page_mapping(pfn);
+      }
     }
-    if (!remove_swap_mapping(pfn)) break done;
+    if (mapping === 0 || page_mapped(pfn) || !remove_mapping(mapping, pfn)) break done;
     unlock_page(pfn);
     trace_event(EV_SHRINK, pfn);
     i32[current.stat + CPUSTAT.swapouts] += 1;

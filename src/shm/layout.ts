@@ -99,6 +99,8 @@ export const VMA = defineStruct('vma', {
   anon_vma: 1, // set once under mm->page_table_lock
   anon_vma_next: 1, // anon_vma->lock
   anon_vma_prev: 1, // anon_vma->lock
+  shared_next: 1, // vm_file's i_mmap list: mapping->i_mmap_lock
+  shared_prev: 1, // mapping->i_mmap_lock
   live: 1,
 });
 
@@ -208,6 +210,9 @@ export const CPUSTAT = defineStruct('cpustat', {
   faults: 1, cow: 1, forks: 1, exits: 1, migrations: 1, migrate_ok: 1, migrate_fail: 1,
   migration_waits: 1, mprotects: 1, user_reads: 1, user_writes: 1, tlb_flushes: 1, tlb_flush_waits: 1,
   swapouts: 1, swapins: 1, swapons: 1, swapoffs: 1,
+  io_submitted: 1, io_completed: 1, // I/O requests this CPU queued, and completed (its own or others')
+  writeback_seen: 1, // a path met a page under writeback that another CPU submitted (the I/O window is real)
+  writeback_waits: 1, // wait_on_page_writeback calls that found the page under writeback
 }, { padTo: 16 });
 
 /**
@@ -316,8 +321,49 @@ export const SWAPG = defineStruct('swap_globals', {
   total_swap_pages: 1,
   swap_list_head: 1, // highest-priority type, -1 = none
   swap_list_next: 1,
-  tree_lock: SPINLOCK.stride, // swapper_space.tree_lock: the swap cache slots and nrpages
-  nrpages: 1,
+}, { padTo: 16 });
+
+/** pages of each file's address_space (its page_tree and backing store are sized to it) */
+export const FILE_PAGES = 64;
+/** address_space ids: 0 none, 1 swapper_space (the swap cache), 2.. files */
+export const SWAPPER_SPACE = 1;
+
+/**
+ * struct address_space (kernel-notes 1.6): a file's page cache, or the swap
+ * cache. page->mapping names one as (as_id << 1) for a file page; a
+ * swap-cache page keeps its anon mapping and is found through PG_swapcache.
+ */
+export const ADDRESS_SPACE = defineStruct('address_space', {
+  tree_lock: SPINLOCK.stride, // page_tree slots and nrpages; with the page lock, a page's mapping/index (PG_swapcache/private)
+  nrpages: 1, // tree_lock
+  tree_base: 1, // model: word index of this mapping's page_tree slot array (set at boot, constant)
+  nr_slots: 1, // model: indices the slot array holds (constant)
+  i_mmap_lock: SPINLOCK.stride, // the i_mmap list
+  i_mmap_first: 1, // i_mmap_lock: vmas mapping the file, insertion order, linked by vma->shared_next/prev
+  i_mmap_last: 1,
+  a_migratepage: 1, // a_ops->migratepage kind: MIGRATE_PAGE, BUFFER_MIGRATE or MIGRATE_NONE (constant)
+  a_writepage: 1, // a_ops->writepage kind: WRITEPAGE_SWAP or WRITEPAGE_FILE (constant)
+  backing_base: 1, // model: word index of backing[index][w], the file on disk (0 for swapper: its backing is the swap slots)
+}, { padTo: 16 });
+
+/**
+ * struct bio, one per pfn: a page has at most one I/O in flight (PG_writeback
+ * for a write, PG_locked and !PG_uptodate for a read). Queued requests are
+ * linked on the request queue (next/prev) under its queue_lock.
+ */
+export const BIO = defineStruct('bio', {
+  state: 1, // BIO_IDLE, BIO_QUEUED (on the queue), BIO_RUNNING (a CPU is completing it); queue_lock, then the completer
+  rw: 1, // READ or WRITE
+  dev: 1, // word index of the backing store words of the page (swap slot or file block)
+  cpu: 1, // submitter cpu + 1
+  next: 1, prev: 1, // queue_lock
+});
+
+/** the request queue of in-flight I/O (one "disk" for swap and files alike) */
+export const REQUEST_QUEUE = defineStruct('request_queue', {
+  queue_lock: SPINLOCK.stride, // the list of queued bios
+  first: 1, last: 1, // queue_lock
+  nr_queued: 1, // queue_lock to change; read without it to skip an empty queue
 }, { padTo: 16 });
 
 /** table capacities; everything is fixed for the life of a Machine */
@@ -327,11 +373,13 @@ export interface MachineSizes {
   nr_vma: number;
   nr_anon_vma: number;
   nr_cpus: number;
+  /** file address_spaces (FILE_PAGES each), besides swapper_space; 0 if absent */
+  nr_files?: number;
   /** trace-only events per CPU (a power of two), 0 or absent unless tracing */
   trace_ring?: number;
 }
 
-export const DEFAULT_SIZES: MachineSizes = { nr_pages: 2048, nr_mm: 64, nr_vma: 256, nr_anon_vma: 1024, nr_cpus: 4 };
+export const DEFAULT_SIZES: MachineSizes = { nr_pages: 2048, nr_mm: 64, nr_vma: 256, nr_anon_vma: 1024, nr_cpus: 4, nr_files: 4 };
 
 /** PCT change points a controlled run may carry (bug depth up to PCT_MAX_DEPTH) */
 export const PCT_MAX_DEPTH = 16;

@@ -2,6 +2,7 @@
 // A CPU (worker) attaches to the same buffer; the views and region bases
 // below are module state so that hot paths index typed arrays directly.
 import {
+  ADDRESS_SPACE, BIO, FILE_PAGES, REQUEST_QUEUE, SWAPPER_SPACE,
   SWAP_INFO, SWAP_TYPES, BOUNDS, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG,
   ANON_VMA, CPUSTAT, EVENT, GLOBALS, HELDTIME, IDALLOC, LOCKSTAT, MM, MMLIST, MachineSizes,
   MAX_CPUS, OOPS, OPS_LINE, PAGE, PERCPU, PTRS_PER_PTE, RING_SIZE, SCHED, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
@@ -19,7 +20,8 @@ export interface Bases {
   av_alloc: number; mmlist: number; oops: number; bounds: number; pages: number; phys: number; ptes: number;
   free_stack: number; mms: number; mm_free: number; vmas: number; vma_free: number; anon_vmas: number;
   percpu: number; cpustat: number; events: number; lockstat_f64: number; heldtime_f64: number; sched: number;
-  swapg: number; swap_info: number; swap_map: number; swap_cache: number; swap_slots: number;
+  swapg: number; swap_info: number; swap_map: number; swap_slots: number;
+  mappings: number; page_tree: number; backing: number; bios: number; queue: number;
   events_ts_f64: number; lat: number; lockstat_points: number; lockstat_contending: number; lockdep_dep: number; lockdep_edges: number; lockdep_report: number;
   /** kernel events per CPU ring (RING_SIZE) and trace-only events per CPU (0 unless tracing) */
   ring: number; tring: number; tevents: number; tevents_ts_f64: number;
@@ -29,10 +31,14 @@ export interface Bases {
 export let i32: Int32Array<ArrayBufferLike> = new Int32Array(0);
 export let f64: Float64Array<ArrayBufferLike> = new Float64Array(0);
 export let u8: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
-export let sizes: MachineSizes = { nr_pages: 0, nr_mm: 0, nr_vma: 0, nr_anon_vma: 0, nr_cpus: 0, trace_ring: 0 };
+export let sizes: MachineSizes = { nr_pages: 0, nr_mm: 0, nr_vma: 0, nr_anon_vma: 0, nr_cpus: 0, nr_files: 0, trace_ring: 0 };
 const align16 = (n: number) => (n + 15) & ~15;
-/** swapper_space "radix tree": one row of slots per swap type */
+/** swapper_space's page_tree: one row of slots per swap type, indexed by the entry's offset */
 export const swap_cache_stride = (s: MachineSizes) => Math.max(SWAP_SLOTS, s.nr_pages);
+/** address_space records: none, swapper_space, then the files */
+export const nr_mappings = (s: MachineSizes) => SWAPPER_SPACE + 1 + (s.nr_files ?? 0);
+/** page_tree slots of a mapping: swapper_space is indexed by any entry value a pte may hold, migration entries (offset = pfn) included */
+export const mapping_slots = (s: MachineSizes, as: number) => (as === SWAPPER_SPACE ? 32 * swap_cache_stride(s) : FILE_PAGES);
 
 /** lay out every region for the given capacities (cache-line aligned) */
 export function planBases(s: MachineSizes): Bases {
@@ -73,8 +79,12 @@ export function planBases(s: MachineSizes): Bases {
   b.swap_info = take((SWAP_TYPES + SWAP_INFO_GUARD) * SWAP_INFO.stride);
   // per-type arrays cover all 32 types: an entry of any type decodes to a real index
   b.swap_map = take(SWAP_TYPES * SWAP_SLOTS);
-  // the swap cache is indexed by any entry value a pte may hold, migration entries (offset = pfn) included
-  b.swap_cache = take(SWAP_TYPES * swap_cache_stride(s));
+  b.mappings = take(nr_mappings(s) * ADDRESS_SPACE.stride);
+  // every mapping's page_tree slots, swapper_space's first, then each file's (see mapping_init)
+  b.page_tree = take(mapping_slots(s, SWAPPER_SPACE) + (s.nr_files ?? 0) * FILE_PAGES);
+  b.backing = take((s.nr_files ?? 0) * FILE_PAGES * WORDS_PER_PAGE);
+  b.bios = take(s.nr_pages * BIO.stride);
+  b.queue = take(REQUEST_QUEUE.stride);
   b.swap_slots = take(SWAP_TYPES * SWAP_SLOTS * WORDS_PER_PAGE);
   b.events_ts_f64 = take(2 * s.nr_cpus * b.ring) / 2; // event timestamps (ms, performance.now()), when tracing
   b.tevents = take(s.nr_cpus * b.tring * EVENT.stride);
@@ -94,6 +104,8 @@ export function validateSizes(s: MachineSizes): string | null {
   if (!Number.isInteger(s.nr_pages) || s.nr_pages < 64 || s.nr_pages > 1 << 20) return 'nr_pages must be 64..1048576';
   const tr = s.trace_ring ?? 0;
   if (!Number.isInteger(tr) || (tr !== 0 && (tr < 64 || tr > 1 << 20 || (tr & (tr - 1)) !== 0))) return 'trace_ring must be 0 or a power of two, 64..1048576';
+  const nf = s.nr_files ?? 0;
+  if (!Number.isInteger(nf) || nf < 0 || nf > 64) return 'nr_files must be 0..64';
   for (const k of ['nr_mm', 'nr_vma', 'nr_anon_vma'] as const) {
     if (!Number.isInteger(s[k]) || s[k] < 2 || s[k] > 1 << 16) return `${k} must be 2..65536`;
   }
@@ -111,7 +123,7 @@ export function createMachineBuffer(s: MachineSizes): SharedArrayBuffer {
   const sab = new SharedArrayBuffer(b.total_words * 4);
   const h = new Int32Array(sab, 0, HEADER_WORDS);
   h[0] = MAGIC; h[1] = LAYOUT_VERSION;
-  h[2] = s.nr_pages; h[3] = s.nr_mm; h[4] = s.nr_vma; h[5] = s.nr_anon_vma; h[6] = s.nr_cpus; h[7] = b.tring;
+  h[2] = s.nr_pages; h[3] = s.nr_mm; h[4] = s.nr_vma; h[5] = s.nr_anon_vma; h[6] = s.nr_cpus; h[7] = b.tring; h[8] = s.nr_files ?? 0;
   attachMachine(sab);
   return sab;
 }
@@ -120,7 +132,7 @@ export function createMachineBuffer(s: MachineSizes): SharedArrayBuffer {
 export function attachMachine(sab: SharedArrayBuffer): void {
   const h = new Int32Array(sab, 0, HEADER_WORDS);
   if (h[0] !== MAGIC || h[1] !== LAYOUT_VERSION) throw new Error('not an mmrace Machine buffer (bad magic/version)');
-  sizes = { nr_pages: h[2], nr_mm: h[3], nr_vma: h[4], nr_anon_vma: h[5], nr_cpus: h[6], trace_ring: h[7] };
+  sizes = { nr_pages: h[2], nr_mm: h[3], nr_vma: h[4], nr_anon_vma: h[5], nr_cpus: h[6], trace_ring: h[7], nr_files: h[8] };
   Object.assign(B, planBases(sizes));
   i32 = new Int32Array(sab);
   f64 = new Float64Array(sab);
@@ -132,6 +144,8 @@ export const page_base = (pfn: number) => B.pages + pfn * PAGE.stride;
 export const mm_base = (mm: number) => B.mms + mm * MM.stride;
 export const vma_base = (vma: number) => B.vmas + vma * VMA.stride;
 export const av_base = (av: number) => B.anon_vmas + av * ANON_VMA.stride;
+export const as_base = (as: number) => B.mappings + as * ADDRESS_SPACE.stride;
+export const bio_base = (pfn: number) => B.bios + pfn * BIO.stride;
 export const percpu_base = (cpu: number) => B.percpu + cpu * PERCPU.stride;
 export const cpustat_base = (cpu: number) => B.cpustat + cpu * CPUSTAT.stride;
 export const phys_base = (pfn: number) => B.phys + pfn * WORDS_PER_PAGE;

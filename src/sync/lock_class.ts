@@ -11,8 +11,10 @@ export const LC_LRU = 6; // zone->lru_lock
 export const LC_MMLIST = 7; // mmlist_lock
 export const LC_IDALLOC = 8; // model: slab-like id allocators
 export const LC_SWAP = 9; // swap_lock
-export const LC_TREE = 10; // swapper_space.tree_lock (an rwlock in 2.6.18, a spinlock here)
-export const NR_LOCK_CLASSES = 11;
+export const LC_TREE = 10; // mapping->tree_lock (an rwlock in 2.6.18, a spinlock here)
+export const LC_I_MMAP = 11; // mapping->i_mmap_lock
+export const LC_QUEUE = 12; // the request queue's queue_lock (in-flight I/O)
+export const NR_LOCK_CLASSES = 13;
 
 /** class names as 2.6.18's lockdep prints them; the classes whose name changed with the era are renamed by lock_class_name */
 export const LOCK_CLASS_NAMES: readonly string[] = [
@@ -27,6 +29,8 @@ export const LOCK_CLASS_NAMES: readonly string[] = [
   'kmem_cache (model id allocator)',
   'swap_lock',
   '&mapping->tree_lock',
+  '&mapping->i_mmap_lock',
+  '&q->__queue_lock',
 ];
 
 /**

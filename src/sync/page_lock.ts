@@ -2,8 +2,11 @@
 // PG_waiters (a model device, like 4.10's flag: 2.6.18 hashed wait queues)
 // and park on the flags word itself; unlock_page clears both bits
 // and wakes every sleeper (each re-checks, as with the kernel's wait queue).
-import { PAGE, PG_locked, PG_waiters } from '../shm/layout.js';
-import { i32, page_base } from '../shm/machine.js';
+// A page under read I/O is locked on behalf of the I/O (src/cpu/io.ts): a
+// waiter for such a page completes the read itself instead of sleeping, and
+// so does a waiter for PG_writeback.
+import { BIO, CPUSTAT, PAGE, PG_locked, PG_waiters, PG_writeback } from '../shm/layout.js';
+import { bio_base, i32, page_base } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { BUG_ON } from '../check/bug.js';
 import { LC_PAGE_LOCK } from './lock_class.js';
@@ -11,6 +14,16 @@ import { check_halt, controlled, cpu_relax, preempt_point, preempt_point_release
 import { lock_acquired, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
 import { PARK_MS, SPIN_LIMIT } from './spinlock.js';
 import { LD_WAIT, lockdep_acquire } from './lockdep.js';
+
+/** the I/O agent's wait for a page's bio (src/cpu/io.ts installs it when it loads) */
+let io_waiter: (pfn: number) => void = () => {};
+export function set_io_waiter(fn: (pfn: number) => void): void { io_waiter = fn; }
+/** the page's lock is held for a read in flight: its waiter completes the read (an unlocked peek) */
+const locked_for_read = (pfn: number) => Atomics.load(i32, bio_base(pfn) + BIO.state) !== 0 && i32[bio_base(pfn) + BIO.rw] === 0;
+
+export function PageWriteback(pfn: number): boolean {
+  return (Atomics.load(i32, page_base(pfn) + PAGE.flags) & PG_writeback) !== 0;
+}
 
 export function PageLocked(pfn: number): boolean {
   return (Atomics.load(i32, page_base(pfn) + PAGE.flags) & PG_locked) !== 0;
@@ -42,6 +55,7 @@ export function lock_page(pfn: number): void {
       if ((Atomics.or(i32, f, PG_locked) & PG_locked) === 0) break;
       continue;
     }
+    if (locked_for_read(pfn)) { io_waiter(pfn); continue; }
     if (i < SPIN_LIMIT || controlled) { cpu_relax(); continue; }
     check_halt();
     if ((cur & PG_waiters) === 0) { Atomics.or(i32, f, PG_waiters); continue; }
@@ -70,11 +84,51 @@ export function wait_on_page_locked(pfn: number): void {
   for (let i = 0; ; i++) {
     const cur = Atomics.load(i32, f);
     if ((cur & PG_locked) === 0) break;
+    if (locked_for_read(pfn)) { io_waiter(pfn); continue; }
     if (i < SPIN_LIMIT || controlled) { cpu_relax(); continue; }
     check_halt();
     if ((cur & PG_waiters) === 0) { Atomics.or(i32, f, PG_waiters); continue; }
     Atomics.wait(i32, f, cur, PARK_MS);
   }
   lock_wait_end(t0);
+  preempt_point();
+}
+
+/**
+ * the submitter of a read hands its page lock to the I/O: it leaves this
+ * CPU's held locks, and the completion (unlock_page_io) releases it
+ */
+export function page_lock_to_io(pfn: number): void {
+  const p = page_base(pfn);
+  lock_released(p + PAGE.flags);
+  i32[p + PAGE.owner_cpu] = 0;
+}
+
+/** a read completed: unlock the page on behalf of the I/O (the lock is no CPU's) */
+export function unlock_page_io(pfn: number): void {
+  const f = page_base(pfn) + PAGE.flags;
+  const old = Atomics.and(i32, f, ~(PG_locked | PG_waiters));
+  BUG_ON((old & PG_locked) === 0, 'BUG() in unlock_page: !TestClearPageLocked(page)', pfn);
+  if ((old & PG_waiters) !== 0) Atomics.notify(i32, f, Infinity);
+  preempt_point_release();
+}
+
+/** end_page_writeback: the write completed (writeback waiters complete I/O themselves, none sleeps) */
+export function end_page_writeback(pfn: number): void {
+  const old = Atomics.and(i32, page_base(pfn) + PAGE.flags, ~PG_writeback);
+  BUG_ON((old & PG_writeback) === 0, 'BUG() in end_page_writeback: !TestClearPageWriteback(page)', pfn);
+  preempt_point_release();
+}
+
+/** wait_on_page_writeback: until the page's write completes (does not take the page lock) */
+export function wait_on_page_writeback(pfn: number): void {
+  const f = page_base(pfn) + PAGE.flags;
+  if ((Atomics.load(i32, f) & PG_writeback) === 0) return;
+  lockdep_acquire(f, LC_PAGE_LOCK, LD_WAIT); // a sleeping wait in the kernel (wait_on_page_bit)
+  i32[current.stat + CPUSTAT.writeback_waits] += 1;
+  while ((Atomics.load(i32, f) & PG_writeback) !== 0) {
+    io_waiter(pfn);
+    if ((Atomics.load(i32, f) & PG_writeback) !== 0) { cpu_relax(); check_halt(); }
+  }
   preempt_point();
 }
