@@ -10,9 +10,9 @@ import { pte_offset, pte_table } from '../src/mm/pagewalk.js';
 import { pte_pfn } from '../src/mm/pgtable.js';
 import { createMachineBuffer, i32 } from '../src/shm/machine.js';
 
-export function boot(sizes: Partial<MachineSizes> = {}, bugs = 0): SharedArrayBuffer {
+export function boot(sizes: Partial<MachineSizes> = {}, bugs = 0, era?: number): SharedArrayBuffer {
   const sab = createMachineBuffer({ ...DEFAULT_SIZES, nr_cpus: 1, ...sizes });
-  mem_init({ bugs, jitter: 0, seed: 1, ops_budget: 0 });
+  mem_init({ bugs, jitter: 0, seed: 1, ops_budget: 0, era });
   set_current_cpu(0, 1);
   set_preempt_hooks(null, null);
   return sab;

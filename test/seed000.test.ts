@@ -12,6 +12,11 @@ import { EPERM, sys_swapon } from '../src/mm/swapfile.js';
 import { MAX_SWAPFILES } from '../src/mm/swapops.js';
 import { KernelBug, read_oops, OOPS_BOUNDS } from '../src/check/bug.js';
 import { SW_SWAPON_TYPE_RANGE } from '../src/shm/switches.js';
+import { B } from '../src/shm/machine.js';
+import { GLOBALS } from '../src/shm/layout.js';
+import { read_bounds_note } from '../src/check/bounds.js';
+import { swap_guard_intact } from '../src/mm/swapfile.js';
+import { is_migration_entry, swp_entry } from '../src/mm/swapops.js';
 
 const scenario = (name: string) => SCENARIOS.find((s) => s.name === name)!;
 const run = (name: string, protocol: 'buggy' | 'fixed', cpus: number, ops: number, seed: number, jitter = JITTER_NONE) =>
@@ -21,10 +26,13 @@ const total = (cpus: number, field: number) => { let s = 0; for (let c = 0; c < 
 const BUGS: [string, RegExp][] = [
   ['cow-migration-entry', /COW leak|writable pte to COW-shared pfn/],
   ['mprotect-migration-entry', /succeeded after mprotect\(PROT_READ\)|writable pte in a read-only vma/],
-  ['swap-fault-on-migration-entry', /Read-error on swap-device \(entry [0-9a-f]{8}: type 3[01] /],
+  ['swap-fault-on-migration-entry', /^mmrace: out-of-bounds read of swap_info\[3[01]\] in swap_readpage/],
   ['swap-count-on-migration-entry', /swap_(dup|free): Bad swap file entry [0-9a-f]{8}/],
-  ['swapon-type-range', /BUG: KASAN: global-out-of-bounds in sys_swapon/],
+  // the bad write is noted, and the run goes on to its consequence: a type-30 swap pte read as a migration entry
+  ['swapon-type-range', /BUG_ON\(!PageLocked\(p\)\) in migration_entry_to_page|I-SWAPINFO/],
 ];
+/** the fixed protocol must hold over this many operations (issue 9) */
+const FIXED_OPS = 1_000_000;
 
 describe('seed 000 scenarios on 3 CPUs', () => {
   for (const [name, sig] of BUGS) {
@@ -38,10 +46,12 @@ describe('seed 000 scenarios on 3 CPUs', () => {
       }
       expect(hit, `attempts: ${attempts.join('; ')}`).not.toBeNull();
       expect(hit!.switches).toEqual(scenario(name).switches);
+      if (name === 'swapon-type-range') expect(hit!.bounds).toMatch(/^mmrace: out-of-bounds write of swap_info\[30\] in sys_swapon/);
 
-      const f = await run(name, 'fixed', 3, 300_000, 42);
+      const f = await run(name, 'fixed', 3, FIXED_OPS, 42);
       expect(f.outcome, f.oops?.text ?? f.invariants.join('\n')).toBe('clean');
-      expect(f.ops).toBeGreaterThanOrEqual(300_000);
+      expect(f.ops).toBeGreaterThanOrEqual(FIXED_OPS);
+      expect(f.bounds).toBeNull();
     });
   }
 
@@ -55,6 +65,22 @@ describe('seed 000 scenarios on 3 CPUs', () => {
   });
 });
 
+describe('swapin-entry-reuse (2.6.32 do_swap_page recheck)', () => {
+  it(`fixed (2.6.32's recheck) holds over ${FIXED_OPS} ops of swapoff/swapon cycles, reclaim, forks and migration`, async () => {
+    const r = await run('swapin-entry-reuse', 'fixed', 5, FIXED_OPS, 11, JITTER_HEAVY);
+    expect(r.outcome, r.oops?.text ?? r.invariants.join('\n')).toBe('clean');
+    expect(r.switches).toEqual([]);
+    expect(r.baseline).toEqual([]); // its own scenario's fixed run turns the era's baseline line off
+    expect(total(5, CPUSTAT.swapoffs)).toBeGreaterThan(100);
+  });
+
+  it('buggy is 2.6.18 as released: the switch is on (its reproduction is rare: npm run soak hunts it)', async () => {
+    const r = await run('swapin-entry-reuse', 'buggy', 3, 20_000, 1);
+    expect(r.switches).toEqual(['swapin-no-entry-recheck']);
+    if (r.outcome !== 'clean') expect(r.oops?.text ?? '').toMatch(/^user data: (lost write|wrong data)/);
+  });
+});
+
 describe('sys_swapon range check', () => {
   it(`fixed: ${MAX_SWAPFILES} devices, then -EPERM, not a crash`, () => {
     boot();
@@ -63,11 +89,23 @@ describe('sys_swapon range check', () => {
     expect(sys_swapon(8, 0)).toBe(EPERM);
   });
 
-  it('buggy: the old check lets type 30 through, and the write past swap_info[] is caught', () => {
+  it('buggy: the old check lets type 30 through, and the bounds checker stops the write past swap_info[]', () => {
     boot({}, SW_SWAPON_TYPE_RANGE);
     for (let k = 0; k < MAX_SWAPFILES; k++) expect(sys_swapon(8, 0)).toBe(k);
     expect(() => sys_swapon(8, 0)).toThrow(KernelBug);
     expect(read_oops()!.kind).toBe(OOPS_BOUNDS);
-    expect(read_oops()!.text).toMatch(/swap_info\[30\]/);
+    expect(read_oops()!.text).toMatch(/^mmrace: out-of-bounds write of swap_info\[30\] in sys_swapon/);
+  });
+
+  it('buggy, bounds noted: the write lands in the guard, and a type-30 entry is a migration entry', () => {
+    boot({}, SW_SWAPON_TYPE_RANGE);
+    i32[B.globals + GLOBALS.bounds_note] = 1;
+    for (let k = 0; k < MAX_SWAPFILES; k++) expect(sys_swapon(8, 0)).toBe(k);
+    expect(swap_guard_intact()).toBe(true);
+    expect(sys_swapon(8, 0)).toBe(30);
+    expect(swap_guard_intact()).toBe(false);
+    expect(read_oops()).toBeNull();
+    expect(read_bounds_note()!.text).toMatch(/^mmrace: out-of-bounds write of swap_info\[30\] in sys_swapon/);
+    expect(is_migration_entry(swp_entry(30, 5))).toBe(true);
   });
 });

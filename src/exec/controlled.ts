@@ -25,6 +25,7 @@ import type { Scenario } from '../scenarios/types.js';
 import type { CpuResult, CpuTask } from './task.js';
 import { LOG_FIELDS } from './sched_cpu.js';
 import { era_label } from '../shm/era.js';
+import { read_bounds_note } from '../check/bounds.js';
 import { first_cpu, pct_changes, pct_init } from './strategies.js';
 import {
   FALLBACK_NONPREEMPTIVE, FALLBACK_RANDOM, STRAT_PCT, STRAT_RANDOM, STRAT_REPLAY, mix_seed,
@@ -188,7 +189,7 @@ export class ControlledExecutor {
     const sb = B.sched;
     const run: RunResult = {
       scenario: o.scenario.name, scenario_arg: o.scenarioArg ?? o.scenario.name, era_arg: o.era === undefined ? '' : ` --era ${o.era}`, protocol: o.protocol, cpus: o.cpus, seed: o.seed,
-      warmup_ms: 0, lockdep_cycle: lockdep_cycle(), jitter: 'none', roles, switches: names, baseline, era: era_label(era), elapsed_ms: wall_ms, ops: sum_ops(o.cpus), outcome,
+      warmup_ms: 0, lockdep_cycle: lockdep_cycle(), jitter: 'none', roles, switches: names, baseline, era: era_label(era), bounds: read_bounds_note()?.text ?? null, elapsed_ms: wall_ms, ops: sum_ops(o.cpus), outcome,
       first_failure_ms: null, oops, invariants,
       cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'error', message: 'did not finish' }), watchdog,
     };

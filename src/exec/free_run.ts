@@ -8,6 +8,7 @@ import { set_current_cpu } from '../cpu/current.js';
 import { EVENTS } from '../cpu/events.js';
 import { OOPS_INTERNAL, OOPS_INVARIANT, OOPS_SOFTLOCKUP, OopsRecord, read_oops, record_oops } from '../check/bug.js';
 import { check_invariants } from '../check/invariants.js';
+import { read_bounds_note } from '../check/bounds.js';
 import { describe_lock } from '../check/lock_names.js';
 import { create_pool } from './pool.js';
 import { JITTER_NAMES } from './jitter.js';
@@ -53,6 +54,8 @@ export interface RunResult {
   baseline: string[];
   /** the kernel the run modelled: 'E2 (2.6.18)' */
   era: string;
+  /** the bounds checker's note of the first out-of-bounds access, when the scenario lets the run go on past it (src/check/bounds.ts) */
+  bounds: string | null;
   elapsed_ms: number; ops: number; outcome: Outcome;
   /** ms of warm-up left out of elapsed_ms, ops and the counters (0 if none) */
   warmup_ms: number;
@@ -168,7 +171,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   else if (lockdep_found()) outcome = 'violation'; // a lock-order cycle is a bug even when it did not deadlock this time
   return {
     scenario: o.scenario.name, scenario_arg: o.scenarioArg ?? o.scenario.name, era_arg: o.era === undefined ? '' : ` --era ${o.era}`, protocol: o.protocol, cpus: o.cpus, seed: o.seed, jitter: JITTER_NAMES[o.jitter],
-    roles, switches: names, baseline, era: era_label(era), elapsed_ms, ops, outcome, warmup_ms: warmed ? warmAt - t0 : 0, lockdep_cycle: lockdep_cycle(),
+    roles, switches: names, baseline, era: era_label(era), bounds: read_bounds_note()?.text ?? null, elapsed_ms, ops, outcome, warmup_ms: warmed ? warmAt - t0 : 0, lockdep_cycle: lockdep_cycle(),
     first_failure_ms: finalOops ? first_failure_ms : null, oops: finalOops, invariants,
     cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'error', message: 'did not finish' }), watchdog,
   };

@@ -27,6 +27,8 @@ export interface RunReport {
   protocol: string; switches: string[];
   /** the era's own pre-patch lines that were on too (kernel-notes 7) */
   era_baseline: string[];
+  /** mmrace's bounds checker: the first out-of-bounds access of a run that went on past it (message and call trace), or null */
+  bounds_note: string | null;
   cpus: number; roles: string[];
   seed: number; jitter: string; budget: { ops: number } | { duration_ms: number }; outcome: string;
   expect: string | null; expectation_met: boolean | null; elapsed_ms: number; ops: number; ops_per_s: number;
@@ -40,7 +42,7 @@ export function build_report(r: RunResult, budget: RunReport['budget'], expect: 
   const o = r.oops;
   const b = 'ops' in budget ? `--ops ${budget.ops}` : `--duration ${budget.duration_ms / 1000}`;
   return {
-    schema: RUN_SCHEMA, tool: `mmrace ${version}`, scenario: r.scenario, era: r.era, protocol: r.protocol, switches: r.switches, era_baseline: r.baseline,
+    schema: RUN_SCHEMA, tool: `mmrace ${version}`, scenario: r.scenario, era: r.era, protocol: r.protocol, switches: r.switches, era_baseline: r.baseline, bounds_note: r.bounds,
     cpus: r.cpus, roles: r.roles, seed: r.seed, jitter: r.jitter, budget, outcome: r.outcome, expect, expectation_met: met,
     elapsed_ms: r.elapsed_ms, ops: r.ops, ops_per_s: r.elapsed_ms > 0 ? r.ops / (r.elapsed_ms / 1000) : 0,
     first_failure_ms: r.first_failure_ms,

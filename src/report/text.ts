@@ -22,6 +22,7 @@ export function text_report(r: RunReport, opts: { lockStat?: boolean; latency?: 
   const out: string[] = [];
   out.push(`mmrace run ${r.scenario}  era=${r.era}  protocol=${r.protocol}${r.switches.length ? ` [${r.switches.join(', ')}]` : ''}  cpus=${r.cpus} (${r.roles.join(', ')})  seed=${r.seed}  jitter=${r.jitter}`);
   out.push(outcome_line(r));
+  if (r.bounds_note) out.push('', `${r.bounds_note.split('\n')[0]} (noted; the run went on to show what it does next)`);
   if (r.failure) out.push('', r.failure.splat);
   if (r.invariants.length && !r.failure?.splat.includes(r.invariants[0])) out.push('', 'invariants:', ...r.invariants.map((s) => `  ${s}`));
   if (r.lockdep.report) out.push('', r.lockdep.report.text);

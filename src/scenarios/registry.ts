@@ -10,10 +10,11 @@ import { swapFaultMigrationEntry } from './swap_fault_migration_entry.js';
 import { swapCountMigrationEntry } from './swap_count_migration_entry.js';
 import { swaponTypeRange } from './swapon_type_range.js';
 import { swapStress } from './swap_stress.js';
+import { swapinEntryReuse } from './swapin_entry_reuse.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   orphanedMigrationEntry, cowMigrationEntry, mprotectMigrationEntry, swapFaultMigrationEntry,
-  swapCountMigrationEntry, swaponTypeRange, swapStress,
+  swapCountMigrationEntry, swaponTypeRange, swapinEntryReuse, swapStress,
 ];
 
 export class ScenarioError extends Error {}

@@ -1,5 +1,9 @@
-// No bug switch: the whole seed-000 machine under load, to show the fixed
-// kernel holds. Reclaim swaps the family's pages out while the parent's
+// The whole seed-000 machine under load, to show the fixed kernel holds.
+// Its one switch is 2.6.18's own: without 2.6.32's recheck in do_swap_page
+// (swapin-no-entry-recheck, on in every 2.6.18 run) the swapoff/swapon
+// cycles here can hand a stale page to a faulter; the fixed protocol has the
+// recheck, the buggy one is 2.6.18 as released (scenario swapin-entry-reuse
+// aims at that race). Reclaim swaps the family's pages out while the parent's
 // program, forked children, migration and swapoff/swapon cycles run on the
 // other CPUs; every program checks its data, and the end-of-run sweep checks
 // swap_map counts, the swap cache, mapcounts and refcounts.
@@ -14,27 +18,28 @@ import type { CpuContext, Scenario, SetupState } from './types.js';
 const roles = cycle_roles(['reclaimer', 'toucher', 'forker', 'migrator', 'swapper'], ['reclaimer', 'toucher', 'migrator']);
 const DEVICE_SLOTS = SWAP_SLOTS / 4;
 
-function setup(): SetupState {
-  const s = family_setup(32, 1);
-  if (sys_swapon(DEVICE_SLOTS, 0) !== 0) throw new Error('setup: swapon failed');
-  return s;
+/** the family, and one swap device of `slots` slots */
+export function swap_family_setup(npages: number, siblings: number, slots: number, written = npages): SetupState {
+  const s = family_setup(npages, siblings, written);
+  if (sys_swapon(slots, 0) !== 0) throw new Error('setup: swapon failed');
+  return { ...s, device_slots: slots };
 }
 
-/** the admin's swapoff/swapon cycle: every swapped page must come back */
-function swap_cycle(): void {
+/** the admin's swapoff/swapon cycle: every swapped page must come back, and the device is type 0 again */
+export function swap_cycle(slots: number): void {
   set_path(EV_SWAPOFF);
   let rc = sys_swapoff(0);
   for (let tries = 0; rc !== 0 && tries < 10; tries++) rc = sys_swapoff(0);
   trace_event(EV_SWAPOFF, 0, rc);
   if (rc !== 0) fail(OOPS_SHADOW, `admin: swapoff failed with ${rc}`);
-  const t = sys_swapon(DEVICE_SLOTS, 0);
+  const t = sys_swapon(slots, 0);
   if (t !== 0) fail(OOPS_SHADOW, `admin: swapon returned ${t}, expected type 0 again`);
 }
 
 function run(ctx: CpuContext): void {
   run_family(ctx, ['toucher', 'solo'], roles, {
-    swapper: () => swap_cycle(),
-    solo: (f) => { const r = prandom_below(16); if (r === 0) swap_cycle(); else if (r < 6) f.reclaim_one(); else if (r < 9) f.migrate_one(); else if (r < 11) f.fork_one(); else f.touch(); },
+    swapper: () => swap_cycle(DEVICE_SLOTS),
+    solo: (f) => { const r = prandom_below(16); if (r === 0) swap_cycle(DEVICE_SLOTS); else if (r < 6) f.reclaim_one(); else if (r < 9) f.migrate_one(); else if (r < 11) f.fork_one(); else f.touch(); },
   });
 }
 
@@ -42,11 +47,11 @@ export const swapStress: Scenario = {
   name: 'swap-stress',
   title: 'reclaim, swap-in, fork, migration and swapoff together (no switch: the fixed kernel must hold)',
   seed: '000_f600569768ae13bb',
-  switches: [],
+  switches: ['swapin-no-entry-recheck'],
   description: 'the swap side of seed 000 under load, with every checker armed',
-  expect_buggy: 'nothing (no switch): run it with --protocol fixed --expect clean',
+  expect_buggy: '(rarely) user data: a stale page mapped after swapoff/swapon reused its entry; run it with --protocol fixed --expect clean',
   sizes: { nr_pages: 1024, nr_mm: 64, nr_vma: 256 },
   roles,
-  setup,
+  setup: () => swap_family_setup(32, 1, DEVICE_SLOTS),
   run,
 };

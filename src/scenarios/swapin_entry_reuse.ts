@@ -1,0 +1,37 @@
+// 2.6.32's do_swap_page recheck, found missing by swap-stress here: after
+// lock_page, 2.6.18 trusts pte_same alone. A faulter looks up the swap-cache
+// page of entry E and sleeps on its lock; meanwhile swapoff brings E's page
+// back into every pte and drops it from the swap cache, swapon gives the
+// device the same type, and reclaim swaps the same pte out again to the same
+// slot: the pte reads E once more (an ABA). The faulter wakes, sees
+// pte_same, and maps its old page, whose data went stale when the program
+// stored through the page swapoff had mapped. 2.6.32 also checks that the
+// page is still the swap-cache page of E (PageSwapCache && page_private ==
+// E) and retries. A small device makes the same slot come back often.
+import { cycle_roles, run_family } from './family.js';
+import { swap_cycle, swap_family_setup } from './swap_stress.js';
+import type { CpuContext, Scenario } from './types.js';
+import { prandom_below } from '../cpu/current.js';
+
+const roles = cycle_roles(['swapper', 'toucher', 'reclaimer', 'forker', 'migrator'], ['reclaimer', 'toucher']);
+const DEVICE_SLOTS = 8;
+
+function run(ctx: CpuContext): void {
+  run_family(ctx, ['toucher', 'solo'], roles, {
+    swapper: () => swap_cycle(DEVICE_SLOTS),
+    solo: (f) => { const r = prandom_below(8); if (r === 0) swap_cycle(DEVICE_SLOTS); else if (r < 4) f.reclaim_one(); else f.touch(); },
+  });
+}
+
+export const swapinEntryReuse: Scenario = {
+  name: 'swapin-entry-reuse',
+  title: 'swapoff/swapon reuse a swap entry under a sleeping faulter: pte_same passes and a stale page is mapped',
+  seed: '2.6.32 do_swap_page',
+  switches: ['swapin-no-entry-recheck'],
+  description: 'do_swap_page checks only pte_same after lock_page; 2.6.32 also checks PageSwapCache(page) && page_private(page) == entry',
+  expect_buggy: 'user data: lost write (a stale page mapped after swapoff/swapon reused the entry)',
+  sizes: { nr_pages: 1024, nr_mm: 64, nr_vma: 256 },
+  roles,
+  setup: () => swap_family_setup(32, 1, DEVICE_SLOTS),
+  run,
+};
