@@ -19,19 +19,19 @@ const HELP = `mmrace ${VERSION}: Linux mm locking protocols on real threads
 
 usage:
   mmrace list
-  mmrace run <scenario|module.js> [--protocol buggy|fixed] [--cpus N]
+  mmrace run <scenario|module.js> [--protocol buggy|fixed] [--cpus N] [--era E]
              [--duration S | --ops N] [--seed S] [--jitter none|light|heavy]
              [--expect bug|clean] [--json FILE] [--trace FILE] [--report FILE.html]
              [--watchdog S] [--no-lock-stat] [--no-latency] [--lock-order]
-  mmrace bench <scenario|module.js> [--cpus 1,2,4,8] [--protocol fixed|buggy] [--duration S] [--warmup S]
+  mmrace bench <scenario|module.js> [--cpus 1,2,4,8] [--protocol fixed|buggy] [--era E] [--duration S] [--warmup S]
              [--seed S] [--jitter none|light|heavy] [--json FILE] [--report FILE.html] [--watchdog S]
   mmrace demo [--cpus N] [--runs K] [--duration S]
-  mmrace explore <scenario|module.js> [--protocol buggy|fixed] [--cpus N] [--ops N]
+  mmrace explore <scenario|module.js> [--protocol buggy|fixed] [--cpus N] [--ops N] [--era E]
              [--strategy random|pct|random,pct] [--depth D] [--k K] [--iterations N]
              [--seed S] [--max-steps N] [--out FILE] [--stop-at-first] [--expect bug|clean] [--watchdog S]
   mmrace replay FILE [--verify] [--ladder] [--trace FILE] [--json FILE] [--report FILE.html]
   mmrace shrink FILE [--out FILE] [--max-runs N]
-  mmrace capture <scenario|module.js> [--protocol buggy|fixed] [--cpus N] [--ops N | --duration S]
+  mmrace capture <scenario|module.js> [--protocol buggy|fixed] [--cpus N] [--era E] [--ops N | --duration S]
              [--seed S] [--jitter none|light|heavy] [--runs K] [--rehunt N] [--max-steps N] [--out FILE]
 
 exit: 0 ok/expectation met, 1 violation/expectation missed, 2 usage, 3 liveness, 4 internal

@@ -8,8 +8,8 @@ import { copy_mm } from '../src/mm/fork.js';
 import { swp_entry } from '../src/mm/swapops.js';
 import { swap_cache_slot } from '../src/mm/swap_state.js';
 import { alloc_page } from '../src/mm/page_alloc.js';
-import { B, i32, page_base } from '../src/shm/machine.js';
-import { PAGE, PG_buddy, PG_lru, SWAPG } from '../src/shm/layout.js';
+import { as_base, i32, page_base } from '../src/shm/machine.js';
+import { ADDRESS_SPACE, PAGE, PG_buddy, PG_lru, SWAPPER_SPACE } from '../src/shm/layout.js';
 import { headline } from '../src/report/splat.js';
 import { OOPS_INVARIANT, OOPS_SHADOW, OopsRecord } from '../src/check/bug.js';
 
@@ -67,16 +67,16 @@ describe('invariant sweep', () => {
     boot();
     const { pfn } = family();
     i32[swap_cache_slot(swp_entry(0, 5))] = pfn(0);
-    i32[B.swapg + SWAPG.nrpages] += 1; // nrpages agrees: only the slot's page is wrong
+    i32[as_base(SWAPPER_SPACE) + ADDRESS_SPACE.nrpages] += 1; // nrpages agrees: only the slot's page is wrong
     const v = check_invariants();
     expect(rules(v)).toEqual(['I-CACHE']);
-    expect(v[0]).toMatch(/swap cache slot 0x\w+ holds pfn \d+, which is not a swap-cache page of that entry/);
+    expect(v[0]).toMatch(/address_space#1 index 0x5 holds pfn \d+, whose mapping \w+ index \w+ private \w+ say otherwise/);
   });
 
   it('I-CACHE: swapper_space.nrpages that does not match the slots', () => {
     boot();
     family();
-    i32[B.swapg + SWAPG.nrpages] += 1;
+    i32[as_base(SWAPPER_SPACE) + ADDRESS_SPACE.nrpages] += 1;
     expect(rules(check_invariants())).toEqual(['I-CACHE']);
   });
 
