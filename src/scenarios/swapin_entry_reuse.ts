@@ -8,17 +8,37 @@
 // stored through the page swapoff had mapped. 2.6.32 also checks that the
 // page is still the swap-cache page of E (PageSwapCache && page_private ==
 // E) and retries. A small device makes the same slot come back often.
-import { cycle_roles, run_family } from './family.js';
+import { BASE, Family, cycle_roles, must, run_family, set_path } from './family.js';
+import { ACCESS_OK, mmu, switch_mm, user_access } from '../cpu/mmu.js';
+import { EV_USER } from '../cpu/events.js';
+import { PAGE_SIZE, WORDS_PER_PAGE } from '../shm/layout.js';
 import { swap_cycle, swap_family_setup } from './swap_stress.js';
 import type { CpuContext, Scenario } from './types.js';
 import { prandom_below } from '../cpu/current.js';
 
-const roles = cycle_roles(['swapper', 'toucher', 'reclaimer', 'forker', 'migrator'], ['reclaimer', 'toucher']);
+const roles = cycle_roles(['swapper', 'toucher', 'reader', 'reclaimer', 'forker', 'reclaimer', 'migrator'], ['reader', 'reclaimer']);
+
+/**
+ * a second thread of the parent's program: it reads pages at random (their values
+ * are the toucher's to check), so its faults on swapped-out pages sleep in
+ * do_swap_page's lock_page while swapoff holds the page
+ */
+function read_all(f: Family): void {
+  set_path(EV_USER);
+  switch_mm(f.parent);
+  for (let k = 0; k < 8; k++) {
+    const p = prandom_below(f.npages);
+    user_access(f.parent, BASE + p * PAGE_SIZE, p % WORDS_PER_PAGE, false, 0);
+    must(mmu.status === ACCESS_OK, 'parent read');
+  }
+  switch_mm(0);
+}
 const DEVICE_SLOTS = 8;
 
 function run(ctx: CpuContext): void {
   run_family(ctx, ['toucher', 'solo'], roles, {
     swapper: () => swap_cycle(DEVICE_SLOTS),
+    reader: read_all,
     solo: (f) => { const r = prandom_below(8); if (r === 0) swap_cycle(DEVICE_SLOTS); else if (r < 4) f.reclaim_one(); else f.touch(); },
   });
 }
@@ -32,6 +52,6 @@ export const swapinEntryReuse: Scenario = {
   expect_buggy: 'user data: lost write (a stale page mapped after swapoff/swapon reused the entry)',
   sizes: { nr_pages: 1024, nr_mm: 64, nr_vma: 256 },
   roles,
-  setup: () => swap_family_setup(32, 1, DEVICE_SLOTS),
+  setup: () => swap_family_setup(96, 1, DEVICE_SLOTS),
   run,
 };
