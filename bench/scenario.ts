@@ -1,5 +1,5 @@
 // The orphan scenario on real workers: throughput as CPUs are added (fixed
-// protocol, honest about CPUs > cores) and time to the first BUG (buggy).
+// protocol, honest about CPUs > cores).
 import { run_free } from '../src/exec/free_run.js';
 import { orphanedMigrationEntry } from '../src/scenarios/orphaned_migration_entry.js';
 import { cpustat_base, i32 } from '../src/shm/machine.js';
@@ -19,17 +19,4 @@ export async function scaling(cpuList: number[], duration_ms: number): Promise<S
       forks_per_s: sum(cpus, CPUSTAT.forks) / secs, outcome: r.outcome });
   }
   return rows;
-}
-
-export interface FirstBugRow { cpus: number; runs: number; hits: number; median_ms: number; p90_ms: number; max_ms: number }
-
-export async function first_bug(cpus: number, runs: number, cap_ms: number): Promise<FirstBugRow> {
-  const t: number[] = [];
-  for (let k = 0; k < runs; k++) {
-    const r = await run_free({ scenario: S, scenarioRef: S.name, protocol: 'buggy', cpus, ops: 0, duration_ms: cap_ms, seed: 1000 + k, jitter: 0 });
-    if (r.first_failure_ms !== null && (r.outcome === 'bug' || r.outcome === 'violation')) t.push(r.first_failure_ms);
-  }
-  t.sort((a, b) => a - b);
-  const q = (p: number) => (t.length ? t[Math.min(t.length - 1, Math.floor(p * (t.length - 1)))] : NaN);
-  return { cpus, runs, hits: t.length, median_ms: q(0.5), p90_ms: q(0.9), max_ms: t.length ? t[t.length - 1] : NaN };
 }

@@ -61,8 +61,13 @@ function save_schedule(path: string, o: ControlledOptions, rep: Reported, found:
 
 const default_out = (name: string, what: string) => `mmrace-${name}.${what}.json`;
 
+/** mmrace explore's defaults; `npm run bench` explores with them too, so its figures are what a user gets */
+export const EXPLORE_DEFAULTS = {
+  strategies: ['pct'] as ExploreStrategy[], depth: 3, ops: 1, iterations: 500, seed: 1, max_steps: 100_000, watchdog_s: 15,
+};
+
 function strategies_arg(v: string | undefined): ExploreStrategy[] {
-  const list = (v ?? 'pct').split(',').map((x) => x.trim());
+  const list = (v ?? EXPLORE_DEFAULTS.strategies.join(',')).split(',').map((x) => x.trim());
   for (const x of list) if (x !== 'random' && x !== 'pct') throw new UsageError(`--strategy must be random, pct or a comma list of them, got '${v}'`);
   return [...new Set(list)] as ExploreStrategy[];
 }
@@ -82,16 +87,16 @@ export async function cmd_explore(argv: string[]): Promise<number> {
     },
   });
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `one scenario expected, got ${positionals.length}` : 'explore needs a scenario (see mmrace list)');
-  const watchdog_ms = num('watchdog', values.watchdog, 15, 0.1, 3600) * 1000;
+  const watchdog_ms = num('watchdog', values.watchdog, EXPLORE_DEFAULTS.watchdog_s, 0.1, 3600) * 1000;
   const protocol = oneOf('protocol', values.protocol, 'buggy', ['buggy', 'fixed'] as const);
   const cpus = int('cpus', values.cpus, 2, 1, MAX_CPUS);
-  const ops = int('ops', values.ops, 1, 0, 1_000_000);
+  const ops = int('ops', values.ops, EXPLORE_DEFAULTS.ops, 0, 1_000_000);
   const strategies = strategies_arg(values.strategy);
-  const depth = int('depth', values.depth, 3, 1, PCT_MAX_DEPTH);
+  const depth = int('depth', values.depth, EXPLORE_DEFAULTS.depth, 1, PCT_MAX_DEPTH);
   const k = values.k === undefined ? null : int('k', values.k, 1, 1, 2 ** 30);
-  const iterations = int('iterations', values.iterations, 500, 1, 10_000_000);
-  const seed = int('seed', values.seed, 1, 0, 2 ** 31 - 1);
-  const max_steps = int('max-steps', values['max-steps'], 100_000, 100, 2 ** 30);
+  const iterations = int('iterations', values.iterations, EXPLORE_DEFAULTS.iterations, 1, 10_000_000);
+  const seed = int('seed', values.seed, EXPLORE_DEFAULTS.seed, 0, 2 ** 31 - 1);
+  const max_steps = int('max-steps', values['max-steps'], EXPLORE_DEFAULTS.max_steps, 100, 2 ** 30);
   const expect = values.expect === undefined ? null : oneOf('expect', values.expect, 'bug', ['bug', 'clean'] as const);
   let scenario;
   try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }

@@ -20,6 +20,8 @@ export interface ExploreOptions {
   /** PCT: decisions to spread the change points over; null: calibrate (calibrate_k) */
   k: number | null;
   stop_at_first?: boolean;
+  /** asked after each iteration: true ends the exploration there (a caller's time budget) */
+  stop?: () => boolean;
   progress?: (strategy: string, done: number, failures: number) => void;
 }
 
@@ -92,7 +94,7 @@ export async function explore(ex: ControlledExecutor, o: ExploreOptions): Promis
         if (!rep.first) { rep.first = { options, run: r, iteration: i }; rep.first_failure_iteration = i; }
       }
       o.progress?.(strategy, i + 1, rep.failures);
-      if (o.stop_at_first && rep.first) break;
+      if ((o.stop_at_first && rep.first) || o.stop?.()) break;
     }
     rep.hit_rate = rep.iterations ? rep.failures / rep.iterations : 0;
     out.push(rep);

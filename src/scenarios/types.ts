@@ -36,6 +36,19 @@ export interface Scenario {
   sizes?: Partial<MachineSizes>;
   /** what the buggy protocol is expected to show, and that the fixed one must not */
   expect_buggy: string;
+  /**
+   * optional: the failure text (splat or violation) the buggy protocol must
+   * show for a run to count as this scenario reproduced, e.g.
+   * /BUG_ON\(!PageLocked\(p\)\) in migration_entry_to_page/. `npm run bench`
+   * counts only matching failures; absent, any failure counts (and says so)
+   */
+  signature?: RegExp;
+  /**
+   * optional: set when the buggy failure does not wait for an interleaving
+   * (why, in a few words, e.g. 'the 31st swapon'); `npm run bench` then
+   * prints its time as a note, not as a race against the 1 s goal
+   */
+  deterministic?: string;
   /** role of each CPU for a run on nr_cpus CPUs */
   roles(nr_cpus: number): string[];
   /** build the initial state (runs on the boot CPU before the workers start) */

@@ -1,0 +1,40 @@
+// The bench's first_failure part, run quick on one scenario through its
+// function: the row has every figure the table and BENCH_JSON print, and
+// its counts add up. Times are only checked to be numbers: figures are
+// measured, never asserted.
+import { describe, expect, it } from 'vitest';
+import { first_failure, first_failure_options, first_failure_table, raced } from '../bench/first_failure.js';
+import { SCENARIOS } from '../src/scenarios/registry.js';
+
+describe('bench first_failure part', () => {
+  it('measures every scenario with a switch, and nothing else', () => {
+    const names = raced().map((s) => s.name);
+    expect(names).toContain('orphaned-migration-entry');
+    for (const s of SCENARIOS) expect(names.includes(s.name)).toBe(s.switches.length > 0);
+  });
+
+  it('one scenario, BENCH_QUICK: a row of the right shape, reproduced <= runs', async () => {
+    const o = first_failure_options(true);
+    const s = SCENARIOS.find((x) => x.name === 'swap-count-on-migration-entry')!;
+    const rows = await first_failure([s], o);
+    expect(rows).toHaveLength(1);
+    const r = rows[0];
+    expect(r.scenario).toBe(s.name);
+    expect(r.signature).toEqual(expect.any(String));
+    expect(r.deterministic).toBeNull();
+    expect(['met', 'missed']).toContain(r.free.goal);
+    for (const side of [r.free, r.explore]) {
+      expect(side.runs).toBeGreaterThan(0);
+      expect(side.runs).toBeLessThanOrEqual(o.runs);
+      expect(side.reproduced).toBeLessThanOrEqual(side.runs);
+      expect(side.reproduced + side.other_failure + side.not_found).toBe(side.runs);
+      for (const v of [side.median_ms, side.p90_ms]) expect(typeof v).toBe('number');
+      if (side.reproduced > 0) expect(side.p90_ms).toBeGreaterThanOrEqual(side.median_ms);
+    }
+    expect(typeof r.explore.median_schedules).toBe('number');
+    expect(r.wall_ms).toBeGreaterThan(0);
+    const table = first_failure_table(rows, o, r.wall_ms);
+    expect(table).toContain(`| ${s.name} | ${r.free.reproduced}/${r.free.runs} |`);
+    expect(table).toMatch(/part wall time: \d+\.\d s/);
+  });
+});
