@@ -21,6 +21,7 @@ export const cowMigrationEntry: Scenario = {
   switches: ['migration-read-as-bool'],
   description: 'copy_one_pte calls make_migration_entry(page, SWP_MIGRATION_READ); 30 is a true `write`',
   expect_buggy: 'user data: COW leak between parent and child (or a writable COW-shared pte at the end)',
+  signature: /COW leak|writable pte to COW-shared pfn/,
   sizes: { nr_pages: 1024, nr_mm: 64, nr_vma: 256 },
   roles,
   setup: () => family_setup(16, 0, 16, 0),

@@ -62,6 +62,7 @@ export const mprotectMigrationEntry: Scenario = {
   switches: ['mprotect-skips-migration-entry'],
   description: 'change_pte_range ignores non-present ptes, so a write migration entry stays WRITE',
   expect_buggy: 'user program: a store succeeds after mprotect(PROT_READ) (or a writable pte in a read-only vma)',
+  signature: /succeeded after mprotect\(PROT_READ\)|writable pte in a read-only vma/,
   sizes: { nr_pages: 1024, nr_mm: 16, nr_vma: 64 },
   roles,
   setup: () => family_setup(16, 0, 16, 0, 1),

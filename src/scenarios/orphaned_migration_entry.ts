@@ -30,6 +30,8 @@ export const orphanedMigrationEntry: Scenario = {
   description: 'anon_vma_link adds the child vma at the head of the anon_vma list (list_add); ' +
     'remove_migration_ptes passes the child before fork copies the parent\'s migration entry into it',
   expect_buggy: 'kernel BUG: BUG_ON(!PageLocked(p)) in migration_entry_to_page',
+  // the kernel's BUG where it catches the orphan, or the exit-time check when no fault reaches it first
+  signature: /BUG_ON\(!PageLocked\(p\)\) in migration_entry_to_page|orphaned migration entry/,
   sizes: { nr_pages: 1024, nr_mm: 64, nr_vma: 256 },
   roles,
   setup: () => family_setup(32, 6, 8),

@@ -18,6 +18,7 @@ export const swapCountMigrationEntry: Scenario = {
   switches: ['swap-count-on-migration-entry'],
   description: 'swap_duplicate / free_swap_and_cache lack the is_migration_entry early returns',
   expect_buggy: 'swap_dup: Bad swap file entry (or swap_free: ...) for a type-30/31 entry',
+  signature: /swap_(dup|free): Bad swap file entry [0-9a-f]{8}/,
   sizes: { nr_pages: 1024, nr_mm: 64, nr_vma: 256 },
   roles,
   setup: () => family_setup(32, 2, 16),

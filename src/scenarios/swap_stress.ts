@@ -50,6 +50,7 @@ export const swapStress: Scenario = {
   switches: ['swapin-no-entry-recheck'],
   description: 'the swap side of seed 000 under load, with every checker armed',
   expect_buggy: '(rarely) user data: a stale page mapped after swapoff/swapon reused its entry; run it with --protocol fixed --expect clean',
+  signature: /^user data: (lost write|wrong data)/,
   sizes: { nr_pages: 1024, nr_mm: 64, nr_vma: 256 },
   roles,
   setup: () => swap_family_setup(32, 1, DEVICE_SLOTS),

@@ -50,6 +50,7 @@ export const swapinEntryReuse: Scenario = {
   switches: ['swapin-no-entry-recheck'],
   description: 'do_swap_page checks only pte_same after lock_page; 2.6.32 also checks PageSwapCache(page) && page_private(page) == entry',
   expect_buggy: 'user data: lost write (a stale page mapped after swapoff/swapon reused the entry)',
+  signature: /^user data: (lost write|wrong data)/,
   sizes: { nr_pages: 1024, nr_mm: 64, nr_vma: 256 },
   roles,
   setup: () => swap_family_setup(96, 1, DEVICE_SLOTS),
