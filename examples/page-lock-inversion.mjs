@@ -34,7 +34,7 @@ export default {
   description: 'a path that holds PG_locked while it takes mmap_sem, against faults that wait for the page lock under mmap_sem',
   expect_buggy: 'lockdep: possible circular locking dependency',
   roles,
-  setup: () => family_setup(32, 0),
+  setup: () => family_setup(32, 2, 16), // siblings that share half the parent's pages: the migrator moves theirs
   run(ctx) {
     run_family(ctx, ['toucher'], roles, { inverter: unuse_mm_inverted });
   },
