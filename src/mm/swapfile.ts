@@ -2,7 +2,7 @@
 // swapoff. swap_lock protects swap_info[], every swap_map[] and the device
 // list. Since seed 000 the callers that meet swap ptes must leave migration
 // entries alone: those carry a pfn, not a swap slot, and hold no count.
-import { MM, MMLIST, PAGE_SIZE, PG_dirty, PG_writeback, SWAP_GUARD_CANARY, SWAP_INFO, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG, VMA } from '../shm/layout.js';
+import { CPUSTAT, MM, MMLIST, PAGE_SIZE, PG_dirty, PG_writeback, SWAP_GUARD_CANARY, SWAP_INFO, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG, VMA } from '../shm/layout.js';
 import { B, i32, mm_base, vma_base } from '../shm/machine.js';
 import { SW_SWAPON_TYPE_RANGE, SW_SWAP_COUNT_ON_MIGRATION_ENTRY, buggy } from '../shm/switches.js';
 import { OOPS_ERROR, fail } from '../check/bug.js';
@@ -13,6 +13,7 @@ import { down_read, down_read_trylock, up_read } from '../sync/rwsem.js';
 import { lock_page, unlock_page, trylock_page, wait_on_page_locked, wait_on_page_writeback } from '../sync/page_lock.js';
 import { cond_resched } from '../sync/preempt.js';
 import { EV_UNUSE_PTE, trace_event } from '../cpu/events.js';
+import { current } from '../cpu/current.js';
 import { is_migration_entry, pte_to_swp_entry, swp_entry, swp_entry_to_pte, swp_offset, swp_type } from './swapops.js';
 import { ERA, MAX_SWAPFILES, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, era_label } from '../shm/era.js';
 import { ClearPageFlag, PageSwapCacheP, SetPageFlag, page_count, page_flags, page_private } from './mm_types.js';
@@ -221,6 +222,7 @@ export function sys_swapon(slots: number, prio: number): number {
   if (prev < 0) i32[B.swapg + SWAPG.swap_list_head] = type;
   else i32[swap_info_base(prev) + SWAP_INFO.next] = type;
   spin_unlock(swap_lock());
+  i32[current.stat + CPUSTAT.swapons] += 1;
   return type;
 }
 
@@ -371,6 +373,7 @@ export function sys_swapoff(type: number): number {
   i32[p + SWAP_INFO.max] = 0;
   i32[p + SWAP_INFO.pages] = 0;
   spin_unlock(swap_lock());
+  i32[current.stat + CPUSTAT.swapoffs] += 1;
   return 0;
 }
 

@@ -10,6 +10,7 @@ import {
   EV_DUP_MMAP, EV_MIGRATE, EV_SHRINK, EV_USER, SP_DUP_MMAP, SP_EXIT_MMAP, SP_MIGRATE, SP_SHRINK, span_begin, span_end, trace_path, tracing,
 } from '../cpu/events.js';
 import { ACCESS_OK, mmu, switch_mm, user_access } from '../cpu/mmu.js';
+import { cond_resched } from '../sync/preempt.js';
 import { OOPS_INTERNAL, OOPS_SHADOW, fail } from '../check/bug.js';
 import { Shadow, TAG_CHILD, TAG_SETUP, initial_value, tag_of } from '../check/shadow.js';
 import { PROT_READ, PROT_WRITE, PageAnon, VM_WRITE, page_anon_vma, page_flags } from '../mm/mm_types.js';
@@ -148,7 +149,9 @@ export class Family {
    */
   migrate_one(): void {
     set_path(EV_MIGRATE);
-    const mm = this.pick_relative();
+    // the admin waits for a process to migrate (an operation is one migration, not a failed lookup)
+    let mm = this.pick_relative();
+    while (mm === 0 && !this.ctx.should_stop()) { cond_resched(); mm = this.pick_relative(); }
     if (mm === 0) return;
     span_begin(SP_MIGRATE);
     if (this.batch === 0) do_migrate_pages(mm, MPOL_MF_MOVE_ALL, this.pagelist);

@@ -49,8 +49,10 @@ function protect_round(f: Family): void {
 }
 
 function run(ctx: CpuContext): void {
+  // with no forker CPU (2 CPUs) the parent forks its helper child itself, between rounds
+  const forks = !roles(ctx.nr_cpus).includes('forker');
   run_family(ctx, ['protector', 'solo'], roles, {
-    protector: protect_round,
+    protector: (f) => { if (forks) f.fork_one(); protect_round(f); },
     solo: (f) => { const r = prandom_below(3); if (r === 0) f.migrate_one(); else if (r === 1) f.fork_one(); else protect_round(f); },
   });
 }
