@@ -13,7 +13,7 @@ export * from './sync/lock_class.js';
 export { mm_alloc, do_mmap_anon, find_vma } from './mm/mmap.js';
 export { copy_mm, mmput } from './mm/fork.js';
 export { migrate_pages } from './mm/migrate.js';
-export { isolate_lru_page, putback_lru_page, get_page, put_page } from './mm/swap.js';
+export { isolate_lru_page, move_to_lru, putback_lru_page, get_page, put_page } from './mm/swap.js';
 export { sys_mprotect } from './mm/mprotect.js';
 export { anon_vma_pin, anon_vma_unpin } from './mm/rmap.js';
 export { pte_table, pte_offset } from './mm/pagewalk.js';
