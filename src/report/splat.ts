@@ -23,6 +23,7 @@ export function page_dump(o: OopsRecord): string[] {
 export function headline(o: OopsRecord): string {
   const first = o.text.split('\n')[0];
   if (o.kind === OOPS_SHADOW) return `mmrace: user-visible failure: ${first.replace(/^(user data|user program): /, '')}`;
+  if (first.startsWith('mmrace: ')) return first; // a model check that already says whose it is
   if (o.kind === OOPS_INVARIANT) return `mmrace: ${first.startsWith('invariant violated') ? first : `invariant violated: ${first}`}`;
   return first;
 }
