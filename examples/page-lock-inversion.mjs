@@ -9,7 +9,7 @@
 // orders have run once, whether or not they ever meet and deadlock.
 import {
   run_family, family_setup, cycle_roles, set_path, EV_SWAPOFF,
-  isolate_lru_page, putback_lru_page, lock_page, unlock_page, down_read, up_read,
+  isolate_lru_page, move_to_lru, lock_page, unlock_page, down_read, up_read,
   mm_mmap_sem, LC_MMAP_SEM, PageAnon,
 } from '../dist/src/index.js';
 
@@ -25,7 +25,7 @@ function unuse_mm_inverted(f) {
   down_read(sem, LC_MMAP_SEM); // the fixed unuse_mm: down_read_trylock, else unlock_page first
   up_read(sem);
   unlock_page(pfn);
-  putback_lru_page(pfn);
+  move_to_lru(pfn);
 }
 
 export default {

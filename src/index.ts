@@ -11,9 +11,10 @@ export { lock_page, unlock_page, trylock_page, wait_on_page_locked, PageLocked }
 export { down_read, up_read, down_write, up_write } from './sync/rwsem.js';
 export * from './sync/lock_class.js';
 export { mm_alloc, do_mmap_anon, find_vma } from './mm/mmap.js';
+export { alloc_page } from './mm/page_alloc.js';
 export { copy_mm, mmput } from './mm/fork.js';
 export { migrate_pages } from './mm/migrate.js';
-export { isolate_lru_page, putback_lru_page, get_page, put_page } from './mm/swap.js';
+export { isolate_lru_page, move_to_lru, putback_lru_page, get_page, put_page } from './mm/swap.js';
 export { sys_mprotect } from './mm/mprotect.js';
 export { anon_vma_pin, anon_vma_unpin } from './mm/rmap.js';
 export { pte_table, pte_offset } from './mm/pagewalk.js';

@@ -62,7 +62,7 @@ describe('checkers', () => {
     expect(check_invariants().some((s) => /migration entry outlives its migration: mm#\d+ 0x20000 -> pfn \d+ \(page not locked\)/.test(s))).toBe(true);
     expect(() => mmput(child)).toThrow(KernelBug);
     expect(read_oops()!.kind).toBe(OOPS_INVARIANT);
-    expect(read_oops()!.text).toMatch(/orphaned migration entry dropped at exit/);
+    expect(read_oops()!.text).toMatch(/^mmrace: invariant C-MIGENT: orphaned migration entry dropped at exit: mm#\d+ addr 0x20000 -> pfn \d+, which is not under migration\n/);
     void slot;
   });
 
@@ -72,5 +72,11 @@ describe('checkers', () => {
     const p = pfn(1);
     expect(() => put_page(p)).toThrow(KernelBug);
     expect(read_oops()!.kind).toBe(OOPS_BAD_PAGE);
+    // 2.6.18's bad_page lines; which check fired is the model's own line
+    const [head, line, fixup, note] = read_oops()!.text.split('\n');
+    expect(head).toBe("Bad page state in process 'swapper'");
+    expect(line).toMatch(/^page:c1[0-9a-f]{6} flags:0x[0-9a-f]{8} mapping:[0-9a-f]{8} mapcount:1 count:0$/);
+    expect(fixup).toBe('Trying to fix it up, but a reboot is needed');
+    expect(note).toMatch(/^mmrace: free_pages_check: page still in use \(pfn \d+\)$/);
   });
 });

@@ -129,7 +129,9 @@ describe('controlled executor: the fixed protocol and liveness', () => {
       '--stop-at-first', '--out', join(tmp, 'abba.json'));
     expect(r.code, r.err).toBe(3);
     expect(r.out).toMatch(/random walk: \d+ x liveness: deadlock/);
-    expect(r.out).toMatch(/deadlocked at decision \d+: every CPU left waits/);
+    expect(r.out).toMatch(/mmrace: controlled run deadlocked at decision \d+: every CPU left waits/);
+    // then the CPU as 2.6.18's detector would put it: spinning on a page_table_lock
+    expect(r.out).toMatch(/every CPU left waits and none can go on\nBUG: soft lockup detected on CPU#(\d)!\nmmrace: CPU#\1 \((ab|ba):\d\) stuck for 10s in /);
     expect(r.out).toMatch(/1 lock held: &mm->page_table_lock \(mm#1\)/);
     expect(r.out).toMatch(/waiting for: &mm->page_table_lock \(mm#2\)/);
     const again = mmrace('replay', join(tmp, 'abba.json'), '--verify');
@@ -141,7 +143,7 @@ describe('controlled executor: the fixed protocol and liveness', () => {
     // abba.mjs busy-waits on a flag with no lock and no cond_resched: only the wall-clock watchdog can end it
     const r = mmrace('explore', join(root, 'test/fixtures/abba.mjs'), '--strategy', 'random', '--iterations', '1', '--watchdog', '1');
     expect(r.code, r.err).toBe(3);
-    expect(r.out).toMatch(/soft lockup - CPU#\d stuck for 1s!/);
+    expect(r.out).toMatch(/BUG: soft lockup detected on CPU#(\d)!\nmmrace: CPU#\1 \((ab|ba|idle):\d\) stuck for 1s in /);
     expect(r.out).toMatch(/has reached no preemption point since decision \d+/);
   });
 

@@ -181,7 +181,7 @@ describe('the HTML report in headless Chromium', () => {
     // a BUG within a handful of operations can leave nothing timed (1 op in 4 is): then a "no data" line
     const timed = JSON.parse(readFileSync(json, 'utf8')).latency.length > 0;
     const dom = await check_page(readFileSync(file, 'utf8'), ['chart-contention', ...(timed ? ['chart-latency'] : []), 'chart-percpu'], timed ? [] : ['chart-latency']);
-    expect(dom).toMatch(/kernel BUG at src\/mm\/\w+\.ts:\d+!|BUG: Bad page state/);
+    expect(dom).toMatch(/kernel BUG at src\/mm\/\w+\.ts:\d+!|Bad page state in process '\w+'/);
   });
 });
 

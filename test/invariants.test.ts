@@ -95,6 +95,9 @@ describe('reports of detectors the kernel did not have', () => {
   it('speak as mmrace', () => {
     expect(headline(oops(OOPS_INVARIANT, 'invariant violated at the end of the run:\nmmrace: invariant I-REF: x'))).toBe('mmrace: invariant violated at the end of the run:');
     expect(headline(oops(OOPS_INVARIANT, 'orphaned migration entry dropped at exit: mm#2'))).toBe('mmrace: invariant violated: orphaned migration entry dropped at exit: mm#2');
+    // a continuous check names its rule and says whose it is once
+    expect(headline(oops(OOPS_INVARIANT, 'mmrace: invariant C-MIGENT: orphaned migration entry dropped at exit: mm#2'))).toBe('mmrace: invariant C-MIGENT: orphaned migration entry dropped at exit: mm#2');
+    expect(headline(oops(OOPS_INVARIANT, 'mmrace: migrate_pages called without an mmap_sem: x'))).toBe('mmrace: migrate_pages called without an mmap_sem: x');
     expect(headline(oops(OOPS_SHADOW, 'user data: COW leak: a child\'s store is visible in parent'))).toBe('mmrace: user-visible failure: COW leak: a child\'s store is visible in parent');
   });
 });

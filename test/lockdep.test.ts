@@ -51,6 +51,7 @@ describe('lockdep (one CPU)', () => {
       '-> #0 (&anon_vma->lock):', ' Possible unsafe locking scenario:', ' *** DEADLOCK ***', '1 lock held by solo/0:']) {
       expect(r.text).toContain(line);
     }
+    expect(r.text).not.toContain('mmrace:'); // a cycle of real lockdep classes is the kernel's own report
   });
 
   it('a longer cycle is found through the graph (A -> B, B -> C, then C -> A)', () => {
@@ -117,7 +118,10 @@ describe('lockdep (one CPU)', () => {
     expect(dep(LC_MMAP_SEM, LC_PAGE_LOCK)).toBe(LD_WAIT);
     lock_page(pfn); down_read(sem, LC_MMAP_SEM); up_read(sem); unlock_page(pfn);
     expect(lockdep_found()).toBe(true);
-    expect(lockdep_cycle_report(['solo'], 'test')!.text).toContain('-> #1 (PG_locked): (waited for)');
+    const text = lockdep_cycle_report(['solo'], 'test')!.text;
+    expect(text).toContain('-> #1 (PG_locked): (waited for)');
+    // the kernel's lockdep never saw page locks: the report says whose it is
+    expect(text).toMatch(/^-{54}\nmmrace: PG_locked is no lockdep class in the kernel: .* the kernel would not print this report/m);
   });
 
   it('nesting within one class (two PTLs, as copy_pte_range) is not a cycle', () => {

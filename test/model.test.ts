@@ -21,7 +21,7 @@ import { is_swap_pte, pte_pfn, pte_present } from '../src/mm/pgtable.js';
 import { cpustat_base, i32 } from '../src/shm/machine.js';
 import { CPUSTAT, SWAP_SLOTS, WORDS_PER_PAGE } from '../src/shm/layout.js';
 import { sys_swapoff, sys_swapon } from '../src/mm/swapfile.js';
-import { shrink_page } from '../src/mm/vmscan.js';
+import { shrink_page_list } from '../src/mm/vmscan.js';
 import { check_invariants } from '../src/check/invariants.js';
 import { nr_free_pages } from '../src/mm/page_alloc.js';
 
@@ -145,7 +145,7 @@ class SwapOut implements fc.Command<Model, Real> {
         if (pfn !== 0) put_page(pfn); // the swap cache still holds it
       }
       if (pfn === 0 || isolate_lru_page(pfn) !== 0) break;
-      shrink_page(pfn);
+      shrink_page_list(pfn);
       blk_drain();
     }
     clean(this.toString());

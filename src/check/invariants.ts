@@ -15,10 +15,8 @@ import { mm_on_mmlist } from '../mm/mmap.js';
 import { rmap_unreachable } from './rmap_reach.js';
 import { Complain, SwapRefs, check_swap, count_swap_pte, swap_cache_holds } from './swap_invariants.js';
 
-export type Rule = 'I-REF' | 'I-MAP' | 'I-PTE' | 'I-MIGENT' | 'I-SWAPCNT' | 'I-CACHE' | 'I-LRU' | 'I-COW' | 'I-RO' | 'I-RSS' | 'I-ANONVMA' | 'I-LOCKED' | 'I-ZONE' | 'I-SWAPINFO' | 'I-IO';
-
-/** how a broken rule is printed, everywhere a sweep's findings are shown */
-export const invariant_message = (rule: Rule, text: string) => `mmrace: invariant ${rule}: ${text}`;
+import { invariant_message } from './rules.js';
+export { invariant_message, type Rule } from './rules.js';
 
 const hex = (n: number) => '0x' + (n >>> 0).toString(16);
 

@@ -17,6 +17,8 @@ export const current = {
   /** xorshift32 state of the measuring samplers (lock hold times, op and fault latency): apart from rng,
    *  so that measuring never changes what the workload chooses */
   sample: 0x2545f491,
+  /** the task's comm as the kernel's own messages name it: the CPU's role (set by cpu_main), the boot task's before */
+  comm: 'swapper',
 };
 
 export function set_current_cpu(cpu: number, seed: number): void {

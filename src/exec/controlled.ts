@@ -20,7 +20,8 @@ import {
 } from '../check/bug.js';
 import { check_invariants } from '../check/invariants.js';
 import { create_pool } from './pool.js';
-import { Outcome, RunResult, cpu_states } from './free_run.js';
+import type { Outcome, RunResult } from './free_run.js';
+import { lockup_report } from '../check/lockup.js';
 import type { Scenario } from '../scenarios/types.js';
 import type { CpuResult, CpuTask } from './task.js';
 import { LOG_FIELDS } from './sched_cpu.js';
@@ -235,9 +236,8 @@ export class ControlledExecutor {
         const cpu = Atomics.load(i32, B.sched + SCHED.token);
         const msg = results.some((r) => r?.status === 'error')
           ? null
-          : `watchdog: BUG: soft lockup - CPU#${cpu} stuck for ${Math.round((t - lastChange) / 1000)}s! [${roles[cpu]}]\n` +
-            `CPU ${cpu} holds the token and has reached no preemption point since decision ${step}: a loop that waits for another CPU must go through a lock or cond_resched()\n` +
-            cpu_states(roles);
+          : `${lockup_report(cpu, Math.round((t - lastChange) / 1000), roles)}\n` +
+            `mmrace: CPU ${cpu} holds the token and has reached no preemption point since decision ${step}: a loop that waits for another CPU must go through a lock or cond_resched()`;
         if (msg) { set_current_cpu(cpu, o.seed); record_oops(OOPS_SOFTLOCKUP, msg, 0, cpu, 0, 0, false); }
         Atomics.store(i32, B.sched + SCHED.abort, 1);
         Atomics.store(i32, B.globals + GLOBALS.halt, 1);

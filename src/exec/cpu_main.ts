@@ -49,6 +49,7 @@ export async function cpu_main(task: CpuTask): Promise<CpuResult> {
   attachMachine(task.sab);
   era_attach();
   set_current_cpu(task.cpu, task.seed);
+  current.comm = task.role;
   events_attach();
   stat_epoch_attach();
   if (task.controlled) install_controlled(task.cpu, task.controlled);

@@ -2,14 +2,13 @@
 // out; the interleaving is whatever the machine gives (plus seeded jitter).
 // The main thread only watches: duration/op budget, the halt word, and a
 // per-CPU watchdog. It never blocks in Atomics.wait during a run.
-import { CPU_RUNNING, GLOBALS, HELD_CLS_MASK, HELD_MAX, PERCPU } from '../shm/layout.js';
-import { B, i32, percpu_base, sizes } from '../shm/machine.js';
+import { CPU_RUNNING, GLOBALS, PERCPU } from '../shm/layout.js';
+import { B, i32, percpu_base } from '../shm/machine.js';
 import { set_current_cpu } from '../cpu/current.js';
-import { EVENTS } from '../cpu/events.js';
 import { OOPS_INTERNAL, OOPS_INVARIANT, OOPS_SOFTLOCKUP, OopsRecord, read_oops, record_oops } from '../check/bug.js';
 import { check_invariants } from '../check/invariants.js';
 import { read_bounds_note } from '../check/bounds.js';
-import { describe_lock } from '../check/lock_names.js';
+import { cpu_states, lockup_report } from '../check/lockup.js';
 import { create_pool } from './pool.js';
 import { JITTER_NAMES } from './jitter.js';
 import type { Scenario } from '../scenarios/types.js';
@@ -69,22 +68,6 @@ const now = () => performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
-/** what each CPU is doing and holding: the soft-lockup / hung-task report body */
-export function cpu_states(roles: string[]): string {
-  const lines: string[] = [];
-  for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) {
-    const pc = percpu_base(cpu);
-    const path = i32[pc + PERCPU.path] ? EVENTS[i32[pc + PERCPU.path]]?.name ?? '-' : '-';
-    const held: string[] = [];
-    for (let k = 0; k < Math.min(i32[pc + PERCPU.nheld], HELD_MAX); k++) held.push(describe_lock(i32[pc + PERCPU.held + k], i32[pc + PERCPU.held_cls + k] & HELD_CLS_MASK));
-    const aw = Atomics.load(i32, pc + PERCPU.await_lock);
-    lines.push(`CPU: ${cpu} (${roles[cpu]}) in ${path}, ops ${i32[pc + PERCPU.ops]}`);
-    lines.push(`  ${held.length} lock${held.length === 1 ? '' : 's'} held: ${held.length ? held.join(', ') : '-'}`);
-    if (aw !== 0) lines.push(`  waiting for: ${describe_lock(aw, i32[pc + PERCPU.await_cls])}`);
-  }
-  return lines.join('\n');
-}
-
 export async function run_free(o: RunOptions): Promise<RunResult> {
   const { sab, roles, setup, switches: names, baseline, era } = boot_machine(o);
 
@@ -132,7 +115,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
     const stopping = Atomics.load(i32, gb + GLOBALS.stop) !== 0 || Atomics.load(i32, gb + GLOBALS.halt) !== 0;
     if (stopping && stopAt === Infinity) stopAt = t;
     if (stopping && t - stopAt > 10_000) {
-      watchdog ??= `CPUs did not stop within 10 s of being asked:\n${cpu_states(roles)}`;
+      watchdog ??= `mmrace: CPUs did not stop within 10 s of being asked:\n${cpu_states(roles)}`;
       break;
     }
     for (let cpu = 0; cpu < o.cpus && !stopping; cpu++) {
@@ -141,7 +124,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
       if (p !== lastProgress[cpu] || Atomics.load(i32, pc + PERCPU.state) !== CPU_RUNNING) { lastProgress[cpu] = p; lastChange[cpu] = t; continue; }
       if (t - lastChange[cpu] > wd) {
         const secs = Math.round((t - lastChange[cpu]) / 1000);
-        watchdog = `watchdog: BUG: soft lockup - CPU#${cpu} stuck for ${secs}s! [${roles[cpu]}]\n${cpu_states(roles)}`;
+        watchdog = lockup_report(cpu, secs, roles);
         record_oops(OOPS_SOFTLOCKUP, watchdog, 0, cpu, 0, 0, false);
         break;
       }

@@ -9,7 +9,7 @@ import { GLOBALS, SCHED } from '../shm/layout.js';
 import { B, i32, sizes } from '../shm/machine.js';
 import { HALTED, set_preempt_hooks } from '../sync/preempt.js';
 import { OOPS_SOFTLOCKUP, record_oops } from '../check/bug.js';
-import { cpu_states } from './free_run.js';
+import { HUNG_TASK_TIMEOUT_SECS, cpu_states, lockup_report, softlockup_thresh_secs, waits_sleeping } from '../check/lockup.js';
 import { Segments, next_to_unwind, pick_next } from './strategies.js';
 import { TASK_DONE, TASK_RUNNABLE, TASK_WAITING, WHY_BLOCK, WHY_EXIT, WHY_PREEMPT } from './sched_state.js';
 
@@ -79,12 +79,18 @@ function call_site(): string {
   return names.join(' < ');
 }
 
-/** no CPU can go on: a liveness failure, reported with what each CPU holds and waits for */
+/**
+ * no CPU can go on: a liveness failure. The scheduler is the detector (it
+ * sees every CPU wait), so the first line is mmrace's; then the first CPU left as the
+ * kernel's detector would report it once its threshold passed (a controlled
+ * run has no clock), and what each CPU holds and waits for.
+ */
 function deadlock(step: number): void {
   const s = B.sched;
   for (let c = 0; c < n; c++) {
     if (i32[s + SCHED.state + c] === TASK_DONE) continue;
-    record_oops(OOPS_SOFTLOCKUP, `INFO: controlled run deadlocked at decision ${step}: every CPU left waits and none can go on\n${cpu_states(roles)}`, 0, 0, 0, 0, false);
+    const secs = waits_sleeping(c) ? HUNG_TASK_TIMEOUT_SECS : softlockup_thresh_secs();
+    record_oops(OOPS_SOFTLOCKUP, `mmrace: controlled run deadlocked at decision ${step}: every CPU left waits and none can go on\n${lockup_report(c, secs, roles)}`, 0, 0, 0, 0, false);
     return;
   }
 }
@@ -98,7 +104,7 @@ function over_bound(step: number): boolean {
     return false;
   }
   if (step < max + i32[s + SCHED.grace_steps]) return false;
-  record_oops(OOPS_SOFTLOCKUP, `INFO: controlled run livelocked: ${step} decisions, the CPUs did not stop within ${i32[s + SCHED.grace_steps]} decisions of the step bound ${max}\n${cpu_states(roles)}`, 0, 0, 0, 0, false);
+  record_oops(OOPS_SOFTLOCKUP, `mmrace: controlled run livelocked: ${step} decisions, the CPUs did not stop within ${i32[s + SCHED.grace_steps]} decisions of the step bound ${max}\n${cpu_states(roles)}`, 0, 0, 0, 0, false);
   return true;
 }
 

@@ -11,6 +11,7 @@ import {
 } from '../cpu/events.js';
 import { flush_tlb_page } from '../cpu/tlb.js';
 import { OOPS_INVARIANT, fail } from '../check/bug.js';
+import { invariant_message } from '../check/rules.js';
 import { LC_PTL } from '../sync/lock_class.js';
 import { cond_resched } from '../sync/preempt.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
@@ -330,10 +331,10 @@ function zap_pte_range(mm: number, table: number, addr: number, end: number): vo
       const entry = pte_to_swp_entry(pte);
       if (is_migration_entry(entry)) {
         trace_event(EV_ZAP, mm, addr, swp_offset(entry), 1);
-        // model checker: a migration entry may exist only while its page is locked by the migration
+        // model checker (C-MIGENT): a migration entry may exist only while its page is locked by the migration
         if ((Atomics.load(i32, page_base(swp_offset(entry)) + PAGE.flags) & PG_locked) === 0) {
           spin_unlock(ptl);
-          fail(OOPS_INVARIANT, `orphaned migration entry dropped at exit: mm#${mm} addr 0x${addr.toString(16)} -> pfn ${swp_offset(entry)}, which is not under migration`, swp_offset(entry), mm, addr);
+          fail(OOPS_INVARIANT, invariant_message('C-MIGENT', `orphaned migration entry dropped at exit: mm#${mm} addr 0x${addr.toString(16)} -> pfn ${swp_offset(entry)}, which is not under migration`), swp_offset(entry), mm, addr);
         }
       }
       free_swap_and_cache(entry);

@@ -21,7 +21,7 @@ import { alloc_page } from './page_alloc.js';
 import { BUFFER_MIGRATE, MIGRATE_NONE, mapping_field, mapping_tree_lock, radix_tree_slot } from './filemap.js';
 import { writepage } from './page_io.js';
 import { writeback_met } from '../cpu/io.js';
-import { get_page, get_page_unless_zero, isolate_lru_page, put_page, putback_lru_page } from './swap.js';
+import { get_page, get_page_unless_zero, isolate_lru_page, move_to_lru, put_page } from './swap.js';
 import { find_vma } from './mmap.js';
 import { down_read, up_read } from '../sync/rwsem.js';
 import { E2, ERA } from '../shm/era.js';
@@ -247,7 +247,7 @@ function unmap_and_move(old: number, force: boolean): number {
   if (nw === 0) return ENOMEM;
   if (page_count(old) === 1) {
     // page was freed from under us: only our isolation reference is left
-    putback_lru_page(old);
+    move_to_lru(old);
     put_page(nw);
     return 0;
   }
@@ -273,9 +273,9 @@ function unmap_and_move(old: number, force: boolean): number {
   }
   unlock_page(old);
   if (rc === 0) trace_event(EV_MIGRATE_DONE, old, nw);
-  if (rc !== EAGAIN) putback_lru_page(old); // migrated: this drops the last reference and frees it
+  if (rc !== EAGAIN) move_to_lru(old); // migrated: this drops the last reference and frees it
   // move the new page to the LRU; if migration failed this frees it
-  putback_lru_page(nw);
+  move_to_lru(nw);
   return rc;
 }
 
@@ -314,16 +314,22 @@ export function migrate_pages(from: Int32Array, nr: number): number {
       else { i32[st + CPUSTAT.migrate_fail] += 1; nr_failed++; }
     }
   }
-  // putback_lru_pages: whatever is still on the list goes back to the LRU
+  const left = putback_lru_pages(from, nr);
+  i32[st + CPUSTAT.migrations] += left;
+  i32[st + CPUSTAT.migrate_fail] += left;
+  return nr_failed + left;
+}
+
+/** putback_lru_pages: whatever is still on the list goes back to the LRU; returns how many */
+export function putback_lru_pages(from: Int32Array, nr: number): number {
+  let count = 0;
   for (let i = 0; i < nr; i++) {
     if (from[i] === 0) continue;
-    putback_lru_page(from[i]);
+    move_to_lru(from[i]);
     from[i] = 0;
-    i32[st + CPUSTAT.migrations] += 1;
-    i32[st + CPUSTAT.migrate_fail] += 1;
-    nr_failed++;
+    count++;
   }
-  return nr_failed;
+  return count;
 }
 
 /**

@@ -1,7 +1,7 @@
 // The page allocator: one zone, a free stack under zone->lock. Pages come
 // out with _count 1 and _mapcount -1; freeing runs free_pages_check, which
-// prints the kernel's "Bad page state" (a BUG in the model) on a page that is
-// still mapped, locked, on the LRU or in the swap cache.
+// prints 2.6.18's "Bad page state" report (a failure of the run in the model)
+// on a page that is still mapped, locked, on the LRU or in the swap cache.
 import { PAGE, PG_active, PG_buddy, PG_locked, PG_lru, PG_pgtable, PG_private, PG_reserved, PG_swapcache, PG_writeback, WORDS_PER_PAGE, ZONE } from '../shm/layout.js';
 import { B, i32, page_base, phys_base, ptes_base, sizes } from '../shm/machine.js';
 import { PTRS_PER_PTE } from '../shm/layout.js';
@@ -9,6 +9,8 @@ import { OOPS_BAD_PAGE, fail } from '../check/bug.js';
 import { LC_ZONE } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { PageAnon } from './mm_types.js';
+import { current } from '../cpu/current.js';
+import { hex8 } from '../report/format.js';
 
 const zone_lock = () => B.zone + ZONE.lock;
 
@@ -28,8 +30,20 @@ export function init_zone(): void {
 
 export const nr_free_pages = () => Atomics.load(i32, B.zone + ZONE.nr_free);
 
+/** where an i386 2.6.18 kernel's mem_map starts, and sizeof(struct page) there: the page line names a struct page's address */
+const MEM_MAP_VADDR = 0xc1000000, STRUCT_PAGE_SIZE = 32;
+
+/**
+ * bad_page as 2.6.18 printed it (the call trace follows as its dump_stack);
+ * which check fired is the model's note, on a line of its own. The kernel
+ * then cleared the page and went on tainted; the model stops the run.
+ */
 function bad_page(pfn: number, why: string): never {
-  fail(OOPS_BAD_PAGE, `BUG: Bad page state: ${why}`, pfn);
+  const p = page_base(pfn);
+  fail(OOPS_BAD_PAGE, `Bad page state in process '${current.comm}'\n` +
+    `page:${hex8(MEM_MAP_VADDR + pfn * STRUCT_PAGE_SIZE)} flags:0x${hex8(Atomics.load(i32, p + PAGE.flags))} mapping:${hex8(i32[p + PAGE.mapping])} ` +
+    `mapcount:${Atomics.load(i32, p + PAGE._mapcount) + 1} count:${Atomics.load(i32, p + PAGE._count)}\n` +
+    `Trying to fix it up, but a reboot is needed\nmmrace: ${why} (pfn ${pfn})`, pfn);
 }
 
 /** returns a pfn with _count 1, or 0 when memory is exhausted */

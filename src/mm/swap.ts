@@ -7,6 +7,7 @@ import { BUG_ON } from '../check/bug.js';
 import { LC_LRU } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { free_hot_cold_page } from './page_alloc.js';
+import { E3, ERA } from '../shm/era.js';
 
 export const LRU: ListDesc = { base: page_base, next: PAGE.lru_next, prev: PAGE.lru_prev };
 export const lru_lock = () => B.zone + ZONE.lru_lock;
@@ -67,30 +68,55 @@ export function lru_cache_add_active(pfn: number): void {
 
 /**
  * isolate_lru_page: take the page off the LRU with a reference; -EBUSY if it
- * is not there. get_page_unless_zero is the later kernels' form: 2.6.18 took
- * a plain reference, safe only because its callers isolated mapped pages.
+ * is not there.
  */
 export function isolate_lru_page(pfn: number): number {
   const f = page_base(pfn) + PAGE.flags;
   if ((Atomics.load(i32, f) & PG_lru) === 0) return -16;
   let ret = -16;
   spin_lock(lru_lock(), LC_LRU);
-  if ((Atomics.load(i32, f) & PG_lru) !== 0 && get_page_unless_zero(pfn)) {
+  if ((Atomics.load(i32, f) & PG_lru) !== 0 && isolate_get_page(pfn)) {
     const active = (Atomics.load(i32, f) & PG_active) !== 0;
     del_page_from_lru(pfn);
-    if (active) Atomics.or(i32, f, PG_active); // remembered for putback
+    if (active) Atomics.or(i32, f, PG_active); // remembered for the put back
     ret = 0;
   }
   spin_unlock(lru_lock());
   return ret;
 }
 
-/** move_to_lru / putback_lru_page: back on the LRU, then drop the isolation reference */
-export function putback_lru_page(pfn: number): void {
+/**
+ * The isolation's reference, under lru_lock. Later kernels use
+ * get_page_unless_zero. 2.6.18 had no such helper: vmscan's isolate_lru_pages
+ * took the reference outright (get_page_testone) and gave it straight back
+ * if the count had already reached zero, the page being freed elsewhere; the
+ * model's callers pick pages at random, so every E0-E2 isolation does that.
+ * Safe because __page_cache_release takes lru_lock before it frees a page
+ * still flagged PG_lru, so it never sees the transient reference.
+ */
+function isolate_get_page(pfn: number): boolean {
+  if (ERA.id >= E3) return get_page_unless_zero(pfn);
+  const c = page_base(pfn) + PAGE._count;
+  if (Atomics.add(i32, c, 1) !== 0) return true;
+  Atomics.sub(i32, c, 1);
+  return false;
+}
+
+/**
+ * move_to_lru (2.6.18 migrate.c): back on the LRU, then drop the isolation
+ * reference. Reclaim's put back of a page it keeps (shrink_inactive_list's,
+ * for the list shrink_page_list returns) does the same for one page.
+ */
+export function move_to_lru(pfn: number): void {
   const f = page_base(pfn) + PAGE.flags;
   const active = (Atomics.and(i32, f, ~PG_active) & PG_active) !== 0;
   spin_lock(lru_lock(), LC_LRU);
   add_page_to_lru(pfn, active);
   spin_unlock(lru_lock());
   put_page(pfn);
+}
+
+/** putback_lru_page: the later kernels' (2.6.24 on) name of the same put back, for the E3/E4 paths */
+export function putback_lru_page(pfn: number): void {
+  move_to_lru(pfn);
 }

@@ -17,7 +17,7 @@ import { __delete_from_swap_cache, add_to_swap } from './swap_state.js';
 import { __remove_from_page_cache, mapping_field, mapping_tree_lock } from './filemap.js';
 import { writepage } from './page_io.js';
 import { swap_free } from './swapfile.js';
-import { put_page, putback_lru_page } from './swap.js';
+import { move_to_lru, put_page } from './swap.js';
 
 export const PAGEOUT_FREED = 0, PAGEOUT_KEPT = 1, PAGEOUT_ACTIVATED = 2;
 const PAGE_KEEP = 0, PAGE_SUCCESS = 1, PAGE_CLEAN = 2;
@@ -60,12 +60,14 @@ export function remove_mapping(mapping: number, pfn: number): boolean {
 }
 
 /**
- * shrink_page: the caller isolated the page (holds a reference, took it off
- * the LRU). Returns PAGEOUT_FREED when the page went back to the allocator.
+ * shrink_page_list for a list of one page: the caller isolated it (holds a
+ * reference, took it off the LRU). Returns PAGEOUT_FREED when the page went
+ * back to the allocator; a page it keeps goes back to the LRU here rather
+ * than on a ret_pages list for shrink_inactive_list.
  */
-export function shrink_page(pfn: number): number {
+export function shrink_page_list(pfn: number): number {
   ClearPageFlag(pfn, PG_active); // reclaim works on the inactive list
-  if (!trylock_page(pfn)) { putback_lru_page(pfn); return PAGEOUT_KEPT; }
+  if (!trylock_page(pfn)) { move_to_lru(pfn); return PAGEOUT_KEPT; }
   let verdict = PAGEOUT_KEPT;
   done: {
     if ((page_flags(pfn) & PG_writeback) !== 0) { writeback_met(pfn); break done; }
@@ -85,7 +87,7 @@ export function shrink_page(pfn: number): number {
       if (out === PAGE_KEEP) break done;
       if (out === PAGE_SUCCESS) {
         // the write is in flight (the page is unlocked): a later pass frees it once it is clean
-        if ((page_flags(pfn) & (PG_writeback | PG_dirty)) !== 0 || !trylock_page(pfn)) { putback_lru_page(pfn); return PAGEOUT_KEPT; }
+        if ((page_flags(pfn) & (PG_writeback | PG_dirty)) !== 0 || !trylock_page(pfn)) { move_to_lru(pfn); return PAGEOUT_KEPT; }
         if ((page_flags(pfn) & (PG_writeback | PG_dirty)) !== 0) break done;
         mapping = page_mapping(pfn);
       }
@@ -99,6 +101,6 @@ export function shrink_page(pfn: number): number {
   }
   if (verdict === PAGEOUT_ACTIVATED) SetPageFlag(pfn, PG_active);
   unlock_page(pfn);
-  putback_lru_page(pfn);
+  move_to_lru(pfn);
   return verdict;
 }

@@ -5,7 +5,7 @@
 import { GLOBALS, HELD_CLS_MASK, HELD_MAX, HELD_READ, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT } from '../shm/layout.js';
 import { B, i32 } from '../shm/machine.js';
 import { EVENTS } from '../cpu/events.js';
-import { lock_class_name, NR_LOCK_CLASSES } from '../sync/lock_class.js';
+import { LC_PAGE_LOCK, lock_class_name, NR_LOCK_CLASSES } from '../sync/lock_class.js';
 import { dep_index, edge_base, get_text } from '../sync/lockdep.js';
 import { describe_lock } from '../check/lock_names.js';
 import { symbolize } from '../check/stack.js';
@@ -67,6 +67,7 @@ export function lockdep_cycle_report(roles: string[], header: string): LockdepSe
     'WARNING: possible circular locking dependency detected',
     header,
     '------------------------------------------------------',
+    ...([...chain, to].includes(LC_PAGE_LOCK) ? [`mmrace: ${cname(LC_PAGE_LOCK)} is no lockdep class in the kernel: its lockdep never sees page locks or waits on them, so the kernel would not print this report; mmrace's lockdep does`] : []),
     `${me} is trying to ${wait ? 'wait for' : 'acquire'} lock:`,
     ` (${describe_lock(i32[r + LOCKDEP_REPORT.to_lock], to)}), at: ${stack[0] ?? '?'}`,
     '',

@@ -23,6 +23,7 @@ export function page_dump(o: OopsRecord): string[] {
 export function headline(o: OopsRecord): string {
   const first = o.text.split('\n')[0];
   if (o.kind === OOPS_SHADOW) return `mmrace: user-visible failure: ${first.replace(/^(user data|user program): /, '')}`;
+  if (first.startsWith('mmrace: ')) return first; // a model check that already says whose it is
   if (o.kind === OOPS_INVARIANT) return `mmrace: ${first.startsWith('invariant violated') ? first : `invariant violated: ${first}`}`;
   return first;
 }
@@ -40,7 +41,10 @@ export function splat(o: OopsRecord, events: TracedEvent[], roles: string[], pro
     out.push('------------[ cut here ]------------', `kernel BUG at ${where}!`, 'invalid opcode: 0000 [#1] SMP',
       `CPU: ${o.cpu} PID: ${o.cpu + 1} Comm: ${comm} ${taint}`, msg);
   } else if (o.kind === OOPS_BAD_PAGE) {
-    out.push(`${msg.split(':').slice(0, 2).join(':')} pfn:${o.pfn}`, `CPU: ${o.cpu} PID: ${o.cpu + 1} Comm: ${comm} ${taint}`, msg);
+    // 2.6.18's bad_page: its lines, then its dump_stack; the model's note and header after
+    const lines = msg.split('\n');
+    const note = lines.filter((l) => l.startsWith('mmrace: '));
+    out.push(...lines.filter((l) => !l.startsWith('mmrace: ')), 'Backtrace:', trace, ...note, `CPU: ${o.cpu} PID: ${o.cpu + 1} Comm: ${comm} ${taint}`);
   } else if (o.kind === OOPS_SOFTLOCKUP) {
     out.push(msg);
   } else if (o.kind === OOPS_BOUNDS) {
@@ -53,10 +57,12 @@ export function splat(o: OopsRecord, events: TracedEvent[], roles: string[], pro
   } else {
     out.push(`BUG: ${o.kindName}: ${msg.split('\n')[0]}`, `CPU: ${o.cpu} Comm: ${comm} ${taint}`, ...msg.split('\n').slice(1));
   }
-  const dump = page_dump(o);
-  if (dump.length) out.push(...dump, `page dumped because: ${msg.replace(/ in \w+$/, '')}`);
-  if (trace) out.push('Call Trace:', trace);
-  if (o.kind === OOPS_BUG || o.kind === OOPS_BAD_PAGE) out.push('---[ end trace 0000000000000000 ]---');
+  if (o.kind !== OOPS_BAD_PAGE) {
+    const dump = page_dump(o);
+    if (dump.length) out.push(...dump, `page dumped because: ${msg.replace(/ in \w+$/, '')}`);
+    if (trace) out.push('Call Trace:', trace);
+  }
+  if (o.kind === OOPS_BUG) out.push('---[ end trace 0000000000000000 ]---');
   const focus = focus_of(o);
   const evs = story(events, focus);
   if (evs.length) {

@@ -20,7 +20,7 @@ import { MPOL_MF_MOVE_ALL, do_migrate_pages } from '../mm/mempolicy.js';
 import { do_move_pages, migrate_pages } from '../mm/migrate.js';
 import { isolate_lru_page, putback_lru_page } from '../mm/swap.js';
 import { anon_vma_pin, anon_vma_unpin } from '../mm/rmap.js';
-import { shrink_page } from '../mm/vmscan.js';
+import { shrink_page_list } from '../mm/vmscan.js';
 import { pte_offset, pte_table } from '../mm/pagewalk.js';
 import { pte_pfn, pte_present } from '../mm/pgtable.js';
 import type { CpuContext, SetupState } from './types.js';
@@ -195,7 +195,7 @@ export class Family {
     if (pfn === 0 || (page_flags(pfn) & PG_lru) === 0 || !PageAnon(pfn)) return;
     if (isolate_lru_page(pfn) !== 0) return;
     span_begin(SP_SHRINK);
-    shrink_page(pfn);
+    shrink_page_list(pfn);
     span_end(SP_SHRINK);
   }
 

@@ -1,0 +1,90 @@
+// The watchdog's words. A CPU that stops making progress is reported as the
+// run's kernel would have reported it: a CPU spinning (a spinlock, or a loop
+// that never sleeps) by the soft-lockup detector, a task parked in a
+// sleeping wait (page lock, rwsem) by the hung-task detector. Where the
+// era's kernel had no such detector the report says so and speaks as
+// mmrace, then shows what the later kernels printed. Every CPU's held and
+// awaited locks follow: the kernel showed only the reported task's, the
+// model shows all, since a deadlock is a relation between them.
+import { HELD_CLS_MASK, HELD_MAX, PERCPU } from '../shm/layout.js';
+import { i32, percpu_base, sizes } from '../shm/machine.js';
+import { E1, E3, ERA } from '../shm/era.js';
+import { EVENTS } from '../cpu/events.js';
+import { LC_MMAP_SEM, LC_PAGE_LOCK } from '../sync/lock_class.js';
+import { describe_lock } from './lock_names.js';
+
+/** khungtaskd's default timeout (2.6.25 on), what a controlled run, which has no clock, reports */
+export const HUNG_TASK_TIMEOUT_SECS = 120;
+/** how long a CPU spins before the soft-lockup detector speaks, as a controlled run reports it (2.6.18: 10 s; later 2 x watchdog_thresh) */
+export const softlockup_thresh_secs = () => (ERA.id >= E3 ? 20 : 10);
+
+/** the CPU is parked in a sleeping wait (a page lock or an rwsem), not spinning */
+export function waits_sleeping(cpu: number): boolean {
+  const pc = percpu_base(cpu);
+  if (Atomics.load(i32, pc + PERCPU.await_lock) === 0) return false;
+  const cls = i32[pc + PERCPU.await_cls];
+  return cls === LC_PAGE_LOCK || cls === LC_MMAP_SEM;
+}
+
+const path_of = (cpu: number) => {
+  const p = i32[percpu_base(cpu) + PERCPU.path];
+  return p ? EVENTS[p]?.name ?? '-' : '-';
+};
+
+/** what each CPU is doing and holding, and what it waits for */
+export function cpu_states(roles: string[]): string {
+  const lines: string[] = [];
+  for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) {
+    const pc = percpu_base(cpu);
+    const held: string[] = [];
+    for (let k = 0; k < Math.min(i32[pc + PERCPU.nheld], HELD_MAX); k++) held.push(describe_lock(i32[pc + PERCPU.held + k], i32[pc + PERCPU.held_cls + k] & HELD_CLS_MASK));
+    const aw = Atomics.load(i32, pc + PERCPU.await_lock);
+    lines.push(`CPU: ${cpu} (${roles[cpu]}) in ${path_of(cpu)}, ops ${i32[pc + PERCPU.ops]}`);
+    lines.push(`  ${held.length} lock${held.length === 1 ? '' : 's'} held: ${held.length ? held.join(', ') : '-'}`);
+    if (aw !== 0) lines.push(`  waiting for: ${describe_lock(aw, i32[pc + PERCPU.await_cls])}`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * the blocked task as khungtaskd shows it: its state line (sched_show_task)
+ * and its held locks as lockdep lists them. A page lock is listed too, but
+ * the kernel's lockdep never tracked PG_locked: the line says so.
+ */
+function task_state(cpu: number, comm: string): string[] {
+  const pc = percpu_base(cpu);
+  const pid = cpu + 1;
+  const n = Math.min(i32[pc + PERCPU.nheld], HELD_MAX);
+  const out = [`${comm.padEnd(13)} D CPU#${cpu} pid ${pid} in ${path_of(cpu)}`,
+    `${n === 0 ? 'no locks' : `${n} lock${n === 1 ? '' : 's'}`} held by ${comm}/${pid}:`];
+  for (let k = 0; k < n; k++) {
+    const cls = i32[pc + PERCPU.held_cls + k] & HELD_CLS_MASK;
+    out.push(` #${k}:  (${describe_lock(i32[pc + PERCPU.held + k], cls)})${cls === LC_PAGE_LOCK ? '  [mmrace: a page lock, which the kernel\'s lockdep does not track]' : ''}`);
+  }
+  return out;
+}
+
+/**
+ * The report of CPU `cpu`, stuck for `secs` seconds (or, for a run with no
+ * clock, the detector's own threshold), in the run's era.
+ */
+export function lockup_report(cpu: number, secs: number, roles: string[]): string {
+  const comm = roles[cpu] ?? '?';
+  const pid = cpu + 1;
+  const out: string[] = [];
+  if (waits_sleeping(cpu)) {
+    // khungtaskd came with 2.6.25; E3/E4's kernels have it
+    if (ERA.id < E3) out.push(`mmrace: hung task (${ERA.kernel} had no hung-task detector; reported as 2.6.25 and later kernels report it):`);
+    out.push(`INFO: task ${comm}:${pid} blocked for more than ${secs} seconds.`,
+      '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.', ...task_state(cpu, comm));
+  } else if (ERA.id >= E3) {
+    out.push(`watchdog: BUG: soft lockup - CPU#${cpu} stuck for ${secs}s! [${comm}:${pid}]`);
+  } else if (ERA.id >= E1) {
+    // softlockup.c (2.6.14 to 2.6.23): the CPU and nothing else, then the stack
+    out.push(`BUG: soft lockup detected on CPU#${cpu}!`, `mmrace: CPU#${cpu} (${comm}:${pid}) stuck for ${secs}s in ${path_of(cpu)}`);
+  } else {
+    out.push(`mmrace: soft lockup: CPU#${cpu} (${comm}:${pid}) stuck for ${secs}s in ${path_of(cpu)} (${ERA.kernel} had no soft-lockup detector)`);
+  }
+  out.push('', 'mmrace: every CPU\'s locks, held and awaited:', cpu_states(roles));
+  return out.join('\n');
+}
