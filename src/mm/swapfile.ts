@@ -48,6 +48,8 @@ export function swap_info(type: number, fn: string, write = false): number {
 export const swap_map_slot = (type: number, offset: number) => B.swap_map + type * SWAP_SLOTS + offset;
 export const nr_swapfiles = () => i32[B.swapg + SWAPG.nr_swapfiles];
 export const nr_swap_pages = () => Atomics.load(i32, B.swapg + SWAPG.nr_swap_pages);
+/** slots on every switched-on device (swap_lock to change; read unlocked for reports and scenarios) */
+export const total_swap_pages = () => i32[B.swapg + SWAPG.total_swap_pages];
 /** vm_swap_full: more than half of swap is in use */
 export const vm_swap_full = () => nr_swap_pages() * 2 < i32[B.swapg + SWAPG.total_swap_pages];
 

@@ -11,7 +11,8 @@ import { prandom_below } from '../cpu/current.js';
 import { EV_SWAPOFF, trace_event } from '../cpu/events.js';
 import { OOPS_SHADOW, fail } from '../check/bug.js';
 import { SWAP_SLOTS } from '../shm/layout.js';
-import { sys_swapoff, sys_swapon } from '../mm/swapfile.js';
+import { nr_swap_pages, sys_swapoff, sys_swapon, total_swap_pages } from '../mm/swapfile.js';
+import { cond_resched } from '../sync/preempt.js';
 import { cycle_roles, family_setup, run_family, set_path } from './family.js';
 import type { CpuContext, Scenario, SetupState } from './types.js';
 
@@ -26,7 +27,9 @@ export function swap_family_setup(npages: number, siblings: number, slots: numbe
 }
 
 /** the admin's swapoff/swapon cycle: every swapped page must come back, and the device is type 0 again */
-export function swap_cycle(slots: number): void {
+export function swap_cycle(slots: number, ctx?: CpuContext): void {
+  // the admin swaps off when something is in swap (a swapoff of an empty device proves nothing)
+  while (ctx && nr_swap_pages() >= total_swap_pages() && !ctx.should_stop()) cond_resched();
   set_path(EV_SWAPOFF);
   let rc = sys_swapoff(0);
   for (let tries = 0; rc !== 0 && tries < 10; tries++) rc = sys_swapoff(0);
@@ -38,7 +41,7 @@ export function swap_cycle(slots: number): void {
 
 function run(ctx: CpuContext): void {
   run_family(ctx, ['toucher', 'solo'], roles, {
-    swapper: () => swap_cycle(DEVICE_SLOTS),
+    swapper: (f) => swap_cycle(DEVICE_SLOTS, f.ctx),
     solo: (f) => { const r = prandom_below(16); if (r === 0) swap_cycle(DEVICE_SLOTS); else if (r < 6) f.reclaim_one(); else if (r < 9) f.migrate_one(); else if (r < 11) f.fork_one(); else f.touch(); },
   });
 }

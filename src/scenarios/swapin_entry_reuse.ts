@@ -37,7 +37,7 @@ const DEVICE_SLOTS = 8;
 
 function run(ctx: CpuContext): void {
   run_family(ctx, ['toucher', 'solo'], roles, {
-    swapper: () => swap_cycle(DEVICE_SLOTS),
+    swapper: (f) => swap_cycle(DEVICE_SLOTS, f.ctx),
     reader: read_all,
     solo: (f) => { const r = prandom_below(8); if (r === 0) swap_cycle(DEVICE_SLOTS); else if (r < 4) f.reclaim_one(); else f.touch(); },
   });
