@@ -11,7 +11,8 @@
 // entries (type 30 is SWP_MIGRATION_READ), and the next fault on one hits
 // BUG_ON(!PageLocked) in migration_entry_to_page on a "pfn" that is really
 // the slot offset. If nothing faults on one in time, the end-of-run sweep
-// finds the guard overwritten (I-SWAPINFO).
+// finds them as migration entries that outlive any migration (I-MIGENT) and
+// the guard overwritten (I-SWAPINFO).
 import { prandom_below } from '../cpu/current.js';
 import { EV_SWAPOFF, EV_SWAPON, trace_event } from '../cpu/events.js';
 import { OOPS_SHADOW, fail } from '../check/bug.js';
@@ -20,7 +21,9 @@ import { MAX_SWAPFILES } from '../mm/swapops.js';
 import { cycle_roles, family_setup, run_family, set_path } from './family.js';
 import type { CpuContext, Scenario } from './types.js';
 
-const roles = cycle_roles(['admin', 'reclaimer', 'toucher'], ['migrator', 'forker', 'reclaimer']);
+const more = cycle_roles(['admin', 'reclaimer', 'toucher'], ['migrator', 'forker', 'reclaimer']);
+/** on 2 CPUs the second runs the parent's program and reclaim in turn, so a fault can meet what reclaim did */
+const roles = (n: number) => (n === 2 ? ['admin', 'reclaim-touch'] : more(n));
 const DEVICE_SLOTS = 8;
 /** admin operations (a look at /proc/swaps each) between switching the devices on and off */
 const UP_OPS = 200;
@@ -66,8 +69,9 @@ class Admin {
 
 function run(ctx: CpuContext): void {
   const admin = new Admin();
-  run_family(ctx, ['toucher', 'solo'], roles, {
+  run_family(ctx, ['toucher', 'reclaim-touch', 'solo'], roles, {
     admin: () => admin.step(),
+    'reclaim-touch': (f) => { if (prandom_below(2) === 0) f.reclaim_one(); else f.touch(); },
     solo: (f) => { const r = prandom_below(8); if (r === 0) admin.step(); else if (r < 4) f.reclaim_one(); else f.touch(); },
   });
 }
@@ -80,7 +84,8 @@ export const swaponTypeRange: Scenario = {
   description: 'sys_swapon compares the type with the largest pte-encodable type (31) instead of MAX_SWAPFILES (30)',
   expect_buggy: 'kernel BUG: BUG_ON(!PageLocked(p)) in migration_entry_to_page (a type-30 swap pte read as a migration entry), after mmrace notes the out-of-bounds write of swap_info[30]; else I-SWAPINFO at the end',
   // the consequence of the write left to land in the guard, or the guard itself at the end
-  signature: /BUG_ON\(!PageLocked\(p\)\) in migration_entry_to_page|I-SWAPINFO/,
+  // a fault on a type-30 swap pte, or (nothing faulted on one) the sweep finding them as migration entries or the guard overwritten
+  signature: /BUG_ON\(!PageLocked\(p\)\) in migration_entry_to_page|I-MIGENT|I-SWAPINFO/,
   deterministic: 'the 31st swapon takes type 30, whatever the interleaving',
   sizes: { nr_pages: 1024, nr_mm: 32, nr_vma: 128 },
   bounds: 'note',
