@@ -15,13 +15,13 @@ type Events = ReturnType<typeof collect_events>;
 /**
  * the first buggy run whose failure is user data at a named (mm, addr), with its splat and the events it
  * was told from; `told` says whether the rings still hold what the story must show (each CPU keeps its
- * last 4096 events: a busy migrator can have overwritten them), else the next seed is tried
+ * last 16384 events: a busy migrator can have overwritten them), else the next seed is tried
  */
-async function data_failure(name: string, told: (mm: number, addr: string, events: Events) => boolean = () => true) {
+async function data_failure(name: string, told: (mm: number, addr: string, events: Events) => boolean = () => true, cpus = 3) {
   const scenario = SCENARIOS.find((s) => s.name === name)!;
   const attempts: string[] = [];
   for (let seed = 1; seed <= 8; seed++) {
-    const r: RunResult = await run_free({ scenario, scenarioRef: name, protocol: 'buggy', cpus: 3, ops: 300_000, duration_ms: 0, seed, jitter: JITTER_NONE, watchdog_ms: 30_000 });
+    const r: RunResult = await run_free({ scenario, scenarioRef: name, protocol: 'buggy', cpus, ops: 300_000, duration_ms: 0, seed, jitter: JITTER_NONE, watchdog_ms: 30_000 });
     attempts.push(`${r.outcome}: ${r.oops?.text.split('\n')[0] ?? ''}`);
     const o = r.oops;
     if (o?.kind !== OOPS_SHADOW || o.args[0] === 0) continue;
@@ -39,7 +39,11 @@ const line_of = (story: string[], re: RegExp, marked = true) => story.findIndex(
 
 describe('the interleaving of a data failure', () => {
   it('cow-migration-entry: holds the install that left the failing pte writable', async () => {
-    const { mm, addr, story, events } = await data_failure('cow-migration-entry');
+    // the rings still hold a step that gave the failing pte (or the page it shares) write access
+    const { mm, addr, story, events } = await data_failure('cow-migration-entry', (mm, addr, events) => events.some((e) =>
+      (e.name === 'remove_migration_pte' && e.text.startsWith(`mm#${mm} ${addr} restored`)) ||
+      (e.name === 'copy_one_pte' && e.text.includes(`${addr} copied write migration entry`)) ||
+      (e.name === 'do_wp_page' && e.text.startsWith(`mm#${mm} ${addr} reuse`))));
     // the newest event that put a page in the failing pte, as the rings hold it
     const installs = events.filter((e) => e.text.startsWith(`mm#${mm} ${addr} `) &&
       ((e.name === 'remove_migration_pte' && e.text.includes('restored')) || ['do_wp_page', 'do_anonymous_page', 'do_swap_page map', 'unuse_pte'].includes(e.name)));
@@ -53,9 +57,11 @@ describe('the interleaving of a data failure', () => {
   it('mprotect-migration-entry: the mprotect, the restore after it that made the pte writable again, and the write entry it restored', async () => {
     // the rings hold an mprotect(PROT_READ) of the failing mm and, after it, the restore of the failing pte
     const { mm, addr, story } = await data_failure('mprotect-migration-entry', (mm, addr, events) => {
-      const ro = events.findIndex((e) => e.name === 'change_pte_range' && e.text.startsWith(`mm#${mm} `) && e.text.endsWith('prot 0x1'));
-      return ro >= 0 && events.some((e, i) => i > ro && e.name === 'remove_migration_pte' && e.text.startsWith(`mm#${mm} ${addr} restored`));
-    });
+      const ro = events.findLastIndex((e) => e.name === 'change_pte_range' && e.text.startsWith(`mm#${mm} `) && e.text.endsWith('prot 0x1'));
+      const restore = events.findIndex((e, i) => i > ro && e.name === 'remove_migration_pte' && e.text.startsWith(`mm#${mm} ${addr} restored`));
+      // and the write entry it restored (a busy migrator's ring may have dropped it)
+      return ro >= 0 && restore > ro && events.slice(0, restore).some((e) => e.name === 'try_to_unmap_one' && e.text.startsWith(`mm#${mm} ${addr} `) && e.text.endsWith('write migration entry'));
+    }, 2); // 2 CPUs: the parent forks its own helper child, and the race comes sooner
     const mprotect = line_of(story, new RegExp(`change_pte_range: mm#${mm} 0x\\w+\\.\\.0x\\w+ prot 0x1$`));
     const restore = story.findIndex((l, i) => i > mprotect && l.startsWith('*') && l.includes(`remove_migration_pte: mm#${mm} ${addr} restored`));
     const entry = story.slice(0, restore).findIndex((l) => l.startsWith('*') && new RegExp(`try_to_unmap_one: mm#${mm} ${addr} pfn \\d+ -> write migration entry`).test(l));

@@ -95,7 +95,7 @@ function migration_into(events: TracedEvent[], pfn: number, at: number): number 
  * and tell that step whole. Returns the ptes, as (mm, event index), whose
  * forks tell how they came to be.
  */
-function pte_story(events: TracedEvent[], mm: number, addr: number, must: Set<number>, chain: Set<number>, extra: Set<number>): [number, number][] {
+function pte_story(events: TracedEvent[], mm: number, addr: number, must: Set<number>, chain: Set<number>, extra: Set<number>, vital: Set<number>): [number, number][] {
   const ptes: [number, number][] = [[mm, events.length - 1]];
   const installs: number[] = [];
   const first = horizon(events);
@@ -114,12 +114,14 @@ function pte_story(events: TracedEvent[], mm: number, addr: number, must: Set<nu
   if (prot >= 0) {
     // the last protection change (mprotect's change_pte_range, fork's copy), the call that made it, and the
     // first page put there after it with its write access: what undid the change, if anything did
-    must.add(prot);
+    // (vital: kept even when the pages' own stories are longer than the splat can show)
+    vital.add(prot);
     let call = prot - 1;
     while (call >= 0 && events[call].cpu !== events[prot].cpu) call--;
-    if (call >= 0 && events[call].code === EV_MPROTECT && touches_pte(events[call], mm, addr)) must.add(call);
+    if (call >= 0 && events[call].code === EV_MPROTECT && touches_pte(events[call], mm, addr)) vital.add(call);
     const after = installs.filter((i) => i > prot).pop();
-    if (after !== undefined) { must.add(after); const w = write_source(events, after, 0); if (w >= 0) must.add(w); }
+    if (after !== undefined) { vital.add(after); const w = write_source(events, after, 0); if (w >= 0) vital.add(w); }
+    for (const i of vital) must.add(i);
   }
   let hi = events.length;
   let from = installs.length ? installs[0] : events.length;
@@ -165,8 +167,9 @@ export function story(events: TracedEvent[], f: Focus, tail = 12, max = 80): Tra
   const must = new Set<number>();
   const chain = new Set<number>();
   const extra = new Set<number>();
+  const vital = new Set<number>();
   if (f.pfn > 0) page_story(events, f.pfn, events.length, must);
-  const ptes = f.mm > 0 ? pte_story(events, f.mm, f.addr, must, chain, extra) : [];
+  const ptes = f.mm > 0 ? pte_story(events, f.mm, f.addr, must, chain, extra, vital) : [];
   // the fork of each child that was handed a migration entry, or holds a pte of the story
   for (const c of must) if (events[c].code === EV_COPY_MIGRATION_ENTRY) ptes.push([events[c].args[0], c]);
   const forked = new Set<number>();
@@ -176,7 +179,9 @@ export function story(events: TracedEvent[], f: Focus, tail = 12, max = 80): Tra
     fork_of(events, child, at, must);
   }
   for (let i = Math.max(0, events.length - tail); i < events.length; i++) extra.add(i);
-  const kept = [...must].sort((a, b) => a - b).slice(-max);
+  // the vital events, then the newest of the rest of what the failure needs
+  const rest = [...must].filter((i) => !vital.has(i)).sort((a, b) => a - b);
+  const kept = [...vital, ...rest.slice(-Math.max(0, max - vital.size))];
   const have = new Set(kept);
   for (const tier of [chain, extra]) {
     for (const i of [...tier].sort((a, b) => b - a)) { // the newest while there is room

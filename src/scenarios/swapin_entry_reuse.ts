@@ -7,7 +7,12 @@
 // pte_same, and maps its old page, whose data went stale when the program
 // stored through the page swapoff had mapped. 2.6.32 also checks that the
 // page is still the swap-cache page of E (PageSwapCache && page_private ==
-// E) and retries. A small device makes the same slot come back often.
+// E) and retries. A small device makes the same slot come back often, and a
+// parent of two pages (one sibling sharing them, children forked again and
+// again) keeps every CPU on the same pages: the chain is swapoff (the
+// faulter's page leaves the cache), swapon, the parent's store COWing the
+// page it shares with a child, and reclaim of that copy to the same slot,
+// all while the faulter is preempted (7 CPUs on 2 cores, heavy jitter).
 import { BASE, Family, cycle_roles, must, run_family, set_path } from './family.js';
 import { ACCESS_OK, mmu, switch_mm, user_access } from '../cpu/mmu.js';
 import { EV_USER } from '../cpu/events.js';
@@ -53,6 +58,6 @@ export const swapinEntryReuse: Scenario = {
   signature: /^user data: (lost write|wrong data)/,
   sizes: { nr_pages: 1024, nr_mm: 64, nr_vma: 256 },
   roles,
-  setup: () => swap_family_setup(96, 1, DEVICE_SLOTS),
+  setup: () => swap_family_setup(2, 1, DEVICE_SLOTS), // two pages: every CPU works on the same ones
   run,
 };

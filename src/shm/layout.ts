@@ -16,7 +16,7 @@ export const TASK_SIZE = USER_PAGES << PAGE_SHIFT;
 /** locks one CPU may hold at once (lockdep's MAX_LOCK_DEPTH, scaled down) */
 export const HELD_MAX = 8;
 /** kernel events kept per CPU in its ftrace-like ring (a power of two) */
-export const RING_SIZE = 4096;
+export const RING_SIZE = 16384;
 /** trace-only events (spans, lock waits and holds) kept per CPU when tracing, in a ring of their own */
 export const TRACE_RING_SIZE = 32768;
 export const MAX_CPUS = 64;
