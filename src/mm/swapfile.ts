@@ -19,7 +19,7 @@ import { ERA, MAX_SWAPFILES, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, era_label 
 import { ClearPageFlag, PageSwapCacheP, SetPageFlag, page_count, page_flags, page_private } from './mm_types.js';
 import { delete_from_swap_cache, lookup_swap_cache, read_swap_cache_async } from './swap_state.js';
 import { swap_writepage } from './page_io.js';
-import { mmget_not_zero, mmput } from './fork.js';
+import { mmput } from './fork.js';
 import { mk_pte, pte_mkold } from './pgtable.js';
 import { pmd_addr_end, pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
 import { get_page, put_page } from './swap.js';
@@ -315,7 +315,13 @@ function try_to_unuse(type: number): number {
     let prev = 0;
     spin_lock(ml, LC_MMLIST);
     for (let mm = i32[B.mmlist + MMLIST.first]; mm !== 0 && i32[map] > 1;) {
-      if (!mmget_not_zero(mm)) { mm = i32[mm_base(mm) + MM.mmlist_next]; continue; } // exiting: its zap frees the entry
+      // 2.6.18's pin of an mm found on mmlist (mmget_not_zero is 4.11's name for it): an mm whose count was
+      // already 0 is exiting, and its zap frees the entry
+      if (Atomics.add(i32, mm_base(mm) + MM.mm_users, 1) + 1 === 1) {
+        Atomics.sub(i32, mm_base(mm) + MM.mm_users, 1);
+        mm = i32[mm_base(mm) + MM.mmlist_next];
+        continue;
+      }
       spin_unlock(ml);
       if (prev !== 0) mmput(prev);
       prev = mm;

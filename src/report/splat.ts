@@ -3,6 +3,7 @@
 // interleaving of all CPUs that led there.
 import { OOPS_BAD_PAGE, OOPS_BUG, OOPS_ERROR, OOPS_INVARIANT, OOPS_BOUNDS, OOPS_SHADOW, OOPS_SOFTLOCKUP, OopsRecord } from '../check/bug.js';
 import { EVENTS, TracedEvent } from '../cpu/events.js';
+import { E3, ERA } from '../shm/era.js';
 import { flag_names, hex8 } from './format.js';
 import { focus_name, focus_of, format_story, story } from './interleaving.js';
 
@@ -62,7 +63,8 @@ export function splat(o: OopsRecord, events: TracedEvent[], roles: string[], pro
     if (dump.length) out.push(...dump, `page dumped because: ${msg.replace(/ in \w+$/, '')}`);
     if (trace) out.push('Call Trace:', trace);
   }
-  if (o.kind === OOPS_BUG) out.push('---[ end trace 0000000000000000 ]---');
+  // the end-of-oops marker came with 2.6.26's print_oops_end_marker: E3 on
+  if (o.kind === OOPS_BUG && ERA.id >= E3) out.push('---[ end trace 0000000000000000 ]---');
   const focus = focus_of(o);
   const evs = story(events, focus);
   if (evs.length) {
