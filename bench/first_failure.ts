@@ -6,7 +6,7 @@
 // another failure first is a miss, counted apart.
 import { run_free } from '../src/exec/free_run.js';
 import { ControlledExecutor } from '../src/exec/controlled.js';
-import { explore } from '../src/exec/explore.js';
+import { explore } from '../src/search/explore.js';
 import { EXPLORE_DEFAULTS } from '../src/cli/controlled.js';
 import { SCENARIOS } from '../src/scenarios/registry.js';
 import type { Scenario } from '../src/scenarios/types.js';

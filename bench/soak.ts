@@ -6,7 +6,7 @@
 // many runs and operations it took, or that none of them failed.
 import { run_free } from '../src/exec/free_run.js';
 import { SCENARIOS } from '../src/scenarios/registry.js';
-import { JITTER_NAMES } from '../src/exec/jitter.js';
+import { JITTER_NAMES } from '../src/worker/jitter.js';
 
 const [name = 'swap-stress', runsArg = '20', cpusArg = '5', opsArg = '1000000', jitterArg = 'heavy', protoArg = 'fixed'] = process.argv.slice(2);
 const scenario = SCENARIOS.find((s) => s.name === name);

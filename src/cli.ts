@@ -5,7 +5,7 @@
 // Exit codes: 0 ok (or expectation met), 1 correctness violation (or
 // expectation missed), 2 usage, 3 liveness (deadlock/livelock), 4 internal.
 import { ScenarioError } from './scenarios/registry.js';
-import { ScheduleError } from './exec/schedule.js';
+import { ScheduleError } from './search/schedule.js';
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError } from './cli/args.js';
 import { SwitchError } from './shm/switches.js';
 import { VERSION } from './cli/version.js';

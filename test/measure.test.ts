@@ -16,7 +16,7 @@ import { alloc_page } from '../src/mm/page_alloc.js';
 import { format_lock_stat, lock_stat_rows } from '../src/report/lock_stat.js';
 import { current, set_current_cpu } from '../src/cpu/current.js';
 import { NR_LOCK_CLASSES } from '../src/sync/lock_class.js';
-import { stat_epoch_attach, stat_epoch_begin, stat_epoch_check } from '../src/exec/warmup.js';
+import { stat_epoch_attach, stat_epoch_begin, stat_epoch_check } from '../src/worker/warmup.js';
 import { lat_bucket, lat_bucket_low, lat_bucket_width } from '../src/cpu/latency.js';
 import { latency_summaries, merged_histogram } from '../src/report/latency.js';
 import { boot } from './helpers.js';

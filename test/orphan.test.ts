@@ -7,7 +7,7 @@ import { run_free, RunResult } from '../src/exec/free_run.js';
 import { orphanedMigrationEntry } from '../src/scenarios/orphaned_migration_entry.js';
 import { cpustat_base, i32 } from '../src/shm/machine.js';
 import { CPUSTAT } from '../src/shm/layout.js';
-import { JITTER_HEAVY, JITTER_NONE } from '../src/exec/jitter.js';
+import { JITTER_HEAVY, JITTER_NONE } from '../src/worker/jitter.js';
 
 const run = (protocol: 'buggy' | 'fixed', cpus: number, ops: number, seed: number, jitter = JITTER_NONE) =>
   run_free({ scenario: orphanedMigrationEntry, scenarioRef: orphanedMigrationEntry.name, protocol, cpus, ops, duration_ms: 0, seed, jitter, watchdog_ms: 30_000 });

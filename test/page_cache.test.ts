@@ -27,7 +27,7 @@ import { list_ids } from '../src/shm/list.js';
 import { ANON_VMA_LIST, anon_vma_head, page_mapping } from '../src/mm/mm_types.js';
 import { check_invariants } from '../src/check/invariants.js';
 import { run_free } from '../src/exec/free_run.js';
-import { JITTER_HEAVY } from '../src/exec/jitter.js';
+import { JITTER_HEAVY } from '../src/worker/jitter.js';
 import { SCENARIOS } from '../src/scenarios/registry.js';
 
 const BASE = 0x20000;

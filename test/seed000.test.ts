@@ -6,7 +6,7 @@ import { run_free, RunResult } from '../src/exec/free_run.js';
 import { SCENARIOS } from '../src/scenarios/registry.js';
 import { cpustat_base, i32 } from '../src/shm/machine.js';
 import { CPUSTAT } from '../src/shm/layout.js';
-import { JITTER_HEAVY, JITTER_NONE } from '../src/exec/jitter.js';
+import { JITTER_HEAVY, JITTER_NONE } from '../src/worker/jitter.js';
 import { boot } from './helpers.js';
 import { EPERM, sys_swapon } from '../src/mm/swapfile.js';
 import { MAX_SWAPFILES } from '../src/mm/swapops.js';

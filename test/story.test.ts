@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { run_free, RunResult } from '../src/exec/free_run.js';
 import { SCENARIOS } from '../src/scenarios/registry.js';
-import { JITTER_NONE } from '../src/exec/jitter.js';
+import { JITTER_NONE } from '../src/worker/jitter.js';
 import { OOPS_SHADOW } from '../src/check/bug.js';
 import { build_report } from '../src/report/json.js';
 import { collect_events } from '../src/cpu/events.js';

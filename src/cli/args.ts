@@ -1,7 +1,7 @@
 // The command line's argument checking: every bad value is a UsageError, one
 // line on stderr and exit 2 (src/cli.ts prints it).
 import { MAX_CPUS } from '../shm/layout.js';
-import { JITTER_NAMES } from '../exec/jitter.js';
+import { JITTER_NAMES } from '../worker/jitter.js';
 import { ERAS, parse_era } from '../shm/era.js';
 
 export const EXIT_OK = 0, EXIT_VIOLATION = 1, EXIT_USAGE = 2, EXIT_LIVENESS = 3, EXIT_INTERNAL = 4;

@@ -2,9 +2,9 @@
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { loadScenario, scenarioModuleUrl } from '../scenarios/registry.js';
-import { JITTER_NAMES } from '../exec/jitter.js';
+import { JITTER_NAMES } from '../worker/jitter.js';
 import { availableParallelism } from 'node:os';
-import { run_bench } from '../exec/bench.js';
+import { run_bench } from './bench_run.js';
 import { format_bench, format_bench_point } from '../report/bench_text.js';
 import { render_html } from '../report/html.js';
 import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, UsageError, cpu_list, era_arg, int, num, oneOf } from './args.js';

@@ -1,6 +1,6 @@
 // The controlled executor: the same kernel code on the same CPU workers, but
 // one CPU runs at a time. The token passes between CPUs at preemption points
-// (src/exec/sched_cpu.ts) as a seeded strategy decides (src/exec/strategies.ts),
+// (src/worker/sched_cpu.ts) as a seeded strategy decides (src/worker/strategies.ts),
 // so a run is a function of the scenario, the seed and the schedule. The main
 // thread only sets the run up, waits, and reads the result; a watchdog (wall
 // clock, the one safety net that is not counted in decisions) catches a CPU
@@ -23,14 +23,14 @@ import { create_pool } from './pool.js';
 import type { Outcome, RunResult } from './free_run.js';
 import { lockup_report } from '../check/lockup.js';
 import type { Scenario } from '../scenarios/types.js';
-import type { CpuResult, CpuTask } from './task.js';
-import { LOG_FIELDS } from './sched_cpu.js';
+import type { CpuResult, CpuTask } from '../worker/task.js';
+import { LOG_FIELDS } from '../worker/sched_cpu.js';
 import { era_label } from '../shm/era.js';
 import { read_bounds_note } from '../check/bounds.js';
-import { first_cpu, pct_changes, pct_init } from './strategies.js';
+import { first_cpu, pct_changes, pct_init } from '../worker/strategies.js';
 import {
   FALLBACK_NONPREEMPTIVE, FALLBACK_RANDOM, STRAT_PCT, STRAT_RANDOM, STRAT_REPLAY, mix_seed,
-} from './sched_state.js';
+} from '../worker/sched_state.js';
 
 export type StrategySpec =
   | { name: 'random'; seed: number }

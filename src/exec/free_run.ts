@@ -10,13 +10,13 @@ import { check_invariants } from '../check/invariants.js';
 import { read_bounds_note } from '../check/bounds.js';
 import { cpu_states, lockup_report } from '../check/lockup.js';
 import { create_pool } from './pool.js';
-import { JITTER_NAMES } from './jitter.js';
+import { JITTER_NAMES } from '../worker/jitter.js';
 import type { Scenario } from '../scenarios/types.js';
 import { boot_machine } from './boot.js';
 import { era_label } from '../shm/era.js';
 import { lockdep_cycle, lockdep_found } from '../sync/lockdep.js';
-import { stat_epoch_begin } from './warmup.js';
-import type { CpuResult, CpuTask } from './task.js';
+import { stat_epoch_begin } from '../worker/warmup.js';
+import type { CpuResult, CpuTask } from '../worker/task.js';
 
 export interface RunOptions {
   scenario: Scenario;
@@ -37,7 +37,7 @@ export interface RunOptions {
   trace?: boolean;
   /** --era, for a scenario that runs in more than one */
   era?: number;
-  /** run this many ms before duration_ms and leave them out of every counter (bench; src/exec/warmup.ts) */
+  /** run this many ms before duration_ms and leave them out of every counter (bench; src/worker/warmup.ts) */
   warmup_ms?: number;
 }
 

@@ -5,7 +5,7 @@
 // with the kernel path it was in. Events of the failure's story are marked *.
 import type { TracedEvent } from '../cpu/events.js';
 import type { ControlledRun } from '../exec/controlled.js';
-import { WHY_BLOCK, WHY_EXIT } from '../exec/sched_state.js';
+import { WHY_BLOCK, WHY_EXIT } from '../worker/sched_state.js';
 import { focus_name, focus_of, story } from './interleaving.js';
 import { headline } from './splat.js';
 

@@ -129,7 +129,7 @@ export const GLOBALS = defineStruct('globals', {
   trace: 1, // 1: events carry timestamps, and spans, lock waits and holds are traced (--trace)
   lockdep_off: 1, // 0: lockdep validates; else cpu+1 of the CPU that held more than HELD_MAX locks
   lockdep_off_path: 1, // that CPU's path then
-  stat_epoch: 1, // bumped when a warm-up ends: each CPU zeroes its own counters (src/exec/warmup.ts)
+  stat_epoch: 1, // bumped when a warm-up ends: each CPU zeroes its own counters (src/worker/warmup.ts)
   bounds_note: 1, // 1: the bounds checker records the first out-of-bounds access and lets the run go on
 }, { padTo: 16 });
 
@@ -385,7 +385,7 @@ export const DEFAULT_SIZES: MachineSizes = { nr_pages: 2048, nr_mm: 64, nr_vma: 
 export const PCT_MAX_DEPTH = 16;
 
 /**
- * The controlled executor's scheduler (src/exec/sched_*.ts, strategies.ts).
+ * The controlled executor's scheduler (src/worker/sched_*.ts, strategies.ts).
  * Exactly one CPU holds the token and runs; every field is written only by
  * the token holder (or by the executor before the CPUs start), and the
  * hand-off's Atomics store/load on run[] orders those writes for the next
@@ -411,7 +411,7 @@ export const SCHED = defineStruct('sched', {
   abort: 1, // set by the executor's watchdog: waiting CPUs unwind
   rec_next: 1, // capture (free-running): the next preemption-point number, Atomics.add
   run: MAX_CPUS, // futex word per CPU: 1 while it holds the token
-  state: MAX_CPUS, // TASK_* in src/exec/sched_state.ts
+  state: MAX_CPUS, // TASK_* in src/worker/sched_state.ts
   wait_gen: MAX_CPUS, // gen when the CPU last found its wait unfinished
   pp: MAX_CPUS, // the CPU's preemption points (program points and its exit)
   spin: MAX_CPUS, // spin yields since its last preemption point

@@ -9,9 +9,9 @@
 // is always what the candidate's run actually did, re-recorded, so it
 // replays exactly. The result is 1-minimal (no single segment can go) and no
 // prefix of it, the rest run without preemption, fails with fewer.
-import { ControlledExecutor, ControlledOptions, ControlledRun, segments_of } from './controlled.js';
+import { ControlledExecutor, ControlledOptions, ControlledRun, segments_of } from '../exec/controlled.js';
 import { failure_signature } from './schedule.js';
-import { SEG } from './strategies.js';
+import { SEG } from '../worker/strategies.js';
 
 export interface ShrinkResult {
   signature: string;

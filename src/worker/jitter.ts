@@ -6,7 +6,7 @@ import { recording_hook } from './sched_record.js';
 
 export const JITTER_NONE = 0, JITTER_LIGHT = 1, JITTER_HEAVY = 2;
 export const JITTER_NAMES = ['none', 'light', 'heavy'] as const;
-/** a flag on the level: also number every preemption point (mmrace capture, src/exec/sched_record.ts) */
+/** a flag on the level: also number every preemption point (mmrace capture, src/worker/sched_record.ts) */
 export const JITTER_RECORD = 4;
 
 let sink = 0;

@@ -1,7 +1,7 @@
 // The body of a CPU worker: attach to the Machine, wait at the start
 // barrier, run the scenario's role until told to stop, unwind on a halt.
 // Under the controlled executor the CPU runs only while it holds the token
-// (src/exec/sched_cpu.ts) and hands it on when its role is over.
+// (src/worker/sched_cpu.ts) and hands it on when its role is over.
 import { CPU_DONE, CPU_HALTED, CPU_RUNNING, GLOBALS, PERCPU, SCHED } from '../shm/layout.js';
 import { B, attachMachine, i32 } from '../shm/machine.js';
 import { era_attach } from '../shm/era.js';

@@ -3,9 +3,9 @@
 // run fail and keeps the first failing run (to be saved as a schedule).
 // Iteration i of a strategy uses the seed mix(S, i) for both the CPUs'
 // choices and the strategy, so any iteration can be rerun on its own.
-import { ControlledExecutor, ControlledOptions, ControlledRun, StrategySpec } from './controlled.js';
+import { ControlledExecutor, ControlledOptions, ControlledRun, StrategySpec } from '../exec/controlled.js';
 import { failure_signature } from './schedule.js';
-import { WHY_EXIT, mix_seed } from './sched_state.js';
+import { WHY_EXIT, mix_seed } from '../worker/sched_state.js';
 
 export type ExploreStrategy = 'random' | 'pct';
 

@@ -1,7 +1,7 @@
 // From a free-running failure to a schedule the controlled executor replays.
 //
 // The free run numbers every preemption point (jitter flag JITTER_RECORD,
-// src/exec/sched_record.ts). Merged, the numbers give the order in which
+// src/worker/sched_record.ts). Merged, the numbers give the order in which
 // the CPUs passed their points: a list of segments "CPU c ran to its point
 // pp", which is exactly what a replay follows. Free-running CPUs overlap
 // between points, so that order is one linearisation of what happened; if
@@ -11,14 +11,14 @@
 // alternating with random walks from the start of the same run.
 import { PERCPU } from '../shm/layout.js';
 import { i32, percpu_base } from '../shm/machine.js';
-import { RunOptions, RunResult, run_free } from './free_run.js';
-import { JITTER_RECORD } from './jitter.js';
-import { REC_FIELDS } from './sched_record.js';
-import { ControlledExecutor, ControlledOptions, ControlledRun } from './controlled.js';
+import { RunOptions, RunResult, run_free } from '../exec/free_run.js';
+import { JITTER_RECORD } from '../worker/jitter.js';
+import { REC_FIELDS } from '../worker/sched_record.js';
+import { ControlledExecutor, ControlledOptions, ControlledRun } from '../exec/controlled.js';
 import { failure_signature } from './schedule.js';
-import { mix_seed } from './sched_state.js';
-import { SEG } from './strategies.js';
-import type { CpuResult } from './task.js';
+import { mix_seed } from '../worker/sched_state.js';
+import { SEG } from '../worker/strategies.js';
+import type { CpuResult } from '../worker/task.js';
 
 export interface CaptureResult {
   free: RunResult;

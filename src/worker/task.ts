@@ -23,10 +23,10 @@ export interface CpuResult {
   /** 'done' (stopped when asked), 'bug' (this CPU hit the failure), 'halted' (unwound by another's), 'error' */
   status: 'done' | 'bug' | 'halted' | 'error';
   message?: string;
-  /** controlled: this CPU's hand-offs (LOG_FIELDS numbers each, src/exec/sched_cpu.ts) */
+  /** controlled: this CPU's hand-offs (LOG_FIELDS numbers each, src/worker/sched_cpu.ts) */
   switches?: number[];
   /** controlled with call sites: where each hand-off happened */
   sites?: string[];
-  /** free-running with JITTER_RECORD: runs of preemption-point numbers (src/exec/sched_record.ts) */
+  /** free-running with JITTER_RECORD: runs of preemption-point numbers (src/worker/sched_record.ts) */
   record?: number[];
 }

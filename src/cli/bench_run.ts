@@ -2,7 +2,7 @@
 // count, and what each run measured: throughput, lock_stat, latency. A run
 // that fails is reported as such (its figures are of a broken run).
 import { availableParallelism } from 'node:os';
-import { RunOptions, run_free } from './free_run.js';
+import { RunOptions, run_free } from '../exec/free_run.js';
 import { build_report } from '../report/json.js';
 import type { BenchPoint, BenchReport } from '../report/report_types.js';
 import { FAULT_SAMPLE_EVERY, OP_SAMPLE_EVERY } from '../cpu/latency.js';

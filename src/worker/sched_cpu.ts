@@ -72,7 +72,7 @@ function call_site(): string {
   const names: string[] = [];
   for (const l of (new Error().stack ?? '').split('\n').slice(1)) {
     const m = /at (?:\S+\.)?(\w+) \((.*)\)$/.exec(l.trim());
-    if (!m || /src\/exec\/|sync\/preempt\.|node:/.test(m[2])) continue;
+    if (!m || /src\/worker\/|sync\/preempt\.|node:/.test(m[2])) continue;
     names.push(m[1]);
     if (names.length === 3) break;
   }

@@ -4,16 +4,16 @@
 // per CPU, step bound), how the schedule was found, and the decision list:
 // every hand-off of the token as [step, cpu, pp, spin, to, why]. A replay
 // runs each CPU to the point where it handed the token on, in order
-// (src/exec/strategies.ts), so the file alone reproduces the run.
+// (src/worker/strategies.ts), so the file alone reproduces the run.
 import { readFileSync } from 'node:fs';
 import { MAX_CPUS } from '../shm/layout.js';
 import { SWITCHES } from '../shm/switches.js';
-import { scenario_era } from './boot.js';
+import { scenario_era } from '../exec/boot.js';
 import { loadScenario, scenarioModuleUrl } from '../scenarios/registry.js';
 import type { Scenario } from '../scenarios/types.js';
-import type { RunResult } from './free_run.js';
-import { ControlledOptions, ControlledRun, Switch, segments_of } from './controlled.js';
-import { WHY_NAMES } from './sched_state.js';
+import type { RunResult } from '../exec/free_run.js';
+import { ControlledOptions, ControlledRun, Switch, segments_of } from '../exec/controlled.js';
+import { WHY_NAMES } from '../worker/sched_state.js';
 
 export const SCHEDULE_SCHEMA = 'mmrace.schedule/1';
 export const DECISION_FIELDS = ['step', 'cpu', 'pp', 'spin', 'to', 'why'] as const;
