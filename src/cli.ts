@@ -54,15 +54,27 @@ export async function main(argv: string[]): Promise<number> {
       default: throw new UsageError(`unknown command '${cmd}' (try mmrace --help)`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof SwitchError || e instanceof ScenarioError || e instanceof ScheduleError || e instanceof RangeError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`mmrace: error: ${(e as Error).message}`);
-      return EXIT_USAGE;
-    }
     const msg = (e as Error).message ?? String(e);
-    if (/^(scenario setup|unknown switch)/.test(msg)) { console.error(`mmrace: error: ${msg}`); return EXIT_USAGE; }
-    console.error(`mmrace: internal error: ${msg}`);
-    return EXIT_INTERNAL;
+    if (!is_usage_error(e)) { console.error(`mmrace: internal error: ${msg}`); return EXIT_INTERNAL; }
+    console.error(`mmrace: error: ${msg}`);
+    return EXIT_USAGE;
   }
+}
+
+/**
+ * The error kinds that are the user's mistake: one line and exit 2. Any
+ * other error is an internal one (exit 4). Each class is thrown where the
+ * mistake is found: a bad argument (cli/args.ts), switch, scenario or
+ * schedule file; a RangeError is a bad value node itself rejected.
+ */
+const USAGE_ERRORS: readonly (abstract new (...args: never[]) => Error)[] = [UsageError, SwitchError, ScenarioError, ScheduleError, RangeError];
+/** the same mistakes once they crossed a worker, which keeps only the message */
+const USAGE_MESSAGES = /^(scenario setup|unknown switch)/;
+
+function is_usage_error(e: unknown): boolean {
+  if (USAGE_ERRORS.some((k) => e instanceof k)) return true;
+  if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) return true; // node's parseArgs
+  return USAGE_MESSAGES.test((e as Error).message ?? String(e));
 }
 
 const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;

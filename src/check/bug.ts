@@ -6,18 +6,28 @@ import { GLOBALS, OOPS, OOPS_TEXT_BYTES, PAGE, PERCPU } from '../shm/layout.js';
 import { B, i32, page_base, u8 } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { EV_BUG, trace_event } from '../cpu/events.js';
+import { defineEnum } from '../shm/struct.js';
+import type { Outcome } from './outcome.js';
 
-export const OOPS_NONE = 0;
-export const OOPS_BUG = 1; // BUG / BUG_ON
-export const OOPS_BAD_PAGE = 2; // "BUG: Bad page state"
-export const OOPS_ERROR = 3; // an error-level printk that marks a bug
-export const OOPS_INVARIANT = 4; // model checker: state the kernel can never be in
-export const OOPS_SHADOW = 5; // user data check: what a program read is wrong
-export const OOPS_SOFTLOCKUP = 6; // watchdog: no progress (deadlock / livelock)
-export const OOPS_INTERNAL = 7; // the simulator itself failed
-export const OOPS_BOUNDS = 8; // model bounds checker (src/check/bounds.ts): an access past a kernel array
+/**
+ * the oops kinds, their names, and the run outcome each one makes
+ * (src/check/outcome.ts classify): defined here and nowhere else
+ */
+export const OOPS_KINDS = defineEnum('oops kind', [
+  { key: 'OOPS_NONE', name: 'none', outcome: null },
+  { key: 'OOPS_BUG', name: 'BUG', outcome: 'bug' }, // BUG / BUG_ON
+  { key: 'OOPS_BAD_PAGE', name: 'Bad page state', outcome: 'bug' }, // "BUG: Bad page state"
+  { key: 'OOPS_ERROR', name: 'error', outcome: 'violation' }, // an error-level printk that marks a bug
+  { key: 'OOPS_INVARIANT', name: 'invariant', outcome: 'violation' }, // model checker: state the kernel can never be in
+  { key: 'OOPS_SHADOW', name: 'user data', outcome: 'violation' }, // user data check: what a program read is wrong
+  { key: 'OOPS_SOFTLOCKUP', name: 'soft lockup', outcome: 'liveness' }, // watchdog: no progress (deadlock / livelock)
+  { key: 'OOPS_INTERNAL', name: 'internal', outcome: 'internal' }, // the simulator itself failed
+  { key: 'OOPS_BOUNDS', name: 'mmrace bounds', outcome: 'bug' }, // model bounds checker (src/check/bounds.ts): an access past a kernel array
+] as const satisfies readonly { key: string; name: string; outcome: Outcome | null }[]);
 
-export const OOPS_KIND_NAMES = ['none', 'BUG', 'Bad page state', 'error', 'invariant', 'user data', 'soft lockup', 'internal', 'mmrace bounds'];
+export const { OOPS_NONE, OOPS_BUG, OOPS_BAD_PAGE, OOPS_ERROR, OOPS_INVARIANT, OOPS_SHADOW, OOPS_SOFTLOCKUP, OOPS_INTERNAL, OOPS_BOUNDS } = OOPS_KINDS.codes;
+
+export const OOPS_KIND_NAMES: readonly string[] = OOPS_KINDS.names;
 
 export const HALT_NONE = 0, HALT_OOPS = 1, HALT_STOP = 2;
 

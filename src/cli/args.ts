@@ -3,10 +3,9 @@
 import { MAX_CPUS } from '../shm/layout.js';
 import { JITTER_NAMES } from '../worker/jitter.js';
 import { ERAS, parse_era } from '../shm/era.js';
+import { UsageError } from './exit.js';
 
-export const EXIT_OK = 0, EXIT_VIOLATION = 1, EXIT_USAGE = 2, EXIT_LIVENESS = 3, EXIT_INTERNAL = 4;
-
-export class UsageError extends Error {}
+export { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, OUTCOME_EXIT, UsageError, outcomes_exit } from './exit.js';
 
 export function int(name: string, v: string | undefined, dflt: number, min: number, max: number): number {
   if (v === undefined) return dflt;

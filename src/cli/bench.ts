@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { run_bench } from './bench_run.js';
 import { format_bench, format_bench_point } from '../report/bench_text.js';
 import { render_html } from '../report/html.js';
-import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, UsageError, cpu_list, era_arg, int, num, oneOf } from './args.js';
+import { UsageError, cpu_list, outcomes_exit, era_arg, int, num, oneOf } from './args.js';
 import { scenario_era } from '../exec/boot.js';
 import { VERSION } from './version.js';
 
@@ -39,7 +39,5 @@ export async function cmd_bench(argv: string[]): Promise<number> {
   console.log('\n' + format_bench(r));
   if (values.json) writeFileSync(values.json, JSON.stringify(r, null, 2) + '\n');
   if (values.report) { writeFileSync(values.report, render_html(r)); console.log(`report: ${values.report}`); }
-  if (r.points.some((p) => p.outcome === 'liveness')) return EXIT_LIVENESS;
-  if (r.points.some((p) => p.outcome === 'internal')) return EXIT_INTERNAL;
-  return r.points.every((p) => p.outcome === 'clean') ? EXIT_OK : EXIT_VIOLATION;
+  return outcomes_exit(r.points.map((p) => p.outcome));
 }

@@ -15,7 +15,7 @@ import { ExploreStrategy, StrategyReport, explore } from '../search/explore.js';
 import { FoundBy, failure_message, failure_signature, first_difference, load_schedule, schedule_json, schedule_of } from '../search/schedule.js';
 import { ShrinkError, shrink } from '../search/shrink.js';
 import { capture } from '../search/capture.js';
-import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, UsageError, era_arg, int, num, oneOf, progress, run_args } from './args.js';
+import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, OUTCOME_EXIT, UsageError, era_arg, int, num, oneOf, progress, run_args } from './args.js';
 import { scenario_era } from '../exec/boot.js';
 import { VERSION } from './version.js';
 import { write_outputs } from './run.js';
@@ -44,10 +44,6 @@ function controlled_outcome(r: ControlledRun): string {
     : r.run.outcome === 'violation' ? `violation at decision ${r.steps} (${ops})`
     : r.run.outcome === 'liveness' ? `liveness failure at decision ${r.steps}` : `internal error at decision ${r.steps}`;
   return `outcome: ${what}; ${r.steps} decisions, ${r.switches.length} hand-offs, ${r.preemptions} preemptions`;
-}
-
-function run_exit(outcome: string): number {
-  return outcome === 'liveness' ? EXIT_LIVENESS : outcome === 'internal' ? EXIT_INTERNAL : outcome === 'clean' ? EXIT_OK : EXIT_VIOLATION;
 }
 
 /** replay options for exactly what a controlled run did */
@@ -188,7 +184,7 @@ export async function cmd_replay(argv: string[]): Promise<number> {
       console.log(lines.join('\n'));
       if (problems.length) return EXIT_INTERNAL;
     }
-    return run_exit(a.r.run.outcome);
+    return OUTCOME_EXIT[a.r.run.outcome];
   } finally {
     await ex.close();
   }

@@ -14,14 +14,14 @@ import { collect_events } from '../cpu/events.js';
 import { B, sizes } from '../shm/machine.js';
 import { chrome_trace } from '../report/trace.js';
 import { render_html } from '../report/html.js';
-import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, UsageError, int, num, oneOf, progress, run_args } from './args.js';
+import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, OUTCOME_EXIT, UsageError, int, num, oneOf, progress, run_args } from './args.js';
 import { VERSION } from './version.js';
 
+/** a run's exit code: its outcome's (src/cli/exit.ts), or with --expect, whether the expectation held */
 export function exit_code(r: RunReport): number {
-  if (r.outcome === 'liveness') return EXIT_LIVENESS;
-  if (r.outcome === 'internal') return EXIT_INTERNAL;
-  if (r.expect) return r.expectation_met ? EXIT_OK : EXIT_VIOLATION;
-  return r.outcome === 'clean' ? EXIT_OK : EXIT_VIOLATION;
+  const code = OUTCOME_EXIT[r.outcome];
+  if (code === EXIT_LIVENESS || code === EXIT_INTERNAL || !r.expect) return code;
+  return r.expectation_met ? EXIT_OK : EXIT_VIOLATION;
 }
 
 export function cmd_list(): number {

@@ -3,7 +3,8 @@
 // which the events happened. Writing an event allocates nothing. With
 // --trace (GLOBALS.trace) every event also gets a timestamp, and the
 // trace-only events below (spans, lock waits and holds) are written too.
-import { EVENT, GLOBALS, PERCPU } from '../shm/layout.js';
+import { EVENT, GLOBALS, LAT_KIND_FAULT, LOCKSTAT_NR_PATHS, PERCPU } from '../shm/layout.js';
+import { defineEnum } from '../shm/struct.js';
 import { B, f64, i32 } from '../shm/machine.js';
 import { current } from './current.js';
 
@@ -24,62 +25,98 @@ export function events_attach(): void {
  * inside the kernel functions, whose code stays as the kernel has it; the
  * other kernel steps are in the trace as the ring's instant events.
  */
-export const SPAN_NAMES: readonly string[] = [
-  'do_page_fault', 'dup_mmap', 'exit_mmap', 'migrate_pages', 'shrink_page_list', 'sys_mprotect', 'flush_tlb_page wait',
-];
-export const SP_FAULT = 0, SP_DUP_MMAP = 1, SP_EXIT_MMAP = 2, SP_MIGRATE = 3, SP_SHRINK = 4, SP_MPROTECT = 5, SP_FLUSH_WAIT = 6;
+const SPANS = defineEnum('span', [
+  { key: 'SP_FAULT', name: 'do_page_fault' }, { key: 'SP_DUP_MMAP', name: 'dup_mmap' }, { key: 'SP_EXIT_MMAP', name: 'exit_mmap' },
+  { key: 'SP_MIGRATE', name: 'migrate_pages' }, { key: 'SP_SHRINK', name: 'shrink_page_list' }, { key: 'SP_MPROTECT', name: 'sys_mprotect' },
+  { key: 'SP_FLUSH_WAIT', name: 'flush_tlb_page wait' },
+]);
+export const SPAN_NAMES: readonly string[] = SPANS.names;
+export const { SP_FAULT, SP_DUP_MMAP, SP_EXIT_MMAP, SP_MIGRATE, SP_SHRINK, SP_MPROTECT, SP_FLUSH_WAIT } = SPANS.codes;
 
 const hex = (n: number) => '0x' + (n >>> 0).toString(16);
 const mmv = (mm: number, addr: number) => `mm#${mm} ${hex(addr)}`;
 
-/** event codes and how to print them; index = code */
-export const EVENTS: readonly { name: string; fmt: (a0: number, a1: number, a2: number, a3: number) => string; trace?: boolean }[] = [
-  { name: 'none', fmt: () => '' },
-  { name: 'handle_mm_fault', fmt: (mm, a, w) => `${mmv(mm, a)} ${w ? 'write' : 'read'}` },
-  { name: 'do_anonymous_page', fmt: (mm, a, pfn) => `${mmv(mm, a)} new pfn ${pfn}` },
-  { name: 'do_wp_page', fmt: (mm, a, old, nw) => nw ? `${mmv(mm, a)} COW pfn ${old} -> pfn ${nw}` : `${mmv(mm, a)} reuse pfn ${old}` },
-  { name: 'migration_entry_wait', fmt: (mm, a, pfn) => `${mmv(mm, a)} waits on pfn ${pfn}` },
-  { name: 'dup_mmap', fmt: (p, c) => `fork mm#${p} -> child mm#${c}` },
-  { name: 'anon_vma_link', fmt: (av, vma, head, mm) => `anon_vma#${av} ${head ? 'list_add (HEAD)' : 'list_add_tail'} vma#${vma} of mm#${mm}` },
-  { name: 'copy_pte_range', fmt: (dst, a, src) => `child mm#${dst} <- mm#${src} table at ${hex(a)}` },
-  { name: 'copy_one_pte', fmt: (dst, a, pfn, w) => `${mmv(dst, a)} copied ${w ? 'write' : 'read'} migration entry -> pfn ${pfn}` },
-  { name: 'dup_mmap done', fmt: (p, c) => `mm#${p} -> mm#${c}` },
-  { name: 'exit_mmap', fmt: (mm) => `mm#${mm}` },
-  { name: 'migrate_pages', fmt: (pfn) => `pfn ${pfn} isolated, locking` },
-  { name: 'try_to_unmap_one', fmt: (mm, a, pfn, w) => `${mmv(mm, a)} pfn ${pfn} -> ${w === 3 ? 'pte dropped (file page)' : w === 2 ? 'swap entry' : w ? 'write migration entry' : 'read migration entry'}` },
-  { name: 'move_to_new_page', fmt: (old, nw) => `pfn ${old} -> pfn ${nw} (count ok, copied)` },
-  { name: 'unmap_and_move fail', fmt: (pfn, rc, mapped) => `pfn ${pfn} rc ${rc}${mapped ? ' (still mapped)' : ''}` },
-  { name: 'remove_migration_pte', fmt: (mm, a, what, pfn) => `${mmv(mm, a)} ${['pte none/present: skip', 'restored -> pfn ' + pfn, 'not ours: skip', 'no page table: skip', 'outside vma'][what] ?? what}` },
-  { name: 'unmap_and_move done', fmt: (old, nw) => `pfn ${old} unlocked; now pfn ${nw}` },
-  { name: 'change_pte_range', fmt: (mm, a, e, prot) => `${mmv(mm, a)}..${hex(e)} prot ${hex(prot)}` },
-  { name: 'zap_pte_range', fmt: (mm, a, pfn, kind) => `${mmv(mm, a)} ${kind === 1 ? 'dropped migration entry -> pfn ' + pfn : 'unmapped pfn ' + pfn}` },
-  { name: 'BUG', fmt: (_site, pfn) => (pfn ? `pfn ${pfn}` : '') },
-  { name: 'user access', fmt: (mm, a, w, v) => `${mmv(mm, a)} ${w ? 'store' : 'load'} ${hex(v)}` },
-  { name: 'sys_mprotect', fmt: (mm, a, e, prot) => `${mmv(mm, a)}..${hex(e)} prot ${hex(prot)}` },
-  { name: 'do_swap_page', fmt: (mm, a, pte) => `${mmv(mm, a)} pte ${hex(pte)}` },
-  { name: 'shrink_page_list', fmt: (pfn) => `pfn ${pfn} swapped out and freed` },
-  { name: 'sys_swapon', fmt: (type, rc) => `type ${type} -> ${rc}` },
-  { name: 'sys_swapoff', fmt: (type, rc) => `type ${type} -> ${rc}` },
-  { name: 'unuse_pte', fmt: (mm, a, pfn, e) => `${mmv(mm, a)} swap entry ${hex(e)} -> pfn ${pfn}` },
-  { name: 'do_swap_page map', fmt: (mm, a, pfn, w) => `${mmv(mm, a)} pfn ${pfn} mapped ${w ? 'writable' : 'read-only'}` },
-  // trace-only events (written when tracing; left out of the interleaving)
-  { name: 'op begin', fmt: (path) => EVENTS[path]?.name ?? String(path), trace: true },
-  { name: 'op end', fmt: (path) => EVENTS[path]?.name ?? String(path), trace: true },
-  { name: 'span begin', fmt: (fn) => SPAN_NAMES[fn] ?? String(fn), trace: true },
-  { name: 'span end', fmt: (fn) => SPAN_NAMES[fn] ?? String(fn), trace: true },
-  { name: 'lock wait', fmt: (lock, cls) => `lock ${lock} class ${cls}`, trace: true },
-  { name: 'lock waited', fmt: (lock, cls) => `lock ${lock} class ${cls}`, trace: true },
-  { name: 'lock acquired', fmt: (lock, cls, contended) => `lock ${lock} class ${cls}${contended ? ' (contended)' : ''}`, trace: true },
-  { name: 'lock released', fmt: (lock, cls) => `lock ${lock} class ${cls}`, trace: true },
-];
+/**
+ * one event code's entry: its constant, its name and how to print it. `path`:
+ * the code is also a path id (set_path; PERCPU.path): lock_stat's contention
+ * points and the latency kinds are indexed by it.
+ */
+export interface EventDef {
+  key: string; name: string; fmt: (a0: number, a1: number, a2: number, a3: number) => string; trace?: boolean; path?: boolean;
+}
 
-export const EV_FAULT = 1, EV_ANON_PAGE = 2, EV_WP_PAGE = 3, EV_MIGRATION_WAIT = 4, EV_DUP_MMAP = 5,
-  EV_ANON_VMA_LINK = 6, EV_COPY_PTE_RANGE = 7, EV_COPY_MIGRATION_ENTRY = 8, EV_DUP_MMAP_DONE = 9,
-  EV_EXIT_MMAP = 10, EV_MIGRATE = 11, EV_UNMAP_ONE = 12, EV_MOVE_TO_NEW = 13, EV_MIGRATE_FAIL = 14,
-  EV_REMOVE_PTE = 15, EV_MIGRATE_DONE = 16, EV_CHANGE_PTE_RANGE = 17, EV_ZAP = 18, EV_BUG = 19,
-  EV_USER = 20, EV_MPROTECT = 21, EV_SWAP_PAGE = 22, EV_SHRINK = 23, EV_SWAPON = 24, EV_SWAPOFF = 25, EV_UNUSE_PTE = 26, EV_SWAPIN_MAP = 27,
-  EV_OP_BEGIN = 28, EV_OP_END = 29, EV_SPAN_BEGIN = 30, EV_SPAN_END = 31, EV_LOCK_WAIT = 32, EV_LOCK_WAITED = 33,
-  EV_LOCK_ACQ = 34, EV_LOCK_REL = 35;
+/** event codes and how to print them; index = code, defined here and nowhere else */
+const EV = defineEnum('event', [
+  { key: 'EV_NONE', name: 'none', fmt: () => '' },
+  { key: 'EV_FAULT', name: 'handle_mm_fault', fmt: (mm, a, w) => `${mmv(mm, a)} ${w ? 'write' : 'read'}` },
+  { key: 'EV_ANON_PAGE', name: 'do_anonymous_page', fmt: (mm, a, pfn) => `${mmv(mm, a)} new pfn ${pfn}` },
+  { key: 'EV_WP_PAGE', name: 'do_wp_page', fmt: (mm, a, old, nw) => nw ? `${mmv(mm, a)} COW pfn ${old} -> pfn ${nw}` : `${mmv(mm, a)} reuse pfn ${old}` },
+  { key: 'EV_MIGRATION_WAIT', name: 'migration_entry_wait', fmt: (mm, a, pfn) => `${mmv(mm, a)} waits on pfn ${pfn}` },
+  { key: 'EV_DUP_MMAP', name: 'dup_mmap', fmt: (p, c) => `fork mm#${p} -> child mm#${c}`, path: true },
+  { key: 'EV_ANON_VMA_LINK', name: 'anon_vma_link', fmt: (av, vma, head, mm) => `anon_vma#${av} ${head ? 'list_add (HEAD)' : 'list_add_tail'} vma#${vma} of mm#${mm}` },
+  { key: 'EV_COPY_PTE_RANGE', name: 'copy_pte_range', fmt: (dst, a, src) => `child mm#${dst} <- mm#${src} table at ${hex(a)}` },
+  { key: 'EV_COPY_MIGRATION_ENTRY', name: 'copy_one_pte', fmt: (dst, a, pfn, w) => `${mmv(dst, a)} copied ${w ? 'write' : 'read'} migration entry -> pfn ${pfn}` },
+  { key: 'EV_DUP_MMAP_DONE', name: 'dup_mmap done', fmt: (p, c) => `mm#${p} -> mm#${c}` },
+  { key: 'EV_EXIT_MMAP', name: 'exit_mmap', fmt: (mm) => `mm#${mm}` },
+  { key: 'EV_MIGRATE', name: 'migrate_pages', fmt: (pfn) => `pfn ${pfn} isolated, locking`, path: true },
+  { key: 'EV_UNMAP_ONE', name: 'try_to_unmap_one', fmt: (mm, a, pfn, w) => `${mmv(mm, a)} pfn ${pfn} -> ${w === 3 ? 'pte dropped (file page)' : w === 2 ? 'swap entry' : w ? 'write migration entry' : 'read migration entry'}` },
+  { key: 'EV_MOVE_TO_NEW', name: 'move_to_new_page', fmt: (old, nw) => `pfn ${old} -> pfn ${nw} (count ok, copied)` },
+  { key: 'EV_MIGRATE_FAIL', name: 'unmap_and_move fail', fmt: (pfn, rc, mapped) => `pfn ${pfn} rc ${rc}${mapped ? ' (still mapped)' : ''}` },
+  { key: 'EV_REMOVE_PTE', name: 'remove_migration_pte', fmt: (mm, a, what, pfn) => `${mmv(mm, a)} ${['pte none/present: skip', 'restored -> pfn ' + pfn, 'not ours: skip', 'no page table: skip', 'outside vma'][what] ?? what}` },
+  { key: 'EV_MIGRATE_DONE', name: 'unmap_and_move done', fmt: (old, nw) => `pfn ${old} unlocked; now pfn ${nw}` },
+  { key: 'EV_CHANGE_PTE_RANGE', name: 'change_pte_range', fmt: (mm, a, e, prot) => `${mmv(mm, a)}..${hex(e)} prot ${hex(prot)}` },
+  { key: 'EV_ZAP', name: 'zap_pte_range', fmt: (mm, a, pfn, kind) => `${mmv(mm, a)} ${kind === 1 ? 'dropped migration entry -> pfn ' + pfn : 'unmapped pfn ' + pfn}` },
+  { key: 'EV_BUG', name: 'BUG', fmt: (_site, pfn) => (pfn ? `pfn ${pfn}` : '') },
+  { key: 'EV_USER', name: 'user access', fmt: (mm, a, w, v) => `${mmv(mm, a)} ${w ? 'store' : 'load'} ${hex(v)}`, path: true },
+  { key: 'EV_MPROTECT', name: 'sys_mprotect', fmt: (mm, a, e, prot) => `${mmv(mm, a)}..${hex(e)} prot ${hex(prot)}`, path: true },
+  { key: 'EV_SWAP_PAGE', name: 'do_swap_page', fmt: (mm, a, pte) => `${mmv(mm, a)} pte ${hex(pte)}` },
+  { key: 'EV_SHRINK', name: 'shrink_page_list', fmt: (pfn) => `pfn ${pfn} swapped out and freed`, path: true },
+  { key: 'EV_SWAPON', name: 'sys_swapon', fmt: (type, rc) => `type ${type} -> ${rc}`, path: true },
+  { key: 'EV_SWAPOFF', name: 'sys_swapoff', fmt: (type, rc) => `type ${type} -> ${rc}`, path: true },
+  { key: 'EV_UNUSE_PTE', name: 'unuse_pte', fmt: (mm, a, pfn, e) => `${mmv(mm, a)} swap entry ${hex(e)} -> pfn ${pfn}` },
+  { key: 'EV_SWAPIN_MAP', name: 'do_swap_page map', fmt: (mm, a, pfn, w) => `${mmv(mm, a)} pfn ${pfn} mapped ${w ? 'writable' : 'read-only'}` },
+  // trace-only events (written when tracing; left out of the interleaving)
+  { key: 'EV_OP_BEGIN', name: 'op begin', fmt: (path) => EVENTS[path]?.name ?? String(path), trace: true },
+  { key: 'EV_OP_END', name: 'op end', fmt: (path) => EVENTS[path]?.name ?? String(path), trace: true },
+  { key: 'EV_SPAN_BEGIN', name: 'span begin', fmt: (fn) => SPAN_NAMES[fn] ?? String(fn), trace: true },
+  { key: 'EV_SPAN_END', name: 'span end', fmt: (fn) => SPAN_NAMES[fn] ?? String(fn), trace: true },
+  { key: 'EV_LOCK_WAIT', name: 'lock wait', fmt: (lock, cls) => `lock ${lock} class ${cls}`, trace: true },
+  { key: 'EV_LOCK_WAITED', name: 'lock waited', fmt: (lock, cls) => `lock ${lock} class ${cls}`, trace: true },
+  { key: 'EV_LOCK_ACQ', name: 'lock acquired', fmt: (lock, cls, contended) => `lock ${lock} class ${cls}${contended ? ' (contended)' : ''}`, trace: true },
+  { key: 'EV_LOCK_REL', name: 'lock released', fmt: (lock, cls) => `lock ${lock} class ${cls}`, trace: true },
+] as const satisfies readonly EventDef[]);
+export const EVENTS: readonly EventDef[] = EV.table;
+
+export const {
+  EV_FAULT, EV_ANON_PAGE, EV_WP_PAGE, EV_MIGRATION_WAIT, EV_DUP_MMAP, EV_ANON_VMA_LINK, EV_COPY_PTE_RANGE, EV_COPY_MIGRATION_ENTRY, EV_DUP_MMAP_DONE,
+  EV_EXIT_MMAP, EV_MIGRATE, EV_UNMAP_ONE, EV_MOVE_TO_NEW, EV_MIGRATE_FAIL, EV_REMOVE_PTE, EV_MIGRATE_DONE, EV_CHANGE_PTE_RANGE, EV_ZAP, EV_BUG,
+  EV_USER, EV_MPROTECT, EV_SWAP_PAGE, EV_SHRINK, EV_SWAPON, EV_SWAPOFF, EV_UNUSE_PTE, EV_SWAPIN_MAP,
+  EV_OP_BEGIN, EV_OP_END, EV_SPAN_BEGIN, EV_SPAN_END, EV_LOCK_WAIT, EV_LOCK_WAITED, EV_LOCK_ACQ, EV_LOCK_REL,
+} = EV.codes;
+
+/**
+ * path ids: the event codes marked `path`. Arrays indexed by path (lock_stat's
+ * points, the latency kinds below LAT_KIND_FAULT) must hold every one: checked here, at load.
+ */
+export const PATH_IDS: readonly number[] = EVENTS.flatMap((e, code) => (e.path ? [code] : []));
+/** one more than the largest path id: every path-indexed array needs at least this many slots */
+export const NR_PATH_IDS = Math.max(0, ...PATH_IDS) + 1;
+const is_path = new Uint8Array(NR_PATH_IDS);
+for (const code of PATH_IDS) is_path[code] = 1;
+if (NR_PATH_IDS > LOCKSTAT_NR_PATHS || NR_PATH_IDS > LAT_KIND_FAULT) {
+  throw new Error(`event ${EVENTS[NR_PATH_IDS - 1].key}: path id ${NR_PATH_IDS - 1} does not fit the path-indexed arrays (LOCKSTAT_NR_PATHS ${LOCKSTAT_NR_PATHS}, LAT_KIND_FAULT ${LAT_KIND_FAULT} in src/shm/layout.ts)`);
+}
+
+/** `code` is a path id (set_path takes nothing else) */
+export function is_path_id(code: number): boolean {
+  return is_path[code] === 1;
+}
+
+/** `code`, checked to be a path id: anything else is an error, never a fold into slot 0 */
+export function path_id(code: number): number {
+  if (is_path[code] !== 1) throw new Error(`set_path: ${code} is not a path id (the events marked 'path' in src/cpu/events.ts)`);
+  return code;
+}
 
 // remove_migration_pte outcomes (a2 of EV_REMOVE_PTE)
 export const RMP_SKIP = 0, RMP_RESTORED = 1, RMP_NOT_OURS = 2, RMP_NO_TABLE = 3, RMP_OUTSIDE = 4;

@@ -57,7 +57,7 @@ export function lat_op_done(): void {
   if (op_t !== 0) {
     t = performance.now();
     const path = i32[pc + PERCPU.op_path];
-    lat_record(path > 0 && path < LAT_KIND_FAULT ? path : 0, (t - op_t) * 1e6);
+    lat_record(path, (t - op_t) * 1e6); // a path id (set_path checks it): below LAT_KIND_FAULT (events.ts checks at load)
   }
   i32[pc + PERCPU.op_path] = 0;
   op_sample(t);

@@ -16,11 +16,12 @@ import { lockdep_cycle, lockdep_found } from '../sync/lockdep.js';
 import { boot_machine } from './boot.js';
 import { set_current_cpu } from '../cpu/current.js';
 import {
-  OOPS_BAD_PAGE, OOPS_BUG, OOPS_INTERNAL, OOPS_INVARIANT, OOPS_BOUNDS, OOPS_SOFTLOCKUP, read_oops, record_oops,
+  OOPS_INTERNAL, OOPS_INVARIANT, OOPS_SOFTLOCKUP, read_oops, record_oops,
 } from '../check/bug.js';
+import { classify } from '../check/outcome.js';
 import { check_invariants } from '../check/invariants.js';
 import { create_pool } from './pool.js';
-import type { Outcome, RunResult } from './free_run.js';
+import type { RunResult } from './free_run.js';
 import { lockup_report } from '../check/lockup.js';
 import type { Scenario } from '../scenarios/types.js';
 import type { CpuResult, CpuTask } from '../worker/task.js';
@@ -178,15 +179,7 @@ export class ControlledExecutor {
       }
     }
     if (!oops && this.poolError) { record_oops(OOPS_INTERNAL, `worker failed: ${this.poolError}`, 0, 0, 0, 0, false); oops = read_oops(); }
-    let outcome: Outcome = 'clean';
-    if (oops) {
-      // classified as run_free does: a splat-style kernel failure is a bug
-      outcome = oops.kind === OOPS_BUG || oops.kind === OOPS_BAD_PAGE || oops.kind === OOPS_BOUNDS ? 'bug'
-        : oops.kind === OOPS_SOFTLOCKUP ? 'liveness'
-        : oops.kind === OOPS_INTERNAL ? 'internal' : 'violation';
-    } else if (watchdog) outcome = 'liveness';
-    else if (!allDone) outcome = 'internal';
-    else if (lockdep_found()) outcome = 'violation';
+    const outcome = classify(oops, !!watchdog, allDone, lockdep_found); // as run_free classifies
     const sb = B.sched;
     const run: RunResult = {
       scenario: o.scenario.name, scenario_arg: o.scenarioArg ?? o.scenario.name, era_arg: o.era === undefined ? '' : ` --era ${o.era}`, protocol: o.protocol, cpus: o.cpus, seed: o.seed,

@@ -6,6 +6,7 @@ import { CPU_RUNNING, GLOBALS, PERCPU } from '../shm/layout.js';
 import { B, i32, percpu_base } from '../shm/machine.js';
 import { set_current_cpu } from '../cpu/current.js';
 import { OOPS_INTERNAL, OOPS_INVARIANT, OOPS_SOFTLOCKUP, OopsRecord, read_oops, record_oops } from '../check/bug.js';
+import { Outcome, classify } from '../check/outcome.js';
 import { check_invariants } from '../check/invariants.js';
 import { read_bounds_note } from '../check/bounds.js';
 import { cpu_states, lockup_report } from '../check/lockup.js';
@@ -41,7 +42,7 @@ export interface RunOptions {
   warmup_ms?: number;
 }
 
-export type Outcome = 'clean' | 'bug' | 'violation' | 'liveness' | 'internal';
+export type { Outcome }; // src/check/outcome.ts
 
 export interface RunResult {
   scenario: string; scenario_arg: string;
@@ -144,14 +145,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
     if (invariants.length) { set_current_cpu(0, o.seed); record_oops(OOPS_INVARIANT, `invariant violated at the end of the run:\n${invariants.join('\n')}`, 0, 0, 0, 0, false); }
   }
   const finalOops = read_oops();
-  let outcome: Outcome = 'clean';
-  if (finalOops) {
-    outcome = finalOops.kind === 1 || finalOops.kind === 2 || finalOops.kind === 8 ? 'bug'
-      : finalOops.kind === OOPS_SOFTLOCKUP ? 'liveness'
-      : finalOops.kind === OOPS_INTERNAL ? 'internal' : 'violation';
-  } else if (watchdog) outcome = 'liveness';
-  else if (!allDone) outcome = 'internal';
-  else if (lockdep_found()) outcome = 'violation'; // a lock-order cycle is a bug even when it did not deadlock this time
+  const outcome = classify(finalOops, !!watchdog, allDone, lockdep_found);
   return {
     scenario: o.scenario.name, scenario_arg: o.scenarioArg ?? o.scenario.name, era_arg: o.era === undefined ? '' : ` --era ${o.era}`, protocol: o.protocol, cpus: o.cpus, seed: o.seed, jitter: JITTER_NAMES[o.jitter],
     roles, switches: names, baseline, era: era_label(era), bounds: read_bounds_note()?.text ?? null, elapsed_ms, ops, outcome, warmup_ms: warmed ? warmAt - t0 : 0, lockdep_cycle: lockdep_cycle(),

@@ -4,6 +4,7 @@ import { CPUSTAT, PERCPU } from '../shm/layout.js';
 import { cpustat_base, i32, percpu_base, sizes } from '../shm/machine.js';
 import { collect_events } from '../cpu/events.js';
 import type { RunResult } from '../exec/free_run.js';
+import type { Outcome } from '../check/outcome.js';
 import { lock_stat_rows } from './lock_stat.js';
 import { focus_of, story } from './interleaving.js';
 import { headline, splat } from './splat.js';
@@ -30,7 +31,7 @@ export interface RunReport {
   /** mmrace's bounds checker: the first out-of-bounds access of a run that went on past it (message and call trace), or null */
   bounds_note: string | null;
   cpus: number; roles: string[];
-  seed: number; jitter: string; budget: { ops: number } | { duration_ms: number }; outcome: string;
+  seed: number; jitter: string; budget: { ops: number } | { duration_ms: number }; outcome: Outcome;
   expect: string | null; expectation_met: boolean | null; elapsed_ms: number; ops: number; ops_per_s: number;
   first_failure_ms: number | null; failure: null | { kind: string; cpu: number; pfn: number; message: string; splat: string };
   interleaving: { seq: number; cpu: number; event: string; text: string }[]; invariants: string[];

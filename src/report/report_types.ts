@@ -2,6 +2,7 @@
 // HTML reports. Versioned by the `schema` field of the enclosing report
 // (mmrace.run/2, mmrace.bench/1); README.md "JSON output" documents them.
 import type { LockStatRow } from './lock_stat.js';
+import type { Outcome } from '../check/outcome.js';
 
 export type { LockStatRow };
 
@@ -45,7 +46,7 @@ export interface BenchPoint {
   elapsed_ms: number; ops: number; ops_per_s: number; ops_per_s_per_cpu: number;
   /** speedup over the 1-CPU point, null if there is none */
   speedup: number | null;
-  outcome: string;
+  outcome: Outcome;
   contentions: number; acquisitions: number;
   lock_stat: LockStatRow[];
   latency: LatencySummary[];

@@ -7,7 +7,7 @@ import { i32, mm_base, sizes, vma_base } from '../shm/machine.js';
 import { E3, ERA } from '../shm/era.js';
 import { current, prandom_below } from '../cpu/current.js';
 import {
-  EV_DUP_MMAP, EV_MIGRATE, EV_SHRINK, EV_USER, SP_DUP_MMAP, SP_EXIT_MMAP, SP_MIGRATE, SP_SHRINK, span_begin, span_end, trace_path, tracing,
+  EV_DUP_MMAP, EV_MIGRATE, EV_SHRINK, EV_USER, SP_DUP_MMAP, SP_EXIT_MMAP, SP_MIGRATE, SP_SHRINK, path_id, span_begin, span_end, trace_path, tracing,
 } from '../cpu/events.js';
 import { ACCESS_OK, mmu, switch_mm, user_access } from '../cpu/mmu.js';
 import { cond_resched } from '../sync/preempt.js';
@@ -29,10 +29,10 @@ export const BASE = 0x20000;
 
 /** the CPU now runs kernel path `code`: for reports, latency (an operation is named by its first path) and the trace */
 export function set_path(code: number): void {
-  const pc = current.pcpu;
-  if (tracing) trace_path(code);
-  i32[pc + PERCPU.path] = code;
-  if (i32[pc + PERCPU.op_path] === 0) i32[pc + PERCPU.op_path] = code;
+  const pc = current.pcpu, path = path_id(code); // throws for a code that is no path id: nothing folds
+  if (tracing) trace_path(path);
+  i32[pc + PERCPU.path] = path;
+  if (i32[pc + PERCPU.op_path] === 0) i32[pc + PERCPU.op_path] = path;
 }
 
 const hex = (n: number) => '0x' + (n >>> 0).toString(16);

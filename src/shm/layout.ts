@@ -199,6 +199,7 @@ export const LOCKSTAT = defineStruct('lockstat', {
  * path the waiting CPU was in (PERCPU.path), and contending points: by the
  * path the holder was in. The model's stand-in for the kernel's call-site
  * addresses. NR_PATHS entries per class each; written by the waiting CPU.
+ * Every path id fits (src/cpu/events.ts checks PATH_IDS against it at load).
  */
 export const LOCKSTAT_NR_PATHS = 32;
 
@@ -224,7 +225,7 @@ export const LAT_SUB_BITS = 4;
 export const LAT_SUB = 1 << LAT_SUB_BITS;
 /** values up to 2^31 ns (2.1 s); longer ones land in the last bucket */
 export const LAT_BUCKETS = LAT_SUB + (31 - LAT_SUB_BITS) * LAT_SUB;
-/** kind 0: an operation of a role that never named its path; 1..29: by path; 31: do_page_fault */
+/** kind 0: an operation of a role that never named its path; 1..LAT_KIND_FAULT-1: by path id (checked at load in src/cpu/events.ts); 31: do_page_fault */
 export const NR_LAT_KINDS = 32;
 export const LAT_KIND_FAULT = 31;
 

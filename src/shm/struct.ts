@@ -41,3 +41,30 @@ export function defineStruct<const F extends FieldSpec>(
     fields: Object.keys(fields),
   }) as Struct<F>;
 }
+
+/** one entry of an enum table: the constant it defines (`key`) and the name it prints as */
+export interface EnumEntry { readonly key: string; readonly name: string }
+
+export interface EnumDef<E extends readonly EnumEntry[]> {
+  /** the entries; an entry's code is its index */
+  readonly table: E;
+  /** key -> code, for `export const { EV_FAULT, ... } = X.codes` (a key not in the table does not compile) */
+  readonly codes: { readonly [K in E[number]['key']]: number };
+  readonly names: readonly string[];
+}
+
+/**
+ * Define an enum once: codes are the table's indices, and each code has one
+ * key and one name. A repeated key or name throws at module load.
+ */
+export function defineEnum<const E extends readonly EnumEntry[]>(what: string, table: E): EnumDef<E> {
+  const codes: Record<string, number> = {};
+  const names = new Map<string, number>();
+  table.forEach((e, code) => {
+    if (e.key in codes) throw new Error(`enum ${what}: ${e.key} is defined twice (codes ${codes[e.key]} and ${code})`);
+    if (names.has(e.name)) throw new Error(`enum ${what}: the name '${e.name}' is given to codes ${names.get(e.name)} and ${code}`);
+    codes[e.key] = code;
+    names.set(e.name, code);
+  });
+  return Object.freeze({ table, codes: Object.freeze(codes) as EnumDef<E>['codes'], names: Object.freeze(table.map((e) => e.name)) });
+}

@@ -1,37 +1,38 @@
 // Lock classes, as lockdep and /proc/lock_stat name them. A lock instance is
 // the index of its word in the Machine; its class is passed by the caller.
 import { ERA } from '../shm/era.js';
-export const LC_PTL = 0; // split page-table lock in the page-table page
-export const LC_ANON_VMA = 1; // anon_vma->lock
-export const LC_PAGE_TABLE_LOCK = 2; // mm->page_table_lock
-export const LC_PAGE_LOCK = 3; // PG_locked (not a lockdep class in the kernel; we track it)
-export const LC_MMAP_SEM = 4; // mm->mmap_sem
-export const LC_ZONE = 5; // zone->lock (page allocator)
-export const LC_LRU = 6; // zone->lru_lock
-export const LC_MMLIST = 7; // mmlist_lock
-export const LC_IDALLOC = 8; // model: slab-like id allocators
-export const LC_SWAP = 9; // swap_lock
-export const LC_TREE = 10; // mapping->tree_lock (an rwlock in 2.6.18, a spinlock here)
-export const LC_I_MMAP = 11; // mapping->i_mmap_lock
-export const LC_QUEUE = 12; // the request queue's queue_lock (in-flight I/O)
-export const NR_LOCK_CLASSES = 13;
+import { defineEnum } from '../shm/struct.js';
+import { HELD_CLS_MASK } from '../shm/layout.js';
+
+/**
+ * The classes, each with its name as 2.6.18's lockdep prints it; `era`: the
+ * field of the run's era (src/shm/era.ts) that renames it (lock_class_name).
+ */
+const LOCK_CLASSES = defineEnum('lock class', [
+  { key: 'LC_PTL', name: '&page->ptl', era: 'ptl_class_name' }, // split page-table lock in the page-table page
+  { key: 'LC_ANON_VMA', name: '&anon_vma->lock', era: 'anon_vma_lock_name' }, // anon_vma->lock
+  { key: 'LC_PAGE_TABLE_LOCK', name: '&mm->page_table_lock' }, // mm->page_table_lock
+  { key: 'LC_PAGE_LOCK', name: 'PG_locked' }, // PG_locked (not a lockdep class in the kernel; we track it)
+  { key: 'LC_MMAP_SEM', name: '&mm->mmap_sem' }, // mm->mmap_sem
+  { key: 'LC_ZONE', name: '&zone->lock' }, // zone->lock (page allocator)
+  { key: 'LC_LRU', name: '&zone->lru_lock' }, // zone->lru_lock
+  { key: 'LC_MMLIST', name: 'mmlist_lock' }, // mmlist_lock
+  { key: 'LC_IDALLOC', name: 'kmem_cache (model id allocator)' }, // model: slab-like id allocators
+  { key: 'LC_SWAP', name: 'swap_lock' }, // swap_lock
+  { key: 'LC_TREE', name: '&mapping->tree_lock', era: 'tree_lock_name' }, // mapping->tree_lock (an rwlock in 2.6.18, a spinlock here)
+  { key: 'LC_I_MMAP', name: '&mapping->i_mmap_lock' }, // mapping->i_mmap_lock
+  { key: 'LC_QUEUE', name: '&q->__queue_lock' }, // the request queue's queue_lock (in-flight I/O)
+] as const satisfies readonly { key: string; name: string; era?: 'ptl_class_name' | 'anon_vma_lock_name' | 'tree_lock_name' }[]);
+
+export const {
+  LC_PTL, LC_ANON_VMA, LC_PAGE_TABLE_LOCK, LC_PAGE_LOCK, LC_MMAP_SEM, LC_ZONE, LC_LRU, LC_MMLIST, LC_IDALLOC, LC_SWAP, LC_TREE, LC_I_MMAP, LC_QUEUE,
+} = LOCK_CLASSES.codes;
+export const NR_LOCK_CLASSES = LOCK_CLASSES.table.length;
+// a held-stack entry keeps the class in HELD_CLS_MASK's bits
+if (NR_LOCK_CLASSES > HELD_CLS_MASK + 1) throw new Error(`lock classes: ${NR_LOCK_CLASSES} do not fit HELD_CLS_MASK (src/shm/layout.ts)`);
 
 /** class names as 2.6.18's lockdep prints them; the classes whose name changed with the era are renamed by lock_class_name */
-export const LOCK_CLASS_NAMES: readonly string[] = [
-  '&page->ptl',
-  '&anon_vma->lock',
-  '&mm->page_table_lock',
-  'PG_locked',
-  '&mm->mmap_sem',
-  '&zone->lock',
-  '&zone->lru_lock',
-  'mmlist_lock',
-  'kmem_cache (model id allocator)',
-  'swap_lock',
-  '&mapping->tree_lock',
-  '&mapping->i_mmap_lock',
-  '&q->__queue_lock',
-];
+export const LOCK_CLASS_NAMES: readonly string[] = LOCK_CLASSES.names;
 
 /**
  * A class's name in the run's era (src/shm/era.ts): the PTL, the anon rmap
@@ -39,8 +40,7 @@ export const LOCK_CLASS_NAMES: readonly string[] = [
  * E0 the PTL is mm->page_table_lock itself (pagewalk.ts pte_lockptr).
  */
 export function lock_class_name(cls: number): string {
-  if (cls === LC_PTL) return ERA.ptl_class_name;
-  if (cls === LC_ANON_VMA) return ERA.anon_vma_lock_name;
-  if (cls === LC_TREE) return ERA.tree_lock_name;
-  return LOCK_CLASS_NAMES[cls] ?? `class ${cls}`;
+  const c: { name: string; era?: 'ptl_class_name' | 'anon_vma_lock_name' | 'tree_lock_name' } | undefined = LOCK_CLASSES.table[cls];
+  if (!c) return `class ${cls}`;
+  return c.era ? ERA[c.era] : c.name;
 }

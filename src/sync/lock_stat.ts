@@ -41,8 +41,9 @@ export function lock_contended_acquired(lock: number, cls: number, bounce: boole
   f64[ls + LOCKSTAT.wait_total] += waitNs;
   const row = (current.cpu * NR_LOCK_CLASSES + cls) * LOCKSTAT_NR_PATHS;
   const path = i32[current.pcpu + PERCPU.path], holder = i32[current.pcpu + PERCPU.await_holder_path];
-  i32[B.lockstat_points + row + (path < LOCKSTAT_NR_PATHS ? path : 0)] += 1;
-  i32[B.lockstat_contending + row + (holder < LOCKSTAT_NR_PATHS ? holder : 0)] += 1;
+  // path ids only (set_path checks them), each below LOCKSTAT_NR_PATHS (events.ts checks at load)
+  i32[B.lockstat_points + row + path] += 1;
+  i32[B.lockstat_contending + row + holder] += 1;
   lock_acquired(lock, cls, bounce, false, true, read);
 }
 
