@@ -170,14 +170,18 @@ export function story(events: TracedEvent[], f: Focus, tail = 12, max = 80): Tra
   const vital = new Set<number>();
   if (f.pfn > 0) page_story(events, f.pfn, events.length, must);
   const ptes = f.mm > 0 ? pte_story(events, f.mm, f.addr, must, chain, extra, vital) : [];
-  // the fork of each child that was handed a migration entry, or holds a pte of the story
-  for (const c of must) if (events[c].code === EV_COPY_MIGRATION_ENTRY) ptes.push([events[c].args[0], c]);
+  // the fork of each child that was handed a migration entry, or holds a pte of the story; the newest
+  // such copy and its fork are the orphan's race itself, kept whatever else the story must show
+  const handed: number[] = [];
+  for (const c of must) if (events[c].code === EV_COPY_MIGRATION_ENTRY) { ptes.push([events[c].args[0], c]); handed.push(c); }
+  const race = handed.length ? Math.max(...handed) : -1;
   const forked = new Set<number>();
   for (const [child, at] of ptes.sort((a, b) => a[1] - b[1])) {
     if (forked.has(child)) continue;
     forked.add(child);
-    fork_of(events, child, at, must);
+    if (at === race) { vital.add(at); fork_of(events, child, at, vital); } else fork_of(events, child, at, must);
   }
+  for (const i of vital) must.add(i);
   for (let i = Math.max(0, events.length - tail); i < events.length; i++) extra.add(i);
   // the vital events, then the newest of the rest of what the failure needs
   const rest = [...must].filter((i) => !vital.has(i)).sort((a, b) => a - b);
