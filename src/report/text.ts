@@ -11,6 +11,7 @@ export function outcome_line(r: RunReport): string {
   const what = r.outcome === 'clean' ? `clean: ${fmt_count(r.ops)} ops, 0 violations in ${fmt_ms(r.elapsed_ms)}`
     : r.outcome === 'bug' ? `BUG after ${fmt_ms(r.first_failure_ms)} (${fmt_count(r.ops)} ops)`
     : r.outcome === 'violation' && !r.failure && r.lockdep.report ? `lockdep: possible circular locking dependency (${r.lockdep.report.cycle.join(' -> ')}); ${fmt_count(r.ops)} ops`
+    : r.outcome === 'violation' && r.first_failure_ms === null ? `violation found by the end-of-run sweep after ${fmt_ms(r.elapsed_ms)} (${fmt_count(r.ops)} ops)`
     : r.outcome === 'violation' ? `violation after ${fmt_ms(r.first_failure_ms)} (${fmt_count(r.ops)} ops)`
     : r.outcome === 'liveness' ? `liveness failure (deadlock or livelock) after ${fmt_ms(r.elapsed_ms)}`
     : `internal error after ${fmt_ms(r.elapsed_ms)}`;
