@@ -19,6 +19,15 @@ export const WRITEPAGE_SWAP = 0, WRITEPAGE_FILE = 1;
 export const EEXIST = -17, ENOENT = -2;
 
 export const mapping_tree_lock = (as: number) => as_base(as) + ADDRESS_SPACE.tree_lock;
+/*
+ * mapping->tree_lock: readers (lookups) take read_lock_tree, writers (insert,
+ * delete, replace) write_lock_tree. 2.6.16/2.6.18 made it an rwlock_t;
+ * 2.6.6 and 4.14 a spinlock; 5.1 the xarray's spinlock.
+ */
+export function read_lock_tree(as: number): void { spin_lock(mapping_tree_lock(as), LC_TREE); }
+export function read_unlock_tree(as: number): void { spin_unlock(mapping_tree_lock(as)); }
+export function write_lock_tree(as: number): void { spin_lock(mapping_tree_lock(as), LC_TREE); }
+export function write_unlock_tree(as: number): void { spin_unlock(mapping_tree_lock(as)); }
 export const mapping_i_mmap_lock = (as: number) => as_base(as) + ADDRESS_SPACE.i_mmap_lock;
 export const mapping_i_mmap_head = (as: number) => as_base(as) + ADDRESS_SPACE.i_mmap_first;
 export const mapping_field = (as: number, off: number) => i32[as_base(as) + off];
@@ -101,26 +110,24 @@ export function radix_tree_delete(as: number, index: number): void {
 export function find_get_page(as: number, index: number): number {
   const slot = radix_tree_slot(as, index);
   if (slot < 0) return 0;
-  const tl = mapping_tree_lock(as);
-  spin_lock(tl, LC_TREE);
+  read_lock_tree(as);
   const pfn = i32[slot];
   if (pfn !== 0) get_page(pfn);
-  spin_unlock(tl);
+  read_unlock_tree(as);
   return pfn;
 }
 
 /** add_to_page_cache: a file page enters mapping at index (page locked); takes tree_lock */
 export function add_to_page_cache(pfn: number, as: number, index: number): number {
   BUG_ON((Atomics.load(i32, page_base(pfn) + PAGE.flags) & PG_locked) === 0, 'BUG_ON(!PageLocked(page)) in add_to_page_cache', pfn);
-  const tl = mapping_tree_lock(as);
-  spin_lock(tl, LC_TREE);
+  write_lock_tree(as);
   const err = radix_tree_insert(as, index, pfn);
   if (err === 0) {
     get_page(pfn); // the cache's reference
     i32[page_base(pfn) + PAGE.mapping] = as << 1;
     i32[page_base(pfn) + PAGE.index] = index;
   }
-  spin_unlock(tl);
+  write_unlock_tree(as);
   return err;
 }
 

@@ -8,7 +8,7 @@ import { B, i32, mm_base, page_base, phys_base } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { EV_MIGRATE, EV_MIGRATE_DONE, EV_MIGRATE_FAIL, EV_MIGRATION_WAIT, EV_MOVE_TO_NEW, EV_REMOVE_PTE, RMP_NOT_OURS, RMP_NO_TABLE, RMP_OUTSIDE, RMP_RESTORED, RMP_SKIP, trace_event } from '../cpu/events.js';
 import { BUG, BUG_ON, OOPS_INVARIANT, fail } from '../check/bug.js';
-import { LC_MMAP_SEM, LC_PTL, LC_TREE } from '../sync/lock_class.js';
+import { LC_MMAP_SEM, LC_PTL } from '../sync/lock_class.js';
 import { holds_class } from '../sync/lock_stat.js';
 import { cond_resched } from '../sync/preempt.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
@@ -18,7 +18,7 @@ import { pte_lockptr, pte_offset, pte_table, pte_offset_map_lock, pte_unmap_unlo
 import { is_swap_pte, mk_pte, pte_mkold, pte_mkwrite, pte_pfn, pte_present } from './pgtable.js';
 import { is_migration_entry, is_write_migration_entry, migration_entry_to_page, pte_to_swp_entry } from './swapops.js';
 import { alloc_page } from './page_alloc.js';
-import { BUFFER_MIGRATE, MIGRATE_NONE, mapping_field, mapping_tree_lock, radix_tree_slot } from './filemap.js';
+import { BUFFER_MIGRATE, MIGRATE_NONE, mapping_field, radix_tree_slot, write_lock_tree, write_unlock_tree } from './filemap.js';
 import { writepage } from './page_io.js';
 import { writeback_met } from '../cpu/io.js';
 import { get_page, get_page_unless_zero, isolate_lru_page, move_to_lru, put_page } from './swap.js';
@@ -136,12 +136,11 @@ function migrate_page_move_mapping(mapping: number, nw: number, old: number): nu
     if (page_count(old) !== 1) return EAGAIN;
     return 0;
   }
-  const tl = mapping_tree_lock(mapping);
-  spin_lock(tl, LC_TREE);
+  write_lock_tree(mapping);
   const slot = radix_tree_slot(mapping, page_cache_index(old));
   const private_ref = (Atomics.load(i32, page_base(old) + PAGE.flags) & PG_private) !== 0 ? 1 : 0;
   if (page_count(old) !== 2 + private_ref || slot < 0 || i32[slot] !== old) {
-    spin_unlock(tl);
+    write_unlock_tree(mapping);
     return EAGAIN;
   }
   // Now we know that no one else is looking at the page
@@ -152,7 +151,7 @@ function migrate_page_move_mapping(mapping: number, nw: number, old: number): nu
   }
   i32[slot] = nw;
   Atomics.sub(i32, page_base(old) + PAGE._count, 1); // __put_page: drop the cache's reference, never the last
-  spin_unlock(tl);
+  write_unlock_tree(mapping);
   return 0;
 }
 

@@ -5,21 +5,18 @@
 import { PAGE, PG_dirty, PG_locked, PG_swapcache, PG_uptodate, PG_writeback, SWAPPER_SPACE } from '../shm/layout.js';
 import { i32, page_base } from '../shm/machine.js';
 import { BUG_ON } from '../check/bug.js';
-import { LC_TREE } from '../sync/lock_class.js';
-import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { trylock_page, unlock_page } from '../sync/page_lock.js';
 import { ClearPageFlag, SetPageFlag, page_flags } from './mm_types.js';
 import { alloc_page } from './page_alloc.js';
 import { lru_cache_add_active, put_page } from './swap.js';
 import { get_swap_page, swap_duplicate, swap_free } from './swapfile.js';
-import { EEXIST, ENOENT, find_get_page, mapping_tree_lock, radix_tree_delete, radix_tree_insert, radix_tree_slot } from './filemap.js';
+import { EEXIST, ENOENT, find_get_page, mapping_tree_lock, write_lock_tree, write_unlock_tree, radix_tree_delete, radix_tree_insert, radix_tree_slot } from './filemap.js';
 import { get_page } from './swap.js';
 import { swap_readpage } from './page_io.js';
 
 export { EEXIST, ENOENT };
 /** swapper_space.tree_lock */
 export const swapper_tree_lock = () => mapping_tree_lock(SWAPPER_SPACE);
-const tree_lock = swapper_tree_lock;
 
 /** the swap cache's page_tree slot for an entry, or -1 if no index can hold it */
 export const swap_cache_slot = (entry: number) => radix_tree_slot(SWAPPER_SPACE, entry);
@@ -31,14 +28,14 @@ export const lookup_swap_cache = (entry: number) => find_get_page(SWAPPER_SPACE,
 function __add_to_swap_cache(pfn: number, entry: number): number {
   BUG_ON((page_flags(pfn) & PG_swapcache) !== 0, 'BUG_ON(PageSwapCache(page)) in __add_to_swap_cache', pfn);
   BUG_ON((page_flags(pfn) & PG_locked) === 0, 'BUG_ON(!PageLocked(page)) in __add_to_swap_cache', pfn);
-  spin_lock(tree_lock(), LC_TREE);
+  write_lock_tree(SWAPPER_SPACE);
   const err = radix_tree_insert(SWAPPER_SPACE, entry, pfn);
   if (err === 0) {
     get_page(pfn);
     SetPageFlag(pfn, PG_swapcache);
     i32[page_base(pfn) + PAGE.private] = entry;
   }
-  spin_unlock(tree_lock());
+  write_unlock_tree(SWAPPER_SPACE);
   return err;
 }
 
@@ -80,9 +77,9 @@ export function __delete_from_swap_cache(pfn: number): void {
 /** delete_from_swap_cache: page locked; drops the cache's reference and the slot's use */
 export function delete_from_swap_cache(pfn: number): void {
   const entry = i32[page_base(pfn) + PAGE.private];
-  spin_lock(tree_lock(), LC_TREE);
+  write_lock_tree(SWAPPER_SPACE);
   __delete_from_swap_cache(pfn);
-  spin_unlock(tree_lock());
+  write_unlock_tree(SWAPPER_SPACE);
   swap_free(entry);
   put_page(pfn);
 }

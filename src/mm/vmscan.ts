@@ -8,13 +8,11 @@ import { i32, page_base } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { EV_SHRINK, trace_event } from '../cpu/events.js';
 import { writeback_met } from '../cpu/io.js';
-import { LC_TREE } from '../sync/lock_class.js';
-import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { trylock_page, unlock_page } from '../sync/page_lock.js';
 import { ClearPageFlag, PageAnon, PageSwapCacheP, SetPageFlag, TestClearPageFlag, page_count, page_flags, page_mapped, page_mapping } from './mm_types.js';
 import { SWAP_FAIL, SWAP_SUCCESS, page_referenced, try_to_unmap } from './rmap.js';
 import { __delete_from_swap_cache, add_to_swap } from './swap_state.js';
-import { __remove_from_page_cache, mapping_field, mapping_tree_lock } from './filemap.js';
+import { __remove_from_page_cache, mapping_field, write_lock_tree, write_unlock_tree } from './filemap.js';
 import { writepage } from './page_io.js';
 import { swap_free } from './swapfile.js';
 import { move_to_lru, put_page } from './swap.js';
@@ -43,17 +41,16 @@ function pageout(pfn: number, mapping: number): number {
  * and the caller hold it and it is clean (page locked); takes tree_lock
  */
 export function remove_mapping(mapping: number, pfn: number): boolean {
-  const tl = mapping_tree_lock(mapping);
-  spin_lock(tl, LC_TREE);
-  if (page_count(pfn) !== 2 || (page_flags(pfn) & PG_dirty) !== 0) { spin_unlock(tl); return false; }
+  write_lock_tree(mapping);
+  if (page_count(pfn) !== 2 || (page_flags(pfn) & PG_dirty) !== 0) { write_unlock_tree(mapping); return false; }
   if ((page_flags(pfn) & PG_swapcache) !== 0) {
     const entry = i32[page_base(pfn) + PAGE.private];
     __delete_from_swap_cache(pfn);
-    spin_unlock(tl);
+    write_unlock_tree(mapping);
     swap_free(entry);
   } else {
     __remove_from_page_cache(pfn);
-    spin_unlock(tl);
+    write_unlock_tree(mapping);
   }
   put_page(pfn); // the cache's reference
   return true;

@@ -3,7 +3,7 @@
 // Each switch is read at exactly the line the patch changed.
 import { GLOBALS } from './layout.js';
 import { B, i32 } from './machine.js';
-import { E2, era_label } from './era.js';
+import { E1, E2, era_label } from './era.js';
 
 export interface SwitchInfo {
   bit: number; name: string; seed: string; what: string;
@@ -27,6 +27,7 @@ export const SW_SWAP_FAULT_ON_MIGRATION_ENTRY = 1 << 3;
 export const SW_SWAP_COUNT_ON_MIGRATION_ENTRY = 1 << 4;
 export const SW_SWAPON_TYPE_RANGE = 1 << 5;
 export const SW_SWAPIN_NO_ENTRY_RECHECK = 1 << 6;
+export const SW_MIGRATE_NO_REFCOUNT_RECHECK = 1 << 7;
 
 export const SWITCHES: readonly SwitchInfo[] = [
   { bit: SW_ANON_VMA_LIST_HEAD, name: 'anon-vma-list-head', seed: '000_f600569768ae13bb',
@@ -44,6 +45,9 @@ export const SWITCHES: readonly SwitchInfo[] = [
   { bit: SW_SWAPIN_NO_ENTRY_RECHECK, name: 'swapin-no-entry-recheck', seed: '2.6.32 do_swap_page',
     what: 'do_swap_page trusts pte_same after lock_page; 2.6.32 also rechecks PageSwapCache and page_private == entry (an ABA across swapoff/swapon)',
     eras: [E2], baseline_in: [E2] },
+  { bit: SW_MIGRATE_NO_REFCOUNT_RECHECK, name: 'migrate-no-refcount-recheck', seed: '001_390dd438745448cc',
+    what: 'the slot switch under tree_lock trusts the unlocked reference test: page_count != nr_refs is not re-checked (a get_user_pages pin taken meanwhile is lost)',
+    eras: [E1, E2] },
 ];
 
 /**
