@@ -2,10 +2,11 @@
 // struct pages, rmap lists and LRU must agree with each other. Each message
 // names a state the kernel can never be in, and the rule of kernel-notes 5.1
 // it breaks; the kernel had no such checker, so it prints as mmrace's.
-import { ANON_VMA, MM, PAGE, PAGE_SIZE, PG_swapcache, PG_active, PG_buddy, PG_locked, PG_lru, PG_pgtable, PTRS_PER_PGD, PTRS_PER_PTE, VMA, ZONE } from '../shm/layout.js';
-import { B, av_base, i32, mm_base, page_base, ptes_base, sizes, vma_base } from '../shm/machine.js';
+import { ANON_VMA, MM, PAGE, PAGE_SIZE, PG_private, PG_swapcache, PG_active, PG_buddy, PG_locked, PG_lru, PG_pgtable, VMA, ZONE } from '../shm/layout.js';
+import { B, av_base, i32, mm_base, page_base, sizes, vma_base } from '../shm/machine.js';
 import { list_ids } from '../shm/list.js';
-import { ANON_VMA_LIST, VM_WRITE } from '../mm/mm_types.js';
+import { ANON_VMA_LIST, PAGE_MAPPING_ANON, VM_SHARED, VM_WRITE } from '../mm/mm_types.js';
+import { radix_tree_lookup } from '../mm/filemap.js';
 import { LRU } from '../mm/swap.js';
 import { pgd_index, pte_offset } from '../mm/pagewalk.js';
 import { is_swap_pte, pte_pfn, pte_present, pte_write } from '../mm/pgtable.js';
@@ -26,15 +27,17 @@ export function check_invariants(limit = 20): string[] {
   const n = sizes.nr_pages;
   const maps = new Int32Array(n);
   const swapRefs: SwapRefs = new Map();
+  const cow_writable: number[] = []; // (pfn, mm) of writable ptes in private mappings
 
   for (let mm = 1; mm < sizes.nr_mm; mm++) {
     const m = mm_base(mm);
     if (i32[m + MM.live] === 0) continue;
-    let rss = 0;
+    let rss = 0, frss = 0;
     let swapped = false;
     for (let vma = i32[m + MM.mmap_first]; vma !== 0; vma = i32[vma_base(vma) + VMA.vm_next]) {
       const v = vma_base(vma);
       const av = i32[v + VMA.anon_vma];
+      const file = i32[v + VMA.vm_file];
       if (av !== 0 && !list_ids(ANON_VMA_LIST, av_base(av) + ANON_VMA.head_first).includes(vma)) {
         bad('I-ANONVMA', `vma#${vma} of mm#${mm} is not on its anon_vma#${av} list`);
       }
@@ -45,13 +48,16 @@ export function check_invariants(limit = 20): string[] {
         if (pte === 0) continue;
         if (pte_present(pte)) {
           const pfn = pte_pfn(pte);
-          rss++;
-          if (pfn <= 0 || pfn >= n) { bad('I-PTE', `mm#${mm} ${hex(addr)} maps pfn ${pfn}, which is not RAM`); continue; }
+          if (pfn <= 0 || pfn >= n) { rss++; bad('I-PTE', `mm#${mm} ${hex(addr)} maps pfn ${pfn}, which is not RAM`); continue; }
+          if ((i32[page_base(pfn) + PAGE.mapping] & PAGE_MAPPING_ANON) !== 0) rss++; else frss++;
           maps[pfn]++;
           if ((i32[page_base(pfn) + PAGE.flags] & (PG_buddy | PG_pgtable)) !== 0) bad('I-PTE', `mm#${mm} ${hex(addr)} maps pfn ${pfn}, which is free or a page table`);
           if (pte_write(pte) && (i32[v + VMA.vm_flags] & VM_WRITE) === 0) bad('I-RO', `writable pte in a read-only vma: mm#${mm} ${hex(addr)}`);
+          if (pte_write(pte) && (i32[v + VMA.vm_flags] & VM_SHARED) === 0) cow_writable.push(pfn, mm);
           const mapping = i32[page_base(pfn) + PAGE.mapping];
-          if (mapping !== ((av << 1) | 1)) bad('I-PTE', `pfn ${pfn} mapped at mm#${mm} ${hex(addr)}: page->mapping ${hex(mapping)} is not the vma's anon_vma#${av}`);
+          if (mapping !== ((av << 1) | 1) && (file === 0 || mapping !== file << 1)) {
+            bad('I-PTE', `pfn ${pfn} mapped at mm#${mm} ${hex(addr)}: page->mapping ${hex(mapping)} is not the vma's anon_vma#${av}${file !== 0 ? ` or its file address_space#${file}` : ''}`);
+          }
           const why = rmap_unreachable(pfn, mm, vma, addr);
           if (why) bad('I-ANONVMA', `the rmap walk of pfn ${pfn} misses its pte at mm#${mm} ${hex(addr)}: ${why}`);
         } else if (is_swap_pte(pte)) {
@@ -68,21 +74,15 @@ export function check_invariants(limit = 20): string[] {
       }
     }
     if (swapped && !mm_on_mmlist(mm)) bad('I-SWAPCNT', `mm#${mm} holds swap entries but is not on init_mm.mmlist (swapoff would miss them)`);
-    if (i32[m + MM.anon_rss] !== rss) bad('I-RSS', `mm#${mm} anon_rss ${i32[m + MM.anon_rss]} but ${rss} present ptes`);
+    if (i32[m + MM.anon_rss] !== rss) bad('I-RSS', `mm#${mm} anon_rss ${i32[m + MM.anon_rss]} but ${rss} present ptes of anonymous pages`);
+    if (i32[m + MM.file_rss] !== frss) bad('I-RSS', `mm#${mm} file_rss ${i32[m + MM.file_rss]} but ${frss} present ptes of page-cache pages`);
   }
 
-  // writable ptes on pages mapped more than once (COW-shared) would leak writes
-  for (let mm = 1; mm < sizes.nr_mm; mm++) {
-    const m = mm_base(mm);
-    if (i32[m + MM.live] === 0) continue;
-    for (let s = 0; s < PTRS_PER_PGD; s++) {
-      const table = i32[m + MM.pgd + s];
-      if (table === 0) continue;
-      for (let j = 0; j < PTRS_PER_PTE; j++) {
-        const pte = i32[ptes_base(table) + j];
-        if (pte_present(pte) && pte_write(pte) && maps[pte_pfn(pte)] > 1) bad('I-COW', `writable pte to COW-shared pfn ${pte_pfn(pte)} (${maps[pte_pfn(pte)]} mappings) in mm#${mm}`);
-      }
-    }
+  // writable ptes of private (COW) mappings on pages mapped more than once would leak writes;
+  // a shared mapping writes to its page-cache page by design
+  for (let k = 0; k < cow_writable.length; k += 2) {
+    const pfn = cow_writable[k];
+    if (maps[pfn] > 1) bad('I-COW', `writable pte to COW-shared pfn ${pfn} (${maps[pfn]} mappings) in mm#${cow_writable[k + 1]}`);
   }
 
   const lru = check_lru(bad, n);
@@ -106,11 +106,15 @@ export function check_invariants(limit = 20): string[] {
     }
     if (mapcount !== maps[pfn]) bad('I-MAP', `pfn ${pfn}: mapcount ${mapcount} but ${maps[pfn]} ptes map it`);
     const cached = (f & PG_swapcache) !== 0 ? 1 : 0;
-    const refs = `${maps[pfn]} ptes${cached ? ' + the swap cache' : ''}`;
+    const m = i32[p + PAGE.mapping];
+    const file = !cached && m !== 0 && (m & PAGE_MAPPING_ANON) === 0 && radix_tree_lookup(m >>> 1, i32[p + PAGE.index]) === pfn ? 1 : 0;
+    const buffers = !cached && (f & PG_private) !== 0 ? 1 : 0;
+    const held = maps[pfn] + cached + file + buffers;
+    const refs = `${maps[pfn]} ptes${cached ? ' + the swap cache' : ''}${file ? ' + the page cache' : ''}${buffers ? ' + its buffers' : ''}`;
     if (count === 0) bad('I-REF', `pfn ${pfn} left frozen: count 0 but not free (${refs} refer to it)`);
-    else if (count !== maps[pfn] + cached) bad('I-REF', `pfn ${pfn}: count ${count} but ${refs} refer to it${maps[pfn] + cached === 0 ? ': leaked' : ''}`);
+    else if (count !== held) bad('I-REF', `pfn ${pfn}: count ${count} but ${refs} refer to it${held === 0 ? ': leaked' : ''}`);
     if (cached && !swap_cache_holds(pfn, swapRefs)) bad('I-CACHE', `pfn ${pfn} has PG_swapcache for entry ${hex(i32[p + PAGE.private])} but the swap cache does not hold it there`);
-    if (maps[pfn] + cached > 0 && (f & PG_lru) === 0) bad('I-LRU', `in-use anon pfn ${pfn} is not on the LRU`);
+    if (maps[pfn] + cached + file > 0 && (f & PG_lru) === 0) bad('I-LRU', `in-use ${file ? 'page-cache' : 'anon'} pfn ${pfn} is not on the LRU`);
     if ((f & PG_lru) !== 0 && !lru.has(pfn)) bad('I-LRU', `pfn ${pfn} has PG_lru but is on no LRU list`);
   }
   if (free !== i32[B.zone + ZONE.nr_free]) bad('I-ZONE', `zone nr_free ${i32[B.zone + ZONE.nr_free]} but ${free} pages are free`);

@@ -75,6 +75,12 @@ const EV = defineEnum('event', [
   { key: 'EV_SWAPOFF', name: 'sys_swapoff', fmt: (type, rc) => `type ${type} -> ${rc}`, path: true },
   { key: 'EV_UNUSE_PTE', name: 'unuse_pte', fmt: (mm, a, pfn, e) => `${mmv(mm, a)} swap entry ${hex(e)} -> pfn ${pfn}` },
   { key: 'EV_SWAPIN_MAP', name: 'do_swap_page map', fmt: (mm, a, pfn, w) => `${mmv(mm, a)} pfn ${pfn} mapped ${w ? 'writable' : 'read-only'}` },
+  // files and the page cache
+  { key: 'EV_NO_PAGE', name: 'do_no_page', fmt: (mm, a, pfn, anon) => `${mmv(mm, a)} ${anon ? 'private copy pfn ' : 'page cache pfn '}${pfn}` },
+  { key: 'EV_FILE_READ', name: 'sys_read', fmt: (as, index, w, v) => `file#${as} index ${index} word ${w} -> ${hex(v)}`, path: true },
+  { key: 'EV_FILE_WRITE', name: 'sys_write', fmt: (as, index, w, v) => `file#${as} index ${index} word ${w} <- ${hex(v)}`, path: true },
+  { key: 'EV_TRUNCATE', name: 'do_truncate', fmt: (as, pages) => `file#${as} to ${pages} pages`, path: true },
+  { key: 'EV_FSYNC', name: 'do_fsync', fmt: (as) => `file#${as}`, path: true },
   // trace-only events (written when tracing; left out of the interleaving)
   { key: 'EV_OP_BEGIN', name: 'op begin', fmt: (path) => EVENTS[path]?.name ?? String(path), trace: true },
   { key: 'EV_OP_END', name: 'op end', fmt: (path) => EVENTS[path]?.name ?? String(path), trace: true },
@@ -91,6 +97,7 @@ export const {
   EV_FAULT, EV_ANON_PAGE, EV_WP_PAGE, EV_MIGRATION_WAIT, EV_DUP_MMAP, EV_ANON_VMA_LINK, EV_COPY_PTE_RANGE, EV_COPY_MIGRATION_ENTRY, EV_DUP_MMAP_DONE,
   EV_EXIT_MMAP, EV_MIGRATE, EV_UNMAP_ONE, EV_MOVE_TO_NEW, EV_MIGRATE_FAIL, EV_REMOVE_PTE, EV_MIGRATE_DONE, EV_CHANGE_PTE_RANGE, EV_ZAP, EV_BUG,
   EV_USER, EV_MPROTECT, EV_SWAP_PAGE, EV_SHRINK, EV_SWAPON, EV_SWAPOFF, EV_UNUSE_PTE, EV_SWAPIN_MAP,
+  EV_NO_PAGE, EV_FILE_READ, EV_FILE_WRITE, EV_TRUNCATE, EV_FSYNC,
   EV_OP_BEGIN, EV_OP_END, EV_SPAN_BEGIN, EV_SPAN_END, EV_LOCK_WAIT, EV_LOCK_WAITED, EV_LOCK_ACQ, EV_LOCK_REL,
 } = EV.codes;
 

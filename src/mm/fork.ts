@@ -10,7 +10,7 @@ import { LC_MMAP_SEM } from '../sync/lock_class.js';
 import { down_write, up_write } from '../sync/rwsem.js';
 import { VM_DONTCOPY, mm_mmap_sem } from './mm_types.js';
 import { exit_mmap, insert_vm_struct, mm_alloc, vma_alloc } from './mmap.js';
-import { anon_vma_link } from './rmap.js';
+import { anon_vma_link, vma_link_file } from './rmap.js';
 import { copy_page_range } from './memory.js';
 
 /** dup_mmap: copy every vma and its ptes into mm (both mmap_sems held for write) */
@@ -25,7 +25,9 @@ function dup_mmap(mm: number, oldmm: number): number {
     i32[t + VMA.vm_mm] = mm;
     i32[t + VMA.vm_next] = 0;
     i32[t + VMA.anon_vma_next] = 0; i32[t + VMA.anon_vma_prev] = 0;
+    i32[t + VMA.shared_next] = 0; i32[t + VMA.shared_prev] = 0;
     anon_vma_link(tmp);
+    vma_link_file(tmp, mpnt); // a file vma: right after its parent's on i_mmap (vma_prio_tree_add)
     insert_vm_struct(mm, tmp);
     if (copy_page_range(mm, oldmm, mpnt) !== 0) return -12;
   }

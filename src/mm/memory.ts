@@ -7,7 +7,7 @@ import { SW_MIGRATION_READ_AS_BOOL, SW_SWAPIN_NO_ENTRY_RECHECK, SW_SWAP_FAULT_ON
 import { E2, ERA } from '../shm/era.js';
 import { current } from '../cpu/current.js';
 import {
-  EV_ANON_PAGE, EV_COPY_MIGRATION_ENTRY, EV_SWAPIN_MAP, EV_COPY_PTE_RANGE, EV_FAULT, EV_SWAP_PAGE, EV_WP_PAGE, EV_ZAP, trace_event,
+  EV_ANON_PAGE, EV_COPY_MIGRATION_ENTRY, EV_NO_PAGE, EV_SWAPIN_MAP, EV_COPY_PTE_RANGE, EV_FAULT, EV_SWAP_PAGE, EV_WP_PAGE, EV_ZAP, trace_event,
 } from '../cpu/events.js';
 import { flush_tlb_page } from '../cpu/tlb.js';
 import { OOPS_INVARIANT, fail } from '../check/bug.js';
@@ -20,15 +20,16 @@ import { PageAnon, PageSwapCacheP, SetPageFlag, maybe_mkwrite, page_private, VM_
 import { pmd_addr_end, pte_alloc, pte_alloc_map_lock, pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW, mk_pte, pte_dirty, pte_file, pte_mkclean, pte_mkdirty, pte_mkold,
-  pte_none, pte_pfn, pte_present, pte_write, pte_wrprotect,
+  pte_none, pte_pfn, pte_present, pte_write, pte_wrprotect, pte_young,
 } from './pgtable.js';
 import {
   SWP_MIGRATION_READ, is_migration_entry, is_write_migration_entry, make_migration_entry, make_migration_entry_read,
   migration_entry_to_page, pte_to_swp_entry, swp_entry_to_pte, swp_offset,
 } from './swapops.js';
 import { alloc_page } from './page_alloc.js';
-import { get_page, lru_cache_add_active, put_page } from './swap.js';
-import { anon_vma_prepare, page_add_anon_rmap, page_add_new_anon_rmap, page_dup_rmap, page_remove_rmap, ptep_clear_flush, set_page_dirty } from './rmap.js';
+import { get_page, lru_cache_add_active, mark_page_accessed, put_page } from './swap.js';
+import { NOPAGE_OOM, NOPAGE_SIGBUS, filemap_nopage, mapping_truncate_count } from './filemap.js';
+import { anon_vma_prepare, page_add_anon_rmap, page_add_file_rmap, page_add_new_anon_rmap, page_dup_rmap, page_remove_rmap, ptep_clear_flush, set_page_dirty } from './rmap.js';
 import { migration_entry_wait } from './migrate.js';
 import { can_share_swap_page, free_swap_and_cache, page_swapcount, swap_duplicate, swap_free, vm_swap_full } from './swapfile.js';
 import { delete_from_swap_cache, lookup_swap_cache, read_swap_cache_async } from './swap_state.js';
@@ -37,6 +38,9 @@ import { mmlist_add } from './mmap.js';
 export const VM_FAULT_OOM = 0, VM_FAULT_SIGBUS = 1, VM_FAULT_MINOR = 2, VM_FAULT_MAJOR = 3; // 2.6.18 values
 
 const anon_rss = (mm: number) => mm_base(mm) + MM.anon_rss;
+const file_rss = (mm: number) => mm_base(mm) + MM.file_rss;
+/** the rss counter a present pte of this page counts in (anon_rss or file_rss) */
+const rss_of = (mm: number, page: number) => (PageAnon(page) ? anon_rss(mm) : file_rss(mm));
 
 
 /** copy_user_highpage: word by word, racing with nothing (the source is read-only or unmapped) */
@@ -58,7 +62,10 @@ function handle_pte_fault(mm: number, vma: number, addr: number, table: number, 
   const slot = pte_offset(table, addr);
   const entry = Atomics.load(i32, slot);
   if (!pte_present(entry)) {
-    if (pte_none(entry)) return do_anonymous_page(mm, vma, addr, table, write);
+    if (pte_none(entry)) {
+      if (vma_field(vma, VMA.vm_file) !== 0) return do_no_page(mm, vma, addr, table, write);
+      return do_anonymous_page(mm, vma, addr, table, write);
+    }
     return do_swap_page(mm, vma, addr, table, entry, write);
   }
   const ptl = pte_lockptr(table);
@@ -96,6 +103,64 @@ function do_anonymous_page(mm: number, vma: number, addr: number, table: number,
 }
 
 /**
+ * do_no_page: a fault on an empty pte of a file vma. The page comes from
+ * the page cache (filemap_nopage); a write fault of a private mapping gets
+ * its own anonymous copy at once. truncate_count is sampled before the
+ * lookup and checked under the PTL: a truncate that ran meanwhile may have
+ * taken the page out of the file, so the fault starts over (and then meets
+ * the new i_size). Caller holds mmap_sem for read; takes the PTL.
+ */
+function do_no_page(mm: number, vma: number, addr: number, table: number, write: boolean): number {
+  const as = vma_field(vma, VMA.vm_file);
+  const ptl = pte_lockptr(table);
+  const slot = pte_offset(table, addr);
+  for (;;) {
+    const sequence = Atomics.load(i32, mapping_truncate_count(as));
+    let page = filemap_nopage(vma, addr);
+    if (page === NOPAGE_SIGBUS) return VM_FAULT_SIGBUS;
+    if (page === NOPAGE_OOM) return VM_FAULT_OOM;
+    let anon = false;
+    // Should we do an early C-O-W break?
+    if (write && (vma_field(vma, VMA.vm_flags) & VM_SHARED) === 0) {
+      if (anon_vma_prepare(vma) !== 0) { put_page(page); return VM_FAULT_OOM; }
+      const nw = alloc_page();
+      if (nw === 0) { put_page(page); return VM_FAULT_OOM; }
+      copy_user_highpage(nw, page);
+      put_page(page);
+      page = nw;
+      anon = true;
+    }
+    spin_lock(ptl, LC_PTL);
+    // For a file-backed vma, someone could have truncated or otherwise invalidated this page
+    if (Atomics.load(i32, mapping_truncate_count(as)) !== sequence) {
+      spin_unlock(ptl);
+      put_page(page);
+      cond_resched();
+      continue;
+    }
+    if (!pte_none(Atomics.load(i32, slot))) { // someone else mapped it first
+      spin_unlock(ptl);
+      put_page(page);
+      return VM_FAULT_MINOR;
+    }
+    let entry = mk_pte(page, vma_field(vma, VMA.vm_page_prot));
+    if (write) entry = maybe_mkwrite(pte_mkdirty(entry), vma);
+    if (anon) {
+      Atomics.add(i32, anon_rss(mm), 1);
+      lru_cache_add_active(page);
+      page_add_new_anon_rmap(page, vma, addr);
+    } else {
+      Atomics.add(i32, file_rss(mm), 1);
+      page_add_file_rmap(page);
+    }
+    Atomics.store(i32, slot, entry); // the page's reference from nopage becomes the pte's
+    trace_event(EV_NO_PAGE, mm, addr, page, anon ? 1 : 0);
+    spin_unlock(ptl);
+    return VM_FAULT_MAJOR;
+  }
+}
+
+/**
  * do_wp_page: write fault on a present read-only pte. Entered with the PTL
  * held; returns with it released. Reuse when we are the only mapper (the
  * page lock keeps swap and migration out while we look), else copy.
@@ -105,7 +170,9 @@ function do_wp_page(mm: number, vma: number, addr: number, table: number, orig: 
   const slot = pte_offset(table, addr);
   const old = pte_pfn(orig);
   let reuse = false;
-  if (PageAnon(old) && trylock_page(old)) {
+  if ((vma_field(vma, VMA.vm_flags) & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE)) {
+    reuse = true; // a shared writable mapping writes to the page cache page itself
+  } else if (PageAnon(old) && trylock_page(old)) {
     reuse = can_share_swap_page(old, page_mapcount(old));
     unlock_page(old);
   }
@@ -125,6 +192,10 @@ function do_wp_page(mm: number, vma: number, addr: number, table: number, orig: 
   spin_lock(ptl, LC_PTL);
   let drop = nw;
   if (Atomics.load(i32, slot) === orig) { // pte_same
+    if (!PageAnon(old)) { // a private copy of a file page: the pte moves from file_rss to anon_rss
+      Atomics.sub(i32, file_rss(mm), 1);
+      Atomics.add(i32, anon_rss(mm), 1);
+    }
     page_remove_rmap(old);
     const entry = maybe_mkwrite(pte_mkdirty(mk_pte(nw, vma_field(vma, VMA.vm_page_prot))), vma);
     ptep_clear_flush(slot); // ptep_establish: no CPU keeps using the old page
@@ -270,7 +341,7 @@ function copy_one_pte(dst_mm: number, src_mm: number, dst_slot: number, src_slot
   const page = pte_pfn(pte);
   get_page(page);
   page_dup_rmap(page);
-  Atomics.add(i32, anon_rss(dst_mm), 1);
+  Atomics.add(i32, rss_of(dst_mm, page), 1);
   Atomics.store(i32, dst_slot, pte);
 }
 
@@ -322,8 +393,9 @@ function zap_pte_range(mm: number, table: number, addr: number, end: number): vo
       const ptent = ptep_clear_flush(slot); // tlb gather, flushed before the page can be freed
       const page = pte_pfn(ptent);
       if (pte_dirty(ptent)) set_page_dirty(page);
+      if (pte_young(ptent)) mark_page_accessed(page);
+      Atomics.sub(i32, rss_of(mm, page), 1);
       page_remove_rmap(page);
-      Atomics.sub(i32, anon_rss(mm), 1);
       put_page(page);
       continue;
     }
@@ -342,6 +414,20 @@ function zap_pte_range(mm: number, table: number, addr: number, end: number): vo
     Atomics.store(i32, slot, 0);
   }
   spin_unlock(ptl);
+}
+
+/**
+ * zap_page_range: drop the ptes of [addr, end) in one vma (truncate's
+ * unmap_mapping_range holds i_mmap_lock; takes each PTL)
+ */
+export function zap_page_range(vma: number, addr: number, end: number): void {
+  const mm = vma_field(vma, VMA.vm_mm);
+  while (addr < end) {
+    const next = pmd_addr_end(addr, end);
+    const table = pte_table(mm, addr);
+    if (table !== 0) zap_pte_range(mm, table, addr, next);
+    addr = next;
+  }
 }
 
 /** unmap_vmas: zap every vma of an exiting mm (mmap_sem held for write) */

@@ -10,7 +10,7 @@ import { i32, mm_base, vma_base } from '../shm/machine.js';
 import { LC_MMAP_SEM, LC_PTL } from '../sync/lock_class.js';
 import { down_read, up_read } from '../sync/rwsem.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
-import { PageAnon, page_mapcount } from './mm_types.js';
+import { page_mapcount } from './mm_types.js';
 import { pmd_addr_end, pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
 import { pte_pfn, pte_present } from './pgtable.js';
 import { isolate_lru_page } from './swap.js';
@@ -33,7 +33,6 @@ function check_pte_range(mm: number, addr: number, end: number, flags: number, l
     const pte = Atomics.load(i32, pte_offset(table, addr));
     if (!pte_present(pte)) continue;
     const page = pte_pfn(pte); // vm_normal_page: every present pte of the model maps a normal page
-    if (!PageAnon(page)) continue;
     // Avoid migrating a page that is shared with others (unless MOVE_ALL)
     if ((flags & MPOL_MF_MOVE_ALL) === 0 && page_mapcount(page) !== 1) continue;
     if (isolate_lru_page(page) === 0) list[n++] = page;

@@ -25,7 +25,7 @@ import { get_page, get_page_unless_zero, isolate_lru_page, move_to_lru, put_page
 import { find_vma } from './mmap.js';
 import { down_read, up_read } from '../sync/rwsem.js';
 import { E2, ERA } from '../shm/era.js';
-import { SWAP_AGAIN, page_add_anon_rmap, page_dup_rmap, rmap_walk, set_page_dirty, try_to_unmap } from './rmap.js';
+import { SWAP_AGAIN, page_add_anon_rmap, page_add_file_rmap, rmap_walk, set_page_dirty, try_to_unmap } from './rmap.js';
 
 export const EAGAIN = -11, ENOMEM = -12, EBUSY = -16;
 
@@ -58,14 +58,14 @@ function remove_migration_pte(vma: number, addr: number, old: number, nw: number
     return;
   }
   const anon = PageAnon(nw);
-  if (anon) Atomics.add(i32, B.mms + mm * MM.stride + MM.anon_rss, 1); // a file pte would count in file_rss (not modelled)
+  Atomics.add(i32, B.mms + mm * MM.stride + (anon ? MM.anon_rss : MM.file_rss), 1);
   get_page(nw);
   pte = pte_mkold(mk_pte(nw, vma_field(vma, VMA.vm_page_prot)));
   // 2.6.18 trusts the entry; later kernels (E3/E4) also ask the vma (maybe_mkwrite)
   if (is_write_migration_entry(entry)) pte = ERA.restore_with_maybe_mkwrite ? maybe_mkwrite(pte, vma) : pte_mkwrite(pte);
   Atomics.store(i32, slot, pte);
   if (anon) page_add_anon_rmap(nw, vma, addr);
-  else page_dup_rmap(nw); // page_add_file_rmap
+  else page_add_file_rmap(nw);
   trace_event(EV_REMOVE_PTE, mm, addr, RMP_RESTORED, nw);
   spin_unlock(ptl);
 }

@@ -5,14 +5,15 @@ import { IDALLOC, MM, MMLIST, PTRS_PER_PGD, VMA } from '../shm/layout.js';
 import { B, i32, mm_base, sizes, vma_base } from '../shm/machine.js';
 import { ListDesc, list_add, list_add_after, list_del } from '../shm/list.js';
 import { EV_EXIT_MMAP, trace_event } from '../cpu/events.js';
-import { LC_ANON_VMA, LC_IDALLOC, LC_MMLIST, LC_MMAP_SEM, LC_PAGE_TABLE_LOCK } from '../sync/lock_class.js';
+import { LC_ANON_VMA, LC_I_MMAP, LC_IDALLOC, LC_MMLIST, LC_MMAP_SEM, LC_PAGE_TABLE_LOCK } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { down_write, up_write } from '../sync/rwsem.js';
 import { PAGE_SHIFT, TASK_SIZE } from '../shm/layout.js';
 import {
-  VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, anon_vma_lock, calc_vm_prot_bits, mm_mmap_sem, vm_get_page_prot, vma_field,
+  VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_SHARED, anon_vma_lock, calc_vm_prot_bits, mm_mmap_sem, vm_get_page_prot, vma_field,
 } from './mm_types.js';
-import { __anon_vma_link, anon_vma_unlink } from './rmap.js';
+import { __anon_vma_link, __vma_link_file, anon_vma_unlink, vma_link_file, vma_unlink_file } from './rmap.js';
+import { file_check, mapping_i_mmap_lock } from './filemap.js';
 import { pte_free } from './page_alloc.js';
 import { unmap_vmas } from './memory.js';
 
@@ -112,12 +113,21 @@ export function insert_vm_struct(mm: number, vma: number): void {
 
 export const EINVAL = -22, ENOMEM = -12, EACCES = -13;
 
+/** mmap(2) flags: one of the two */
+export const MAP_SHARED = 0x01, MAP_PRIVATE = 0x02;
+
 /**
- * do_mmap of a private anonymous range at a fixed address. Takes mmap_sem
- * for write. Returns the vma id or a negative errno.
+ * do_mmap_pgoff at a fixed address: an anonymous private range (file 0) or
+ * a file's pages from pgoff on, shared or private. The file is open for
+ * reading and writing, so a shared mapping may be made writable by
+ * mprotect later. A file vma joins the file's i_mmap list under
+ * i_mmap_lock. Takes mmap_sem for write; returns the vma id or -errno.
  */
-export function do_mmap_anon(mm: number, addr: number, len: number, prot: number): number {
+export function do_mmap_pgoff(mm: number, addr: number, len: number, prot: number, flags: number, file: number, pgoff: number): number {
   if ((addr & ((1 << PAGE_SHIFT) - 1)) !== 0 || len <= 0 || addr + len > TASK_SIZE || addr < 0) return EINVAL;
+  if ((flags & (MAP_SHARED | MAP_PRIVATE)) === 0 || (flags & (MAP_SHARED | MAP_PRIVATE)) === (MAP_SHARED | MAP_PRIVATE)) return EINVAL;
+  if (file !== 0) file_check(file, pgoff, 'do_mmap_pgoff');
+  else if ((flags & MAP_SHARED) !== 0) return EINVAL; // shared anonymous memory (shmem) is not modelled
   const sem = mm_mmap_sem(mm);
   down_write(sem, LC_MMAP_SEM);
   try {
@@ -126,16 +136,24 @@ export function do_mmap_anon(mm: number, addr: number, len: number, prot: number
     if (next !== 0 && vma_field(next, VMA.vm_start) < end) return EINVAL; // MAP_FIXED over a mapping: not modelled
     const vma = vma_alloc();
     if (vma === 0) return ENOMEM;
-    const flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+    let vm_flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+    if ((flags & MAP_SHARED) !== 0) vm_flags |= VM_SHARED | VM_MAYSHARE;
     const v = vma_base(vma);
     i32[v + VMA.vm_mm] = mm; i32[v + VMA.vm_start] = addr; i32[v + VMA.vm_end] = end;
-    i32[v + VMA.vm_flags] = flags; i32[v + VMA.vm_page_prot] = vm_get_page_prot(flags);
-    i32[v + VMA.vm_pgoff] = addr >>> PAGE_SHIFT;
+    i32[v + VMA.vm_flags] = vm_flags; i32[v + VMA.vm_page_prot] = vm_get_page_prot(vm_flags);
+    i32[v + VMA.vm_pgoff] = file !== 0 ? pgoff : addr >>> PAGE_SHIFT;
+    i32[v + VMA.vm_file] = file;
     insert_vm_struct(mm, vma);
+    vma_link_file(vma, 0);
     return vma;
   } finally {
     up_write(sem);
   }
+}
+
+/** do_mmap of a private anonymous range at a fixed address (takes mmap_sem for write) */
+export function do_mmap_anon(mm: number, addr: number, len: number, prot: number): number {
+  return do_mmap_pgoff(mm, addr, len, prot, MAP_PRIVATE, 0, 0);
 }
 
 /**
@@ -152,12 +170,18 @@ export function split_vma(mm: number, vma: number, addr: number): number {
   i32[n + VMA.anon_vma_next] = 0; i32[n + VMA.anon_vma_prev] = 0;
   i32[n + VMA.vm_start] = addr;
   i32[n + VMA.vm_pgoff] = i32[v + VMA.vm_pgoff] + ((addr - i32[v + VMA.vm_start]) >>> PAGE_SHIFT);
+  i32[n + VMA.shared_next] = 0; i32[n + VMA.shared_prev] = 0;
   const av = i32[v + VMA.anon_vma];
-  // vma_adjust: shrink the old one and link the new one under anon_vma->lock
+  const file = i32[v + VMA.vm_file];
+  // vma_adjust: shrink the old one and link the new one under i_mmap_lock, then anon_vma->lock,
+  // so an rmap walk sees either the old vma whole or both halves
+  if (file !== 0) spin_lock(mapping_i_mmap_lock(file), LC_I_MMAP);
   if (av !== 0) spin_lock(anon_vma_lock(av), LC_ANON_VMA);
   i32[v + VMA.vm_end] = addr;
   __anon_vma_link(nv);
+  if (file !== 0) __vma_link_file(nv, vma);
   if (av !== 0) spin_unlock(anon_vma_lock(av));
+  if (file !== 0) spin_unlock(mapping_i_mmap_lock(file));
   insert_vm_struct(mm, nv);
   return 0;
 }
@@ -181,7 +205,10 @@ export function exit_mmap(mm: number): void {
   const m = mm_base(mm);
   // no mmap_sem: mm_users is zero, nobody else can reach this mm's vmas
   unmap_vmas(mm);
-  for (let vma = i32[m + MM.mmap_first]; vma !== 0; vma = i32[vma_base(vma) + VMA.vm_next]) anon_vma_unlink(vma);
+  for (let vma = i32[m + MM.mmap_first]; vma !== 0; vma = i32[vma_base(vma) + VMA.vm_next]) {
+    anon_vma_unlink(vma);
+    vma_unlink_file(vma); // unlink_file_vma, in free_pgtables
+  }
   free_pgtables(mm);
   for (let vma = i32[m + MM.mmap_first]; vma !== 0;) {
     const next = i32[vma_base(vma) + VMA.vm_next];

@@ -45,6 +45,20 @@ function file_writepage(pfn: number): void {
   __writepage(pfn, d);
 }
 
+/**
+ * a file's readpage (mpage_readpage): page locked, in the cache, not up to
+ * date. Queues the read from backing[index]; the page stays locked until
+ * the I/O agent completes it and sets PG_uptodate.
+ */
+export function file_readpage(pfn: number): void {
+  BUG_ON((page_flags(pfn) & PG_locked) === 0, 'BUG_ON(!PageLocked(page)) in readpage', pfn);
+  const p = page_base(pfn);
+  const d = file_backing(i32[p + PAGE.mapping] >>> 1, i32[p + PAGE.index]);
+  BUG_ON(d < 0, 'BUG_ON(index past the file) in readpage', pfn);
+  page_lock_to_io(pfn);
+  submit_bio(READ, pfn, d);
+}
+
 /** mapping->a_ops->writepage(page): page locked; the I/O is started and the page unlocked */
 export function writepage(mapping: number, pfn: number): void {
   if (i32[as_base(mapping) + ADDRESS_SPACE.a_writepage] === WRITEPAGE_SWAP) swap_writepage(pfn);

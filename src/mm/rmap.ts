@@ -135,6 +135,11 @@ export function page_add_new_anon_rmap(pfn: number, vma: number, addr: number): 
   __page_set_anon_rmap(pfn, vma, addr);
 }
 
+/** page_add_file_rmap: one more pte maps this page-cache page (caller holds the pte's PTL) */
+export function page_add_file_rmap(pfn: number): void {
+  Atomics.add(i32, page_base(pfn) + PAGE._mapcount, 1);
+}
+
 /** page_dup_rmap: fork maps an already-mapped page once more (PTL held) */
 export function page_dup_rmap(pfn: number): void {
   Atomics.add(i32, page_base(pfn) + PAGE._mapcount, 1);
@@ -198,14 +203,20 @@ export function rmap_walk(pfn: number, one: RmapOne, a0: number, a1: number): nu
   return ret;
 }
 
-/** __vma_link_file: a file vma joins its mapping's i_mmap (a forked child's right after its parent's); takes i_mmap_lock */
+/** __vma_link_file: a file vma joins its mapping's i_mmap, right after `parent` if given (caller holds i_mmap_lock) */
+export function __vma_link_file(vma: number, parent: number): void {
+  const as = vma_field(vma, VMA.vm_file);
+  if (parent !== 0) list_add_after(I_MMAP_LIST, as_base(as) + ADDRESS_SPACE.i_mmap_first, parent, vma); // vma_prio_tree_add
+  else list_add_tail(I_MMAP_LIST, as_base(as) + ADDRESS_SPACE.i_mmap_first, vma);
+}
+
+/** vma_link_file: a file vma joins its mapping's i_mmap (a forked child's right after its parent's); takes i_mmap_lock */
 export function vma_link_file(vma: number, parent: number): void {
   const as = vma_field(vma, VMA.vm_file);
   if (as === 0) return;
   const lock = as_base(as) + ADDRESS_SPACE.i_mmap_lock;
   spin_lock(lock, LC_I_MMAP);
-  if (parent !== 0) list_add_after(I_MMAP_LIST, as_base(as) + ADDRESS_SPACE.i_mmap_first, parent, vma); // vma_prio_tree_add
-  else list_add_tail(I_MMAP_LIST, as_base(as) + ADDRESS_SPACE.i_mmap_first, vma);
+  __vma_link_file(vma, parent);
   spin_unlock(lock);
 }
 
@@ -298,7 +309,7 @@ function try_to_unmap_one(pfn: number, vma: number, migration: boolean): number 
   }
   if (entry !== 0) Atomics.store(i32, slot, swp_entry_to_pte(entry));
   trace_event(EV_UNMAP_ONE, mm, addr, pfn, entry === 0 ? 3 : !is_migration_entry(entry) ? 2 : pte_write(pteval) ? 1 : 0);
-  if (anon) Atomics.sub(i32, B.mms + mm * MM.stride + MM.anon_rss, 1); // a file page's pte was in file_rss (not modelled)
+  Atomics.sub(i32, B.mms + mm * MM.stride + (anon ? MM.anon_rss : MM.file_rss), 1);
   page_remove_rmap(pfn);
   put_page(pfn);
   spin_unlock(ptl);

@@ -1,6 +1,6 @@
 // Page references and the LRU (mm/swap.c). put_page dropping the last
 // reference takes the page off the LRU under lru_lock and frees it.
-import { PAGE, PG_active, PG_lru, ZONE } from '../shm/layout.js';
+import { PAGE, PG_active, PG_lru, PG_referenced, ZONE } from '../shm/layout.js';
 import { B, i32, page_base } from '../shm/machine.js';
 import { ListDesc, list_add, list_del } from '../shm/list.js';
 import { BUG_ON } from '../check/bug.js';
@@ -64,6 +64,18 @@ export function lru_cache_add_active(pfn: number): void {
   spin_lock(lru_lock(), LC_LRU);
   add_page_to_lru(pfn, true);
   spin_unlock(lru_lock());
+}
+
+/** lru_cache_add: a new page-cache page joins the inactive list */
+export function lru_cache_add(pfn: number): void {
+  spin_lock(lru_lock(), LC_LRU);
+  add_page_to_lru(pfn, false);
+  spin_unlock(lru_lock());
+}
+
+/** mark_page_accessed: a read(2) or a fault used the page (reclaim's second chance) */
+export function mark_page_accessed(pfn: number): void {
+  Atomics.or(i32, page_base(pfn) + PAGE.flags, PG_referenced);
 }
 
 /**

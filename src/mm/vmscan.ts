@@ -3,7 +3,7 @@
 // unmap it, start its write (the I/O agent completes it later), and once it
 // is clean, unmapped and only ours and the cache's, take it out of its
 // address_space and free it; else put it back.
-import { ADDRESS_SPACE, CPUSTAT, PAGE, PG_active, PG_dirty, PG_swapcache, PG_writeback } from '../shm/layout.js';
+import { ADDRESS_SPACE, CPUSTAT, PAGE, PG_active, PG_dirty, PG_private, PG_swapcache, PG_writeback } from '../shm/layout.js';
 import { i32, page_base } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { EV_SHRINK, trace_event } from '../cpu/events.js';
@@ -12,7 +12,7 @@ import { trylock_page, unlock_page } from '../sync/page_lock.js';
 import { ClearPageFlag, PageAnon, PageSwapCacheP, SetPageFlag, TestClearPageFlag, page_count, page_flags, page_mapped, page_mapping } from './mm_types.js';
 import { SWAP_FAIL, SWAP_SUCCESS, page_referenced, try_to_unmap } from './rmap.js';
 import { __delete_from_swap_cache, add_to_swap } from './swap_state.js';
-import { __remove_from_page_cache, mapping_field, write_lock_tree, write_unlock_tree } from './filemap.js';
+import { __remove_from_page_cache, mapping_field, try_to_release_page, write_lock_tree, write_unlock_tree } from './filemap.js';
 import { writepage } from './page_io.js';
 import { swap_free } from './swapfile.js';
 import { move_to_lru, put_page } from './swap.js';
@@ -89,6 +89,8 @@ export function shrink_page_list(pfn: number): number {
         mapping = page_mapping(pfn);
       }
     }
+    // If the page has buffers, try to free them: their reference would keep remove_mapping from working
+    if ((page_flags(pfn) & PG_private) !== 0 && (page_flags(pfn) & PG_swapcache) === 0 && !try_to_release_page(pfn)) { verdict = PAGEOUT_ACTIVATED; break done; }
     if (mapping === 0 || page_mapped(pfn) || !remove_mapping(mapping, pfn)) break done;
     unlock_page(pfn);
     trace_event(EV_SHRINK, pfn);

@@ -79,6 +79,7 @@ export const MM = defineStruct('mm', {
   map_count: 1, // mmap_sem
   mm_users: 1, // atomic
   anon_rss: 1, // atomic (split PTLs)
+  file_rss: 1, // atomic: present ptes of page-cache pages
   mmlist_next: 1, // mmlist_lock
   mmlist_prev: 1, // mmlist_lock
   parent_mm: 1, // model: forked from
@@ -201,7 +202,7 @@ export const LOCKSTAT = defineStruct('lockstat', {
  * addresses. NR_PATHS entries per class each; written by the waiting CPU.
  * Every path id fits (src/cpu/events.ts checks PATH_IDS against it at load).
  */
-export const LOCKSTAT_NR_PATHS = 32;
+export const LOCKSTAT_NR_PATHS = 64;
 
 /** held-lock acquire timestamps per CPU (doubles), for sampled hold times */
 export const HELDTIME = defineStruct('heldtime', { t: HELD_MAX }, { kind: 'f64', padTo: 8 });
@@ -225,9 +226,9 @@ export const LAT_SUB_BITS = 4;
 export const LAT_SUB = 1 << LAT_SUB_BITS;
 /** values up to 2^31 ns (2.1 s); longer ones land in the last bucket */
 export const LAT_BUCKETS = LAT_SUB + (31 - LAT_SUB_BITS) * LAT_SUB;
-/** kind 0: an operation of a role that never named its path; 1..LAT_KIND_FAULT-1: by path id (checked at load in src/cpu/events.ts); 31: do_page_fault */
-export const NR_LAT_KINDS = 32;
-export const LAT_KIND_FAULT = 31;
+/** kind 0: an operation of a role that never named its path; 1..LAT_KIND_FAULT-1: by path id (checked at load in src/cpu/events.ts); 63: do_page_fault */
+export const NR_LAT_KINDS = 64;
+export const LAT_KIND_FAULT = 63;
 
 /** one ftrace-like event (its timestamp, when tracing, is in a parallel f64 ring) */
 export const EVENT = defineStruct('event', { seq: 1, code: 1, a0: 1, a1: 1, a2: 1, a3: 1 }, { padTo: 8 });
@@ -345,6 +346,9 @@ export const ADDRESS_SPACE = defineStruct('address_space', {
   a_migratepage: 1, // a_ops->migratepage kind: MIGRATE_PAGE, BUFFER_MIGRATE or MIGRATE_NONE (constant)
   a_writepage: 1, // a_ops->writepage kind: WRITEPAGE_SWAP or WRITEPAGE_FILE (constant)
   backing_base: 1, // model: word index of backing[index][w], the file on disk (0 for swapper: its backing is the swap slots)
+  i_mutex: 1, // inode->i_mutex (a sleeping lock: the rwsem word, writers only): write(2) and truncate
+  i_size: 1, // inode->i_size in pages: i_mutex to change; read without it (i_size_read) by read(2) and faults
+  truncate_count: 1, // i_mmap_lock to bump (unmap_mapping_range); do_no_page samples it to see a truncate race its fault
 }, { padTo: 16 });
 
 /**
