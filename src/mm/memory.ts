@@ -143,6 +143,11 @@ function do_no_page(mm: number, vma: number, addr: number, table: number, write:
       put_page(page);
       return VM_FAULT_MINOR;
     }
+    // model checker (C-NOPAGE): a page-cache page mapped here must still be in the file (truncate_count's promise)
+    if (!anon && i32[page_base(page) + PAGE.mapping] !== as << 1) {
+      spin_unlock(ptl);
+      fail(OOPS_INVARIANT, invariant_message('C-NOPAGE', `do_no_page maps pfn ${page} at mm#${mm} 0x${addr.toString(16)}, which left file#${as} while the fault looked it up (page->mapping 0x${(i32[page_base(page) + PAGE.mapping] >>> 0).toString(16)})`), page, mm, addr);
+    }
     let entry = mk_pte(page, vma_field(vma, VMA.vm_page_prot));
     if (write) entry = maybe_mkwrite(pte_mkdirty(entry), vma);
     if (anon) {

@@ -14,7 +14,8 @@ import { cond_resched } from '../sync/preempt.js';
 import { OOPS_INTERNAL, OOPS_SHADOW, fail } from '../check/bug.js';
 import { Shadow, TAG_CHILD, TAG_SETUP, initial_value, tag_of } from '../check/shadow.js';
 import { PROT_READ, PROT_WRITE, PageAnon, VM_WRITE, page_anon_vma, page_flags } from '../mm/mm_types.js';
-import { do_mmap_anon, mm_alloc } from '../mm/mmap.js';
+import { MAP_SHARED, do_mmap_anon, do_mmap_pgoff, mm_alloc } from '../mm/mmap.js';
+import { FIRST_FILE, file_write } from '../mm/filemap.js';
 import { copy_mm, mmget_not_zero, mmput } from '../mm/fork.js';
 import { MPOL_MF_MOVE_ALL, do_migrate_pages } from '../mm/mempolicy.js';
 import { do_move_pages, migrate_pages } from '../mm/migrate.js';
@@ -50,9 +51,14 @@ export function must(ok: boolean, what: string): void {
  * no longer changes. `batch` is the migrator's call (Family.migrate_one);
  * a forked child stores to every `child_stride`-th page.
  */
-export function family_setup(npages: number, siblings: number, written = npages, batch = 8, child_stride = 4): SetupState {
+export function family_setup(npages: number, siblings: number, written = npages, batch = 8, child_stride = 4, shared_file = false): SetupState {
   const parent = mm_alloc();
-  const vma = do_mmap_anon(parent, BASE, npages * PAGE_SIZE, PROT_READ | PROT_WRITE);
+  let vma: number;
+  if (shared_file) {
+    // a file of npages mapped MAP_SHARED: the family shares its page-cache pages, every pte writable
+    file_write(FIRST_FILE, npages - 1, 0, 0); // write(2) sets i_size; the stores below fill it
+    vma = do_mmap_pgoff(parent, BASE, npages * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, FIRST_FILE, 0);
+  } else vma = do_mmap_anon(parent, BASE, npages * PAGE_SIZE, PROT_READ | PROT_WRITE);
   if (vma < 0) throw new Error(`setup: mmap failed (${vma})`);
   for (let p = 0; p < npages; p++) {
     for (let w = 0; w < WORDS_PER_PAGE; w++) {
@@ -64,9 +70,11 @@ export function family_setup(npages: number, siblings: number, written = npages,
   for (let s = 0; s < siblings; s++) {
     const child = copy_mm(parent);
     if (child < 0) throw new Error('setup: fork failed');
+    // a shared mapping's ptes are not copied at fork (a fault fills them): the sibling reads its pages in
+    for (let p = 0; shared_file && p < npages; p++) user_access(child, BASE + p * PAGE_SIZE, 0, false, 0);
     sibs.push(child);
   }
-  return { parent, npages, siblings: sibs, written, batch, child_stride };
+  return { parent, npages, siblings: sibs, written, batch, child_stride, shared_file: shared_file ? 1 : 0 };
 }
 
 /** the CPUs that run the parent's own program, and so own (write) its pages */
@@ -96,6 +104,8 @@ export class Family {
   private readonly addrs = new Int32Array(USER_PAGES);
   /** the forked child stores to every child_stride-th page */
   private readonly child_stride: number;
+  /** the region is a MAP_SHARED file mapping: a child sees the parent's stores, as it must */
+  private readonly shared: boolean;
 
   constructor(readonly ctx: CpuContext, ownerCpus: number[]) {
     this.parent = ctx.setup.parent as number;
@@ -107,6 +117,7 @@ export class Family {
     for (let p = 0; p < this.npages; p++) if (ownerCpus[p % ownerCpus.length] === ctx.cpu) (p < written ? this.mine : this.reads).push(p);
     this.child = new Shadow(0, BASE, this.npages, TAG_CHILD, 'child');
     this.seen = new Int32Array(this.npages);
+    this.shared = ctx.setup.shared_file === 1;
   }
 
   /** a pfn mapped by the parent (or, one time in four, any anon page on the LRU), 0 if none */
@@ -222,6 +233,15 @@ export class Family {
         fail(OOPS_SHADOW, `user data: ${t === TAG_CHILD ? 'COW leak: an earlier child\'s store is visible in' : 'wrong data in'} child mm#${child} at ${hex(BASE + p * PAGE_SIZE)} word ${w}: read ${hex(v)}`, 0, child, BASE + p * PAGE_SIZE);
       }
       this.seen[p] = v;
+    }
+    if (this.shared) {
+      // a shared mapping has no COW to check: the child reads the family's pages (faulting them into its
+      // own page tables, where a migrator that holds only the child's mmap_sem finds them) and exits
+      switch_mm(0);
+      span_begin(SP_EXIT_MMAP);
+      mmput(child);
+      span_end(SP_EXIT_MMAP);
+      return;
     }
     this.child.reset(child);
     // the child inherits the parent's protections: a parent that was mprotect()ed read-only when it

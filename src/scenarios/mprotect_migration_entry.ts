@@ -3,6 +3,14 @@
 // mprotect(PROT_READ) passes it by; when the migration ends,
 // remove_migration_pte restores a writable pte in a now read-only vma, and
 // the program's next store succeeds where it must get SIGSEGV.
+//
+// Under 2.6.18's locking the write entry must be in an mm whose mmap_sem the
+// migrator does not hold (mprotect takes it for write): the page is a
+// MAP_SHARED file page, writable in the parent and in its children alike;
+// the migrator moves a child's pages (sys_migrate_pages, MPOL_MF_MOVE_ALL)
+// holding only the child's mmap_sem, and the parent's pte becomes a write
+// entry too. An anonymous page writable in one mm is mapped by that mm only,
+// so its migrator would hold the very mmap_sem mprotect needs.
 import { PAGE_SIZE, WORDS_PER_PAGE } from '../shm/layout.js';
 import { prandom_below } from '../cpu/current.js';
 import { ACCESS_OK, ACCESS_SEGV, mmu, switch_mm, user_access } from '../cpu/mmu.js';
@@ -62,11 +70,11 @@ export const mprotectMigrationEntry: Scenario = {
   title: 'mprotect(PROT_READ) misses a write migration entry: the page comes back writable',
   seed: '000_f600569768ae13bb',
   switches: ['mprotect-skips-migration-entry'],
-  description: 'change_pte_range ignores non-present ptes, so a write migration entry stays WRITE',
+  description: 'change_pte_range ignores non-present ptes, so a write migration entry of a MAP_SHARED file page stays WRITE',
   expect_buggy: 'user program: a store succeeds after mprotect(PROT_READ) (or a writable pte in a read-only vma)',
   signature: /succeeded after mprotect\(PROT_READ\)|writable pte in a read-only vma/,
   sizes: { nr_pages: 1024, nr_mm: 16, nr_vma: 64 },
   roles,
-  setup: () => family_setup(16, 0, 16, 0, 1),
+  setup: () => family_setup(16, 1, 16, 0, 1, true),
   run,
 };
