@@ -17,7 +17,7 @@ import {
   SP_MIGRATE, SP_SHRINK, span_begin, span_end, trace_event,
 } from '../cpu/events.js';
 import { OOPS_SHADOW, fail } from '../check/bug.js';
-import { FILE_EOF, FILE_OK, FIRST_FILE, do_fsync, file_read, file_rw, file_write, i_size_read } from '../mm/filemap.js';
+import { FILE_EOF, FILE_OK, FIRST_FILE, radix_tree_lookup, do_fsync, file_read, file_rw, file_write, i_size_read } from '../mm/filemap.js';
 import { do_truncate } from '../mm/truncate.js';
 import { MS_ASYNC, MS_SYNC, sys_msync } from '../mm/msync.js';
 import { MAP_PRIVATE, MAP_SHARED, do_mmap_anon, do_mmap_pgoff, mm_alloc } from '../mm/mmap.js';
@@ -25,7 +25,7 @@ import { PROT_READ, PROT_WRITE, page_flags } from '../mm/mm_types.js';
 import { copy_mm, mmput } from '../mm/fork.js';
 import { MPOL_MF_MOVE_ALL, do_migrate_pages } from '../mm/mempolicy.js';
 import { isolate_lru_page } from '../mm/swap.js';
-import { shrink_page_list } from '../mm/vmscan.js';
+import { PAGEOUT_FREED, shrink_page_list } from '../mm/vmscan.js';
 import { sys_swapon } from '../mm/swapfile.js';
 import { sizes } from '../shm/machine.js';
 import { set_path } from './family.js';
@@ -245,10 +245,14 @@ class Program {
     const r = prandom_below(8);
     if (r < 4) {
       set_path(EV_SHRINK);
-      const pfn = 1 + prandom_below(sizes.nr_pages - 1);
-      if ((page_flags(pfn) & PG_lru) === 0 || isolate_lru_page(pfn) !== 0) return;
+      // a page of file A (the busiest cache) half the time, else any pfn (anon pages, file B, page tables)
+      const pfn = prandom_below(2) === 0 ? radix_tree_lookup(FILE_A, prandom_below(A_PAGES)) : 1 + prandom_below(sizes.nr_pages - 1);
       span_begin(SP_SHRINK);
-      shrink_page_list(pfn);
+      // scanned twice, as the inactive list would pass it again: the first pass may only clear its referenced bits
+      for (let pass = 0; pass < 2; pass++) {
+        if (pfn === 0 || (page_flags(pfn) & PG_lru) === 0 || isolate_lru_page(pfn) !== 0) break;
+        if (shrink_page_list(pfn) === PAGEOUT_FREED) break;
+      }
       span_end(SP_SHRINK);
     } else if (r < 7) {
       // root migrates a mapper's pages (migratepages(8)), holding that mm's mmap_sem: file and anon pages alike
