@@ -12,10 +12,11 @@ import { lock_page, unlock_page } from '../src/sync/page_lock.js';
 import { LC_MMAP_SEM, LC_PTL } from '../src/sync/lock_class.js';
 import { down_read, up_read } from '../src/sync/rwsem.js';
 import { alloc_page } from '../src/mm/page_alloc.js';
-import { do_mmap_anon, mm_alloc } from '../src/mm/mmap.js';
+import { MAP_SHARED, do_mmap_anon, do_mmap_pgoff, mm_alloc } from '../src/mm/mmap.js';
+import { FIRST_FILE, file_write, find_get_page } from '../src/mm/filemap.js';
 import { copy_mm, mmput } from '../src/mm/fork.js';
 import { migrate_pages } from '../src/mm/migrate.js';
-import { isolate_lru_page } from '../src/mm/swap.js';
+import { isolate_lru_page, put_page } from '../src/mm/swap.js';
 import { user_access } from '../src/cpu/mmu.js';
 import { flush_tlb_page } from '../src/cpu/tlb.js';
 import { PROT_READ, PROT_WRITE, mm_mmap_sem } from '../src/mm/mm_types.js';
@@ -40,6 +41,10 @@ export async function micro(timeMs = 400): Promise<MicroRow[]> {
   const slot = pte_offset(pte_table(parent, BASE), BASE);
   const faultMm = mm_alloc();
   do_mmap_anon(faultMm, BASE, 16 * 4096, PROT_READ | PROT_WRITE);
+  // a 16-page file, all of it in the page cache, mapped MAP_SHARED
+  const fileMm = mm_alloc();
+  for (let p = 0; p < 16; p++) file_write(FIRST_FILE, p, 0, p);
+  do_mmap_pgoff(fileMm, BASE, 16 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, FIRST_FILE, 0);
   let sink = 0;
 
   const b = new Bench({ time: timeMs, warmup: true });
@@ -86,6 +91,16 @@ export async function micro(timeMs = 400): Promise<MicroRow[]> {
       mmput(mm);
     }
   });
+  b.add('page-cache lookup: find_get_page + put_page (tree_lock read)', () => {
+    for (let k = 0; k < BATCH; k++) put_page(find_get_page(FIRST_FILE, k & 15));
+  });
+  b.add('file fault: do_no_page of a cached page (+ amortised exit of 16 pages)', () => {
+    for (let k = 0; k < BATCH / SMALL; k++) {
+      const mm = copy_mm(fileMm); // a shared file vma: fork copies no ptes, the child faults them in
+      for (let p = 0; p < SMALL; p++) sink += user_access(mm, BASE + p * 4096, 0, false, 0);
+      mmput(mm);
+    }
+  });
   b.add('fork + exit of a 32-page parent (per fork)', () => {
     for (let k = 0; k < BATCH / 100; k++) mmput(copy_mm(parent));
   });
@@ -104,6 +119,7 @@ export async function micro(timeMs = 400): Promise<MicroRow[]> {
   await b.run();
   const per: Record<string, number> = {
     'anon fault: do_anonymous_page (+ amortised exit of 16 pages)': BATCH,
+    'file fault: do_no_page of a cached page (+ amortised exit of 16 pages)': BATCH,
     'fork + exit of a 32-page parent (per fork)': BATCH / 100,
     'migrate one mapped page (isolate, unmap, copy, remap)': BATCH / 10,
   };

@@ -27,6 +27,13 @@ if (parts.includes('micro')) {
   console.log(`\n## primitives and kernel paths (one thread; ${availableParallelism()} cores)\n`);
   console.log('| operation | ns/op | ops/s | ± % | x raw lock+PTE |\n|---|---:|---:|---:|---:|');
   for (const r of m) console.log(`| ${r.name} | ${f(r.ns_per_op)} | ${f(r.ops_per_s, 0)} | ${f(r.rme)} | ${f(r.ns_per_op / rawPte)} |`);
+  // the page cache against the anonymous fault, measured in this same run (issue 10)
+  const anon = m.find((r) => r.name.startsWith('anon fault'))!.ns_per_op;
+  const lookup = m.find((r) => r.name.startsWith('page-cache lookup'))!.ns_per_op;
+  const filef = m.find((r) => r.name.startsWith('file fault'))!.ns_per_op;
+  console.log(`
+page cache vs the anon fault (same run): lookup ${f(lookup / anon, 2)}x, file fault ${f(filef / anon, 2)}x an anon fault (${f(anon)} ns)`);
+  figures.page_cache_ratios = { lookup_vs_anon_fault: lookup / anon, file_fault_vs_anon_fault: filef / anon };
   figures.micro = m;
 }
 
