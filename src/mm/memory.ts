@@ -397,8 +397,11 @@ function zap_pte_range(mm: number, table: number, addr: number, end: number): vo
     if (pte_present(pte)) {
       const ptent = ptep_clear_flush(slot); // tlb gather, flushed before the page can be freed
       const page = pte_pfn(ptent);
-      if (pte_dirty(ptent)) set_page_dirty(page);
-      if (pte_young(ptent)) mark_page_accessed(page);
+      if (!PageAnon(page)) {
+        // a file page: the pte's dirty bit is the only record of stores through it; its young bit keeps its second chance
+        if (pte_dirty(ptent)) set_page_dirty(page);
+        if (pte_young(ptent)) mark_page_accessed(page);
+      }
       Atomics.sub(i32, rss_of(mm, page), 1);
       page_remove_rmap(page);
       put_page(page);
