@@ -11,10 +11,11 @@ import { swapCountMigrationEntry } from './swap_count_migration_entry.js';
 import { swaponTypeRange } from './swapon_type_range.js';
 import { swapStress } from './swap_stress.js';
 import { swapinEntryReuse } from './swapin_entry_reuse.js';
+import { dioMigrationRefcount } from './dio_migration_refcount.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   orphanedMigrationEntry, cowMigrationEntry, mprotectMigrationEntry, swapFaultMigrationEntry,
-  swapCountMigrationEntry, swaponTypeRange, swapinEntryReuse, swapStress,
+  swapCountMigrationEntry, swaponTypeRange, swapinEntryReuse, swapStress, dioMigrationRefcount,
 ];
 
 export class ScenarioError extends Error {}
