@@ -102,10 +102,26 @@ class Dio {
   readonly shadow: Shadow;
   private readonly list = new Int32Array(USER_PAGES);
   private readonly pages = new Int32Array(1);
+  /** the (page, word) pairs this CPU's program owns, as page * WORDS_PER_PAGE + word (one writer per word) */
+  private readonly mine: number[] = [];
 
   constructor(readonly ctx: CpuContext) {
     this.mm = ctx.setup.parent as number;
     this.shadow = new Shadow(this.mm, BASE, NPAGES, ctx.cpu + 1, 'parent');
+    // the dio role owns the first words of every page, the toucher the others, shared out among the CPUs of each role
+    const all = roles(ctx.nr_cpus);
+    const dio = ctx.role === 'dio' || ctx.role === 'solo';
+    const same = all.flatMap((r, c) => (r === ctx.role ? [c] : []));
+    const lo = dio ? 0 : DIO_WORDS, hi = dio ? DIO_WORDS : WORDS_PER_PAGE;
+    let k = 0;
+    for (let p = 0; p < NPAGES; p++) {
+      for (let w = lo; w < hi; w++, k++) if (same[k % same.length] === ctx.cpu) this.mine.push(p * WORDS_PER_PAGE + w);
+    }
+  }
+
+  /** one of this CPU's (page, word) pairs, at random */
+  private pick(): number {
+    return this.mine[prandom_below(this.mine.length)];
   }
 
   /** sys_migrate_pages of the process (2.6.16 and 2.6.18 alike): its mmap_sem for read, every page it maps */
@@ -124,7 +140,8 @@ class Dio {
    */
   dio(): void {
     set_path(EV_DIO);
-    const p = prandom_below(NPAGES), w = prandom_below(DIO_WORDS);
+    const pw = this.pick();
+    const p = (pw / WORDS_PER_PAGE) | 0, w = pw % WORDS_PER_PAGE;
     const addr = BASE + p * PAGE_SIZE;
     switch_mm(this.mm);
     const sem = mm_mmap_sem(this.mm);
@@ -153,8 +170,9 @@ class Dio {
     set_path(EV_USER);
     switch_mm(this.mm);
     for (let k = 0; k < 8; k++) {
-      must(this.shadow.store(prandom_below(NPAGES), DIO_WORDS + prandom_below(WORDS_PER_PAGE - DIO_WORDS)), 'store');
-      must(this.shadow.check(prandom_below(NPAGES), DIO_WORDS + prandom_below(WORDS_PER_PAGE - DIO_WORDS)), 'load');
+      const a = this.pick(), b = this.pick();
+      must(this.shadow.store((a / WORDS_PER_PAGE) | 0, a % WORDS_PER_PAGE), 'store');
+      must(this.shadow.check((b / WORDS_PER_PAGE) | 0, b % WORDS_PER_PAGE), 'load');
     }
     switch_mm(0);
   }
