@@ -4,7 +4,9 @@
 // 2.6.16's migrate_pages on one CPU moves anon pages through the swap cache
 // and file pages through their page cache; a pin placed exactly where each
 // era's window is shows the switch's line deciding.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ControlledExecutor, segments_of } from '../src/exec/controlled.js';
+import { explore } from '../src/search/explore.js';
 import { run_free, RunResult } from '../src/exec/free_run.js';
 import { SCENARIOS } from '../src/scenarios/registry.js';
 import { build_report } from '../src/report/json.js';
@@ -74,7 +76,7 @@ describe('dio-migration-refcount on real workers', () => {
   });
 
   it('E1 (--era 1): the buggy line loses the store too (the pin must land between the unlocked test and the unmap)', async () => {
-    const { r, story } = await lost_write(E1, 4, 12_000);
+    const { r, story } = await lost_write(E1, 4, 8_000);
     expect(r.era).toMatch(/^E1/);
     expect_race_told(story);
   });
@@ -92,6 +94,36 @@ describe('dio-migration-refcount on real workers', () => {
     expect(f.outcome, f.oops?.text ?? f.invariants.join('\n')).toBe('clean');
     expect(total(3, CPUSTAT.migrate_ok)).toBeGreaterThan(100);
     expect(total(3, CPUSTAT.migrate_fail)).toBeGreaterThan(0);
+  });
+});
+
+describe('dio-migration-refcount under the controlled executor', () => {
+  const ex = new ControlledExecutor();
+  afterAll(async () => { await ex.close(); });
+
+  it('PCT finds a schedule that loses the write, at the same run every time, and the schedule replays to the same failure', async () => {
+    const base = { scenario, scenarioRef: scenario.name, scenarioArg: scenario.name, protocol: 'buggy' as const, cpus: 2, ops: 1, max_steps: 100_000 };
+    const o = { base, strategies: ['pct' as const], iterations: 300, seed: 1, depth: 3, k: null, stop_at_first: true };
+    const [a] = await explore(ex, o);
+    expect(a.first, `no failure in ${a.iterations} PCT runs`).not.toBeNull();
+    const text = a.first!.run.run.oops?.text ?? '';
+    expect(text).toMatch(scenario.signature!);
+    const [b] = await explore(ex, o);
+    expect(b.first_failure_iteration).toBe(a.first_failure_iteration);
+    const r = await ex.run({ ...a.first!.options, strategy: { name: 'replay', segments: segments_of(a.first!.run.switches), first: a.first!.run.first_cpu } });
+    expect(r.diverged).toBe(0);
+    expect(r.run.oops?.text).toBe(text);
+  });
+
+  it('E1: a random walk finds the pin between the unlocked test and the unmap (2 ops per CPU), at the same run every time', async () => {
+    const base = { scenario, scenarioRef: scenario.name, scenarioArg: scenario.name, protocol: 'buggy' as const, cpus: 2, ops: 2, max_steps: 100_000, era: E1 };
+    const o = { base, strategies: ['random' as const], iterations: 600, seed: 1, depth: 3, k: null, stop_at_first: true };
+    const [a] = await explore(ex, o);
+    expect(a.first, `no failure in ${a.iterations} random-walk runs`).not.toBeNull();
+    expect(a.first!.run.run.oops?.text).toMatch(scenario.signature!);
+    expect(a.first!.run.run.era).toMatch(/^E1/);
+    const [b] = await explore(ex, o);
+    expect(b.first_failure_iteration).toBe(a.first_failure_iteration);
   });
 });
 

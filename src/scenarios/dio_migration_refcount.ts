@@ -178,11 +178,19 @@ class Dio {
   }
 }
 
-/** the I/O's time: a preemption point, then `us` µs of waiting (a spin: the device, not this CPU, is busy) */
+/**
+ * the I/O's time: `us` µs in which the program's thread waits (sleeps, in
+ * the kernel) while the other CPUs go on: a preemption point every 10 µs,
+ * so that under the controlled executor the wait is a stretch of steps in
+ * which another CPU may run (their number depends on `us` only, never on
+ * wall time: a replay takes the same steps), and a spin between them
+ */
 function io_time(us: number): void {
-  cond_resched();
-  const t0 = performance.now();
-  while (performance.now() - t0 < us / 1000) { /* the transfer */ }
+  for (let k = 0; k <= us / 10; k++) {
+    cond_resched();
+    const t0 = performance.now();
+    while (performance.now() - t0 < 0.01) { /* the transfer */ }
+  }
 }
 
 function run(ctx: CpuContext): void {
