@@ -20,7 +20,7 @@ import { ADDRESS_SPACE, CPUSTAT, PAGE, PG_dirty, PG_private, PG_swapcache, USER_
 import { i32, page_base } from '../shm/machine.js';
 import { SW_MIGRATE_NO_REFCOUNT_RECHECK, buggy } from '../shm/switches.js';
 import { current } from '../cpu/current.js';
-import { EV_MIGRATE, EV_MIGRATE_DONE, EV_MIGRATE_FAIL, EV_MOVE_TO_NEW, EV_SLOT_SWITCH, trace_event } from '../cpu/events.js';
+import { EV_MIGRATE, EV_MIGRATE_DONE, EV_MIGRATE_FAIL, EV_SLOT_SWITCH, trace_event } from '../cpu/events.js';
 import { writeback_met } from '../cpu/io.js';
 import { BUG_ON } from '../check/bug.js';
 import { cond_resched } from '../sync/preempt.js';
@@ -32,7 +32,7 @@ import { get_page, move_to_lru, put_page } from './swap.js';
 import { SWAP_AGAIN, SWAP_SUCCESS, rmap_walk, try_to_unmap } from './rmap.js';
 import { add_to_swap, delete_from_swap_cache } from './swap_state.js';
 import { unuse_vma } from './swapfile.js';
-import { PAGE_CLEAN, PAGE_KEEP, PAGE_SUCCESS, pageout, remove_mapping } from './vmscan.js';
+import { PAGE_KEEP, PAGE_SUCCESS, pageout, remove_mapping } from './vmscan.js';
 import { EAGAIN, ENOMEM, migrate_page_copy, move_buffers, putback_lru_pages, try_to_release_page } from './migrate.js';
 
 /** the new pages (lru_to_page takes the last), and where migrate_pages puts the pages it is done with */
@@ -108,7 +108,6 @@ export function migrate_page(newpage: number, page: number): number {
   BUG_ON(PageWriteback(page), 'BUG_ON(PageWriteback(page)) in migrate_page', page); // writeback must be complete
   if (migrate_page_remove_references(newpage, page, 2) !== 0) return EAGAIN;
   migrate_page_copy(newpage, page);
-  trace_event(EV_MOVE_TO_NEW, page, newpage);
   // auxiliary swap entries become real ptes (a process not waiting on the page lock may use the new page now)
   remove_from_swap(newpage);
   return 0;
@@ -121,7 +120,6 @@ function buffer_migrate_page(newpage: number, page: number): number {
   if (migrate_page_remove_references(newpage, page, 3) !== 0) return EAGAIN;
   move_buffers(newpage, page);
   migrate_page_copy(newpage, page);
-  trace_event(EV_MOVE_TO_NEW, page, newpage);
   return 0;
 }
 
@@ -204,7 +202,6 @@ function migrate_pages(from: Int32Array, nr: number): number {
               if (out === PAGE_KEEP) break unlock_both;
               if (out === PAGE_SUCCESS) { unlock_page(newpage); break next; } // writepage unlocked the page; retry
               // PAGE_CLEAN: migrate it below
-              if (out !== PAGE_CLEAN) break unlock_both;
             }
             // no buffers, or buffers released: the simple migration
             if ((page_flags(page) & PG_private) === 0 || try_to_release_page(page)) {
@@ -248,7 +245,6 @@ function migrate_pages(from: Int32Array, nr: number): number {
 export function migrate_pages_to(from: Int32Array, nr: number): number {
   const st = current.stat;
   nr_to = 0; nr_moved = 0; nr_failed = 0;
-  let left = 0;
   for (let i = 0; i < nr; i++) {
     if (from[i] === 0) continue;
     const nw = alloc_page();
@@ -262,7 +258,7 @@ export function migrate_pages_to(from: Int32Array, nr: number): number {
   putback_lru_pages(moved, nr_moved);
   while (nr_to > 0) put_page(to[--nr_to]); // leftover new pages
   putback_lru_pages(failed, nr_failed);
-  left = putback_lru_pages(from, nr);
+  const left = putback_lru_pages(from, nr);
   i32[st + CPUSTAT.migrations] += left;
   i32[st + CPUSTAT.migrate_fail] += left;
   return nr_failed + left;
