@@ -38,7 +38,11 @@ const total = (cpus: number, field: number) => { let s = 0; for (let c = 0; c < 
 /** the fixed protocol must hold over this many operations (issue 10) */
 const FIXED_OPS = 1_000_000;
 
-/** the first of `seeds` free runs (buggy, 2 CPUs, `cap_ms` each) that loses a write, with its interleaving */
+/**
+ * the first of `seeds` free runs (buggy, 2 CPUs, `cap_ms` each) that loses a write and whose interleaving
+ * tells the race (each CPU keeps its last 16384 events: a busy migrator, or a reader descheduled for long,
+ * can leave the switch out of the rings; the next seed is tried then)
+ */
 async function lost_write(era: number, seeds: number, cap_ms: number) {
   const attempts: string[] = [];
   for (let seed = 1; seed <= seeds; seed++) {
@@ -46,25 +50,29 @@ async function lost_write(era: number, seeds: number, cap_ms: number) {
     attempts.push(`${r.outcome}@${r.elapsed_ms.toFixed(0)}ms: ${r.oops?.text.split('\n')[0] ?? ''}`);
     if (r.outcome !== 'violation' || !scenario.signature!.test(r.oops?.text ?? '')) continue;
     const splat = build_report(r, { duration_ms: cap_ms }, null, null, 'test').failure!.splat;
-    return { r, story: splat.slice(splat.indexOf('\nInterleaving')).split('\n') };
+    const story = splat.slice(splat.indexOf('\nInterleaving')).split('\n');
+    const why = untold(story);
+    if (why === null) return { r, story };
+    attempts[attempts.length - 1] += ` (story: ${why})`;
   }
-  throw new Error(`no lost write in ${seeds} runs: ${attempts.join('; ')}`);
+  throw new Error(`no lost write told in ${seeds} runs: ${attempts.join('; ')}`);
 }
 
-/** the interleaving tells the race: the pin, the unmap of the pinned page, its slot given to a new page, and the store after */
-function expect_race_told(story: string[]): void {
-  const text = story.join('\n');
-  const find = (re: RegExp) => story.findIndex((l) => re.test(l));
-  const store = find(/dio_read_into_user: mm#\d+ 0x\w+ I\/O done: stored 0x\w+ into pinned pfn (\d+)/);
-  expect(store, text).toBeGreaterThan(0);
+/**
+ * what the interleaving misses of the race, or null: the pin, the unmap of the pinned page, its slot given
+ * to a new page, and the store after, in that order (the pin before the unmap in E2, after the unlocked test in E1)
+ */
+function untold(story: string[]): string | null {
+  /** the newest line before `before` that matches, -1 if none */
+  const last = (re: RegExp, before = story.length) => { for (let i = before - 1; i >= 0; i--) if (re.test(story[i])) return i; return -1; };
+  const store = last(/dio_read_into_user: mm#\d+ 0x\w+ I\/O done: stored 0x\w+ into pinned pfn (\d+)/);
+  if (store < 0) return 'no late store';
   const pfn = /pinned pfn (\d+)/.exec(story[store])![1];
-  const pin = find(new RegExp(`get_user_pages: mm#\\d+ 0x\\w+ pinned pfn ${pfn} `));
-  const unmap = find(new RegExp(`try_to_unmap_one: mm#\\d+ 0x\\w+ pfn ${pfn} -> swap entry`));
-  const sw = find(new RegExp(`tree_lock recheck: pfn ${pfn} count \\d+ \\(expected \\d+, not checked\\): cache slot -> pfn \\d+`));
-  expect(pin, text).toBeGreaterThan(0);
-  expect(unmap, text).toBeGreaterThan(0);
-  expect(sw, text).toBeGreaterThan(Math.max(pin, unmap));
-  expect(store, text).toBeGreaterThan(sw);
+  const pin = last(new RegExp(`get_user_pages: mm#\\d+ 0x\\w+ pinned pfn ${pfn} `), store);
+  const sw = last(new RegExp(`tree_lock recheck: pfn ${pfn} count \\d+ \\(expected \\d+, not checked\\): cache slot -> pfn \\d+`), store);
+  const unmap = last(new RegExp(`try_to_unmap_one: mm#\\d+ 0x\\w+ pfn ${pfn} -> swap entry`), sw);
+  if (pin < 0 || unmap < 0 || sw < 0) return `pin ${pin}, unmap ${unmap}, switch ${sw}`;
+  return sw > pin ? null : `out of order: pin ${pin}, unmap ${unmap}, switch ${sw}, store ${store}`;
 }
 
 describe('dio-migration-refcount on real workers', () => {
@@ -72,13 +80,13 @@ describe('dio-migration-refcount on real workers', () => {
     const { r, story } = await lost_write(E2, 5, 10_000);
     expect(r.switches).toEqual(['migrate-no-refcount-recheck']);
     expect(r.era).toMatch(/^E2/);
-    expect_race_told(story);
+    expect(untold(story), story.join('\n')).toBeNull();
   });
 
   it('E1 (--era 1): the buggy line loses the store too (the pin must land between the unlocked test and the unmap)', async () => {
     const { r, story } = await lost_write(E1, 4, 8_000);
     expect(r.era).toMatch(/^E1/);
-    expect_race_told(story);
+    expect(untold(story), story.join('\n')).toBeNull();
   });
 
   it(`E2 fixed holds ${FIXED_OPS} ops on 3 CPUs, migrations backing out while pinned`, async () => {
