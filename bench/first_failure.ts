@@ -41,6 +41,8 @@ export interface SideFigures {
 
 export interface FirstFailureRow {
   scenario: string;
+  /** the era run with --era (a scenario whose switch spans eras gets a row per era), or null: its default */
+  era: number | null;
   /** the signature counted (regex source), or null: any failure counted */
   signature: string | null;
   /** why the failure is no race, or null */
@@ -72,12 +74,12 @@ function goal(f: SideFigures, ms: number[], deterministic: string | null): 'met'
   return q(all, 0.5) <= GOAL_MS ? 'met' : 'missed';
 }
 
-async function free_side(s: Scenario, o: FirstFailureOptions): Promise<FirstFailureRow['free']> {
+async function free_side(s: Scenario, o: FirstFailureOptions, era?: number): Promise<FirstFailureRow['free']> {
   const e = expected_of(s);
   const ms: number[] = [];
   let runs = 0, other = 0, clean = 0;
   for (let k = 0; k < o.runs && !(k >= o.give_up && ms.length === 0); k++) {
-    const r = await run_free({ scenario: s, scenarioRef: s.name, protocol: 'buggy', cpus: o.cpus, ops: 0, duration_ms: o.cap_ms, seed: 1000 + k, jitter: 0 });
+    const r = await run_free({ scenario: s, scenarioRef: s.name, protocol: 'buggy', cpus: o.cpus, ops: 0, duration_ms: o.cap_ms, seed: 1000 + k, jitter: 0, era });
     runs++;
     // an exit-time violation has no time of its own: the run's length is when it was found
     if (reproduced(e, r)) ms.push(r.first_failure_ms ?? r.elapsed_ms);
@@ -88,10 +90,10 @@ async function free_side(s: Scenario, o: FirstFailureOptions): Promise<FirstFail
   return { ...f, goal: goal(f, ms, e.deterministic) };
 }
 
-async function explore_side(ex: ControlledExecutor, s: Scenario, o: FirstFailureOptions, notes: string[]): Promise<FirstFailureRow['explore']> {
+async function explore_side(ex: ControlledExecutor, s: Scenario, o: FirstFailureOptions, notes: string[], era?: number): Promise<FirstFailureRow['explore']> {
   const e = expected_of(s);
   const D = EXPLORE_DEFAULTS;
-  const base = { scenario: s, scenarioRef: s.name, protocol: 'buggy' as const, cpus: o.cpus, ops: D.ops, max_steps: D.max_steps, watchdog_ms: D.watchdog_s * 1000 };
+  const base = { scenario: s, scenarioRef: s.name, protocol: 'buggy' as const, cpus: o.cpus, ops: D.ops, max_steps: D.max_steps, watchdog_ms: D.watchdog_s * 1000, era };
   const ms: number[] = [], schedules: number[] = [];
   let runs = 0, other = 0, none = 0;
   for (let k = 0; k < o.runs && !(k >= o.give_up && ms.length === 0); k++) {
@@ -120,6 +122,9 @@ async function explore_side(ex: ControlledExecutor, s: Scenario, o: FirstFailure
   return { ...side(runs, ms, other, none), median_schedules: q(sc, 0.5), p90_schedules: q(sc, 0.9) };
 }
 
+/** the eras a scenario is measured in: its default (no --era), then each other era it lists */
+const eras_of = (s: Scenario): (number | undefined)[] => [undefined, ...(s.eras ?? []).slice(1)];
+
 /** the scenarios the part measures: every one with a switch (a scenario without one has no buggy protocol) */
 export const raced = (all: readonly Scenario[] = SCENARIOS) => all.filter((s) => s.switches.length > 0);
 
@@ -128,18 +133,23 @@ export async function first_failure(scenarios: readonly Scenario[], o: FirstFail
   const ex = new ControlledExecutor();
   try {
     for (const s of scenarios) {
-      const t0 = performance.now();
-      const e = expected_of(s);
-      const notes: string[] = [];
-      const free = await free_side(s, o);
-      const expl = await explore_side(ex, s, o, notes);
-      rows.push({ scenario: s.name, signature: e.signature?.source ?? null, deterministic: e.deterministic, free, explore: expl, notes, wall_ms: performance.now() - t0 });
+      for (const era of eras_of(s)) {
+        const t0 = performance.now();
+        const e = expected_of(s);
+        const notes: string[] = [];
+        const free = await free_side(s, o, era);
+        const expl = await explore_side(ex, s, o, notes, era);
+        rows.push({ scenario: s.name, era: era ?? null, signature: e.signature?.source ?? null, deterministic: e.deterministic, free, explore: expl, notes, wall_ms: performance.now() - t0 });
+      }
     }
   } finally {
     await ex.close();
   }
   return rows;
 }
+
+/** a row's scenario as a user runs it */
+const row_name = (r: FirstFailureRow) => (r.era === null ? r.scenario : `${r.scenario} --era ${r.era}`);
 
 const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-');
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
@@ -153,7 +163,7 @@ export function first_failure_table(rows: FirstFailureRow[], o: FirstFailureOpti
   ];
   for (const r of rows) {
     const F = r.free, X = r.explore;
-    out.push(`| ${r.scenario} | ${F.reproduced}/${F.runs} | ${F.not_found} | ${F.other_failure} | ${f1(F.median_ms)} | ${f1(F.p90_ms)} | ` +
+    out.push(`| ${row_name(r)} | ${F.reproduced}/${F.runs} | ${F.not_found} | ${F.other_failure} | ${f1(F.median_ms)} | ${f1(F.p90_ms)} | ` +
       `${F.goal === 'n/a' ? 'n/a (deterministic)' : F.goal} | ${X.reproduced}/${X.runs} | ${X.not_found} | ${X.other_failure} | ` +
       `${f1(X.median_ms)} | ${f1(X.p90_ms)} | ${f0(X.median_schedules)} | ${f0(X.p90_schedules)} |`);
   }
@@ -165,9 +175,9 @@ export function first_failure_table(rows: FirstFailureRow[], o: FirstFailureOpti
     `the goal column is the median over all runs (a miss counts as longer than any), against ${GOAL_MS / 1000} s. ` +
     `A scenario none of whose first ${o.give_up} runs reproduced is not run further.`);
   for (const r of rows) {
-    if (r.deterministic) out.push(`- ${r.scenario}: deterministic by construction (${r.deterministic}): its time is how long the workload takes to get there, not a race.`);
-    if (!r.signature) out.push(`- ${r.scenario}: no signature known, any failure counted as reproduced.`);
-    for (const n of r.notes) out.push(`- ${r.scenario}: ${n}`);
+    if (r.deterministic) out.push(`- ${row_name(r)}: deterministic by construction (${r.deterministic}): its time is how long the workload takes to get there, not a race.`);
+    if (!r.signature) out.push(`- ${row_name(r)}: no signature known, any failure counted as reproduced.`);
+    for (const n of r.notes) out.push(`- ${row_name(r)}: ${n}`);
   }
   out.push(`\npart wall time: ${(wall_ms / 1000).toFixed(1)} s`);
   return out.join('\n');

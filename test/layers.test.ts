@@ -28,6 +28,7 @@ const KNOWN = [
   'mm/page_alloc -> check/bug', 'mm/page_alloc -> report/format', 'mm/page_io -> check/bug', 'mm/rmap -> check/bug',
   'mm/swap -> check/bug', 'mm/swap_state -> check/bug', 'mm/swapfile -> check/bounds', 'mm/swapfile -> check/bug',
   'mm/swapops -> check/bug',
+  'mm/vmscan_migrate -> check/bug',
 ].sort();
 
 interface Import { spec: string; typeOnly: boolean }

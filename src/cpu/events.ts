@@ -75,6 +75,12 @@ const EV = defineEnum('event', [
   { key: 'EV_SWAPOFF', name: 'sys_swapoff', fmt: (type, rc) => `type ${type} -> ${rc}`, path: true },
   { key: 'EV_UNUSE_PTE', name: 'unuse_pte', fmt: (mm, a, pfn, e) => `${mmv(mm, a)} swap entry ${hex(e)} -> pfn ${pfn}` },
   { key: 'EV_SWAPIN_MAP', name: 'do_swap_page map', fmt: (mm, a, pfn, w) => `${mmv(mm, a)} pfn ${pfn} mapped ${w ? 'writable' : 'read-only'}` },
+  // seed 001: a direct-I/O read into user memory pins a page, and migration's reference check under tree_lock
+  { key: 'EV_DIO', name: 'dio_read_into_user', fmt: (mm, a, pfn, v) => `${mmv(mm, a)} I/O done: stored ${hex(v)} into pinned pfn ${pfn}, put_page`, path: true },
+  { key: 'EV_GUP', name: 'get_user_pages', fmt: (mm, a, pfn, count) => `${mmv(mm, a)} pinned pfn ${pfn} (count ${count}), mmap_sem dropped, I/O starts` },
+  { key: 'EV_SLOT_SWITCH', name: 'tree_lock recheck', fmt: (old, nw, count, refs) =>
+    nw ? `pfn ${old} count ${count}${count !== refs ? ` (expected ${refs}, not checked)` : ''}: cache slot -> pfn ${nw}` : `pfn ${old} count ${count} != ${refs}: back out, -EAGAIN` },
+  { key: 'EV_SWAPIN_RETRY', name: 'do_swap_page retry', fmt: (mm, a, pfn) => `${mmv(mm, a)} pfn ${pfn} left the swap cache: "Page migration has occured", retry` },
   // files and the page cache
   { key: 'EV_NO_PAGE', name: 'do_no_page', fmt: (mm, a, pfn, anon) => `${mmv(mm, a)} ${anon ? 'private copy pfn ' : 'page cache pfn '}${pfn}` },
   { key: 'EV_FILE_READ', name: 'sys_read', fmt: (as, index, w, v) => `file#${as} index ${index} word ${w} -> ${hex(v)}`, path: true },
@@ -97,6 +103,7 @@ export const {
   EV_FAULT, EV_ANON_PAGE, EV_WP_PAGE, EV_MIGRATION_WAIT, EV_DUP_MMAP, EV_ANON_VMA_LINK, EV_COPY_PTE_RANGE, EV_COPY_MIGRATION_ENTRY, EV_DUP_MMAP_DONE,
   EV_EXIT_MMAP, EV_MIGRATE, EV_UNMAP_ONE, EV_MOVE_TO_NEW, EV_MIGRATE_FAIL, EV_REMOVE_PTE, EV_MIGRATE_DONE, EV_CHANGE_PTE_RANGE, EV_ZAP, EV_BUG,
   EV_USER, EV_MPROTECT, EV_SWAP_PAGE, EV_SHRINK, EV_SWAPON, EV_SWAPOFF, EV_UNUSE_PTE, EV_SWAPIN_MAP,
+  EV_DIO, EV_GUP, EV_SLOT_SWITCH, EV_SWAPIN_RETRY,
   EV_NO_PAGE, EV_FILE_READ, EV_FILE_WRITE, EV_TRUNCATE, EV_FSYNC,
   EV_OP_BEGIN, EV_OP_END, EV_SPAN_BEGIN, EV_SPAN_END, EV_LOCK_WAIT, EV_LOCK_WAITED, EV_LOCK_ACQ, EV_LOCK_REL,
 } = EV.codes;

@@ -4,10 +4,10 @@
 import { CPUSTAT, MM, PAGE, PAGE_SIZE, PG_dirty, PG_locked, PG_uptodate, PG_writeback, VMA, WORDS_PER_PAGE } from '../shm/layout.js';
 import { i32, mm_base, page_base, phys_base, vma_base } from '../shm/machine.js';
 import { SW_MIGRATION_READ_AS_BOOL, SW_SWAPIN_NO_ENTRY_RECHECK, SW_SWAP_FAULT_ON_MIGRATION_ENTRY, buggy } from '../shm/switches.js';
-import { E2, ERA } from '../shm/era.js';
+import { E1, E2, ERA } from '../shm/era.js';
 import { current } from '../cpu/current.js';
 import {
-  EV_ANON_PAGE, EV_COPY_MIGRATION_ENTRY, EV_NO_PAGE, EV_SWAPIN_MAP, EV_COPY_PTE_RANGE, EV_FAULT, EV_SWAP_PAGE, EV_WP_PAGE, EV_ZAP, trace_event,
+  EV_ANON_PAGE, EV_COPY_MIGRATION_ENTRY, EV_NO_PAGE, EV_SWAPIN_MAP, EV_SWAPIN_RETRY, EV_COPY_PTE_RANGE, EV_FAULT, EV_GUP, EV_SWAP_PAGE, EV_WP_PAGE, EV_ZAP, trace_event,
 } from '../cpu/events.js';
 import { flush_tlb_page } from '../cpu/tlb.js';
 import { OOPS_INVARIANT, fail } from '../check/bug.js';
@@ -16,8 +16,8 @@ import { LC_PTL } from '../sync/lock_class.js';
 import { cond_resched } from '../sync/preempt.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { lock_page, trylock_page, unlock_page } from '../sync/page_lock.js';
-import { PageAnon, PageSwapCacheP, SetPageFlag, maybe_mkwrite, page_private, VM_SHARED, VM_WRITE, is_cow_mapping, page_count, page_flags, page_mapcount, vma_field } from './mm_types.js';
-import { pmd_addr_end, pte_alloc, pte_alloc_map_lock, pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
+import { PageAnon, PageSwapCacheP, SetPageFlag, maybe_mkwrite, page_private, VM_READ, VM_SHARED, VM_WRITE, is_cow_mapping, page_count, page_flags, page_mapcount, vma_field } from './mm_types.js';
+import { pmd_addr_end, pte_alloc, pte_alloc_map_lock, pte_lockptr, pte_offset, pte_offset_map_lock, pte_table, pte_unmap_unlock } from './pagewalk.js';
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW, mk_pte, pte_dirty, pte_file, pte_mkclean, pte_mkdirty, pte_mkold,
   pte_none, pte_pfn, pte_present, pte_write, pte_wrprotect, pte_young,
@@ -33,7 +33,7 @@ import { anon_vma_prepare, page_add_anon_rmap, page_add_file_rmap, page_add_new_
 import { migration_entry_wait } from './migrate.js';
 import { can_share_swap_page, free_swap_and_cache, page_swapcount, swap_duplicate, swap_free, vm_swap_full } from './swapfile.js';
 import { delete_from_swap_cache, lookup_swap_cache, read_swap_cache_async } from './swap_state.js';
-import { mmlist_add } from './mmap.js';
+import { find_vma, mmlist_add } from './mmap.js';
 
 export const VM_FAULT_OOM = 0, VM_FAULT_SIGBUS = 1, VM_FAULT_MINOR = 2, VM_FAULT_MAJOR = 3; // 2.6.18 values
 
@@ -265,6 +265,8 @@ function do_swap_page(mm: number, vma: number, addr: number, table: number, orig
   }
   lock_page(page);
   if (swapin_page_changed(page, entry)) {
+    // 2.6.16 (E1): "Page migration has occured" (the page left the swap cache): retry the lookup
+    if (ERA.id === E1) trace_event(EV_SWAPIN_RETRY, mm, addr, page);
     unlock_page(page);
     put_page(page);
     return ret; // the fault is retried
@@ -452,3 +454,68 @@ export function unmap_vmas(mm: number): void {
   }
 }
 
+
+// get_user_pages and follow_page as 2.6.16-2.6.18 had them (mm/memory.c):
+// the way a driver or direct I/O pins user pages. A pinned page holds one
+// more reference than its ptes and caches account for, and nothing else
+// marks it: the reference count is the only thing that tells migration a
+// pin is there (seed 001's re-check under tree_lock).
+
+/** follow_page flags */
+export const FOLL_WRITE = 0x01, FOLL_TOUCH = 0x02, FOLL_GET = 0x04;
+export const EFAULT = -14;
+const ENOMEM = -12;
+
+/**
+ * follow_page: the page a present pte maps (writable, for FOLL_WRITE), with
+ * a reference for FOLL_GET, or 0 when a fault must make it so. Caller holds
+ * mmap_sem; takes the PTL.
+ */
+export function follow_page(mm: number, addr: number, flags: number): number {
+  const slot = pte_offset_map_lock(mm, addr);
+  if (slot < 0) return 0;
+  const pte = Atomics.load(i32, slot);
+  let page = 0;
+  if (pte_present(pte) && ((flags & FOLL_WRITE) === 0 || pte_write(pte))) {
+    page = pte_pfn(pte); // vm_normal_page: every present pte of the model maps a normal page
+    if ((flags & FOLL_GET) !== 0) get_page(page);
+    // FOLL_TOUCH: a page written through the pin is dirty (mark_page_accessed: no access aging in the model)
+    if ((flags & (FOLL_TOUCH | FOLL_WRITE)) === (FOLL_TOUCH | FOLL_WRITE) && !pte_dirty(pte)) set_page_dirty(page);
+  }
+  pte_unmap_unlock(slot);
+  return page;
+}
+
+/**
+ * get_user_pages: pin `len` pages from `start` into `pages`, faulting each
+ * in (breaking COW for a write) until follow_page finds it. Caller holds
+ * mm's mmap_sem for read (the pins outlive it). Returns the number pinned,
+ * or -EFAULT / -ENOMEM when none was.
+ */
+export function get_user_pages(mm: number, start: number, len: number, write: boolean, pages: Int32Array): number {
+  const foll = FOLL_TOUCH | FOLL_GET | (write ? FOLL_WRITE : 0);
+  let i = 0;
+  for (; i < len; i++) {
+    const addr = start + i * PAGE_SIZE;
+    const vma = find_vma(mm, addr);
+    if (vma === 0 || addr < vma_field(vma, VMA.vm_start)) return i ? i : EFAULT;
+    if ((vma_field(vma, VMA.vm_flags) & (write ? VM_WRITE : VM_READ)) === 0) return i ? i : EFAULT;
+    cond_resched();
+    let page: number;
+    while ((page = follow_page(mm, addr, foll)) === 0) {
+      const ret = handle_mm_fault(mm, vma, addr, write);
+      if (ret === VM_FAULT_SIGBUS) return i ? i : EFAULT;
+      if (ret === VM_FAULT_OOM) return i ? i : ENOMEM;
+    }
+    trace_event(EV_GUP, mm, addr, page, page_count(page));
+    pages[i] = page;
+  }
+  return i;
+}
+
+/** set_page_dirty_lock (mm/page-writeback.c): set_page_dirty under the page lock, for a page only a reference holds */
+export function set_page_dirty_lock(page: number): void {
+  lock_page(page);
+  set_page_dirty(page);
+  unlock_page(page);
+}

@@ -6,7 +6,7 @@
 import { ADDRESS_SPACE, CPUSTAT, PAGE, PG_active, PG_checked, PG_dirty, PG_error, PG_mappedtodisk, PG_private, PG_referenced, PG_swapcache, PG_uptodate, PG_writeback, VMA, WORDS_PER_PAGE, MM } from '../shm/layout.js';
 import { B, i32, mm_base, page_base, phys_base } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
-import { EV_MIGRATE, EV_MIGRATE_DONE, EV_MIGRATE_FAIL, EV_MIGRATION_WAIT, EV_MOVE_TO_NEW, EV_REMOVE_PTE, RMP_NOT_OURS, RMP_NO_TABLE, RMP_OUTSIDE, RMP_RESTORED, RMP_SKIP, trace_event } from '../cpu/events.js';
+import { EV_MIGRATE, EV_MIGRATE_DONE, EV_MIGRATE_FAIL, EV_MIGRATION_WAIT, EV_MOVE_TO_NEW, EV_REMOVE_PTE, EV_SLOT_SWITCH, RMP_NOT_OURS, RMP_NO_TABLE, RMP_OUTSIDE, RMP_RESTORED, RMP_SKIP, trace_event } from '../cpu/events.js';
 import { BUG, BUG_ON, OOPS_INVARIANT, fail } from '../check/bug.js';
 import { LC_MMAP_SEM, LC_PTL } from '../sync/lock_class.js';
 import { holds_class } from '../sync/lock_stat.js';
@@ -15,16 +15,19 @@ import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { PageWriteback, lock_page, trylock_page, unlock_page, wait_on_page_locked, wait_on_page_writeback } from '../sync/page_lock.js';
 import { PAGE_MAPPING_ANON, PageAnon, TestClearPageFlag, maybe_mkwrite, page_cache_index, page_count, page_mapcount, page_mapped, page_mapping, vma_address, vma_field } from './mm_types.js';
 import { pte_lockptr, pte_offset, pte_table, pte_offset_map_lock, pte_unmap_unlock } from './pagewalk.js';
-import { is_swap_pte, mk_pte, pte_mkold, pte_mkwrite, pte_pfn, pte_present } from './pgtable.js';
+import { is_swap_pte, mk_pte, pte_mkold, pte_mkwrite } from './pgtable.js';
 import { is_migration_entry, is_write_migration_entry, migration_entry_to_page, pte_to_swp_entry } from './swapops.js';
 import { alloc_page } from './page_alloc.js';
-import { BUFFER_MIGRATE, MIGRATE_NONE, mapping_field, radix_tree_slot, write_lock_tree, write_unlock_tree } from './filemap.js';
+import { BUFFER_MIGRATE, MIGRATE_NONE, try_to_release_page, mapping_field, radix_tree_slot, write_lock_tree, write_unlock_tree } from './filemap.js';
 import { writepage } from './page_io.js';
 import { writeback_met } from '../cpu/io.js';
 import { get_page, get_page_unless_zero, isolate_lru_page, move_to_lru, put_page } from './swap.js';
 import { find_vma } from './mmap.js';
+import { FOLL_GET, follow_page } from './memory.js';
 import { down_read, up_read } from '../sync/rwsem.js';
-import { E2, ERA } from '../shm/era.js';
+import { E1, E2, ERA } from '../shm/era.js';
+import { migrate_pages_to } from './vmscan_migrate.js';
+import { SW_MIGRATE_NO_REFCOUNT_RECHECK, buggy } from '../shm/switches.js';
 import { SWAP_AGAIN, page_add_anon_rmap, page_add_file_rmap, rmap_walk, set_page_dirty, try_to_unmap } from './rmap.js';
 
 export const EAGAIN = -11, ENOMEM = -12, EBUSY = -16;
@@ -109,8 +112,8 @@ export function migration_entry_wait(mm: number, addr: number): void {
   put_page(page);
 }
 
-/** migrate_page_copy: data, then the flags a page carries (caller holds both page locks) */
-function migrate_page_copy(nw: number, old: number): void {
+/** migrate_page_copy: data, then the flags a page carries (caller holds both page locks); seed 001's, kept by 2.6.18 */
+export function migrate_page_copy(nw: number, old: number): void {
   const d = phys_base(nw);
   const s = phys_base(old);
   for (let w = 0; w < WORDS_PER_PAGE; w++) Atomics.store(i32, d + w, Atomics.load(i32, s + w));
@@ -139,8 +142,11 @@ function migrate_page_move_mapping(mapping: number, nw: number, old: number): nu
   write_lock_tree(mapping);
   const slot = radix_tree_slot(mapping, page_cache_index(old));
   const private_ref = (Atomics.load(i32, page_base(old) + PAGE.flags) & PG_private) !== 0 ? 1 : 0;
-  if (page_count(old) !== 2 + private_ref || slot < 0 || i32[slot] !== old) {
+  const count = page_count(old);
+  // switch:migrate-no-refcount-recheck (seed 001's re-check under tree_lock, as 2.6.18 kept it)
+  if ((!buggy(SW_MIGRATE_NO_REFCOUNT_RECHECK) && count !== 2 + private_ref) || slot < 0 || i32[slot] !== old) {
     write_unlock_tree(mapping);
+    trace_event(EV_SLOT_SWITCH, old, 0, count, 2 + private_ref);
     return EAGAIN;
   }
   // Now we know that no one else is looking at the page
@@ -151,6 +157,7 @@ function migrate_page_move_mapping(mapping: number, nw: number, old: number): nu
   }
   i32[slot] = nw;
   Atomics.sub(i32, page_base(old) + PAGE._count, 1); // __put_page: drop the cache's reference, never the last
+  trace_event(EV_SLOT_SWITCH, old, nw, count, 2 + private_ref);
   write_unlock_tree(mapping);
   return 0;
 }
@@ -166,18 +173,27 @@ function migrate_page(mapping: number, nw: number, old: number): number {
 
 /** buffer_migrate_page: as migrate_page, and the buffers (PG_private, private, their reference) move too */
 function buffer_migrate_page(mapping: number, nw: number, old: number): number {
-  const o = page_base(old), n = page_base(nw);
-  if ((Atomics.load(i32, o + PAGE.flags) & PG_private) === 0) return migrate_page(mapping, nw, old);
+  if ((Atomics.load(i32, page_base(old) + PAGE.flags) & PG_private) === 0) return migrate_page(mapping, nw, old);
   const rc = migrate_page_move_mapping(mapping, nw, old);
   if (rc !== 0) return rc;
+  move_buffers(nw, old);
+  migrate_page_copy(nw, old);
+  return 0;
+}
+
+/**
+ * buffer_migrate_page's move of the buffers once the cache slot has moved:
+ * PG_private, private (the buffer-head id) and the buffers' reference go
+ * to the new page (both pages locked; 2.6.16 and 2.6.18 alike)
+ */
+export function move_buffers(nw: number, old: number): void {
+  const o = page_base(old), n = page_base(nw);
   Atomics.and(i32, o + PAGE.flags, ~PG_private);
   i32[n + PAGE.private] = i32[o + PAGE.private];
   i32[o + PAGE.private] = 0;
   Atomics.sub(i32, o + PAGE._count, 1); // the buffers' reference, never the last (ours is held)
   get_page(nw);
   Atomics.or(i32, n + PAGE.flags, PG_private);
-  migrate_page_copy(nw, old);
-  return 0;
 }
 
 /**
@@ -191,16 +207,6 @@ function writeout(mapping: number, old: number): number {
   writepage(mapping, old); // unlocks the page
   lock_page(old);
   return EAGAIN;
-}
-
-/** try_to_release_page: clean buffers go (PG_private and their reference); false while under I/O */
-function try_to_release_page(old: number): boolean {
-  const o = page_base(old);
-  if ((Atomics.load(i32, o + PAGE.flags) & (PG_writeback | PG_dirty)) !== 0) return false;
-  Atomics.and(i32, o + PAGE.flags, ~PG_private);
-  i32[o + PAGE.private] = 0;
-  Atomics.sub(i32, o + PAGE._count, 1); // the buffers' reference, never the last
-  return true;
 }
 
 /** fallback_migrate_page: a mapping with no migratepage: write out dirty data, release buffers, then migrate_page */
@@ -295,6 +301,8 @@ export function migrate_pages(from: Int32Array, nr: number): number {
   if (ERA.id <= E2 && !holds_class(LC_MMAP_SEM)) {
     fail(OOPS_INVARIANT, `mmrace: migrate_pages called without an mmap_sem: every ${ERA.kernel} caller holds the mmap_sem of the mm it migrates (kernel-notes 8)`);
   }
+  // 2.6.16 migrated through the swap cache, from mm/vmscan.c (seed 001): its caller's half, then its 10 passes
+  if (ERA.id === E1) return migrate_pages_to(from, nr);
   const st = current.stat;
   let retry = 1;
   let nr_failed = 0;
@@ -332,20 +340,6 @@ export function putback_lru_pages(from: Int32Array, nr: number): number {
 }
 
 /**
- * follow_page(vma, addr, FOLL_GET): the page a present pte maps, with a
- * reference, or 0. Caller holds mmap_sem; takes the PTL.
- */
-function follow_page_get(mm: number, addr: number): number {
-  const slot = pte_offset_map_lock(mm, addr);
-  if (slot < 0) return 0;
-  const pte = Atomics.load(i32, slot);
-  let page = 0;
-  if (pte_present(pte)) { page = pte_pfn(pte); get_page(page); }
-  pte_unmap_unlock(slot);
-  return page;
-}
-
-/**
  * do_move_pages (sys_move_pages, 2.6.18): move the pages mapped at `addrs`
  * in mm. With mm's mmap_sem held for read: look each page up, isolate it
  * onto the list (shared pages too when `migrate_all`, i.e. MPOL_MF_MOVE_ALL),
@@ -362,7 +356,7 @@ export function do_move_pages(mm: number, addrs: Int32Array, n: number, migrate_
       const addr = addrs[k];
       const vma = find_vma(mm, addr);
       if (vma === 0 || addr < vma_field(vma, VMA.vm_start)) continue;
-      const page = follow_page_get(mm, addr);
+      const page = follow_page(mm, addr, FOLL_GET);
       if (page === 0) continue;
       if (migrate_all || page_mapcount(page) <= 1) {
         if (isolate_lru_page(page) === 0) list[nr++] = page;

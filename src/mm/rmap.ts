@@ -283,13 +283,14 @@ export function page_referenced(pfn: number): number {
  * reclaim drops). Caller holds the page lock and anon_vma->lock or
  * i_mmap_lock; takes the pte's PTL.
  */
-function try_to_unmap_one(pfn: number, vma: number, migration: boolean): number {
+function try_to_unmap_one(pfn: number, vma: number, migration: boolean, ignore_refs: boolean): number {
   const slot = page_check_address(pfn, vma);
   if (slot < 0) return SWAP_AGAIN;
   const addr = pca_addr, ptl = pca_ptl;
   const mm = vma_field(vma, VMA.vm_mm);
-  // If the page is mlock()d or recently referenced, reclaim must not unmap it (migration must)
-  if (!migration && ((vma_field(vma, VMA.vm_flags) & VM_LOCKED) !== 0 || ptep_clear_flush_young(slot))) {
+  // If the page is mlock()d or recently referenced, reclaim must not unmap it (2.6.18's migration must);
+  // 2.6.16's migration (seed 001's hunk) still clears the young bit but ignores it (ignore_refs)
+  if (!migration && ((vma_field(vma, VMA.vm_flags) & VM_LOCKED) !== 0 || (ptep_clear_flush_young(slot) && !ignore_refs))) {
     spin_unlock(ptl);
     return SWAP_FAIL;
   }
@@ -317,15 +318,20 @@ function try_to_unmap_one(pfn: number, vma: number, migration: boolean): number 
 }
 
 /** try_to_unmap's walk step: stops once no pte maps the page */
-function try_to_unmap_vma(pfn: number, vma: number, migration: number): number {
-  const ret = try_to_unmap_one(pfn, vma, migration !== 0);
+function try_to_unmap_vma(pfn: number, vma: number, migration: number, ignore_refs: number): number {
+  const ret = try_to_unmap_one(pfn, vma, migration !== 0, ignore_refs !== 0);
   return ret === SWAP_AGAIN && !page_mapped(pfn) ? SWAP_SUCCESS : ret;
 }
 
-/** try_to_unmap (reclaim or migration): caller holds the page lock; takes anon_vma->lock or i_mmap_lock, then each PTL */
-export function try_to_unmap(pfn: number, migration: boolean): number {
+/**
+ * try_to_unmap (reclaim or migration): caller holds the page lock; takes
+ * anon_vma->lock or i_mmap_lock, then each PTL. `migration`: 2.6.18's
+ * migration entries; `ignore_refs`: 2.6.16's migration (seed 001), which
+ * unmaps into swap ptes (or drops a file page's ptes) even when young.
+ */
+export function try_to_unmap(pfn: number, migration: boolean, ignore_refs = false): number {
   BUG_ON((Atomics.load(i32, page_base(pfn) + PAGE.flags) & PG_locked) === 0, 'BUG_ON(!PageLocked(page)) in try_to_unmap', pfn);
   if (!page_mapped(pfn)) return SWAP_SUCCESS;
-  const ret = rmap_walk(pfn, try_to_unmap_vma, migration ? 1 : 0, 0);
+  const ret = rmap_walk(pfn, try_to_unmap_vma, migration ? 1 : 0, ignore_refs ? 1 : 0);
   return page_mapped(pfn) ? ret : SWAP_SUCCESS;
 }

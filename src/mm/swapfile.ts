@@ -229,7 +229,7 @@ export function sys_swapon(slots: number, prio: number): number {
 }
 
 /** unuse_pte_range: point every pte holding entry at page (PTL per table); mmap_sem held */
-function unuse_vma(mm: number, vma: number, entry: number, page: number): boolean {
+export function unuse_vma(mm: number, vma: number, entry: number, page: number): boolean {
   const want = swp_entry_to_pte(entry);
   const end = i32[vma_base(vma) + VMA.vm_end];
   let found = false;

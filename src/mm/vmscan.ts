@@ -18,7 +18,8 @@ import { swap_free } from './swapfile.js';
 import { move_to_lru, put_page } from './swap.js';
 
 export const PAGEOUT_FREED = 0, PAGEOUT_KEPT = 1, PAGEOUT_ACTIVATED = 2;
-const PAGE_KEEP = 0, PAGE_SUCCESS = 1, PAGE_CLEAN = 2;
+/** pageout's verdicts (2.6.16's migrate_pages and swap_page read them too) */
+export const PAGE_KEEP = 0, PAGE_SUCCESS = 1, PAGE_CLEAN = 2;
 
 /** page_mapping_inuse: mapped, or in the swap cache, or its file is mapped */
 function page_mapping_inuse(pfn: number): boolean {
@@ -28,7 +29,7 @@ function page_mapping_inuse(pfn: number): boolean {
 }
 
 /** pageout: start the write of a dirty page (page locked; writepage unlocks it) */
-function pageout(pfn: number, mapping: number): number {
+export function pageout(pfn: number, mapping: number): number {
   // is_page_cache_freeable: the cache and our isolation reference only
   if (page_count(pfn) !== 2) return PAGE_KEEP;
   if (!TestClearPageFlag(pfn, PG_dirty)) return PAGE_CLEAN; // clear_page_dirty_for_io

@@ -6,8 +6,8 @@
 // migration and fork behind it, and the other ptes given the same page.
 import { PAGE_SIZE, RING_SIZE } from '../shm/layout.js';
 import {
-  EV_ANON_VMA_LINK, EV_COPY_MIGRATION_ENTRY, EV_COPY_PTE_RANGE, EV_DUP_MMAP, EV_DUP_MMAP_DONE, EV_EXIT_MMAP, EV_MIGRATE,
-  EV_MIGRATE_DONE, EV_MIGRATE_FAIL, EV_MOVE_TO_NEW, EV_MPROTECT, EV_REMOVE_PTE, EV_UNMAP_ONE, EV_ZAP, TracedEvent,
+  EV_ANON_VMA_LINK, EV_COPY_MIGRATION_ENTRY, EV_COPY_PTE_RANGE, EV_DIO, EV_DUP_MMAP, EV_DUP_MMAP_DONE, EV_EXIT_MMAP, EV_GUP, EV_MIGRATE,
+  EV_MIGRATE_DONE, EV_MIGRATE_FAIL, EV_MOVE_TO_NEW, EV_MPROTECT, EV_REMOVE_PTE, EV_SLOT_SWITCH, EV_UNMAP_ONE, EV_ZAP, TracedEvent,
 } from '../cpu/events.js';
 import { OOPS_INVARIANT, OOPS_SHADOW, OopsRecord } from '../check/bug.js';
 import { installed_pfn, names_pfn, touches_pte, write_source } from './story_events.js';
@@ -160,6 +160,42 @@ function pte_story(events: TracedEvent[], mm: number, addr: number, must: Set<nu
   return ptes;
 }
 
+/**
+ * A store made through a pin (get_user_pages, then the direct I/O's store)
+ * into the pte (mm, addr)'s page: the newest such store, its pin, and what
+ * migration did to the pinned page in between: its start, the unmap of this
+ * pte, the cache slot switched to the new page, and the new page put in
+ * the pte. A lost write's whole race, kept whatever else the story shows.
+ */
+function pin_story(events: TracedEvent[], mm: number, addr: number, vital: Set<number>): void {
+  let store = events.length - 1;
+  while (store >= 0 && !(events[store].code === EV_DIO && touches_pte(events[store], mm, addr))) store--;
+  if (store < 0) return;
+  const cpu = events[store].cpu, pfn = events[store].args[2];
+  let pin = store - 1;
+  while (pin >= 0 && !(events[pin].cpu === cpu && events[pin].code === EV_GUP && events[pin].args[2] === pfn)) pin--;
+  if (pin < 0) return; // the pin left the rings
+  vital.add(store);
+  vital.add(pin);
+  // the switch that gave the pinned page's slot away, before the store
+  let sw = store - 1;
+  while (sw > pin && !(events[sw].code === EV_SLOT_SWITCH && events[sw].args[0] === pfn && events[sw].args[1] !== 0)) sw--;
+  if (sw <= pin) return; // no migration moved it while pinned: some other story
+  vital.add(sw);
+  const mig = events[sw].cpu, nw = events[sw].args[1];
+  // the migration's start and its unmap of this pte (E1: between the unlocked test and the unmap, maybe before the pin)
+  for (let i = sw - 1; i >= 0; i--) {
+    const e = events[i];
+    if (e.cpu !== mig) continue;
+    if (e.code === EV_UNMAP_ONE && e.args[2] === pfn && touches_pte(e, mm, addr)) vital.add(i);
+    if (e.code === EV_MIGRATE && e.args[0] === pfn) { vital.add(i); break; }
+  }
+  // the new page put in the pte (E1: remove_from_swap; E2: a later swap-in of the new cache page)
+  for (let i = sw + 1; i < events.length; i++) {
+    if (touches_pte(events[i], mm, addr) && installed_pfn(events[i]) === nw) { vital.add(i); break; }
+  }
+}
+
 /** the events that tell the story of a failure (the last `tail` events if it names no page or pte), oldest first */
 export function story(events: TracedEvent[], f: Focus, tail = 12, max = 80): TracedEvent[] {
   if (events.length === 0) return [];
@@ -170,6 +206,7 @@ export function story(events: TracedEvent[], f: Focus, tail = 12, max = 80): Tra
   const vital = new Set<number>();
   if (f.pfn > 0) page_story(events, f.pfn, events.length, must);
   const ptes = f.mm > 0 ? pte_story(events, f.mm, f.addr, must, chain, extra, vital) : [];
+  if (f.mm > 0) pin_story(events, f.mm, f.addr, vital);
   // the fork of each child that was handed a migration entry, or holds a pte of the story; the newest
   // such copy and its fork are the orphan's race itself, kept whatever else the story must show
   const handed: number[] = [];

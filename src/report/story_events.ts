@@ -5,13 +5,14 @@
 import {
   EV_ANON_PAGE, EV_BUG, EV_CHANGE_PTE_RANGE, EV_COPY_MIGRATION_ENTRY, EV_COPY_PTE_RANGE, EV_FAULT, EV_MIGRATE, EV_MIGRATE_DONE,
   EV_MIGRATE_FAIL, EV_MIGRATION_WAIT, EV_MOVE_TO_NEW, EV_MPROTECT, EV_REMOVE_PTE, EV_SWAPIN_MAP, EV_SWAP_PAGE, EV_UNMAP_ONE, EV_UNUSE_PTE,
-  EV_USER, EV_WP_PAGE, EV_ZAP, RMP_RESTORED, TracedEvent,
+  EV_USER, EV_WP_PAGE, EV_ZAP, EV_DIO, EV_GUP, EV_SLOT_SWITCH, EV_SWAPIN_RETRY, RMP_RESTORED, TracedEvent,
 } from '../cpu/events.js';
 import { pgd_index } from '../mm/pagewalk.js';
 
 const PFN_ARG: Record<number, number[]> = {
   [EV_MIGRATE]: [0], [EV_MOVE_TO_NEW]: [0, 1], [EV_MIGRATE_FAIL]: [0], [EV_MIGRATE_DONE]: [0, 1],
   [EV_UNMAP_ONE]: [2], [EV_COPY_MIGRATION_ENTRY]: [2], [EV_MIGRATION_WAIT]: [2], [EV_ZAP]: [2], [EV_BUG]: [1],
+  [EV_GUP]: [2], [EV_DIO]: [2], [EV_SLOT_SWITCH]: [0, 1], [EV_SWAPIN_RETRY]: [2],
 };
 
 export const names_pfn = (e: TracedEvent, pfn: number) => (PFN_ARG[e.code] ?? []).some((i) => e.args[i] === pfn);
@@ -19,7 +20,7 @@ export const names_pfn = (e: TracedEvent, pfn: number) => (PFN_ARG[e.code] ?? []
 /** events whose a0, a1 are the (mm, page address) of one pte */
 const PTE_EVENTS = new Set([
   EV_FAULT, EV_ANON_PAGE, EV_WP_PAGE, EV_MIGRATION_WAIT, EV_COPY_MIGRATION_ENTRY, EV_UNMAP_ONE, EV_REMOVE_PTE, EV_ZAP,
-  EV_SWAP_PAGE, EV_UNUSE_PTE, EV_SWAPIN_MAP, EV_USER,
+  EV_SWAP_PAGE, EV_UNUSE_PTE, EV_SWAPIN_MAP, EV_USER, EV_GUP, EV_DIO, EV_SWAPIN_RETRY,
 ]);
 
 /** the event touched the pte of (mm, addr): itself, a range of ptes holding it, or (fork) the table holding it */

@@ -12,10 +12,11 @@ import { swaponTypeRange } from './swapon_type_range.js';
 import { swapStress } from './swap_stress.js';
 import { swapinEntryReuse } from './swapin_entry_reuse.js';
 import { fileStress } from './file_stress.js';
+import { dioMigrationRefcount } from './dio_migration_refcount.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   orphanedMigrationEntry, cowMigrationEntry, mprotectMigrationEntry, swapFaultMigrationEntry,
-  swapCountMigrationEntry, swaponTypeRange, swapinEntryReuse, swapStress, fileStress,
+  swapCountMigrationEntry, swaponTypeRange, swapinEntryReuse, swapStress, dioMigrationRefcount, fileStress,
 ];
 
 export class ScenarioError extends Error {}
