@@ -28,6 +28,7 @@ import { isolate_lru_page } from '../mm/swap.js';
 import { PAGEOUT_FREED, shrink_page_list } from '../mm/vmscan.js';
 import { sys_swapon } from '../mm/swapfile.js';
 import { sizes } from '../shm/machine.js';
+import { E1, E2 } from '../shm/era.js';
 import { set_path } from './family.js';
 import type { CpuContext, Scenario, SetupState } from './types.js';
 
@@ -298,6 +299,7 @@ export const fileStress: Scenario = {
   title: 'read, write, mmap stores, truncate, writeback, reclaim, fork and migration of file and anon pages together (no switch: the fixed kernel must hold)',
   seed: '001_390dd438745448cc',
   switches: [],
+  eras: [E2, E1], // 2.6.18's migration with migration entries, or 2.6.16's through the swap cache (seed 001)
   description: 'files and the page cache under load with every checker armed, for the soak',
   expect_buggy: 'nothing: the scenario has no switch; run it with --expect clean',
   signature: /^user data: wrong data/,
