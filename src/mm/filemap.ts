@@ -9,6 +9,8 @@ import { B, as_base, i32, mapping_slots, nr_mappings, page_base, sizes, swap_cac
 import { BUG_ON } from '../check/bug.js';
 import { LC_TREE } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
+import { read_lock, read_unlock, write_lock, write_unlock } from '../sync/rwlock.js';
+import { E1, E2, ERA } from '../shm/era.js';
 import { swp_offset, swp_type } from './swapops.js';
 import { get_page } from './swap.js';
 
@@ -24,10 +26,10 @@ export const mapping_tree_lock = (as: number) => as_base(as) + ADDRESS_SPACE.tre
  * delete, replace) write_lock_tree. 2.6.16/2.6.18 made it an rwlock_t;
  * 2.6.6 and 4.14 a spinlock; 5.1 the xarray's spinlock.
  */
-export function read_lock_tree(as: number): void { spin_lock(mapping_tree_lock(as), LC_TREE); }
-export function read_unlock_tree(as: number): void { spin_unlock(mapping_tree_lock(as)); }
-export function write_lock_tree(as: number): void { spin_lock(mapping_tree_lock(as), LC_TREE); }
-export function write_unlock_tree(as: number): void { spin_unlock(mapping_tree_lock(as)); }
+export function read_lock_tree(as: number): void { if (ERA.id === E1 || ERA.id === E2) read_lock(mapping_tree_lock(as), LC_TREE); else spin_lock(mapping_tree_lock(as), LC_TREE); }
+export function read_unlock_tree(as: number): void { if (ERA.id === E1 || ERA.id === E2) read_unlock(mapping_tree_lock(as)); else spin_unlock(mapping_tree_lock(as)); }
+export function write_lock_tree(as: number): void { if (ERA.id === E1 || ERA.id === E2) write_lock(mapping_tree_lock(as), LC_TREE); else spin_lock(mapping_tree_lock(as), LC_TREE); }
+export function write_unlock_tree(as: number): void { if (ERA.id === E1 || ERA.id === E2) write_unlock(mapping_tree_lock(as)); else spin_unlock(mapping_tree_lock(as)); }
 export const mapping_i_mmap_lock = (as: number) => as_base(as) + ADDRESS_SPACE.i_mmap_lock;
 export const mapping_i_mmap_head = (as: number) => as_base(as) + ADDRESS_SPACE.i_mmap_first;
 export const mapping_field = (as: number, off: number) => i32[as_base(as) + off];
