@@ -25,6 +25,8 @@ import { cpu_states, waits_for } from '../src/check/lockup.js';
 import { mapping_tree_lock, read_lock_tree, read_unlock_tree, write_lock_tree, write_unlock_tree } from '../src/mm/filemap.js';
 import { down_read, up_read } from '../src/sync/rwsem.js';
 import { run_free } from '../src/exec/free_run.js';
+import { render_html } from '../src/report/html.js';
+import { run_report } from './fixtures/html_reports.js';
 import { SCENARIOS } from '../src/scenarios/registry.js';
 import type { HammerTask, RendezvousTask } from './workers/hammer.js';
 
@@ -135,6 +137,11 @@ describe('lock_stat, lockdep and the watchdog see it as the kernel did', () => {
     expect(text).toMatch(/\n {19}&mapping->tree_lock-W: +0 +0 +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+ +\d +2 /);
     expect(text).toMatch(/\n {19}&mapping->tree_lock-R: +0 +0 +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+ +\d +5 /);
     expect(text).not.toMatch(/&mapping->tree_lock:/);
+    // the HTML report's table has the same two rows, not a merged one
+    const html = render_html(run_report({ lock_stat: rows }));
+    expect(html).toMatch(/<td>&#38;mapping-&#62;tree_lock-W<\/td><td>0<\/td><td>0<\/td>/);
+    expect(html).toMatch(/<td>&#38;mapping-&#62;tree_lock-R<\/td>/);
+    expect(html).not.toMatch(/<td>&#38;mapping-&#62;tree_lock<\/td>/);
   });
 
   it('lockdep: a recursive read is legal; a read under a lock that is taken inside the tree lock is a cycle, printed as rlock()', () => {
