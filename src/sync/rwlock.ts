@@ -12,28 +12,13 @@
 import { RWLOCK } from '../shm/layout.js';
 import { i32, sizes } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
-import { check_halt, controlled, cpu_relax, preempt_point, preempt_point_release } from './preempt.js';
+import { preempt_point, preempt_point_release } from './preempt.js';
 import { HELD_NONE, held_mode, lock_acquired, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
-import { PARK_MS, SLEEPERS, SPIN_LIMIT } from './spinlock.js';
+import { wait_round, wake_all } from './spinlock.js';
 
 export const RW_READERS = 0xffff;
 export const RW_WRITER_SHIFT = 16;
 export const RW_WRITER = 0xfff << RW_WRITER_SHIFT;
-
-/** one round of waiting on word `v` last read as `cur`: spin, then park (controlled: always yield, never park) */
-function rw_wait(v: number, cur: number, i: number): void {
-  if (i < SPIN_LIMIT || controlled) { cpu_relax(); return; }
-  check_halt();
-  if ((cur & SLEEPERS) === 0) { Atomics.or(i32, v, SLEEPERS); return; }
-  Atomics.wait(i32, v, cur, PARK_MS);
-}
-
-/** a release left the lock free for someone: wake every parked waiter (readers may all go in) */
-function rw_wake(v: number, old: number): void {
-  if ((old & SLEEPERS) === 0) return;
-  Atomics.and(i32, v, ~SLEEPERS);
-  Atomics.notify(i32, v, Infinity);
-}
 
 /** lock_stat's bounce: the last acquirer was another CPU (a plain write: readers race on it harmlessly) */
 function rw_bounce(lock: number, me: number): boolean {
@@ -75,7 +60,7 @@ export function read_lock(lock: number, cls: number): void {
       if (Atomics.compareExchange(i32, v, c, c + 1) === c) break;
       continue; // another reader came or went: no wait, try again
     }
-    rw_wait(v, c, i);
+    wait_round(v, c, i);
   }
   lock_contended_acquired(lock, cls, rw_bounce(lock, current.tag), lock_wait_end(t0), true);
 }
@@ -97,7 +82,7 @@ export function read_unlock(lock: number): void {
   lock_released(lock);
   const v = lock + RWLOCK.val;
   const old = Atomics.sub(i32, v, 1);
-  if ((old & RW_READERS) === 1) rw_wake(v, old); // the last reader: a writer may go in
+  if ((old & RW_READERS) === 1) wake_all(v, old); // the last reader: a writer may go in
   preempt_point_release();
 }
 
@@ -119,7 +104,7 @@ export function write_lock(lock: number, cls: number): void {
       if (Atomics.compareExchange(i32, v, c, c | mine) === c) break;
       continue;
     }
-    rw_wait(v, c, i);
+    wait_round(v, c, i);
   }
   lock_contended_acquired(lock, cls, rw_bounce(lock, me), lock_wait_end(t0));
 }
@@ -138,7 +123,7 @@ export function write_trylock(lock: number, cls: number): boolean {
 export function write_unlock(lock: number): void {
   lock_released(lock);
   const v = lock + RWLOCK.val;
-  rw_wake(v, Atomics.and(i32, v, ~RW_WRITER));
+  wake_all(v, Atomics.and(i32, v, ~RW_WRITER));
   preempt_point_release();
 }
 
