@@ -6,6 +6,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Piscina } from 'piscina';
 import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { boot } from './helpers.js';
 import { ADDRESS_SPACE, GLOBALS, HELD_READ, PERCPU, RWLOCK, SPINLOCK, SWAPG, SWAPPER_SPACE } from '../src/shm/layout.js';
 import { B, as_base, i32, mm_base } from '../src/shm/machine.js';
@@ -240,6 +244,33 @@ describe('a whole run: the swap cache\'s tree_lock in lock_stat', () => {
     expect(r.outcome, r.oops?.text ?? r.invariants.join('\n')).toBe('clean');
     expect(tree_rows()).toEqual(['&(&mapping->tree_lock)->rlock']);
     expect(lock_stat_rows().find((x) => x.class === '&(&mapping->tree_lock)->rlock')!.split).toBeNull();
+  });
+});
+
+describe('under the controlled executor (user scenarios, through the command line: they import dist/)', () => {
+  const root = new URL('..', import.meta.url).pathname;
+  const mmrace = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [join(root, 'dist/src/cli.js'), ...args], { encoding: 'utf8', timeout: 120_000 });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+
+  it('a reader spinning for a lock whose holder wants the rwlock for write: a deadlock, the writer waiting for the reader', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'mmrace-rw-'));
+    const r = mmrace('explore', join(root, 'test/fixtures/rw_abba.mjs'), '--strategy', 'random', '--iterations', '20', '--ops', '5',
+      '--stop-at-first', '--out', join(tmp, 'rw.json'));
+    expect(r.code, r.err).toBe(3);
+    expect(r.out).toMatch(/mmrace: controlled run deadlocked at decision \d+: every CPU left waits/);
+    expect(r.out).toContain('1 lock held: &mapping->tree_lock (swapper_space) (read)\n  waiting for: &mm->page_table_lock (mm#1), held by CPU 1');
+    expect(r.out).toContain('1 lock held: &mm->page_table_lock (mm#1)\n  waiting for: &mapping->tree_lock (swapper_space), held by CPU 0 (read)');
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('nested reads against a spinning writer never deadlock: a waiting writer does not hold up readers', () => {
+    for (const strategy of ['random', 'pct']) {
+      const r = mmrace('explore', join(root, 'test/fixtures/rw_nested.mjs'), '--cpus', '3', '--strategy', strategy, '--iterations', '30', '--ops', '20');
+      expect(r.code, r.out + r.err).toBe(0);
+      expect(r.out).toMatch(/no failure in 30 /);
+    }
   });
 });
 
