@@ -7,8 +7,10 @@
 // in only when nobody holds it. As for the spinlock, workers may outnumber
 // cores: a waiter spins a bounded number of times and then parks in
 // Atomics.wait; the release that may let waiters in notifies them all.
-// lock_stat counts reads and writes apart (the kernel's -R and -W rows);
-// a held read lock is a spin lock for C-SLEEP like any other.
+// lock_stat counts reads and writes apart (the kernel's -W and -R rows).
+// Every hold goes on the held stack under its class (| HELD_READ for a
+// read), so lockdep, the watchdog's wait-for and any "no sleeping under a
+// spin lock" check see it as they see a spinlock.
 import { RWLOCK } from '../shm/layout.js';
 import { i32, sizes } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
