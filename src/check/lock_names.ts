@@ -1,7 +1,7 @@
 // Name a lock instance from the index of its word, for watchdog and lockdep
 // reports: "&anon_vma->lock (anon_vma#3)", "ptl of table pfn 41", ...
-import { ANON_VMA, GLOBALS, IDALLOC, MM, MMLIST, PAGE, ZONE } from '../shm/layout.js';
-import { B, sizes } from '../shm/machine.js';
+import { ADDRESS_SPACE, ANON_VMA, GLOBALS, IDALLOC, MM, MMLIST, PAGE, SWAPPER_SPACE, ZONE } from '../shm/layout.js';
+import { B, nr_mappings, sizes } from '../shm/machine.js';
 import { lock_class_name } from '../sync/lock_class.js';
 
 export function describe_lock(idx: number, cls: number): string {
@@ -14,6 +14,7 @@ export function describe_lock(idx: number, cls: number): string {
   }
   if ((r = within(B.mms, MM.stride, sizes.nr_mm))) return `${cname} (mm#${r.id})`;
   if ((r = within(B.anon_vmas, ANON_VMA.stride, sizes.nr_anon_vma))) return `${cname} (anon_vma#${r.id})`;
+  if ((r = within(B.mappings, ADDRESS_SPACE.stride, nr_mappings(sizes)))) return `${cname} (${r.id === SWAPPER_SPACE ? 'swapper_space' : `mapping#${r.id}`})`;
   if (idx >= B.zone && idx < B.zone + ZONE.stride) return cname;
   if (idx >= B.mmlist && idx < B.mmlist + MMLIST.stride) return cname;
   if (idx >= B.mm_alloc && idx < B.av_alloc + IDALLOC.stride) return cname;

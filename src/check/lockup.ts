@@ -6,12 +6,13 @@
 // mmrace, then shows what the later kernels printed. Every CPU's held and
 // awaited locks follow: the kernel showed only the reported task's, the
 // model shows all, since a deadlock is a relation between them.
-import { HELD_CLS_MASK, HELD_MAX, PERCPU } from '../shm/layout.js';
+import { HELD_CLS_MASK, HELD_MAX, HELD_READ, PERCPU } from '../shm/layout.js';
 import { i32, percpu_base, sizes } from '../shm/machine.js';
 import { E1, E3, ERA } from '../shm/era.js';
 import { EVENTS } from '../cpu/events.js';
 import { LC_MMAP_SEM, LC_PAGE_LOCK } from '../sync/lock_class.js';
 import { describe_lock } from './lock_names.js';
+import { HELD_NONE, HELD_WRITE, held_mode } from '../sync/lock_stat.js';
 
 /** khungtaskd's default timeout (2.6.25 on), what a controlled run, which has no clock, reports */
 export const HUNG_TASK_TIMEOUT_SECS = 120;
@@ -22,7 +23,7 @@ export const softlockup_thresh_secs = () => (ERA.id >= E3 ? 20 : 10);
 export function waits_sleeping(cpu: number): boolean {
   const pc = percpu_base(cpu);
   if (Atomics.load(i32, pc + PERCPU.await_lock) === 0) return false;
-  const cls = i32[pc + PERCPU.await_cls];
+  const cls = i32[pc + PERCPU.await_cls] & HELD_CLS_MASK;
   return cls === LC_PAGE_LOCK || cls === LC_MMAP_SEM;
 }
 
@@ -31,17 +32,44 @@ const path_of = (cpu: number) => {
   return p ? EVENTS[p]?.name ?? '-' : '-';
 };
 
+/**
+ * the wait-for relation of C-WAITFOR: the CPUs that CPU `cpu` waits for, as
+ * their held stacks say. A wait to read (an rwlock's or rwsem's reader) waits
+ * only for a writer; any other wait (a spinlock, a write, a page lock) for
+ * every holder, readers too. Each entry is "CPU n", "(read)" for a read hold.
+ */
+export function waits_for(cpu: number): string[] {
+  const pc = percpu_base(cpu);
+  const aw = Atomics.load(i32, pc + PERCPU.await_lock);
+  if (aw === 0) return [];
+  const forRead = (i32[pc + PERCPU.await_cls] & HELD_READ) !== 0;
+  const out: string[] = [];
+  for (let c = 0; c < sizes.nr_cpus; c++) {
+    const m = held_mode(c, aw);
+    if (m === HELD_NONE || (forRead && m !== HELD_WRITE)) continue;
+    out.push(`CPU ${c}${c === cpu ? ' (itself)' : ''}${m === HELD_WRITE ? '' : ' (read)'}`);
+  }
+  return out;
+}
+
 /** what each CPU is doing and holding, and what it waits for */
 export function cpu_states(roles: string[]): string {
   const lines: string[] = [];
   for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) {
     const pc = percpu_base(cpu);
     const held: string[] = [];
-    for (let k = 0; k < Math.min(i32[pc + PERCPU.nheld], HELD_MAX); k++) held.push(describe_lock(i32[pc + PERCPU.held + k], i32[pc + PERCPU.held_cls + k] & HELD_CLS_MASK));
+    for (let k = 0; k < Math.min(i32[pc + PERCPU.nheld], HELD_MAX); k++) {
+      const hc = i32[pc + PERCPU.held_cls + k];
+      held.push(`${describe_lock(i32[pc + PERCPU.held + k], hc & HELD_CLS_MASK)}${hc & HELD_READ ? ' (read)' : ''}`);
+    }
     const aw = Atomics.load(i32, pc + PERCPU.await_lock);
     lines.push(`CPU: ${cpu} (${roles[cpu]}) in ${path_of(cpu)}, ops ${i32[pc + PERCPU.ops]}`);
     lines.push(`  ${held.length} lock${held.length === 1 ? '' : 's'} held: ${held.length ? held.join(', ') : '-'}`);
-    if (aw !== 0) lines.push(`  waiting for: ${describe_lock(aw, i32[pc + PERCPU.await_cls])}`);
+    if (aw !== 0) {
+      const ac = i32[pc + PERCPU.await_cls];
+      const by = waits_for(cpu);
+      lines.push(`  waiting for: ${describe_lock(aw, ac & HELD_CLS_MASK)}${ac & HELD_READ ? ' (to read)' : ''}, held by ${by.length ? by.join(', ') : 'no CPU recorded'}`);
+    }
   }
   return lines.join('\n');
 }

@@ -13,6 +13,8 @@ import { LC_I_MUTEX, LC_TREE } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { down_write, up_write } from '../sync/rwsem.js';
 import { lock_page, trylock_page, unlock_page, wait_on_page_writeback } from '../sync/page_lock.js';
+import { read_lock, read_unlock, write_lock, write_unlock } from '../sync/rwlock.js';
+import { ERA } from '../shm/era.js';
 import { swp_offset, swp_type } from './swapops.js';
 import { get_page, lru_cache_add, mark_page_accessed, put_page } from './swap.js';
 import { alloc_page } from './page_alloc.js';
@@ -33,10 +35,10 @@ export const mapping_tree_lock = (as: number) => as_base(as) + ADDRESS_SPACE.tre
  * delete, replace) write_lock_tree. 2.6.16/2.6.18 made it an rwlock_t;
  * 2.6.6 and 4.14 a spinlock; 5.1 the xarray's spinlock.
  */
-export function read_lock_tree(as: number): void { spin_lock(mapping_tree_lock(as), LC_TREE); }
-export function read_unlock_tree(as: number): void { spin_unlock(mapping_tree_lock(as)); }
-export function write_lock_tree(as: number): void { spin_lock(mapping_tree_lock(as), LC_TREE); }
-export function write_unlock_tree(as: number): void { spin_unlock(mapping_tree_lock(as)); }
+export function read_lock_tree(as: number): void { if (ERA.tree_rwlock) read_lock(mapping_tree_lock(as), LC_TREE); else spin_lock(mapping_tree_lock(as), LC_TREE); }
+export function read_unlock_tree(as: number): void { if (ERA.tree_rwlock) read_unlock(mapping_tree_lock(as)); else spin_unlock(mapping_tree_lock(as)); }
+export function write_lock_tree(as: number): void { if (ERA.tree_rwlock) write_lock(mapping_tree_lock(as), LC_TREE); else spin_lock(mapping_tree_lock(as), LC_TREE); }
+export function write_unlock_tree(as: number): void { if (ERA.tree_rwlock) write_unlock(mapping_tree_lock(as)); else spin_unlock(mapping_tree_lock(as)); }
 export const mapping_i_mmap_lock = (as: number) => as_base(as) + ADDRESS_SPACE.i_mmap_lock;
 export const mapping_i_mmap_head = (as: number) => as_base(as) + ADDRESS_SPACE.i_mmap_first;
 export const mapping_field = (as: number, off: number) => i32[as_base(as) + off];

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type { RunReport } from './json.js';
 import type { BenchReport, LatencySummary, LockdepSection, LockStatRow } from './report_types.js';
 import { PAGE_SCRIPT } from './html_script.js';
+import { lock_stat_modes } from './lock_stat.js';
 
 /** one line or bar series; `values[i]` belongs to `x[i]` of its chart (null: no value there) */
 export interface ChartSeries {
@@ -73,7 +74,8 @@ export const LOCK_STAT_COLUMNS = ['class name', 'con-bounces', 'contentions', 'w
 
 function lock_stat_table(rows: LockStatRow[]): string {
   if (!rows.length) return '<p class="nodata">no lock was taken</p>';
-  return table(LOCK_STAT_COLUMNS, rows.map((r) => [r.class, int(r.con_bounces), int(r.contentions), us(r.waittime_min), us(r.waittime_max),
+  // an rwsem's or rwlock's reads and writes as the kernel's -W and -R rows
+  return table(LOCK_STAT_COLUMNS, rows.flatMap(lock_stat_modes).map(([name, r]) => [name, int(r.con_bounces), int(r.contentions), us(r.waittime_min), us(r.waittime_max),
     us(r.waittime_total), us(r.waittime_avg), int(r.acq_bounces), int(r.acquisitions), us(r.holdtime_min), us(r.holdtime_max),
     us(r.holdtime_total), us(r.holdtime_avg)]), 'num first-text');
 }

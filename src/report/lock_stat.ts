@@ -1,7 +1,9 @@
 // /proc/lock_stat (version 0.4) from the per-CPU counters, merged. Times are
 // in microseconds as the kernel prints them; hold times are sampled (1 in 16
 // acquisitions), wait times are measured on every contended acquisition. An
-// rwsem's reads and writes are counted apart and printed as -R and -W rows.
+// rwsem's or rwlock's reads and writes are counted apart and printed as -W
+// and -R rows (mapping->tree_lock in E1/E2 is an rwlock_t, a spinlock
+// elsewhere: one row).
 import { LOCKSTAT, LOCKSTAT_NR_PATHS, LOCKSTAT_RW } from '../shm/layout.js';
 import { B, f64, i32, sizes } from '../shm/machine.js';
 import { lock_class_name, NR_LOCK_CLASSES } from '../sync/lock_class.js';
@@ -16,7 +18,7 @@ export interface LockStatCounts {
 
 export interface LockStatRow extends LockStatCounts {
   class: string;
-  /** an rwsem taken for read too: its write (W) and read (R) counters apart, as the kernel's -W and -R rows; else null */
+  /** an rwsem or rwlock taken for read too: its write (W) and read (R) counters apart, as the kernel's -W and -R rows; else null */
   split: null | { W: LockStatCounts; R: LockStatCounts };
   /** contention points: contentions by the kernel path the waiter was in, most first */
   points: { path: string; contentions: number }[];
@@ -83,6 +85,17 @@ export function lock_stat_rows(): LockStatRow[] {
   return rows.sort((a, b) => b.contentions - a.contentions || b.acquisitions - a.acquisitions);
 }
 
+/**
+ * a row as the kernel prints it: one line under the class's name, or, for a
+ * class taken for read too (an rwsem, an rwlock), a `-W` line if it was ever
+ * taken for write and a `-R` line (lockdep_proc.c prints each mode that has
+ * holds)
+ */
+export function lock_stat_modes(r: LockStatRow): [string, LockStatCounts][] {
+  if (!r.split) return [[r.class, r]];
+  return [...(r.split.W.acquisitions > 0 ? [[`${r.class}-W`, r.split.W] as [string, LockStatCounts]] : []), [`${r.class}-R`, r.split.R]];
+}
+
 const COLS = ['con-bounces', 'contentions', 'waittime-min', 'waittime-max', 'waittime-total', 'waittime-avg',
   'acq-bounces', 'acquisitions', 'holdtime-min', 'holdtime-max', 'holdtime-total', 'holdtime-avg'];
 
@@ -96,9 +109,7 @@ export function format_lock_stat(rows: LockStatRow[]): string {
   const line = (name: string, r: LockStatCounts) =>
     `${name.padStart(w)}:${i(r.con_bounces)}${i(r.contentions)}${f(r.waittime_min)}${f(r.waittime_max)}${f(r.waittime_total)}${f(r.waittime_avg)}${i(r.acq_bounces)}${i(r.acquisitions)}${f(r.holdtime_min)}${f(r.holdtime_max)}${f(r.holdtime_total)}${f(r.holdtime_avg)}`;
   for (const r of rows) {
-    // an rwsem taken for read as well: the kernel prints its write and read counters as two rows
-    if (r.split) lines.push(line(`${r.class}-W`, r.split.W), line(`${r.class}-R`, r.split.R));
-    else lines.push(line(r.class, r));
+    for (const [name, c] of lock_stat_modes(r)) lines.push(line(name, c));
     if (r.points.length === 0) continue;
     // as the kernel prints them: a dash line as long as the name, up to four contention points (where
     // the waiter was), a dash line, up to four contending points (where the holder was), then a dotted

@@ -53,7 +53,7 @@ export function lockdep_cycle_report(roles: string[], header: string): LockdepSe
   for (let k = 0; k < i32[r + LOCKDEP_REPORT.chain_len]; k++) chain.push(i32[r + LOCKDEP_REPORT.chain + k]);
   const stack = frames(get_text(r + LOCKDEP_REPORT.text, i32[r + LOCKDEP_REPORT.text_len]));
   const held: string[] = [];
-  let fromRead = false; // the held lock is an rwsem held for read: lockdep prints rlock()
+  let fromRead = false; // the held lock is an rwsem or rwlock held for read: lockdep prints rlock()
   for (let k = 0; k < i32[r + LOCKDEP_REPORT.nheld]; k++) {
     const hc = i32[r + LOCKDEP_REPORT.held_cls + k];
     held.push(` #${k}: ${describe_lock(i32[r + LOCKDEP_REPORT.held + k], hc & HELD_CLS_MASK)}${hc & HELD_READ ? ' (read)' : ''}`);

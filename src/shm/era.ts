@@ -30,6 +30,8 @@ export interface EraInfo {
   wait_get_page_unless_zero: boolean;
   /** do_swap_page after lock_page: which recheck of the swap-cache page the era has (kernel-notes 7) */
   swapin_recheck: 'none' | 'swapcache' | 'entry';
+  /** mapping->tree_lock is an rwlock_t (2.6.16-2.6.26), else a spinlock (2.6.6; 2.6.27's lockless page cache on) */
+  tree_rwlock: boolean;
   /** the PTL's lock class name in lockdep and lock_stat */
   ptl_class_name: string;
   /** the anon rmap lock's name */
@@ -43,23 +45,23 @@ const NTYPES = SWAP_TYPES;
 export const ERAS: readonly EraInfo[] = [
   { id: E0, name: 'E0', kernel: '2.6.6-mm', year: 2004, max_swapfiles: NTYPES,
     swp_migration_read: -1, swp_migration_write: -1, swp_device_write: -1, swp_device_read: -1,
-    split_ptl: false, restore_with_maybe_mkwrite: false, wait_get_page_unless_zero: false, swapin_recheck: 'none',
+    split_ptl: false, restore_with_maybe_mkwrite: false, wait_get_page_unless_zero: false, swapin_recheck: 'none', tree_rwlock: false,
     ptl_class_name: '&mm->page_table_lock', anon_vma_lock_name: 'anonmm->lock', tree_lock_name: '&mapping->tree_lock' },
   { id: E1, name: 'E1', kernel: '2.6.16', year: 2006, max_swapfiles: NTYPES,
     swp_migration_read: -1, swp_migration_write: -1, swp_device_write: -1, swp_device_read: -1,
-    split_ptl: true, restore_with_maybe_mkwrite: false, wait_get_page_unless_zero: false, swapin_recheck: 'swapcache',
+    split_ptl: true, restore_with_maybe_mkwrite: false, wait_get_page_unless_zero: false, swapin_recheck: 'swapcache', tree_rwlock: true,
     ptl_class_name: '&page->ptl', anon_vma_lock_name: '&anon_vma->lock', tree_lock_name: '&mapping->tree_lock' },
   { id: E2, name: 'E2', kernel: '2.6.18', year: 2006, max_swapfiles: NTYPES - 2,
     swp_migration_read: NTYPES - 2, swp_migration_write: NTYPES - 1, swp_device_write: -1, swp_device_read: -1,
-    split_ptl: true, restore_with_maybe_mkwrite: false, wait_get_page_unless_zero: false, swapin_recheck: 'none',
+    split_ptl: true, restore_with_maybe_mkwrite: false, wait_get_page_unless_zero: false, swapin_recheck: 'none', tree_rwlock: true,
     ptl_class_name: '&page->ptl', anon_vma_lock_name: '&anon_vma->lock', tree_lock_name: '&mapping->tree_lock' },
   { id: E3, name: 'E3', kernel: '4.14', year: 2017, max_swapfiles: NTYPES - 5,
     swp_migration_read: NTYPES - 4, swp_migration_write: NTYPES - 3, swp_device_write: NTYPES - 2, swp_device_read: NTYPES - 1,
-    split_ptl: true, restore_with_maybe_mkwrite: true, wait_get_page_unless_zero: true, swapin_recheck: 'entry',
+    split_ptl: true, restore_with_maybe_mkwrite: true, wait_get_page_unless_zero: true, swapin_recheck: 'entry', tree_rwlock: false,
     ptl_class_name: '&(ptlock_ptr(page))->rlock', anon_vma_lock_name: '&anon_vma->rwsem', tree_lock_name: '&(&mapping->tree_lock)->rlock' },
   { id: E4, name: 'E4', kernel: '5.1-rc3 + exchange pages RFC', year: 2019, max_swapfiles: NTYPES - 5,
     swp_migration_read: NTYPES - 4, swp_migration_write: NTYPES - 3, swp_device_write: NTYPES - 2, swp_device_read: NTYPES - 1,
-    split_ptl: true, restore_with_maybe_mkwrite: true, wait_get_page_unless_zero: true, swapin_recheck: 'entry',
+    split_ptl: true, restore_with_maybe_mkwrite: true, wait_get_page_unless_zero: true, swapin_recheck: 'entry', tree_rwlock: false,
     ptl_class_name: '&(ptlock_ptr(page))->rlock', anon_vma_lock_name: '&anon_vma->rwsem', tree_lock_name: '&xa->xa_lock' },
 ];
 

@@ -56,6 +56,13 @@ export const PAGE_FLAG_NAMES: readonly [number, string][] = [
 /** spinlock_t: the lock word (0 free, owner cpu+1, top bit = sleepers) and the last owner, for bounces */
 export const SPINLOCK = defineStruct('spinlock', { val: 1, last: 1 });
 
+/**
+ * rwlock_t (2.6's x86 spinning reader/writer lock): the lock word (bits 0-15
+ * readers inside, bits 16-27 the writer's cpu+1, bit 30 sleepers) and the
+ * last acquirer, for bounces (src/sync/rwlock.ts)
+ */
+export const RWLOCK = defineStruct('rwlock', { val: 1, last: 1 });
+
 /** struct page, one per pfn (mem_map) */
 export const PAGE = defineStruct('page', {
   flags: 1, // Atomics.or/and; PG_locked only via lock_page/unlock_page
@@ -168,7 +175,7 @@ export const PERCPU = defineStruct('percpu', {
   held: HELD_MAX, // lock word index of each held lock
   held_cls: HELD_MAX, // its lock class, | HELD_READ for a read hold
   await_lock: 1, // lock word this CPU is waiting for, 0 = none
-  await_cls: 1,
+  await_cls: 1, // its lock class, | HELD_READ for a wait to read (which only a writer holds up)
   await_holder_path: 1, // path the holder of await_lock was in when this CPU began to wait (contending point)
   ring_head: 1, // next kernel event slot (an unsigned count: read it with >>> 0)
   tring_head: 1, // next trace-only event slot (tracing)
@@ -181,7 +188,7 @@ export const CPU_RUNNING = 1;
 export const CPU_DONE = 2;
 export const CPU_HALTED = 3;
 
-/** a held-stack entry's class word: the class, with HELD_READ set for a read hold of an rwsem */
+/** a held-stack entry's class word: the class, with HELD_READ set for a read hold of an rwsem or rwlock */
 export const HELD_READ = 0x100;
 export const HELD_CLS_MASK = 0xff;
 /** lock_stat rows per class: writes (and plain locks), then reads (as the kernel's -W and -R rows) */
@@ -336,7 +343,8 @@ export const SWAPPER_SPACE = 1;
  * swap-cache page keeps its anon mapping and is found through PG_swapcache.
  */
 export const ADDRESS_SPACE = defineStruct('address_space', {
-  tree_lock: SPINLOCK.stride, // page_tree slots and nrpages; with the page lock, a page's mapping/index (PG_swapcache/private)
+  // E1/E2 an rwlock_t, E0/E3/E4 a spinlock_t (filemap.ts read_lock_tree and friends), in the same words
+  tree_lock: Math.max(SPINLOCK.stride, RWLOCK.stride), // page_tree slots and nrpages; with the page lock, a page's mapping/index (PG_swapcache/private)
   nrpages: 1, // tree_lock
   tree_base: 1, // model: word index of this mapping's page_tree slot array (set at boot, constant)
   nr_slots: 1, // model: indices the slot array holds (constant)

@@ -19,7 +19,7 @@ const LOCK_CLASSES = defineEnum('lock class', [
   { key: 'LC_MMLIST', name: 'mmlist_lock' }, // mmlist_lock
   { key: 'LC_IDALLOC', name: 'kmem_cache (model id allocator)' }, // model: slab-like id allocators
   { key: 'LC_SWAP', name: 'swap_lock' }, // swap_lock
-  { key: 'LC_TREE', name: '&mapping->tree_lock', era: 'tree_lock_name' }, // mapping->tree_lock (an rwlock in 2.6.18, a spinlock here)
+  { key: 'LC_TREE', name: '&mapping->tree_lock', era: 'tree_lock_name' }, // mapping->tree_lock: an rwlock_t in E1/E2 (sync/rwlock.ts), a spinlock in E0/E3, the xarray's in E4
   { key: 'LC_I_MMAP', name: '&mapping->i_mmap_lock' }, // mapping->i_mmap_lock
   { key: 'LC_QUEUE', name: '&q->__queue_lock' }, // the request queue's queue_lock (in-flight I/O)
   { key: 'LC_I_MUTEX', name: '&inode->i_mutex' }, // inode->i_mutex: write(2) and truncate (sleeping; outermost)

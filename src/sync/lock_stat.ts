@@ -18,7 +18,7 @@ const HOLD_SAMPLE_MASK = 15;
 const ls_row = (cls: number, read: boolean) => current.ls + (cls * LOCKSTAT_RW + (read ? 1 : 0)) * LOCKSTAT.stride;
 
 /**
- * an acquisition (`read`: a read hold of an rwsem): count it, teach lockdep
+ * an acquisition (`read`: a read hold of an rwsem or rwlock): count it, teach lockdep
  * (a trylock teaches nothing) and push it on the held stack
  */
 export function lock_acquired(lock: number, cls: number, bounce: boolean, trylock = false, contended = false, read = false): void {
@@ -55,7 +55,7 @@ export function lock_wait_begin(lock: number, cls: number, holder: number, read 
   lockdep_acquire(lock, cls, LD_LOCK, read);
   // the holder's path is read racily: it is where the holder was about when we found the lock taken
   i32[current.pcpu + PERCPU.await_holder_path] = holder > 0 && holder <= sizes.nr_cpus ? i32[percpu_base(holder - 1) + PERCPU.path] : 0;
-  i32[current.pcpu + PERCPU.await_cls] = cls;
+  i32[current.pcpu + PERCPU.await_cls] = read ? cls | HELD_READ : cls; // the watchdog's wait-for: a reader waits only for a writer
   Atomics.store(i32, current.pcpu + PERCPU.await_lock, lock);
   if (tracing) trace_only(EV_LOCK_WAIT, lock, cls);
   return performance.now();
@@ -63,7 +63,7 @@ export function lock_wait_begin(lock: number, cls: number, holder: number, read 
 
 export function lock_wait_end(t0: number): number {
   const pc = current.pcpu;
-  if (tracing) trace_only(EV_LOCK_WAITED, i32[pc + PERCPU.await_lock], i32[pc + PERCPU.await_cls]);
+  if (tracing) trace_only(EV_LOCK_WAITED, i32[pc + PERCPU.await_lock], i32[pc + PERCPU.await_cls] & HELD_CLS_MASK);
   Atomics.store(i32, pc + PERCPU.await_lock, 0);
   return (performance.now() - t0) * 1e6;
 }
@@ -122,6 +122,22 @@ export function holds_class(cls: number): boolean {
   const n = Math.min(i32[pc + PERCPU.nheld], HELD_MAX);
   for (let k = 0; k < n; k++) if ((i32[pc + PERCPU.held_cls + k] & HELD_CLS_MASK) === cls) return true;
   return false;
+}
+
+/** held_mode's answers: CPU c does not hold the lock, holds it (for write, or a plain lock), holds it for read only */
+export const HELD_NONE = 0, HELD_WRITE = 1, HELD_READ_ONLY = 2;
+
+/** how CPU `cpu` holds the lock at word `lock`, from its held stack (racy unless that CPU is stopped: the watchdog, lock_stat) */
+export function held_mode(cpu: number, lock: number): number {
+  const pc = percpu_base(cpu);
+  const n = Math.min(i32[pc + PERCPU.nheld], HELD_MAX);
+  let mode = HELD_NONE;
+  for (let k = 0; k < n; k++) {
+    if (i32[pc + PERCPU.held + k] !== lock) continue;
+    if ((i32[pc + PERCPU.held_cls + k] & HELD_READ) === 0) return HELD_WRITE;
+    mode = HELD_READ_ONLY;
+  }
+  return mode;
 }
 
 /** number of locks this CPU holds now (for "must not hold locks" checks) */

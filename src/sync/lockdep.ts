@@ -23,12 +23,12 @@ const NR = NR_LOCK_CLASSES;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** frames of the lock primitives themselves say nothing about who took the lock */
-const SYNC_FRAMES = /\/sync\/(lockdep|lock_stat|spinlock|page_lock|rwsem|preempt)\.[tj]s$/;
+const SYNC_FRAMES = /\/sync\/(lockdep|lock_stat|spinlock|rwlock|page_lock|rwsem|preempt)\.[tj]s$/;
 
 export const dep_index = (from: number, to: number) => from * NR + to;
 export const edge_base = (from: number, to: number) => B.lockdep_edges + dep_index(from, to) * LOCKDEP_EDGE.stride;
 
-/** this CPU is about to take (LD_LOCK) or wait for (LD_WAIT) `lock` of class `cls` (`read`: for read, an rwsem) */
+/** this CPU is about to take (LD_LOCK) or wait for (LD_WAIT) `lock` of class `cls` (`read`: for read, an rwsem or rwlock) */
 export function lockdep_acquire(lock: number, cls: number, kind: number, read = false): void {
   if (i32[B.globals + GLOBALS.lockdep_off] !== 0) return;
   const pc = current.pcpu;

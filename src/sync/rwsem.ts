@@ -3,30 +3,14 @@
 // someone parks. A queued writer stops new readers (the kernel's rwsem is
 // fair in the same way), so writers cannot starve.
 import { i32 } from '../shm/machine.js';
-import { check_halt, controlled, cpu_relax, preempt_point, preempt_point_release } from './preempt.js';
+import { preempt_point, preempt_point_release } from './preempt.js';
 import { lock_acquired, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
-import { PARK_MS, SPIN_LIMIT } from './spinlock.js';
+import { wait_round, wake_all } from './spinlock.js';
 
 const READERS = 0xffff;
 const WRITER = 0x10000;
 const WAITING_WRITER = 0x20000;
 const WAITING_MASK = 0x1ffe0000;
-const SLEEPERS = 0x40000000;
-
-/** one round of waiting: spin, then park (controlled: always yield, never park) */
-function park(sem: number, cur: number, i: number): void {
-  if (i < SPIN_LIMIT || controlled) { cpu_relax(); return; }
-  check_halt();
-  if ((cur & SLEEPERS) === 0) { Atomics.or(i32, sem, SLEEPERS); return; }
-  Atomics.wait(i32, sem, cur, PARK_MS);
-}
-
-function wake(old: number, sem: number): void {
-  if ((old & SLEEPERS) !== 0) {
-    Atomics.and(i32, sem, ~SLEEPERS);
-    Atomics.notify(i32, sem, Infinity);
-  }
-}
 
 export function down_read(sem: number, cls: number): void {
   preempt_point();
@@ -42,7 +26,7 @@ export function down_read(sem: number, cls: number): void {
       if (Atomics.compareExchange(i32, sem, c, c + 1) === c) break;
       continue;
     }
-    park(sem, c, i);
+    wait_round(sem, c, i);
   }
   lock_contended_acquired(sem, cls, false, lock_wait_end(t0), true);
 }
@@ -58,7 +42,7 @@ export function down_read_trylock(sem: number, cls: number): boolean {
 export function up_read(sem: number): void {
   lock_released(sem);
   const old = Atomics.sub(i32, sem, 1);
-  if ((old & READERS) === 1) wake(old, sem);
+  if ((old & READERS) === 1) wake_all(sem, old);
   preempt_point_release();
 }
 
@@ -77,7 +61,7 @@ export function down_write(sem: number, cls: number): void {
         if (Atomics.compareExchange(i32, sem, c, c - WAITING_WRITER + WRITER) === c) break;
         continue;
       }
-      park(sem, c, i);
+      wait_round(sem, c, i);
     }
   } catch (e) {
     Atomics.sub(i32, sem, WAITING_WRITER);
@@ -89,7 +73,7 @@ export function down_write(sem: number, cls: number): void {
 export function up_write(sem: number): void {
   lock_released(sem);
   const old = Atomics.sub(i32, sem, WRITER);
-  wake(old, sem);
+  wake_all(sem, old);
   preempt_point_release();
 }
 

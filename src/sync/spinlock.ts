@@ -16,6 +16,25 @@ export const PARK_MS = 20;
 
 export function set_spin_limit(n: number): void { SPIN_LIMIT = n; }
 
+/**
+ * round `i` of a wait on a lock word last read as `cur` that the release
+ * wakes with wake_all (rwsem, rwlock): spin, then set SLEEPERS and park
+ * (controlled: always yield, never park)
+ */
+export function wait_round(word: number, cur: number, i: number): void {
+  if (i < SPIN_LIMIT || controlled) { cpu_relax(); return; }
+  check_halt();
+  if ((cur & SLEEPERS) === 0) { Atomics.or(i32, word, SLEEPERS); return; }
+  Atomics.wait(i32, word, cur, PARK_MS);
+}
+
+/** a release that may let waiters in, `old` the word before it: wake every parked one */
+export function wake_all(word: number, old: number): void {
+  if ((old & SLEEPERS) === 0) return;
+  Atomics.and(i32, word, ~SLEEPERS);
+  Atomics.notify(i32, word, Infinity);
+}
+
 export function spin_lock(lock: number, cls: number): void {
   preempt_point();
   const me = current.tag;

@@ -4,10 +4,11 @@ import { set_current_cpu, prandom_below } from '../../src/cpu/current.js';
 import { spin_lock, spin_unlock } from '../../src/sync/spinlock.js';
 import { lock_page, unlock_page } from '../../src/sync/page_lock.js';
 import { down_read, down_write, up_read, up_write } from '../../src/sync/rwsem.js';
-import { LC_MMAP_SEM, LC_PTL } from '../../src/sync/lock_class.js';
+import { read_lock, read_unlock, write_lock, write_unlock } from '../../src/sync/rwlock.js';
+import { LC_MMAP_SEM, LC_PTL, LC_TREE } from '../../src/sync/lock_class.js';
 
 export interface HammerTask {
-  sab: SharedArrayBuffer; cpu: number; kind: 'spin' | 'page' | 'rwsem';
+  sab: SharedArrayBuffer; cpu: number; kind: 'spin' | 'page' | 'rwsem' | 'rwlock';
   iters: number; lock: number; pfn: number; counter: number; owner: number; start: number; n: number;
 }
 
@@ -21,10 +22,16 @@ export default function hammer(t: HammerTask): { breaks: number; reads: number }
   let breaks = 0;
   let reads = 0;
   for (let k = 0; k < t.iters; k++) {
-    const reader = t.kind === 'rwsem' && prandom_below(4) !== 0;
+    const rw = t.kind === 'rwsem' || t.kind === 'rwlock';
+    const reader = rw && prandom_below(4) !== 0;
+    // an rwlock reader sometimes takes it again inside: legal, since a spinning writer never holds up readers
+    const nested = reader && t.kind === 'rwlock' && prandom_below(4) === 0;
     if (t.kind === 'spin') spin_lock(t.lock, LC_PTL);
     else if (t.kind === 'page') lock_page(t.pfn);
-    else if (reader) down_read(t.lock, LC_MMAP_SEM);
+    else if (t.kind === 'rwlock') {
+      if (reader) read_lock(t.lock, LC_TREE); else write_lock(t.lock, LC_TREE);
+      if (nested) read_lock(t.lock, LC_TREE);
+    } else if (reader) down_read(t.lock, LC_MMAP_SEM);
     else down_write(t.lock, LC_MMAP_SEM);
     if (reader) {
       // a reader sees no writer inside and the counter does not move under it
@@ -33,7 +40,8 @@ export default function hammer(t: HammerTask): { breaks: number; reads: number }
       busy(prandom_below(50));
       if (i32[t.counter] !== v) breaks++;
       reads++;
-      up_read(t.lock);
+      if (nested) read_unlock(t.lock);
+      if (t.kind === 'rwlock') read_unlock(t.lock); else up_read(t.lock);
       continue;
     }
     // a non-atomic read-modify-write: lost updates show a broken lock
@@ -44,7 +52,26 @@ export default function hammer(t: HammerTask): { breaks: number; reads: number }
     if (Atomics.exchange(i32, t.owner, 0) !== t.cpu + 1) breaks++;
     if (t.kind === 'spin') spin_unlock(t.lock);
     else if (t.kind === 'page') unlock_page(t.pfn);
+    else if (t.kind === 'rwlock') write_unlock(t.lock);
     else up_write(t.lock);
   }
   return { breaks, reads };
+}
+
+export interface RendezvousTask { sab: SharedArrayBuffer; cpu: number; lock: number; inside: number; n: number; give_up_ms: number }
+
+/**
+ * Every worker takes the rwlock for read and stays inside until all n are
+ * inside together (or give_up_ms passed): returns how many it saw inside at
+ * most. Readers that excluded each other would each see only themselves.
+ */
+export function rendezvous(t: RendezvousTask): number {
+  attachMachine(t.sab);
+  set_current_cpu(t.cpu, 7);
+  read_lock(t.lock, LC_TREE);
+  let most = Atomics.add(i32, t.inside, 1) + 1;
+  const end = Date.now() + t.give_up_ms;
+  while (most < t.n && Date.now() < end) most = Math.max(most, Atomics.load(i32, t.inside));
+  read_unlock(t.lock);
+  return most;
 }
