@@ -18,8 +18,17 @@
 //
 // Roles: migrator (sys_migrate_pages of the process, holding its mmap_sem
 // for read), dio (pins a page of its buffer, I/O time, stores into the
-// pinned page, reads it back), toucher (the program's other thread, owning
-// the other words of the same pages: store and check).
+// pinned page, reads it back), toucher (the program's other thread: stores
+// and checks on its own pages).
+//
+// Each thread owns whole pages, never words of a page another thread uses:
+// 2.6.18's do_wp_page copies a page whose trylock_page fails (a migrator or
+// reclaim holds it) even when the faulting mm is its only mapper, so a store
+// by another thread to a page under direct I/O can move that mm to a copy
+// and leave the I/O's store in the pinned original, in either protocol: the
+// get_user_pages/COW race, a bug of its own that the kernel closed only
+// with FOLL_PIN (5.8-5.9), and the reason O_DIRECT buffers were not to
+// share pages with data other threads write.
 import { PAGE_SIZE, USER_PAGES, WORDS_PER_PAGE } from '../shm/layout.js';
 import { i32, phys_base } from '../shm/machine.js';
 import { E1, E2, ERA } from '../shm/era.js';
@@ -47,8 +56,6 @@ import type { CpuContext, Scenario, SetupState } from './types.js';
 
 const NPAGES = 8;
 const DEVICE_SLOTS = 64;
-/** the dio's words of each page; the toucher owns the rest */
-const DIO_WORDS = WORDS_PER_PAGE / 2;
 /** the I/O takes 0..IO_US µs */
 const IO_US = 200;
 
@@ -108,14 +115,10 @@ class Dio {
   constructor(readonly ctx: CpuContext) {
     this.mm = ctx.setup.parent as number;
     this.shadow = new Shadow(this.mm, BASE, NPAGES, ctx.cpu + 1, 'parent');
-    // the dio role owns the first words of every page, the toucher the others, shared out among the CPUs of each role
-    const all = roles(ctx.nr_cpus);
-    const dio = ctx.role === 'dio' || ctx.role === 'solo';
-    const same = all.flatMap((r, c) => (r === ctx.role ? [c] : []));
-    const lo = dio ? 0 : DIO_WORDS, hi = dio ? DIO_WORDS : WORDS_PER_PAGE;
-    let k = 0;
+    // the pages are shared out among the CPUs that run the program (dio and toucher), whole pages each
+    const owners = roles(ctx.nr_cpus).flatMap((r, c) => (r === 'dio' || r === 'toucher' || r === 'solo' ? [c] : []));
     for (let p = 0; p < NPAGES; p++) {
-      for (let w = lo; w < hi; w++, k++) if (same[k % same.length] === ctx.cpu) this.mine.push(p * WORDS_PER_PAGE + w);
+      if (owners[p % owners.length] === ctx.cpu) for (let w = 0; w < WORDS_PER_PAGE; w++) this.mine.push(p * WORDS_PER_PAGE + w);
     }
   }
 
@@ -165,7 +168,7 @@ class Dio {
     switch_mm(0);
   }
 
-  /** the program's other thread: stores and checks its words of the same pages */
+  /** the program's other thread: stores and checks on its own pages */
   touch(): void {
     set_path(EV_USER);
     switch_mm(this.mm);
