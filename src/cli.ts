@@ -4,7 +4,7 @@
 // (src/cli/controlled.ts). Usage errors are one line and exit 2.
 // Exit codes: 0 ok (or expectation met), 1 correctness violation (or
 // expectation missed), 2 usage, 3 liveness (deadlock/livelock), 4 internal.
-import { ScenarioError } from './scenarios/registry.js';
+import { ScenarioError, loading_module } from './scenarios/registry.js';
 import { ScheduleError } from './search/schedule.js';
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError } from './cli/args.js';
 import { SwitchError } from './shm/switches.js';
@@ -79,5 +79,13 @@ function is_usage_error(e: unknown): boolean {
 
 const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain || process.argv[1]?.endsWith('/mmrace')) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+  let finished = false;
+  // nothing left to run while main() still waits: a promise that can never settle (a scenario module's top-level await)
+  process.once('beforeExit', () => {
+    if (finished) return;
+    const m = loading_module();
+    console.error(`mmrace: internal error: ${m ? `scenario module ${m} never finished loading (a top-level await that never settles)` : 'the command stopped waiting on a promise that never settles'}`);
+    process.exitCode = EXIT_INTERNAL;
+  });
+  main(process.argv.slice(2)).then((code) => { finished = true; process.exitCode = code; });
 }

@@ -1,19 +1,10 @@
 // The command line as a user meets it: bad input is one line and exit 2, a
 // deadlock becomes a report and exit 3, a run prints a splat and exits 1.
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-const root = new URL('..', import.meta.url).pathname;
-const cli = join(root, 'dist/src/cli.js');
-
-function mmrace(...args: string[]) {
-  if (!existsSync(cli)) throw new Error('dist/ is missing: run npm run build (npm test does)');
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, CI: 'true' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+import { mmrace } from './cli_helpers.js';
 
 describe('mmrace CLI', () => {
   it('list names the scenario and its switch', () => {

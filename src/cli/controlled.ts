@@ -36,13 +36,13 @@ function controlled_header(cmd: string, o: ControlledOptions, roles: string[], s
     `  cpus=${o.cpus} (${roles.join(', ')})  ops/CPU=${o.ops || 'unbounded'}  max-steps=${o.max_steps}`;
 }
 
-function controlled_outcome(r: ControlledRun): string {
+function controlled_outcome({ r, report }: Reported): string {
   const ops = `${fmt_count(r.run.ops)} ops`;
   const what = r.run.outcome === 'clean' ? `clean: ${ops}, 0 violations`
     : r.run.outcome === 'bug' ? `BUG at decision ${r.steps} (${ops})`
     : r.run.outcome === 'violation' && !r.run.oops && r.run.lockdep_cycle ? `lockdep: possible circular locking dependency (${r.run.lockdep_cycle}) by decision ${r.steps} (${ops})`
     : r.run.outcome === 'violation' ? `violation at decision ${r.steps} (${ops})`
-    : r.run.outcome === 'liveness' ? `liveness failure at decision ${r.steps}` : `internal error at decision ${r.steps}`;
+    : r.run.outcome === 'liveness' ? `liveness failure at decision ${r.steps}: ${report.reason}` : `internal error at decision ${r.steps}: ${report.reason}`;
   return `outcome: ${what}; ${r.steps} decisions, ${r.switches.length} hand-offs, ${r.preemptions} preemptions`;
 }
 
@@ -145,16 +145,18 @@ export async function cmd_explore(argv: string[]): Promise<number> {
 
 export async function cmd_replay(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
-    verify: { type: 'boolean' }, ladder: { type: 'boolean' }, trace: { type: 'string' }, json: { type: 'string' }, report: { type: 'string' },
+    verify: { type: 'boolean' }, ladder: { type: 'boolean' }, trace: { type: 'string' }, json: { type: 'string' }, report: { type: 'string' }, watchdog: { type: 'string' },
   } });
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `one schedule file expected, got ${positionals.length}` : 'replay needs a schedule file (from mmrace explore, shrink or capture)');
-  const { file, options } = await load_schedule(positionals[0]);
+  const wd = values.watchdog === undefined ? undefined : num('watchdog', values.watchdog, 15, 0.1, 3600) * 1000;
+  const loaded = await load_schedule(positionals[0]);
+  const file = loaded.file, options = { ...loaded.options, ...(wd === undefined ? {} : { watchdog_ms: wd }) };
   const ex = new ControlledExecutor();
   try {
     const a = await run_reported(ex, { ...options, sites: values.ladder ?? false, trace: values.trace !== undefined });
     console.log(controlled_header('replay', options, a.r.run.roles, a.r.run.switches) + `  seed=${options.seed}`);
     console.log(`schedule: ${positionals[0]}: ${file.decisions.length} hand-offs, ${file.preemptions} preemptions (found by ${file.found_by.name}${file.found_by.iteration !== undefined ? `, iteration ${file.found_by.iteration}` : ''})`);
-    console.log(controlled_outcome(a.r));
+    console.log(controlled_outcome(a));
     if (a.splat) console.log(`\n${a.splat}`);
     if (a.r.run.invariants.length && !a.splat?.includes(a.r.run.invariants[0])) console.log(`\ninvariants:\n${a.r.run.invariants.map((x) => `  ${x}`).join('\n')}`);
     if (values.ladder) console.log(`\n${ladder(a.r, a.events)}`);
@@ -270,7 +272,7 @@ export async function cmd_capture(argv: string[]): Promise<number> {
     }
     const rep = await run_reported(ex, replay_of(res.options, res.controlled));
     console.log(`${res.method}: ${res.note}`);
-    console.log(controlled_outcome(rep.r));
+    console.log(controlled_outcome(rep));
     if (rep.splat) console.log(`\n${rep.splat}`);
     const out = values.out ?? default_out(scenario.name, 'captured');
     save_schedule(out, res.options, rep, { name: 'capture', seed: fr.seed, from: res.method });

@@ -16,6 +16,8 @@ import { ControlledOptions, ControlledRun, Switch, segments_of } from '../exec/c
 import { WHY_NAMES } from '../worker/sched_state.js';
 
 export const SCHEDULE_SCHEMA = 'mmrace.schedule/1';
+/** the controlled executor's watchdog when nothing sets one */
+export const DEFAULT_WATCHDOG_MS = 15_000;
 export const DECISION_FIELDS = ['step', 'cpu', 'pp', 'spin', 'to', 'why'] as const;
 
 /** how the schedule was found */
@@ -37,6 +39,8 @@ export interface ScheduleFile {
   seed: number;
   ops_per_cpu: number;
   max_steps: number;
+  /** the watchdog the run had, ms (absent in older files: 15 s); replay --watchdog overrides it */
+  watchdog_ms?: number;
   found_by: FoundBy;
   first_cpu: number;
   decision_fields: readonly string[];
@@ -68,7 +72,7 @@ export function failure_message(r: RunResult): string {
 export function schedule_of(o: ControlledOptions, r: ControlledRun, found_by: FoundBy, tool: string, splat: string | null): ScheduleFile {
   return {
     schema: SCHEDULE_SCHEMA, tool, scenario: o.scenarioArg ?? o.scenario.name, era: scenario_era(o.scenario, o.era), protocol: o.protocol, switches: r.run.switches,
-    cpus: o.cpus, roles: r.run.roles, seed: o.seed, ops_per_cpu: o.ops, max_steps: o.max_steps, found_by, first_cpu: r.first_cpu,
+    cpus: o.cpus, roles: r.run.roles, seed: o.seed, ops_per_cpu: o.ops, max_steps: o.max_steps, watchdog_ms: Math.round(o.watchdog_ms ?? DEFAULT_WATCHDOG_MS), found_by, first_cpu: r.first_cpu,
     decision_fields: DECISION_FIELDS,
     decisions: r.switches.map((w) => [w.step, w.cpu, w.pp, w.spin, w.to, WHY_NAMES[w.why]]),
     steps: r.steps, preemptions: r.preemptions,
@@ -108,6 +112,7 @@ export function parse_schedule(text: string, where: string): ScheduleFile {
   if (!isInt(o.seed, 0, 2 ** 31 - 1)) throw bad('"seed" must be an integer 0..2147483647');
   if (!isInt(o.ops_per_cpu, 0, 2 ** 31 - 1)) throw bad('"ops_per_cpu" must be a non-negative integer');
   if (!isInt(o.max_steps, 1, 2 ** 31 - 1)) throw bad('"max_steps" must be a positive integer');
+  if (o.watchdog_ms !== undefined && !isInt(o.watchdog_ms, 100, 3_600_000)) throw bad('"watchdog_ms" must be an integer 100..3600000');
   if (!isInt(o.first_cpu, 0, cpus - 1)) throw bad(`"first_cpu" must be a CPU 0..${cpus - 1}`);
   if (!Array.isArray(o.decisions)) throw bad('"decisions" must be a list of [step, cpu, pp, spin, to, why]');
   let holder = o.first_cpu as number, lastStep = 0;
@@ -174,7 +179,7 @@ export function replay_options(f: ScheduleFile, scenario: Scenario): ControlledO
   const segments = segments_of(f.decisions.map(([, cpu, pp, spin, to]) => ({ cpu, pp, spin, to })));
   return {
     scenario, scenarioRef: scenarioModuleUrl(f.scenario) ?? scenario.name, scenarioArg: f.scenario, protocol: f.protocol,
-    cpus: f.cpus, seed: f.seed, ops: f.ops_per_cpu, max_steps: f.max_steps, era: f.era,
+    cpus: f.cpus, seed: f.seed, ops: f.ops_per_cpu, max_steps: f.max_steps, era: f.era, watchdog_ms: f.watchdog_ms ?? DEFAULT_WATCHDOG_MS,
     strategy: { name: 'replay', segments, first: f.first_cpu },
     extra_switches: f.switches.filter((s) => !proto.includes(s)),
   };
