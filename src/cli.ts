@@ -6,7 +6,7 @@
 // expectation missed), 2 usage, 3 liveness (deadlock/livelock), 4 internal.
 import { ScenarioError, loading_module } from './scenarios/registry.js';
 import { ScheduleError } from './search/schedule.js';
-import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError } from './cli/args.js';
+import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError, normalize_args, wants_help } from './cli/args.js';
 import { SwitchError } from './shm/switches.js';
 import { VERSION } from './cli/version.js';
 import { cmd_demo, cmd_list, cmd_run } from './cli/run.js';
@@ -29,7 +29,7 @@ usage:
   mmrace explore <scenario|module.js> [--protocol buggy|fixed] [--cpus N] [--ops N] [--era E]
              [--strategy random|pct|random,pct] [--depth D] [--k K] [--iterations N]
              [--seed S] [--max-steps N] [--out FILE] [--stop-at-first] [--expect bug|clean] [--watchdog S]
-  mmrace replay FILE [--verify] [--ladder] [--trace FILE] [--json FILE] [--report FILE.html]
+  mmrace replay FILE [--verify] [--ladder] [--trace FILE] [--json FILE] [--report FILE.html] [--watchdog S]
   mmrace shrink FILE [--out FILE] [--max-runs N]
   mmrace capture <scenario|module.js> [--protocol buggy|fixed] [--cpus N] [--era E] [--ops N | --duration S]
              [--seed S] [--jitter none|light|heavy] [--runs K] [--rehunt N] [--max-steps N] [--out FILE]
@@ -37,9 +37,23 @@ usage:
 exit: 0 ok/expectation met, 1 violation/expectation missed, 2 usage, 3 liveness, 4 internal
       (capture: 0 schedule saved, 1 none; replay --verify: 4 if the two replays differ)`;
 
+const COMMANDS = ['list', 'run', 'bench', 'demo', 'explore', 'replay', 'shrink', 'capture'] as const;
+
+/** one command's part of HELP: its usage lines and the exit codes */
+export function command_help(cmd: string): string {
+  const lines = HELP.split('\n');
+  const from = lines.findIndex((l) => l.startsWith(`  mmrace ${cmd}`));
+  let to = from + 1;
+  while (to < lines.length && /^ {13}/.test(lines[to])) to++;
+  const exit = lines.findIndex((l) => l.startsWith('exit:'));
+  return ['usage:', ...lines.slice(from, to), '', ...lines.slice(exit)].join('\n');
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
+  const [cmd] = argv;
   try {
+    if ((COMMANDS as readonly string[]).includes(cmd) && wants_help(argv.slice(1))) { console.log(command_help(cmd)); return EXIT_OK; }
+    const rest = normalize_args(argv.slice(1));
     switch (cmd) {
       case 'list': return cmd_list();
       case 'run': return await cmd_run(rest);
@@ -54,9 +68,9 @@ export async function main(argv: string[]): Promise<number> {
       default: throw new UsageError(`unknown command '${cmd}' (try mmrace --help)`);
     }
   } catch (e) {
-    const msg = (e as Error).message ?? String(e);
+    const msg = String((e as Error)?.message ?? e);
     if (!is_usage_error(e)) { console.error(`mmrace: internal error: ${msg}`); return EXIT_INTERNAL; }
-    console.error(`mmrace: error: ${msg}`);
+    console.error(`mmrace: error: ${msg.split('\n')[0]}`); // one line, whatever threw it
     return EXIT_USAGE;
   }
 }

@@ -1,6 +1,6 @@
 // mmrace explore, replay, shrink and capture: the controlled executor's commands.
 import { parseArgs } from 'node:util';
-import { writeFileSync } from 'node:fs';
+import { check_output, write_new, write_output } from './outputs.js';
 import { loadScenario, scenarioModuleUrl } from '../scenarios/registry.js';
 import { MAX_CPUS, PCT_MAX_DEPTH } from '../shm/layout.js';
 import { JITTER_NAMES } from '../worker/jitter.js';
@@ -51,8 +51,21 @@ function replay_of(o: ControlledOptions, r: ControlledRun): ControlledOptions {
   return { ...o, strategy: { name: 'replay', segments: segments_of(r.switches), first: r.first_cpu } };
 }
 
-function save_schedule(path: string, o: ControlledOptions, rep: Reported, found: FoundBy): void {
-  writeFileSync(path, schedule_json(schedule_of(o, rep.r, found, `mmrace ${VERSION}`, rep.splat)));
+/**
+ * save a schedule: over `out` if the user named it (atomically), else under
+ * a free variant of the default name; says where, or that it could not
+ */
+function save_schedule(out: { path: string; given: boolean }, o: ControlledOptions, rep: Reported, found: FoundBy): string | null {
+  const text = schedule_json(schedule_of(o, rep.r, found, `mmrace ${VERSION}`, rep.splat));
+  const saved = out.given ? (write_output(out.path, () => text) ? out.path : null) : write_new(out.path, text);
+  if (saved) console.log(`\nschedule saved: ${saved}\n  mmrace replay ${saved} --verify\n  mmrace shrink ${saved}`);
+  return saved;
+}
+
+/** where a schedule goes: --out, else the default name; checked before the run */
+function schedule_out(given: string | undefined, dflt: string): { path: string; given: boolean } {
+  check_output('out', given ?? dflt);
+  return { path: given ?? dflt, given: given !== undefined };
 }
 
 const default_out = (name: string, what: string) => `mmrace-${name}.${what}.json`;
@@ -96,6 +109,7 @@ export async function cmd_explore(argv: string[]): Promise<number> {
   const expect = values.expect === undefined ? null : oneOf('expect', values.expect, 'bug', ['bug', 'clean'] as const);
   let scenario;
   try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
+  const out = schedule_out(values.out, default_out(scenario.name, 'schedule'));
   const era = era_arg(values.era);
   scenario_era(scenario, era);
   const base = { scenario, scenarioRef: scenarioModuleUrl(positionals[0]) ?? scenario.name, scenarioArg: positionals[0], protocol, cpus, ops, max_steps, watchdog_ms, era };
@@ -127,12 +141,10 @@ export async function cmd_explore(argv: string[]): Promise<number> {
       console.log(`\nfirst failure: ${strategy_label(found)}, iteration ${f.iteration} (seed ${f.options.seed}): ` +
         `${f.run.steps} decisions, ${f.run.preemptions} preemptions${same ? '' : '  [WARNING: its replay made different decisions]'}`);
       if (rep.splat) console.log(`\n${rep.splat}`);
-      const out = values.out ?? default_out(scenario.name, 'schedule');
       save_schedule(out, f.options, rep, {
         name: found.strategy, seed: f.options.seed, iteration: f.iteration,
         ...(found.strategy === 'pct' ? { depth, k: found.k ?? undefined, change_points: f.run.change_points } : {}),
       });
-      console.log(`\nschedule saved: ${out}\n  mmrace replay ${out} --verify\n  mmrace shrink ${out}`);
     } else {
       console.log(`\nno failure in ${reps.map((s) => `${s.iterations} ${strategy_label(s)} runs`).join(', ')}`);
     }
@@ -149,6 +161,7 @@ export async function cmd_replay(argv: string[]): Promise<number> {
   } });
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `one schedule file expected, got ${positionals.length}` : 'replay needs a schedule file (from mmrace explore, shrink or capture)');
   const wd = values.watchdog === undefined ? undefined : num('watchdog', values.watchdog, 15, 0.1, 3600) * 1000;
+  for (const k of ['json', 'trace', 'report'] as const) check_output(k, values[k]);
   const loaded = await load_schedule(positionals[0]);
   const file = loaded.file, options = { ...loaded.options, ...(wd === undefined ? {} : { watchdog_ms: wd }) };
   const ex = new ControlledExecutor();
@@ -197,6 +210,8 @@ export async function cmd_shrink(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `one schedule file expected, got ${positionals.length}` : 'shrink needs a schedule file');
   const maxRuns = int('max-runs', values['max-runs'], 2000, 1, 1_000_000);
   const path = positionals[0];
+  const out = values.out ?? (path.endsWith('.json') ? path.replace(/(\.schedule)?\.json$/, '.min.json') : `${path}.min.json`);
+  check_output('out', out);
   const { options } = await load_schedule(path);
   const ex = new ControlledExecutor();
   try {
@@ -216,9 +231,7 @@ export async function cmd_shrink(argv: string[]): Promise<number> {
     console.log(`still fails: ${res.signature}${failure_signature(fin.r.run) === res.signature ? '' : '  [WARNING: the final replay differs]'}\n`);
     console.log(ladder(fin.r, fin.events));
     if (fin.splat) console.log(`\n${fin.splat}`);
-    const out = values.out ?? (path.endsWith('.json') ? path.replace(/(\.schedule)?\.json$/, '.min.json') : `${path}.min.json`);
-    save_schedule(out, res.options, fin, { name: 'shrink', from: path });
-    console.log(`\nschedule saved: ${out}`);
+    save_schedule({ path: out, given: true }, res.options, fin, { name: 'shrink', from: path });
     return EXIT_OK;
   } finally {
     await ex.close();
@@ -241,6 +254,7 @@ export async function cmd_capture(argv: string[]): Promise<number> {
   try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
   const ref = scenarioModuleUrl(positionals[0]) ?? scenario.name;
   scenario_era(scenario, era);
+  const out = schedule_out(values.out, default_out(scenario.name, 'captured'));
   const ex = new ControlledExecutor();
   let freeReport: RunReport | null = null;
   try {
@@ -274,9 +288,7 @@ export async function cmd_capture(argv: string[]): Promise<number> {
     console.log(`${res.method}: ${res.note}`);
     console.log(controlled_outcome(rep));
     if (rep.splat) console.log(`\n${rep.splat}`);
-    const out = values.out ?? default_out(scenario.name, 'captured');
     save_schedule(out, res.options, rep, { name: 'capture', seed: fr.seed, from: res.method });
-    console.log(`\nschedule saved: ${out}\n  mmrace replay ${out} --verify\n  mmrace shrink ${out}`);
     return EXIT_OK;
   } finally {
     await ex.close();

@@ -8,7 +8,6 @@ import type { Outcome } from '../check/outcome.js';
 import { lock_stat_rows } from './lock_stat.js';
 import { focus_of, story } from './interleaving.js';
 import { headline, splat } from './splat.js';
-import { OOPS_INVARIANT } from '../check/bug.js';
 import type { LatencySummary, LockdepSection } from './report_types.js';
 import { latency_summaries } from './latency.js';
 import { lockdep_section } from './lockdep.js';
@@ -50,10 +49,7 @@ export interface RunReport {
  */
 export function reason_of(r: RunResult): string {
   if (r.reason) return r.reason;
-  if (r.oops) {
-    const h = headline(r.oops);
-    return r.first_failure_ms === null && r.oops.kind === OOPS_INVARIANT ? `${h} (found by the end-of-run sweep)` : h;
-  }
+  if (r.oops) return headline(r.oops); // an end-of-run sweep's says so: 'invariant violated at the end of the run'
   if (r.outcome === 'violation' && r.lockdep_cycle) return `lockdep: possible circular locking dependency (${r.lockdep_cycle})`;
   if (r.outcome === 'clean') return 'every CPU stopped when asked and no check failed';
   const bad = r.cpu_results.filter((c) => c.status !== 'done');
