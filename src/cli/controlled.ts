@@ -1,7 +1,7 @@
 // mmrace explore, replay, shrink and capture: the controlled executor's commands.
 import { parseArgs } from 'node:util';
 import { check_output, write_new, write_output } from './outputs.js';
-import { loadScenario, scenarioModuleUrl } from '../scenarios/registry.js';
+import { fresh_instance_url, loadScenario, load_module, scenarioModuleUrl } from '../scenarios/registry.js';
 import { MAX_CPUS, PCT_MAX_DEPTH } from '../shm/layout.js';
 import { JITTER_NAMES } from '../worker/jitter.js';
 import { RunReport, build_report } from '../report/json.js';
@@ -44,6 +44,13 @@ function controlled_outcome({ r, report }: Reported): string {
     : r.run.outcome === 'violation' ? `violation at decision ${r.steps} (${ops})`
     : r.run.outcome === 'liveness' ? `liveness failure at decision ${r.steps}: ${report.reason}` : `internal error at decision ${r.steps}: ${report.reason}`;
   return `outcome: ${what}; ${r.steps} decisions, ${r.switches.length} hand-offs, ${r.preemptions} preemptions`;
+}
+
+/** a scenario module's own instance (its module-level state afresh) and an executor with fresh workers to run it */
+async function own_instance(o: ControlledOptions): Promise<{ ex: ControlledExecutor; o: Pick<ControlledOptions, 'scenario' | 'scenarioRef'> }> {
+  const scenarioRef = fresh_instance_url(o.scenarioRef);
+  const scenario = await load_module(scenarioRef, o.scenarioArg);
+  return { ex: new ControlledExecutor(), o: { scenario, scenarioRef } };
 }
 
 /** replay options for exactly what a controlled run did */
@@ -136,7 +143,19 @@ export async function cmd_explore(argv: string[]): Promise<number> {
     const live = reps.some((s) => s.liveness > 0);
     if (found?.first) {
       const f = found.first;
-      const rep = await run_reported(ex, replay_of(f.options, f.run));
+      // a module's failure is replayed on its own before it is saved: a fresh instance of the module in fresh
+      // workers, so a failure that needs state left over from earlier iterations is not saved as a schedule
+      const alone = scenarioModuleUrl(positionals[0]) ? await own_instance(f.options) : null;
+      let rep: Reported;
+      try {
+        rep = await run_reported(alone?.ex ?? ex, alone ? { ...replay_of(f.options, f.run), ...alone.o } : replay_of(f.options, f.run));
+      } finally { await alone?.ex.close(); }
+      if (alone && failure_signature(rep.r.run) !== failure_signature(f.run.run)) {
+        console.log(`\nfirst failure: ${strategy_label(found)}, iteration ${f.iteration}: ${failure_signature(f.run.run)}`);
+        console.log(`mmrace: the failure did not replay on its own: a fresh instance of ${positionals[0]} in fresh workers ended ${failure_signature(rep.r.run)}. ` +
+          'The module keeps state from one run to the next (module-level variables?); every run must start from what setup() returns. No schedule saved.');
+        return EXIT_INTERNAL;
+      }
       const same = first_difference(schedule_of(f.options, f.run, { name: found.strategy }, '', null), rep.r.switches) < 0;
       console.log(`\nfirst failure: ${strategy_label(found)}, iteration ${f.iteration} (seed ${f.options.seed}): ` +
         `${f.run.steps} decisions, ${f.run.preemptions} preemptions${same ? '' : '  [WARNING: its replay made different decisions]'}`);
