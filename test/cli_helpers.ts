@@ -24,16 +24,18 @@ export function mmrace(...args: (string | { cwd?: string; env?: Record<string, s
 }
 
 /**
- * mmrace started in the background: `when` is called with each chunk of
- * stdout until it returns true (say, once a line shows the run has begun),
- * then `then` runs (send a signal); resolves when the process ends
+ * mmrace started in the background, driven by what it prints: each step's
+ * `when` is tried on all of stdout and stderr so far until it holds, then its
+ * `then` runs (send a signal), then the next step's; resolves when the
+ * process ends
  */
-export function mmrace_until(args: string[], when: (out: string) => boolean, then: (pid: number) => void): Promise<CliResult> {
+export function mmrace_until(args: string[], steps: [when: (out: string) => boolean, then: (pid: number) => void][],
+  opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
   need_dist();
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, CI: 'true' } });
-    let out = '', err = '', fired = false;
-    const look = () => { if (!fired && when(out + err)) { fired = true; then(p.pid!); } };
+    const p = spawn(process.execPath, [cli, ...args], { cwd: opts.cwd ?? root, env: { ...process.env, CI: 'true', ...opts.env } });
+    let out = '', err = '', next = 0;
+    const look = () => { while (next < steps.length && steps[next][0](out + err)) steps[next++][1](p.pid!); };
     p.stdout.on('data', (d) => { out += d; look(); });
     p.stderr.on('data', (d) => { err += d; look(); });
     p.on('close', (code, signal) => resolve({ code, signal, out, err }));

@@ -21,6 +21,7 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
   let switches: string[] = [];
   let era = '';
   for (const cpus of o.cpus_list) {
+    if (points.length && o.interrupt?.()) break;
     const r = await run_free({ ...o, cpus, ops: 0, warmup_ms: o.warmup_ms });
     const rep = build_report(r, { duration_ms: o.duration_ms }, null, null, version);
     switches = rep.switches;
@@ -53,6 +54,8 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
       'every CPU zeroed its counters when the warm-up ended, so nothing of the warm-up (minima and maxima included) is in the figures.');
   }
   notes.push(`hold times are sampled (1 acquisition in 16, at random); wait times are measured on every contended acquisition; operations are timed 1 in ${OP_SAMPLE_EVERY} and page faults 1 in ${FAULT_SAMPLE_EVERY}, at random.`);
+  const sig = o.interrupt?.();
+  if (sig) notes.push(`interrupted by ${sig}: ${points.length} of ${o.cpus_list.length} points ran (the last may be cut short)`);
   const failed = points.filter((p) => p.outcome !== 'clean');
   if (failed.length) notes.push(`not clean: ${failed.map((p) => `${p.cpus} CPUs ${p.outcome}: ${p.reason}`).join('; ')} (figures of a run that stopped at its failure)`);
   const jitter = ['none', 'light', 'heavy'][o.jitter] ?? String(o.jitter);

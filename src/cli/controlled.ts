@@ -18,6 +18,7 @@ import { capture } from '../search/capture.js';
 import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, OUTCOME_EXIT, UsageError, era_arg, int, num, oneOf, progress, run_args } from './args.js';
 import { scenario_era } from '../exec/boot.js';
 import { VERSION } from './version.js';
+import { interrupted } from './interrupt.js';
 import { write_outputs } from './run.js';
 
 // ---- the controlled executor: explore, replay, shrink, capture ----
@@ -127,7 +128,7 @@ export async function cmd_explore(argv: string[]): Promise<number> {
     const stop = progress(`exploring ${scenario.name}...`, performance.now());
     let reps: StrategyReport[];
     try {
-      reps = await explore(ex, { base, strategies, iterations, seed, depth, k, stop_at_first: values['stop-at-first'] });
+      reps = await explore(ex, { base, strategies, iterations, seed, depth, k, stop_at_first: values['stop-at-first'], stop: () => interrupted() !== null });
     } finally { stop(); }
     const col = (a: string, ...rest: string[]) => a.padEnd(16) + rest.map((x) => x.padStart(12)).join('');
     console.log('\n' + col('strategy', 'runs', 'failing', 'hit rate', 'first', 'decisions', 'hand-offs', 'decisions/s', 'hand-offs/s'));
@@ -138,6 +139,7 @@ export async function cmd_explore(argv: string[]): Promise<number> {
         fmt_count(s.decisions / secs), fmt_count(s.hand_offs / secs)));
     }
     for (const s of reps) for (const [sig, n] of Object.entries(s.kinds)) console.log(`  ${strategy_label(s)}: ${n} x ${sig}`);
+    if (interrupted()) console.log(`interrupted by ${interrupted()} after ${reps.reduce((a, s) => a + s.iterations, 0)} runs`);
     const found = reps.find((s) => s.first);
     const failed = reps.some((s) => s.failures > s.liveness);
     const live = reps.some((s) => s.liveness > 0);
@@ -237,7 +239,7 @@ export async function cmd_shrink(argv: string[]): Promise<number> {
     const stop = progress(`shrinking ${path}...`, performance.now());
     let res;
     try {
-      res = await shrink(ex, options, maxRuns);
+      res = await shrink(ex, options, maxRuns, undefined, () => interrupted() !== null);
     } catch (e) {
       if (e instanceof ShrinkError) { console.error(`mmrace: error: ${path}: ${e.message}`); return EXIT_VIOLATION; }
       throw e;
@@ -246,7 +248,7 @@ export async function cmd_shrink(argv: string[]): Promise<number> {
     const o = res.original, m = res.shrunk;
     console.log(controlled_header('shrink', options, m.run.roles, m.run.switches) + `  seed=${options.seed}`);
     console.log(`shrunk ${path}: ${o.preemptions} -> ${m.preemptions} preemptions, ${o.switches.length} -> ${m.switches.length} hand-offs, ` +
-      `${o.steps} -> ${m.steps} decisions in ${res.runs} runs${res.budget_hit ? ' (run budget spent: may shrink further)' : ' (no single turn can go)'}`);
+      `${o.steps} -> ${m.steps} decisions in ${res.runs} runs${interrupted() ? ` (interrupted by ${interrupted()}: may shrink further)` : res.budget_hit ? ' (run budget spent: may shrink further)' : ' (no single turn can go)'}`);
     console.log(`still fails: ${res.signature}${failure_signature(fin.r.run) === res.signature ? '' : '  [WARNING: the final replay differs]'}\n`);
     console.log(ladder(fin.r, fin.events));
     if (fin.splat) console.log(`\n${fin.splat}`);
@@ -281,7 +283,7 @@ export async function cmd_capture(argv: string[]): Promise<number> {
     let res;
     try {
       res = await capture(ex, {
-        free: { scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, era },
+        free: { scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, era, interrupt: interrupted },
         runs, rehunt, max_steps,
         on_free_failure: (r) => { freeReport = build_report({ ...r, jitter: JITTER_NAMES[jitter] }, ops > 0 ? { ops } : { duration_ms }, null, null, VERSION); },
       });

@@ -16,6 +16,7 @@ import { chrome_trace } from '../report/trace.js';
 import { render_html } from '../report/html.js';
 import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, OUTCOME_EXIT, UsageError, int, num, oneOf, progress, run_args } from './args.js';
 import { VERSION } from './version.js';
+import { interrupted } from './interrupt.js';
 
 /** a run's exit code: its outcome's (src/cli/exit.ts), or with --expect, whether the expectation held */
 export function exit_code(r: RunReport): number {
@@ -84,7 +85,7 @@ export async function cmd_run(argv: string[]): Promise<number> {
   try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
   const ref = scenarioModuleUrl(positionals[0]) ?? scenario.name;
   scenario_era(scenario, era); // a usage error before anything boots
-  const report = await run_once({ scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, watchdog_ms, trace: values.trace !== undefined, era },
+  const report = await run_once({ scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, watchdog_ms, trace: values.trace !== undefined, era, interrupt: interrupted },
     ops > 0 ? { ops } : { duration_ms }, expect);
   console.log(text_report(report, { lockStat: !values['no-lock-stat'], latency: !values['no-latency'], lockOrder: values['lock-order'] }));
   write_outputs(report, values);
@@ -122,8 +123,8 @@ export async function cmd_demo(argv: string[]): Promise<number> {
   const firsts: number[] = [];
   let buggyOps = 0;
   let shown: RunReport | null = null;
-  for (let k = 0; k < runs; k++) {
-    const r = await run_once({ scenario, scenarioRef: scenario.name, protocol: 'buggy', cpus, duration_ms: 10_000, ops: 0, seed: k + 1, jitter: 0 }, { duration_ms: 10_000 }, 'bug');
+  for (let k = 0; k < runs && !interrupted(); k++) {
+    const r = await run_once({ scenario, scenarioRef: scenario.name, protocol: 'buggy', cpus, duration_ms: 10_000, ops: 0, seed: k + 1, jitter: 0, interrupt: interrupted }, { duration_ms: 10_000 }, 'bug');
     console.log(`buggy run ${k + 1}/${runs} (seed ${k + 1}): ${outcome_line(r).replace('outcome: ', '')}`);
     if (r.outcome === 'liveness' || r.outcome === 'internal') { console.log(text_report(r)); return exit_code(r); }
     if (r.first_failure_ms !== null) firsts.push(r.first_failure_ms);
@@ -131,7 +132,7 @@ export async function cmd_demo(argv: string[]): Promise<number> {
     shown ??= r.failure ? r : null;
   }
   if (shown) console.log(`\nthe first BUG, as the kernel would print it:\n\n${shown.failure!.splat}\n`);
-  const fixed = await run_once({ scenario, scenarioRef: scenario.name, protocol: 'fixed', cpus, duration_ms, ops: 0, seed: 1, jitter: 0 }, { duration_ms }, 'clean');
+  const fixed = await run_once({ scenario, scenarioRef: scenario.name, protocol: 'fixed', cpus, duration_ms, ops: 0, seed: 1, jitter: 0, interrupt: interrupted }, { duration_ms }, 'clean');
   console.log(`fixed: ${outcome_line(fixed).replace('outcome: ', '')}`);
   if (fixed.failure) console.log(`\n${fixed.failure.splat}\n`);
   const migrations = fixed.per_cpu.reduce((a, c) => a + Number(c.migrations ?? 0), 0);

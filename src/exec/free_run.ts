@@ -41,6 +41,8 @@ export interface RunOptions {
   era?: number;
   /** run this many ms before duration_ms and leave them out of every counter (bench; src/worker/warmup.ts) */
   warmup_ms?: number;
+  /** asked every tick: a signal's name ends the run as its budget would (src/cli/interrupt.ts) */
+  interrupt?: () => string | null;
 }
 
 export type { Outcome }; // src/check/outcome.ts
@@ -66,6 +68,8 @@ export interface RunResult {
   cpu_results: CpuResult[]; watchdog: string | null;
   /** why the run ended as it did, when the executor knows better than the oops's first line (src/report/json.ts reason_of) */
   reason?: string | null;
+  /** the signal that ended the run early (src/cli/interrupt.ts), or null */
+  interrupted?: string | null;
   /** each CPU's operations, counted past 2^31 (the shared counters are 32-bit) */
   cpu_ops?: number[];
 }
@@ -136,6 +140,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
     ops64.sample(Atomics.load(i32, B.ops));
     for (let c = 0; c < o.cpus; c++) cpu_ops[c].sample(i32[percpu_base(c) + PERCPU.ops]);
   };
+  let interrupted_by: string | null = null;
   let still = '', stillAt = 0; // what the CPUs still running were doing, and since when
   let done = false;
   void all.then(() => { done = true; });
@@ -145,6 +150,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
     sample_ops();
     if (warmup_ms > 0 && warmOps < 0 && t - t0 >= warmup_ms) { warmOps = stat_epoch_begin(); ops64.rebase(); for (const c of cpu_ops) c.rebase(); warmAt = t; }
     if (o.ops === 0 && t - t0 >= o.duration_ms + warmup_ms) Atomics.store(i32, gb + GLOBALS.stop, 1);
+    if (!interrupted_by && (interrupted_by = o.interrupt?.() ?? null)) Atomics.store(i32, gb + GLOBALS.stop, 1);
     const stopping = Atomics.load(i32, gb + GLOBALS.stop) !== 0 || Atomics.load(i32, gb + GLOBALS.halt) !== 0;
     if (stopping && stopAt === Infinity) stopAt = t;
     const failed = results.findIndex((r) => r?.status === 'error');
@@ -211,11 +217,12 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   }
   const finalOops = read_oops();
   const outcome = classify(finalOops, !!watchdog, allDone, lockdep_found);
+  if (interrupted_by && outcome === 'clean') reason = `interrupted by ${interrupted_by}: every CPU stopped when asked and no check failed`;
   return {
     scenario: o.scenario.name, scenario_arg: o.scenarioArg ?? o.scenario.name, era_arg: o.era === undefined ? '' : ` --era ${o.era}`, protocol: o.protocol, cpus: o.cpus, seed: o.seed, jitter: JITTER_NAMES[o.jitter],
     roles, switches: names, baseline, era: era_label(era), bounds: read_bounds_note()?.text ?? null, elapsed_ms, ops, outcome, warmup_ms: warmed ? warmAt - t0 : 0, lockdep_cycle: lockdep_cycle(),
     first_failure_ms: finalOops ? first_failure_ms : null, oops: finalOops, invariants,
     cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'stuck', message: 'did not finish' }), watchdog,
-    reason, cpu_ops: cpu_ops.map((c) => c.value),
+    reason, interrupted: interrupted_by, cpu_ops: cpu_ops.map((c) => c.value),
   };
 }

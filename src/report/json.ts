@@ -35,6 +35,8 @@ export interface RunReport {
   seed: number; jitter: string; budget: { ops: number } | { duration_ms: number }; outcome: Outcome;
   /** why the run ended with its outcome, in one line (README "Outcomes and exit codes") */
   reason: string;
+  /** the signal that ended the run early (SIGINT, SIGTERM), or null */
+  interrupted: string | null;
   expect: string | null; expectation_met: boolean | null; elapsed_ms: number; ops: number; ops_per_s: number;
   first_failure_ms: number | null; failure: null | { kind: string; cpu: number; pfn: number; message: string; splat: string };
   interleaving: { seq: number; cpu: number; event: string; text: string }[]; invariants: string[];
@@ -63,7 +65,7 @@ export function build_report(r: RunResult, budget: RunReport['budget'], expect: 
   const b = 'ops' in budget ? `--ops ${budget.ops}` : `--duration ${budget.duration_ms / 1000}`;
   return {
     schema: RUN_SCHEMA, tool: `mmrace ${version}`, scenario: r.scenario, era: r.era, protocol: r.protocol, switches: r.switches, era_baseline: r.baseline, bounds_note: r.bounds,
-    cpus: r.cpus, roles: r.roles, seed: r.seed, jitter: r.jitter, budget, outcome: r.outcome, reason: reason_of(r), expect, expectation_met: met,
+    cpus: r.cpus, roles: r.roles, seed: r.seed, jitter: r.jitter, budget, outcome: r.outcome, reason: reason_of(r), interrupted: r.interrupted ?? null, expect, expectation_met: met,
     elapsed_ms: r.elapsed_ms, ops: r.ops, ops_per_s: r.elapsed_ms > 0 ? r.ops / (r.elapsed_ms / 1000) : 0,
     first_failure_ms: r.first_failure_ms,
     failure: o ? { kind: o.kindName, cpu: o.cpu, pfn: o.pfn, message: headline(o), splat: splat(o, events, r.roles, r.protocol, r.switches, r.era) } : null,

@@ -15,8 +15,9 @@ export function outcome_line(r: RunReport): string {
     : r.outcome === 'violation' ? `violation after ${fmt_ms(r.first_failure_ms)} (${fmt_count(r.ops)} ops)`
     : r.outcome === 'liveness' ? `liveness failure after ${fmt_ms(r.elapsed_ms)}: ${r.reason}`
     : `internal error after ${fmt_ms(r.elapsed_ms)}: ${r.reason}`;
+  const sig = r.interrupted ? `  [interrupted by ${r.interrupted}]` : '';
   const exp = r.expect ? `  [expected ${r.expect}: ${r.expectation_met ? 'met' : 'MISSED'}]` : '';
-  return `outcome: ${what}${exp}`;
+  return `outcome: ${what}${sig}${exp}`;
 }
 
 export function text_report(r: RunReport, opts: { lockStat?: boolean; latency?: boolean; lockOrder?: boolean } = {}): string {
