@@ -31,8 +31,8 @@ usage:
   mmrace explore <scenario|module.js> [--protocol buggy|fixed] [--cpus N] [--ops N] [--era E]
              [--strategy random|pct|random,pct] [--depth D] [--k K] [--iterations N]
              [--seed S] [--max-steps N] [--out FILE] [--stop-at-first] [--expect bug|clean] [--watchdog S]
-  mmrace replay FILE [--verify] [--ladder] [--trace FILE] [--json FILE] [--report FILE.html] [--watchdog S]
-  mmrace shrink FILE [--out FILE] [--max-runs N]
+  mmrace replay FILE [--module M.js] [--verify] [--ladder] [--trace FILE] [--json FILE] [--report FILE.html] [--watchdog S]
+  mmrace shrink FILE [--module M.js] [--out FILE] [--max-runs N] [--watchdog S]
   mmrace capture <scenario|module.js> [--protocol buggy|fixed] [--cpus N] [--era E] [--ops N | --duration S]
              [--seed S] [--jitter none|light|heavy] [--runs K] [--rehunt N] [--max-steps N] [--out FILE]
 

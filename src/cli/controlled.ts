@@ -1,7 +1,7 @@
 // mmrace explore, replay, shrink and capture: the controlled executor's commands.
 import { parseArgs } from 'node:util';
 import { check_output, write_new, write_output } from './outputs.js';
-import { fresh_instance_url, loadScenario, load_module, scenarioModuleUrl } from '../scenarios/registry.js';
+import { fresh_instance_url, loadScenario, load_module, scenarioModuleUrl, scenario_label } from '../scenarios/registry.js';
 import { MAX_CPUS, PCT_MAX_DEPTH } from '../shm/layout.js';
 import { JITTER_NAMES } from '../worker/jitter.js';
 import { RunReport, build_report } from '../report/json.js';
@@ -12,7 +12,9 @@ import { collect_events } from '../cpu/events.js';
 import { sizes } from '../shm/machine.js';
 import { ControlledExecutor, ControlledOptions, ControlledRun, segments_of } from '../exec/controlled.js';
 import { ExploreStrategy, StrategyReport, explore } from '../search/explore.js';
-import { FoundBy, failure_message, failure_signature, first_difference, load_schedule, schedule_json, schedule_of } from '../search/schedule.js';
+import { FoundBy, decisions_sha256, divergence_cause, failure_message, failure_signature, file_sha256, first_difference, load_schedule, schedule_json, schedule_of } from '../search/schedule.js';
+import { code_sha256 } from '../search/fingerprint.js';
+import { dirname, relative, resolve } from 'node:path';
 import { ShrinkError, shrink } from '../search/shrink.js';
 import { capture } from '../search/capture.js';
 import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, OUTCOME_EXIT, UsageError, era_arg, int, num, oneOf, progress, run_args } from './args.js';
@@ -64,9 +66,18 @@ function replay_of(o: ControlledOptions, r: ControlledRun): ControlledOptions {
  * a free variant of the default name; says where, or that it could not
  */
 function save_schedule(out: { path: string; given: boolean }, o: ControlledOptions, rep: Reported, found: FoundBy): string | null {
-  const text = schedule_json(schedule_of(o, rep.r, found, `mmrace ${VERSION}`, rep.splat));
+  const f = schedule_of(o, rep.r, found, `mmrace ${VERSION}`, rep.splat);
+  // what a replay needs to tell an edited file, changed code and a changed module apart
+  f.decisions_sha256 = decisions_sha256(f.decisions);
+  f.code_sha256 = code_sha256();
+  if (o.scenarioRef.startsWith('file:')) {
+    const mod = scenario_label(o.scenarioRef);
+    f.module = { path: relative(dirname(resolve(out.path)), mod), sha256: file_sha256(mod) }; // relative to the schedule file
+  }
+  const text = schedule_json(f);
   const saved = out.given ? (write_output(out.path, () => text) ? out.path : null) : write_new(out.path, text);
-  if (saved) console.log(`\nschedule saved: ${saved}\n  mmrace replay ${saved} --verify\n  mmrace shrink ${saved}`);
+  const m = f.module ? ` --module ${o.scenarioArg ?? scenario_label(o.scenarioRef)}` : '';
+  if (saved) console.log(`\nschedule saved: ${saved}\n  mmrace replay ${saved}${m} --verify\n  mmrace shrink ${saved}${m}`);
   return saved;
 }
 
@@ -178,18 +189,19 @@ export async function cmd_explore(argv: string[]): Promise<number> {
 
 export async function cmd_replay(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
-    verify: { type: 'boolean' }, ladder: { type: 'boolean' }, trace: { type: 'string' }, json: { type: 'string' }, report: { type: 'string' }, watchdog: { type: 'string' },
+    verify: { type: 'boolean' }, ladder: { type: 'boolean' }, trace: { type: 'string' }, json: { type: 'string' }, report: { type: 'string' }, watchdog: { type: 'string' }, module: { type: 'string' },
   } });
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `one schedule file expected, got ${positionals.length}` : 'replay needs a schedule file (from mmrace explore, shrink or capture)');
   const wd = values.watchdog === undefined ? undefined : num('watchdog', values.watchdog, 15, 0.1, 3600) * 1000;
   for (const k of ['json', 'trace', 'report'] as const) check_output(k, values[k]);
-  const loaded = await load_schedule(positionals[0]);
+  const loaded = await load_schedule(positionals[0], values.module);
   const file = loaded.file, options = { ...loaded.options, ...(wd === undefined ? {} : { watchdog_ms: wd }) };
   const ex = new ControlledExecutor();
   try {
     const a = await run_reported(ex, { ...options, sites: values.ladder ?? false, trace: values.trace !== undefined });
     console.log(controlled_header('replay', options, a.r.run.roles, a.r.run.switches) + `  seed=${options.seed}`);
     console.log(`schedule: ${positionals[0]}: ${file.decisions.length} hand-offs, ${file.preemptions} preemptions (found by ${file.found_by.name}${file.found_by.iteration !== undefined ? `, iteration ${file.found_by.iteration}` : ''})`);
+    if (loaded.module_changed) console.log(`scenario module: ${values.module} differs from the one the schedule recorded (sha256)`);
     console.log(controlled_outcome(a));
     if (a.splat) console.log(`\n${a.splat}`);
     if (a.r.run.invariants.length && !a.splat?.includes(a.r.run.invariants[0])) console.log(`\ninvariants:\n${a.r.run.invariants.map((x) => `  ${x}`).join('\n')}`);
@@ -197,8 +209,10 @@ export async function cmd_replay(argv: string[]): Promise<number> {
     write_outputs(a.report, values); // before --verify boots another Machine
     const diff = first_difference(file, a.r.switches);
     console.log('');
-    console.log(diff < 0 && a.r.diverged === 0 ? `replay: followed the schedule exactly (${a.r.steps} decisions)`
-      : `replay: left the schedule at hand-off ${diff + 1} (decision ${a.r.diverged || '?'}): the kernel code or the scenario changed since it was recorded`);
+    // a deadlock's last decision finds no CPU of the schedule able to run: that is where the recorded run ended too
+    const followed = diff < 0 && (a.r.diverged === 0 || (a.r.run.outcome === 'liveness' && a.r.diverged === a.r.steps));
+    console.log(followed ? `replay: followed the schedule exactly (${a.r.steps} decisions)`
+      : `replay: left the schedule at hand-off ${diff + 1} (decision ${a.r.diverged || '?'}): ${divergence_cause(loaded, code_sha256())}`);
     if (file.expect) {
       const same = a.r.run.outcome === file.expect.outcome && failure_message(a.r.run) === file.expect.message;
       console.log(same ? `replay: the recorded failure, ${a.splat === file.expect.splat ? 'with the recorded splat, word for word' : 'but the splat text differs from the recorded one (line numbers moved?)'}`
@@ -227,13 +241,16 @@ export async function cmd_replay(argv: string[]): Promise<number> {
 }
 
 export async function cmd_shrink(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { out: { type: 'string' }, 'max-runs': { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { out: { type: 'string' }, 'max-runs': { type: 'string' }, module: { type: 'string' }, watchdog: { type: 'string' } } });
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `one schedule file expected, got ${positionals.length}` : 'shrink needs a schedule file');
   const maxRuns = int('max-runs', values['max-runs'], 2000, 1, 1_000_000);
   const path = positionals[0];
   const out = values.out ?? (path.endsWith('.json') ? path.replace(/(\.schedule)?\.json$/, '.min.json') : `${path}.min.json`);
   check_output('out', out);
-  const { options } = await load_schedule(path);
+  const wd = values.watchdog === undefined ? undefined : num('watchdog', values.watchdog, 15, 0.1, 3600) * 1000;
+  const loaded = await load_schedule(path, values.module);
+  const options = { ...loaded.options, ...(wd === undefined ? {} : { watchdog_ms: wd }) };
+  if (loaded.module_changed) console.log(`scenario module: ${values.module} differs from the one the schedule recorded (sha256)`);
   const ex = new ControlledExecutor();
   try {
     const stop = progress(`shrinking ${path}...`, performance.now());
