@@ -58,9 +58,9 @@ describe('a run ends with its reason', () => {
     expect(r.out).toMatch(/mmrace: CPU#0 made its last progress \d+\.\d\d s into the run/);
     expect(r.out).toContain('mmrace: CPU 0 holds the token and has reached no preemption point since decision 0');
     const j = join(tmp(), 'np.run.json');
-    const rr = mmrace('replay', out, '--watchdog', '0.3', '--json', j);
+    const rr = mmrace('replay', out, '--module', 'test/fixtures/no_preempt.mjs', '--watchdog', '0.3', '--json', j);
     expect(rr.code).toBe(3);
-    expect(json(j).reason).toMatch(/^CPU 0 \(spin\) reached no preemption point for \d+ s from \d+\.\d\d s into the run \(decision 0\)$/);
+    expect(json(j).reason).toMatch(/^CPU 0 \(spin\) reached no preemption point for \d+\.\d s from \d+\.\d\d s into the run \(decision 0\)$/);
     expect(rr.out).toContain(`outcome: liveness failure at decision 0: ${json(j).reason}`);
   });
 

@@ -237,9 +237,9 @@ export class ControlledExecutor {
           : `${lockup_report(cpu, secs, roles, (lastChange - t0) / 1000)}\n` +
             `mmrace: CPU ${cpu} holds the token and has reached no preemption point since decision ${step}: a loop that waits for another CPU must go through a lock or cond_resched()`;
         this.reason = failed >= 0 ? msg.replace(/^mmrace: /, '')
-          : `CPU ${cpu} (${roles[cpu]}) reached no preemption point for ${secs} s from ${((lastChange - t0) / 1000).toFixed(2)} s into the run (decision ${step})`;
+          : `CPU ${cpu} (${roles[cpu]}) reached no preemption point for ${((t - lastChange) / 1000).toFixed(1)} s from ${((lastChange - t0) / 1000).toFixed(2)} s into the run (decision ${step})`;
         set_current_cpu(cpu, o.seed);
-        record_oops(failed >= 0 ? OOPS_INTERNAL : OOPS_SOFTLOCKUP, msg, 0, cpu, 0, 0, false);
+        if (!record_oops(failed >= 0 ? OOPS_INTERNAL : OOPS_SOFTLOCKUP, msg, 0, cpu, 0, 0, false)) this.reason = null; // the failure first recorded is the reason
         Atomics.store(i32, B.sched + SCHED.abort, 1);
         Atomics.store(i32, B.globals + GLOBALS.halt, 1);
         this.drop_pool();

@@ -112,7 +112,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   if (arrived < o.cpus && !results.some((r) => r)) {
     // a CPU whose scenario module never finished loading in its worker never comes: the run cannot start
     boot_reason = `${o.cpus - arrived} of ${o.cpus} CPUs did not reach the start barrier within ${BOOT_TIMEOUT_MS / 1000} s: the scenario module never finished loading in a worker`;
-    record_oops(OOPS_INTERNAL, `mmrace: ${boot_reason}`, 0, 0, 0, 0, false);
+    if (!record_oops(OOPS_INTERNAL, `mmrace: ${boot_reason}`, 0, 0, 0, 0, false)) boot_reason = null;
   }
   const t0 = now();
   Atomics.store(i32, gb + GLOBALS.go, 1);
@@ -156,9 +156,9 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
     const failed = results.findIndex((r) => r?.status === 'error');
     if (failed >= 0 && Atomics.load(i32, gb + GLOBALS.halt) === 0) {
       // a CPU that could not run (its module failed to load, its role threw): stop the others, and say which
-      reason = `CPU ${failed} (${roles[failed]}) failed: ${results[failed]!.message ?? 'no message'}`;
+      const why = `CPU ${failed} (${roles[failed]}) failed: ${results[failed]!.message ?? 'no message'}`;
       set_current_cpu(failed, o.seed);
-      record_oops(OOPS_INTERNAL, `mmrace: ${reason}`, 0, failed, 0, 0, false);
+      if (record_oops(OOPS_INTERNAL, `mmrace: ${why}`, 0, failed, 0, 0, false)) reason = why;
     }
     if (stopping) {
       const running = results.flatMap((r, c) => (r ? [] : [c]));
@@ -171,18 +171,18 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
       // CPUs waiting for locks while nothing at all moved: blocked for good; report within a second of the budget's end
       if (running.length && waiting && t - stillAt >= BLOCKED_MS) {
         const d = deadlock_report(running, t - stillAt, roles);
-        watchdog = d.text; reason = d.reason;
+        watchdog = d.text;
         set_current_cpu(running[0], o.seed);
-        record_oops(OOPS_SOFTLOCKUP, d.text, 0, running[0], 0, 0, false);
+        if (record_oops(OOPS_SOFTLOCKUP, d.text, 0, running[0], 0, 0, false)) reason = d.reason; // else the failure that came first is the reason
         break;
       }
       if (running.length && t - stopAt > stop_grace) {
         const moving = t - stillAt < BLOCKED_MS;
-        reason = `${running.map((c) => `CPU ${c} (${roles[c]})`).join(', ')} did not stop within ${(stop_grace / 1000).toFixed(1)} s of being asked` +
+        const why = `${running.map((c) => `CPU ${c} (${roles[c]})`).join(', ')} did not stop within ${(stop_grace / 1000).toFixed(1)} s of being asked` +
           (moving ? ' and kept running: a role loop must end once ctx.should_stop() is true' : ' and made no progress: a loop that waits must go through a lock or end when ctx.should_stop() is true');
-        watchdog = `mmrace: ${reason}:\n${cpu_states(roles)}`;
+        watchdog = `mmrace: ${why}:\n${cpu_states(roles)}`;
         set_current_cpu(running[0], o.seed);
-        record_oops(OOPS_SOFTLOCKUP, watchdog, 0, running[0], 0, 0, false);
+        if (record_oops(OOPS_SOFTLOCKUP, watchdog, 0, running[0], 0, 0, false)) reason = why;
         break;
       }
     }
@@ -193,9 +193,8 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
       if (t - lastChange[cpu] > wd) {
         const secs = Math.round((t - lastChange[cpu]) / 1000);
         watchdog = lockup_report(cpu, secs, roles, (lastChange[cpu] - t0) / 1000);
-        reason = lockup_reason(cpu, secs, roles);
         set_current_cpu(cpu, o.seed);
-        record_oops(OOPS_SOFTLOCKUP, watchdog, 0, cpu, 0, 0, false);
+        if (record_oops(OOPS_SOFTLOCKUP, watchdog, 0, cpu, 0, 0, false)) reason = lockup_reason(cpu, secs, roles);
         break;
       }
     }

@@ -51,7 +51,11 @@ export interface RunReport {
  */
 export function reason_of(r: RunResult): string {
   if (r.reason) return r.reason;
-  if (r.oops) return headline(r.oops); // an end-of-run sweep's says so: 'invariant violated at the end of the run'
+  if (r.oops) {
+    // a deadlock's report carries its wait-for cycle: that is the reason (the controlled scheduler's, the watchdog's)
+    const cycle = r.outcome === 'liveness' ? /^mmrace: wait-for cycle: (.*)$/m.exec(r.oops.text) : null;
+    return cycle ? `deadlock: ${cycle[1]} (${headline(r.oops).replace(/^mmrace: /, '')})` : headline(r.oops); // an end-of-run sweep's says so: 'invariant violated at the end of the run'
+  }
   if (r.outcome === 'violation' && r.lockdep_cycle) return `lockdep: possible circular locking dependency (${r.lockdep_cycle})`;
   if (r.outcome === 'clean') return 'every CPU stopped when asked and no check failed';
   const bad = r.cpu_results.filter((c) => c.status !== 'done');
