@@ -19,8 +19,4 @@ export function outcomes_exit(outcomes: readonly Outcome[]): number {
 /** a bad command line or value: one line on stderr and exit 2 */
 export class UsageError extends Error {}
 
-/** a value as an error message quotes it: one line, not too long */
-export const clip = (v: string, max = 60): string => {
-  const one = v.replace(/[\x00-\x1f\x7f]/g, '?');
-  return one.length > max ? `${one.slice(0, max)}... (${v.length} characters)` : one;
-};
+export { clip } from '../exec/clip.js';

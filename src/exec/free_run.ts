@@ -91,11 +91,13 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   const pool = create_pool(o.cpus);
   pool.on('error', (e: Error) => { record_oops(OOPS_INTERNAL, `worker failed: ${e.message}`, 0, 0, 0, 0, false); });
   const results: (CpuResult | null)[] = new Array(o.cpus).fill(null);
+  let over = false; // the run has ended: what its workers report from now on is not recorded
   const tasks = roles.map((role, cpu) => {
     const t: CpuTask = { sab, cpu, nr_cpus: o.cpus, seed: o.seed, jitter: o.jitter, scenario: o.scenarioRef, role, setup, barrier_timeout_ms: 60_000 };
     return (pool.run(t) as Promise<CpuResult>).then(
       (r) => { results[cpu] = r; },
       (e: Error) => {
+        if (over) return; // a stuck CPU's task, rejected when its pool is torn down after the run: the next run's Machine is not its
         results[cpu] = { cpu, status: 'error', message: e.message };
         set_current_cpu(cpu, o.seed); // the oops names the CPU whose worker died
         record_oops(OOPS_INTERNAL, `mmrace: CPU ${cpu} (${role}) worker died: ${e.message}`, 0, cpu, 0, 0, false);
@@ -201,6 +203,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
     if (watchdog) break;
   }
   const end = now();
+  over = true;
   if (done) await pool.destroy(); else void pool.destroy();
   const warmed = warmOps >= 0;
   const elapsed_ms = end - warmAt;

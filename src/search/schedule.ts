@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { dirname, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MAX_CPUS, PCT_MAX_DEPTH } from '../shm/layout.js';
-import { clip } from '../cli/exit.js';
+import { clip } from '../exec/clip.js';
 import { OUTCOMES } from '../check/outcome.js';
 import { SWITCHES } from '../shm/switches.js';
 import { scenario_era } from '../exec/boot.js';
