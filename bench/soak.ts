@@ -7,13 +7,26 @@
 import { run_free } from '../src/exec/free_run.js';
 import { SCENARIOS } from '../src/scenarios/registry.js';
 import { JITTER_NAMES } from '../src/worker/jitter.js';
+import { MAX_CPUS } from '../src/shm/layout.js';
+import { UsageError, clip, int, oneOf } from '../src/cli/args.js';
 
-const [name = 'swap-stress', runsArg = '20', cpusArg = '5', opsArg = '1000000', jitterArg = 'heavy', protoArg = 'fixed'] = process.argv.slice(2);
-const scenario = SCENARIOS.find((s) => s.name === name);
-const jitter = JITTER_NAMES.indexOf(jitterArg as (typeof JITTER_NAMES)[number]);
-const runs = Number(runsArg), cpus = Number(cpusArg), ops = Number(opsArg);
-if (!scenario || jitter < 0 || !(runs > 0) || !(cpus > 0) || !(ops > 0) || (protoArg !== 'fixed' && protoArg !== 'buggy')) {
-  console.error(`soak: usage: npm run soak -- <${SCENARIOS.map((s) => s.name).join('|')}> [runs] [cpus] [ops] [none|light|heavy] [fixed|buggy]`);
+const USAGE = `soak: usage: npm run soak -- <${SCENARIOS.map((s) => s.name).join('|')}> [runs] [cpus] [ops] [none|light|heavy] [fixed|buggy]`;
+const argv = process.argv.slice(2);
+const [name = 'swap-stress', runsArg, cpusArg, opsArg, jitterArg = 'heavy', protoArg = 'fixed'] = argv;
+let scenario, jitter, runs, cpus, ops;
+try {
+  // the CLI's own checks: whole decimal numbers in range, names from their lists, nothing extra
+  if (argv.length > 6) throw new UsageError(`at most 6 arguments, got ${argv.length}`);
+  scenario = SCENARIOS.find((s) => s.name === name);
+  if (!scenario) throw new UsageError(`unknown scenario '${clip(name)}'`);
+  runs = int('runs', runsArg, 20, 1, 1_000_000);
+  cpus = int('cpus', cpusArg, 5, 1, MAX_CPUS);
+  ops = int('ops', opsArg, 1_000_000, 1, 2 ** 31 - 1);
+  jitter = JITTER_NAMES.indexOf(oneOf('jitter', jitterArg, 'heavy', JITTER_NAMES));
+  oneOf('protocol', protoArg, 'fixed', ['fixed', 'buggy'] as const);
+} catch (e) {
+  if (!(e instanceof UsageError)) throw e;
+  console.error(`soak: error: ${e.message.replace(/^--/, '')}\n${USAGE}`);
   process.exit(2);
 }
 const protocol = protoArg as 'fixed' | 'buggy';

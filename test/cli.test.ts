@@ -1,19 +1,10 @@
 // The command line as a user meets it: bad input is one line and exit 2, a
 // deadlock becomes a report and exit 3, a run prints a splat and exits 1.
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-const root = new URL('..', import.meta.url).pathname;
-const cli = join(root, 'dist/src/cli.js');
-
-function mmrace(...args: string[]) {
-  if (!existsSync(cli)) throw new Error('dist/ is missing: run npm run build (npm test does)');
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, CI: 'true' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+import { mmrace } from './cli_helpers.js';
 
 describe('mmrace CLI', () => {
   it('list names the scenario and its switch', () => {
@@ -34,6 +25,14 @@ describe('mmrace CLI', () => {
     ['module that throws', ['run', 'test/fixtures/throws.mjs'], /failed to load: this scenario is broken on purpose/],
     ['setup that throws', ['run', 'test/fixtures/setup-throws.mjs', '--ops', '10'], /scenario setup failed: no memory for my setup/],
     ['missing module', ['run', './nowhere.mjs'], /scenario module not found/],
+    ['negative CPUs', ['run', 'orphaned-migration-entry', '--cpus', '-1'], /--cpus must be between 1 and 64, got -1\n/],
+    ['negative seed', ['run', 'orphaned-migration-entry', '--seed', '-1'], /--seed must be between 0 and \d+, got -1\n/],
+    ['negative explore CPUs', ['explore', 'orphaned-migration-entry', '--cpus', '-3'], /--cpus must be between 1 and 64, got -3\n/],
+    ['empty --json', ['run', 'orphaned-migration-entry', '--json', ''], /--json needs a value, got ''/],
+    ['empty --out=', ['explore', 'orphaned-migration-entry', '--out='], /--out needs a value, got ''/],
+    ['hex duration', ['run', 'orphaned-migration-entry', '--duration', '0x10'], /--duration must be a decimal number, got '0x10'/],
+    ['exponent watchdog', ['run', 'orphaned-migration-entry', '--watchdog', '1e3'], /--watchdog must be a decimal number, got '1e3'/],
+    ['a 10 MB value is not echoed back', ['run', 'orphaned-migration-entry', '--cpus', 'x'.repeat(100_000)], /got 'x{60}\.\.\. \(100000 characters\)'\n/],
   ];
   for (const [what, args, msg] of bad) {
     it(`${what}: one-line error, exit 2`, () => {
@@ -45,6 +44,24 @@ describe('mmrace CLI', () => {
       expect(r.out).toBe('');
     });
   }
+
+  it('mmrace <command> --help prints that command\'s usage, exit 0', () => {
+    for (const cmd of ['run', 'explore', 'replay']) {
+      const r = mmrace(cmd, '--help');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(new RegExp(`^usage:\n  mmrace ${cmd} `));
+      expect(r.out).toContain('exit: 0 ok');
+      expect(r.out).not.toMatch(/mmrace (list|bench|demo)\b/);
+    }
+  });
+
+  it('list aligns its descriptions in one column, however long the names', () => {
+    const lines = mmrace('list').out.split('\n');
+    const from = lines.indexOf('scenarios:') + 1, to = lines.indexOf('eras:') - 1;
+    const body = lines.slice(from, to).filter((l) => l && !l.endsWith(':'));
+    const cols = new Set(body.map((l) => /^  \S*\s+/.exec(l)![0].length));
+    expect(cols.size).toBe(1);
+  });
 
   it('a spinning deadlock becomes 2.6.18\'s soft-lockup report naming held and awaited locks, exit 3', () => {
     const r = mmrace('run', 'test/fixtures/abba.mjs', '--cpus', '3', '--duration', '30', '--watchdog', '1');

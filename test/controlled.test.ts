@@ -134,7 +134,7 @@ describe('controlled executor: the fixed protocol and liveness', () => {
     expect(r.out).toMatch(/every CPU left waits and none can go on\nBUG: soft lockup detected on CPU#(\d)!\nmmrace: CPU#\1 \((ab|ba):\d\) stuck for 10s in /);
     expect(r.out).toMatch(/1 lock held: &mm->page_table_lock \(mm#1\)/);
     expect(r.out).toMatch(/waiting for: &mm->page_table_lock \(mm#2\)/);
-    const again = mmrace('replay', join(tmp, 'abba.json'), '--verify');
+    const again = mmrace('replay', join(tmp, 'abba.json'), '--module', join(root, 'test/fixtures/abba_locks.mjs'), '--verify');
     expect(again.code, again.err).toBe(3);
     expect(again.out).toMatch(/identical decisions, splat and per-CPU event logs/);
   });

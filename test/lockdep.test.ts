@@ -172,12 +172,12 @@ describe('lockdep end to end', () => {
     const saved = JSON.parse(readFileSync(file, 'utf8'));
     expect(saved.expect.message).toBe(`possible circular locking dependency: ${cycle}`);
     expect(saved.expect.splat).toContain('WARNING: possible circular locking dependency detected');
-    const r = cli('replay', file, '--verify');
+    const r = cli('replay', file, '--module', 'examples/page-lock-inversion.mjs', '--verify');
     expect(r.status).toBe(1);
     expect(r.stdout).toContain(`outcome: lockdep: possible circular locking dependency (${cycle})`);
     expect(r.stdout).toContain('the recorded failure, with the recorded splat, word for word');
     expect(r.stdout).toContain('identical decisions, splat and per-CPU event logs');
-    const s = cli('shrink', file, '--out', join(dir, 'ld.min.json'));
+    const s = cli('shrink', file, '--module', 'examples/page-lock-inversion.mjs', '--out', join(dir, 'ld.min.json'));
     expect(s.status, s.stderr).toBe(0);
     expect(s.stdout).toContain(`still fails: lockdep: ${cycle}`);
   });

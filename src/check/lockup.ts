@@ -96,7 +96,7 @@ function task_state(cpu: number, comm: string): string[] {
  * The report of CPU `cpu`, stuck for `secs` seconds (or, for a run with no
  * clock, the detector's own threshold), in the run's era.
  */
-export function lockup_report(cpu: number, secs: number, roles: string[]): string {
+export function lockup_report(cpu: number, secs: number, roles: string[], began_s?: number): string {
   const comm = roles[cpu] ?? '?';
   const pid = cpu + 1;
   const out: string[] = [];
@@ -113,6 +113,95 @@ export function lockup_report(cpu: number, secs: number, roles: string[]): strin
   } else {
     out.push(`mmrace: soft lockup: CPU#${cpu} (${comm}:${pid}) stuck for ${secs}s in ${path_of(cpu)} (${ERA.kernel} had no soft-lockup detector)`);
   }
+  if (began_s !== undefined) out.push(`mmrace: CPU#${cpu} made its last progress ${began_s.toFixed(2)} s into the run`);
+  const cycle = wait_cycle(wait_for_graph());
+  if (cycle) out.push(`mmrace: wait-for cycle: ${format_cycle(cycle, roles)}`);
   out.push('', 'mmrace: every CPU\'s locks, held and awaited:', cpu_states(roles));
   return out.join('\n');
+}
+
+/** the watchdog's report in one line: who stopped, for how long, and what it waits for */
+export function lockup_reason(cpu: number, secs: number, roles: string[]): string {
+  const g = wait_for_graph();
+  const cycle = wait_cycle(g);
+  if (cycle) return `deadlock: ${format_cycle(cycle, roles)} (CPU ${cpu} made no progress for ${secs} s)`;
+  const w = g.find((x) => x.cpu === cpu);
+  return `${who(cpu, roles)} made no progress for ${secs} s` +
+    (w ? `, waiting for ${describe_lock(w.lock, w.cls)}${w.holders.length ? `, held by ${w.holders.map((h) => who(h, roles)).join(' and ')}` : ''}` : ' and waits for no lock');
+}
+
+/**
+ * The wait-for graph: each blocked CPU, the lock it waits for, and the CPUs
+ * that hold that lock (any number: a lock held shared has several holders).
+ * Generic over "the lock a CPU waits for": whatever kind of lock it is, the
+ * waiter names its word in await_lock and every holder lists it in held[].
+ */
+export interface WaitFor { cpu: number; lock: number; cls: number; holders: number[] }
+
+export function wait_for_graph(): WaitFor[] {
+  const out: WaitFor[] = [];
+  for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) {
+    const lock = Atomics.load(i32, percpu_base(cpu) + PERCPU.await_lock);
+    if (lock === 0) continue;
+    const holders: number[] = [];
+    for (let h = 0; h < sizes.nr_cpus; h++) {
+      const pc = percpu_base(h);
+      for (let k = 0; k < Math.min(i32[pc + PERCPU.nheld], HELD_MAX); k++) if (i32[pc + PERCPU.held + k] === lock) { holders.push(h); break; }
+    }
+    out.push({ cpu, lock, cls: i32[percpu_base(cpu) + PERCPU.await_cls], holders });
+  }
+  return out;
+}
+
+/** a cycle of CPUs each waiting for a lock the next one holds, or null */
+export function wait_cycle(g: readonly WaitFor[]): WaitFor[] | null {
+  const by = new Map(g.map((w) => [w.cpu, w]));
+  for (const start of g) {
+    // depth-first along holders; a path that comes back to a CPU on it is a cycle
+    const path: WaitFor[] = [];
+    const on = new Set<number>();
+    const visit = (w: WaitFor): WaitFor[] | null => {
+      if (on.has(w.cpu)) return path.slice(path.findIndex((p) => p.cpu === w.cpu));
+      on.add(w.cpu); path.push(w);
+      for (const h of w.holders) {
+        const next = by.get(h);
+        if (next) { const c = visit(next); if (c) return c; }
+      }
+      path.pop(); on.delete(w.cpu);
+      return null;
+    };
+    const c = visit(start);
+    if (c) return c;
+  }
+  return null;
+}
+
+const who = (cpu: number, roles: string[]) => `CPU ${cpu} (${roles[cpu] ?? '?'})`;
+
+/** "CPU 0 (ab) waits for X, held by CPU 1 (ba)", one clause per CPU on the cycle */
+export function format_cycle(c: readonly WaitFor[], roles: string[]): string {
+  return c.map((w, k) => `${who(w.cpu, roles)} waits for ${describe_lock(w.lock, w.cls)}, held by ${who(c[(k + 1) % c.length].cpu, roles)}`).join('; ');
+}
+
+/**
+ * The run's budget ended and these CPUs (`blocked`) never came back: what
+ * each waits for and who holds it, the cycle if there is one, then every
+ * CPU's locks. The kernel would have said nothing yet (its detectors wait
+ * far longer), so this speaks as mmrace.
+ */
+export function deadlock_report(blocked: readonly number[], stuck_ms: number, roles: string[]): { text: string; reason: string } {
+  const g = wait_for_graph();
+  const cycle = wait_cycle(g);
+  const secs = (stuck_ms / 1000).toFixed(1);
+  const list = blocked.map((c) => who(c, roles)).join(', ');
+  const reason = cycle
+    ? `deadlock: ${format_cycle(cycle, roles)}`
+    : g.length
+      ? `blocked at the end of the run: ${g.map((w) => `${who(w.cpu, roles)} waits for ${describe_lock(w.lock, w.cls)}, held by ${w.holders.length ? w.holders.map((h) => who(h, roles)).join(' and ') : 'no CPU'}`).join('; ')}`
+      : `${list} did not stop`;
+  const out = [`mmrace: ${cycle ? 'deadlock' : 'liveness failure'}: the run's budget ended and ${list} made no progress for ${secs} s after being asked to stop`];
+  if (cycle) out.push(`mmrace: wait-for cycle: ${format_cycle(cycle, roles)}`);
+  else if (g.length) out.push(`mmrace: no wait-for cycle: ${reason.replace(/^blocked at the end of the run: /, '')}`);
+  out.push('', 'mmrace: every CPU\'s locks, held and awaited:', cpu_states(roles));
+  return { text: out.join('\n'), reason };
 }

@@ -3,13 +3,13 @@
 import { MAX_CPUS } from '../shm/layout.js';
 import { JITTER_NAMES } from '../worker/jitter.js';
 import { ERAS, parse_era } from '../shm/era.js';
-import { UsageError } from './exit.js';
+import { UsageError, clip } from './exit.js';
 
-export { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, OUTCOME_EXIT, UsageError, outcomes_exit } from './exit.js';
+export { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, OUTCOME_EXIT, UsageError, clip, outcomes_exit } from './exit.js';
 
 export function int(name: string, v: string | undefined, dflt: number, min: number, max: number): number {
   if (v === undefined) return dflt;
-  if (!/^-?\d+$/.test(v)) throw new UsageError(`--${name} must be an integer, got '${v}'`);
+  if (!/^-?\d+$/.test(v)) throw new UsageError(`--${name} must be an integer, got '${clip(v)}'`);
   const n = Number(v);
   if (n < min || n > max) throw new UsageError(`--${name} must be between ${min} and ${max}, got ${n}`);
   return n;
@@ -17,15 +17,44 @@ export function int(name: string, v: string | undefined, dflt: number, min: numb
 
 export function num(name: string, v: string | undefined, dflt: number, min: number, max: number): number {
   if (v === undefined) return dflt;
+  // decimal only: Number() would also take '0x10', '1e3', ' 5 ' and 'Infinity'
+  if (!/^-?(\d+(\.\d*)?|\.\d+)$/.test(v)) throw new UsageError(`--${name} must be a decimal number, got '${clip(v)}'`);
   const n = Number(v);
-  if (!Number.isFinite(n) || v.trim() === '') throw new UsageError(`--${name} must be a number, got '${v}'`);
   if (n < min || n > max) throw new UsageError(`--${name} must be between ${min} and ${max}, got ${n}`);
   return n;
 }
 
+/**
+ * the command line before parseArgs sees it: '--cpus -1' becomes '--cpus=-1'
+ * (so a negative number is a value, reported as out of range, not an
+ * ambiguous option), and an empty value ('--json ""', '--json=') is refused
+ */
+export function normalize_args(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') { out.push(...argv.slice(i)); break; }
+    const m = /^--([\w-]+)(=(.*))?$/.exec(a);
+    if (m && m[2] !== undefined && m[3] === '') throw new UsageError(`--${m[1]} needs a value, got ''`);
+    if (m && m[2] === undefined && i + 1 < argv.length) {
+      const next = argv[i + 1];
+      if (next === '') throw new UsageError(`--${m[1]} needs a value, got ''`);
+      if (/^-\d/.test(next)) { out.push(`${a}=${next}`); i++; continue; }
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+/** -h or --help anywhere before a '--' */
+export const wants_help = (argv: readonly string[]): boolean => {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '-h' || a === '--help');
+};
+
 export function oneOf<T extends string>(name: string, v: string | undefined, dflt: T, allowed: readonly T[]): T {
   if (v === undefined) return dflt;
-  if (!allowed.includes(v as T)) throw new UsageError(`--${name} must be one of ${allowed.join('|')}, got '${v}'`);
+  if (!allowed.includes(v as T)) throw new UsageError(`--${name} must be one of ${allowed.join('|')}, got '${clip(v)}'`);
   return v as T;
 }
 

@@ -1,6 +1,6 @@
 // mmrace bench: one scenario across CPU counts.
 import { parseArgs } from 'node:util';
-import { writeFileSync } from 'node:fs';
+import { check_output, write_output } from './outputs.js';
 import { loadScenario, scenarioModuleUrl } from '../scenarios/registry.js';
 import { JITTER_NAMES } from '../worker/jitter.js';
 import { availableParallelism } from 'node:os';
@@ -10,6 +10,7 @@ import { render_html } from '../report/html.js';
 import { UsageError, cpu_list, outcomes_exit, era_arg, int, num, oneOf } from './args.js';
 import { scenario_era } from '../exec/boot.js';
 import { VERSION } from './version.js';
+import { interrupted } from './interrupt.js';
 
 export async function cmd_bench(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -28,16 +29,18 @@ export async function cmd_bench(argv: string[]): Promise<number> {
   const jitter = JITTER_NAMES.indexOf(oneOf('jitter', values.jitter, 'none', JITTER_NAMES));
   const watchdog_ms = num('watchdog', values.watchdog, 15, 0.1, 3600) * 1000;
   const era = era_arg(values.era);
+  check_output('json', values.json);
+  check_output('report', values.report);
   let scenario;
   try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
   const ref = scenarioModuleUrl(positionals[0]) ?? scenario.name;
   scenario_era(scenario, era);
   const cores = availableParallelism();
   console.log(`mmrace bench ${scenario.name} (${protocol}): ${cpus_list.join(', ')} CPUs, ${warmup_ms / 1000} s warm-up + ${duration_ms / 1000} s each, on ${cores} host cores`);
-  const r = await run_bench({ scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus_list, duration_ms, warmup_ms, seed, jitter, watchdog_ms, era,
+  const r = await run_bench({ scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus_list, duration_ms, warmup_ms, seed, jitter, watchdog_ms, era, interrupt: interrupted,
     on_point: (p) => console.log(format_bench_point(p, cores)) }, VERSION);
   console.log('\n' + format_bench(r));
-  if (values.json) writeFileSync(values.json, JSON.stringify(r, null, 2) + '\n');
-  if (values.report) { writeFileSync(values.report, render_html(r)); console.log(`report: ${values.report}`); }
+  if (values.json) write_output(values.json, () => JSON.stringify(r, null, 2) + '\n');
+  if (values.report && write_output(values.report, () => render_html(r))) console.log(`report: ${values.report}`);
   return outcomes_exit(r.points.map((p) => p.outcome));
 }

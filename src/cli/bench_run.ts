@@ -21,6 +21,7 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
   let switches: string[] = [];
   let era = '';
   for (const cpus of o.cpus_list) {
+    if (points.length && o.interrupt?.()) break;
     const r = await run_free({ ...o, cpus, ops: 0, warmup_ms: o.warmup_ms });
     const rep = build_report(r, { duration_ms: o.duration_ms }, null, null, version);
     switches = rep.switches;
@@ -29,7 +30,7 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
     const p: BenchPoint = {
       cpus, oversubscription: cpus / cores, warmup_ms: r.warmup_ms, elapsed_ms: rep.elapsed_ms, ops: rep.ops, ops_per_s: rep.ops_per_s,
       ops_per_s_per_cpu: rep.ops_per_s / cpus, speedup: one && one.ops_per_s > 0 ? rep.ops_per_s / one.ops_per_s : null,
-      outcome: rep.outcome,
+      outcome: rep.outcome, reason: rep.reason,
       contentions: rep.lock_stat.reduce((a, x) => a + x.contentions, 0),
       acquisitions: rep.lock_stat.reduce((a, x) => a + x.acquisitions, 0),
       lock_stat: rep.lock_stat, latency: rep.latency,
@@ -44,7 +45,7 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
       'throughput measures lock hand-offs, parking and the OS scheduler, not parallel hardware. Contention then depends on which threads ' +
       'the OS runs together: a descheduled CPU cannot contend, and a descheduled holder makes its waiters wait longer, so waits grow while counts may fall.');
   }
-  if (points.some((p) => p.cpus === 1) && o.scenario.roles(1).length === 1 && o.scenario.roles(1)[0] !== o.scenario.roles(2)[0]) {
+  if (points.some((p) => p.cpus === 1) && points.some((p) => p.cpus > 1) && o.scenario.roles(1)[0] !== o.scenario.roles(2)[0]) {
     notes.push(`1 CPU runs role '${o.scenario.roles(1)[0]}' (every operation on one CPU); from 2 CPUs each CPU has a role, so the mix of operations differs from the 1-CPU point and speedup compares unlike workloads.`);
   }
   if (o.warmup_ms > 0) {
@@ -53,8 +54,10 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
       'every CPU zeroed its counters when the warm-up ended, so nothing of the warm-up (minima and maxima included) is in the figures.');
   }
   notes.push(`hold times are sampled (1 acquisition in 16, at random); wait times are measured on every contended acquisition; operations are timed 1 in ${OP_SAMPLE_EVERY} and page faults 1 in ${FAULT_SAMPLE_EVERY}, at random.`);
+  const sig = o.interrupt?.();
+  if (sig) notes.push(`interrupted by ${sig}: ${points.length} of ${o.cpus_list.length} points ran (the last may be cut short)`);
   const failed = points.filter((p) => p.outcome !== 'clean');
-  if (failed.length) notes.push(`not clean: ${failed.map((p) => `${p.cpus} CPUs ${p.outcome}`).join(', ')} (figures of a run that stopped at its failure)`);
+  if (failed.length) notes.push(`not clean: ${failed.map((p) => `${p.cpus} CPUs ${p.outcome}: ${p.reason}`).join('; ')} (figures of a run that stopped at its failure)`);
   const jitter = ['none', 'light', 'heavy'][o.jitter] ?? String(o.jitter);
   return {
     schema: 'mmrace.bench/1', tool: `mmrace ${version}`, scenario: o.scenario.name, era, protocol: o.protocol, switches, cores,

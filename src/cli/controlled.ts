@@ -1,7 +1,7 @@
 // mmrace explore, replay, shrink and capture: the controlled executor's commands.
 import { parseArgs } from 'node:util';
-import { writeFileSync } from 'node:fs';
-import { loadScenario, scenarioModuleUrl } from '../scenarios/registry.js';
+import { check_output, write_new, write_output } from './outputs.js';
+import { fresh_instance_url, loadScenario, load_module, scenarioModuleUrl, scenario_label } from '../scenarios/registry.js';
 import { MAX_CPUS, PCT_MAX_DEPTH } from '../shm/layout.js';
 import { JITTER_NAMES } from '../worker/jitter.js';
 import { RunReport, build_report } from '../report/json.js';
@@ -12,12 +12,15 @@ import { collect_events } from '../cpu/events.js';
 import { sizes } from '../shm/machine.js';
 import { ControlledExecutor, ControlledOptions, ControlledRun, segments_of } from '../exec/controlled.js';
 import { ExploreStrategy, StrategyReport, explore } from '../search/explore.js';
-import { FoundBy, failure_message, failure_signature, first_difference, load_schedule, schedule_json, schedule_of } from '../search/schedule.js';
+import { FoundBy, decisions_sha256, divergence_cause, failure_message, failure_signature, file_sha256, first_difference, load_schedule, schedule_json, schedule_of } from '../search/schedule.js';
+import { code_sha256 } from '../search/fingerprint.js';
+import { dirname, relative, resolve } from 'node:path';
 import { ShrinkError, shrink } from '../search/shrink.js';
 import { capture } from '../search/capture.js';
 import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, OUTCOME_EXIT, UsageError, era_arg, int, num, oneOf, progress, run_args } from './args.js';
 import { scenario_era } from '../exec/boot.js';
 import { VERSION } from './version.js';
+import { interrupted } from './interrupt.js';
 import { write_outputs } from './run.js';
 
 // ---- the controlled executor: explore, replay, shrink, capture ----
@@ -36,14 +39,21 @@ function controlled_header(cmd: string, o: ControlledOptions, roles: string[], s
     `  cpus=${o.cpus} (${roles.join(', ')})  ops/CPU=${o.ops || 'unbounded'}  max-steps=${o.max_steps}`;
 }
 
-function controlled_outcome(r: ControlledRun): string {
+function controlled_outcome({ r, report }: Reported): string {
   const ops = `${fmt_count(r.run.ops)} ops`;
   const what = r.run.outcome === 'clean' ? `clean: ${ops}, 0 violations`
     : r.run.outcome === 'bug' ? `BUG at decision ${r.steps} (${ops})`
     : r.run.outcome === 'violation' && !r.run.oops && r.run.lockdep_cycle ? `lockdep: possible circular locking dependency (${r.run.lockdep_cycle}) by decision ${r.steps} (${ops})`
     : r.run.outcome === 'violation' ? `violation at decision ${r.steps} (${ops})`
-    : r.run.outcome === 'liveness' ? `liveness failure at decision ${r.steps}` : `internal error at decision ${r.steps}`;
+    : r.run.outcome === 'liveness' ? `liveness failure at decision ${r.steps}: ${report.reason}` : `internal error at decision ${r.steps}: ${report.reason}`;
   return `outcome: ${what}; ${r.steps} decisions, ${r.switches.length} hand-offs, ${r.preemptions} preemptions`;
+}
+
+/** a scenario module's own instance (its module-level state afresh) and an executor with fresh workers to run it */
+async function own_instance(o: ControlledOptions): Promise<{ ex: ControlledExecutor; o: Pick<ControlledOptions, 'scenario' | 'scenarioRef'> }> {
+  const scenarioRef = fresh_instance_url(o.scenarioRef);
+  const scenario = await load_module(scenarioRef, o.scenarioArg);
+  return { ex: new ControlledExecutor(), o: { scenario, scenarioRef } };
 }
 
 /** replay options for exactly what a controlled run did */
@@ -51,8 +61,30 @@ function replay_of(o: ControlledOptions, r: ControlledRun): ControlledOptions {
   return { ...o, strategy: { name: 'replay', segments: segments_of(r.switches), first: r.first_cpu } };
 }
 
-function save_schedule(path: string, o: ControlledOptions, rep: Reported, found: FoundBy): void {
-  writeFileSync(path, schedule_json(schedule_of(o, rep.r, found, `mmrace ${VERSION}`, rep.splat)));
+/**
+ * save a schedule: over `out` if the user named it (atomically), else under
+ * a free variant of the default name; says where, or that it could not
+ */
+function save_schedule(out: { path: string; given: boolean }, o: ControlledOptions, rep: Reported, found: FoundBy): string | null {
+  const f = schedule_of(o, rep.r, found, `mmrace ${VERSION}`, rep.splat);
+  // what a replay needs to tell an edited file, changed code and a changed module apart
+  f.decisions_sha256 = decisions_sha256(f.decisions);
+  f.code_sha256 = code_sha256();
+  if (o.scenarioRef.startsWith('file:')) {
+    const mod = scenario_label(o.scenarioRef);
+    f.module = { path: relative(dirname(resolve(out.path)), mod), sha256: file_sha256(mod) }; // relative to the schedule file
+  }
+  const text = schedule_json(f);
+  const saved = out.given ? (write_output(out.path, () => text) ? out.path : null) : write_new(out.path, text);
+  const m = f.module ? ` --module ${o.scenarioArg ?? scenario_label(o.scenarioRef)}` : '';
+  if (saved) console.log(`\nschedule saved: ${saved}\n  mmrace replay ${saved}${m} --verify\n  mmrace shrink ${saved}${m}`);
+  return saved;
+}
+
+/** where a schedule goes: --out, else the default name; checked before the run */
+function schedule_out(given: string | undefined, dflt: string): { path: string; given: boolean } {
+  check_output('out', given ?? dflt);
+  return { path: given ?? dflt, given: given !== undefined };
 }
 
 const default_out = (name: string, what: string) => `mmrace-${name}.${what}.json`;
@@ -96,6 +128,7 @@ export async function cmd_explore(argv: string[]): Promise<number> {
   const expect = values.expect === undefined ? null : oneOf('expect', values.expect, 'bug', ['bug', 'clean'] as const);
   let scenario;
   try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
+  const out = schedule_out(values.out, default_out(scenario.name, 'schedule'));
   const era = era_arg(values.era);
   scenario_era(scenario, era);
   const base = { scenario, scenarioRef: scenarioModuleUrl(positionals[0]) ?? scenario.name, scenarioArg: positionals[0], protocol, cpus, ops, max_steps, watchdog_ms, era };
@@ -106,7 +139,7 @@ export async function cmd_explore(argv: string[]): Promise<number> {
     const stop = progress(`exploring ${scenario.name}...`, performance.now());
     let reps: StrategyReport[];
     try {
-      reps = await explore(ex, { base, strategies, iterations, seed, depth, k, stop_at_first: values['stop-at-first'] });
+      reps = await explore(ex, { base, strategies, iterations, seed, depth, k, stop_at_first: values['stop-at-first'], stop: () => interrupted() !== null });
     } finally { stop(); }
     const col = (a: string, ...rest: string[]) => a.padEnd(16) + rest.map((x) => x.padStart(12)).join('');
     console.log('\n' + col('strategy', 'runs', 'failing', 'hit rate', 'first', 'decisions', 'hand-offs', 'decisions/s', 'hand-offs/s'));
@@ -117,22 +150,33 @@ export async function cmd_explore(argv: string[]): Promise<number> {
         fmt_count(s.decisions / secs), fmt_count(s.hand_offs / secs)));
     }
     for (const s of reps) for (const [sig, n] of Object.entries(s.kinds)) console.log(`  ${strategy_label(s)}: ${n} x ${sig}`);
+    if (interrupted()) console.log(`interrupted by ${interrupted()} after ${reps.reduce((a, s) => a + s.iterations, 0)} runs`);
     const found = reps.find((s) => s.first);
     const failed = reps.some((s) => s.failures > s.liveness);
     const live = reps.some((s) => s.liveness > 0);
     if (found?.first) {
       const f = found.first;
-      const rep = await run_reported(ex, replay_of(f.options, f.run));
+      // a module's failure is replayed on its own before it is saved: a fresh instance of the module in fresh
+      // workers, so a failure that needs state left over from earlier iterations is not saved as a schedule
+      const alone = scenarioModuleUrl(positionals[0]) ? await own_instance(f.options) : null;
+      let rep: Reported;
+      try {
+        rep = await run_reported(alone?.ex ?? ex, alone ? { ...replay_of(f.options, f.run), ...alone.o } : replay_of(f.options, f.run));
+      } finally { await alone?.ex.close(); }
+      if (alone && failure_signature(rep.r.run) !== failure_signature(f.run.run)) {
+        console.log(`\nfirst failure: ${strategy_label(found)}, iteration ${f.iteration}: ${failure_signature(f.run.run)}`);
+        console.log(`mmrace: the failure did not replay on its own: a fresh instance of ${positionals[0]} in fresh workers ended ${failure_signature(rep.r.run)}. ` +
+          'The module keeps state from one run to the next (module-level variables?); every run must start from what setup() returns. No schedule saved.');
+        return EXIT_INTERNAL;
+      }
       const same = first_difference(schedule_of(f.options, f.run, { name: found.strategy }, '', null), rep.r.switches) < 0;
       console.log(`\nfirst failure: ${strategy_label(found)}, iteration ${f.iteration} (seed ${f.options.seed}): ` +
         `${f.run.steps} decisions, ${f.run.preemptions} preemptions${same ? '' : '  [WARNING: its replay made different decisions]'}`);
       if (rep.splat) console.log(`\n${rep.splat}`);
-      const out = values.out ?? default_out(scenario.name, 'schedule');
       save_schedule(out, f.options, rep, {
         name: found.strategy, seed: f.options.seed, iteration: f.iteration,
         ...(found.strategy === 'pct' ? { depth, k: found.k ?? undefined, change_points: f.run.change_points } : {}),
       });
-      console.log(`\nschedule saved: ${out}\n  mmrace replay ${out} --verify\n  mmrace shrink ${out}`);
     } else {
       console.log(`\nno failure in ${reps.map((s) => `${s.iterations} ${strategy_label(s)} runs`).join(', ')}`);
     }
@@ -145,24 +189,30 @@ export async function cmd_explore(argv: string[]): Promise<number> {
 
 export async function cmd_replay(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
-    verify: { type: 'boolean' }, ladder: { type: 'boolean' }, trace: { type: 'string' }, json: { type: 'string' }, report: { type: 'string' },
+    verify: { type: 'boolean' }, ladder: { type: 'boolean' }, trace: { type: 'string' }, json: { type: 'string' }, report: { type: 'string' }, watchdog: { type: 'string' }, module: { type: 'string' },
   } });
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `one schedule file expected, got ${positionals.length}` : 'replay needs a schedule file (from mmrace explore, shrink or capture)');
-  const { file, options } = await load_schedule(positionals[0]);
+  const wd = values.watchdog === undefined ? undefined : num('watchdog', values.watchdog, 15, 0.1, 3600) * 1000;
+  for (const k of ['json', 'trace', 'report'] as const) check_output(k, values[k]);
+  const loaded = await load_schedule(positionals[0], values.module);
+  const file = loaded.file, options = { ...loaded.options, ...(wd === undefined ? {} : { watchdog_ms: wd }) };
   const ex = new ControlledExecutor();
   try {
     const a = await run_reported(ex, { ...options, sites: values.ladder ?? false, trace: values.trace !== undefined });
     console.log(controlled_header('replay', options, a.r.run.roles, a.r.run.switches) + `  seed=${options.seed}`);
     console.log(`schedule: ${positionals[0]}: ${file.decisions.length} hand-offs, ${file.preemptions} preemptions (found by ${file.found_by.name}${file.found_by.iteration !== undefined ? `, iteration ${file.found_by.iteration}` : ''})`);
-    console.log(controlled_outcome(a.r));
+    if (loaded.module_changed) console.log(`scenario module: ${values.module} differs from the one the schedule recorded (sha256)`);
+    console.log(controlled_outcome(a));
     if (a.splat) console.log(`\n${a.splat}`);
     if (a.r.run.invariants.length && !a.splat?.includes(a.r.run.invariants[0])) console.log(`\ninvariants:\n${a.r.run.invariants.map((x) => `  ${x}`).join('\n')}`);
     if (values.ladder) console.log(`\n${ladder(a.r, a.events)}`);
     write_outputs(a.report, values); // before --verify boots another Machine
     const diff = first_difference(file, a.r.switches);
     console.log('');
-    console.log(diff < 0 && a.r.diverged === 0 ? `replay: followed the schedule exactly (${a.r.steps} decisions)`
-      : `replay: left the schedule at hand-off ${diff + 1} (decision ${a.r.diverged || '?'}): the kernel code or the scenario changed since it was recorded`);
+    // a deadlock's last decision finds no CPU of the schedule able to run: that is where the recorded run ended too
+    const followed = diff < 0 && (a.r.diverged === 0 || (a.r.run.outcome === 'liveness' && a.r.diverged === a.r.steps));
+    console.log(followed ? `replay: followed the schedule exactly (${a.r.steps} decisions)`
+      : `replay: left the schedule at hand-off ${diff + 1} (decision ${a.r.diverged || '?'}): ${divergence_cause(loaded, code_sha256())}`);
     if (file.expect) {
       const same = a.r.run.outcome === file.expect.outcome && failure_message(a.r.run) === file.expect.message;
       console.log(same ? `replay: the recorded failure, ${a.splat === file.expect.splat ? 'with the recorded splat, word for word' : 'but the splat text differs from the recorded one (line numbers moved?)'}`
@@ -191,17 +241,22 @@ export async function cmd_replay(argv: string[]): Promise<number> {
 }
 
 export async function cmd_shrink(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { out: { type: 'string' }, 'max-runs': { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { out: { type: 'string' }, 'max-runs': { type: 'string' }, module: { type: 'string' }, watchdog: { type: 'string' } } });
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `one schedule file expected, got ${positionals.length}` : 'shrink needs a schedule file');
   const maxRuns = int('max-runs', values['max-runs'], 2000, 1, 1_000_000);
   const path = positionals[0];
-  const { options } = await load_schedule(path);
+  const out = values.out ?? (path.endsWith('.json') ? path.replace(/(\.schedule)?\.json$/, '.min.json') : `${path}.min.json`);
+  check_output('out', out);
+  const wd = values.watchdog === undefined ? undefined : num('watchdog', values.watchdog, 15, 0.1, 3600) * 1000;
+  const loaded = await load_schedule(path, values.module);
+  const options = { ...loaded.options, ...(wd === undefined ? {} : { watchdog_ms: wd }) };
+  if (loaded.module_changed) console.log(`scenario module: ${values.module} differs from the one the schedule recorded (sha256)`);
   const ex = new ControlledExecutor();
   try {
     const stop = progress(`shrinking ${path}...`, performance.now());
     let res;
     try {
-      res = await shrink(ex, options, maxRuns);
+      res = await shrink(ex, options, maxRuns, undefined, () => interrupted() !== null);
     } catch (e) {
       if (e instanceof ShrinkError) { console.error(`mmrace: error: ${path}: ${e.message}`); return EXIT_VIOLATION; }
       throw e;
@@ -210,13 +265,11 @@ export async function cmd_shrink(argv: string[]): Promise<number> {
     const o = res.original, m = res.shrunk;
     console.log(controlled_header('shrink', options, m.run.roles, m.run.switches) + `  seed=${options.seed}`);
     console.log(`shrunk ${path}: ${o.preemptions} -> ${m.preemptions} preemptions, ${o.switches.length} -> ${m.switches.length} hand-offs, ` +
-      `${o.steps} -> ${m.steps} decisions in ${res.runs} runs${res.budget_hit ? ' (run budget spent: may shrink further)' : ' (no single turn can go)'}`);
+      `${o.steps} -> ${m.steps} decisions in ${res.runs} runs${interrupted() ? ` (interrupted by ${interrupted()}: may shrink further)` : res.budget_hit ? ' (run budget spent: may shrink further)' : ' (no single turn can go)'}`);
     console.log(`still fails: ${res.signature}${failure_signature(fin.r.run) === res.signature ? '' : '  [WARNING: the final replay differs]'}\n`);
     console.log(ladder(fin.r, fin.events));
     if (fin.splat) console.log(`\n${fin.splat}`);
-    const out = values.out ?? (path.endsWith('.json') ? path.replace(/(\.schedule)?\.json$/, '.min.json') : `${path}.min.json`);
-    save_schedule(out, res.options, fin, { name: 'shrink', from: path });
-    console.log(`\nschedule saved: ${out}`);
+    save_schedule({ path: out, given: true }, res.options, fin, { name: 'shrink', from: path });
     return EXIT_OK;
   } finally {
     await ex.close();
@@ -239,6 +292,7 @@ export async function cmd_capture(argv: string[]): Promise<number> {
   try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
   const ref = scenarioModuleUrl(positionals[0]) ?? scenario.name;
   scenario_era(scenario, era);
+  const out = schedule_out(values.out, default_out(scenario.name, 'captured'));
   const ex = new ControlledExecutor();
   let freeReport: RunReport | null = null;
   try {
@@ -246,7 +300,7 @@ export async function cmd_capture(argv: string[]): Promise<number> {
     let res;
     try {
       res = await capture(ex, {
-        free: { scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, era },
+        free: { scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, era, interrupt: interrupted },
         runs, rehunt, max_steps,
         on_free_failure: (r) => { freeReport = build_report({ ...r, jitter: JITTER_NAMES[jitter] }, ops > 0 ? { ops } : { duration_ms }, null, null, VERSION); },
       });
@@ -270,11 +324,9 @@ export async function cmd_capture(argv: string[]): Promise<number> {
     }
     const rep = await run_reported(ex, replay_of(res.options, res.controlled));
     console.log(`${res.method}: ${res.note}`);
-    console.log(controlled_outcome(rep.r));
+    console.log(controlled_outcome(rep));
     if (rep.splat) console.log(`\n${rep.splat}`);
-    const out = values.out ?? default_out(scenario.name, 'captured');
     save_schedule(out, res.options, rep, { name: 'capture', seed: fr.seed, from: res.method });
-    console.log(`\nschedule saved: ${out}\n  mmrace replay ${out} --verify\n  mmrace shrink ${out}`);
     return EXIT_OK;
   } finally {
     await ex.close();

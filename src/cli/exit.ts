@@ -18,3 +18,5 @@ export function outcomes_exit(outcomes: readonly Outcome[]): number {
 
 /** a bad command line or value: one line on stderr and exit 2 */
 export class UsageError extends Error {}
+
+export { clip } from '../exec/clip.js';

@@ -1,6 +1,6 @@
 // mmrace list, run and demo: free-running runs and their reports.
 import { parseArgs } from 'node:util';
-import { writeFileSync } from 'node:fs';
+import { check_output, write_output } from './outputs.js';
 import { SCENARIOS, loadScenario, scenarioModuleUrl } from '../scenarios/registry.js';
 import { SWITCHES } from '../shm/switches.js';
 import { DEFAULT_ERA, ERAS, era_label } from '../shm/era.js';
@@ -16,6 +16,7 @@ import { chrome_trace } from '../report/trace.js';
 import { render_html } from '../report/html.js';
 import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, OUTCOME_EXIT, UsageError, int, num, oneOf, progress, run_args } from './args.js';
 import { VERSION } from './version.js';
+import { interrupted } from './interrupt.js';
 
 /** a run's exit code: its outcome's (src/cli/exit.ts), or with --expect, whether the expectation held */
 export function exit_code(r: RunReport): number {
@@ -24,19 +25,31 @@ export function exit_code(r: RunReport): number {
   return r.expectation_met ? EXIT_OK : EXIT_VIOLATION;
 }
 
+/** rows of cells as left-aligned columns, each as wide as its widest cell (the last cell unpadded) */
+export function columns(rows: readonly (readonly string[])[], gap = 2): string[] {
+  const n = Math.max(0, ...rows.map((r) => r.length));
+  const w = Array.from({ length: n }, (_, k) => Math.max(0, ...rows.map((r) => (r[k] ?? '').length)));
+  return rows.map((r) => r.map((c, k) => (k === r.length - 1 ? c : c.padEnd(w[k] + gap))).join(''));
+}
+
 export function cmd_list(): number {
   console.log('scenarios:');
+  const rows: string[][] = [];
   for (const s of SCENARIOS) {
     const eras = s.eras ?? [DEFAULT_ERA];
-    console.log(`  ${s.name.padEnd(28)} ${s.title}`);
-    console.log(`  ${''.padEnd(28)} ${eras.map(era_label).join(', ')}${eras.length > 1 ? ' (--era picks; the first is the default)' : ''}; seed ${s.seed}`);
-    console.log(`  ${''.padEnd(28)} buggy switches: ${s.switches.join(', ') || '-'}; buggy shows: ${s.expect_buggy}`);
+    rows.push([`  ${s.name}`, s.title]);
+    rows.push(['', `${eras.map(era_label).join(', ')}${eras.length > 1 ? ' (--era picks; the first is the default)' : ''}; seed ${s.seed}`]);
+    rows.push(['', `buggy switches: ${s.switches.join(', ') || '-'}; buggy shows: ${s.expect_buggy}`]);
   }
-  console.log('\nswitches (on = the pre-patch line runs):');
-  for (const w of SWITCHES) {
+  const sw = SWITCHES.map((w) => {
     const base = w.baseline_in?.length ? `; on in every ${w.baseline_in.map((e) => ERAS[e].name).join('/')} run unless its scenario runs fixed` : '';
-    console.log(`  ${w.name.padEnd(28)} ${w.what} (${w.eras.map(era_label).join(', ')}; seed ${w.seed}${base})`);
-  }
+    return [`  ${w.name}`, `${w.what} (${w.eras.map(era_label).join(', ')}; seed ${w.seed}${base})`];
+  });
+  // one column for both tables, as wide as the longest scenario or switch name
+  const both = columns([...rows, ...sw], 1);
+  console.log(both.slice(0, rows.length).join('\n'));
+  console.log('\nswitches (on = the pre-patch line runs):');
+  console.log(both.slice(rows.length).join('\n'));
   console.log('\neras:');
   for (const e of ERAS) console.log(`  ${e.name}  ${e.kernel.padEnd(30)} (${e.year})${e.id === DEFAULT_ERA ? '  default' : ''}`);
   return EXIT_OK;
@@ -67,11 +80,12 @@ export async function cmd_run(argv: string[]): Promise<number> {
   const { protocol, cpus, ops, duration_ms, seed, jitter, era } = run_args('run', values, positionals);
   const expect = values.expect === undefined ? null : oneOf('expect', values.expect, 'bug', ['bug', 'clean'] as const);
   const watchdog_ms = num('watchdog', values.watchdog, 15, 0.1, 3600) * 1000;
+  check_outputs(values);
   let scenario;
   try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
   const ref = scenarioModuleUrl(positionals[0]) ?? scenario.name;
   scenario_era(scenario, era); // a usage error before anything boots
-  const report = await run_once({ scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, watchdog_ms, trace: values.trace !== undefined, era },
+  const report = await run_once({ scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, watchdog_ms, trace: values.trace !== undefined, era, interrupt: interrupted },
     ops > 0 ? { ops } : { duration_ms }, expect);
   console.log(text_report(report, { lockStat: !values['no-lock-stat'], latency: !values['no-latency'], lockOrder: values['lock-order'] }));
   write_outputs(report, values);
@@ -80,17 +94,20 @@ export async function cmd_run(argv: string[]): Promise<number> {
 
 /** --json, --trace and --report of a run, written while its Machine is still attached */
 export function write_outputs(report: RunReport, values: { json?: string; trace?: string; report?: string }): void {
-  if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2) + '\n');
+  if (values.json) write_output(values.json, () => JSON.stringify(report, null, 2) + '\n');
   if (values.trace) {
     const t = chrome_trace(collect_events(sizes.nr_cpus, Infinity, true), report, new Set(report.interleaving.map((e) => e.seq)));
-    writeFileSync(values.trace, JSON.stringify(t) + '\n');
-    console.log(`trace: ${values.trace} (${t.metadata.events} events: each CPU's last ${B.ring} kernel events and last ${B.tring} spans, ` +
-      'lock waits and holds; open it in https://ui.perfetto.dev or chrome://tracing)');
+    if (write_output(values.trace, () => JSON.stringify(t) + '\n')) {
+      console.log(`trace: ${values.trace} (${t.metadata.events} events: each CPU's last ${B.ring} kernel events and last ${B.tring} spans, ` +
+        'lock waits and holds; open it in https://ui.perfetto.dev or chrome://tracing)');
+    }
   }
-  if (values.report) {
-    writeFileSync(values.report, render_html(report));
-    console.log(`report: ${values.report}`);
-  }
+  if (values.report && write_output(values.report, () => render_html(report))) console.log(`report: ${values.report}`);
+}
+
+/** --json, --trace and --report can be written: checked before the run */
+export function check_outputs(values: { json?: string; trace?: string; report?: string }): void {
+  for (const k of ['json', 'trace', 'report'] as const) check_output(k, values[k]);
 }
 
 export const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN; };
@@ -106,8 +123,8 @@ export async function cmd_demo(argv: string[]): Promise<number> {
   const firsts: number[] = [];
   let buggyOps = 0;
   let shown: RunReport | null = null;
-  for (let k = 0; k < runs; k++) {
-    const r = await run_once({ scenario, scenarioRef: scenario.name, protocol: 'buggy', cpus, duration_ms: 10_000, ops: 0, seed: k + 1, jitter: 0 }, { duration_ms: 10_000 }, 'bug');
+  for (let k = 0; k < runs && !interrupted(); k++) {
+    const r = await run_once({ scenario, scenarioRef: scenario.name, protocol: 'buggy', cpus, duration_ms: 10_000, ops: 0, seed: k + 1, jitter: 0, interrupt: interrupted }, { duration_ms: 10_000 }, 'bug');
     console.log(`buggy run ${k + 1}/${runs} (seed ${k + 1}): ${outcome_line(r).replace('outcome: ', '')}`);
     if (r.outcome === 'liveness' || r.outcome === 'internal') { console.log(text_report(r)); return exit_code(r); }
     if (r.first_failure_ms !== null) firsts.push(r.first_failure_ms);
@@ -115,16 +132,18 @@ export async function cmd_demo(argv: string[]): Promise<number> {
     shown ??= r.failure ? r : null;
   }
   if (shown) console.log(`\nthe first BUG, as the kernel would print it:\n\n${shown.failure!.splat}\n`);
-  const fixed = await run_once({ scenario, scenarioRef: scenario.name, protocol: 'fixed', cpus, duration_ms, ops: 0, seed: 1, jitter: 0 }, { duration_ms }, 'clean');
+  const fixed = await run_once({ scenario, scenarioRef: scenario.name, protocol: 'fixed', cpus, duration_ms, ops: 0, seed: 1, jitter: 0, interrupt: interrupted }, { duration_ms }, 'clean');
   console.log(`fixed: ${outcome_line(fixed).replace('outcome: ', '')}`);
   if (fixed.failure) console.log(`\n${fixed.failure.splat}\n`);
   const migrations = fixed.per_cpu.reduce((a, c) => a + Number(c.migrations ?? 0), 0);
   const forks = fixed.per_cpu.reduce((a, c) => a + Number(c.forks ?? 0), 0);
-  const col = (a: string, b: string, c: string) => `${a.padEnd(28)}${b.padEnd(30)}${c}`;
-  console.log('\n' + col('', 'buggy (list_add)', 'fixed (list_add_tail)'));
-  console.log(col('runs', String(runs), '1'));
-  console.log(col('time to first BUG (median)', firsts.length ? `${fmt_ms(median(firsts))} (${firsts.length}/${runs} runs)` : `none in ${runs} runs`, fixed.failure ? fmt_ms(fixed.first_failure_ms) : `none in ${fmt_ms(fixed.elapsed_ms)}`));
-  console.log(col('ops with zero violations', buggyOps ? `${fmt_count(buggyOps)} ops, all ended in a BUG` : '-', fixed.outcome === 'clean' ? `${fmt_count(fixed.ops)} ops (${fmt_count(migrations)} migrations, ${fmt_count(forks)} forks)` : `FAILED: ${fixed.outcome}`));
+  const table = columns([
+    ['', 'buggy (list_add)', 'fixed (list_add_tail)'],
+    ['runs', String(runs), '1'],
+    ['time to first BUG (median)', firsts.length ? `${fmt_ms(median(firsts))} (${firsts.length}/${runs} runs)` : `none in ${runs} runs`, fixed.failure ? fmt_ms(fixed.first_failure_ms) : `none in ${fmt_ms(fixed.elapsed_ms)}`],
+    ['ops with zero violations', buggyOps ? `${fmt_count(buggyOps)} ops, all ended in a BUG` : '-', fixed.outcome === 'clean' ? `${fmt_count(fixed.ops)} ops (${fmt_count(migrations)} migrations, ${fmt_count(forks)} forks)` : `FAILED: ${fixed.outcome}`],
+  ]);
+  console.log('\n' + table.join('\n'));
   const ok = firsts.length > 0 && fixed.outcome === 'clean';
   console.log(`\n${ok ? 'reproduced with the buggy protocol, held with the fixed one' : 'demo expectation NOT met'}`);
   return ok ? EXIT_OK : EXIT_VIOLATION;

@@ -119,6 +119,8 @@ export class ControlledExecutor {
   private pool: Piscina | null = null;
   private poolCpus = 0;
   private poolError: string | null = null;
+  /** the watch's one line on why it stopped the run, or null */
+  private reason: string | null = null;
 
   private ensure_pool(cpus: number): Piscina {
     if (this.pool && this.poolCpus === cpus) return this.pool;
@@ -164,7 +166,8 @@ export class ControlledExecutor {
         (e: Error) => { results[cpu] = { cpu, status: 'error', message: e.message }; },
       );
     }));
-    const watchdog = await this.watch(all, results, o, roles);
+    this.reason = null;
+    const watchdog = await this.watch(all, results, o, roles, t0);
     const wall_ms = now() - t0;
 
     let oops = read_oops();
@@ -185,7 +188,7 @@ export class ControlledExecutor {
       scenario: o.scenario.name, scenario_arg: o.scenarioArg ?? o.scenario.name, era_arg: o.era === undefined ? '' : ` --era ${o.era}`, protocol: o.protocol, cpus: o.cpus, seed: o.seed,
       warmup_ms: 0, lockdep_cycle: lockdep_cycle(), jitter: 'none', roles, switches: names, baseline, era: era_label(era), bounds: read_bounds_note()?.text ?? null, elapsed_ms: wall_ms, ops: sum_ops(o.cpus), outcome,
       first_failure_ms: null, oops, invariants,
-      cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'error', message: 'did not finish' }), watchdog,
+      cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'stuck', message: 'did not finish' }), watchdog, reason: this.reason,
     };
     return {
       run, first_cpu: first, switches: merge_switches(run.cpu_results),
@@ -214,7 +217,7 @@ export class ControlledExecutor {
   }
 
   /** wait for every CPU; abort a run whose decisions stop moving for watchdog_ms */
-  private async watch(all: Promise<unknown>, results: (CpuResult | null)[], o: ControlledOptions, roles: string[]): Promise<string | null> {
+  private async watch(all: Promise<unknown>, results: (CpuResult | null)[], o: ControlledOptions, roles: string[], t0: number): Promise<string | null> {
     let done = false;
     void all.then(() => { done = true; });
     const wd = o.watchdog_ms ?? 15_000;
@@ -225,17 +228,22 @@ export class ControlledExecutor {
       const step = Atomics.load(i32, B.sched + SCHED.step);
       const t = now();
       if (step !== lastStep) { lastStep = step; lastChange = t; continue; }
-      if (results.some((r) => r?.status === 'error') || t - lastChange > wd) {
-        const cpu = Atomics.load(i32, B.sched + SCHED.token);
-        const msg = results.some((r) => r?.status === 'error')
-          ? null
-          : `${lockup_report(cpu, Math.round((t - lastChange) / 1000), roles)}\n` +
+      const failed = results.findIndex((r) => r?.status === 'error');
+      if (failed >= 0 || t - lastChange > wd) {
+        const cpu = failed >= 0 ? failed : Atomics.load(i32, B.sched + SCHED.token);
+        const secs = Math.round((t - lastChange) / 1000);
+        const msg = failed >= 0
+          ? `mmrace: CPU ${failed} (${roles[failed]}) failed: ${results[failed]!.message ?? 'no message'}`
+          : `${lockup_report(cpu, secs, roles, (lastChange - t0) / 1000)}\n` +
             `mmrace: CPU ${cpu} holds the token and has reached no preemption point since decision ${step}: a loop that waits for another CPU must go through a lock or cond_resched()`;
-        if (msg) { set_current_cpu(cpu, o.seed); record_oops(OOPS_SOFTLOCKUP, msg, 0, cpu, 0, 0, false); }
+        this.reason = failed >= 0 ? msg.replace(/^mmrace: /, '')
+          : `CPU ${cpu} (${roles[cpu]}) reached no preemption point for ${((t - lastChange) / 1000).toFixed(1)} s from ${((lastChange - t0) / 1000).toFixed(2)} s into the run (decision ${step})`;
+        set_current_cpu(cpu, o.seed);
+        if (!record_oops(failed >= 0 ? OOPS_INTERNAL : OOPS_SOFTLOCKUP, msg, 0, cpu, 0, 0, false)) this.reason = null; // the failure first recorded is the reason
         Atomics.store(i32, B.sched + SCHED.abort, 1);
         Atomics.store(i32, B.globals + GLOBALS.halt, 1);
         this.drop_pool();
-        return msg ?? 'a CPU failed to start';
+        return failed >= 0 ? null : msg;
       }
     }
     return null;

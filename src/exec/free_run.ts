@@ -9,7 +9,8 @@ import { OOPS_INTERNAL, OOPS_INVARIANT, OOPS_SOFTLOCKUP, OopsRecord, read_oops, 
 import { Outcome, classify } from '../check/outcome.js';
 import { check_invariants } from '../check/invariants.js';
 import { read_bounds_note } from '../check/bounds.js';
-import { cpu_states, lockup_report } from '../check/lockup.js';
+import { cpu_states, deadlock_report, lockup_reason, lockup_report } from '../check/lockup.js';
+import { Counter64 } from './counter64.js';
 import { create_pool } from './pool.js';
 import { JITTER_NAMES } from '../worker/jitter.js';
 import type { Scenario } from '../scenarios/types.js';
@@ -40,6 +41,8 @@ export interface RunOptions {
   era?: number;
   /** run this many ms before duration_ms and leave them out of every counter (bench; src/worker/warmup.ts) */
   warmup_ms?: number;
+  /** asked every tick: a signal's name ends the run as its budget would (src/cli/interrupt.ts) */
+  interrupt?: () => string | null;
 }
 
 export type { Outcome }; // src/check/outcome.ts
@@ -63,9 +66,21 @@ export interface RunResult {
   lockdep_cycle: string | null;
   first_failure_ms: number | null; oops: OopsRecord | null; invariants: string[];
   cpu_results: CpuResult[]; watchdog: string | null;
+  /** why the run ended as it did, when the executor knows better than the oops's first line (src/report/json.ts reason_of) */
+  reason?: string | null;
+  /** the signal that ended the run early (src/cli/interrupt.ts), or null */
+  interrupted?: string | null;
+  /** each CPU's operations, counted past 2^31 (the shared counters are 32-bit) */
+  cpu_ops?: number[];
 }
 
 const now = () => performance.now();
+/** how long CPUs still running after the budget's end may stay exactly as they are before they count as blocked */
+export const BLOCKED_MS = 500;
+/** how long CPUs asked to stop may take (at most; never longer than the watchdog) */
+export const STOP_GRACE_MS = 10_000;
+/** how long the CPUs may take to load their scenario and reach the start barrier */
+const BOOT_TIMEOUT_MS = 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
@@ -76,18 +91,31 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   const pool = create_pool(o.cpus);
   pool.on('error', (e: Error) => { record_oops(OOPS_INTERNAL, `worker failed: ${e.message}`, 0, 0, 0, 0, false); });
   const results: (CpuResult | null)[] = new Array(o.cpus).fill(null);
+  let over = false; // the run has ended: what its workers report from now on is not recorded
   const tasks = roles.map((role, cpu) => {
     const t: CpuTask = { sab, cpu, nr_cpus: o.cpus, seed: o.seed, jitter: o.jitter, scenario: o.scenarioRef, role, setup, barrier_timeout_ms: 60_000 };
     return (pool.run(t) as Promise<CpuResult>).then(
       (r) => { results[cpu] = r; },
-      (e: Error) => { results[cpu] = { cpu, status: 'error', message: e.message }; record_oops(OOPS_INTERNAL, `CPU ${cpu} worker: ${e.message}`, 0, 0, 0, 0, false); },
+      (e: Error) => {
+        if (over) return; // a stuck CPU's task, rejected when its pool is torn down after the run: the next run's Machine is not its
+        results[cpu] = { cpu, status: 'error', message: e.message };
+        set_current_cpu(cpu, o.seed); // the oops names the CPU whose worker died
+        record_oops(OOPS_INTERNAL, `mmrace: CPU ${cpu} (${role}) worker died: ${e.message}`, 0, cpu, 0, 0, false);
+      },
     );
   });
   const all = Promise.all(tasks);
 
   // start barrier
-  const bootDeadline = now() + 60_000;
+  const bootDeadline = now() + BOOT_TIMEOUT_MS;
   while (Atomics.load(i32, gb + GLOBALS.barrier) < o.cpus && !results.some((r) => r) && now() < bootDeadline) await sleep(2);
+  const arrived = Atomics.load(i32, gb + GLOBALS.barrier);
+  let boot_reason: string | null = null;
+  if (arrived < o.cpus && !results.some((r) => r)) {
+    // a CPU whose scenario module never finished loading in its worker never comes: the run cannot start
+    boot_reason = `${o.cpus - arrived} of ${o.cpus} CPUs did not reach the start barrier within ${BOOT_TIMEOUT_MS / 1000} s: the scenario module never finished loading in a worker`;
+    if (!record_oops(OOPS_INTERNAL, `mmrace: ${boot_reason}`, 0, 0, 0, 0, false)) boot_reason = null;
+  }
   const t0 = now();
   Atomics.store(i32, gb + GLOBALS.go, 1);
   Atomics.notify(i32, gb + GLOBALS.go);
@@ -99,25 +127,66 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   else first_failure_ms = 0;
 
   const wd = o.watchdog_ms ?? 15_000;
+  // CPUs asked to stop get this long before they are reported as not stopping
+  const stop_grace = Math.min(STOP_GRACE_MS, wd);
   const lastProgress = new Array(o.cpus).fill(0);
   const lastChange = new Array(o.cpus).fill(now());
   let watchdog: string | null = null;
+  let reason: string | null = boot_reason;
   let stopAt = Infinity;
   let warmOps = -1; // B.ops when the warm-up ended, -1 before
   let warmAt = t0;
   const warmup_ms = o.ops === 0 ? o.warmup_ms ?? 0 : 0; // a run by duration: warm-up, then duration_ms measured
+  const ops64 = new Counter64(), cpu_ops = Array.from({ length: o.cpus }, () => new Counter64());
+  const sample_ops = () => {
+    ops64.sample(Atomics.load(i32, B.ops));
+    for (let c = 0; c < o.cpus; c++) cpu_ops[c].sample(i32[percpu_base(c) + PERCPU.ops]);
+  };
+  let interrupted_by: string | null = null;
+  let still = '', stillAt = 0; // what the CPUs still running were doing, and since when
   let done = false;
   void all.then(() => { done = true; });
-  while (!done) {
+  while (!done && !boot_reason) {
     await sleep(10);
     const t = now();
-    if (warmup_ms > 0 && warmOps < 0 && t - t0 >= warmup_ms) { warmOps = stat_epoch_begin(); warmAt = t; }
+    sample_ops();
+    if (warmup_ms > 0 && warmOps < 0 && t - t0 >= warmup_ms) { warmOps = stat_epoch_begin(); ops64.rebase(); for (const c of cpu_ops) c.rebase(); warmAt = t; }
     if (o.ops === 0 && t - t0 >= o.duration_ms + warmup_ms) Atomics.store(i32, gb + GLOBALS.stop, 1);
+    if (!interrupted_by && (interrupted_by = o.interrupt?.() ?? null)) Atomics.store(i32, gb + GLOBALS.stop, 1);
     const stopping = Atomics.load(i32, gb + GLOBALS.stop) !== 0 || Atomics.load(i32, gb + GLOBALS.halt) !== 0;
     if (stopping && stopAt === Infinity) stopAt = t;
-    if (stopping && t - stopAt > 10_000) {
-      watchdog ??= `mmrace: CPUs did not stop within 10 s of being asked:\n${cpu_states(roles)}`;
-      break;
+    const failed = results.findIndex((r) => r?.status === 'error');
+    if (failed >= 0 && Atomics.load(i32, gb + GLOBALS.halt) === 0) {
+      // a CPU that could not run (its module failed to load, its role threw): stop the others, and say which
+      const why = `CPU ${failed} (${roles[failed]}) failed: ${results[failed]!.message ?? 'no message'}`;
+      set_current_cpu(failed, o.seed);
+      if (record_oops(OOPS_INTERNAL, `mmrace: ${why}`, 0, failed, 0, 0, false)) reason = why;
+    }
+    if (stopping) {
+      const running = results.flatMap((r, c) => (r ? [] : [c]));
+      const snap = `${Atomics.load(i32, B.seq)} ` + running.map((c) => {
+        const pc = percpu_base(c);
+        return `${c}:${Atomics.load(i32, pc + PERCPU.progress)}:${Atomics.load(i32, pc + PERCPU.await_lock)}:${Atomics.load(i32, pc + PERCPU.nheld)}`;
+      }).join(' ');
+      if (snap !== still) { still = snap; stillAt = t; }
+      const waiting = running.some((c) => Atomics.load(i32, percpu_base(c) + PERCPU.await_lock) !== 0);
+      // CPUs waiting for locks while nothing at all moved: blocked for good; report within a second of the budget's end
+      if (running.length && waiting && t - stillAt >= BLOCKED_MS) {
+        const d = deadlock_report(running, t - stillAt, roles);
+        watchdog = d.text;
+        set_current_cpu(running[0], o.seed);
+        if (record_oops(OOPS_SOFTLOCKUP, d.text, 0, running[0], 0, 0, false)) reason = d.reason; // else the failure that came first is the reason
+        break;
+      }
+      if (running.length && t - stopAt > stop_grace) {
+        const moving = t - stillAt < BLOCKED_MS;
+        const why = `${running.map((c) => `CPU ${c} (${roles[c]})`).join(', ')} did not stop within ${(stop_grace / 1000).toFixed(1)} s of being asked` +
+          (moving ? ' and kept running: a role loop must end once ctx.should_stop() is true' : ' and made no progress: a loop that waits must go through a lock or end when ctx.should_stop() is true');
+        watchdog = `mmrace: ${why}:\n${cpu_states(roles)}`;
+        set_current_cpu(running[0], o.seed);
+        if (record_oops(OOPS_SOFTLOCKUP, watchdog, 0, running[0], 0, 0, false)) reason = why;
+        break;
+      }
     }
     for (let cpu = 0; cpu < o.cpus && !stopping; cpu++) {
       const pc = percpu_base(cpu);
@@ -125,17 +194,21 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
       if (p !== lastProgress[cpu] || Atomics.load(i32, pc + PERCPU.state) !== CPU_RUNNING) { lastProgress[cpu] = p; lastChange[cpu] = t; continue; }
       if (t - lastChange[cpu] > wd) {
         const secs = Math.round((t - lastChange[cpu]) / 1000);
-        watchdog = lockup_report(cpu, secs, roles);
-        record_oops(OOPS_SOFTLOCKUP, watchdog, 0, cpu, 0, 0, false);
+        watchdog = lockup_report(cpu, secs, roles, (lastChange[cpu] - t0) / 1000);
+        set_current_cpu(cpu, o.seed);
+        if (record_oops(OOPS_SOFTLOCKUP, watchdog, 0, cpu, 0, 0, false)) reason = lockup_reason(cpu, secs, roles);
         break;
       }
     }
+    if (watchdog) break;
   }
   const end = now();
+  over = true;
   if (done) await pool.destroy(); else void pool.destroy();
   const warmed = warmOps >= 0;
   const elapsed_ms = end - warmAt;
-  const ops = Atomics.load(i32, B.ops) - (warmed ? warmOps : 0);
+  sample_ops();
+  const ops = ops64.value;
 
   const oops = read_oops();
   let invariants: string[] = [];
@@ -146,10 +219,12 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   }
   const finalOops = read_oops();
   const outcome = classify(finalOops, !!watchdog, allDone, lockdep_found);
+  if (interrupted_by && outcome === 'clean') reason = `interrupted by ${interrupted_by}: every CPU stopped when asked and no check failed`;
   return {
     scenario: o.scenario.name, scenario_arg: o.scenarioArg ?? o.scenario.name, era_arg: o.era === undefined ? '' : ` --era ${o.era}`, protocol: o.protocol, cpus: o.cpus, seed: o.seed, jitter: JITTER_NAMES[o.jitter],
     roles, switches: names, baseline, era: era_label(era), bounds: read_bounds_note()?.text ?? null, elapsed_ms, ops, outcome, warmup_ms: warmed ? warmAt - t0 : 0, lockdep_cycle: lockdep_cycle(),
     first_failure_ms: finalOops ? first_failure_ms : null, oops: finalOops, invariants,
-    cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'error', message: 'did not finish' }), watchdog,
+    cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'stuck', message: 'did not finish' }), watchdog,
+    reason, interrupted: interrupted_by, cpu_ops: cpu_ops.map((c) => c.value),
   };
 }

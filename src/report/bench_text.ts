@@ -16,7 +16,7 @@ function matrix(r: BenchReport, title: string, keys: string[], minWidth: number,
 export function format_bench_point(p: BenchPoint, cores: number): string {
   const top = [...p.lock_stat].sort((a, b) => b.contentions - a.contentions)[0];
   return `${String(p.cpus).padStart(3)} CPUs${p.cpus > cores ? '*' : ' '}  ${fmt_count(p.ops_per_s).padStart(8)} ops/s  ` +
-    `${fmt_count(p.contentions).padStart(8)} contentions${top && top.contentions ? ` (most: ${top.class})` : ''}  ${p.outcome}`;
+    `${fmt_count(p.contentions).padStart(8)} contentions${top && top.contentions ? ` (most: ${top.class})` : ''}  ${p.outcome}${p.outcome === 'clean' ? '' : `: ${p.reason}`}`;
 }
 
 export function format_bench(r: BenchReport): string {

@@ -14,9 +14,10 @@ import { lockdep_section } from './lockdep.js';
 
 export const RUN_SCHEMA = 'mmrace.run/2';
 
-export function cpu_counters(cpu: number): Record<string, number> {
+/** `ops`: the executor's 64-bit count, where it kept one (the shared counter is 32-bit) */
+export function cpu_counters(cpu: number, ops?: number): Record<string, number> {
   const b = cpustat_base(cpu);
-  const out: Record<string, number> = { ops: i32[percpu_base(cpu) + PERCPU.ops] };
+  const out: Record<string, number> = { ops: ops ?? i32[percpu_base(cpu) + PERCPU.ops] };
   for (const f of CPUSTAT.fields) out[f] = i32[b + CPUSTAT[f]];
   return out;
 }
@@ -32,10 +33,34 @@ export interface RunReport {
   bounds_note: string | null;
   cpus: number; roles: string[];
   seed: number; jitter: string; budget: { ops: number } | { duration_ms: number }; outcome: Outcome;
+  /** why the run ended with its outcome, in one line (README "Outcomes and exit codes") */
+  reason: string;
+  /** the signal that ended the run early (SIGINT, SIGTERM), or null */
+  interrupted: string | null;
   expect: string | null; expectation_met: boolean | null; elapsed_ms: number; ops: number; ops_per_s: number;
   first_failure_ms: number | null; failure: null | { kind: string; cpu: number; pfn: number; message: string; splat: string };
   interleaving: { seq: number; cpu: number; event: string; text: string }[]; invariants: string[];
   lock_stat: ReturnType<typeof lock_stat_rows>; latency: LatencySummary[]; lockdep: LockdepSection; per_cpu: (Record<string, number | string>)[]; replay: string;
+}
+
+/**
+ * the one line that says why a run ended as it did: the executor's own words
+ * where it has them (a deadlock's cycle, CPUs that did not stop, a CPU that
+ * failed), else the failure's first line, lockdep's cycle, or what the CPUs
+ * reported
+ */
+export function reason_of(r: RunResult): string {
+  if (r.reason) return r.reason;
+  if (r.oops) {
+    // a deadlock's report carries its wait-for cycle: that is the reason (the controlled scheduler's, the watchdog's)
+    const cycle = r.outcome === 'liveness' ? /^mmrace: wait-for cycle: (.*)$/m.exec(r.oops.text) : null;
+    return cycle ? `deadlock: ${cycle[1]} (${headline(r.oops).replace(/^mmrace: /, '')})` : headline(r.oops); // an end-of-run sweep's says so: 'invariant violated at the end of the run'
+  }
+  if (r.outcome === 'violation' && r.lockdep_cycle) return `lockdep: possible circular locking dependency (${r.lockdep_cycle})`;
+  if (r.outcome === 'clean') return 'every CPU stopped when asked and no check failed';
+  const bad = r.cpu_results.filter((c) => c.status !== 'done');
+  if (bad.length) return bad.map((c) => `CPU ${c.cpu} (${r.roles[c.cpu] ?? '?'}) ${c.status}${c.message ? `: ${c.message.split('\n')[0]}` : ''}`).join('; ');
+  return r.watchdog?.split('\n')[0] ?? `${r.outcome} (no further reason recorded)`;
 }
 
 export function build_report(r: RunResult, budget: RunReport['budget'], expect: string | null, met: boolean | null, version: string): RunReport {
@@ -44,7 +69,7 @@ export function build_report(r: RunResult, budget: RunReport['budget'], expect: 
   const b = 'ops' in budget ? `--ops ${budget.ops}` : `--duration ${budget.duration_ms / 1000}`;
   return {
     schema: RUN_SCHEMA, tool: `mmrace ${version}`, scenario: r.scenario, era: r.era, protocol: r.protocol, switches: r.switches, era_baseline: r.baseline, bounds_note: r.bounds,
-    cpus: r.cpus, roles: r.roles, seed: r.seed, jitter: r.jitter, budget, outcome: r.outcome, expect, expectation_met: met,
+    cpus: r.cpus, roles: r.roles, seed: r.seed, jitter: r.jitter, budget, outcome: r.outcome, reason: reason_of(r), interrupted: r.interrupted ?? null, expect, expectation_met: met,
     elapsed_ms: r.elapsed_ms, ops: r.ops, ops_per_s: r.elapsed_ms > 0 ? r.ops / (r.elapsed_ms / 1000) : 0,
     first_failure_ms: r.first_failure_ms,
     failure: o ? { kind: o.kindName, cpu: o.cpu, pfn: o.pfn, message: headline(o), splat: splat(o, events, r.roles, r.protocol, r.switches, r.era) } : null,
@@ -53,7 +78,7 @@ export function build_report(r: RunResult, budget: RunReport['budget'], expect: 
     lock_stat: lock_stat_rows(),
     latency: latency_summaries(),
     lockdep: lockdep_section(r.roles, `mmrace ${version} ${r.era} ${r.protocol}${r.switches.length ? ` [${r.switches.join(', ')}]` : ''}`),
-    per_cpu: r.roles.map((role, cpu) => ({ cpu, role, status: r.cpu_results[cpu]?.status ?? '?', ...cpu_counters(cpu) })),
+    per_cpu: r.roles.map((role, cpu) => ({ cpu, role, status: r.cpu_results[cpu]?.status ?? '?', ...cpu_counters(cpu, r.cpu_ops?.[cpu]) })),
     replay: `mmrace run ${r.scenario_arg}${r.era_arg} --protocol ${r.protocol} --cpus ${r.cpus} --seed ${r.seed} --jitter ${r.jitter} ${b}`,
   };
 }

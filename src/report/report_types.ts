@@ -47,6 +47,8 @@ export interface BenchPoint {
   /** speedup over the 1-CPU point, null if there is none */
   speedup: number | null;
   outcome: Outcome;
+  /** why the point ended with its outcome (a run report's `reason`) */
+  reason: string;
   contentions: number; acquisitions: number;
   lock_stat: LockStatRow[];
   latency: LatencySummary[];

@@ -13,10 +13,11 @@ export function outcome_line(r: RunReport): string {
     : r.outcome === 'violation' && !r.failure && r.lockdep.report ? `lockdep: possible circular locking dependency (${r.lockdep.report.cycle.join(' -> ')}); ${fmt_count(r.ops)} ops`
     : r.outcome === 'violation' && r.first_failure_ms === null ? `violation found by the end-of-run sweep after ${fmt_ms(r.elapsed_ms)} (${fmt_count(r.ops)} ops)`
     : r.outcome === 'violation' ? `violation after ${fmt_ms(r.first_failure_ms)} (${fmt_count(r.ops)} ops)`
-    : r.outcome === 'liveness' ? `liveness failure (deadlock or livelock) after ${fmt_ms(r.elapsed_ms)}`
-    : `internal error after ${fmt_ms(r.elapsed_ms)}`;
+    : r.outcome === 'liveness' ? `liveness failure after ${fmt_ms(r.elapsed_ms)}: ${r.reason}`
+    : `internal error after ${fmt_ms(r.elapsed_ms)}: ${r.reason}`;
+  const sig = r.interrupted ? `  [interrupted by ${r.interrupted}]` : '';
   const exp = r.expect ? `  [expected ${r.expect}: ${r.expectation_met ? 'met' : 'MISSED'}]` : '';
-  return `outcome: ${what}${exp}`;
+  return `outcome: ${what}${sig}${exp}`;
 }
 
 export function text_report(r: RunReport, opts: { lockStat?: boolean; latency?: boolean; lockOrder?: boolean } = {}): string {

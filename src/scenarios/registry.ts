@@ -1,5 +1,5 @@
 // Built-in scenarios, and loading a user's scenario module by path.
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Scenario } from './types.js';
@@ -21,6 +21,10 @@ export const SCENARIOS: readonly Scenario[] = [
 
 export class ScenarioError extends Error {}
 
+let loading: string | null = null;
+/** the scenario module being imported right now, if any: an import that never settles leaves it set */
+export const loading_module = (): string | null => loading;
+
 function looksLikePath(s: string): boolean {
   return s.includes('/') || /\.(m?js|ts)$/.test(s);
 }
@@ -40,7 +44,25 @@ function validate(s: unknown, where: string): Scenario {
   if (typeof o.roles !== 'function' || typeof o.setup !== 'function' || typeof o.run !== 'function') {
     throw new ScenarioError(`${where}: roles, setup and run must be functions`);
   }
-  return { title: o.name!, seed: '-', switches: [], description: '', expect_buggy: 'a failure', ...o } as Scenario;
+  const roles = o.roles.bind(o);
+  // methods bound: a scenario may be a class instance, whose methods a spread would lose
+  return { title: o.name!, seed: '-', switches: [], description: '', expect_buggy: 'a failure', ...o,
+    roles: (n: number) => checked_roles(where, roles, n), setup: o.setup.bind(o), run: o.run.bind(o) } as Scenario;
+}
+
+/** a module's roles(n), checked: n role names, each a non-empty string; anything else is the module's mistake (exit 2) */
+function checked_roles(where: string, roles: (n: number) => unknown, n: number): string[] {
+  let r: unknown;
+  try {
+    r = roles(n);
+  } catch (e) {
+    throw new ScenarioError(`${where}: roles(${n}) threw: ${String((e as Error)?.message ?? e).split('\n')[0].slice(0, 200)}`);
+  }
+  if (!Array.isArray(r)) throw new ScenarioError(`${where}: roles(${n}) must return an array of ${n} role names, got ${r === null ? 'null' : typeof r}`);
+  if (r.length !== n) throw new ScenarioError(`${where}: roles(${n}) must return ${n} role name${n === 1 ? '' : 's'}, one per CPU, got ${r.length}`);
+  const bad = r.findIndex((x) => typeof x !== 'string' || x === '');
+  if (bad >= 0) throw new ScenarioError(`${where}: roles(${n})[${bad}] must be a non-empty string, got ${typeof r[bad] === 'string' ? "''" : typeof r[bad]}`);
+  return r as string[];
 }
 
 /** find a built-in scenario by name, or import a scenario module by path */
@@ -50,11 +72,32 @@ export async function loadScenario(nameOrPath: string): Promise<Scenario> {
   const url = scenarioModuleUrl(nameOrPath);
   if (!url) throw new ScenarioError(`unknown scenario '${nameOrPath}' (see 'mmrace list')`);
   if (!existsSync(resolve(nameOrPath))) throw new ScenarioError(`scenario module not found: ${nameOrPath}`);
+  return load_module(url, nameOrPath);
+}
+
+/**
+ * import a scenario module by URL (what a CPU worker is handed: a file URL,
+ * percent-encoded, perhaps with a query that asks for a fresh instance);
+ * `where` names it in errors
+ */
+export async function load_module(url: string, where = scenario_label(url)): Promise<Scenario> {
   let mod: Record<string, unknown>;
+  loading = where;
   try {
     mod = await import(url);
   } catch (e) {
-    throw new ScenarioError(`scenario module ${nameOrPath} failed to load: ${(e as Error).message.split('\n')[0]}`);
+    throw new ScenarioError(`scenario module ${where} failed to load: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
+  } finally {
+    loading = null;
   }
-  return validate(mod.default ?? mod.scenario, nameOrPath);
+  return validate(mod.default ?? mod.scenario, where);
 }
+
+/** a module URL as the user wrote the path: decoded, without the query */
+export function scenario_label(url: string): string {
+  try { return fileURLToPath(url.replace(/[?#].*$/, '')); } catch { return url; }
+}
+
+let instances = 0;
+/** the same module's URL, asking for an instance of its own (its module-level state starts afresh) */
+export const fresh_instance_url = (url: string): string => `${url.replace(/[?#].*$/, '')}?instance=${process.pid}.${++instances}`;

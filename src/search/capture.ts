@@ -72,6 +72,7 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
   let free: RunResult | null = null;
   let k = 0;
   for (; k < o.runs; k++) {
+    if (k > 0 && o.free.interrupt?.()) break;
     o.progress?.(`free run ${k + 1}/${o.runs}`);
     free = await run_free({ ...o.free, seed: o.free.seed + k, jitter: o.free.jitter | JITTER_RECORD });
     if (free.outcome !== 'clean') break;
@@ -117,7 +118,7 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
   }
   if (near) return { ...result, method: 're-hunted', options: near.options, controlled: near.run, note: near.note };
   const nseg = segments.length / SEG;
-  for (let t = 0; t < o.rehunt; t++) {
+  for (let t = 0; t < o.rehunt && !o.free.interrupt?.(); t++) {
     // every other attempt hunts from the start (cheap); the others follow the
     // captured order up to 1, 2, 4, ... turns short of the failure (a step
     // bound past the prefix keeps them short); all with fresh random walks

@@ -75,7 +75,7 @@ export async function explore(ex: ControlledExecutor, o: ExploreOptions): Promis
       strategy, depth: strategy === 'pct' ? o.depth : null, k, iterations: 0, failures: 0, liveness: 0, hit_rate: 0,
       first_failure_iteration: null, kinds: {}, decisions: 0, hand_offs: 0, wall_ms: 0, first: null,
     };
-    for (let i = 0; i < o.iterations; i++) {
+    for (let i = 0; i < o.iterations && !o.stop?.(); i++) {
       const seed = iteration_seed(o.seed, i);
       const options: ControlledOptions = { ...o.base, seed, strategy: spec_for(strategy, seed, o.depth, k ?? 1) };
       const r = await ex.run(options);
@@ -98,6 +98,7 @@ export async function explore(ex: ControlledExecutor, o: ExploreOptions): Promis
     }
     rep.hit_rate = rep.iterations ? rep.failures / rep.iterations : 0;
     out.push(rep);
+    if (o.stop?.()) break; // the other strategies too
   }
   return out;
 }

@@ -39,7 +39,7 @@ function with_segments(o: ControlledOptions, segments: number[], first: number):
 }
 
 export async function shrink(ex: ControlledExecutor, o: ControlledOptions, max_runs = 2000,
-  progress?: (runs: number, best: ControlledRun) => void): Promise<ShrinkResult> {
+  progress?: (runs: number, best: ControlledRun) => void, stop?: () => boolean): Promise<ShrinkResult> {
   const original = await ex.run(o);
   const signature = failure_signature(original.run);
   if (original.run.outcome === 'clean' || original.run.outcome === 'internal') {
@@ -57,7 +57,7 @@ export async function shrink(ex: ControlledExecutor, o: ControlledOptions, max_r
     let improved = false;
     const chunk = Math.ceil(len / n);
     for (let start = 0; start < len && !improved; start += chunk) {
-      if (runs >= max_runs) { budget_hit = true; break; }
+      if (runs >= max_runs || stop?.()) { budget_hit = true; break; }
       const cand = [...segs.slice(0, start * SEG), ...segs.slice((start + chunk) * SEG)];
       const first = cand.length ? cand[0] : best.first_cpu;
       const r = await ex.run(with_segments(o, cand, first));
@@ -74,12 +74,13 @@ export async function shrink(ex: ControlledExecutor, o: ControlledOptions, max_r
     // single segments tried; last, cut the schedule short: what follows a
     // prefix runs without preemption, which often removes the most
     for (let keep = 0; keep < len - 1 && !improved; keep++) {
-      if (runs >= max_runs) { budget_hit = true; break; }
+      if (runs >= max_runs || stop?.()) { budget_hit = true; break; }
       const cand = segs.slice(0, keep * SEG);
       const r = await ex.run(with_segments(o, cand, cand.length ? cand[0] : best.first_cpu));
       runs++;
       if (failure_signature(r.run) === signature && smaller(r, best)) { best = r; improved = true; progress?.(runs, best); }
     }
+    if (budget_hit) break;
     if (!improved) break; // 1-minimal, and no prefix does better
     n = 2;
   }

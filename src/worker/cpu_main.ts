@@ -15,7 +15,7 @@ import { Halted } from '../sync/preempt.js';
 import { JITTER_RECORD, install_jitter } from './jitter.js';
 import { controlled_exit, controlled_log, install_controlled, wait_token } from './sched_cpu.js';
 import { recorded_runs } from './sched_record.js';
-import { SCENARIOS, loadScenario } from '../scenarios/registry.js';
+import { SCENARIOS, load_module } from '../scenarios/registry.js';
 import type { CpuContext, Scenario } from '../scenarios/types.js';
 import type { CpuResult, CpuTask } from './task.js';
 
@@ -56,7 +56,8 @@ export async function cpu_main(task: CpuTask): Promise<CpuResult> {
   else install_jitter(task.jitter);
   let scenario: Scenario;
   try {
-    scenario = SCENARIOS.find((s) => s.name === task.scenario) ?? (await loadScenario(new URL(task.scenario).pathname));
+    // a module's URL as given: percent-encoded (spaces, %, non-ASCII), perhaps asking for a fresh instance
+    scenario = SCENARIOS.find((s) => s.name === task.scenario) ?? (await load_module(task.scenario));
   } catch (e) {
     return { cpu: task.cpu, status: 'error', message: (e as Error).message };
   }

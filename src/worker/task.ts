@@ -20,8 +20,9 @@ export interface CpuTask {
 
 export interface CpuResult {
   cpu: number;
-  /** 'done' (stopped when asked), 'bug' (this CPU hit the failure), 'halted' (unwound by another's), 'error' */
-  status: 'done' | 'bug' | 'halted' | 'error';
+  /** 'done' (stopped when asked), 'bug' (this CPU hit the failure), 'halted' (unwound by another's), 'error',
+   *  'stuck' (never came back: blocked or looping when the executor gave up on it) */
+  status: 'done' | 'bug' | 'halted' | 'error' | 'stuck';
   message?: string;
   /** controlled: this CPU's hand-offs (LOG_FIELDS numbers each, src/worker/sched_cpu.ts) */
   switches?: number[];
