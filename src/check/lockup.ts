@@ -36,20 +36,26 @@ const path_of = (cpu: number) => {
  * the wait-for relation of C-WAITFOR: the CPUs that CPU `cpu` waits for, as
  * their held stacks say. A wait to read (an rwlock's or rwsem's reader) waits
  * only for a writer; any other wait (a spinlock, a write, a page lock) for
- * every holder, readers too. Each entry is "CPU n", "(read)" for a read hold.
+ * every holder, readers too.
  */
-export function waits_for(cpu: number): string[] {
+export function holders_awaited(cpu: number): number[] {
   const pc = percpu_base(cpu);
   const aw = Atomics.load(i32, pc + PERCPU.await_lock);
   if (aw === 0) return [];
   const forRead = (i32[pc + PERCPU.await_cls] & HELD_READ) !== 0;
-  const out: string[] = [];
+  const out: number[] = [];
   for (let c = 0; c < sizes.nr_cpus; c++) {
     const m = held_mode(c, aw);
     if (m === HELD_NONE || (forRead && m !== HELD_WRITE)) continue;
-    out.push(`CPU ${c}${c === cpu ? ' (itself)' : ''}${m === HELD_WRITE ? '' : ' (read)'}`);
+    out.push(c);
   }
   return out;
+}
+
+/** holders_awaited in words: "CPU n", "(itself)", "(read)" for a read hold */
+export function waits_for(cpu: number): string[] {
+  const aw = Atomics.load(i32, percpu_base(cpu) + PERCPU.await_lock);
+  return holders_awaited(cpu).map((c) => `CPU ${c}${c === cpu ? ' (itself)' : ''}${held_mode(c, aw) === HELD_WRITE ? '' : ' (read)'}`);
 }
 
 /** what each CPU is doing and holding, and what it waits for */
@@ -143,12 +149,7 @@ export function wait_for_graph(): WaitFor[] {
   for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) {
     const lock = Atomics.load(i32, percpu_base(cpu) + PERCPU.await_lock);
     if (lock === 0) continue;
-    const holders: number[] = [];
-    for (let h = 0; h < sizes.nr_cpus; h++) {
-      const pc = percpu_base(h);
-      for (let k = 0; k < Math.min(i32[pc + PERCPU.nheld], HELD_MAX); k++) if (i32[pc + PERCPU.held + k] === lock) { holders.push(h); break; }
-    }
-    out.push({ cpu, lock, cls: i32[percpu_base(cpu) + PERCPU.await_cls], holders });
+    out.push({ cpu, lock, cls: i32[percpu_base(cpu) + PERCPU.await_cls] & HELD_CLS_MASK, holders: holders_awaited(cpu) });
   }
   return out;
 }
