@@ -3,14 +3,22 @@
 export type { Scenario, CpuContext, SetupState } from './scenarios/types.js';
 export { current, prandom_below, prandom_u32 } from './cpu/current.js';
 export { user_access, switch_mm, mmu, ACCESS_OK, ACCESS_SEGV, ACCESS_OOM, ACCESS_SIGBUS } from './cpu/mmu.js';
-export { trace_event, EV_USER, EV_MIGRATE, EV_DUP_MMAP, EV_SHRINK, EV_SWAPOFF } from './cpu/events.js';
+export { trace_event, EV_USER, EV_MIGRATE, EV_DUP_MMAP, EV_SHRINK, EV_SWAPOFF, EV_FILE_READ, EV_FILE_WRITE, EV_TRUNCATE, EV_FSYNC } from './cpu/events.js';
 export { BUG, BUG_ON, fail, OOPS_SHADOW, OOPS_INVARIANT } from './check/bug.js';
 export { Shadow, initial_value } from './check/shadow.js';
 export { spin_lock, spin_unlock, spin_trylock } from './sync/spinlock.js';
 export { lock_page, unlock_page, trylock_page, wait_on_page_locked, PageLocked } from './sync/page_lock.js';
 export { down_read, up_read, down_write, up_write } from './sync/rwsem.js';
+export { read_lock, read_unlock, write_lock, write_unlock, read_trylock, write_trylock } from './sync/rwlock.js';
 export * from './sync/lock_class.js';
-export { mm_alloc, do_mmap_anon, find_vma } from './mm/mmap.js';
+export { mm_alloc, do_mmap_anon, do_mmap_pgoff, find_vma, MAP_SHARED, MAP_PRIVATE } from './mm/mmap.js';
+export {
+  FIRST_FILE, file_read, file_write, file_rw, FILE_OK, FILE_EOF, FILE_ENOMEM, find_get_page, find_lock_page, add_to_page_cache,
+  remove_from_page_cache, do_fsync, i_size_read,
+} from './mm/filemap.js';
+export { do_truncate, truncate_inode_pages } from './mm/truncate.js';
+export { sys_msync, MS_ASYNC, MS_SYNC } from './mm/msync.js';
+export { get_user_pages, set_page_dirty_lock } from './mm/memory.js';
 export { alloc_page } from './mm/page_alloc.js';
 export { copy_mm, mmput } from './mm/fork.js';
 export { migrate_pages } from './mm/migrate.js';

@@ -75,6 +75,6 @@ export const mprotectMigrationEntry: Scenario = {
   signature: /succeeded after mprotect\(PROT_READ\)|writable pte in a read-only vma/,
   sizes: { nr_pages: 1024, nr_mm: 16, nr_vma: 64 },
   roles,
-  setup: () => family_setup(16, 1, 16, 0, 1, true),
+  setup: () => family_setup(8, 1, 8, 0, 1, true),
   run,
 };
