@@ -2,7 +2,7 @@
 // scenario on 1, 2 and 4 CPUs, every raced scenario's time to first failure
 // (free-running and explored), then the controlled executor's scheduling
 // decisions per second. Figures are measured and printed, never asserted.
-// BENCH_QUICK=1 shortens every part; BENCH_PARTS picks some
+// BENCH_QUICK=1 shortens every part; BENCH_PARTS picks some; BENCH_SCENARIOS picks first_failure's scenarios
 // (micro,scaling,first_failure,sched; all by default; first_bug, the part's
 // old name, still selects first_failure).
 import { writeFileSync } from 'node:fs';
@@ -48,7 +48,11 @@ if (parts.includes('scaling')) {
 if (parts.includes('first_failure')) {
   const o = first_failure_options(quick);
   const t0 = performance.now();
-  const rows = await first_failure(raced(), o);
+  // BENCH_SCENARIOS=a,b: only those (the raced scenarios by default)
+  const only = process.env.BENCH_SCENARIOS?.split(',').map((x) => x.trim()).filter(Boolean);
+  const chosen = raced().filter((s) => !only || only.includes(s.name));
+  if (only) for (const n of only) if (!chosen.some((s) => s.name === n)) { console.error(`bench: BENCH_SCENARIOS: '${n}' is not a raced scenario (${raced().map((s) => s.name).join(', ')})`); process.exit(2); }
+  const rows = await first_failure(chosen, o);
   console.log(`\n## time to first failure, buggy protocol, ${o.cpus} CPUs: free-running and explored\n`);
   console.log(first_failure_table(rows, o, performance.now() - t0));
   figures.first_failure = { options: o, rows };
