@@ -15,7 +15,7 @@ import { VMA } from '../shm/layout.js';
 import { vma_field, VM_EXEC, VM_READ, VM_WRITE, mm_mmap_sem } from '../mm/mm_types.js';
 import { down_read, up_read } from '../sync/rwsem.js';
 import { LC_MMAP_SEM } from '../sync/lock_class.js';
-import { preempt_point } from '../sync/preempt.js';
+import { PP_PGD_READ, PP_PTE_READ, preempt_point } from '../sync/preempt.js';
 import { lat_fault_begin, lat_fault_end } from './latency.js';
 import { EV_SPAN_BEGIN, EV_SPAN_END, SP_FAULT, trace_only, tracing } from './events.js';
 
@@ -53,7 +53,7 @@ export function user_access(mm: number, addr: number, word: number, write: boole
   const pc = current.pcpu;
   const pgd = mm_base(mm) + MM.pgd + pgd_index(addr);
   for (;;) {
-    preempt_point();
+    const peek = Atomics.load(i32, pgd); preempt_point(peek !== 0 ? PP_PTE_READ : PP_PGD_READ, peek !== 0 ? pte_offset(peek, addr) : pgd); // the pte slot it reads unlocked (or the pgd entry: no table yet); one line, so that the lines a splat cites stay put
     const table = Atomics.load(i32, pgd);
     let pte = 0;
     let slot = 0;

@@ -65,8 +65,12 @@ export interface ControlledOptions {
   era?: number;
 }
 
-/** one hand-off: at decision `step`, CPU `cpu` at its point pp (spin yield `spin`) gave the token to `to` */
-export interface Switch { step: number; cpu: number; pp: number; spin: number; to: number; why: number; evseq: number; site?: string }
+/**
+ * one hand-off: at decision `step`, CPU `cpu` at its point pp (spin yield `spin`) gave the token to `to`;
+ * `kind` (PP_* in src/sync/preempt.ts) and `object` (a word index, or -1) say what its step there touches.
+ * In memory only: the schedule file keeps step, cpu, pp, spin, to and why.
+ */
+export interface Switch { step: number; cpu: number; pp: number; spin: number; to: number; why: number; evseq: number; kind: number; object: number; site?: string }
 
 export interface ControlledRun {
   run: RunResult;
@@ -107,7 +111,7 @@ function merge_switches(results: CpuResult[]): Switch[] {
   for (const r of results) {
     const l = r.switches ?? [];
     for (let k = 0; k < l.length; k += LOG_FIELDS) {
-      const sw: Switch = { step: l[k], cpu: r.cpu, pp: l[k + 1], spin: l[k + 2], to: l[k + 3], why: l[k + 4], evseq: l[k + 5] };
+      const sw: Switch = { step: l[k], cpu: r.cpu, pp: l[k + 1], spin: l[k + 2], to: l[k + 3], why: l[k + 4], evseq: l[k + 5], kind: l[k + 6], object: l[k + 7] };
       if (r.sites) sw.site = r.sites[k / LOG_FIELDS];
       out.push(sw);
     }

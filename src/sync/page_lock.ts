@@ -10,7 +10,7 @@ import { bio_base, i32, page_base } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { BUG_ON } from '../check/bug.js';
 import { LC_PAGE_LOCK } from './lock_class.js';
-import { check_halt, controlled, cpu_relax, preempt_point, preempt_point_release } from './preempt.js';
+import { PP_LOCK_ACQUIRE, PP_PAGE_WAIT, check_halt, controlled, cpu_relax, preempt_point, preempt_point_release } from './preempt.js';
 import { lock_acquired, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
 import { PARK_MS, SPIN_LIMIT } from './spinlock.js';
 import { LD_WAIT, lockdep_acquire } from './lockdep.js';
@@ -31,8 +31,8 @@ export function PageLocked(pfn: number): boolean {
 
 /** one attempt; true if this CPU now holds the page lock */
 export function trylock_page(pfn: number): boolean {
-  preempt_point();
   const f = page_base(pfn) + PAGE.flags;
+  preempt_point(PP_LOCK_ACQUIRE, f);
   if ((Atomics.or(i32, f, PG_locked) & PG_locked) !== 0) return false;
   i32[page_base(pfn) + PAGE.owner_cpu] = current.tag;
   lock_acquired(f, LC_PAGE_LOCK, false, true);
@@ -40,9 +40,9 @@ export function trylock_page(pfn: number): boolean {
 }
 
 export function lock_page(pfn: number): void {
-  preempt_point();
   const p = page_base(pfn);
   const f = p + PAGE.flags;
+  preempt_point(PP_LOCK_ACQUIRE, f);
   if ((Atomics.or(i32, f, PG_locked) & PG_locked) === 0) {
     i32[p + PAGE.owner_cpu] = current.tag;
     lock_acquired(f, LC_PAGE_LOCK, false);
@@ -72,7 +72,7 @@ export function unlock_page(pfn: number): void {
   i32[p + PAGE.owner_cpu] = 0;
   const old = Atomics.and(i32, p + PAGE.flags, ~(PG_locked | PG_waiters));
   if ((old & PG_waiters) !== 0) Atomics.notify(i32, p + PAGE.flags, Infinity);
-  preempt_point_release();
+  preempt_point_release(p + PAGE.flags);
 }
 
 /** sleep until the page is unlocked (does not take the lock) */
@@ -91,7 +91,7 @@ export function wait_on_page_locked(pfn: number): void {
     Atomics.wait(i32, f, cur, PARK_MS);
   }
   lock_wait_end(t0);
-  preempt_point();
+  preempt_point(PP_PAGE_WAIT, f);
 }
 
 /**
@@ -110,14 +110,14 @@ export function unlock_page_io(pfn: number): void {
   const old = Atomics.and(i32, f, ~(PG_locked | PG_waiters));
   BUG_ON((old & PG_locked) === 0, 'BUG() in unlock_page: !TestClearPageLocked(page)', pfn);
   if ((old & PG_waiters) !== 0) Atomics.notify(i32, f, Infinity);
-  preempt_point_release();
+  preempt_point_release(f);
 }
 
 /** end_page_writeback: the write completed (writeback waiters complete I/O themselves, none sleeps) */
 export function end_page_writeback(pfn: number): void {
   const old = Atomics.and(i32, page_base(pfn) + PAGE.flags, ~PG_writeback);
   BUG_ON((old & PG_writeback) === 0, 'BUG() in end_page_writeback: !TestClearPageWriteback(page)', pfn);
-  preempt_point_release();
+  preempt_point_release(page_base(pfn) + PAGE.flags);
 }
 
 /** wait_on_page_writeback: until the page's write completes (does not take the page lock) */
@@ -130,5 +130,5 @@ export function wait_on_page_writeback(pfn: number): void {
     io_waiter(pfn);
     if ((Atomics.load(i32, f) & PG_writeback) !== 0) { cpu_relax(); check_halt(); }
   }
-  preempt_point();
+  preempt_point(PP_PAGE_WAIT, f);
 }

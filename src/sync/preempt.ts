@@ -1,4 +1,5 @@
-// Preemption points. Every primitive calls preempt_point(); kernel paths call
+// Preemption points. Every primitive calls preempt_point(kind, object), naming
+// what the step after it touches (a lock word, a pte slot); kernel paths call
 // cond_resched() where the kernel would. Both check the halt word (a BUG on
 // any CPU stops all of them) and then run the executor's hook: nothing for a
 // plain free-running CPU, seeded delays for jitter, a token hand-off for a
@@ -10,6 +11,34 @@
 // token) for as long as they wait. It is read only on those slow paths.
 import { GLOBALS } from '../shm/layout.js';
 import { B, i32 } from '../shm/machine.js';
+import { defineEnum } from '../shm/struct.js';
+
+/**
+ * What a preemption point is about to touch: the kind of step and its object
+ * (a word index in the Machine, or -1 for none). A later partial-order
+ * reduction calls two steps dependent when they touch the same object.
+ */
+const PP_KINDS = defineEnum('preemption point', [
+  { key: 'PP_LOCK_ACQUIRE', name: 'lock' }, // a lock or trylock for writing (spinlock, page lock, rwsem/rwlock write): object = the lock word
+  { key: 'PP_LOCK_ACQUIRE_READ', name: 'lock-read' }, // a read acquire of an rwsem or rwlock: object = the lock word
+  { key: 'PP_LOCK_RELEASE', name: 'unlock' }, // after a release (unlock, end of writeback or read I/O): object = the lock word
+  { key: 'PP_PAGE_WAIT', name: 'page-wait' }, // wait_on_page_locked/writeback is over: object = the page's flags word
+  { key: 'PP_PTE_READ', name: 'pte-read' }, // an unlocked pte read (the MMU's walk): object = the pte slot
+  { key: 'PP_PGD_READ', name: 'pgd-read' }, // the MMU's walk finds no page table yet: object = the pgd entry
+  { key: 'PP_RESCHED', name: 'cond_resched' }, // cond_resched(): object -1
+  { key: 'PP_WAIT', name: 'wait' }, // cpu_relax() in a wait loop: object = the one its last point named (what it waits for)
+  { key: 'PP_EXIT', name: 'exit' }, // the CPU's task is over: object -1
+] as const);
+export const {
+  PP_LOCK_ACQUIRE, PP_LOCK_ACQUIRE_READ, PP_LOCK_RELEASE, PP_PAGE_WAIT, PP_PTE_READ, PP_PGD_READ, PP_RESCHED, PP_WAIT, PP_EXIT,
+} = PP_KINDS.codes;
+export const PP_KIND_NAMES: readonly string[] = PP_KINDS.names;
+
+/**
+ * this thread's last preemption point: [kind, object]. Preallocated (the hot
+ * path allocates nothing); the executor's hooks read it.
+ */
+export const pp_last = new Int32Array(2);
 
 /** thrown to unwind a CPU when the run is halted (pre-allocated: no allocation on the hot path) */
 export class Halted extends Error {
@@ -46,8 +75,11 @@ export function check_halt(): void {
   if (i32[B.globals + GLOBALS.halt] !== 0) throw HALTED;
 }
 
-export function preempt_point(): void {
+/** a switch point before a step of `kind` (PP_*) on `object` (a word index, or -1) */
+export function preempt_point(kind: number, object: number): void {
   if (i32[B.globals + GLOBALS.halt] !== 0) throw HALTED;
+  pp_last[0] = kind;
+  pp_last[1] = object;
   hook();
 }
 
@@ -55,13 +87,17 @@ export function preempt_point(): void {
  * after a release: a switch point too, but never throws, so that unlocking in
  * a finally block while unwinding from a BUG keeps the BUG's exception
  */
-export function preempt_point_release(): void {
+export function preempt_point_release(lock: number): void {
   if (i32[B.globals + GLOBALS.halt] !== 0) return;
+  pp_last[0] = PP_LOCK_RELEASE;
+  pp_last[1] = lock;
   releaseHook();
 }
 
-/** where the kernel calls cond_resched(): a voluntary switch point */
-export const cond_resched = preempt_point;
+/** where the kernel calls cond_resched(): a voluntary switch point that names nothing */
+export function cond_resched(): void {
+  preempt_point(PP_RESCHED, -1);
+}
 
 /** inside a wait loop: lets a controlled executor run the lock holder instead (it may throw Halted) */
 export function cpu_relax(): void {

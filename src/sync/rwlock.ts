@@ -14,7 +14,7 @@
 import { RWLOCK } from '../shm/layout.js';
 import { i32, sizes } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
-import { preempt_point, preempt_point_release } from './preempt.js';
+import { PP_LOCK_ACQUIRE, PP_LOCK_ACQUIRE_READ, preempt_point, preempt_point_release } from './preempt.js';
 import { HELD_NONE, held_mode, lock_acquired, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
 import { wait_round, wake_all } from './spinlock.js';
 
@@ -43,7 +43,7 @@ function rw_holder_tag(lock: number, cur: number): number {
 
 /** read_lock: spin while a writer holds it; recursion and other readers are fine */
 export function read_lock(lock: number, cls: number): void {
-  preempt_point();
+  preempt_point(PP_LOCK_ACQUIRE_READ, lock);
   const v = lock + RWLOCK.val;
   let cur = Atomics.load(i32, v);
   // no writer: in, retrying only when another reader moved the count under us (that is no contention)
@@ -69,7 +69,7 @@ export function read_lock(lock: number, cls: number): void {
 
 /** read_trylock: in unless a writer holds it */
 export function read_trylock(lock: number, cls: number): boolean {
-  preempt_point();
+  preempt_point(PP_LOCK_ACQUIRE_READ, lock);
   const v = lock + RWLOCK.val;
   for (;;) {
     const c = Atomics.load(i32, v);
@@ -85,12 +85,12 @@ export function read_unlock(lock: number): void {
   const v = lock + RWLOCK.val;
   const old = Atomics.sub(i32, v, 1);
   if ((old & RW_READERS) === 1) wake_all(v, old); // the last reader: a writer may go in
-  preempt_point_release();
+  preempt_point_release(lock);
 }
 
 /** write_lock: spin until no reader and no writer holds it */
 export function write_lock(lock: number, cls: number): void {
-  preempt_point();
+  preempt_point(PP_LOCK_ACQUIRE, lock);
   const v = lock + RWLOCK.val;
   const me = current.tag;
   const mine = me << RW_WRITER_SHIFT;
@@ -113,7 +113,7 @@ export function write_lock(lock: number, cls: number): void {
 
 /** write_trylock: in only if nobody holds it */
 export function write_trylock(lock: number, cls: number): boolean {
-  preempt_point();
+  preempt_point(PP_LOCK_ACQUIRE, lock);
   const v = lock + RWLOCK.val;
   const me = current.tag;
   const c = Atomics.load(i32, v);
@@ -126,7 +126,7 @@ export function write_unlock(lock: number): void {
   lock_released(lock);
   const v = lock + RWLOCK.val;
   wake_all(v, Atomics.and(i32, v, ~RW_WRITER));
-  preempt_point_release();
+  preempt_point_release(lock);
 }
 
 /** the writer's cpu, or -1 (diagnostics and assertions) */

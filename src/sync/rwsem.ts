@@ -3,7 +3,7 @@
 // someone parks. A queued writer stops new readers (the kernel's rwsem is
 // fair in the same way), so writers cannot starve.
 import { i32 } from '../shm/machine.js';
-import { preempt_point, preempt_point_release } from './preempt.js';
+import { PP_LOCK_ACQUIRE, PP_LOCK_ACQUIRE_READ, preempt_point, preempt_point_release } from './preempt.js';
 import { lock_acquired, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
 import { wait_round, wake_all } from './spinlock.js';
 
@@ -13,7 +13,7 @@ const WAITING_WRITER = 0x20000;
 const WAITING_MASK = 0x1ffe0000;
 
 export function down_read(sem: number, cls: number): void {
-  preempt_point();
+  preempt_point(PP_LOCK_ACQUIRE_READ, sem);
   const cur = Atomics.load(i32, sem);
   if ((cur & (WRITER | WAITING_MASK)) === 0 && Atomics.compareExchange(i32, sem, cur, cur + 1) === cur) {
     lock_acquired(sem, cls, false, false, false, true);
@@ -32,7 +32,7 @@ export function down_read(sem: number, cls: number): void {
 }
 
 export function down_read_trylock(sem: number, cls: number): boolean {
-  preempt_point();
+  preempt_point(PP_LOCK_ACQUIRE_READ, sem);
   const cur = Atomics.load(i32, sem);
   if ((cur & (WRITER | WAITING_MASK)) !== 0 || Atomics.compareExchange(i32, sem, cur, cur + 1) !== cur) return false;
   lock_acquired(sem, cls, false, true, false, true);
@@ -43,11 +43,11 @@ export function up_read(sem: number): void {
   lock_released(sem);
   const old = Atomics.sub(i32, sem, 1);
   if ((old & READERS) === 1) wake_all(sem, old);
-  preempt_point_release();
+  preempt_point_release(sem);
 }
 
 export function down_write(sem: number, cls: number): void {
-  preempt_point();
+  preempt_point(PP_LOCK_ACQUIRE, sem);
   if (Atomics.compareExchange(i32, sem, 0, WRITER) === 0) {
     lock_acquired(sem, cls, false);
     return;
@@ -74,7 +74,7 @@ export function up_write(sem: number): void {
   lock_released(sem);
   const old = Atomics.sub(i32, sem, WRITER);
   wake_all(sem, old);
-  preempt_point_release();
+  preempt_point_release(sem);
 }
 
 export function rwsem_is_locked(sem: number): boolean {

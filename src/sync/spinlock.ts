@@ -5,7 +5,7 @@
 import { SPINLOCK } from '../shm/layout.js';
 import { i32 } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
-import { check_halt, controlled, cpu_relax, preempt_point, preempt_point_release } from './preempt.js';
+import { PP_LOCK_ACQUIRE, check_halt, controlled, cpu_relax, preempt_point, preempt_point_release } from './preempt.js';
 import { lock_acquired, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
 
 export const SLEEPERS = 0x40000000;
@@ -36,7 +36,7 @@ export function wake_all(word: number, old: number): void {
 }
 
 export function spin_lock(lock: number, cls: number): void {
-  preempt_point();
+  preempt_point(PP_LOCK_ACQUIRE, lock);
   const me = current.tag;
   if (Atomics.compareExchange(i32, lock + SPINLOCK.val, 0, me) === 0) {
     const bounce = i32[lock + SPINLOCK.last] !== me;
@@ -74,7 +74,7 @@ function spin_lock_slow(lock: number, cls: number, me: number): void {
 }
 
 export function spin_trylock(lock: number, cls: number): boolean {
-  preempt_point();
+  preempt_point(PP_LOCK_ACQUIRE, lock);
   const me = current.tag;
   if (Atomics.compareExchange(i32, lock + SPINLOCK.val, 0, me) !== 0) return false;
   const bounce = i32[lock + SPINLOCK.last] !== me;
@@ -87,7 +87,7 @@ export function spin_unlock(lock: number): void {
   lock_released(lock);
   const prev = Atomics.exchange(i32, lock + SPINLOCK.val, 0);
   if ((prev & SLEEPERS) !== 0) Atomics.notify(i32, lock + SPINLOCK.val, 1);
-  preempt_point_release();
+  preempt_point_release(lock);
 }
 
 /** holder cpu of a spinlock, or -1 (diagnostics and assertions) */

@@ -7,7 +7,7 @@
 // schedule and the seed alone decide the run.
 import { GLOBALS, SCHED } from '../shm/layout.js';
 import { B, i32, sizes } from '../shm/machine.js';
-import { HALTED, set_preempt_hooks } from '../sync/preempt.js';
+import { HALTED, PP_EXIT, PP_WAIT, pp_last, set_preempt_hooks } from '../sync/preempt.js';
 import { OOPS_SOFTLOCKUP, record_oops } from '../check/bug.js';
 import { HUNG_TASK_TIMEOUT_SECS, cpu_states, lockup_report, softlockup_thresh_secs, waits_sleeping } from '../check/lockup.js';
 import { Segments, next_to_unwind, pick_next } from './strategies.js';
@@ -23,8 +23,11 @@ export interface ControlledTask {
   sites: boolean;
 }
 
-/** one hand-off in a CPU's log: decision number, pp, spin, to, why, event seq */
-export const LOG_FIELDS = 6;
+/**
+ * one hand-off in a CPU's log: decision number, pp, spin, to, why, event seq,
+ * and what the step at that point touches: kind (PP_*) and object (src/sync/preempt.ts)
+ */
+export const LOG_FIELDS = 8;
 
 let me = 0;
 let n = 0;
@@ -108,8 +111,11 @@ function over_bound(step: number): boolean {
   return true;
 }
 
-/** one decision of the token holder; returns once this CPU holds the token again (or has left) */
-function decide(why: number): void {
+/**
+ * one decision of the token holder, at a point of `kind` on `object`;
+ * returns once this CPU holds the token again (or has left)
+ */
+function decide(why: number, kind: number, object: number): void {
   const s = B.sched;
   const step = i32[s + SCHED.step] + 1;
   i32[s + SCHED.step] = step;
@@ -117,29 +123,29 @@ function decide(why: number): void {
   const next = pick_next(me, why !== WHY_PREEMPT, n, step, segs);
   if (next === me) return;
   if (next < 0) { deadlock(step); return; }
-  log.push(step, i32[s + SCHED.pp + me], i32[s + SCHED.spin + me], next, why, Atomics.load(i32, B.seq));
+  log.push(step, i32[s + SCHED.pp + me], i32[s + SCHED.spin + me], next, why, Atomics.load(i32, B.seq), kind, object);
   if (sites) sites.push(why === WHY_EXIT ? 'exit' : call_site());
   if (why === WHY_PREEMPT) i32[s + SCHED.preemptions] += 1;
   pass_token(next);
   if (why !== WHY_EXIT) wait_token();
 }
 
-/** preempt_point(): a program point */
+/** preempt_point(kind, object): a program point (pp_last holds what it touches) */
 function on_point(): void {
   const s = B.sched;
   i32[s + SCHED.pp + me] += 1;
   i32[s + SCHED.spin + me] = 0;
-  decide(WHY_PREEMPT);
+  decide(WHY_PREEMPT, pp_last[0], pp_last[1]);
   if (halted()) throw HALTED;
 }
 
-/** preempt_point_release(): a program point after a release, which may end others' waits; never throws */
+/** preempt_point_release(lock): a program point after a release, which may end others' waits; never throws */
 function on_release(): void {
   const s = B.sched;
   i32[s + SCHED.gen] += 1;
   i32[s + SCHED.pp + me] += 1;
   i32[s + SCHED.spin + me] = 0;
-  decide(WHY_PREEMPT);
+  decide(WHY_PREEMPT, pp_last[0], pp_last[1]);
 }
 
 /** cpu_relax() in a wait loop: this CPU cannot go on until something is released */
@@ -149,7 +155,7 @@ function on_wait(): void {
   i32[s + SCHED.spin + me] += 1;
   i32[s + SCHED.state + me] = TASK_WAITING;
   i32[s + SCHED.wait_gen + me] = i32[s + SCHED.gen];
-  decide(WHY_BLOCK);
+  decide(WHY_BLOCK, PP_WAIT, pp_last[1]); // waits for what its last point named
   i32[s + SCHED.state + me] = TASK_RUNNABLE;
   if (halted()) throw HALTED;
 }
@@ -162,7 +168,7 @@ export function controlled_exit(): void {
   i32[s + SCHED.spin + me] = 0;
   i32[s + SCHED.state + me] = TASK_DONE;
   i32[s + SCHED.gen] += 1;
-  if (!halted()) decide(WHY_EXIT);
+  if (!halted()) decide(WHY_EXIT, PP_EXIT, -1);
   // after a halt the CPUs unwind one by one, lowest number first
   if (halted() && i32[s + SCHED.token] === me) {
     const next = next_to_unwind(n);
