@@ -2,7 +2,7 @@
 // cost of an Atomics lock/unlock pair on the same machine. Each timed call
 // runs BATCH iterations so the timer's own cost does not dominate.
 import { Bench } from 'tinybench';
-import { B, createMachineBuffer, i32, page_base } from '../src/shm/machine.js';
+import { BASES, createMachineBuffer, i32, page_base } from '../src/shm/machine.js';
 import { DEFAULT_SIZES, GLOBALS, PAGE } from '../src/shm/layout.js';
 import { events_attach } from '../src/cpu/events.js';
 import { set_current_cpu } from '../src/cpu/current.js';
@@ -64,8 +64,8 @@ export async function micro(timeMs = 400): Promise<MicroRow[]> {
   b.add('spin_lock/spin_unlock, traced (--trace: timestamped hold events)', () => {
     for (let k = 0; k < BATCH; k++) { spin_lock(ptl, LC_PTL); spin_unlock(ptl); }
   }, {
-    beforeAll: () => { i32[B.globals + GLOBALS.trace] = 1; events_attach(); },
-    afterAll: () => { i32[B.globals + GLOBALS.trace] = 0; events_attach(); },
+    beforeAll: () => { i32[BASES.globals + GLOBALS.trace] = 1; events_attach(); },
+    afterAll: () => { i32[BASES.globals + GLOBALS.trace] = 0; events_attach(); },
   });
   b.add('performance.now() (one clock read: why timing is sampled)', () => {
     for (let k = 0; k < BATCH; k++) sink += performance.now();

@@ -9,7 +9,7 @@ import {
   make_migration_entry_read, migration_entry_to_page, pte_to_swp_entry, swp_entry, swp_entry_to_pte, swp_offset, swp_type,
 } from '../src/mm/swapops.js';
 import { ListDesc, list_add, list_add_tail, list_del, list_ids } from '../src/shm/list.js';
-import { B, i32, vma_base } from '../src/shm/machine.js';
+import { BASES, i32, vma_base } from '../src/shm/machine.js';
 import { VMA } from '../src/shm/layout.js';
 import { alloc_page } from '../src/mm/page_alloc.js';
 import { lock_page, unlock_page } from '../src/sync/page_lock.js';
@@ -120,7 +120,7 @@ describe('id lists (list.h)', () => {
     fc.assert(fc.property(fc.array(fc.tuple(fc.constantFrom('add', 'tail', 'del'), fc.integer({ min: 1, max: 12 })), { maxLength: 60 }), (opsList) => {
       boot({ nr_vma: 16 });
       const d: ListDesc = { base: vma_base, next: VMA.anon_vma_next, prev: VMA.anon_vma_prev };
-      const head = B.globals + 12; // two free words of the globals line
+      const head = BASES.globals + 12; // two free words of the globals line
       i32[head] = 0; i32[head + 1] = 0;
       const model: number[] = [];
       for (const [op, id] of opsList) {

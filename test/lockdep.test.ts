@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { boot } from './helpers.js';
-import { B, av_base, i32, mm_base, page_base } from '../src/shm/machine.js';
+import { BASES, av_base, i32, mm_base, page_base } from '../src/shm/machine.js';
 import { ANON_VMA, HELD_MAX, LD_LOCK, LD_WAIT, MM, PAGE } from '../src/shm/layout.js';
 import { spin_lock, spin_trylock, spin_unlock } from '../src/sync/spinlock.js';
 import { lock_page, unlock_page, wait_on_page_locked } from '../src/sync/page_lock.js';
@@ -20,7 +20,7 @@ import { lockdep_cycle_report, lockdep_disabled, lockdep_edges } from '../src/re
 import { alloc_page } from '../src/mm/page_alloc.js';
 import { SCENARIOS } from '../src/scenarios/registry.js';
 
-const dep = (from: number, to: number) => i32[B.lockdep_dep + dep_index(from, to)];
+const dep = (from: number, to: number) => i32[BASES.lockdep_dep + dep_index(from, to)];
 
 describe('lockdep (one CPU)', () => {
   it('learns from -> to from a nested acquisition, and nothing from a lone one', () => {

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Piscina } from 'piscina';
 import { fileURLToPath } from 'node:url';
 import { boot } from './helpers.js';
-import { B, page_base, mm_base } from '../src/shm/machine.js';
+import { BASES, page_base, mm_base } from '../src/shm/machine.js';
 import { GLOBALS, MM, PAGE, PG_locked } from '../src/shm/layout.js';
 import { i32 } from '../src/shm/machine.js';
 import { alloc_page } from '../src/mm/page_alloc.js';
@@ -24,7 +24,7 @@ async function hammer(kind: HammerTask['kind']) {
   const pfn = alloc_page();
   const lock = kind === 'spin' ? page_base(pfn) + PAGE.ptl : kind === 'rwsem' ? mm_base(1) + MM.mmap_sem : page_base(pfn) + PAGE.flags;
   // scratch words: the globals line's padding
-  const counter = B.globals + GLOBALS.stride - 1, owner = counter - 1, start = counter - 2;
+  const counter = BASES.globals + GLOBALS.stride - 1, owner = counter - 1, start = counter - 2;
   const rs = await Promise.all(Array.from({ length: N }, (_, cpu) =>
     pool.run({ sab, cpu, kind, iters: ITERS, lock, pfn, counter, owner, start, n: N } satisfies HammerTask) as Promise<{ breaks: number; reads: number }>));
   return { breaks: rs.reduce((a, r) => a + r.breaks, 0), reads: rs.reduce((a, r) => a + r.reads, 0), counter: i32[counter], pfn };

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CPUSTAT, LAT_BUCKETS, LAT_SUB, LOCKSTAT, LOCKSTAT_NR_PATHS, NR_LAT_KINDS } from '../src/shm/layout.js';
-import { B, f64, i32, lat_base, mm_base, page_base } from '../src/shm/machine.js';
+import { BASES, f64, i32, lat_base, mm_base, page_base } from '../src/shm/machine.js';
 import { MM, PAGE } from '../src/shm/layout.js';
 import { down_read, down_read_trylock, down_write, up_read, up_write } from '../src/sync/rwsem.js';
 import { spin_lock, spin_unlock } from '../src/sync/spinlock.js';
@@ -90,14 +90,14 @@ describe('warm-up', () => {
     boot({ nr_cpus: 2 });
     set_current_cpu(1, 1);
     stat_epoch_attach();
-    const mine = { ls: current.ls, lat: lat_base(1, 3), stat: current.stat, pts: B.lockstat_points + NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS };
-    const theirs = { ls: B.lockstat_f64, lat: lat_base(0, 3) };
+    const mine = { ls: current.ls, lat: lat_base(1, 3), stat: current.stat, pts: BASES.lockstat_points + NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS };
+    const theirs = { ls: BASES.lockstat_f64, lat: lat_base(0, 3) };
     for (const v of [mine, theirs]) { f64[v.ls + LOCKSTAT.acquisitions] = 7; f64[v.ls + LOCKSTAT.wait_max] = 9e6; i32[v.lat + 10] = 5; }
     i32[mine.stat + CPUSTAT.faults] = 3; i32[mine.pts + 2] = 4;
     stat_epoch_check(); // same epoch: nothing happens
     expect(f64[mine.ls + LOCKSTAT.acquisitions]).toBe(7);
     const ops = stat_epoch_begin();
-    expect(ops).toBe(i32[B.ops]);
+    expect(ops).toBe(i32[BASES.ops]);
     stat_epoch_check();
     expect([f64[mine.ls + LOCKSTAT.acquisitions], f64[mine.ls + LOCKSTAT.wait_max], i32[mine.lat + 10], i32[mine.stat + CPUSTAT.faults], i32[mine.pts + 2]]).toEqual([0, 0, 0, 0, 0]);
     expect([f64[theirs.ls + LOCKSTAT.acquisitions], f64[theirs.ls + LOCKSTAT.wait_max], i32[theirs.lat + 10]]).toEqual([7, 9e6, 5]);

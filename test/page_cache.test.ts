@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { boot } from './helpers.js';
 import { ADDRESS_SPACE, CPUSTAT, PAGE, PG_uptodate, PG_writeback, SWAPPER_SPACE, SWAP_SLOTS, VMA, WORDS_PER_PAGE } from '../src/shm/layout.js';
-import { B, as_base, cpustat_base, i32, page_base, phys_base, vma_base } from '../src/shm/machine.js';
+import { BASES, as_base, cpustat_base, i32, page_base, phys_base, vma_base } from '../src/shm/machine.js';
 import { alloc_page } from '../src/mm/page_alloc.js';
 import { put_page } from '../src/mm/swap.js';
 import { FIRST_FILE, add_to_page_cache, find_get_page, mapping_nrpages, radix_tree_lookup, radix_tree_slot, __remove_from_page_cache, mapping_tree_lock } from '../src/mm/filemap.js';
@@ -164,7 +164,7 @@ describe('the I/O agent', () => {
     const entry = i32[page_base(src) + PAGE.private];
     for (let w = 0; w < WORDS_PER_PAGE; w++) i32[swap_device_slot(entry) + w] = 500 + w; // what the disk holds
     // a pte's use keeps the slot when the cache lets the page go
-    i32[B.swap_map + swp_offset(entry)] += 1;
+    i32[BASES.swap_map + swp_offset(entry)] += 1;
     delete_from_swap_cache(src);
     unlock_page(src);
     const pfn = read_swap_cache_async(entry);

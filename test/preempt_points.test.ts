@@ -7,7 +7,7 @@ import { afterAll, expect, it } from 'vitest';
 import { ControlledExecutor, ControlledOptions, segments_of } from '../src/exec/controlled.js';
 import { orphanedMigrationEntry } from '../src/scenarios/orphaned_migration_entry.js';
 import { EV_LOCK_ACQ, EV_LOCK_REL, EV_LOCK_WAIT, collect_events } from '../src/cpu/events.js';
-import { B, sizes } from '../src/shm/machine.js';
+import { BASES, sizes } from '../src/shm/machine.js';
 import { PTRS_PER_PTE } from '../src/shm/layout.js';
 import {
   PP_EXIT, PP_KIND_NAMES, PP_LOCK_ACQUIRE, PP_LOCK_ACQUIRE_READ, PP_LOCK_RELEASE, PP_PTE_READ, PP_WAIT,
@@ -40,9 +40,9 @@ it('a controlled run records, with each hand-off, what its point touches', async
       expect(locks.has(w.object), `decision ${w.step}: ${PP_KIND_NAMES[w.kind]} ${w.object} is no lock the run used`).toBe(true);
     }
     if (w.kind === PP_PTE_READ) {
-      // a pte slot: inside the page-table pages (B.ptes, PTRS_PER_PTE words per page)
-      expect(w.object).toBeGreaterThanOrEqual(B.ptes);
-      expect(w.object).toBeLessThan(B.ptes + sizes.nr_pages * PTRS_PER_PTE);
+      // a pte slot: inside the page-table pages (BASES.ptes, PTRS_PER_PTE words per page)
+      expect(w.object).toBeGreaterThanOrEqual(BASES.ptes);
+      expect(w.object).toBeLessThan(BASES.ptes + sizes.nr_pages * PTRS_PER_PTE);
     }
   }
   for (const k of [PP_LOCK_ACQUIRE, PP_LOCK_ACQUIRE_READ, PP_LOCK_RELEASE, PP_PTE_READ, PP_WAIT, PP_EXIT]) {

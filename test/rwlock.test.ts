@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { boot } from './helpers.js';
 import { ADDRESS_SPACE, GLOBALS, HELD_READ, PERCPU, RWLOCK, SPINLOCK, SWAPG, SWAPPER_SPACE } from '../src/shm/layout.js';
-import { B, as_base, i32, mm_base } from '../src/shm/machine.js';
+import { BASES, as_base, i32, mm_base } from '../src/shm/machine.js';
 import { E0, E1, E2, E3, E4 } from '../src/shm/era.js';
 import { current, set_current_cpu } from '../src/cpu/current.js';
 import { set_preempt_hooks } from '../src/sync/preempt.js';
@@ -37,7 +37,7 @@ import type { HammerTask, RendezvousTask } from './workers/hammer.js';
 const tree = () => mapping_tree_lock(SWAPPER_SPACE);
 const as_cpu = (cpu: number) => set_current_cpu(cpu, 1);
 const held = (cpu: number) => {
-  const pc = B.percpu + cpu * PERCPU.stride;
+  const pc = BASES.percpu + cpu * PERCPU.stride;
   return Array.from({ length: i32[pc + PERCPU.nheld] }, (_, k) => [i32[pc + PERCPU.held + k], i32[pc + PERCPU.held_cls + k]]);
 };
 
@@ -150,7 +150,7 @@ describe('lock_stat, lockdep and the watchdog see it as the kernel did', () => {
 
   it('lockdep: a recursive read is legal; a read under a lock that is taken inside the tree lock is a cycle, printed as rlock()', () => {
     boot({ nr_cpus: 1 });
-    const l = tree(), swap = B.swapg + SWAPG.swap_lock;
+    const l = tree(), swap = BASES.swapg + SWAPG.swap_lock;
     read_lock(l, LC_TREE); read_lock(l, LC_TREE); read_unlock(l); read_unlock(l);
     expect(lockdep_cycle()).toBeNull();
     write_lock(l, LC_TREE); spin_lock(swap, LC_SWAP); spin_unlock(swap); write_unlock(l); // tree_lock -> swap_lock
@@ -310,6 +310,6 @@ describe(`rwlock under ${N} workers`, () => {
 
 /** scratch words: the globals line's padding (as test/locks.test.ts uses them) */
 function scratch() {
-  const counter = B.globals + GLOBALS.stride - 1;
+  const counter = BASES.globals + GLOBALS.stride - 1;
   return { counter, owner: counter - 1, start: counter - 2 };
 }

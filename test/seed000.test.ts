@@ -12,7 +12,7 @@ import { EPERM, sys_swapon } from '../src/mm/swapfile.js';
 import { MAX_SWAPFILES } from '../src/mm/swapops.js';
 import { KernelBug, read_oops, OOPS_BOUNDS } from '../src/check/bug.js';
 import { SW_SWAPON_TYPE_RANGE } from '../src/shm/switches.js';
-import { B } from '../src/shm/machine.js';
+import { BASES } from '../src/shm/machine.js';
 import { GLOBALS } from '../src/shm/layout.js';
 import { read_bounds_note } from '../src/check/bounds.js';
 import { swap_guard_intact } from '../src/mm/swapfile.js';
@@ -103,7 +103,7 @@ describe('sys_swapon range check', () => {
 
   it('buggy, bounds noted: the write lands in the guard, and a type-30 entry is a migration entry', () => {
     boot({}, SW_SWAPON_TYPE_RANGE);
-    i32[B.globals + GLOBALS.bounds_note] = 1;
+    i32[BASES.globals + GLOBALS.bounds_note] = 1;
     for (let k = 0; k < MAX_SWAPFILES; k++) expect(sys_swapon(8, 0)).toBe(k);
     expect(swap_guard_intact()).toBe(true);
     expect(sys_swapon(8, 0)).toBe(30);

@@ -3,7 +3,7 @@
 // unwinds at its next preemption point, and unwinds this CPU. Details live
 // in the buffer, not in the Error: errors crossing a worker lose them.
 import { GLOBALS, OOPS, OOPS_TEXT_BYTES, PAGE, PERCPU } from '../shm/layout.js';
-import { B, i32, page_base, u8 } from '../shm/machine.js';
+import { BASES, i32, page_base, u8 } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { EV_BUG, trace_event } from '../cpu/events.js';
 import { defineEnum } from '../shm/struct.js';
@@ -65,12 +65,12 @@ export function call_trace(skip?: RegExp, max = 40): string {
  * so that callers that are not kernel code (the watchdog) can use it too.
  */
 export function record_oops(kind: number, msg: string, pfn = 0, a0 = 0, a1 = 0, a2 = 0, withTrace = true): boolean {
-  const o = B.oops;
+  const o = BASES.oops;
   const first = Atomics.compareExchange(i32, o + OOPS.state, 0, 1) === 0;
   if (first) {
     i32[o + OOPS.kind] = kind;
     i32[o + OOPS.cpu] = current.cpu;
-    i32[o + OOPS.seq] = Atomics.load(i32, B.seq);
+    i32[o + OOPS.seq] = Atomics.load(i32, BASES.seq);
     i32[o + OOPS.pfn] = pfn;
     i32[o + OOPS.a0] = a0; i32[o + OOPS.a1] = a1; i32[o + OOPS.a2] = a2;
     i32[o + OOPS.path] = i32[current.pcpu + PERCPU.path];
@@ -90,9 +90,9 @@ export function record_oops(kind: number, msg: string, pfn = 0, a0 = 0, a1 = 0, 
     i32[o + OOPS.text_len] = bytes.length;
     Atomics.store(i32, o + OOPS.state, 2);
   }
-  Atomics.store(i32, B.globals + GLOBALS.halt_reason, HALT_OOPS);
-  Atomics.store(i32, B.globals + GLOBALS.halt, 1);
-  Atomics.notify(i32, B.globals + GLOBALS.halt);
+  Atomics.store(i32, BASES.globals + GLOBALS.halt_reason, HALT_OOPS);
+  Atomics.store(i32, BASES.globals + GLOBALS.halt, 1);
+  Atomics.notify(i32, BASES.globals + GLOBALS.halt);
   return first;
 }
 
@@ -121,7 +121,7 @@ export interface OopsRecord {
 }
 
 export function read_oops(): OopsRecord | null {
-  const o = B.oops;
+  const o = BASES.oops;
   if (Atomics.load(i32, o + OOPS.state) !== 2) return null;
   const kind = i32[o + OOPS.kind];
   const pfn = i32[o + OOPS.pfn];

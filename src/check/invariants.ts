@@ -3,7 +3,7 @@
 // names a state the kernel can never be in, and the rule of kernel-notes 5.1
 // it breaks; the kernel had no such checker, so it prints as mmrace's.
 import { ANON_VMA, MM, PAGE, PAGE_SIZE, PG_private, PG_swapcache, PG_active, PG_buddy, PG_locked, PG_lru, PG_pgtable, VMA, ZONE } from '../shm/layout.js';
-import { B, av_base, i32, mm_base, page_base, sizes, vma_base } from '../shm/machine.js';
+import { BASES, av_base, i32, mm_base, page_base, sizes, vma_base } from '../shm/machine.js';
 import { list_ids } from '../shm/list.js';
 import { ANON_VMA_LIST, PAGE_MAPPING_ANON, VM_SHARED, VM_WRITE } from '../mm/mm_types.js';
 import { radix_tree_lookup } from '../mm/filemap.js';
@@ -117,7 +117,7 @@ export function check_invariants(limit = 20): string[] {
     if (maps[pfn] + cached + file > 0 && (f & PG_lru) === 0) bad('I-LRU', `in-use ${file ? 'page-cache' : 'anon'} pfn ${pfn} is not on the LRU`);
     if ((f & PG_lru) !== 0 && !lru.has(pfn)) bad('I-LRU', `pfn ${pfn} has PG_lru but is on no LRU list`);
   }
-  if (free !== i32[B.zone + ZONE.nr_free]) bad('I-ZONE', `zone nr_free ${i32[B.zone + ZONE.nr_free]} but ${free} pages are free`);
+  if (free !== i32[BASES.zone + ZONE.nr_free]) bad('I-ZONE', `zone nr_free ${i32[BASES.zone + ZONE.nr_free]} but ${free} pages are free`);
   check_swap(bad, swapRefs);
   check_page_cache(bad);
   return out;
@@ -127,8 +127,8 @@ export function check_invariants(limit = 20): string[] {
 function check_lru(bad: Complain, n: number): Set<number> {
   const lru = new Set<number>();
   for (const [head, active] of [[ZONE.active_first, true], [ZONE.inactive_first, false]] as const) {
-    const ids = list_ids(LRU, B.zone + head, n + 1);
-    const want = i32[B.zone + (active ? ZONE.nr_active : ZONE.nr_inactive)];
+    const ids = list_ids(LRU, BASES.zone + head, n + 1);
+    const want = i32[BASES.zone + (active ? ZONE.nr_active : ZONE.nr_inactive)];
     if (ids.length !== want) bad('I-LRU', `${active ? 'active' : 'inactive'} LRU holds ${ids.length} pages but nr says ${want}`);
     for (const pfn of ids) {
       if (lru.has(pfn)) bad('I-LRU', `pfn ${pfn} is on the LRU twice`);

@@ -1,7 +1,7 @@
 // Name a lock instance from the index of its word, for watchdog and lockdep
 // reports: "&anon_vma->lock (anon_vma#3)", "ptl of table pfn 41", ...
 import { ADDRESS_SPACE, ANON_VMA, GLOBALS, IDALLOC, MM, MMLIST, PAGE, SWAPPER_SPACE, ZONE } from '../shm/layout.js';
-import { B, nr_mappings, sizes } from '../shm/machine.js';
+import { BASES, nr_mappings, sizes } from '../shm/machine.js';
 import { lock_class_name } from '../sync/lock_class.js';
 
 export function describe_lock(idx: number, cls: number): string {
@@ -9,15 +9,15 @@ export function describe_lock(idx: number, cls: number): string {
   const within = (base: number, stride: number, count: number) =>
     idx >= base && idx < base + stride * count ? { id: Math.floor((idx - base) / stride), off: (idx - base) % stride } : null;
   let r;
-  if ((r = within(B.pages, PAGE.stride, sizes.nr_pages))) {
+  if ((r = within(BASES.pages, PAGE.stride, sizes.nr_pages))) {
     return r.off === PAGE.flags ? `${cname} (page lock of pfn ${r.id})` : `${cname} (PTL of page-table pfn ${r.id})`;
   }
-  if ((r = within(B.mms, MM.stride, sizes.nr_mm))) return `${cname} (mm#${r.id})`;
-  if ((r = within(B.anon_vmas, ANON_VMA.stride, sizes.nr_anon_vma))) return `${cname} (anon_vma#${r.id})`;
-  if ((r = within(B.mappings, ADDRESS_SPACE.stride, nr_mappings(sizes)))) return `${cname} (${r.id === SWAPPER_SPACE ? 'swapper_space' : `mapping#${r.id}`})`;
-  if (idx >= B.zone && idx < B.zone + ZONE.stride) return cname;
-  if (idx >= B.mmlist && idx < B.mmlist + MMLIST.stride) return cname;
-  if (idx >= B.mm_alloc && idx < B.av_alloc + IDALLOC.stride) return cname;
-  if (idx >= B.globals && idx < B.globals + GLOBALS.stride) return `${cname} (globals)`;
+  if ((r = within(BASES.mms, MM.stride, sizes.nr_mm))) return `${cname} (mm#${r.id})`;
+  if ((r = within(BASES.anon_vmas, ANON_VMA.stride, sizes.nr_anon_vma))) return `${cname} (anon_vma#${r.id})`;
+  if ((r = within(BASES.mappings, ADDRESS_SPACE.stride, nr_mappings(sizes)))) return `${cname} (${r.id === SWAPPER_SPACE ? 'swapper_space' : `mapping#${r.id}`})`;
+  if (idx >= BASES.zone && idx < BASES.zone + ZONE.stride) return cname;
+  if (idx >= BASES.mmlist && idx < BASES.mmlist + MMLIST.stride) return cname;
+  if (idx >= BASES.mm_alloc && idx < BASES.av_alloc + IDALLOC.stride) return cname;
+  if (idx >= BASES.globals && idx < BASES.globals + GLOBALS.stride) return `${cname} (globals)`;
   return `${cname} (word ${idx})`;
 }

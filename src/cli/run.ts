@@ -11,7 +11,7 @@ import { RunReport, build_report } from '../report/json.js';
 import { outcome_line, text_report } from '../report/text.js';
 import { fmt_count, fmt_ms } from '../report/format.js';
 import { collect_events } from '../cpu/events.js';
-import { B, sizes } from '../shm/machine.js';
+import { BASES, sizes } from '../shm/machine.js';
 import { chrome_trace } from '../report/trace.js';
 import { render_html } from '../report/html.js';
 import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, OUTCOME_EXIT, UsageError, int, num, oneOf, progress, run_args } from './args.js';
@@ -98,7 +98,7 @@ export function write_outputs(report: RunReport, values: { json?: string; trace?
   if (values.trace) {
     const t = chrome_trace(collect_events(sizes.nr_cpus, Infinity, true), report, new Set(report.interleaving.map((e) => e.seq)));
     if (write_output(values.trace, () => JSON.stringify(t) + '\n')) {
-      console.log(`trace: ${values.trace} (${t.metadata.events} events: each CPU's last ${B.ring} kernel events and last ${B.tring} spans, ` +
+      console.log(`trace: ${values.trace} (${t.metadata.events} events: each CPU's last ${BASES.ring} kernel events and last ${BASES.tring} spans, ` +
         'lock waits and holds; open it in https://ui.perfetto.dev or chrome://tracing)');
     }
   }

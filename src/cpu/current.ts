@@ -1,6 +1,6 @@
 // `current` for the thread running a simulated CPU: its id and the bases of
 // its per-CPU records, set once when the worker attaches. A worker is one CPU.
-import { B, cpustat_base, percpu_base } from '../shm/machine.js';
+import { BASES, cpustat_base, percpu_base } from '../shm/machine.js';
 import { HELDTIME, LOCKSTAT, LOCKSTAT_RW } from '../shm/layout.js';
 import { NR_LOCK_CLASSES } from '../sync/lock_class.js';
 
@@ -26,8 +26,8 @@ export function set_current_cpu(cpu: number, seed: number): void {
   current.tag = cpu + 1;
   current.pcpu = percpu_base(cpu);
   current.stat = cpustat_base(cpu);
-  current.ls = B.lockstat_f64 + cpu * NR_LOCK_CLASSES * LOCKSTAT_RW * LOCKSTAT.stride;
-  current.ht = B.heldtime_f64 + cpu * HELDTIME.stride;
+  current.ls = BASES.lockstat_f64 + cpu * NR_LOCK_CLASSES * LOCKSTAT_RW * LOCKSTAT.stride;
+  current.ht = BASES.heldtime_f64 + cpu * HELDTIME.stride;
   // distinct, never-zero stream per CPU from one run seed
   let s = (seed ^ Math.imul(cpu + 1, 0x9e3779b1)) >>> 0;
   if (s === 0) s = 0x2545f491;

@@ -5,7 +5,7 @@
 // trace-only events below (spans, lock waits and holds) are written too.
 import { EVENT, GLOBALS, LAT_KIND_FAULT, LOCKSTAT_NR_PATHS, PERCPU } from '../shm/layout.js';
 import { defineEnum } from '../shm/struct.js';
-import { B, f64, i32 } from '../shm/machine.js';
+import { BASES, f64, i32 } from '../shm/machine.js';
 import { current } from './current.js';
 
 /** this CPU records timestamps and trace-only events (read once when the CPU attaches) */
@@ -15,7 +15,7 @@ let open_op = 0;
 
 /** read the run's trace switch (each worker once, after attaching) */
 export function events_attach(): void {
-  tracing = i32[B.globals + GLOBALS.trace] !== 0;
+  tracing = i32[BASES.globals + GLOBALS.trace] !== 0;
   open_op = 0; // a pooled worker runs one CPU after another: nothing is open in a new run
 }
 
@@ -137,7 +137,7 @@ export const RMP_SKIP = 0, RMP_RESTORED = 1, RMP_NOT_OURS = 2, RMP_NO_TABLE = 3,
 
 /** record an event in this CPU's ring */
 export function trace_event(code: number, a0 = 0, a1 = 0, a2 = 0, a3 = 0): void {
-  ring_write(B.events, B.events_ts_f64, B.ring, PERCPU.ring_head, Atomics.add(i32, B.seq, 1) + 1, code, a0, a1, a2, a3);
+  ring_write(BASES.events, BASES.events_ts_f64, BASES.ring, PERCPU.ring_head, Atomics.add(i32, BASES.seq, 1) + 1, code, a0, a1, a2, a3);
 }
 
 /**
@@ -146,7 +146,7 @@ export function trace_event(code: number, a0 = 0, a1 = 0, a2 = 0, a3 = 0): void 
  * keeps exactly what an untraced run keeps (a replay's splat stays word for word)
  */
 export function trace_only(code: number, a0 = 0, a1 = 0, a2 = 0, a3 = 0): void {
-  ring_write(B.tevents, B.tevents_ts_f64, B.tring, PERCPU.tring_head, Atomics.load(i32, B.seq), code, a0, a1, a2, a3);
+  ring_write(BASES.tevents, BASES.tevents_ts_f64, BASES.tring, PERCPU.tring_head, Atomics.load(i32, BASES.seq), code, a0, a1, a2, a3);
 }
 
 function ring_write(base: number, ts: number, size: number, headField: number, seq: number, code: number, a0: number, a1: number, a2: number, a3: number): void {
@@ -173,9 +173,9 @@ export function trace_op_end(): void {
   if (open_op !== 0) { trace_only(EV_OP_END, open_op); open_op = 0; }
 }
 
-/** slot of the k-th kernel event ever written by `cpu` (valid for the last B.ring of them) */
+/** slot of the k-th kernel event ever written by `cpu` (valid for the last BASES.ring of them) */
 export function event_slot(cpu: number, k: number): number {
-  return cpu * B.ring + (k & (B.ring - 1));
+  return cpu * BASES.ring + (k & (BASES.ring - 1));
 }
 
 /** the ring indices still held: the last `size` of `head` written (head is an unsigned count) */
@@ -197,7 +197,7 @@ export interface TracedEvent {
 export function collect_events(nr_cpus: number, last = Infinity, withTrace = false): TracedEvent[] {
   const out: TracedEvent[] = [];
   const read = (cpu: number, base: number, ts: number, size: number, headField: number) => {
-    const [from, to] = ring_window(i32[B.percpu + cpu * PERCPU.stride + headField], size);
+    const [from, to] = ring_window(i32[BASES.percpu + cpu * PERCPU.stride + headField], size);
     for (let k = from; k < to; k++) {
       const slot = cpu * size + (k & (size - 1));
       const e = base + slot * EVENT.stride;
@@ -209,8 +209,8 @@ export function collect_events(nr_cpus: number, last = Infinity, withTrace = fal
     }
   };
   for (let cpu = 0; cpu < nr_cpus; cpu++) {
-    read(cpu, B.events, B.events_ts_f64, B.ring, PERCPU.ring_head);
-    if (withTrace && B.tring > 0) read(cpu, B.tevents, B.tevents_ts_f64, B.tring, PERCPU.tring_head);
+    read(cpu, BASES.events, BASES.events_ts_f64, BASES.ring, PERCPU.ring_head);
+    if (withTrace && BASES.tring > 0) read(cpu, BASES.tevents, BASES.tevents_ts_f64, BASES.tring, PERCPU.tring_head);
   }
   // a trace-only event carries the seq of the last kernel event before it: after that event, then by
   // time; the sort is stable, so a CPU's own events keep their ring order

@@ -16,7 +16,7 @@
 // never on time: a controlled replay completes the same I/O at the same
 // decision.
 import { BIO, CPUSTAT, PAGE, PG_uptodate, REQUEST_QUEUE, WORDS_PER_PAGE } from '../shm/layout.js';
-import { B, bio_base, i32, page_base, phys_base, sizes } from '../shm/machine.js';
+import { BASES, bio_base, i32, page_base, phys_base, sizes } from '../shm/machine.js';
 import { ListDesc, list_add_tail, list_del } from '../shm/list.js';
 import { BUG_ON } from '../check/bug.js';
 import { LC_QUEUE } from '../sync/lock_class.js';
@@ -31,13 +31,13 @@ export const BIO_IDLE = 0, BIO_QUEUED = 1, BIO_RUNNING = 2;
 const BATCH = 4;
 
 const QUEUE: ListDesc = { base: bio_base, next: BIO.next, prev: BIO.prev };
-const queue_lock = () => B.queue + REQUEST_QUEUE.queue_lock;
-const queue_head = () => B.queue + REQUEST_QUEUE.first;
+const queue_lock = () => BASES.queue + REQUEST_QUEUE.queue_lock;
+const queue_head = () => BASES.queue + REQUEST_QUEUE.first;
 
 export const bio_state = (pfn: number) => Atomics.load(i32, bio_base(pfn) + BIO.state);
 export const bio_rw = (pfn: number) => i32[bio_base(pfn) + BIO.rw];
 /** bios queued and not yet taken by a completer (a racy read, to skip an empty queue) */
-export const nr_queued = () => Atomics.load(i32, B.queue + REQUEST_QUEUE.nr_queued);
+export const nr_queued = () => Atomics.load(i32, BASES.queue + REQUEST_QUEUE.nr_queued);
 /** the CPU (cpu + 1) that submitted the page's bio in flight, 0 if none */
 export const bio_submitter = (pfn: number) => (bio_state(pfn) === BIO_IDLE ? 0 : i32[bio_base(pfn) + BIO.cpu]);
 
@@ -56,7 +56,7 @@ export function submit_bio(rw: number, pfn: number, dev: number): void {
   spin_lock(queue_lock(), LC_QUEUE);
   Atomics.store(i32, b + BIO.state, BIO_QUEUED);
   list_add_tail(QUEUE, queue_head(), pfn);
-  Atomics.add(i32, B.queue + REQUEST_QUEUE.nr_queued, 1);
+  Atomics.add(i32, BASES.queue + REQUEST_QUEUE.nr_queued, 1);
   spin_unlock(queue_lock());
   i32[current.stat + CPUSTAT.io_submitted] += 1;
 }
@@ -64,7 +64,7 @@ export function submit_bio(rw: number, pfn: number, dev: number): void {
 /** take a queued bio for completion (queue_lock held) */
 function __dequeue(pfn: number): void {
   list_del(QUEUE, queue_head(), pfn);
-  Atomics.add(i32, B.queue + REQUEST_QUEUE.nr_queued, -1);
+  Atomics.add(i32, BASES.queue + REQUEST_QUEUE.nr_queued, -1);
   Atomics.store(i32, bio_base(pfn) + BIO.state, BIO_RUNNING);
 }
 

@@ -6,7 +6,7 @@
 // FAULT_SAMPLE_EVERY. Uniform sampling leaves percentiles unbiased. Recording
 // allocates nothing.
 import { LAT_BUCKETS, LAT_KIND_FAULT, LAT_SUB, LAT_SUB_BITS, NR_LAT_KINDS, PERCPU } from '../shm/layout.js';
-import { B, i32 } from '../shm/machine.js';
+import { BASES, i32 } from '../shm/machine.js';
 import { current, sample_draw } from './current.js';
 
 export const OP_SAMPLE_EVERY = 4;
@@ -33,7 +33,7 @@ export function lat_bucket_width(i: number): number {
 }
 
 function lat_record(kind: number, ns: number): void {
-  const b = B.lat + (current.cpu * NR_LAT_KINDS + kind) * LAT_BUCKETS + lat_bucket(ns);
+  const b = BASES.lat + (current.cpu * NR_LAT_KINDS + kind) * LAT_BUCKETS + lat_bucket(ns);
   i32[b] += 1;
 }
 

@@ -10,7 +10,7 @@
 // replay --verify run many short runs, and a pool start costs more than a run.
 import type { Piscina } from 'piscina';
 import { EVENT, GLOBALS, PERCPU, SCHED } from '../shm/layout.js';
-import { B, i32, percpu_base } from '../shm/machine.js';
+import { BASES, i32, percpu_base } from '../shm/machine.js';
 import { event_slot, ring_window } from '../cpu/events.js';
 import { lockdep_cycle, lockdep_found } from '../sync/lockdep.js';
 import { boot_machine } from './boot.js';
@@ -95,10 +95,10 @@ const now = () => performance.now();
 function event_log(n: number): string[] {
   const out: string[] = [];
   for (let cpu = 0; cpu < n; cpu++) {
-    const [from, head] = ring_window(i32[percpu_base(cpu) + PERCPU.ring_head], B.ring);
+    const [from, head] = ring_window(i32[percpu_base(cpu) + PERCPU.ring_head], BASES.ring);
     const lines = [`ring_head ${head}`];
     for (let k = from; k < head; k++) {
-      const e = B.events + event_slot(cpu, k) * EVENT.stride;
+      const e = BASES.events + event_slot(cpu, k) * EVENT.stride;
       lines.push(`${i32[e + EVENT.seq]} ${i32[e + EVENT.code]} ${i32[e + EVENT.a0]} ${i32[e + EVENT.a1]} ${i32[e + EVENT.a2]} ${i32[e + EVENT.a3]}`);
     }
     out.push(lines.join('\n'));
@@ -154,7 +154,7 @@ export class ControlledExecutor {
 
     const pool = this.ensure_pool(o.cpus);
     this.poolError = null;
-    const gb = B.globals;
+    const gb = BASES.globals;
     // no start barrier to wait for: a CPU runs only once it is handed the token
     Atomics.store(i32, gb + GLOBALS.go, 1);
     const segments = o.strategy.name === 'replay' ? o.strategy.segments : [];
@@ -187,7 +187,7 @@ export class ControlledExecutor {
     }
     if (!oops && this.poolError) { record_oops(OOPS_INTERNAL, `worker failed: ${this.poolError}`, 0, 0, 0, 0, false); oops = read_oops(); }
     const outcome = classify(oops, !!watchdog, allDone, lockdep_found); // as run_free classifies
-    const sb = B.sched;
+    const sb = BASES.sched;
     const run: RunResult = {
       scenario: o.scenario.name, scenario_arg: o.scenarioArg ?? o.scenario.name, era_arg: o.era === undefined ? '' : ` --era ${o.era}`, protocol: o.protocol, cpus: o.cpus, seed: o.seed,
       warmup_ms: 0, lockdep_cycle: lockdep_cycle(), jitter: 'none', roles, switches: names, baseline, era: era_label(era), bounds: read_bounds_note()?.text ?? null, elapsed_ms: wall_ms, ops: sum_ops(o.cpus), outcome,
@@ -203,7 +203,7 @@ export class ControlledExecutor {
 
   /** fill SCHED before any CPU starts; returns the CPU that runs first */
   private init_sched(o: ControlledOptions): number {
-    const s = B.sched;
+    const s = BASES.sched;
     const st = o.strategy;
     i32[s + SCHED.strategy] = st.name === 'random' ? STRAT_RANDOM : st.name === 'pct' ? STRAT_PCT : STRAT_REPLAY;
     i32[s + SCHED.max_steps] = o.max_steps;
@@ -229,12 +229,12 @@ export class ControlledExecutor {
     while (!done) {
       await Promise.race([all, new Promise((r) => setTimeout(r, 50))]);
       if (done) break;
-      const step = Atomics.load(i32, B.sched + SCHED.step);
+      const step = Atomics.load(i32, BASES.sched + SCHED.step);
       const t = now();
       if (step !== lastStep) { lastStep = step; lastChange = t; continue; }
       const failed = results.findIndex((r) => r?.status === 'error');
       if (failed >= 0 || t - lastChange > wd) {
-        const cpu = failed >= 0 ? failed : Atomics.load(i32, B.sched + SCHED.token);
+        const cpu = failed >= 0 ? failed : Atomics.load(i32, BASES.sched + SCHED.token);
         const secs = Math.round((t - lastChange) / 1000);
         const msg = failed >= 0
           ? `mmrace: CPU ${failed} (${roles[failed]}) failed: ${results[failed]!.message ?? 'no message'}`
@@ -244,8 +244,8 @@ export class ControlledExecutor {
           : `CPU ${cpu} (${roles[cpu]}) reached no preemption point for ${((t - lastChange) / 1000).toFixed(1)} s from ${((lastChange - t0) / 1000).toFixed(2)} s into the run (decision ${step})`;
         set_current_cpu(cpu, o.seed);
         if (!record_oops(failed >= 0 ? OOPS_INTERNAL : OOPS_SOFTLOCKUP, msg, 0, cpu, 0, 0, false)) this.reason = null; // the failure first recorded is the reason
-        Atomics.store(i32, B.sched + SCHED.abort, 1);
-        Atomics.store(i32, B.globals + GLOBALS.halt, 1);
+        Atomics.store(i32, BASES.sched + SCHED.abort, 1);
+        Atomics.store(i32, BASES.globals + GLOBALS.halt, 1);
         this.drop_pool();
         return failed >= 0 ? null : msg;
       }

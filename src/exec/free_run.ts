@@ -3,7 +3,7 @@
 // The main thread only watches: duration/op budget, the halt word, and a
 // per-CPU watchdog. It never blocks in Atomics.wait during a run.
 import { CPU_RUNNING, GLOBALS, PERCPU } from '../shm/layout.js';
-import { B, i32, percpu_base } from '../shm/machine.js';
+import { BASES, i32, percpu_base } from '../shm/machine.js';
 import { set_current_cpu } from '../cpu/current.js';
 import { OOPS_INTERNAL, OOPS_INVARIANT, OOPS_SOFTLOCKUP, OopsRecord, read_oops, record_oops } from '../check/bug.js';
 import { Outcome, classify } from '../check/outcome.js';
@@ -87,7 +87,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function run_free(o: RunOptions): Promise<RunResult> {
   const { sab, roles, setup, switches: names, baseline, era } = boot_machine(o);
 
-  const gb = B.globals;
+  const gb = BASES.globals;
   const pool = create_pool(o.cpus);
   pool.on('error', (e: Error) => { record_oops(OOPS_INTERNAL, `worker failed: ${e.message}`, 0, 0, 0, 0, false); });
   const results: (CpuResult | null)[] = new Array(o.cpus).fill(null);
@@ -134,12 +134,12 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   let watchdog: string | null = null;
   let reason: string | null = boot_reason;
   let stopAt = Infinity;
-  let warmOps = -1; // B.ops when the warm-up ended, -1 before
+  let warmOps = -1; // BASES.ops when the warm-up ended, -1 before
   let warmAt = t0;
   const warmup_ms = o.ops === 0 ? o.warmup_ms ?? 0 : 0; // a run by duration: warm-up, then duration_ms measured
   const ops64 = new Counter64(), cpu_ops = Array.from({ length: o.cpus }, () => new Counter64());
   const sample_ops = () => {
-    ops64.sample(Atomics.load(i32, B.ops));
+    ops64.sample(Atomics.load(i32, BASES.ops));
     for (let c = 0; c < o.cpus; c++) cpu_ops[c].sample(i32[percpu_base(c) + PERCPU.ops]);
   };
   let interrupted_by: string | null = null;
@@ -164,7 +164,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
     }
     if (stopping) {
       const running = results.flatMap((r, c) => (r ? [] : [c]));
-      const snap = `${Atomics.load(i32, B.seq)} ` + running.map((c) => {
+      const snap = `${Atomics.load(i32, BASES.seq)} ` + running.map((c) => {
         const pc = percpu_base(c);
         return `${c}:${Atomics.load(i32, pc + PERCPU.progress)}:${Atomics.load(i32, pc + PERCPU.await_lock)}:${Atomics.load(i32, pc + PERCPU.nheld)}`;
       }).join(' ');

@@ -7,7 +7,7 @@
 // inode's side (i_mutex, i_size, truncate_count), faults (filemap_nopage),
 // read(2)/write(2) of one word, and fsync's writeback.
 import { ADDRESS_SPACE, FILE_PAGES, PAGE, PG_dirty, PG_locked, PG_private, PG_uptodate, PG_writeback, SWAPPER_SPACE, VMA, WORDS_PER_PAGE } from '../shm/layout.js';
-import { B, as_base, i32, mapping_slots, nr_mappings, page_base, phys_base, sizes, swap_cache_stride } from '../shm/machine.js';
+import { BASES, as_base, i32, mapping_slots, nr_mappings, page_base, phys_base, sizes, swap_cache_stride } from '../shm/machine.js';
 import { BUG, BUG_ON } from '../check/bug.js';
 import { LC_I_MUTEX, LC_TREE } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
@@ -48,8 +48,8 @@ export const FIRST_FILE = SWAPPER_SPACE + 1;
 
 /** boot: lay every address_space's page_tree and backing store out (planBases sized the regions) */
 export function mapping_init(): void {
-  let tree = B.page_tree;
-  let backing = B.backing;
+  let tree = BASES.page_tree;
+  let backing = BASES.backing;
   for (let as = SWAPPER_SPACE; as < nr_mappings(sizes); as++) {
     const a = as_base(as);
     i32.fill(0, a, a + ADDRESS_SPACE.stride);

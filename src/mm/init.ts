@@ -1,7 +1,7 @@
 // Boot: mem_init for the page allocator and the slab-like id allocators,
 // and the run-wide configuration every CPU reads.
 import { CPUSTAT, EVENT, GLOBALS, HELDTIME, LAT_BUCKETS, LOCKSTAT, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, NR_LAT_KINDS, PERCPU } from '../shm/layout.js';
-import { B, f64, i32, sizes } from '../shm/machine.js';
+import { BASES, f64, i32, sizes } from '../shm/machine.js';
 import { NR_LOCK_CLASSES } from '../sync/lock_class.js';
 import { init_zone } from './page_alloc.js';
 import { init_id_allocators } from './mmap.js';
@@ -23,7 +23,7 @@ export function mem_init(cfg: BootConfig): void {
   init_id_allocators();
   swap_init();
   mapping_init();
-  const gb = B.globals;
+  const gb = BASES.globals;
   i32[gb + GLOBALS.bugs] = cfg.bugs;
   i32[gb + GLOBALS.jitter] = cfg.jitter;
   i32[gb + GLOBALS.seed] = cfg.seed;
@@ -36,16 +36,16 @@ export function mem_init(cfg: BootConfig): void {
 /** forget what scenario setup did on the boot CPU: counters, rings, held locks */
 export function reset_cpu_accounting(): void {
   const n = sizes.nr_cpus;
-  i32.fill(0, B.percpu, B.percpu + n * PERCPU.stride);
-  i32.fill(0, B.cpustat, B.cpustat + n * CPUSTAT.stride);
-  i32.fill(0, B.events, B.events + n * B.ring * EVENT.stride);
-  f64.fill(0, B.events_ts_f64, B.events_ts_f64 + n * B.ring);
-  i32.fill(0, B.tevents, B.tevents + n * B.tring * EVENT.stride);
-  i32.fill(0, B.lat, B.lat + n * NR_LAT_KINDS * LAT_BUCKETS);
-  i32.fill(0, B.lockstat_points, B.lockstat_points + n * NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS);
-  i32.fill(0, B.lockstat_contending, B.lockstat_contending + n * NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS);
+  i32.fill(0, BASES.percpu, BASES.percpu + n * PERCPU.stride);
+  i32.fill(0, BASES.cpustat, BASES.cpustat + n * CPUSTAT.stride);
+  i32.fill(0, BASES.events, BASES.events + n * BASES.ring * EVENT.stride);
+  f64.fill(0, BASES.events_ts_f64, BASES.events_ts_f64 + n * BASES.ring);
+  i32.fill(0, BASES.tevents, BASES.tevents + n * BASES.tring * EVENT.stride);
+  i32.fill(0, BASES.lat, BASES.lat + n * NR_LAT_KINDS * LAT_BUCKETS);
+  i32.fill(0, BASES.lockstat_points, BASES.lockstat_points + n * NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS);
+  i32.fill(0, BASES.lockstat_contending, BASES.lockstat_contending + n * NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS);
   // lockdep keeps what setup taught it (as the kernel keeps boot-time dependencies)
-  f64.fill(0, B.lockstat_f64, B.lockstat_f64 + n * NR_LOCK_CLASSES * LOCKSTAT_RW * LOCKSTAT.stride);
-  f64.fill(0, B.heldtime_f64, B.heldtime_f64 + n * HELDTIME.stride);
-  Atomics.store(i32, B.seq, 0);
+  f64.fill(0, BASES.lockstat_f64, BASES.lockstat_f64 + n * NR_LOCK_CLASSES * LOCKSTAT_RW * LOCKSTAT.stride);
+  f64.fill(0, BASES.heldtime_f64, BASES.heldtime_f64 + n * HELDTIME.stride);
+  Atomics.store(i32, BASES.seq, 0);
 }

@@ -4,7 +4,7 @@
 // every migration entry at the new page. A page's address_space (the swap
 // cache, or a file) decides how its cache slot moves (a_ops->migratepage).
 import { ADDRESS_SPACE, CPUSTAT, PAGE, PG_active, PG_checked, PG_dirty, PG_error, PG_mappedtodisk, PG_private, PG_referenced, PG_swapcache, PG_uptodate, PG_writeback, VMA, WORDS_PER_PAGE, MM } from '../shm/layout.js';
-import { B, i32, mm_base, page_base, phys_base } from '../shm/machine.js';
+import { BASES, i32, mm_base, page_base, phys_base } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { EV_MIGRATE, EV_MIGRATE_DONE, EV_MIGRATE_FAIL, EV_MIGRATION_WAIT, EV_MOVE_TO_NEW, EV_REMOVE_PTE, EV_SLOT_SWITCH, RMP_NOT_OURS, RMP_NO_TABLE, RMP_OUTSIDE, RMP_RESTORED, RMP_SKIP, trace_event } from '../cpu/events.js';
 import { BUG, BUG_ON, OOPS_INVARIANT, fail } from '../check/bug.js';
@@ -61,7 +61,7 @@ function remove_migration_pte(vma: number, addr: number, old: number, nw: number
     return;
   }
   const anon = PageAnon(nw);
-  Atomics.add(i32, B.mms + mm * MM.stride + (anon ? MM.anon_rss : MM.file_rss), 1);
+  Atomics.add(i32, BASES.mms + mm * MM.stride + (anon ? MM.anon_rss : MM.file_rss), 1);
   get_page(nw);
   pte = pte_mkold(mk_pte(nw, vma_field(vma, VMA.vm_page_prot)));
   // 2.6.18 trusts the entry; later kernels (E3/E4) also ask the vma (maybe_mkwrite)

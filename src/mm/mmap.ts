@@ -2,7 +2,7 @@
 // allocation, the sorted vma list, anonymous mmap, split_vma for mprotect,
 // and exit_mmap's teardown order (unmap, unlink from rmap, then free tables).
 import { IDALLOC, MM, MMLIST, PTRS_PER_PGD, VMA } from '../shm/layout.js';
-import { B, i32, mm_base, sizes, vma_base } from '../shm/machine.js';
+import { BASES, i32, mm_base, sizes, vma_base } from '../shm/machine.js';
 import { ListDesc, list_add, list_add_after, list_del } from '../shm/list.js';
 import { EV_EXIT_MMAP, trace_event } from '../cpu/events.js';
 import { LC_ANON_VMA, LC_I_MMAP, LC_IDALLOC, LC_MMLIST, LC_MMAP_SEM, LC_PAGE_TABLE_LOCK } from '../sync/lock_class.js';
@@ -20,7 +20,7 @@ import { unmap_vmas } from './memory.js';
 export const MMLIST_DESC: ListDesc = { base: mm_base, next: MM.mmlist_next, prev: MM.mmlist_prev };
 
 /** !list_empty(&mm->mmlist): a member is either the head or has a prev */
-export const mm_on_mmlist = (mm: number) => i32[B.mmlist + MMLIST.first] === mm || i32[mm_base(mm) + MM.mmlist_prev] !== 0;
+export const mm_on_mmlist = (mm: number) => i32[BASES.mmlist + MMLIST.first] === mm || i32[mm_base(mm) + MM.mmlist_prev] !== 0;
 
 /**
  * put mm on init_mm.mmlist, where swapoff looks for swap entries (takes
@@ -31,17 +31,17 @@ export const mm_on_mmlist = (mm: number) => i32[B.mmlist + MMLIST.first] === mm 
  */
 export function mmlist_add(mm: number, after = 0): void {
   if (mm_on_mmlist(mm)) return;
-  spin_lock(B.mmlist + MMLIST.lock, LC_MMLIST);
+  spin_lock(BASES.mmlist + MMLIST.lock, LC_MMLIST);
   if (!mm_on_mmlist(mm)) {
-    if (after !== 0 && mm_on_mmlist(after)) list_add_after(MMLIST_DESC, B.mmlist + MMLIST.first, after, mm);
-    else list_add(MMLIST_DESC, B.mmlist + MMLIST.first, mm);
+    if (after !== 0 && mm_on_mmlist(after)) list_add_after(MMLIST_DESC, BASES.mmlist + MMLIST.first, after, mm);
+    else list_add(MMLIST_DESC, BASES.mmlist + MMLIST.first, mm);
   }
-  spin_unlock(B.mmlist + MMLIST.lock);
+  spin_unlock(BASES.mmlist + MMLIST.lock);
 }
 
 /** boot: every mm and vma id but 0 is free */
 export function init_id_allocators(): void {
-  for (const [alloc, stack, cap] of [[B.mm_alloc, B.mm_free, sizes.nr_mm], [B.vma_alloc, B.vma_free, sizes.nr_vma]]) {
+  for (const [alloc, stack, cap] of [[BASES.mm_alloc, BASES.mm_free, sizes.nr_mm], [BASES.vma_alloc, BASES.vma_free, sizes.nr_vma]]) {
     let n = 0;
     for (let id = cap - 1; id >= 1; id--) i32[stack + n++] = id;
     i32[alloc + IDALLOC.top] = n;
@@ -67,7 +67,7 @@ function id_free(alloc: number, stack: number, id: number): void {
 
 /** mm_alloc: a fresh mm with no vmas and no page tables; 0 when out of ids */
 export function mm_alloc(parent = 0): number {
-  const mm = id_alloc(B.mm_alloc, B.mm_free);
+  const mm = id_alloc(BASES.mm_alloc, BASES.mm_free);
   if (mm === 0) return 0;
   const m = mm_base(mm);
   for (let k = 0; k < MM.stride; k++) i32[m + k] = 0;
@@ -78,7 +78,7 @@ export function mm_alloc(parent = 0): number {
 }
 
 export function vma_alloc(): number {
-  const vma = id_alloc(B.vma_alloc, B.vma_free);
+  const vma = id_alloc(BASES.vma_alloc, BASES.vma_free);
   if (vma === 0) return 0;
   const v = vma_base(vma);
   for (let k = 0; k < VMA.stride; k++) i32[v + k] = 0;
@@ -88,7 +88,7 @@ export function vma_alloc(): number {
 
 function vma_free(vma: number): void {
   Atomics.store(i32, vma_base(vma) + VMA.live, 0);
-  id_free(B.vma_alloc, B.vma_free, vma);
+  id_free(BASES.vma_alloc, BASES.vma_free, vma);
 }
 
 /** find_vma: the first vma with vm_end > addr (caller holds mmap_sem) */
@@ -218,10 +218,10 @@ export function exit_mmap(mm: number): void {
   i32[m + MM.mmap_first] = 0;
   i32[m + MM.map_count] = 0;
   if (mm_on_mmlist(mm)) {
-    spin_lock(B.mmlist + MMLIST.lock, LC_MMLIST);
-    list_del(MMLIST_DESC, B.mmlist + MMLIST.first, mm);
-    spin_unlock(B.mmlist + MMLIST.lock);
+    spin_lock(BASES.mmlist + MMLIST.lock, LC_MMLIST);
+    list_del(MMLIST_DESC, BASES.mmlist + MMLIST.first, mm);
+    spin_unlock(BASES.mmlist + MMLIST.lock);
   }
   Atomics.store(i32, m + MM.live, 0);
-  id_free(B.mm_alloc, B.mm_free, mm);
+  id_free(BASES.mm_alloc, BASES.mm_free, mm);
 }

@@ -3,7 +3,7 @@
 // prints 2.6.18's "Bad page state" report (a failure of the run in the model)
 // on a page that is still mapped, locked, on the LRU or in the swap cache.
 import { PAGE, PG_active, PG_buddy, PG_locked, PG_lru, PG_pgtable, PG_private, PG_reserved, PG_swapcache, PG_writeback, WORDS_PER_PAGE, ZONE } from '../shm/layout.js';
-import { B, i32, page_base, phys_base, ptes_base, sizes } from '../shm/machine.js';
+import { BASES, i32, page_base, phys_base, ptes_base, sizes } from '../shm/machine.js';
 import { PTRS_PER_PTE } from '../shm/layout.js';
 import { OOPS_BAD_PAGE, fail } from '../check/bug.js';
 import { LC_ZONE } from '../sync/lock_class.js';
@@ -12,23 +12,23 @@ import { PageAnon } from './mm_types.js';
 import { current } from '../cpu/current.js';
 import { hex8 } from '../report/format.js';
 
-const zone_lock = () => B.zone + ZONE.lock;
+const zone_lock = () => BASES.zone + ZONE.lock;
 
 /** boot: every pfn but 0 starts free */
 export function init_zone(): void {
-  const z = B.zone;
+  const z = BASES.zone;
   let n = 0;
   for (let pfn = sizes.nr_pages - 1; pfn >= 1; pfn--) {
     const p = page_base(pfn);
     i32[p + PAGE.flags] = PG_buddy;
     i32[p + PAGE._count] = 0;
     i32[p + PAGE._mapcount] = -1;
-    i32[B.free_stack + n++] = pfn;
+    i32[BASES.free_stack + n++] = pfn;
   }
   i32[z + ZONE.nr_free] = n;
 }
 
-export const nr_free_pages = () => Atomics.load(i32, B.zone + ZONE.nr_free);
+export const nr_free_pages = () => Atomics.load(i32, BASES.zone + ZONE.nr_free);
 
 /** where an i386 2.6.18 kernel's mem_map starts, and sizeof(struct page) there: the page line names a struct page's address */
 const MEM_MAP_VADDR = 0xc1000000, STRUCT_PAGE_SIZE = 32;
@@ -50,10 +50,10 @@ function bad_page(pfn: number, why: string): never {
 export function alloc_page(): number {
   const lock = zone_lock();
   spin_lock(lock, LC_ZONE);
-  const n = i32[B.zone + ZONE.nr_free];
+  const n = i32[BASES.zone + ZONE.nr_free];
   if (n === 0) { spin_unlock(lock); return 0; }
-  const pfn = i32[B.free_stack + n - 1];
-  i32[B.zone + ZONE.nr_free] = n - 1;
+  const pfn = i32[BASES.free_stack + n - 1];
+  i32[BASES.zone + ZONE.nr_free] = n - 1;
   spin_unlock(lock);
   // prep_new_page: the page must come back exactly as it was freed
   const p = page_base(pfn);
@@ -83,9 +83,9 @@ export function free_hot_cold_page(pfn: number): void {
   Atomics.store(i32, p + PAGE.flags, PG_buddy);
   const lock = zone_lock();
   spin_lock(lock, LC_ZONE);
-  const n = i32[B.zone + ZONE.nr_free];
-  i32[B.free_stack + n] = pfn;
-  i32[B.zone + ZONE.nr_free] = n + 1;
+  const n = i32[BASES.zone + ZONE.nr_free];
+  i32[BASES.free_stack + n] = pfn;
+  i32[BASES.zone + ZONE.nr_free] = n + 1;
   spin_unlock(lock);
 }
 

@@ -4,7 +4,7 @@
 // and the completion are the I/O agent's (src/cpu/io.ts), on another CPU or
 // on whichever CPU must wait for the page.
 import { ADDRESS_SPACE, PAGE, PG_error, PG_locked, PG_uptodate, PG_writeback, SWAP_INFO, SWAP_SLOTS, WORDS_PER_PAGE } from '../shm/layout.js';
-import { B, as_base, i32, page_base } from '../shm/machine.js';
+import { BASES, as_base, i32, page_base } from '../shm/machine.js';
 import { BUG_ON, OOPS_ERROR, fail } from '../check/bug.js';
 import { page_lock_to_io, unlock_page } from '../sync/page_lock.js';
 import { READ, WRITE, submit_bio } from '../cpu/io.js';
@@ -19,7 +19,7 @@ export function swap_device_slot(entry: number, fn: string): number {
   const sis = swap_info(type, fn); // get_swap_bio: &swap_info[type], unchecked as in the kernel
   if (type >= nr_swapfiles() || (i32[sis + SWAP_INFO.flags] & SWP_USED) === 0 ||
       off >= i32[sis + SWAP_INFO.max] || off >= SWAP_SLOTS) return -1;
-  return B.swap_slots + (type * SWAP_SLOTS + off) * WORDS_PER_PAGE;
+  return BASES.swap_slots + (type * SWAP_SLOTS + off) * WORDS_PER_PAGE;
 }
 
 /** __writepage: page locked, clean for I/O; under writeback and unlocked on return */

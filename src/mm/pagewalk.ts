@@ -2,7 +2,7 @@
 // pte_alloc_map_lock, pte_lockptr). A pte "pointer" is the word index of the
 // pte in the Machine; the split PTL lives in the table page's struct page.
 import { MM, PAGE, PAGE_SHIFT, PTRS_PER_PGD, PTRS_PER_PTE } from '../shm/layout.js';
-import { B, i32, mm_base, page_base, ptes_base } from '../shm/machine.js';
+import { BASES, i32, mm_base, page_base, ptes_base } from '../shm/machine.js';
 import { LC_PAGE_TABLE_LOCK, LC_PTL } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { pte_alloc_one, pte_free } from './page_alloc.js';
@@ -35,7 +35,7 @@ export function pte_offset_map_lock(mm: number, addr: number): number {
 }
 
 /** the page-table page a pte slot lives in */
-const slot_table = (slot: number) => Math.floor((slot - B.ptes) / PTRS_PER_PTE);
+const slot_table = (slot: number) => Math.floor((slot - BASES.ptes) / PTRS_PER_PTE);
 
 /**
  * __pte_alloc: make sure a table maps addr. The table is allocated outside

@@ -4,7 +4,7 @@
 // i_mmap_lock, then each pte under its PTL. try_to_unmap, page_referenced
 // and remove_migration_ptes (migrate.ts) are all walks.
 import { ANON_VMA, IDALLOC, MM, PAGE, VMA } from '../shm/layout.js';
-import { B, as_base, av_base, i32, page_base, sizes, vma_base } from '../shm/machine.js';
+import { BASES, as_base, av_base, i32, page_base, sizes, vma_base } from '../shm/machine.js';
 import { ListDesc, list_add, list_add_after, list_add_tail, list_del, list_empty } from '../shm/list.js';
 import { SW_ANON_VMA_LIST_HEAD, buggy } from '../shm/switches.js';
 import { EV_ANON_VMA_LINK, EV_UNMAP_ONE, trace_event } from '../cpu/events.js';
@@ -30,7 +30,7 @@ export const SWAP_SUCCESS = 0, SWAP_AGAIN = 1, SWAP_FAIL = 2;
 
 /** anon_vma_alloc: ids are never reused within a run (a type-stable slab) */
 function anon_vma_alloc(): number {
-  const id = Atomics.add(i32, B.av_alloc + IDALLOC.next_never_used, 1) + 1;
+  const id = Atomics.add(i32, BASES.av_alloc + IDALLOC.next_never_used, 1) + 1;
   if (id >= sizes.nr_anon_vma) return 0;
   const a = av_base(id);
   i32[a + ANON_VMA.lock] = 0; i32[a + ANON_VMA.head_first] = 0; i32[a + ANON_VMA.head_last] = 0;
@@ -51,7 +51,7 @@ export function anon_vma_prepare(vma: number): number {
   if (allocated === 0) return -12;
   const av = allocated;
   spin_lock(anon_vma_lock(av), LC_ANON_VMA);
-  const ptl = B.mms + mm * MM.stride + MM.page_table_lock;
+  const ptl = BASES.mms + mm * MM.stride + MM.page_table_lock;
   spin_lock(ptl, LC_PAGE_TABLE_LOCK);
   if (vma_field(vma, VMA.anon_vma) === 0) {
     i32[vma_base(vma) + VMA.anon_vma] = av;
@@ -310,7 +310,7 @@ function try_to_unmap_one(pfn: number, vma: number, migration: boolean, ignore_r
   }
   if (entry !== 0) Atomics.store(i32, slot, swp_entry_to_pte(entry));
   trace_event(EV_UNMAP_ONE, mm, addr, pfn, entry === 0 ? 3 : !is_migration_entry(entry) ? 2 : pte_write(pteval) ? 1 : 0);
-  Atomics.sub(i32, B.mms + mm * MM.stride + (anon ? MM.anon_rss : MM.file_rss), 1);
+  Atomics.sub(i32, BASES.mms + mm * MM.stride + (anon ? MM.anon_rss : MM.file_rss), 1);
   page_remove_rmap(pfn);
   put_page(pfn);
   spin_unlock(ptl);

@@ -1,7 +1,7 @@
 // Page references and the LRU (mm/swap.c). put_page dropping the last
 // reference takes the page off the LRU under lru_lock and frees it.
 import { PAGE, PG_active, PG_lru, PG_referenced, ZONE } from '../shm/layout.js';
-import { B, i32, page_base } from '../shm/machine.js';
+import { BASES, i32, page_base } from '../shm/machine.js';
 import { ListDesc, list_add, list_del } from '../shm/list.js';
 import { BUG_ON } from '../check/bug.js';
 import { LC_LRU } from '../sync/lock_class.js';
@@ -10,7 +10,7 @@ import { free_hot_cold_page } from './page_alloc.js';
 import { E3, ERA } from '../shm/era.js';
 
 export const LRU: ListDesc = { base: page_base, next: PAGE.lru_next, prev: PAGE.lru_prev };
-export const lru_lock = () => B.zone + ZONE.lru_lock;
+export const lru_lock = () => BASES.zone + ZONE.lru_lock;
 
 export function get_page(pfn: number): void {
   const old = Atomics.add(i32, page_base(pfn) + PAGE._count, 1);
@@ -47,16 +47,16 @@ function __page_cache_release(pfn: number): void {
 export function del_page_from_lru(pfn: number): void {
   const f = page_base(pfn) + PAGE.flags;
   const active = (Atomics.load(i32, f) & PG_active) !== 0;
-  list_del(LRU, B.zone + (active ? ZONE.active_first : ZONE.inactive_first), pfn);
-  i32[B.zone + (active ? ZONE.nr_active : ZONE.nr_inactive)] -= 1;
+  list_del(LRU, BASES.zone + (active ? ZONE.active_first : ZONE.inactive_first), pfn);
+  i32[BASES.zone + (active ? ZONE.nr_active : ZONE.nr_inactive)] -= 1;
   Atomics.and(i32, f, ~(PG_lru | PG_active));
 }
 
 /** caller holds lru_lock */
 function add_page_to_lru(pfn: number, active: boolean): void {
   Atomics.or(i32, page_base(pfn) + PAGE.flags, PG_lru | (active ? PG_active : 0));
-  list_add(LRU, B.zone + (active ? ZONE.active_first : ZONE.inactive_first), pfn);
-  i32[B.zone + (active ? ZONE.nr_active : ZONE.nr_inactive)] += 1;
+  list_add(LRU, BASES.zone + (active ? ZONE.active_first : ZONE.inactive_first), pfn);
+  i32[BASES.zone + (active ? ZONE.nr_active : ZONE.nr_inactive)] += 1;
 }
 
 /** lru_cache_add_active (no per-CPU pagevecs in the model: added at once) */

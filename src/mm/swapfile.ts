@@ -3,7 +3,7 @@
 // list. Since seed 000 the callers that meet swap ptes must leave migration
 // entries alone: those carry a pfn, not a swap slot, and hold no count.
 import { CPUSTAT, MM, MMLIST, PAGE_SIZE, PG_dirty, PG_writeback, SWAP_GUARD_CANARY, SWAP_INFO, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG, VMA } from '../shm/layout.js';
-import { B, i32, mm_base, vma_base } from '../shm/machine.js';
+import { BASES, i32, mm_base, vma_base } from '../shm/machine.js';
 import { SW_SWAPON_TYPE_RANGE, SW_SWAP_COUNT_ON_MIGRATION_ENTRY, buggy } from '../shm/switches.js';
 import { OOPS_ERROR, fail } from '../check/bug.js';
 import { out_of_bounds } from '../check/bounds.js';
@@ -29,9 +29,9 @@ export const SWP_USED = 1, SWP_WRITEOK = 2;
 export const SWAP_MAP_MAX = 0x7fff, SWAP_MAP_BAD = 0x8000;
 export const EPERM = -1, EINVAL = -22, ENOMEM = -12, EBUSY = -16;
 
-const swap_lock = () => B.swapg + SWAPG.swap_lock;
+const swap_lock = () => BASES.swapg + SWAPG.swap_lock;
 /** swap_info[type], deliberately unchecked: a type past the array lands in the guard records after it */
-export const swap_info_base = (type: number) => B.swap_info + type * SWAP_INFO.stride;
+export const swap_info_base = (type: number) => BASES.swap_info + type * SWAP_INFO.stride;
 
 /**
  * &swap_info[type] as a kernel path computes it: unchecked, as in the kernel,
@@ -45,18 +45,18 @@ export function swap_info(type: number, fn: string, write = false): number {
   }
   return swap_info_base(type);
 }
-export const swap_map_slot = (type: number, offset: number) => B.swap_map + type * SWAP_SLOTS + offset;
-export const nr_swapfiles = () => i32[B.swapg + SWAPG.nr_swapfiles];
-export const nr_swap_pages = () => Atomics.load(i32, B.swapg + SWAPG.nr_swap_pages);
+export const swap_map_slot = (type: number, offset: number) => BASES.swap_map + type * SWAP_SLOTS + offset;
+export const nr_swapfiles = () => i32[BASES.swapg + SWAPG.nr_swapfiles];
+export const nr_swap_pages = () => Atomics.load(i32, BASES.swapg + SWAPG.nr_swap_pages);
 /** slots on every switched-on device (swap_lock to change; read unlocked for reports and scenarios) */
-export const total_swap_pages = () => i32[B.swapg + SWAPG.total_swap_pages];
+export const total_swap_pages = () => i32[BASES.swapg + SWAPG.total_swap_pages];
 /** vm_swap_full: more than half of swap is in use */
-export const vm_swap_full = () => nr_swap_pages() * 2 < i32[B.swapg + SWAPG.total_swap_pages];
+export const vm_swap_full = () => nr_swap_pages() * 2 < i32[BASES.swapg + SWAPG.total_swap_pages];
 
 /** boot: no device; the guard right after the era's swap_info[MAX_SWAPFILES] holds its canary */
 export function swap_init(): void {
-  i32[B.swapg + SWAPG.swap_list_head] = -1;
-  i32[B.swapg + SWAPG.swap_list_next] = -1;
+  i32[BASES.swapg + SWAPG.swap_list_head] = -1;
+  i32[BASES.swapg + SWAPG.swap_list_next] = -1;
   const g = swap_info_base(MAX_SWAPFILES);
   for (let k = 0; k < SWAP_INFO_GUARD * SWAP_INFO.stride; k++) i32[g + k] = SWAP_GUARD_CANARY;
 }
@@ -101,7 +101,7 @@ function swap_entry_free(type: number, off: number): number {
       if (off < i32[p + SWAP_INFO.lowest_bit]) i32[p + SWAP_INFO.lowest_bit] = off;
       if (off > i32[p + SWAP_INFO.highest_bit]) i32[p + SWAP_INFO.highest_bit] = off;
       i32[p + SWAP_INFO.inuse_pages] -= 1;
-      Atomics.add(i32, B.swapg + SWAPG.nr_swap_pages, 1);
+      Atomics.add(i32, BASES.swapg + SWAPG.nr_swap_pages, 1);
     }
   }
   return count;
@@ -153,7 +153,7 @@ export function get_swap_page(): number {
   spin_lock(swap_lock(), LC_SWAP);
   let entry = 0;
   if (nr_swap_pages() > 0) {
-    for (let type = i32[B.swapg + SWAPG.swap_list_head]; type >= 0 && entry === 0; type = i32[swap_info_base(type) + SWAP_INFO.next]) {
+    for (let type = i32[BASES.swapg + SWAPG.swap_list_head]; type >= 0 && entry === 0; type = i32[swap_info_base(type) + SWAP_INFO.next]) {
       const p = swap_info(type, 'get_swap_page');
       if ((i32[p + SWAP_INFO.flags] & SWP_WRITEOK) === 0) continue;
       const off = scan_swap_map(type);
@@ -174,7 +174,7 @@ function scan_swap_map(type: number): number {
     if (i32[swap_map_slot(type, off)] !== 0) continue;
     i32[swap_map_slot(type, off)] = 1;
     i32[p + SWAP_INFO.inuse_pages] += 1;
-    Atomics.sub(i32, B.swapg + SWAPG.nr_swap_pages, 1);
+    Atomics.sub(i32, BASES.swapg + SWAPG.nr_swap_pages, 1);
     if (off === lo) i32[p + SWAP_INFO.lowest_bit] = lo + 1;
     if (off === hi) i32[p + SWAP_INFO.highest_bit] = hi - 1;
     i32[p + SWAP_INFO.cluster_next] = off + 1;
@@ -200,7 +200,7 @@ export function sys_swapon(slots: number, prio: number): number {
   if (type >= limit) { spin_unlock(swap_lock()); return EPERM; }
   // buggy: type 30 passes and this initialises swap_info[30], the data after the array
   const p = swap_info(type, 'sys_swapon', true);
-  if (type >= nr) i32[B.swapg + SWAPG.nr_swapfiles] = type + 1;
+  if (type >= nr) i32[BASES.swapg + SWAPG.nr_swapfiles] = type + 1;
   i32[p + SWAP_INFO.flags] = SWP_USED;
   i32[p + SWAP_INFO.prio] = prio;
   i32[p + SWAP_INFO.inuse_pages] = 0;
@@ -214,14 +214,14 @@ export function sys_swapon(slots: number, prio: number): number {
   i32[p + SWAP_INFO.highest_bit] = slots - 1;
   i32[p + SWAP_INFO.cluster_next] = 1;
   i32[p + SWAP_INFO.flags] = SWP_USED | SWP_WRITEOK;
-  Atomics.add(i32, B.swapg + SWAPG.nr_swap_pages, slots - 1);
-  i32[B.swapg + SWAPG.total_swap_pages] += slots - 1;
+  Atomics.add(i32, BASES.swapg + SWAPG.nr_swap_pages, slots - 1);
+  i32[BASES.swapg + SWAPG.total_swap_pages] += slots - 1;
   // insert into swap_list by priority (highest first)
   let prev = -1;
-  let cur = i32[B.swapg + SWAPG.swap_list_head];
+  let cur = i32[BASES.swapg + SWAPG.swap_list_head];
   while (cur >= 0 && i32[swap_info_base(cur) + SWAP_INFO.prio] >= prio) { prev = cur; cur = i32[swap_info_base(cur) + SWAP_INFO.next]; }
   i32[p + SWAP_INFO.next] = cur;
-  if (prev < 0) i32[B.swapg + SWAPG.swap_list_head] = type;
+  if (prev < 0) i32[BASES.swapg + SWAPG.swap_list_head] = type;
   else i32[swap_info_base(prev) + SWAP_INFO.next] = type;
   spin_unlock(swap_lock());
   i32[current.stat + CPUSTAT.swapons] += 1;
@@ -297,7 +297,7 @@ function find_next_to_unuse(type: number, prev: number): number {
  * slots are freed by its own zap). Returns 0 or -ENOMEM.
  */
 function try_to_unuse(type: number): number {
-  const ml = B.mmlist + MMLIST.lock;
+  const ml = BASES.mmlist + MMLIST.lock;
   for (let off = 0; (off = find_next_to_unuse(type, off)) !== 0;) {
     cond_resched();
     const map = swap_map_slot(type, off);
@@ -314,7 +314,7 @@ function try_to_unuse(type: number): number {
     // each mm is pinned (mm_users) while its ptes are fixed, and stays pinned until the next one is
     let prev = 0;
     spin_lock(ml, LC_MMLIST);
-    for (let mm = i32[B.mmlist + MMLIST.first]; mm !== 0 && i32[map] > 1;) {
+    for (let mm = i32[BASES.mmlist + MMLIST.first]; mm !== 0 && i32[map] > 1;) {
       // 2.6.18's pin of an mm found on mmlist (mmget_not_zero is 4.11's name for it): an mm whose count was
       // already 0 is exiting, and its zap frees the entry
       if (Atomics.add(i32, mm_base(mm) + MM.mm_users, 1) + 1 === 1) {
@@ -357,22 +357,22 @@ export function sys_swapoff(type: number): number {
   if ((i32[p + SWAP_INFO.flags] & SWP_WRITEOK) === 0) { spin_unlock(swap_lock()); return EINVAL; }
   // unlink from swap_list, take its pages out of the free count
   let prev = -1;
-  for (let cur = i32[B.swapg + SWAPG.swap_list_head]; cur >= 0 && cur !== type; cur = i32[swap_info_base(cur) + SWAP_INFO.next]) prev = cur;
-  if (prev < 0) i32[B.swapg + SWAPG.swap_list_head] = i32[p + SWAP_INFO.next];
+  for (let cur = i32[BASES.swapg + SWAPG.swap_list_head]; cur >= 0 && cur !== type; cur = i32[swap_info_base(cur) + SWAP_INFO.next]) prev = cur;
+  if (prev < 0) i32[BASES.swapg + SWAPG.swap_list_head] = i32[p + SWAP_INFO.next];
   else i32[swap_info_base(prev) + SWAP_INFO.next] = i32[p + SWAP_INFO.next];
   // every slot leaves the count; try_to_unuse's frees give back the used ones as they go
-  Atomics.sub(i32, B.swapg + SWAPG.nr_swap_pages, i32[p + SWAP_INFO.pages]);
-  i32[B.swapg + SWAPG.total_swap_pages] -= i32[p + SWAP_INFO.pages];
+  Atomics.sub(i32, BASES.swapg + SWAPG.nr_swap_pages, i32[p + SWAP_INFO.pages]);
+  i32[BASES.swapg + SWAPG.total_swap_pages] -= i32[p + SWAP_INFO.pages];
   i32[p + SWAP_INFO.flags] &= ~SWP_WRITEOK;
   spin_unlock(swap_lock());
   const err = try_to_unuse(type);
   spin_lock(swap_lock(), LC_SWAP);
   if (err !== 0) {
     // re-insert at the head and give back what we took
-    i32[p + SWAP_INFO.next] = i32[B.swapg + SWAPG.swap_list_head];
-    i32[B.swapg + SWAPG.swap_list_head] = type;
-    Atomics.add(i32, B.swapg + SWAPG.nr_swap_pages, i32[p + SWAP_INFO.pages]);
-    i32[B.swapg + SWAPG.total_swap_pages] += i32[p + SWAP_INFO.pages];
+    i32[p + SWAP_INFO.next] = i32[BASES.swapg + SWAPG.swap_list_head];
+    i32[BASES.swapg + SWAPG.swap_list_head] = type;
+    Atomics.add(i32, BASES.swapg + SWAPG.nr_swap_pages, i32[p + SWAP_INFO.pages]);
+    i32[BASES.swapg + SWAPG.total_swap_pages] += i32[p + SWAP_INFO.pages];
     i32[p + SWAP_INFO.flags] |= SWP_WRITEOK;
     spin_unlock(swap_lock());
     return err;

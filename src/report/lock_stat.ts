@@ -5,7 +5,7 @@
 // and -R rows (mapping->tree_lock in E1/E2 is an rwlock_t, a spinlock
 // elsewhere: one row).
 import { LOCKSTAT, LOCKSTAT_NR_PATHS, LOCKSTAT_RW } from '../shm/layout.js';
-import { B, f64, i32, sizes } from '../shm/machine.js';
+import { BASES, f64, i32, sizes } from '../shm/machine.js';
 import { lock_class_name, NR_LOCK_CLASSES } from '../sync/lock_class.js';
 import { EVENTS } from '../cpu/events.js';
 
@@ -44,7 +44,7 @@ function counts(cls: number, modes: readonly number[]): LockStatCounts {
   let wmin = Infinity, hmin = Infinity;
   for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) {
     for (const mode of modes) {
-      const b = B.lockstat_f64 + ((cpu * NR_LOCK_CLASSES + cls) * LOCKSTAT_RW + mode) * LOCKSTAT.stride;
+      const b = BASES.lockstat_f64 + ((cpu * NR_LOCK_CLASSES + cls) * LOCKSTAT_RW + mode) * LOCKSTAT.stride;
       r.con_bounces += f64[b + LOCKSTAT.con_bounces];
       r.contentions += f64[b + LOCKSTAT.contentions];
       r.acq_bounces += f64[b + LOCKSTAT.acq_bounces];
@@ -79,7 +79,7 @@ export function lock_stat_rows(): LockStatRow[] {
     rows.push({
       class: lock_class_name(cls), ...all,
       split: R.acquisitions > 0 ? { W: counts(cls, [0]), R } : null,
-      points: by_path(B.lockstat_points, cls), contending: by_path(B.lockstat_contending, cls),
+      points: by_path(BASES.lockstat_points, cls), contending: by_path(BASES.lockstat_contending, cls),
     });
   }
   return rows.sort((a, b) => b.contentions - a.contentions || b.acquisitions - a.acquisitions);

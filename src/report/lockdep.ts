@@ -3,7 +3,7 @@
 // dependency closed a cycle, the kernel's "possible circular locking
 // dependency detected" report, laid out as lockdep prints it.
 import { GLOBALS, HELD_CLS_MASK, HELD_MAX, HELD_READ, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT } from '../shm/layout.js';
-import { B, i32 } from '../shm/machine.js';
+import { BASES, i32 } from '../shm/machine.js';
 import { EVENTS } from '../cpu/events.js';
 import { LC_PAGE_LOCK, lock_class_name, NR_LOCK_CLASSES } from '../sync/lock_class.js';
 import { dep_index, edge_base, get_text } from '../sync/lockdep.js';
@@ -21,7 +21,7 @@ export function lockdep_edges(roles: string[]): LockOrderEdge[] {
   const out: LockOrderEdge[] = [];
   for (let from = 0; from < NR_LOCK_CLASSES; from++) {
     for (let to = 0; to < NR_LOCK_CLASSES; to++) {
-      const kind = i32[B.lockdep_dep + dep_index(from, to)];
+      const kind = i32[BASES.lockdep_dep + dep_index(from, to)];
       if (kind === 0) continue;
       const e = edge_base(from, to);
       const done = Atomics.load(i32, e + LOCKDEP_EDGE.state) === 2;
@@ -43,7 +43,7 @@ const indent = (lines: string[]) => lines.map((l) => `       ${l}`).join('\n');
 
 /** the cycle report, or null if lockdep found none */
 export function lockdep_cycle_report(roles: string[], header: string): LockdepSection['report'] {
-  const r = B.lockdep_report;
+  const r = BASES.lockdep_report;
   if (Atomics.load(i32, r + LOCKDEP_REPORT.state) !== 2) return null;
   const cpu = i32[r + LOCKDEP_REPORT.cpu];
   const from = i32[r + LOCKDEP_REPORT.from];
@@ -82,7 +82,7 @@ export function lockdep_cycle_report(roles: string[], header: string): LockdepSe
   // chain runs to -> ... -> from along recorded dependencies; print it from `from` back to `to` (#0, the new lock)
   for (let k = chain.length - 1; k >= 1; k--) {
     const e = edge_base(chain[k - 1], chain[k]);
-    const ew = i32[B.lockdep_dep + dep_index(chain[k - 1], chain[k])] === LD_WAIT;
+    const ew = i32[BASES.lockdep_dep + dep_index(chain[k - 1], chain[k])] === LD_WAIT;
     const done = Atomics.load(i32, e + LOCKDEP_EDGE.state) === 2; // a CPU may still be writing it if the run ended uncleanly
     const at = done ? frames(get_text(e + LOCKDEP_EDGE.text, i32[e + LOCKDEP_EDGE.text_len])) : ['(call trace not recorded)'];
     const first = done ? `       [first seen ${where(i32[e + LOCKDEP_EDGE.cpu], roles)} in ${pathName(i32[e + LOCKDEP_EDGE.path])}, while holding ${cname(chain[k - 1])}]` : '';
@@ -109,10 +109,10 @@ export function lockdep_cycle_report(roles: string[], header: string): LockdepSe
 
 /** lockdep turned itself off (a CPU held more locks than the held stack records), or null */
 export function lockdep_disabled(roles: string[]): string | null {
-  const off = i32[B.globals + GLOBALS.lockdep_off];
+  const off = i32[BASES.globals + GLOBALS.lockdep_off];
   if (off === 0) return null;
   return [`BUG: MAX_LOCK_DEPTH too low!`, `turning off the locking correctness validator.`,
-    `depth: ${HELD_MAX}  max: ${HELD_MAX}!`, `${task(off - 1, roles)} in ${pathName(i32[B.globals + GLOBALS.lockdep_off_path])} held more than ${HELD_MAX} locks; ` +
+    `depth: ${HELD_MAX}  max: ${HELD_MAX}!`, `${task(off - 1, roles)} in ${pathName(i32[BASES.globals + GLOBALS.lockdep_off_path])} held more than ${HELD_MAX} locks; ` +
     'dependencies from then on were not learnt'].join('\n');
 }
 

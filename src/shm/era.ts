@@ -4,7 +4,7 @@
 // thread reads it once when it attaches (era_attach) into the live bindings
 // below, so a hot path reads a module variable, never the table.
 import { GLOBALS, SWAP_TYPES } from './layout.js';
-import { B, i32 } from './machine.js';
+import { BASES, i32 } from './machine.js';
 
 export const E0 = 0, E1 = 1, E2 = 2, E3 = 3, E4 = 4;
 
@@ -86,13 +86,13 @@ export let SWP_MIGRATION_WRITE = ERA.swp_migration_write;
 /** boot: the run's era goes into shared config (before setup) and this thread follows it */
 export function era_boot(e: number): void {
   if (!Number.isInteger(e) || e < E0 || e > E4) throw new RangeError(`era must be 0..4 (E0..E4), not ${e}`);
-  i32[B.globals + GLOBALS.era] = e;
+  i32[BASES.globals + GLOBALS.era] = e;
   era_attach();
 }
 
 /** read GLOBALS.era into this thread's bindings (each worker, after attaching) */
 export function era_attach(): void {
-  ERA = ERAS[i32[B.globals + GLOBALS.era]] ?? ERAS[DEFAULT_ERA];
+  ERA = ERAS[i32[BASES.globals + GLOBALS.era]] ?? ERAS[DEFAULT_ERA];
   MAX_SWAPFILES = ERA.max_swapfiles;
   SWP_MIGRATION_READ = ERA.swp_migration_read;
   SWP_MIGRATION_WRITE = ERA.swp_migration_write;

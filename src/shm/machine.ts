@@ -112,8 +112,8 @@ export function validateSizes(s: MachineSizes): string | null {
   return null;
 }
 
-export const B: Bases = planBases({ nr_pages: 0, nr_mm: 0, nr_vma: 0, nr_anon_vma: 0, nr_cpus: 0 });
-export const lat_base = (cpu: number, kind: number) => B.lat + (cpu * NR_LAT_KINDS + kind) * LAT_BUCKETS;
+export const BASES: Bases = planBases({ nr_pages: 0, nr_mm: 0, nr_vma: 0, nr_anon_vma: 0, nr_cpus: 0 });
+export const lat_base = (cpu: number, kind: number) => BASES.lat + (cpu * NR_LAT_KINDS + kind) * LAT_BUCKETS;
 
 /** allocate a zeroed Machine buffer and attach this thread to it */
 export function createMachineBuffer(s: MachineSizes): SharedArrayBuffer {
@@ -133,21 +133,21 @@ export function attachMachine(sab: SharedArrayBuffer): void {
   const h = new Int32Array(sab, 0, HEADER_WORDS);
   if (h[0] !== MAGIC || h[1] !== LAYOUT_VERSION) throw new Error('not an mmrace Machine buffer (bad magic/version)');
   sizes = { nr_pages: h[2], nr_mm: h[3], nr_vma: h[4], nr_anon_vma: h[5], nr_cpus: h[6], trace_ring: h[7], nr_files: h[8] };
-  Object.assign(B, planBases(sizes));
+  Object.assign(BASES, planBases(sizes));
   i32 = new Int32Array(sab);
   f64 = new Float64Array(sab);
   u8 = new Uint8Array(sab);
 }
 
 // Record bases. Each table's id 0 is "none", so a zeroed field is a null pointer.
-export const page_base = (pfn: number) => B.pages + pfn * PAGE.stride;
-export const mm_base = (mm: number) => B.mms + mm * MM.stride;
-export const vma_base = (vma: number) => B.vmas + vma * VMA.stride;
-export const av_base = (av: number) => B.anon_vmas + av * ANON_VMA.stride;
-export const as_base = (as: number) => B.mappings + as * ADDRESS_SPACE.stride;
-export const bio_base = (pfn: number) => B.bios + pfn * BIO.stride;
-export const percpu_base = (cpu: number) => B.percpu + cpu * PERCPU.stride;
-export const cpustat_base = (cpu: number) => B.cpustat + cpu * CPUSTAT.stride;
-export const phys_base = (pfn: number) => B.phys + pfn * WORDS_PER_PAGE;
-export const ptes_base = (ptpfn: number) => B.ptes + ptpfn * PTRS_PER_PTE;
-export const g = (field: number) => B.globals + field;
+export const page_base = (pfn: number) => BASES.pages + pfn * PAGE.stride;
+export const mm_base = (mm: number) => BASES.mms + mm * MM.stride;
+export const vma_base = (vma: number) => BASES.vmas + vma * VMA.stride;
+export const av_base = (av: number) => BASES.anon_vmas + av * ANON_VMA.stride;
+export const as_base = (as: number) => BASES.mappings + as * ADDRESS_SPACE.stride;
+export const bio_base = (pfn: number) => BASES.bios + pfn * BIO.stride;
+export const percpu_base = (cpu: number) => BASES.percpu + cpu * PERCPU.stride;
+export const cpustat_base = (cpu: number) => BASES.cpustat + cpu * CPUSTAT.stride;
+export const phys_base = (pfn: number) => BASES.phys + pfn * WORDS_PER_PAGE;
+export const ptes_base = (ptpfn: number) => BASES.ptes + ptpfn * PTRS_PER_PTE;
+export const g = (field: number) => BASES.globals + field;

@@ -2,7 +2,7 @@
 // the shared config the code at that hunk runs the pre-patch (buggy) line.
 // Each switch is read at exactly the line the patch changed.
 import { GLOBALS } from './layout.js';
-import { B, i32 } from './machine.js';
+import { BASES, i32 } from './machine.js';
 import { E1, E2, era_label } from './era.js';
 
 export interface SwitchInfo {
@@ -77,5 +77,5 @@ export function switch_by_name(name: string): SwitchInfo | undefined {
 
 /** is the buggy (pre-patch) variant of this switch on? */
 export function buggy(bit: number): boolean {
-  return (i32[B.globals + GLOBALS.bugs] & bit) !== 0;
+  return (i32[BASES.globals + GLOBALS.bugs] & bit) !== 0;
 }

@@ -6,7 +6,7 @@
 // Every acquisition also feeds lockdep (src/sync/lockdep.ts), and, when the
 // run is traced, writes lock wait/hold events for the Perfetto trace.
 import { HELD_CLS_MASK, HELD_MAX, HELD_READ, HELDTIME, LD_LOCK, LOCKSTAT, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, PERCPU } from '../shm/layout.js';
-import { B, f64, i32, percpu_base, sizes } from '../shm/machine.js';
+import { BASES, f64, i32, percpu_base, sizes } from '../shm/machine.js';
 import { NR_LOCK_CLASSES } from './lock_class.js';
 import { current, sample_draw } from '../cpu/current.js';
 import { EV_LOCK_ACQ, EV_LOCK_REL, EV_LOCK_WAIT, EV_LOCK_WAITED, trace_only, tracing } from '../cpu/events.js';
@@ -42,8 +42,8 @@ export function lock_contended_acquired(lock: number, cls: number, bounce: boole
   const row = (current.cpu * NR_LOCK_CLASSES + cls) * LOCKSTAT_NR_PATHS;
   const path = i32[current.pcpu + PERCPU.path], holder = i32[current.pcpu + PERCPU.await_holder_path];
   // path ids only (set_path checks them), each below LOCKSTAT_NR_PATHS (events.ts checks at load)
-  i32[B.lockstat_points + row + path] += 1;
-  i32[B.lockstat_contending + row + holder] += 1;
+  i32[BASES.lockstat_points + row + path] += 1;
+  i32[BASES.lockstat_contending + row + holder] += 1;
   lock_acquired(lock, cls, bounce, false, true, read);
 }
 

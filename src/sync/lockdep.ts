@@ -14,7 +14,7 @@
 // PTLs in copy_pte_range, old and new page in migration) is not checked: the
 // kernel annotates those with *_nested subclasses.
 import { GLOBALS, HELD_CLS_MASK, LD_LOCK, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT, LOCKDEP_STACK_BYTES, PERCPU } from '../shm/layout.js';
-import { B, i32, u8 } from '../shm/machine.js';
+import { BASES, i32, u8 } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { raw_call_trace } from '../check/stack.js';
 import { lock_class_name, NR_LOCK_CLASSES } from './lock_class.js';
@@ -26,23 +26,23 @@ const decoder = new TextDecoder();
 const SYNC_FRAMES = /\/sync\/(lockdep|lock_stat|spinlock|rwlock|page_lock|rwsem|preempt)\.[tj]s$/;
 
 export const dep_index = (from: number, to: number) => from * NR + to;
-export const edge_base = (from: number, to: number) => B.lockdep_edges + dep_index(from, to) * LOCKDEP_EDGE.stride;
+export const edge_base = (from: number, to: number) => BASES.lockdep_edges + dep_index(from, to) * LOCKDEP_EDGE.stride;
 
 /** this CPU is about to take (LD_LOCK) or wait for (LD_WAIT) `lock` of class `cls` (`read`: for read, an rwsem or rwlock) */
 export function lockdep_acquire(lock: number, cls: number, kind: number, read = false): void {
-  if (i32[B.globals + GLOBALS.lockdep_off] !== 0) return;
+  if (i32[BASES.globals + GLOBALS.lockdep_off] !== 0) return;
   const pc = current.pcpu;
   const n = i32[pc + PERCPU.nheld];
   for (let k = 0; k < n; k++) {
     const from = i32[pc + PERCPU.held_cls + k] & HELD_CLS_MASK;
-    if (from !== cls && i32[B.lockdep_dep + from * NR + cls] === 0) lockdep_new_dep(from, cls, lock, kind, read);
+    if (from !== cls && i32[BASES.lockdep_dep + from * NR + cls] === 0) lockdep_new_dep(from, cls, lock, kind, read);
   }
 }
 
 /** a CPU holds more locks than the held stack records: lockdep turns itself off (as the kernel's does) */
 export function lockdep_depth_overflow(): void {
-  if (Atomics.compareExchange(i32, B.globals + GLOBALS.lockdep_off, 0, current.cpu + 1) === 0) {
-    i32[B.globals + GLOBALS.lockdep_off_path] = i32[current.pcpu + PERCPU.path];
+  if (Atomics.compareExchange(i32, BASES.globals + GLOBALS.lockdep_off, 0, current.cpu + 1) === 0) {
+    i32[BASES.globals + GLOBALS.lockdep_off_path] = i32[current.pcpu + PERCPU.path];
   }
 }
 
@@ -64,12 +64,12 @@ export function get_text(base: number, len: number): string {
 
 /** first sight of from -> to: remember where, then look for a way back from `to` to `from` */
 function lockdep_new_dep(from: number, to: number, lock: number, kind: number, read: boolean): void {
-  if (Atomics.compareExchange(i32, B.lockdep_dep + dep_index(from, to), 0, kind) !== 0) return;
+  if (Atomics.compareExchange(i32, BASES.lockdep_dep + dep_index(from, to), 0, kind) !== 0) return;
   const trace = raw_call_trace(SYNC_FRAMES, 8); // symbolized by the report (src/check/stack.ts)
   const e = edge_base(from, to);
   i32[e + LOCKDEP_EDGE.cpu] = booting ? -1 : current.cpu;
   i32[e + LOCKDEP_EDGE.path] = i32[current.pcpu + PERCPU.path];
-  i32[e + LOCKDEP_EDGE.seq] = Atomics.load(i32, B.seq);
+  i32[e + LOCKDEP_EDGE.seq] = Atomics.load(i32, BASES.seq);
   put_text(e + LOCKDEP_EDGE.text, e + LOCKDEP_EDGE.text_len, trace);
   Atomics.store(i32, e + LOCKDEP_EDGE.state, 2);
   const chain = dep_path(to, from);
@@ -89,19 +89,19 @@ export function dep_path(src: number, dst: number): number[] | null {
       return path;
     }
     for (let nx = 0; nx < NR; nx++) {
-      if (prev[nx] === -1 && Atomics.load(i32, B.lockdep_dep + dep_index(c, nx)) !== 0) { prev[nx] = c; queue.push(nx); }
+      if (prev[nx] === -1 && Atomics.load(i32, BASES.lockdep_dep + dep_index(c, nx)) !== 0) { prev[nx] = c; queue.push(nx); }
     }
   }
   return null;
 }
 
 function report_cycle(from: number, to: number, lock: number, kind: number, read: boolean, chain: number[], trace: string): void {
-  const r = B.lockdep_report;
+  const r = BASES.lockdep_report;
   if (Atomics.compareExchange(i32, r + LOCKDEP_REPORT.state, 0, 1) !== 0) return;
   const pc = current.pcpu;
   i32[r + LOCKDEP_REPORT.cpu] = booting ? -1 : current.cpu;
   i32[r + LOCKDEP_REPORT.path] = i32[pc + PERCPU.path];
-  i32[r + LOCKDEP_REPORT.seq] = Atomics.load(i32, B.seq);
+  i32[r + LOCKDEP_REPORT.seq] = Atomics.load(i32, BASES.seq);
   i32[r + LOCKDEP_REPORT.kind] = kind;
   i32[r + LOCKDEP_REPORT.from] = from;
   i32[r + LOCKDEP_REPORT.to] = to;
@@ -122,7 +122,7 @@ function report_cycle(from: number, to: number, lock: number, kind: number, read
 
 /** the reported cycle as class names ("A -> B -> A"), or null */
 export function lockdep_cycle(): string | null {
-  const r = B.lockdep_report;
+  const r = BASES.lockdep_report;
   if (Atomics.load(i32, r + LOCKDEP_REPORT.state) !== 2) return null;
   const names: string[] = [];
   for (let k = 0; k < i32[r + LOCKDEP_REPORT.chain_len]; k++) names.push(lock_class_name(i32[r + LOCKDEP_REPORT.chain + k]));
@@ -131,7 +131,7 @@ export function lockdep_cycle(): string | null {
 
 /** lockdep reported a cycle in this run */
 export function lockdep_found(): boolean {
-  return Atomics.load(i32, B.lockdep_report + LOCKDEP_REPORT.state) === 2;
+  return Atomics.load(i32, BASES.lockdep_report + LOCKDEP_REPORT.state) === 2;
 }
 
 export { LD_LOCK, LD_WAIT };

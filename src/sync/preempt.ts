@@ -10,7 +10,7 @@
 // spinlock, page lock, rwsem and TLB flush call cpu_relax() (which yields the
 // token) for as long as they wait. It is read only on those slow paths.
 import { GLOBALS } from '../shm/layout.js';
-import { B, i32 } from '../shm/machine.js';
+import { BASES, i32 } from '../shm/machine.js';
 import { defineEnum } from '../shm/struct.js';
 
 /**
@@ -68,16 +68,16 @@ export function set_preempt_hooks(pp: PreemptHook | null, spin: PreemptHook | nu
 }
 
 export function halted(): boolean {
-  return i32[B.globals + GLOBALS.halt] !== 0;
+  return i32[BASES.globals + GLOBALS.halt] !== 0;
 }
 
 export function check_halt(): void {
-  if (i32[B.globals + GLOBALS.halt] !== 0) throw HALTED;
+  if (i32[BASES.globals + GLOBALS.halt] !== 0) throw HALTED;
 }
 
 /** a switch point before a step of `kind` (PP_*) on `object` (a word index, or -1) */
 export function preempt_point(kind: number, object: number): void {
-  if (i32[B.globals + GLOBALS.halt] !== 0) throw HALTED;
+  if (i32[BASES.globals + GLOBALS.halt] !== 0) throw HALTED;
   pp_last[0] = kind;
   pp_last[1] = object;
   hook();
@@ -88,7 +88,7 @@ export function preempt_point(kind: number, object: number): void {
  * a finally block while unwinding from a BUG keeps the BUG's exception
  */
 export function preempt_point_release(lock: number): void {
-  if (i32[B.globals + GLOBALS.halt] !== 0) return;
+  if (i32[BASES.globals + GLOBALS.halt] !== 0) return;
   pp_last[0] = PP_LOCK_RELEASE;
   pp_last[1] = lock;
   releaseHook();

@@ -3,7 +3,7 @@
 // Under the controlled executor the CPU runs only while it holds the token
 // (src/worker/sched_cpu.ts) and hands it on when its role is over.
 import { CPU_DONE, CPU_HALTED, CPU_RUNNING, GLOBALS, PERCPU, SCHED } from '../shm/layout.js';
-import { B, attachMachine, i32 } from '../shm/machine.js';
+import { BASES, attachMachine, i32 } from '../shm/machine.js';
 import { era_attach } from '../shm/era.js';
 import { current, set_current_cpu } from '../cpu/current.js';
 import { events_attach, trace_op_end, tracing } from '../cpu/events.js';
@@ -20,11 +20,11 @@ import type { CpuContext, Scenario } from '../scenarios/types.js';
 import type { CpuResult, CpuTask } from './task.js';
 
 function make_ctx(task: CpuTask): CpuContext {
-  const gb = B.globals;
+  const gb = BASES.globals;
   const budget = i32[gb + GLOBALS.ops_budget];
   // a controlled run gives every CPU the same number of operations, so that
   // a strategy that favours one CPU does not let it spend the others' budget
-  const quota = task.controlled ? i32[B.sched + SCHED.ops_quota] : 0;
+  const quota = task.controlled ? i32[BASES.sched + SCHED.ops_quota] : 0;
   const pcpu = current.pcpu;
   return {
     cpu: task.cpu, nr_cpus: task.nr_cpus, role: task.role, setup: task.setup,
@@ -39,7 +39,7 @@ function make_ctx(task: CpuTask): CpuContext {
       stat_epoch_check();
       i32[pc + PERCPU.ops] += 1;
       Atomics.add(i32, pc + PERCPU.progress, 1);
-      const total = Atomics.add(i32, B.ops, 1) + 1;
+      const total = Atomics.add(i32, BASES.ops, 1) + 1;
       if (budget > 0 && total >= budget) Atomics.store(i32, gb + GLOBALS.stop, 1);
     },
   };
@@ -62,9 +62,9 @@ export async function cpu_main(task: CpuTask): Promise<CpuResult> {
     return { cpu: task.cpu, status: 'error', message: (e as Error).message };
   }
   // start barrier: every CPU runs from the same instant (a queued CPU would deadlock the others)
-  Atomics.add(i32, B.globals + GLOBALS.barrier, 1);
-  Atomics.notify(i32, B.globals + GLOBALS.barrier);
-  if (Atomics.wait(i32, B.globals + GLOBALS.go, 0, task.barrier_timeout_ms) === 'timed-out') {
+  Atomics.add(i32, BASES.globals + GLOBALS.barrier, 1);
+  Atomics.notify(i32, BASES.globals + GLOBALS.barrier);
+  if (Atomics.wait(i32, BASES.globals + GLOBALS.go, 0, task.barrier_timeout_ms) === 'timed-out') {
     return { cpu: task.cpu, status: 'error', message: 'start barrier timed out' };
   }
   const r = run_role(task, scenario);

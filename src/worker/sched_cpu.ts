@@ -6,7 +6,7 @@
 // until some lock is released. Decisions are counted, never timed: the
 // schedule and the seed alone decide the run.
 import { GLOBALS, SCHED } from '../shm/layout.js';
-import { B, i32, sizes } from '../shm/machine.js';
+import { BASES, i32, sizes } from '../shm/machine.js';
 import { HALTED, PP_EXIT, PP_WAIT, pp_last, set_preempt_hooks } from '../sync/preempt.js';
 import { OOPS_SOFTLOCKUP, record_oops } from '../check/bug.js';
 import { HUNG_TASK_TIMEOUT_SECS, cpu_states, lockup_report, softlockup_thresh_secs, waits_sleeping } from '../check/lockup.js';
@@ -51,18 +51,18 @@ export function controlled_log(): { switches: number[]; sites?: string[] } {
   return sites ? { switches: log, sites } : { switches: log };
 }
 
-const halted = () => i32[B.globals + GLOBALS.halt] !== 0;
+const halted = () => i32[BASES.globals + GLOBALS.halt] !== 0;
 
 /** sleep until this CPU holds the token (the executor's watchdog may abort the run) */
 export function wait_token(): void {
-  const w = B.sched + SCHED.run + me;
+  const w = BASES.sched + SCHED.run + me;
   while (Atomics.load(i32, w) === 0) {
-    if (Atomics.wait(i32, w, 0, 500) === 'timed-out' && Atomics.load(i32, B.sched + SCHED.abort) !== 0) throw HALTED;
+    if (Atomics.wait(i32, w, 0, 500) === 'timed-out' && Atomics.load(i32, BASES.sched + SCHED.abort) !== 0) throw HALTED;
   }
 }
 
 function pass_token(next: number): void {
-  const s = B.sched;
+  const s = BASES.sched;
   i32[s + SCHED.token] = next;
   // clear our word first: the next CPU may hand the token straight back
   Atomics.store(i32, s + SCHED.run + me, 0);
@@ -89,7 +89,7 @@ function call_site(): string {
  * run has no clock), and what each CPU holds and waits for.
  */
 function deadlock(step: number): void {
-  const s = B.sched;
+  const s = BASES.sched;
   for (let c = 0; c < n; c++) {
     if (i32[s + SCHED.state + c] === TASK_DONE) continue;
     const secs = waits_sleeping(c) ? HUNG_TASK_TIMEOUT_SECS : softlockup_thresh_secs();
@@ -100,10 +100,10 @@ function deadlock(step: number): void {
 
 /** the step bound: ask the CPUs to stop, and call it a livelock if they do not within the grace */
 function over_bound(step: number): boolean {
-  const s = B.sched;
+  const s = BASES.sched;
   const max = i32[s + SCHED.max_steps];
   if (step === max) {
-    Atomics.store(i32, B.globals + GLOBALS.stop, 1);
+    Atomics.store(i32, BASES.globals + GLOBALS.stop, 1);
     return false;
   }
   if (step < max + i32[s + SCHED.grace_steps]) return false;
@@ -116,14 +116,14 @@ function over_bound(step: number): boolean {
  * returns once this CPU holds the token again (or has left)
  */
 function decide(why: number, kind: number, object: number): void {
-  const s = B.sched;
+  const s = BASES.sched;
   const step = i32[s + SCHED.step] + 1;
   i32[s + SCHED.step] = step;
   if (step >= i32[s + SCHED.max_steps] && over_bound(step)) return;
   const next = pick_next(me, why !== WHY_PREEMPT, n, step, segs);
   if (next === me) return;
   if (next < 0) { deadlock(step); return; }
-  log.push(step, i32[s + SCHED.pp + me], i32[s + SCHED.spin + me], next, why, Atomics.load(i32, B.seq), kind, object);
+  log.push(step, i32[s + SCHED.pp + me], i32[s + SCHED.spin + me], next, why, Atomics.load(i32, BASES.seq), kind, object);
   if (sites) sites.push(why === WHY_EXIT ? 'exit' : call_site());
   if (why === WHY_PREEMPT) i32[s + SCHED.preemptions] += 1;
   pass_token(next);
@@ -132,7 +132,7 @@ function decide(why: number, kind: number, object: number): void {
 
 /** preempt_point(kind, object): a program point (pp_last holds what it touches) */
 function on_point(): void {
-  const s = B.sched;
+  const s = BASES.sched;
   i32[s + SCHED.pp + me] += 1;
   i32[s + SCHED.spin + me] = 0;
   decide(WHY_PREEMPT, pp_last[0], pp_last[1]);
@@ -141,7 +141,7 @@ function on_point(): void {
 
 /** preempt_point_release(lock): a program point after a release, which may end others' waits; never throws */
 function on_release(): void {
-  const s = B.sched;
+  const s = BASES.sched;
   i32[s + SCHED.gen] += 1;
   i32[s + SCHED.pp + me] += 1;
   i32[s + SCHED.spin + me] = 0;
@@ -151,7 +151,7 @@ function on_release(): void {
 /** cpu_relax() in a wait loop: this CPU cannot go on until something is released */
 function on_wait(): void {
   if (halted()) throw HALTED;
-  const s = B.sched;
+  const s = BASES.sched;
   i32[s + SCHED.spin + me] += 1;
   i32[s + SCHED.state + me] = TASK_WAITING;
   i32[s + SCHED.wait_gen + me] = i32[s + SCHED.gen];
@@ -162,7 +162,7 @@ function on_wait(): void {
 
 /** the CPU's task is over (done, BUG or unwound): a last decision, then the token goes on for good */
 export function controlled_exit(): void {
-  const s = B.sched;
+  const s = BASES.sched;
   if (Atomics.load(i32, s + SCHED.abort) !== 0) return; // the executor is tearing the run down
   i32[s + SCHED.pp + me] += 1;
   i32[s + SCHED.spin + me] = 0;

@@ -6,7 +6,7 @@
 // a schedule the controlled executor can replay. The counter is one more
 // contended word per point, a perturbation of the order of jitter's.
 import { SCHED } from '../shm/layout.js';
-import { B, i32 } from '../shm/machine.js';
+import { BASES, i32 } from '../shm/machine.js';
 import type { PreemptHook } from '../sync/preempt.js';
 
 /** a run in a CPU's record: first global number, the CPU's pp at it, length */
@@ -20,7 +20,7 @@ let pp = 0;
 export function recording_hook(delay: PreemptHook | null): PreemptHook {
   runs = []; last = -2; pp = 0;
   const rec = (): void => {
-    const g = Atomics.add(i32, B.sched + SCHED.rec_next, 1);
+    const g = Atomics.add(i32, BASES.sched + SCHED.rec_next, 1);
     pp++;
     if (g === last + 1) runs[runs.length - 1]++;
     else runs.push(g, pp, 1);

@@ -2,7 +2,7 @@
 // and the little accessors both sides use: the executor (main thread) fills
 // it before the CPUs start, then only the CPU holding the token touches it.
 import { SCHED } from '../shm/layout.js';
-import { B, i32 } from '../shm/machine.js';
+import { BASES, i32 } from '../shm/machine.js';
 
 /** SCHED.strategy */
 export const STRAT_RANDOM = 0, STRAT_PCT = 1, STRAT_REPLAY = 2;
@@ -19,7 +19,7 @@ export const WHY_NAMES = ['preempt', 'block', 'exit'] as const;
 
 /** the strategy's own xorshift32 stream (random walk, PCT set-up, replay fallback) */
 export function sched_rand(): number {
-  const at = B.sched + SCHED.rng;
+  const at = BASES.sched + SCHED.rng;
   let x = i32[at];
   x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
   i32[at] = x;

@@ -17,7 +17,7 @@
 //    recorded run exactly, and still means something when segments are
 //    removed (shrinking) or come from a free-running run (capture).
 import { MAX_CPUS, SCHED } from '../shm/layout.js';
-import { B, i32 } from '../shm/machine.js';
+import { BASES, i32 } from '../shm/machine.js';
 import {
   FALLBACK_RANDOM, STRAT_PCT, STRAT_RANDOM, TASK_DONE, TASK_RUNNABLE, TASK_WAITING, sched_rand,
 } from './sched_state.js';
@@ -28,7 +28,7 @@ export const SEG = 3;
 
 function enabled(c: number, me: number, meBlocked: boolean): boolean {
   if (c === me) return !meBlocked;
-  const s = B.sched;
+  const s = BASES.sched;
   const st = i32[s + SCHED.state + c];
   return st === TASK_RUNNABLE || (st === TASK_WAITING && i32[s + SCHED.wait_gen + c] !== i32[s + SCHED.gen]);
 }
@@ -47,7 +47,7 @@ function random_next(me: number, meBlocked: boolean, n: number): number {
 }
 
 function pct_next(me: number, meBlocked: boolean, n: number, step: number): number {
-  const s = B.sched;
+  const s = BASES.sched;
   let k = i32[s + SCHED.next_change];
   const nchange = i32[s + SCHED.nchange];
   while (k < nchange && step >= i32[s + SCHED.change + k]) {
@@ -75,7 +75,7 @@ function nonpreemptive_next(me: number, meBlocked: boolean, n: number): number {
 }
 
 function finished(segs: Segments, j: number): boolean {
-  const s = B.sched;
+  const s = BASES.sched;
   const c = segs[j * SEG];
   const pp = i32[s + SCHED.pp + c];
   return pp > segs[j * SEG + 1] || (pp === segs[j * SEG + 1] && i32[s + SCHED.spin + c] >= segs[j * SEG + 2]);
@@ -107,7 +107,7 @@ function index_schedule(segs: Segments, n: number): void {
 }
 
 function replay_next(me: number, meBlocked: boolean, n: number, step: number, segs: Segments): number {
-  const s = B.sched;
+  const s = BASES.sched;
   const nseg = segs.length / SEG;
   if (idxFor !== segs) index_schedule(segs, n);
   // the earliest unfinished segment overall (j), and the earliest whose CPU can run (best)
@@ -133,7 +133,7 @@ function replay_next(me: number, meBlocked: boolean, n: number, step: number, se
  * (me to go on), or -1 if no CPU can run (every one left waits: deadlock)
  */
 export function pick_next(me: number, meBlocked: boolean, n: number, step: number, segs: Segments): number {
-  const strat = i32[B.sched + SCHED.strategy];
+  const strat = i32[BASES.sched + SCHED.strategy];
   if (strat === STRAT_PCT) return pct_next(me, meBlocked, n, step);
   if (strat === STRAT_RANDOM) return random_next(me, meBlocked, n);
   return replay_next(me, meBlocked, n, step, segs);
@@ -141,13 +141,13 @@ export function pick_next(me: number, meBlocked: boolean, n: number, step: numbe
 
 /** after a halt every CPU unwinds in turn, lowest number first */
 export function next_to_unwind(n: number): number {
-  for (let c = 0; c < n; c++) if (i32[B.sched + SCHED.state + c] !== TASK_DONE) return c;
+  for (let c = 0; c < n; c++) if (i32[BASES.sched + SCHED.state + c] !== TASK_DONE) return c;
   return -1;
 }
 
 /** PCT set-up (executor, before the CPUs start): priorities and change points */
 export function pct_init(n: number, depth: number, k: number): void {
-  const s = B.sched;
+  const s = BASES.sched;
   const perm = Array.from({ length: n }, (_, c) => c);
   for (let c = n - 1; c > 0; c--) {
     const r = sched_rand() % (c + 1);
@@ -172,6 +172,6 @@ export function first_cpu(n: number, strat: number, replayFirst: number): number
 
 /** the PCT change points of the current run (for the saved schedule) */
 export function pct_changes(): number[] {
-  const s = B.sched;
+  const s = BASES.sched;
   return Array.from({ length: i32[s + SCHED.nchange] }, (_, i) => i32[s + SCHED.change + i]);
 }
