@@ -90,7 +90,7 @@ describe('warm-up', () => {
     boot({ nr_cpus: 2 });
     set_current_cpu(1, 1);
     stat_epoch_attach();
-    const mine = { ls: current.ls, lat: lat_base(1, 3), stat: current.stat, pts: BASES.lockstat_points + NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS };
+    const mine = { ls: current.lockstat_f64, lat: lat_base(1, 3), stat: current.stat, pts: BASES.lockstat_points + NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS };
     const theirs = { ls: BASES.lockstat_f64, lat: lat_base(0, 3) };
     for (const v of [mine, theirs]) { f64[v.ls + LOCKSTAT.acquisitions] = 7; f64[v.ls + LOCKSTAT.wait_max] = 9e6; i32[v.lat + 10] = 5; }
     i32[mine.stat + CPUSTAT.faults] = 3; i32[mine.pts + 2] = 4;

@@ -215,10 +215,10 @@ describe('2.6.16 migrate_pages on one CPU (E1)', () => {
     const { mm } = file_boot();
     const { old, data } = file_page(0, 0);
     expect(migrate_list(mm, old)).toBe(0);
-    const nw = radix_tree_lookup(FIRST_FILE, 0);
-    expect(nw).not.toBe(old);
-    expect(words(nw)).toEqual(data);
-    expect(page_count(nw)).toBe(1); // the cache's
+    const newpage = radix_tree_lookup(FIRST_FILE, 0);
+    expect(newpage).not.toBe(old);
+    expect(words(newpage)).toEqual(data);
+    expect(page_count(newpage)).toBe(1); // the cache's
     expect(page_count(old)).toBe(0); // freed
   });
 
@@ -227,10 +227,10 @@ describe('2.6.16 migrate_pages on one CPU (E1)', () => {
     mapping_set_migratepage(FIRST_FILE, MIGRATE_NONE);
     const { old, data } = file_page(1, PG_dirty);
     expect(migrate_list(mm, old)).toBe(0);
-    const nw = radix_tree_lookup(FIRST_FILE, 1);
-    expect(nw).not.toBe(old);
-    expect(words(nw)).toEqual(data);
-    expect(page_flags(nw) & (PG_dirty | PG_writeback)).toBe(0);
+    const newpage = radix_tree_lookup(FIRST_FILE, 1);
+    expect(newpage).not.toBe(old);
+    expect(words(newpage)).toEqual(data);
+    expect(page_flags(newpage) & (PG_dirty | PG_writeback)).toBe(0);
     const d = file_backing(FIRST_FILE, 1);
     expect(Array.from(i32.subarray(d, d + WORDS_PER_PAGE))).toEqual(data); // pageout wrote it to the file
   });

@@ -10,8 +10,8 @@ export const current = {
   tag: 1,
   pcpu: 0, // word index of this CPU's PERCPU record
   stat: 0, // word index of this CPU's CPUSTAT record
-  ls: 0, // double index of this CPU's LOCKSTAT records
-  ht: 0, // double index of this CPU's HELDTIME record
+  lockstat_f64: 0, // index in f64 (doubles) of this CPU's LOCKSTAT records
+  heldtime_f64: 0, // index in f64 (doubles) of this CPU's HELDTIME record
   /** xorshift32 state for the CPU's own choices (workload, jitter) */
   rng: 0x9e3779b9,
   /** xorshift32 state of the measuring samplers (lock hold times, op and fault latency): apart from rng,
@@ -26,8 +26,8 @@ export function set_current_cpu(cpu: number, seed: number): void {
   current.tag = cpu + 1;
   current.pcpu = percpu_base(cpu);
   current.stat = cpustat_base(cpu);
-  current.ls = BASES.lockstat_f64 + cpu * NR_LOCK_CLASSES * LOCKSTAT_RW * LOCKSTAT.stride;
-  current.ht = BASES.heldtime_f64 + cpu * HELDTIME.stride;
+  current.lockstat_f64 = BASES.lockstat_f64 + cpu * NR_LOCK_CLASSES * LOCKSTAT_RW * LOCKSTAT.stride;
+  current.heldtime_f64 = BASES.heldtime_f64 + cpu * HELDTIME.stride;
   // distinct, never-zero stream per CPU from one run seed
   let s = (seed ^ Math.imul(cpu + 1, 0x9e3779b1)) >>> 0;
   if (s === 0) s = 0x2545f491;

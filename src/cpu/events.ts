@@ -50,7 +50,7 @@ const EV = defineEnum('event', [
   { key: 'EV_NONE', name: 'none', fmt: () => '' },
   { key: 'EV_FAULT', name: 'handle_mm_fault', fmt: (mm, a, w) => `${mmv(mm, a)} ${w ? 'write' : 'read'}` },
   { key: 'EV_ANON_PAGE', name: 'do_anonymous_page', fmt: (mm, a, pfn) => `${mmv(mm, a)} new pfn ${pfn}` },
-  { key: 'EV_WP_PAGE', name: 'do_wp_page', fmt: (mm, a, old, nw) => nw ? `${mmv(mm, a)} COW pfn ${old} -> pfn ${nw}` : `${mmv(mm, a)} reuse pfn ${old}` },
+  { key: 'EV_WP_PAGE', name: 'do_wp_page', fmt: (mm, a, old, newpage) => newpage ? `${mmv(mm, a)} COW pfn ${old} -> pfn ${newpage}` : `${mmv(mm, a)} reuse pfn ${old}` },
   { key: 'EV_MIGRATION_WAIT', name: 'migration_entry_wait', fmt: (mm, a, pfn) => `${mmv(mm, a)} waits on pfn ${pfn}` },
   { key: 'EV_DUP_MMAP', name: 'dup_mmap', fmt: (p, c) => `fork mm#${p} -> child mm#${c}`, path: true },
   { key: 'EV_ANON_VMA_LINK', name: 'anon_vma_link', fmt: (av, vma, head, mm) => `anon_vma#${av} ${head ? 'list_add (HEAD)' : 'list_add_tail'} vma#${vma} of mm#${mm}` },
@@ -60,10 +60,10 @@ const EV = defineEnum('event', [
   { key: 'EV_EXIT_MMAP', name: 'exit_mmap', fmt: (mm) => `mm#${mm}` },
   { key: 'EV_MIGRATE', name: 'migrate_pages', fmt: (pfn) => `pfn ${pfn} isolated, locking`, path: true },
   { key: 'EV_UNMAP_ONE', name: 'try_to_unmap_one', fmt: (mm, a, pfn, w) => `${mmv(mm, a)} pfn ${pfn} -> ${w === 3 ? 'pte dropped (file page)' : w === 2 ? 'swap entry' : w ? 'write migration entry' : 'read migration entry'}` },
-  { key: 'EV_MOVE_TO_NEW', name: 'move_to_new_page', fmt: (old, nw) => `pfn ${old} -> pfn ${nw} (count ok, copied)` },
+  { key: 'EV_MOVE_TO_NEW', name: 'move_to_new_page', fmt: (old, newpage) => `pfn ${old} -> pfn ${newpage} (count ok, copied)` },
   { key: 'EV_MIGRATE_FAIL', name: 'unmap_and_move fail', fmt: (pfn, rc, mapped) => `pfn ${pfn} rc ${rc}${mapped ? ' (still mapped)' : ''}` },
   { key: 'EV_REMOVE_PTE', name: 'remove_migration_pte', fmt: (mm, a, what, pfn) => `${mmv(mm, a)} ${['pte none/present: skip', 'restored -> pfn ' + pfn, 'not ours: skip', 'no page table: skip', 'outside vma'][what] ?? what}` },
-  { key: 'EV_MIGRATE_DONE', name: 'unmap_and_move done', fmt: (old, nw) => `pfn ${old} unlocked; now pfn ${nw}` },
+  { key: 'EV_MIGRATE_DONE', name: 'unmap_and_move done', fmt: (old, newpage) => `pfn ${old} unlocked; now pfn ${newpage}` },
   { key: 'EV_CHANGE_PTE_RANGE', name: 'change_pte_range', fmt: (mm, a, e, prot) => `${mmv(mm, a)}..${hex(e)} prot ${hex(prot)}` },
   { key: 'EV_ZAP', name: 'zap_pte_range', fmt: (mm, a, pfn, kind) => `${mmv(mm, a)} ${kind === 1 ? 'dropped migration entry -> pfn ' + pfn : 'unmapped pfn ' + pfn}` },
   { key: 'EV_BUG', name: 'BUG', fmt: (_site, pfn) => (pfn ? `pfn ${pfn}` : '') },
@@ -78,8 +78,8 @@ const EV = defineEnum('event', [
   // seed 001: a direct-I/O read into user memory pins a page, and migration's reference check under tree_lock
   { key: 'EV_DIO', name: 'dio_read_into_user', fmt: (mm, a, pfn, v) => `${mmv(mm, a)} I/O done: stored ${hex(v)} into pinned pfn ${pfn}, put_page`, path: true },
   { key: 'EV_GUP', name: 'get_user_pages', fmt: (mm, a, pfn, count) => `${mmv(mm, a)} pinned pfn ${pfn} (count ${count}), mmap_sem dropped, I/O starts` },
-  { key: 'EV_SLOT_SWITCH', name: 'tree_lock recheck', fmt: (old, nw, count, refs) =>
-    nw ? `pfn ${old} count ${count}${count !== refs ? ` (expected ${refs}, not checked)` : ''}: cache slot -> pfn ${nw}` : `pfn ${old} count ${count} != ${refs}: back out, -EAGAIN` },
+  { key: 'EV_SLOT_SWITCH', name: 'tree_lock recheck', fmt: (old, newpage, count, refs) =>
+    newpage ? `pfn ${old} count ${count}${count !== refs ? ` (expected ${refs}, not checked)` : ''}: cache slot -> pfn ${newpage}` : `pfn ${old} count ${count} != ${refs}: back out, -EAGAIN` },
   { key: 'EV_SWAPIN_RETRY', name: 'do_swap_page retry', fmt: (mm, a, pfn) => `${mmv(mm, a)} pfn ${pfn} left the swap cache: "Page migration has occured", retry` },
   // files and the page cache
   { key: 'EV_NO_PAGE', name: 'do_no_page', fmt: (mm, a, pfn, anon) => `${mmv(mm, a)} ${anon ? 'private copy pfn ' : 'page cache pfn '}${pfn}` },

@@ -123,11 +123,11 @@ function do_no_page(mm: number, vma: number, addr: number, table: number, write:
     // Should we do an early C-O-W break?
     if (write && (vma_field(vma, VMA.vm_flags) & VM_SHARED) === 0) {
       if (anon_vma_prepare(vma) !== 0) { put_page(page); return VM_FAULT_OOM; }
-      const nw = alloc_page();
-      if (nw === 0) { put_page(page); return VM_FAULT_OOM; }
-      copy_user_highpage(nw, page);
+      const newpage = alloc_page();
+      if (newpage === 0) { put_page(page); return VM_FAULT_OOM; }
+      copy_user_highpage(newpage, page);
       put_page(page);
-      page = nw;
+      page = newpage;
       anon = true;
     }
     spin_lock(ptl, LC_PTL);
@@ -191,23 +191,23 @@ function do_wp_page(mm: number, vma: number, addr: number, table: number, orig: 
   spin_unlock(ptl);
   i32[current.stat + CPUSTAT.cow] += 1;
   if (anon_vma_prepare(vma) !== 0) { put_page(old); return VM_FAULT_OOM; }
-  const nw = alloc_page();
-  if (nw === 0) { put_page(old); return VM_FAULT_OOM; }
-  copy_user_highpage(nw, old);
+  const newpage = alloc_page();
+  if (newpage === 0) { put_page(old); return VM_FAULT_OOM; }
+  copy_user_highpage(newpage, old);
   spin_lock(ptl, LC_PTL);
-  let drop = nw;
+  let drop = newpage;
   if (Atomics.load(i32, slot) === orig) { // pte_same
     if (!PageAnon(old)) { // a private copy of a file page: the pte moves from file_rss to anon_rss
       Atomics.sub(i32, file_rss(mm), 1);
       Atomics.add(i32, anon_rss(mm), 1);
     }
     page_remove_rmap(old);
-    const entry = maybe_mkwrite(pte_mkdirty(mk_pte(nw, vma_field(vma, VMA.vm_page_prot))), vma);
+    const entry = maybe_mkwrite(pte_mkdirty(mk_pte(newpage, vma_field(vma, VMA.vm_page_prot))), vma);
     ptep_clear_flush(slot); // ptep_establish: no CPU keeps using the old page
-    lru_cache_add_active(nw);
-    page_add_new_anon_rmap(nw, vma, addr);
+    lru_cache_add_active(newpage);
+    page_add_new_anon_rmap(newpage, vma, addr);
     Atomics.store(i32, slot, entry);
-    trace_event(EV_WP_PAGE, mm, addr, old, nw);
+    trace_event(EV_WP_PAGE, mm, addr, old, newpage);
     drop = old; // the old pte's reference
   }
   spin_unlock(ptl);

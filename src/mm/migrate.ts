@@ -43,7 +43,7 @@ function page_address_in_vma(pfn: number, vma: number): number {
  * remove_migration_pte: restore one migration entry to a working pte.
  * Caller holds anon_vma->lock or i_mmap_lock; takes the pte's PTL.
  */
-function remove_migration_pte(vma: number, addr: number, old: number, nw: number): void {
+function remove_migration_pte(vma: number, addr: number, old: number, newpage: number): void {
   const mm = vma_field(vma, VMA.vm_mm);
   if (addr < 0) { trace_event(EV_REMOVE_PTE, mm, 0, RMP_OUTSIDE, 0); return; }
   const table = pte_table(mm, addr);
@@ -60,22 +60,22 @@ function remove_migration_pte(vma: number, addr: number, old: number, nw: number
     trace_event(EV_REMOVE_PTE, mm, addr, RMP_NOT_OURS, 0);
     return;
   }
-  const anon = PageAnon(nw);
+  const anon = PageAnon(newpage);
   Atomics.add(i32, BASES.mms + mm * MM.stride + (anon ? MM.anon_rss : MM.file_rss), 1);
-  get_page(nw);
-  pte = pte_mkold(mk_pte(nw, vma_field(vma, VMA.vm_page_prot)));
+  get_page(newpage);
+  pte = pte_mkold(mk_pte(newpage, vma_field(vma, VMA.vm_page_prot)));
   // 2.6.18 trusts the entry; later kernels (E3/E4) also ask the vma (maybe_mkwrite)
   if (is_write_migration_entry(entry)) pte = ERA.restore_with_maybe_mkwrite ? maybe_mkwrite(pte, vma) : pte_mkwrite(pte);
   Atomics.store(i32, slot, pte);
-  if (anon) page_add_anon_rmap(nw, vma, addr);
-  else page_add_file_rmap(nw);
-  trace_event(EV_REMOVE_PTE, mm, addr, RMP_RESTORED, nw);
+  if (anon) page_add_anon_rmap(newpage, vma, addr);
+  else page_add_file_rmap(newpage);
+  trace_event(EV_REMOVE_PTE, mm, addr, RMP_RESTORED, newpage);
   spin_unlock(ptl);
 }
 
 /** remove_migration_ptes' walk step over the rmap of the new page */
-function remove_migration_pte_vma(nw: number, vma: number, old: number): number {
-  remove_migration_pte(vma, page_address_in_vma(nw, vma), old, nw);
+function remove_migration_pte_vma(newpage: number, vma: number, old: number): number {
+  remove_migration_pte(vma, page_address_in_vma(newpage, vma), old, newpage);
   return SWAP_AGAIN;
 }
 
@@ -84,8 +84,8 @@ function remove_migration_pte_vma(nw: number, vma: number, old: number): number 
  * it at new. Caller holds the page lock; rmap_walk of new takes
  * anon_vma->lock or i_mmap_lock, then each PTL.
  */
-export function remove_migration_ptes(old: number, nw: number): void {
-  rmap_walk(nw, remove_migration_pte_vma, old, 0);
+export function remove_migration_ptes(old: number, newpage: number): void {
+  rmap_walk(newpage, remove_migration_pte_vma, old, 0);
 }
 
 /**
@@ -113,16 +113,16 @@ export function migration_entry_wait(mm: number, addr: number): void {
 }
 
 /** migrate_page_copy: data, then the flags a page carries (caller holds both page locks); seed 001's, kept by 2.6.18 */
-export function migrate_page_copy(nw: number, old: number): void {
-  const d = phys_base(nw);
+export function migrate_page_copy(newpage: number, old: number): void {
+  const d = phys_base(newpage);
   const s = phys_base(old);
   for (let w = 0; w < WORDS_PER_PAGE; w++) Atomics.store(i32, d + w, Atomics.load(i32, s + w));
   const of = Atomics.load(i32, page_base(old) + PAGE.flags);
   const carry = of & (PG_error | PG_referenced | PG_uptodate | PG_active | PG_checked | PG_mappedtodisk);
-  Atomics.or(i32, page_base(nw) + PAGE.flags, carry);
+  Atomics.or(i32, page_base(newpage) + PAGE.flags, carry);
   if ((of & PG_dirty) !== 0) {
     Atomics.and(i32, page_base(old) + PAGE.flags, ~PG_dirty); // clear_page_dirty_for_io
-    set_page_dirty(nw);
+    set_page_dirty(newpage);
   }
   Atomics.and(i32, page_base(old) + PAGE.flags, ~(PG_swapcache | PG_active | PG_private));
   i32[page_base(old) + PAGE.private] = 0;
@@ -134,7 +134,7 @@ export function migrate_page_copy(nw: number, old: number): void {
  * (anon page without a mapping), or ours, the cache's and the buffers'. The
  * cache slot is switched to the new page under mapping->tree_lock.
  */
-function migrate_page_move_mapping(mapping: number, nw: number, old: number): number {
+function migrate_page_move_mapping(mapping: number, newpage: number, old: number): number {
   if (mapping === 0) {
     if (page_count(old) !== 1) return EAGAIN;
     return 0;
@@ -150,34 +150,34 @@ function migrate_page_move_mapping(mapping: number, nw: number, old: number): nu
     return EAGAIN;
   }
   // Now we know that no one else is looking at the page
-  get_page(nw); // the cache's reference
+  get_page(newpage); // the cache's reference
   if ((Atomics.load(i32, page_base(old) + PAGE.flags) & PG_swapcache) !== 0) {
-    Atomics.or(i32, page_base(nw) + PAGE.flags, PG_swapcache);
-    i32[page_base(nw) + PAGE.private] = i32[page_base(old) + PAGE.private];
+    Atomics.or(i32, page_base(newpage) + PAGE.flags, PG_swapcache);
+    i32[page_base(newpage) + PAGE.private] = i32[page_base(old) + PAGE.private];
   }
-  i32[slot] = nw;
+  i32[slot] = newpage;
   Atomics.sub(i32, page_base(old) + PAGE._count, 1); // __put_page: drop the cache's reference, never the last
-  trace_event(EV_SLOT_SWITCH, old, nw, count, 2 + private_ref);
+  trace_event(EV_SLOT_SWITCH, old, newpage, count, 2 + private_ref);
   write_unlock_tree(mapping);
   return 0;
 }
 
 /** migrate_page: the generic migratepage (no buffers) */
-function migrate_page(mapping: number, nw: number, old: number): number {
+function migrate_page(mapping: number, newpage: number, old: number): number {
   BUG_ON((Atomics.load(i32, page_base(old) + PAGE.flags) & PG_writeback) !== 0, 'BUG_ON(PageWriteback(page)) in migrate_page', old);
-  const rc = migrate_page_move_mapping(mapping, nw, old);
+  const rc = migrate_page_move_mapping(mapping, newpage, old);
   if (rc !== 0) return rc;
-  migrate_page_copy(nw, old);
+  migrate_page_copy(newpage, old);
   return 0;
 }
 
 /** buffer_migrate_page: as migrate_page, and the buffers (PG_private, private, their reference) move too */
-function buffer_migrate_page(mapping: number, nw: number, old: number): number {
-  if ((Atomics.load(i32, page_base(old) + PAGE.flags) & PG_private) === 0) return migrate_page(mapping, nw, old);
-  const rc = migrate_page_move_mapping(mapping, nw, old);
+function buffer_migrate_page(mapping: number, newpage: number, old: number): number {
+  if ((Atomics.load(i32, page_base(old) + PAGE.flags) & PG_private) === 0) return migrate_page(mapping, newpage, old);
+  const rc = migrate_page_move_mapping(mapping, newpage, old);
   if (rc !== 0) return rc;
-  move_buffers(nw, old);
-  migrate_page_copy(nw, old);
+  move_buffers(newpage, old);
+  migrate_page_copy(newpage, old);
   return 0;
 }
 
@@ -186,13 +186,13 @@ function buffer_migrate_page(mapping: number, nw: number, old: number): number {
  * PG_private, private (the buffer-head id) and the buffers' reference go
  * to the new page (both pages locked; 2.6.16 and 2.6.18 alike)
  */
-export function move_buffers(nw: number, old: number): void {
-  const o = page_base(old), n = page_base(nw);
+export function move_buffers(newpage: number, old: number): void {
+  const o = page_base(old), n = page_base(newpage);
   Atomics.and(i32, o + PAGE.flags, ~PG_private);
   i32[n + PAGE.private] = i32[o + PAGE.private];
   i32[o + PAGE.private] = 0;
   Atomics.sub(i32, o + PAGE._count, 1); // the buffers' reference, never the last (ours is held)
-  get_page(nw);
+  get_page(newpage);
   Atomics.or(i32, n + PAGE.flags, PG_private);
 }
 
@@ -210,35 +210,35 @@ function writeout(mapping: number, old: number): number {
 }
 
 /** fallback_migrate_page: a mapping with no migratepage: write out dirty data, release buffers, then migrate_page */
-function fallback_migrate_page(mapping: number, nw: number, old: number): number {
+function fallback_migrate_page(mapping: number, newpage: number, old: number): number {
   if ((Atomics.load(i32, page_base(old) + PAGE.flags) & PG_dirty) !== 0) return writeout(mapping, old);
   if ((Atomics.load(i32, page_base(old) + PAGE.flags) & PG_private) !== 0 && !try_to_release_page(old)) return EAGAIN;
-  return migrate_page(mapping, nw, old);
+  return migrate_page(mapping, newpage, old);
 }
 
 /** mapping->a_ops->migratepage (an anon page without a mapping: migrate_page) */
-function a_ops_migratepage(mapping: number, nw: number, old: number): number {
+function a_ops_migratepage(mapping: number, newpage: number, old: number): number {
   const kind = mapping === 0 ? 0 : mapping_field(mapping, ADDRESS_SPACE.a_migratepage);
-  if (kind === BUFFER_MIGRATE) return buffer_migrate_page(mapping, nw, old);
-  if (kind === MIGRATE_NONE) return fallback_migrate_page(mapping, nw, old);
-  return migrate_page(mapping, nw, old);
+  if (kind === BUFFER_MIGRATE) return buffer_migrate_page(mapping, newpage, old);
+  if (kind === MIGRATE_NONE) return fallback_migrate_page(mapping, newpage, old);
+  return migrate_page(mapping, newpage, old);
 }
 
 /** move_to_new_page: caller holds the old page's lock; locks the new page */
-function move_to_new_page(nw: number, old: number): number {
+function move_to_new_page(newpage: number, old: number): number {
   // Block others from accessing the new page when we get around to establishing additional references
-  if (!trylock_page(nw)) BUG('BUG() in move_to_new_page: TestSetPageLocked(newpage)', nw);
-  const n = page_base(nw);
+  if (!trylock_page(newpage)) BUG('BUG() in move_to_new_page: TestSetPageLocked(newpage)', newpage);
+  const n = page_base(newpage);
   i32[n + PAGE.index] = i32[page_base(old) + PAGE.index];
   i32[n + PAGE.mapping] = i32[page_base(old) + PAGE.mapping];
-  const rc = a_ops_migratepage(page_mapping(old), nw, old); // swapper_space's is migrate_page
+  const rc = a_ops_migratepage(page_mapping(old), newpage, old); // swapper_space's is migrate_page
   if (rc === 0) {
-    trace_event(EV_MOVE_TO_NEW, old, nw);
-    remove_migration_ptes(old, nw);
+    trace_event(EV_MOVE_TO_NEW, old, newpage);
+    remove_migration_ptes(old, newpage);
   } else {
     i32[n + PAGE.mapping] = 0;
   }
-  unlock_page(nw);
+  unlock_page(newpage);
   return rc;
 }
 
@@ -248,17 +248,17 @@ function move_to_new_page(nw: number, old: number): number {
  * The old page stays isolated on EAGAIN; otherwise it has been put back.
  */
 function unmap_and_move(old: number, force: boolean): number {
-  const nw = alloc_page();
-  if (nw === 0) return ENOMEM;
+  const newpage = alloc_page();
+  if (newpage === 0) return ENOMEM;
   if (page_count(old) === 1) {
     // page was freed from under us: only our isolation reference is left
     move_to_lru(old);
-    put_page(nw);
+    put_page(newpage);
     return 0;
   }
   let rc = EAGAIN;
   if (!trylock_page(old)) {
-    if (!force) { put_page(nw); return rc; }
+    if (!force) { put_page(newpage); return rc; }
     lock_page(old);
   }
   trace_event(EV_MIGRATE, old);
@@ -270,17 +270,17 @@ function unmap_and_move(old: number, force: boolean): number {
     }
     // Establish migration ptes or remove ptes
     try_to_unmap(old, true);
-    if (!page_mapped(old)) rc = move_to_new_page(nw, old);
+    if (!page_mapped(old)) rc = move_to_new_page(newpage, old);
     if (rc !== 0) {
       trace_event(EV_MIGRATE_FAIL, old, rc, page_mapped(old) ? 1 : 0);
       remove_migration_ptes(old, old);
     }
   }
   unlock_page(old);
-  if (rc === 0) trace_event(EV_MIGRATE_DONE, old, nw);
+  if (rc === 0) trace_event(EV_MIGRATE_DONE, old, newpage);
   if (rc !== EAGAIN) move_to_lru(old); // migrated: this drops the last reference and frees it
   // move the new page to the LRU; if migration failed this frees it
-  move_to_lru(nw);
+  move_to_lru(newpage);
   return rc;
 }
 

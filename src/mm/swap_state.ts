@@ -92,18 +92,18 @@ export function read_swap_cache_async(entry: number): number {
   for (;;) {
     const found = lookup_swap_cache(entry);
     if (found !== 0) return found;
-    const nw = alloc_page();
-    if (nw === 0) return 0;
+    const newpage = alloc_page();
+    if (newpage === 0) return 0;
     // lock before it is visible in the cache: faulters wait for the read
-    trylock_page(nw);
-    const err = add_to_swap_cache(nw, entry);
+    trylock_page(newpage);
+    const err = add_to_swap_cache(newpage, entry);
     if (err === 0) {
-      lru_cache_add_active(nw);
-      swap_readpage(nw);
-      return nw;
+      lru_cache_add_active(newpage);
+      swap_readpage(newpage);
+      return newpage;
     }
-    unlock_page(nw);
-    put_page(nw);
+    unlock_page(newpage);
+    put_page(newpage);
     if (err !== EEXIST) return 0; // -ENOENT: the slot was freed meanwhile
   }
 }

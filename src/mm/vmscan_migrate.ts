@@ -247,9 +247,9 @@ export function migrate_pages_to(from: Int32Array, nr: number): number {
   nr_to = 0; nr_moved = 0; nr_failed = 0;
   for (let i = 0; i < nr; i++) {
     if (from[i] === 0) continue;
-    const nw = alloc_page();
-    if (nw === 0) break; // -ENOMEM: what has a page is still tried; the rest is put back below
-    to[nr_to++] = nw;
+    const newpage = alloc_page();
+    if (newpage === 0) break; // -ENOMEM: what has a page is still tried; the rest is put back below
+    to[nr_to++] = newpage;
   }
   if (nr_to > 0) migrate_pages(from, nr);
   i32[st + CPUSTAT.migrations] += nr_moved + nr_failed;

@@ -182,7 +182,7 @@ function pin_story(events: TracedEvent[], mm: number, addr: number, vital: Set<n
   while (sw > pin && !(events[sw].code === EV_SLOT_SWITCH && events[sw].args[0] === pfn && events[sw].args[1] !== 0)) sw--;
   if (sw <= pin) return; // no migration moved it while pinned: some other story
   vital.add(sw);
-  const mig = events[sw].cpu, nw = events[sw].args[1];
+  const mig = events[sw].cpu, newpage = events[sw].args[1];
   // the migration's start and its unmap of this pte (E1: between the unlocked test and the unmap, maybe before the pin)
   for (let i = sw - 1; i >= 0; i--) {
     const e = events[i];
@@ -192,7 +192,7 @@ function pin_story(events: TracedEvent[], mm: number, addr: number, vital: Set<n
   }
   // the new page put in the pte (E1: remove_from_swap; E2: a later swap-in of the new cache page)
   for (let i = sw + 1; i < events.length; i++) {
-    if (touches_pte(events[i], mm, addr) && installed_pfn(events[i]) === nw) { vital.add(i); break; }
+    if (touches_pte(events[i], mm, addr) && installed_pfn(events[i]) === newpage) { vital.add(i); break; }
   }
 }
 

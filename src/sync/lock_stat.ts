@@ -15,7 +15,7 @@ import { lockdep_acquire, lockdep_depth_overflow } from './lockdep.js';
 const HOLD_SAMPLE_MASK = 15;
 
 /** this CPU's lock_stat row of a class, for writes (and plain locks) or reads */
-const ls_row = (cls: number, read: boolean) => current.ls + (cls * LOCKSTAT_RW + (read ? 1 : 0)) * LOCKSTAT.stride;
+const ls_row = (cls: number, read: boolean) => current.lockstat_f64 + (cls * LOCKSTAT_RW + (read ? 1 : 0)) * LOCKSTAT.stride;
 
 /**
  * an acquisition (`read`: a read hold of an rwsem or rwlock): count it, teach lockdep
@@ -74,7 +74,7 @@ function held_push(lock: number, cls: number): void {
   if (n < HELD_MAX) {
     i32[pc + PERCPU.held + n] = lock;
     i32[pc + PERCPU.held_cls + n] = cls;
-    f64[current.ht + HELDTIME.t + n] = (sample_draw() & HOLD_SAMPLE_MASK) === 0 ? performance.now() : 0;
+    f64[current.heldtime_f64 + HELDTIME.t + n] = (sample_draw() & HOLD_SAMPLE_MASK) === 0 ? performance.now() : 0;
     i32[pc + PERCPU.nheld] = n + 1;
     return;
   }
@@ -92,7 +92,7 @@ export function lock_released(lock: number): void {
     if (i32[pc + PERCPU.held + k] !== lock) continue;
     const hc = i32[pc + PERCPU.held_cls + k];
     if (tracing) trace_only(EV_LOCK_REL, lock, hc & HELD_CLS_MASK);
-    const t = f64[current.ht + HELDTIME.t + k];
+    const t = f64[current.heldtime_f64 + HELDTIME.t + k];
     if (t !== 0) {
       const holdNs = (performance.now() - t) * 1e6;
       const ls = ls_row(hc & HELD_CLS_MASK, (hc & HELD_READ) !== 0);
@@ -104,7 +104,7 @@ export function lock_released(lock: number): void {
     for (let j = k; j < top; j++) {
       i32[pc + PERCPU.held + j] = i32[pc + PERCPU.held + j + 1];
       i32[pc + PERCPU.held_cls + j] = i32[pc + PERCPU.held_cls + j + 1];
-      f64[current.ht + HELDTIME.t + j] = f64[current.ht + HELDTIME.t + j + 1];
+      f64[current.heldtime_f64 + HELDTIME.t + j] = f64[current.heldtime_f64 + HELDTIME.t + j + 1];
     }
     i32[pc + PERCPU.nheld] = n - 1;
     return;

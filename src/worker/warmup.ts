@@ -24,7 +24,7 @@ export function stat_epoch_check(): void {
   if (e === my_epoch) return;
   my_epoch = e;
   const cpu = current.cpu;
-  f64.fill(0, current.ls, current.ls + NR_LOCK_CLASSES * LOCKSTAT_RW * LOCKSTAT.stride);
+  f64.fill(0, current.lockstat_f64, current.lockstat_f64 + NR_LOCK_CLASSES * LOCKSTAT_RW * LOCKSTAT.stride);
   for (const region of [BASES.lockstat_points, BASES.lockstat_contending]) {
     const pts = region + cpu * NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS;
     i32.fill(0, pts, pts + NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS);
