@@ -38,12 +38,12 @@ export function cmd_list(): number {
   for (const s of SCENARIOS) {
     const eras = s.eras ?? [DEFAULT_ERA];
     rows.push([`  ${s.name}`, s.title]);
-    rows.push(['', `${eras.map(era_label).join(', ')}${eras.length > 1 ? ' (--era picks; the first is the default)' : ''}; seed ${s.seed}`]);
+    rows.push(['', `${eras.map(era_label).join(', ')}${eras.length > 1 ? ' (--era picks; the first is the default)' : ''}; seed ${s.patch}`]);
     rows.push(['', `buggy switches: ${s.switches.join(', ') || '-'}; buggy shows: ${s.expect_buggy}`]);
   }
   const sw = SWITCHES.map((w) => {
     const base = w.baseline_in?.length ? `; on in every ${w.baseline_in.map((e) => ERAS[e].name).join('/')} run unless its scenario runs fixed` : '';
-    return [`  ${w.name}`, `${w.what} (${w.eras.map(era_label).join(', ')}; seed ${w.seed}${base})`];
+    return [`  ${w.name}`, `${w.what} (${w.eras.map(era_label).join(', ')}; seed ${w.patch}${base})`];
   });
   // one column for both tables, as wide as the longest scenario or switch name
   const both = columns([...rows, ...sw], 1);
@@ -118,7 +118,7 @@ export async function cmd_demo(argv: string[]): Promise<number> {
   const runs = int('runs', values.runs, 5, 1, 100);
   const duration_ms = num('duration', values.duration, 5, 0.1, 3600) * 1000;
   const scenario = SCENARIOS[0];
-  console.log(`mmrace demo: ${scenario.title} (seed ${scenario.seed})`);
+  console.log(`mmrace demo: ${scenario.title} (seed ${scenario.patch})`);
   console.log(`${cpus} CPUs as worker threads (${scenario.roles(cpus).join(', ')}); buggy = ${scenario.switches.join(', ')} on\n`);
   const firsts: number[] = [];
   let buggyOps = 0;

@@ -17,7 +17,7 @@ function run(ctx: CpuContext): void {
 export const cowMigrationEntry: Scenario = {
   name: 'cow-migration-entry',
   title: 'fork copies a migration entry as WRITE: a COW page left writable in parent and child',
-  seed: '000_f600569768ae13bb',
+  patch: '000_f600569768ae13bb',
   switches: ['migration-read-as-bool'],
   description: 'copy_one_pte calls make_migration_entry(page, SWP_MIGRATION_READ); 30 is a true `write`',
   expect_buggy: 'user data: COW leak between parent and child (or a writable COW-shared pte at the end)',

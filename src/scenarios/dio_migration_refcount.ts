@@ -212,7 +212,7 @@ function run(ctx: CpuContext): void {
 export const dioMigrationRefcount: Scenario = {
   name: 'dio-migration-refcount',
   title: 'migration switches the cache slot of a page pinned by get_user_pages: the direct I/O\'s data is lost',
-  seed: '001_390dd438745448cc',
+  patch: '001_390dd438745448cc',
   switches: ['migrate-no-refcount-recheck'],
   eras: [E2, E1],
   description: 'the slot switch under tree_lock trusts the unlocked reference test (E1: migrate_page_remove_references; ' +

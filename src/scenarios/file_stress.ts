@@ -297,7 +297,7 @@ function run(ctx: CpuContext): void {
 export const fileStress: Scenario = {
   name: 'file-stress',
   title: 'read, write, mmap stores, truncate, writeback, reclaim, fork and migration of file and anon pages together (no switch: the fixed kernel must hold)',
-  seed: '001_390dd438745448cc',
+  patch: '001_390dd438745448cc',
   switches: [],
   eras: [E2, E1], // 2.6.18's migration with migration entries, or 2.6.16's through the swap cache (seed 001)
   description: 'files and the page cache under load with every checker armed, for the soak',

@@ -68,7 +68,7 @@ function run(ctx: CpuContext): void {
 export const mprotectMigrationEntry: Scenario = {
   name: 'mprotect-migration-entry',
   title: 'mprotect(PROT_READ) misses a write migration entry: the page comes back writable',
-  seed: '000_f600569768ae13bb',
+  patch: '000_f600569768ae13bb',
   switches: ['mprotect-skips-migration-entry'],
   description: 'change_pte_range ignores non-present ptes, so a write migration entry of a MAP_SHARED file page stays WRITE',
   expect_buggy: 'user program: a store succeeds after mprotect(PROT_READ) (or a writable pte in a read-only vma)',

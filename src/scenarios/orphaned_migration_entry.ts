@@ -25,7 +25,7 @@ function run(ctx: CpuContext): void {
 export const orphanedMigrationEntry: Scenario = {
   name: 'orphaned-migration-entry',
   title: 'fork racing swapless migration leaves an orphaned migration entry',
-  seed: '000_f600569768ae13bb',
+  patch: '000_f600569768ae13bb',
   switches: ['anon-vma-list-head'],
   description: 'anon_vma_link adds the child vma at the head of the anon_vma list (list_add); ' +
     'remove_migration_ptes passes the child before fork copies the parent\'s migration entry into it',

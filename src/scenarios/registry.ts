@@ -45,8 +45,11 @@ function validate(s: unknown, where: string): Scenario {
     throw new ScenarioError(`${where}: roles, setup and run must be functions`);
   }
   const roles = o.roles.bind(o);
+  // deprecated: `seed` was the patch id's old name (confusable with setup's RNG seed); a module
+  // that still says `seed: '000_...'` keeps working, `patch` wins when both are given
+  const patch = o.patch ?? (o as { seed?: unknown }).seed ?? '-';
   // methods bound: a scenario may be a class instance, whose methods a spread would lose
-  return { title: o.name!, seed: '-', switches: [], description: '', expect_buggy: 'a failure', ...o,
+  return { title: o.name!, switches: [], description: '', expect_buggy: 'a failure', ...o, patch: String(patch),
     roles: (n: number) => checked_roles(where, roles, n), setup: o.setup.bind(o), run: o.run.bind(o) } as Scenario;
 }
 

@@ -14,7 +14,7 @@ function run(ctx: CpuContext): void {
 export const swapCountMigrationEntry: Scenario = {
   name: 'swap-count-on-migration-entry',
   title: 'fork and exit count a migration entry as a swap slot',
-  seed: '000_f600569768ae13bb',
+  patch: '000_f600569768ae13bb',
   switches: ['swap-count-on-migration-entry'],
   description: 'swap_duplicate / free_swap_and_cache lack the is_migration_entry early returns',
   expect_buggy: 'swap_dup: Bad swap file entry (or swap_free: ...) for a type-30/31 entry',

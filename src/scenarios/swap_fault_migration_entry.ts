@@ -18,7 +18,7 @@ function run(ctx: CpuContext): void {
 export const swapFaultMigrationEntry: Scenario = {
   name: 'swap-fault-on-migration-entry',
   title: 'a fault on a page under migration treats the migration entry as a swap entry',
-  seed: '000_f600569768ae13bb',
+  patch: '000_f600569768ae13bb',
   switches: ['swap-fault-on-migration-entry'],
   description: 'do_swap_page lacks the is_migration_entry -> migration_entry_wait branch',
   expect_buggy: 'mmrace: out-of-bounds read of swap_info[30] (or [31]) in swap_readpage',

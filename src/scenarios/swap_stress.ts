@@ -49,7 +49,7 @@ function run(ctx: CpuContext): void {
 export const swapStress: Scenario = {
   name: 'swap-stress',
   title: 'reclaim, swap-in, fork, migration and swapoff together (no switch: the fixed kernel must hold)',
-  seed: '000_f600569768ae13bb',
+  patch: '000_f600569768ae13bb',
   switches: ['swapin-no-entry-recheck'],
   description: 'the swap side of seed 000 under load, with every checker armed',
   expect_buggy: '(rarely) user data: a stale page mapped after swapoff/swapon reused its entry; run it with --protocol fixed --expect clean',

@@ -51,7 +51,7 @@ function run(ctx: CpuContext): void {
 export const swapinEntryReuse: Scenario = {
   name: 'swapin-entry-reuse',
   title: 'swapoff/swapon reuse a swap entry under a sleeping faulter: pte_same passes and a stale page is mapped',
-  seed: '2.6.32 do_swap_page',
+  patch: '2.6.32 do_swap_page',
   switches: ['swapin-no-entry-recheck'],
   description: 'do_swap_page checks only pte_same after lock_page; 2.6.32 also checks PageSwapCache(page) && page_private(page) == entry',
   expect_buggy: 'user data: lost write (a stale page mapped after swapoff/swapon reused the entry)',

@@ -79,7 +79,7 @@ function run(ctx: CpuContext): void {
 export const swaponTypeRange: Scenario = {
   name: 'swapon-type-range',
   title: 'swapon past MAX_SWAPFILES: -EPERM, or memory corruption with the old range check',
-  seed: '000_f600569768ae13bb',
+  patch: '000_f600569768ae13bb',
   switches: ['swapon-type-range'],
   description: 'sys_swapon compares the type with the largest pte-encodable type (31) instead of MAX_SWAPFILES (30)',
   expect_buggy: 'kernel BUG: BUG_ON(!PageLocked(p)) in migration_entry_to_page (a type-30 swap pte read as a migration entry), after mmrace notes the out-of-bounds write of swap_info[30]; else I-SWAPINFO at the end',

@@ -19,8 +19,8 @@ export interface CpuContext {
 export interface Scenario {
   name: string;
   title: string;
-  /** seed patch this scenario reproduces */
-  seed: string;
+  /** the seed patch this scenario reproduces (its id under shared/seeds, e.g. '000_f600569768ae13bb'); not an RNG seed */
+  patch: string;
   /** bug switches turned on by --protocol buggy */
   switches: string[];
   /** the eras (src/shm/era.ts, E0..E4 as 0..4) this scenario runs in, the default first; absent: [E2].

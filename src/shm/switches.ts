@@ -6,7 +6,7 @@ import { BASES, i32 } from './machine.js';
 import { E1, E2, era_label } from './era.js';
 
 export interface SwitchInfo {
-  bit: number; name: string; seed: string; what: string;
+  bit: number; name: string; /** the seed patch (its id) whose hunk this is */ patch: string; what: string;
   /** the eras whose code has this line (kernel-notes 0.3); a run in another era refuses the switch */
   eras: readonly number[];
   /**
@@ -30,22 +30,22 @@ export const SW_SWAPIN_NO_ENTRY_RECHECK = 1 << 6;
 export const SW_MIGRATE_NO_REFCOUNT_RECHECK = 1 << 7;
 
 export const SWITCHES: readonly SwitchInfo[] = [
-  { bit: SW_ANON_VMA_LIST_HEAD, name: 'anon-vma-list-head', seed: '000_f600569768ae13bb',
+  { bit: SW_ANON_VMA_LIST_HEAD, name: 'anon-vma-list-head', patch: '000_f600569768ae13bb',
     what: 'anon_vma_prepare/__anon_vma_link/anon_vma_link use list_add (head) instead of list_add_tail', eras: [E2] },
-  { bit: SW_MIGRATION_READ_AS_BOOL, name: 'migration-read-as-bool', seed: '000_f600569768ae13bb',
+  { bit: SW_MIGRATION_READ_AS_BOOL, name: 'migration-read-as-bool', patch: '000_f600569768ae13bb',
     what: 'copy_one_pte passes SWP_MIGRATION_READ (30) as the boolean `write` of make_migration_entry', eras: [E2] },
-  { bit: SW_MPROTECT_SKIPS_MIGRATION_ENTRY, name: 'mprotect-skips-migration-entry', seed: '000_f600569768ae13bb',
+  { bit: SW_MPROTECT_SKIPS_MIGRATION_ENTRY, name: 'mprotect-skips-migration-entry', patch: '000_f600569768ae13bb',
     what: 'change_pte_range leaves write migration entries alone instead of making them read entries', eras: [E2] },
-  { bit: SW_SWAP_FAULT_ON_MIGRATION_ENTRY, name: 'swap-fault-on-migration-entry', seed: '000_f600569768ae13bb',
+  { bit: SW_SWAP_FAULT_ON_MIGRATION_ENTRY, name: 'swap-fault-on-migration-entry', patch: '000_f600569768ae13bb',
     what: 'do_swap_page treats a migration entry as a swap entry instead of calling migration_entry_wait', eras: [E2] },
-  { bit: SW_SWAP_COUNT_ON_MIGRATION_ENTRY, name: 'swap-count-on-migration-entry', seed: '000_f600569768ae13bb',
+  { bit: SW_SWAP_COUNT_ON_MIGRATION_ENTRY, name: 'swap-count-on-migration-entry', patch: '000_f600569768ae13bb',
     what: 'swap_duplicate and free_swap_and_cache act on migration entries as if they were swap slots', eras: [E2] },
-  { bit: SW_SWAPON_TYPE_RANGE, name: 'swapon-type-range', seed: '000_f600569768ae13bb',
+  { bit: SW_SWAPON_TYPE_RANGE, name: 'swapon-type-range', patch: '000_f600569768ae13bb',
     what: 'sys_swapon checks the type against the largest pte-encodable type (31), not MAX_SWAPFILES (30)', eras: [E2] },
-  { bit: SW_SWAPIN_NO_ENTRY_RECHECK, name: 'swapin-no-entry-recheck', seed: '2.6.32 do_swap_page',
+  { bit: SW_SWAPIN_NO_ENTRY_RECHECK, name: 'swapin-no-entry-recheck', patch: '2.6.32 do_swap_page',
     what: 'do_swap_page trusts pte_same after lock_page; 2.6.32 also rechecks PageSwapCache and page_private == entry (an ABA across swapoff/swapon)',
     eras: [E2], baseline_in: [E2] },
-  { bit: SW_MIGRATE_NO_REFCOUNT_RECHECK, name: 'migrate-no-refcount-recheck', seed: '001_390dd438745448cc',
+  { bit: SW_MIGRATE_NO_REFCOUNT_RECHECK, name: 'migrate-no-refcount-recheck', patch: '001_390dd438745448cc',
     what: 'the slot switch under tree_lock trusts the unlocked reference test: page_count != nr_refs is not re-checked (a get_user_pages pin taken meanwhile is lost)',
     eras: [E1, E2] },
 ];

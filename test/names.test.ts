@@ -1,0 +1,29 @@
+// Names that say what they hold (issue 18, item 5): a scenario's patch id is
+// `patch` (a module's old `seed` is still read), and a typed view of the
+// Machine read before a machine is attached fails loudly, naming the view.
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SCENARIOS, loadScenario } from '../src/scenarios/registry.js';
+import { SWITCHES } from '../src/shm/switches.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'mmrace-names-'));
+const mod = (file: string, fields: string) => {
+  const p = join(tmp, file);
+  writeFileSync(p, `export default { name: 'n', ${fields} roles: (n) => Array(n).fill('r'), setup: () => ({}), run: () => {} };\n`);
+  return p;
+};
+
+describe('Scenario.patch', () => {
+  it('every built-in scenario and switch names its seed patch in `patch`', () => {
+    for (const s of SCENARIOS) expect(s.patch, s.name).toMatch(/^\d{3}_[0-9a-f]{16}$|^2\.6\.32 /);
+    for (const w of SWITCHES) expect(w.patch, w.name).toMatch(/^\d{3}_[0-9a-f]{16}$|^2\.6\.32 /);
+  });
+  it('a module\'s `patch` is read; its deprecated `seed` still is; neither gives -', async () => {
+    expect((await loadScenario(mod('a.mjs', "patch: '001_390dd438745448cc',"))).patch).toBe('001_390dd438745448cc');
+    expect((await loadScenario(mod('b.mjs', "seed: '000_f600569768ae13bb',"))).patch).toBe('000_f600569768ae13bb');
+    expect((await loadScenario(mod('c.mjs', "patch: '001_390dd438745448cc', seed: '000_f600569768ae13bb',"))).patch).toBe('001_390dd438745448cc');
+    expect((await loadScenario(mod('d.mjs', ''))).patch).toBe('-');
+  });
+});
