@@ -79,7 +79,7 @@ async function free_side(s: Scenario, o: FirstFailureOptions, era?: number): Pro
   const ms: number[] = [];
   let runs = 0, other = 0, clean = 0;
   for (let k = 0; k < o.runs && !(k >= o.give_up && ms.length === 0); k++) {
-    const r = await run_free({ scenario: s, scenarioRef: s.name, protocol: 'buggy', cpus: o.cpus, ops: 0, duration_ms: o.cap_ms, seed: 1000 + k, jitter: 0, era });
+    const r = await run_free({ scenario: s, scenarioImport: s.name, protocol: 'buggy', cpus: o.cpus, ops: 0, duration_ms: o.cap_ms, seed: 1000 + k, jitter: 0, era });
     runs++;
     // an exit-time violation has no time of its own: the run's length is when it was found
     if (reproduced(e, r)) ms.push(r.first_failure_ms ?? r.elapsed_ms);
@@ -93,7 +93,7 @@ async function free_side(s: Scenario, o: FirstFailureOptions, era?: number): Pro
 async function explore_side(ex: ControlledExecutor, s: Scenario, o: FirstFailureOptions, notes: string[], era?: number): Promise<FirstFailureRow['explore']> {
   const e = expected_of(s);
   const D = EXPLORE_DEFAULTS;
-  const base = { scenario: s, scenarioRef: s.name, protocol: 'buggy' as const, cpus: o.cpus, ops: D.ops, max_steps: D.max_steps, watchdog_ms: D.watchdog_s * 1000, era };
+  const base = { scenario: s, scenarioImport: s.name, protocol: 'buggy' as const, cpus: o.cpus, ops: D.ops, max_steps: D.max_steps, watchdog_ms: D.watchdog_s * 1000, era };
   const ms: number[] = [], schedules: number[] = [];
   let runs = 0, other = 0, none = 0;
   for (let k = 0; k < o.runs && !(k >= o.give_up && ms.length === 0); k++) {

@@ -13,7 +13,7 @@ export interface ScalingRow { cpus: number; ops_per_s: number; ops_per_s_per_cpu
 export async function scaling(cpuList: number[], duration_ms: number): Promise<ScalingRow[]> {
   const rows: ScalingRow[] = [];
   for (const cpus of cpuList) {
-    const r = await run_free({ scenario: S, scenarioRef: S.name, protocol: 'fixed', cpus, ops: 0, duration_ms, seed: 1, jitter: 0 });
+    const r = await run_free({ scenario: S, scenarioImport: S.name, protocol: 'fixed', cpus, ops: 0, duration_ms, seed: 1, jitter: 0 });
     const secs = r.elapsed_ms / 1000;
     rows.push({ cpus, ops_per_s: r.ops / secs, ops_per_s_per_cpu: r.ops / secs / cpus, migrations_per_s: sum(cpus, CPUSTAT.migrate_ok) / secs,
       forks_per_s: sum(cpus, CPUSTAT.forks) / secs, outcome: r.outcome });

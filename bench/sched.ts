@@ -37,7 +37,7 @@ export async function pingpong(ms: number): Promise<number> {
 export async function sched(runsPer: number): Promise<SchedRow[]> {
   const ex = new ControlledExecutor();
   const rows: SchedRow[] = [];
-  const base = { scenario: S, scenarioRef: S.name, protocol: 'fixed' as const, cpus: 2, ops: 20, max_steps: 1_000_000 };
+  const base = { scenario: S, scenarioImport: S.name, protocol: 'fixed' as const, cpus: 2, ops: 20, max_steps: 1_000_000 };
   // PCT hands the token on rarely (decisions are cheap); a random walk on 4
   // CPUs hands it on at about 3 decisions in 4 (hand-offs dominate)
   const cases: [string, (i: number) => StrategySpec, number?][] = [

@@ -34,7 +34,7 @@ const t0 = performance.now();
 let total = 0;
 for (let k = 0; k < runs; k++) {
   const seed = 5000 + k;
-  const r = await run_free({ scenario, scenarioRef: scenario.name, protocol, cpus, ops, duration_ms: 0, seed, jitter });
+  const r = await run_free({ scenario, scenarioImport: scenario.name, protocol, cpus, ops, duration_ms: 0, seed, jitter });
   total += r.ops;
   if (r.outcome !== 'clean') {
     console.log(`soak ${name} (${protocol}): run ${k + 1}/${runs} (seed ${seed}) ended ${r.outcome} after ${total} ops in all, ` +

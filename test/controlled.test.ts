@@ -28,7 +28,7 @@ const cli = join(root, 'dist/src/cli.js');
 const tmp = mkdtempSync(join(tmpdir(), 'mmrace-sched-'));
 const S = orphanedMigrationEntry;
 const ORPHAN = /BUG_ON\(!PageLocked\(p\)\) in migration_entry_to_page/;
-const base = { scenario: S, scenarioRef: S.name, scenarioArg: S.name, protocol: 'buggy' as const, cpus: 2, ops: 1, max_steps: 100_000 };
+const base = { scenario: S, scenarioImport: S.name, scenarioAsTyped: S.name, protocol: 'buggy' as const, cpus: 2, ops: 1, max_steps: 100_000 };
 
 const ex = new ControlledExecutor();
 afterAll(async () => { await ex.close(); });
@@ -228,7 +228,7 @@ describe('controlled executor: from a free-running failure', () => {
     // free-running is up to the hardware: up to 10 runs of 20k ops with heavy jitter (most fail within 2)
     let freeSplat = '';
     const res = await capture(ex, {
-      free: { scenario: S, scenarioRef: S.name, protocol: 'buggy', cpus: 2, duration_ms: 0, ops: 20_000, seed: 1, jitter: JITTER_HEAVY },
+      free: { scenario: S, scenarioImport: S.name, protocol: 'buggy', cpus: 2, duration_ms: 0, ops: 20_000, seed: 1, jitter: JITTER_HEAVY },
       runs: 10, rehunt: 100, max_steps: 100_000,
       on_free_failure: (r) => { freeSplat = build_report(r, { ops: 20_000 }, null, null, 'test').failure?.splat ?? ''; },
     });

@@ -108,7 +108,7 @@ describe('the migrator takes the locks its era\'s callers took', () => {
   // a run that migrates without the mmap_sem fails with the message above, so a clean run with migrations proves it
   for (const s of SCENARIOS.filter((x) => x.roles(5).includes('migrator'))) {
     it(`${s.name}: every migration holds the mmap_sem of the mm it migrates (5 CPUs, fixed)`, async () => {
-      const r = await run_free({ scenario: s, scenarioRef: s.name, protocol: 'fixed', cpus: 5, ops: 20_000, duration_ms: 0, seed: 3, jitter: 0, watchdog_ms: 30_000 });
+      const r = await run_free({ scenario: s, scenarioImport: s.name, protocol: 'fixed', cpus: 5, ops: 20_000, duration_ms: 0, seed: 3, jitter: 0, watchdog_ms: 30_000 });
       expect(r.outcome, r.oops?.text ?? r.invariants.join('\n')).toBe('clean');
       let moved = 0;
       for (let c = 0; c < 5; c++) moved += i32[cpustat_base(c) + CPUSTAT.migrate_ok];

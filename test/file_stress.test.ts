@@ -15,7 +15,7 @@ describe('file-stress', () => {
   it('holds over 1e6 operations on 3 CPUs, with migration, reclaim, writeback and forks all busy', async () => {
     const sc = SCENARIOS.find((s) => s.name === 'file-stress')!;
     expect(sc.switches).toEqual([]);
-    const r = await run_free({ scenario: sc, scenarioRef: sc.name, protocol: 'fixed', cpus: 3, ops: 1_000_000, duration_ms: 0, seed: 3, jitter: JITTER_LIGHT, watchdog_ms: 30_000 });
+    const r = await run_free({ scenario: sc, scenarioImport: sc.name, protocol: 'fixed', cpus: 3, ops: 1_000_000, duration_ms: 0, seed: 3, jitter: JITTER_LIGHT, watchdog_ms: 30_000 });
     expect(r.outcome, r.oops?.text ?? r.invariants.join('\n')).toBe('clean');
     expect(r.ops).toBeGreaterThanOrEqual(1_000_000);
     expect(total(3, CPUSTAT.migrate_ok)).toBeGreaterThan(1_000);

@@ -10,7 +10,7 @@ import { CPUSTAT } from '../src/shm/layout.js';
 import { JITTER_HEAVY, JITTER_NONE } from '../src/worker/jitter.js';
 
 const run = (protocol: 'buggy' | 'fixed', cpus: number, ops: number, seed: number, jitter = JITTER_NONE) =>
-  run_free({ scenario: orphanedMigrationEntry, scenarioRef: orphanedMigrationEntry.name, protocol, cpus, ops, duration_ms: 0, seed, jitter, watchdog_ms: 30_000 });
+  run_free({ scenario: orphanedMigrationEntry, scenarioImport: orphanedMigrationEntry.name, protocol, cpus, ops, duration_ms: 0, seed, jitter, watchdog_ms: 30_000 });
 
 const total = (cpus: number, field: number) => { let s = 0; for (let c = 0; c < cpus; c++) s += i32[cpustat_base(c) + field]; return s; };
 

@@ -189,7 +189,7 @@ describe('the I/O window on real workers (swap-stress, fixed protocol)', () => {
       let seen = 0;
       for (let seed = 3; seed < 11 && (seed === 3 || (cpus > 1 && seen === 0)); seed++) {
         // one CPU has nobody to race: jitter would only slow it down
-        const r = await run_free({ scenario: stress, scenarioRef: stress.name, protocol: 'fixed', cpus, ops: cpus > 1 ? 100_000 : 150_000, duration_ms: 0, seed, jitter: cpus > 1 ? JITTER_HEAVY : JITTER_NONE, watchdog_ms: 30_000 });
+        const r = await run_free({ scenario: stress, scenarioImport: stress.name, protocol: 'fixed', cpus, ops: cpus > 1 ? 100_000 : 150_000, duration_ms: 0, seed, jitter: cpus > 1 ? JITTER_HEAVY : JITTER_NONE, watchdog_ms: 30_000 });
         expect(r.outcome, r.oops?.text ?? r.invariants.join('\n')).toBe('clean');
         expect(sum(cpus, CPUSTAT.io_submitted)).toBeGreaterThan(50);
         expect(sum(cpus, CPUSTAT.io_completed)).toBe(sum(cpus, CPUSTAT.io_submitted));

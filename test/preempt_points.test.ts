@@ -19,7 +19,7 @@ const ex = new ControlledExecutor();
 afterAll(async () => { await ex.close(); });
 
 const o: ControlledOptions = {
-  scenario: S, scenarioRef: S.name, scenarioArg: S.name, protocol: 'fixed', cpus: 2, ops: 3, max_steps: 100_000,
+  scenario: S, scenarioImport: S.name, scenarioAsTyped: S.name, protocol: 'fixed', cpus: 2, ops: 3, max_steps: 100_000,
   seed: 1, trace: true, strategy: { name: 'random', seed: 1 },
 };
 

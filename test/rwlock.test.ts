@@ -226,7 +226,7 @@ describe('mapping->tree_lock by era', () => {
 describe('a whole run: the swap cache\'s tree_lock in lock_stat', () => {
   // swap-stress's only switch is 2.6.18's own line; with none it runs in E3 too (workers find it by name)
   const stress = { ...SCENARIOS.find((x) => x.name === 'swap-stress')!, switches: [], eras: [E2, E3] };
-  const run = (era: number) => run_free({ scenario: stress, scenarioRef: 'swap-stress', protocol: 'fixed', cpus: 3, ops: 20_000,
+  const run = (era: number) => run_free({ scenario: stress, scenarioImport: 'swap-stress', protocol: 'fixed', cpus: 3, ops: 20_000,
     duration_ms: 0, seed: 5, jitter: 0, watchdog_ms: 30_000, era });
   const tree_rows = () => format_lock_stat(lock_stat_rows()).split('\n').filter((l) => /tree_lock/.test(l) && /: +\d/.test(l)).map((l) => l.trim().split(':')[0]);
 

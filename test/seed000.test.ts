@@ -20,7 +20,7 @@ import { is_migration_entry, swp_entry } from '../src/mm/swapops.js';
 
 const scenario = (name: string) => SCENARIOS.find((s) => s.name === name)!;
 const run = (name: string, protocol: 'buggy' | 'fixed', cpus: number, ops: number, seed: number, jitter = JITTER_NONE) =>
-  run_free({ scenario: scenario(name), scenarioRef: name, protocol, cpus, ops, duration_ms: 0, seed, jitter, watchdog_ms: 30_000 });
+  run_free({ scenario: scenario(name), scenarioImport: name, protocol, cpus, ops, duration_ms: 0, seed, jitter, watchdog_ms: 30_000 });
 const total = (cpus: number, field: number) => { let s = 0; for (let c = 0; c < cpus; c++) s += i32[cpustat_base(c) + field]; return s; };
 
 /** each race of seed 000 with its scenario's own signature (Scenario.signature) */
@@ -76,7 +76,7 @@ describe('swapin-entry-reuse (2.6.32 do_swap_page recheck)', () => {
     let hit: RunResult | null = null;
     const attempts: string[] = [];
     for (let seed = 1; seed <= 8 && !hit; seed++) {
-      const r = await run_free({ scenario: sc, scenarioRef: sc.name, protocol: 'buggy', cpus: 7, ops: 0, duration_ms: 10_000, seed, jitter: JITTER_HEAVY, watchdog_ms: 30_000 });
+      const r = await run_free({ scenario: sc, scenarioImport: sc.name, protocol: 'buggy', cpus: 7, ops: 0, duration_ms: 10_000, seed, jitter: JITTER_HEAVY, watchdog_ms: 30_000 });
       attempts.push(`${r.outcome}@${r.ops}: ${r.oops?.text.split('\n')[0] ?? ''}`);
       if (r.outcome === 'violation' && sc.signature!.test(r.oops?.text ?? '')) hit = r;
     }

@@ -46,7 +46,7 @@ const FIXED_OPS = 1_000_000;
 async function lost_write(era: number, seeds: number, cap_ms: number) {
   const attempts: string[] = [];
   for (let seed = 1; seed <= seeds; seed++) {
-    const r: RunResult = await run_free({ scenario, scenarioRef: scenario.name, protocol: 'buggy', cpus: 2, ops: 0, duration_ms: cap_ms, seed, jitter: 0, era, watchdog_ms: 30_000 });
+    const r: RunResult = await run_free({ scenario, scenarioImport: scenario.name, protocol: 'buggy', cpus: 2, ops: 0, duration_ms: cap_ms, seed, jitter: 0, era, watchdog_ms: 30_000 });
     attempts.push(`${r.outcome}@${r.elapsed_ms.toFixed(0)}ms: ${r.oops?.text.split('\n')[0] ?? ''}`);
     if (r.outcome !== 'violation' || !scenario.signature!.test(r.oops?.text ?? '')) continue;
     const splat = build_report(r, { duration_ms: cap_ms }, null, null, 'test').failure!.splat;
@@ -90,7 +90,7 @@ describe('dio-migration-refcount on real workers', () => {
   });
 
   it(`E2 fixed holds ${FIXED_OPS} ops on 3 CPUs, migrations backing out while pinned`, async () => {
-    const f = await run_free({ scenario, scenarioRef: scenario.name, protocol: 'fixed', cpus: 3, ops: FIXED_OPS, duration_ms: 0, seed: 42, jitter: 0, watchdog_ms: 30_000 });
+    const f = await run_free({ scenario, scenarioImport: scenario.name, protocol: 'fixed', cpus: 3, ops: FIXED_OPS, duration_ms: 0, seed: 42, jitter: 0, watchdog_ms: 30_000 });
     expect(f.outcome, f.oops?.text ?? f.invariants.join('\n')).toBe('clean');
     expect(f.ops).toBeGreaterThanOrEqual(FIXED_OPS);
     expect(total(3, CPUSTAT.migrate_ok)).toBeGreaterThan(100);
@@ -98,7 +98,7 @@ describe('dio-migration-refcount on real workers', () => {
   });
 
   it(`E1 fixed holds ${FIXED_OPS} ops on 3 CPUs`, async () => {
-    const f = await run_free({ scenario, scenarioRef: scenario.name, protocol: 'fixed', cpus: 3, ops: FIXED_OPS, duration_ms: 0, seed: 43, jitter: 0, era: E1, watchdog_ms: 30_000 });
+    const f = await run_free({ scenario, scenarioImport: scenario.name, protocol: 'fixed', cpus: 3, ops: FIXED_OPS, duration_ms: 0, seed: 43, jitter: 0, era: E1, watchdog_ms: 30_000 });
     expect(f.outcome, f.oops?.text ?? f.invariants.join('\n')).toBe('clean');
     expect(f.ops).toBeGreaterThanOrEqual(FIXED_OPS);
     expect(total(3, CPUSTAT.migrate_ok)).toBeGreaterThan(100);
@@ -111,7 +111,7 @@ describe('dio-migration-refcount under the controlled executor', () => {
   afterAll(async () => { await ex.close(); });
 
   it('PCT finds a schedule that loses the write, at the same run every time, and the schedule replays to the same failure', async () => {
-    const base = { scenario, scenarioRef: scenario.name, scenarioArg: scenario.name, protocol: 'buggy' as const, cpus: 2, ops: 1, max_steps: 100_000 };
+    const base = { scenario, scenarioImport: scenario.name, scenarioAsTyped: scenario.name, protocol: 'buggy' as const, cpus: 2, ops: 1, max_steps: 100_000 };
     const o = { base, strategies: ['pct' as const], iterations: 300, seed: 1, depth: 3, k: null, stop_at_first: true };
     const [a] = await explore(ex, o);
     expect(a.first, `no failure in ${a.iterations} PCT runs`).not.toBeNull();
@@ -125,7 +125,7 @@ describe('dio-migration-refcount under the controlled executor', () => {
   });
 
   it('E1: a random walk finds the pin between the unlocked test and the unmap (2 ops per CPU), at the same run every time', async () => {
-    const base = { scenario, scenarioRef: scenario.name, scenarioArg: scenario.name, protocol: 'buggy' as const, cpus: 2, ops: 2, max_steps: 100_000, era: E1 };
+    const base = { scenario, scenarioImport: scenario.name, scenarioAsTyped: scenario.name, protocol: 'buggy' as const, cpus: 2, ops: 2, max_steps: 100_000, era: E1 };
     const o = { base, strategies: ['random' as const], iterations: 600, seed: 1, depth: 3, k: null, stop_at_first: true };
     const [a] = await explore(ex, o);
     expect(a.first, `no failure in ${a.iterations} random-walk runs`).not.toBeNull();

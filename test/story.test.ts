@@ -21,7 +21,7 @@ async function data_failure(name: string, told: (mm: number, addr: string, event
   const scenario = SCENARIOS.find((s) => s.name === name)!;
   const attempts: string[] = [];
   for (let seed = 1; seed <= 8; seed++) {
-    const r: RunResult = await run_free({ scenario, scenarioRef: name, protocol: 'buggy', cpus, ops: 300_000, duration_ms: 0, seed, jitter: JITTER_NONE, watchdog_ms: 30_000 });
+    const r: RunResult = await run_free({ scenario, scenarioImport: name, protocol: 'buggy', cpus, ops: 300_000, duration_ms: 0, seed, jitter: JITTER_NONE, watchdog_ms: 30_000 });
     attempts.push(`${r.outcome}: ${r.oops?.text.split('\n')[0] ?? ''}`);
     const o = r.oops;
     if (o?.kind !== OOPS_SHADOW || o.args[0] === 0) continue;

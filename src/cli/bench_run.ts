@@ -62,6 +62,6 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
   return {
     schema: 'mmrace.bench/1', tool: `mmrace ${version}`, scenario: o.scenario.name, era, protocol: o.protocol, switches, cores,
     duration_ms: o.duration_ms, warmup_ms: o.warmup_ms, seed: o.seed, jitter, points, notes,
-    replay: `mmrace bench ${o.scenarioArg ?? o.scenario.name}${o.era === undefined ? '' : ` --era ${o.era}`} --protocol ${o.protocol} --cpus ${o.cpus_list.join(',')} --duration ${o.duration_ms / 1000} --warmup ${o.warmup_ms / 1000} --seed ${o.seed} --jitter ${jitter}`,
+    replay: `mmrace bench ${o.scenarioAsTyped ?? o.scenario.name}${o.era === undefined ? '' : ` --era ${o.era}`} --protocol ${o.protocol} --cpus ${o.cpus_list.join(',')} --duration ${o.duration_ms / 1000} --warmup ${o.warmup_ms / 1000} --seed ${o.seed} --jitter ${jitter}`,
   };
 }

@@ -35,7 +35,7 @@ async function run_reported(ex: ControlledExecutor, o: ControlledOptions): Promi
 }
 
 function controlled_header(cmd: string, o: ControlledOptions, roles: string[], switches: string[]): string {
-  return `mmrace ${cmd} ${o.scenarioArg ?? o.scenario.name}  protocol=${o.protocol}${switches.length ? ` [${switches.join(', ')}]` : ''}` +
+  return `mmrace ${cmd} ${o.scenarioAsTyped ?? o.scenario.name}  protocol=${o.protocol}${switches.length ? ` [${switches.join(', ')}]` : ''}` +
     `  cpus=${o.cpus} (${roles.join(', ')})  ops/CPU=${o.ops || 'unbounded'}  max-steps=${o.max_steps}`;
 }
 
@@ -50,10 +50,10 @@ function controlled_outcome({ r, report }: Reported): string {
 }
 
 /** a scenario module's own instance (its module-level state afresh) and an executor with fresh workers to run it */
-async function own_instance(o: ControlledOptions): Promise<{ ex: ControlledExecutor; o: Pick<ControlledOptions, 'scenario' | 'scenarioRef'> }> {
-  const scenarioRef = fresh_instance_url(o.scenarioRef);
-  const scenario = await load_module(scenarioRef, o.scenarioArg);
-  return { ex: new ControlledExecutor(), o: { scenario, scenarioRef } };
+async function own_instance(o: ControlledOptions): Promise<{ ex: ControlledExecutor; o: Pick<ControlledOptions, 'scenario' | 'scenarioImport'> }> {
+  const scenarioImport = fresh_instance_url(o.scenarioImport);
+  const scenario = await load_module(scenarioImport, o.scenarioAsTyped);
+  return { ex: new ControlledExecutor(), o: { scenario, scenarioImport } };
 }
 
 /** replay options for exactly what a controlled run did */
@@ -70,13 +70,13 @@ function save_schedule(out: { path: string; given: boolean }, o: ControlledOptio
   // what a replay needs to tell an edited file, changed code and a changed module apart
   f.decisions_sha256 = decisions_sha256(f.decisions);
   f.code_sha256 = code_sha256();
-  if (o.scenarioRef.startsWith('file:')) {
-    const mod = scenario_label(o.scenarioRef);
+  if (o.scenarioImport.startsWith('file:')) {
+    const mod = scenario_label(o.scenarioImport);
     f.module = { path: relative(dirname(resolve(out.path)), mod), sha256: file_sha256(mod) }; // relative to the schedule file
   }
   const text = schedule_json(f);
   const saved = out.given ? (write_output(out.path, () => text) ? out.path : null) : write_new(out.path, text);
-  const m = f.module ? ` --module ${o.scenarioArg ?? scenario_label(o.scenarioRef)}` : '';
+  const m = f.module ? ` --module ${o.scenarioAsTyped ?? scenario_label(o.scenarioImport)}` : '';
   if (saved) console.log(`\nschedule saved: ${saved}\n  mmrace replay ${saved}${m} --verify\n  mmrace shrink ${saved}${m}`);
   return saved;
 }
@@ -131,7 +131,7 @@ export async function cmd_explore(argv: string[]): Promise<number> {
   const out = schedule_out(values.out, default_out(scenario.name, 'schedule'));
   const era = era_arg(values.era);
   scenario_era(scenario, era);
-  const base = { scenario, scenarioRef: scenarioModuleUrl(positionals[0]) ?? scenario.name, scenarioArg: positionals[0], protocol, cpus, ops, max_steps, watchdog_ms, era };
+  const base = { scenario, scenarioImport: scenarioModuleUrl(positionals[0]) ?? scenario.name, scenarioAsTyped: positionals[0], protocol, cpus, ops, max_steps, watchdog_ms, era };
   const switches = protocol === 'buggy' ? scenario.switches : [];
   console.log(controlled_header('explore', base as ControlledOptions, scenario.roles(cpus), switches) + `  seed=${seed}`);
   const ex = new ControlledExecutor();
@@ -300,7 +300,7 @@ export async function cmd_capture(argv: string[]): Promise<number> {
     let res;
     try {
       res = await capture(ex, {
-        free: { scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, era, interrupt: interrupted },
+        free: { scenario, scenarioImport: ref, scenarioAsTyped: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, era, interrupt: interrupted },
         runs, rehunt, max_steps,
         on_free_failure: (r) => { freeReport = build_report({ ...r, jitter: JITTER_NAMES[jitter] }, ops > 0 ? { ops } : { duration_ms }, null, null, VERSION); },
       });

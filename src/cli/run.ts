@@ -85,7 +85,7 @@ export async function cmd_run(argv: string[]): Promise<number> {
   try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
   const ref = scenarioModuleUrl(positionals[0]) ?? scenario.name;
   scenario_era(scenario, era); // a usage error before anything boots
-  const report = await run_once({ scenario, scenarioRef: ref, scenarioArg: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, watchdog_ms, trace: values.trace !== undefined, era, interrupt: interrupted },
+  const report = await run_once({ scenario, scenarioImport: ref, scenarioAsTyped: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, watchdog_ms, trace: values.trace !== undefined, era, interrupt: interrupted },
     ops > 0 ? { ops } : { duration_ms }, expect);
   console.log(text_report(report, { lockStat: !values['no-lock-stat'], latency: !values['no-latency'], lockOrder: values['lock-order'] }));
   write_outputs(report, values);
@@ -124,7 +124,7 @@ export async function cmd_demo(argv: string[]): Promise<number> {
   let buggyOps = 0;
   let shown: RunReport | null = null;
   for (let k = 0; k < runs && !interrupted(); k++) {
-    const r = await run_once({ scenario, scenarioRef: scenario.name, protocol: 'buggy', cpus, duration_ms: 10_000, ops: 0, seed: k + 1, jitter: 0, interrupt: interrupted }, { duration_ms: 10_000 }, 'bug');
+    const r = await run_once({ scenario, scenarioImport: scenario.name, protocol: 'buggy', cpus, duration_ms: 10_000, ops: 0, seed: k + 1, jitter: 0, interrupt: interrupted }, { duration_ms: 10_000 }, 'bug');
     console.log(`buggy run ${k + 1}/${runs} (seed ${k + 1}): ${outcome_line(r).replace('outcome: ', '')}`);
     if (r.outcome === 'liveness' || r.outcome === 'internal') { console.log(text_report(r)); return exit_code(r); }
     if (r.first_failure_ms !== null) firsts.push(r.first_failure_ms);
@@ -132,7 +132,7 @@ export async function cmd_demo(argv: string[]): Promise<number> {
     shown ??= r.failure ? r : null;
   }
   if (shown) console.log(`\nthe first BUG, as the kernel would print it:\n\n${shown.failure!.splat}\n`);
-  const fixed = await run_once({ scenario, scenarioRef: scenario.name, protocol: 'fixed', cpus, duration_ms, ops: 0, seed: 1, jitter: 0, interrupt: interrupted }, { duration_ms }, 'clean');
+  const fixed = await run_once({ scenario, scenarioImport: scenario.name, protocol: 'fixed', cpus, duration_ms, ops: 0, seed: 1, jitter: 0, interrupt: interrupted }, { duration_ms }, 'clean');
   console.log(`fixed: ${outcome_line(fixed).replace('outcome: ', '')}`);
   if (fixed.failure) console.log(`\n${fixed.failure.splat}\n`);
   const migrations = fixed.per_cpu.reduce((a, c) => a + Number(c.migrations ?? 0), 0);

@@ -40,11 +40,12 @@ export type StrategySpec =
   | { name: 'replay'; segments: number[]; first: number; fallback?: 'nonpreemptive' | 'random'; seed?: number };
 
 export interface ControlledOptions {
+  /** the scenario itself, loaded on this thread */
   scenario: Scenario;
   /** what workers import: the built-in name or a module URL */
-  scenarioRef: string;
+  scenarioImport: string;
   /** how the user named it (a built-in name or a path), for the saved schedule */
-  scenarioArg?: string;
+  scenarioAsTyped?: string;
   protocol: 'buggy' | 'fixed';
   cpus: number;
   /** seeds every CPU's own choices (workload), as in a free-running run */
@@ -162,7 +163,7 @@ export class ControlledExecutor {
     const t0 = now();
     const all = Promise.all(roles.map((role, cpu) => {
       const t: CpuTask = {
-        sab, cpu, nr_cpus: o.cpus, seed: o.seed, jitter: 0, scenario: o.scenarioRef, role, setup, barrier_timeout_ms: 60_000,
+        sab, cpu, nr_cpus: o.cpus, seed: o.seed, jitter: 0, scenarioImport: o.scenarioImport, role, setup, barrier_timeout_ms: 60_000,
         controlled: { roles, segments, sites: o.sites ?? false },
       };
       return (pool.run(t) as Promise<CpuResult>).then(
@@ -189,7 +190,7 @@ export class ControlledExecutor {
     const outcome = classify(oops, !!watchdog, allDone, lockdep_found); // as run_free classifies
     const sb = BASES.sched;
     const run: RunResult = {
-      scenario: o.scenario.name, scenario_arg: o.scenarioArg ?? o.scenario.name, era_arg: o.era === undefined ? '' : ` --era ${o.era}`, protocol: o.protocol, cpus: o.cpus, seed: o.seed,
+      scenario: o.scenario.name, scenario_arg: o.scenarioAsTyped ?? o.scenario.name, era_arg: o.era === undefined ? '' : ` --era ${o.era}`, protocol: o.protocol, cpus: o.cpus, seed: o.seed,
       warmup_ms: 0, lockdep_cycle: lockdep_cycle(), jitter: 'none', roles, switches: names, baseline, era: era_label(era), bounds: read_bounds_note()?.text ?? null, elapsed_ms: wall_ms, ops: sum_ops(o.cpus), outcome,
       first_failure_ms: null, oops, invariants,
       cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'stuck', message: 'did not finish' }), watchdog, reason: this.reason,

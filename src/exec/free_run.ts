@@ -21,11 +21,12 @@ import { stat_epoch_begin } from '../worker/warmup.js';
 import type { CpuResult, CpuTask } from '../worker/task.js';
 
 export interface RunOptions {
+  /** the scenario itself, loaded on this thread */
   scenario: Scenario;
   /** what workers import: the built-in name or a module URL */
-  scenarioRef: string;
+  scenarioImport: string;
   /** how the user named it (a built-in name or a path), for the replay line */
-  scenarioArg?: string;
+  scenarioAsTyped?: string;
   protocol: 'buggy' | 'fixed';
   cpus: number;
   duration_ms: number; // used when ops === 0
@@ -93,7 +94,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   const results: (CpuResult | null)[] = new Array(o.cpus).fill(null);
   let over = false; // the run has ended: what its workers report from now on is not recorded
   const tasks = roles.map((role, cpu) => {
-    const t: CpuTask = { sab, cpu, nr_cpus: o.cpus, seed: o.seed, jitter: o.jitter, scenario: o.scenarioRef, role, setup, barrier_timeout_ms: 60_000 };
+    const t: CpuTask = { sab, cpu, nr_cpus: o.cpus, seed: o.seed, jitter: o.jitter, scenarioImport: o.scenarioImport, role, setup, barrier_timeout_ms: 60_000 };
     return (pool.run(t) as Promise<CpuResult>).then(
       (r) => { results[cpu] = r; },
       (e: Error) => {
@@ -221,7 +222,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   const outcome = classify(finalOops, !!watchdog, allDone, lockdep_found);
   if (interrupted_by && outcome === 'clean') reason = `interrupted by ${interrupted_by}: every CPU stopped when asked and no check failed`;
   return {
-    scenario: o.scenario.name, scenario_arg: o.scenarioArg ?? o.scenario.name, era_arg: o.era === undefined ? '' : ` --era ${o.era}`, protocol: o.protocol, cpus: o.cpus, seed: o.seed, jitter: JITTER_NAMES[o.jitter],
+    scenario: o.scenario.name, scenario_arg: o.scenarioAsTyped ?? o.scenario.name, era_arg: o.era === undefined ? '' : ` --era ${o.era}`, protocol: o.protocol, cpus: o.cpus, seed: o.seed, jitter: JITTER_NAMES[o.jitter],
     roles, switches: names, baseline, era: era_label(era), bounds: read_bounds_note()?.text ?? null, elapsed_ms, ops, outcome, warmup_ms: warmed ? warmAt - t0 : 0, lockdep_cycle: lockdep_cycle(),
     first_failure_ms: finalOops ? first_failure_ms : null, oops: finalOops, invariants,
     cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'stuck', message: 'did not finish' }), watchdog,

@@ -86,7 +86,7 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
   const quota = Math.max(...free_ops) + 1;
   const { segments, points } = merge_record(fr.cpu_results);
   const base: ControlledOptions = {
-    scenario: o.free.scenario, scenarioRef: o.free.scenarioRef, scenarioArg: o.free.scenarioArg, protocol: o.free.protocol,
+    scenario: o.free.scenario, scenarioImport: o.free.scenarioImport, scenarioAsTyped: o.free.scenarioAsTyped, protocol: o.free.protocol,
     cpus: fr.cpus, seed: fr.seed, ops: quota, max_steps: Math.max(o.max_steps, 2 * points + 10_000),
     strategy: { name: 'replay', segments, first: segments.length ? segments[0] : 0 },
     extra_switches: o.free.extra_switches,

@@ -86,7 +86,7 @@ export function failure_message(r: RunResult): string {
 
 export function schedule_of(o: ControlledOptions, r: ControlledRun, found_by: FoundBy, tool: string, splat: string | null): ScheduleFile {
   return {
-    schema: SCHEDULE_SCHEMA, tool, scenario: o.scenarioArg ?? o.scenario.name, era: scenario_era(o.scenario, o.era), protocol: o.protocol, switches: r.run.switches,
+    schema: SCHEDULE_SCHEMA, tool, scenario: o.scenarioAsTyped ?? o.scenario.name, era: scenario_era(o.scenario, o.era), protocol: o.protocol, switches: r.run.switches,
     cpus: o.cpus, roles: r.run.roles, seed: o.seed, ops_per_cpu: o.ops, max_steps: o.max_steps, watchdog_ms: Math.round(o.watchdog_ms ?? DEFAULT_WATCHDOG_MS), found_by, first_cpu: r.first_cpu,
     decision_fields: DECISION_FIELDS,
     decisions: r.switches.map((w) => [w.step, w.cpu, w.pp, w.spin, w.to, WHY_NAMES[w.why]]),
@@ -249,7 +249,7 @@ export async function load_schedule(path: string, module?: string): Promise<Load
   const missing = proto.filter((s) => !f.switches.includes(s));
   if (missing.length) throw new ScheduleError(`${path}: protocol ${f.protocol} of ${scenario.name} turns on ${missing.join(', ')}, which the schedule's switches lack`);
   const options = replay_options(f, scenario);
-  if (module !== undefined) { options.scenarioRef = pathToFileURL(resolve(module)).href; options.scenarioArg = module; }
+  if (module !== undefined) { options.scenarioImport = pathToFileURL(resolve(module)).href; options.scenarioAsTyped = module; }
   return { file: f, scenario, options, module_changed };
 }
 
@@ -274,7 +274,7 @@ export function replay_options(f: ScheduleFile, scenario: Scenario): ControlledO
   const proto = f.protocol === 'buggy' ? scenario.switches : [];
   const segments = segments_of(f.decisions.map(([, cpu, pp, spin, to]) => ({ cpu, pp, spin, to })));
   return {
-    scenario, scenarioRef: scenarioModuleUrl(f.scenario) ?? scenario.name, scenarioArg: f.scenario, protocol: f.protocol,
+    scenario, scenarioImport: scenarioModuleUrl(f.scenario) ?? scenario.name, scenarioAsTyped: f.scenario, protocol: f.protocol,
     cpus: f.cpus, seed: f.seed, ops: f.ops_per_cpu, max_steps: f.max_steps, era: f.era, watchdog_ms: f.watchdog_ms ?? DEFAULT_WATCHDOG_MS,
     strategy: { name: 'replay', segments, first: f.first_cpu },
     extra_switches: f.switches.filter((s) => !proto.includes(s)),

@@ -57,7 +57,7 @@ export async function cpu_main(task: CpuTask): Promise<CpuResult> {
   let scenario: Scenario;
   try {
     // a module's URL as given: percent-encoded (spaces, %, non-ASCII), perhaps asking for a fresh instance
-    scenario = SCENARIOS.find((s) => s.name === task.scenario) ?? (await load_module(task.scenario));
+    scenario = SCENARIOS.find((s) => s.name === task.scenarioImport) ?? (await load_module(task.scenarioImport));
   } catch (e) {
     return { cpu: task.cpu, status: 'error', message: (e as Error).message };
   }

@@ -9,7 +9,7 @@ export interface CpuTask {
   seed: number;
   jitter: number;
   /** built-in scenario name, or module URL of a user scenario */
-  scenario: string;
+  scenarioImport: string;
   role: string;
   setup: SetupState;
   /** ms a CPU waits at the start barrier before giving up */
