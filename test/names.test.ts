@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SCENARIOS, loadScenario } from '../src/scenarios/registry.js';
 import { SWITCHES } from '../src/shm/switches.js';
+import { BASES, createMachineBuffer, f64, i32, u8 } from '../src/shm/machine.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mmrace-names-'));
 const mod = (file: string, fields: string) => {
@@ -25,5 +26,17 @@ describe('Scenario.patch', () => {
     expect((await loadScenario(mod('b.mjs', "seed: '000_f600569768ae13bb',"))).patch).toBe('000_f600569768ae13bb');
     expect((await loadScenario(mod('c.mjs', "patch: '001_390dd438745448cc', seed: '000_f600569768ae13bb',"))).patch).toBe('001_390dd438745448cc');
     expect((await loadScenario(mod('d.mjs', ''))).patch).toBe('-');
+  });
+});
+
+describe('typed views before attach', () => {
+  it('reading or writing i32, f64 or u8 before a Machine is attached throws an Error naming the view', () => {
+    // nothing in this file attaches a Machine before this point
+    expect(() => i32[0]).toThrow(/mmrace: i32 .*before a Machine is attached/);
+    expect(() => { f64[3] = 1; }).toThrow(/mmrace: f64 .*before a Machine is attached/);
+    expect(() => u8.length).toThrow(/mmrace: u8 .*before a Machine is attached/);
+    createMachineBuffer({ nr_pages: 64, nr_mm: 2, nr_vma: 2, nr_anon_vma: 2, nr_cpus: 1 });
+    expect(i32[BASES.pages]).toBe(0);
+    expect(f64.length).toBeGreaterThan(0);
   });
 });

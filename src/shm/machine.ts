@@ -28,9 +28,18 @@ export interface Bases {
   total_words: number;
 }
 
-export let i32: Int32Array<ArrayBufferLike> = new Int32Array(0);
-export let f64: Float64Array<ArrayBufferLike> = new Float64Array(0);
-export let u8: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
+/**
+ * a view that stands in until a Machine is attached: any read or write of it
+ * throws an Error naming the view (a plain empty array would read undefined
+ * and drop writes). Atomics.* on it throws a TypeError.
+ */
+function unattached<T extends object>(name: string, empty: T): T {
+  const fail = (): never => { throw new Error(`mmrace: ${name} used before a Machine is attached (createMachineBuffer or attachMachine first)`); };
+  return new Proxy(empty, { get: fail, set: fail, has: fail, ownKeys: fail, getOwnPropertyDescriptor: fail, defineProperty: fail, deleteProperty: fail });
+}
+export let i32: Int32Array<ArrayBufferLike> = unattached('i32 (the Machine as Int32Array)', new Int32Array(0));
+export let f64: Float64Array<ArrayBufferLike> = unattached('f64 (the Machine as Float64Array)', new Float64Array(0));
+export let u8: Uint8Array<ArrayBufferLike> = unattached('u8 (the Machine as Uint8Array)', new Uint8Array(0));
 export let sizes: MachineSizes = { nr_pages: 0, nr_mm: 0, nr_vma: 0, nr_anon_vma: 0, nr_cpus: 0, nr_files: 0, trace_ring: 0 };
 const align16 = (n: number) => (n + 15) & ~15;
 /** swapper_space's page_tree: one row of slots per swap type, indexed by the entry's offset */
