@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { SCENARIOS, loadScenario } from '../src/scenarios/registry.js';
 import { SWITCHES } from '../src/shm/switches.js';
 import { BASES, createMachineBuffer, f64, i32, u8 } from '../src/shm/machine.js';
+import { BOOT_CPU, current, enter_boot_context, set_current_cpu } from '../src/cpu/current.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mmrace-names-'));
 const mod = (file: string, fields: string) => {
@@ -38,5 +39,16 @@ describe('typed views before attach', () => {
     createMachineBuffer({ nr_pages: 64, nr_mm: 2, nr_vma: 2, nr_anon_vma: 2, nr_cpus: 1 });
     expect(i32[BASES.pages]).toBe(0);
     expect(f64.length).toBeGreaterThan(0);
+  });
+});
+
+describe('the boot context', () => {
+  it('the main thread boots as the boot context, not as a simulated CPU', () => {
+    createMachineBuffer({ nr_pages: 64, nr_mm: 2, nr_vma: 2, nr_anon_vma: 2, nr_cpus: 2 });
+    enter_boot_context(7);
+    expect([current.boot, current.cpu]).toEqual([true, BOOT_CPU]);
+    const rng = current.rng;
+    set_current_cpu(BOOT_CPU, 7); // the same records and RNG stream as before, so boot and setup behave as they did
+    expect([current.boot, current.cpu, current.rng]).toEqual([false, BOOT_CPU, rng]);
   });
 });

@@ -19,9 +19,15 @@ export const current = {
   sample: 0x2545f491,
   /** the task's comm as the kernel's own messages name it: the CPU's role (set by cpu_main), the boot task's before */
   comm: 'swapper',
+  /** true on the main thread while it acts as the boot context (enter_boot_context), not as a simulated CPU */
+  boot: false,
 };
 
+/** the CPU whose per-CPU records the boot context borrows, and which its oopses name (the kernel's boot CPU) */
+export const BOOT_CPU = 0;
+
 export function set_current_cpu(cpu: number, seed: number): void {
+  current.boot = false;
   current.cpu = cpu;
   current.tag = cpu + 1;
   current.pcpu = percpu_base(cpu);
@@ -33,6 +39,19 @@ export function set_current_cpu(cpu: number, seed: number): void {
   if (s === 0) s = 0x2545f491;
   current.rng = s;
   current.sample = (s ^ 0x2545f491) >>> 0 || 0x2545f491;
+}
+
+/**
+ * The main thread's own identity while it boots the Machine, runs the
+ * scenario's setup and sweeps the invariants after a run: the boot task, not
+ * a simulated CPU (`current.boot`). Having no per-CPU records of its own, it
+ * borrows BOOT_CPU's (held-lock stack and lock_stat, which
+ * reset_cpu_accounting clears after boot), takes the same RNG stream, and an
+ * oops it records names BOOT_CPU, as the kernel's boot CPU would be named.
+ */
+export function enter_boot_context(seed: number): void {
+  set_current_cpu(BOOT_CPU, seed);
+  current.boot = true;
 }
 
 /** one step of xorshift32 (never 0 from a non-zero state) */

@@ -5,7 +5,7 @@ import { DEFAULT_SIZES, MachineSizes, TRACE_RING_SIZE } from '../shm/layout.js';
 import { createMachineBuffer, validateSizes } from '../shm/machine.js';
 import { SwitchError, bugs_mask } from '../shm/switches.js';
 import { DEFAULT_ERA, era_label } from '../shm/era.js';
-import { set_current_cpu } from '../cpu/current.js';
+import { enter_boot_context } from '../cpu/current.js';
 import { KernelBug } from '../check/bug.js';
 import { mem_init, reset_cpu_accounting } from '../mm/init.js';
 import { lockdep_booting } from '../sync/lockdep.js';
@@ -48,7 +48,7 @@ export function boot_machine(o: BootOptions): Booted {
   const sab = createMachineBuffer(s);
   mem_init({ bugs: mask, jitter: o.jitter, seed: o.seed, ops_budget: o.ops, trace: o.trace, era, bounds_note: o.scenario.bounds === 'note' });
   const roles = o.scenario.roles(o.cpus);
-  set_current_cpu(0, o.seed);
+  enter_boot_context(o.seed);
   let setup: SetupState;
   lockdep_booting(true);
   try {

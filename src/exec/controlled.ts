@@ -14,7 +14,7 @@ import { BASES, i32, percpu_base } from '../shm/machine.js';
 import { event_slot, ring_window } from '../cpu/events.js';
 import { lockdep_cycle, lockdep_found } from '../sync/lockdep.js';
 import { boot_machine } from './boot.js';
-import { set_current_cpu } from '../cpu/current.js';
+import { enter_boot_context, set_current_cpu } from '../cpu/current.js';
 import {
   OOPS_INTERNAL, OOPS_INVARIANT, OOPS_SOFTLOCKUP, read_oops, record_oops,
 } from '../check/bug.js';
@@ -181,7 +181,7 @@ export class ControlledExecutor {
     if (!oops && allDone) {
       invariants = check_invariants();
       if (invariants.length) {
-        set_current_cpu(0, o.seed);
+        enter_boot_context(o.seed);
         record_oops(OOPS_INVARIANT, `invariant violated at the end of the run:\n${invariants.join('\n')}`, 0, 0, 0, 0, false);
         oops = read_oops();
       }

@@ -4,7 +4,7 @@
 // per-CPU watchdog. It never blocks in Atomics.wait during a run.
 import { CPU_RUNNING, GLOBALS, PERCPU } from '../shm/layout.js';
 import { BASES, i32, percpu_base } from '../shm/machine.js';
-import { set_current_cpu } from '../cpu/current.js';
+import { enter_boot_context, set_current_cpu } from '../cpu/current.js';
 import { OOPS_INTERNAL, OOPS_INVARIANT, OOPS_SOFTLOCKUP, OopsRecord, read_oops, record_oops } from '../check/bug.js';
 import { Outcome, classify } from '../check/outcome.js';
 import { check_invariants } from '../check/invariants.js';
@@ -216,7 +216,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   const allDone = results.every((r) => r?.status === 'done');
   if (!oops && allDone) {
     invariants = check_invariants();
-    if (invariants.length) { set_current_cpu(0, o.seed); record_oops(OOPS_INVARIANT, `invariant violated at the end of the run:\n${invariants.join('\n')}`, 0, 0, 0, 0, false); }
+    if (invariants.length) { enter_boot_context(o.seed); record_oops(OOPS_INVARIANT, `invariant violated at the end of the run:\n${invariants.join('\n')}`, 0, 0, 0, 0, false); }
   }
   const finalOops = read_oops();
   const outcome = classify(finalOops, !!watchdog, allDone, lockdep_found);
