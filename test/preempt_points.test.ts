@@ -8,7 +8,7 @@ import { ControlledExecutor, ControlledOptions, segments_of } from '../src/exec/
 import { orphanedMigrationEntry } from '../src/scenarios/orphaned_migration_entry.js';
 import { EV_LOCK_ACQ, EV_LOCK_REL, EV_LOCK_WAIT, collect_events } from '../src/cpu/events.js';
 import { BASES, sizes } from '../src/shm/machine.js';
-import { PTRS_PER_PTE } from '../src/shm/layout.js';
+import { MM, PTRS_PER_PGD, PTRS_PER_PTE } from '../src/shm/layout.js';
 import {
   PP_EXIT, PP_KIND_NAMES, PP_LOCK_ACQUIRE, PP_LOCK_ACQUIRE_READ, PP_LOCK_RELEASE, PP_PTE_READ, PP_WAIT,
 } from '../src/sync/preempt.js';
@@ -31,6 +31,7 @@ it('a controlled run records, with each hand-off, what its point touches', async
   const locks = new Set(ev.filter((e) => e.code === EV_LOCK_ACQ || e.code === EV_LOCK_WAIT || e.code === EV_LOCK_REL).map((e) => e.args[0]));
   expect(locks.size).toBeGreaterThan(0);
   const seen = new Set<number>();
+  let ptes = 0;
   for (const w of r.switches) {
     expect(PP_KIND_NAMES[w.kind], `decision ${w.step}`).toBeDefined();
     seen.add(w.kind);
@@ -40,14 +41,19 @@ it('a controlled run records, with each hand-off, what its point touches', async
       expect(locks.has(w.object), `decision ${w.step}: ${PP_KIND_NAMES[w.kind]} ${w.object} is no lock the run used`).toBe(true);
     }
     if (w.kind === PP_PTE_READ) {
-      // a pte slot: inside the page-table pages (BASES.ptes, PTRS_PER_PTE words per page)
-      expect(w.object).toBeGreaterThanOrEqual(BASES.ptes);
-      expect(w.object).toBeLessThan(BASES.ptes + sizes.nr_pages * PTRS_PER_PTE);
+      // a pte slot inside the page-table pages (BASES.ptes, PTRS_PER_PTE words per page), or the pgd
+      // entry of an mm while the address has no page table yet
+      const pte = w.object >= BASES.ptes && w.object < BASES.ptes + sizes.nr_pages * PTRS_PER_PTE;
+      const off = (w.object - BASES.mms) % MM.stride;
+      const pgd = w.object >= BASES.mms + MM.stride && w.object < BASES.mms + sizes.nr_mm * MM.stride && off >= MM.pgd && off < MM.pgd + PTRS_PER_PGD;
+      expect(pte || pgd, `decision ${w.step}: pte-read ${w.object} is neither a pte slot nor a pgd entry`).toBe(true);
+      if (pte) ptes++;
     }
   }
   for (const k of [PP_LOCK_ACQUIRE, PP_LOCK_ACQUIRE_READ, PP_LOCK_RELEASE, PP_PTE_READ, PP_WAIT, PP_EXIT]) {
     expect(seen.has(k), `no decision at a ${PP_KIND_NAMES[k]} point`).toBe(true);
   }
+  expect(ptes).toBeGreaterThan(0);
   // the same schedule, replayed, touches the same objects at the same decisions
   const again = await ex.run({ ...o, strategy: { name: 'replay', segments: segments_of(r.switches), first: r.first_cpu } });
   expect(again.steps).toBe(r.steps);

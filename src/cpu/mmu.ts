@@ -15,7 +15,7 @@ import { VMA } from '../shm/layout.js';
 import { vma_field, VM_EXEC, VM_READ, VM_WRITE, mm_mmap_sem } from '../mm/mm_types.js';
 import { down_read, up_read } from '../sync/rwsem.js';
 import { LC_MMAP_SEM } from '../sync/lock_class.js';
-import { PP_PGD_READ, PP_PTE_READ, preempt_point } from '../sync/preempt.js';
+import { PP_PTE_READ, controlled, preempt_point } from '../sync/preempt.js';
 import { lat_fault_begin, lat_fault_end } from './latency.js';
 import { EV_SPAN_BEGIN, EV_SPAN_END, SP_FAULT, trace_only, tracing } from './events.js';
 
@@ -53,7 +53,7 @@ export function user_access(mm: number, addr: number, word: number, write: boole
   const pc = current.pcpu;
   const pgd = mm_base(mm) + MM.pgd + pgd_index(addr);
   for (;;) {
-    const peek = Atomics.load(i32, pgd); preempt_point(peek !== 0 ? PP_PTE_READ : PP_PGD_READ, peek !== 0 ? pte_offset(peek, addr) : pgd); // the pte slot it reads unlocked (or the pgd entry: no table yet); one line, so that the lines a splat cites stay put
+    preempt_point(PP_PTE_READ, controlled ? walk_object(pgd, addr) : -1); // named only when an executor records it
     const table = Atomics.load(i32, pgd);
     let pte = 0;
     let slot = 0;
@@ -86,4 +86,15 @@ export function user_access(mm: number, addr: number, word: number, write: boole
 /** this CPU now runs the user program of mm (for reports) */
 export function switch_mm(mm: number): void {
   i32[current.pcpu + PERCPU.user_mm] = mm;
+}
+
+/**
+ * what the MMU's walk reads unlocked: the pte slot, or while the address has
+ * no page table yet, the pgd entry. Worked out only under the controlled
+ * executor (a free-running CPU records no objects; it would be one more
+ * shared load per access).
+ */
+function walk_object(pgd: number, addr: number): number {
+  const table = Atomics.load(i32, pgd);
+  return table !== 0 ? pte_offset(table, addr) : pgd;
 }

@@ -23,22 +23,15 @@ const PP_KINDS = defineEnum('preemption point', [
   { key: 'PP_LOCK_ACQUIRE_READ', name: 'lock-read' }, // a read acquire of an rwsem or rwlock: object = the lock word
   { key: 'PP_LOCK_RELEASE', name: 'unlock' }, // after a release (unlock, end of writeback or read I/O): object = the lock word
   { key: 'PP_PAGE_WAIT', name: 'page-wait' }, // wait_on_page_locked/writeback is over: object = the page's flags word
-  { key: 'PP_PTE_READ', name: 'pte-read' }, // an unlocked pte read (the MMU's walk): object = the pte slot
-  { key: 'PP_PGD_READ', name: 'pgd-read' }, // the MMU's walk finds no page table yet: object = the pgd entry
+  { key: 'PP_PTE_READ', name: 'pte-read' }, // the MMU's unlocked walk: object = the pte slot (the pgd entry while there is no table); -1 when free-running
   { key: 'PP_RESCHED', name: 'cond_resched' }, // cond_resched(): object -1
   { key: 'PP_WAIT', name: 'wait' }, // cpu_relax() in a wait loop: object = the one its last point named (what it waits for)
   { key: 'PP_EXIT', name: 'exit' }, // the CPU's task is over: object -1
 ] as const);
 export const {
-  PP_LOCK_ACQUIRE, PP_LOCK_ACQUIRE_READ, PP_LOCK_RELEASE, PP_PAGE_WAIT, PP_PTE_READ, PP_PGD_READ, PP_RESCHED, PP_WAIT, PP_EXIT,
+  PP_LOCK_ACQUIRE, PP_LOCK_ACQUIRE_READ, PP_LOCK_RELEASE, PP_PAGE_WAIT, PP_PTE_READ, PP_RESCHED, PP_WAIT, PP_EXIT,
 } = PP_KINDS.codes;
 export const PP_KIND_NAMES: readonly string[] = PP_KINDS.names;
-
-/**
- * this thread's last preemption point: [kind, object]. Preallocated (the hot
- * path allocates nothing); the executor's hooks read it.
- */
-export const pp_last = new Int32Array(2);
 
 /** thrown to unwind a CPU when the run is halted (pre-allocated: no allocation on the hot path) */
 export class Halted extends Error {
@@ -46,11 +39,12 @@ export class Halted extends Error {
 }
 export const HALTED = new Halted();
 
-export type PreemptHook = () => void;
-const noop: PreemptHook = () => {};
+/** an executor's hook at a preemption point, told the point's kind and object (a hook may ignore them) */
+export type PreemptHook = (kind: number, object: number) => void;
+const noop = (): void => {};
 let hook: PreemptHook = noop;
 let releaseHook: PreemptHook = noop;
-let spinHook: PreemptHook = noop;
+let spinHook: () => void = noop;
 /** true while a controlled executor runs this CPU: waits yield instead of parking */
 export let controlled = false;
 
@@ -59,7 +53,7 @@ export let controlled = false;
  * runs after a lock release instead of `pp` (the controlled executor learns
  * there that a waiter may go on); it defaults to `pp`.
  */
-export function set_preempt_hooks(pp: PreemptHook | null, spin: PreemptHook | null,
+export function set_preempt_hooks(pp: PreemptHook | null, spin: (() => void) | null,
   opts: { release?: PreemptHook; controlled?: boolean } = {}): void {
   hook = pp ?? noop;
   releaseHook = opts.release ?? hook;
@@ -78,9 +72,7 @@ export function check_halt(): void {
 /** a switch point before a step of `kind` (PP_*) on `object` (a word index, or -1) */
 export function preempt_point(kind: number, object: number): void {
   if (i32[BASES.globals + GLOBALS.halt] !== 0) throw HALTED;
-  pp_last[0] = kind;
-  pp_last[1] = object;
-  hook();
+  hook(kind, object); // arguments, not stores: free of cost for a hook that ignores them
 }
 
 /**
@@ -89,9 +81,7 @@ export function preempt_point(kind: number, object: number): void {
  */
 export function preempt_point_release(lock: number): void {
   if (i32[BASES.globals + GLOBALS.halt] !== 0) return;
-  pp_last[0] = PP_LOCK_RELEASE;
-  pp_last[1] = lock;
-  releaseHook();
+  releaseHook(PP_LOCK_RELEASE, lock);
 }
 
 /** where the kernel calls cond_resched(): a voluntary switch point that names nothing */

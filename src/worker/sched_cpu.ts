@@ -7,7 +7,7 @@
 // schedule and the seed alone decide the run.
 import { GLOBALS, SCHED } from '../shm/layout.js';
 import { BASES, i32, sizes } from '../shm/machine.js';
-import { HALTED, PP_EXIT, PP_WAIT, pp_last, set_preempt_hooks } from '../sync/preempt.js';
+import { HALTED, PP_EXIT, PP_WAIT, set_preempt_hooks } from '../sync/preempt.js';
 import { OOPS_SOFTLOCKUP, record_oops } from '../check/bug.js';
 import { HUNG_TASK_TIMEOUT_SECS, cpu_states, lockup_report, softlockup_thresh_secs, waits_sleeping } from '../check/lockup.js';
 import { Segments, next_to_unwind, pick_next } from './strategies.js';
@@ -35,6 +35,8 @@ let segs: Segments = new Int32Array(0);
 let log: number[] = [];
 let sites: string[] | null = null;
 let roles: string[] = [];
+/** this CPU's last preemption point: [kind, object] (preallocated: a wait names what its point named) */
+const last_point = new Int32Array(2);
 
 export function install_controlled(cpu: number, t: ControlledTask): void {
   me = cpu;
@@ -130,22 +132,24 @@ function decide(why: number, kind: number, object: number): void {
   if (why !== WHY_EXIT) wait_token();
 }
 
-/** preempt_point(kind, object): a program point (pp_last holds what it touches) */
-function on_point(): void {
+/** preempt_point(kind, object): a program point before a step of `kind` on `object` */
+function on_point(kind: number, object: number): void {
+  last_point[0] = kind; last_point[1] = object;
   const s = BASES.sched;
   i32[s + SCHED.pp + me] += 1;
   i32[s + SCHED.spin + me] = 0;
-  decide(WHY_PREEMPT, pp_last[0], pp_last[1]);
+  decide(WHY_PREEMPT, kind, object);
   if (halted()) throw HALTED;
 }
 
 /** preempt_point_release(lock): a program point after a release, which may end others' waits; never throws */
-function on_release(): void {
+function on_release(kind: number, object: number): void {
+  last_point[0] = kind; last_point[1] = object;
   const s = BASES.sched;
   i32[s + SCHED.gen] += 1;
   i32[s + SCHED.pp + me] += 1;
   i32[s + SCHED.spin + me] = 0;
-  decide(WHY_PREEMPT, pp_last[0], pp_last[1]);
+  decide(WHY_PREEMPT, kind, object);
 }
 
 /** cpu_relax() in a wait loop: this CPU cannot go on until something is released */
@@ -155,7 +159,7 @@ function on_wait(): void {
   i32[s + SCHED.spin + me] += 1;
   i32[s + SCHED.state + me] = TASK_WAITING;
   i32[s + SCHED.wait_gen + me] = i32[s + SCHED.gen];
-  decide(WHY_BLOCK, PP_WAIT, pp_last[1]); // waits for what its last point named
+  decide(WHY_BLOCK, PP_WAIT, last_point[1]); // waits for what its last point named
   i32[s + SCHED.state + me] = TASK_RUNNABLE;
   if (halted()) throw HALTED;
 }

@@ -26,7 +26,7 @@ export function recording_hook(delay: PreemptHook | null): PreemptHook {
     else runs.push(g, pp, 1);
     last = g;
   };
-  return delay ? () => { rec(); delay(); } : rec;
+  return delay ? (kind, object) => { rec(); delay(kind, object); } : rec;
 }
 
 export function recorded_runs(): number[] {
