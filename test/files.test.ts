@@ -20,6 +20,7 @@ import { MPOL_MF_MOVE_ALL, do_migrate_pages } from '../src/mm/mempolicy.js';
 import { check_invariants } from '../src/check/invariants.js';
 import { KernelBug } from '../src/check/bug.js';
 import { copy_mm, mmput } from '../src/mm/fork.js';
+import { mmrace } from './cli_helpers.js';
 
 const NP = 16; // pages of the file the test uses
 const SH = 0x40000, PV = 0x80000; // shared and private mapping of the file, both NP pages from index 0
@@ -157,5 +158,12 @@ describe('files and the page cache (one CPU, model-based)', () => {
     expect(() => file_read(FIRST_FILE, FILE_PAGES, 0)).toThrow(KernelBug);
     expect(() => file_write(FIRST_FILE + 1, 0, 0, 1)).toThrow(/mmrace: generic_file_buffered_write: address_space#3 is not a file/);
     expect(() => do_truncate(FIRST_FILE, FILE_PAGES + 1)).toThrow(/index 64 is past address_space#2's page tree/);
+  });
+
+  it('a scenario module that misuses the page-cache API ends in a BUG report naming the call, exit 1, never a hang', () => {
+    const r = mmrace('run', 'test/fixtures/page_cache_misuse.mjs', '--cpus', '2', '--duration', '5');
+    expect(r.code, r.err).toBe(1);
+    expect(r.out).toMatch(/^outcome: BUG after /m);
+    expect(r.out).toMatch(/mmrace: (do_generic_mapping_read: index 67 is past address_space#2's page tree \(64 pages\)|do_truncate: address_space#1 is not a file of this machine)/);
   });
 });

@@ -27,7 +27,7 @@ import { get_user_pages, set_page_dirty_lock } from '../src/mm/memory.js';
 import { MPOL_MF_MOVE, do_migrate_pages } from '../src/mm/mempolicy.js';
 import { migrate_pages } from '../src/mm/migrate.js';
 import { nr_swap_pages, sys_swapon, total_swap_pages } from '../src/mm/swapfile.js';
-import { BUFFER_MIGRATE, FIRST_FILE, MIGRATE_NONE, add_to_page_cache, file_backing, mapping_set_migratepage, radix_tree_lookup } from '../src/mm/filemap.js';
+import { BUFFER_MIGRATE, FIRST_FILE, MIGRATE_NONE, add_to_page_cache, i_size_read, i_size_write, file_backing, mapping_set_migratepage, radix_tree_lookup } from '../src/mm/filemap.js';
 import { alloc_page } from '../src/mm/page_alloc.js';
 import { isolate_lru_page, lru_cache_add_active, put_page } from '../src/mm/swap.js';
 import { BASE, boot, parent } from './helpers.js';
@@ -288,6 +288,7 @@ function file_boot() {
 
 /** a page of file FIRST_FILE at index, in its page cache and on the LRU, with known data and `flags` */
 function file_page(index: number, flags: number) {
+  if (i_size_read(FIRST_FILE) <= index) i_size_write(FIRST_FILE, index + 1); // the file reaches the page (writepage skips pages past i_size)
   const old = alloc_page();
   expect(trylock_page(old)).toBe(true);
   expect(add_to_page_cache(old, FIRST_FILE, index)).toBe(0);

@@ -131,7 +131,7 @@ export function find_get_page(as: number, index: number): number {
 
 /** add_to_page_cache: a file page enters mapping at index (page locked); takes tree_lock */
 export function add_to_page_cache(pfn: number, as: number, index: number): number {
-  BUG_ON((Atomics.load(i32, page_base(pfn) + PAGE.flags) & PG_locked) === 0, 'BUG_ON(!PageLocked(page)) in add_to_page_cache', pfn);
+  BUG_ON((Atomics.load(i32, page_base(pfn) + PAGE.flags) & PG_locked) === 0, 'mmrace: add_to_page_cache of a page that is not locked', pfn);
   write_lock_tree(as);
   const err = radix_tree_insert(as, index, pfn);
   if (err === 0) {

@@ -175,8 +175,8 @@ function do_wp_page(mm: number, vma: number, addr: number, table: number, orig: 
   const slot = pte_offset(table, addr);
   const old = pte_pfn(orig);
   let reuse = false;
-  if ((vma_field(vma, VMA.vm_flags) & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE)) {
-    reuse = true; // a shared writable mapping writes to the page cache page itself
+  if ((vma_field(vma, VMA.vm_flags) & VM_SHARED) !== 0) {
+    reuse = true; // a shared mapping writes to the page-cache page itself (maybe_mkwrite decides the bit)
   } else if (PageAnon(old) && trylock_page(old)) {
     reuse = can_share_swap_page(old, page_mapcount(old));
     unlock_page(old);

@@ -4,14 +4,14 @@
 // and the completion are the I/O agent's (src/cpu/io.ts), on another CPU or
 // on whichever CPU must wait for the page.
 import { ADDRESS_SPACE, PAGE, PG_error, PG_locked, PG_uptodate, PG_writeback, SWAP_INFO, SWAP_SLOTS, WORDS_PER_PAGE } from '../shm/layout.js';
-import { BASES, as_base, i32, page_base } from '../shm/machine.js';
+import { BASES, as_base, i32, page_base, phys_base } from '../shm/machine.js';
 import { BUG_ON, OOPS_ERROR, fail } from '../check/bug.js';
 import { page_lock_to_io, unlock_page } from '../sync/page_lock.js';
 import { READ, WRITE, submit_bio } from '../cpu/io.js';
 import { ClearPageFlag, SetPageFlag, page_flags } from './mm_types.js';
 import { swp_offset, swp_type } from './swapops.js';
 import { SWP_USED, nr_swapfiles, swap_info } from './swapfile.js';
-import { WRITEPAGE_SWAP, file_backing } from './filemap.js';
+import { WRITEPAGE_SWAP, file_backing, i_size_read } from './filemap.js';
 
 /** the device slot an entry names (word index of its contents), or -1 if no switched-on device has it */
 export function swap_device_slot(entry: number, fn: string): number {
@@ -40,8 +40,11 @@ export function swap_writepage(pfn: number): void {
 /** a file's writepage: to backing[index] (page locked, clean for I/O); unlocks the page */
 function file_writepage(pfn: number): void {
   const p = page_base(pfn);
-  const d = file_backing(i32[p + PAGE.mapping] >>> 1, i32[p + PAGE.index]);
-  BUG_ON(d < 0, 'BUG_ON(index past the file) in writepage', pfn);
+  const as = i32[p + PAGE.mapping] >>> 1, index = i32[p + PAGE.index];
+  // block_write_full_page: a page wholly outside i_size (truncate is taking it away) is not written
+  if (index >= i_size_read(as)) { unlock_page(pfn); return; }
+  const d = file_backing(as, index);
+  BUG_ON(d < 0, 'mmrace: index past the file in writepage', pfn);
   __writepage(pfn, d);
 }
 
@@ -53,8 +56,17 @@ function file_writepage(pfn: number): void {
 export function file_readpage(pfn: number): void {
   BUG_ON((page_flags(pfn) & PG_locked) === 0, 'BUG_ON(!PageLocked(page)) in readpage', pfn);
   const p = page_base(pfn);
-  const d = file_backing(i32[p + PAGE.mapping] >>> 1, i32[p + PAGE.index]);
-  BUG_ON(d < 0, 'BUG_ON(index past the file) in readpage', pfn);
+  const as = i32[p + PAGE.mapping] >>> 1, index = i32[p + PAGE.index];
+  // block_read_full_page: blocks past i_size (read at readpage time) are zero-filled, not read: a page
+  // a racing truncate has already passed comes up zeroed, never with the freed blocks' old data
+  if (index >= i_size_read(as)) {
+    for (let w = 0; w < WORDS_PER_PAGE; w++) Atomics.store(i32, phys_base(pfn) + w, 0);
+    SetPageFlag(pfn, PG_uptodate);
+    unlock_page(pfn);
+    return;
+  }
+  const d = file_backing(as, index);
+  BUG_ON(d < 0, 'mmrace: index past the file in readpage', pfn);
   page_lock_to_io(pfn);
   submit_bio(READ, pfn, d);
 }

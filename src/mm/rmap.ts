@@ -23,7 +23,8 @@ import { ADDRESS_SPACE, PG_dirty, PG_locked, PG_referenced, PG_swapcache } from 
 import { put_page } from './swap.js';
 import { swap_duplicate } from './swapfile.js';
 import { mmlist_add } from './mmap.js';
-import { VM_LOCKED } from './mm_types.js';
+import { VM_LOCKED, page_flags, page_mapping } from './mm_types.js';
+import { write_lock_tree, write_unlock_tree } from './filemap.js';
 import { _PAGE_ACCESSED } from './pgtable.js';
 
 export const SWAP_SUCCESS = 0, SWAP_AGAIN = 1, SWAP_FAIL = 2;
@@ -153,7 +154,14 @@ export function page_remove_rmap(pfn: number): void {
 
 /** set_page_dirty for an anon page: just the flag */
 export function set_page_dirty(pfn: number): void {
+  const mapping = page_mapping(pfn);
+  if (mapping === 0) { SetPageFlag(pfn, PG_dirty); return; }
+  // __set_page_dirty_buffers/_nobuffers: a clean page's slot gets its dirty tag under tree_lock
+  // (tags are not modelled; the lock is taken as 2.6.16/2.6.18 took it)
+  if ((page_flags(pfn) & PG_dirty) !== 0) return;
+  write_lock_tree(mapping);
   SetPageFlag(pfn, PG_dirty);
+  write_unlock_tree(mapping);
 }
 
 /** ptep_clear_flush_young: test and clear the accessed bit, flushing if it was set */

@@ -14,7 +14,7 @@ export const lru_lock = () => BASES.zone + ZONE.lru_lock;
 
 export function get_page(pfn: number): void {
   const old = Atomics.add(i32, page_base(pfn) + PAGE._count, 1);
-  BUG_ON(old <= 0, 'model: get_page on a page with no reference (2.6.18 has no check here)', pfn);
+  BUG_ON(old <= 0, 'mmrace: get_page on a page with no reference (2.6.18 has no check here)', pfn);
 }
 
 /** get_page_unless_zero: a reference only if the page is not being freed */

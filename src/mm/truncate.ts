@@ -14,7 +14,7 @@ import { cond_resched } from '../sync/preempt.js';
 import { ClearPageFlag, vma_field } from './mm_types.js';
 import { put_page } from './swap.js';
 import { do_invalidatepage } from './buffer.js';
-import { file_backing, file_check, find_lock_page, i_mutex, i_size_read, i_size_write, mapping_i_mmap_head, mapping_i_mmap_lock, mapping_truncate_count, remove_from_page_cache } from './filemap.js';
+import { write_lock_tree, write_unlock_tree, file_backing, file_check, find_lock_page, i_mutex, i_size_read, i_size_write, mapping_i_mmap_head, mapping_i_mmap_lock, mapping_truncate_count, remove_from_page_cache } from './filemap.js';
 import { zap_page_range } from './memory.js';
 
 /**
@@ -37,10 +37,15 @@ export function unmap_mapping_range(as: number, start: number): void {
   spin_unlock(lock);
 }
 
+const as_of = (pfn: number) => i32[page_base(pfn) + PAGE.mapping] >>> 1;
+
 /** truncate_complete_page: the page leaves the cache (page locked, its mapping checked by the caller) */
 function truncate_complete_page(pfn: number): void {
   do_invalidatepage(pfn); // PagePrivate: the buffers go with the data
-  ClearPageFlag(pfn, PG_dirty); // cancel_dirty_page: nothing left to write
+  // clear_page_dirty (test_clear_page_dirty): the slot's dirty tag goes under tree_lock; nothing left to write
+  write_lock_tree(as_of(pfn));
+  ClearPageFlag(pfn, PG_dirty);
+  write_unlock_tree(as_of(pfn));
   ClearPageFlag(pfn, PG_uptodate);
   remove_from_page_cache(pfn);
   put_page(pfn); // the cache's reference

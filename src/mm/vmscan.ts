@@ -30,8 +30,8 @@ function page_mapping_inuse(pfn: number): boolean {
 
 /** pageout: start the write of a dirty page (page locked; writepage unlocks it) */
 export function pageout(pfn: number, mapping: number): number {
-  // is_page_cache_freeable: the cache and our isolation reference only
-  if (page_count(pfn) !== 2) return PAGE_KEEP;
+  // is_page_cache_freeable: the cache and our isolation reference only (the buffers' one aside)
+  if (page_count(pfn) - ((page_flags(pfn) & PG_private) !== 0 ? 1 : 0) !== 2) return PAGE_KEEP;
   if (!TestClearPageFlag(pfn, PG_dirty)) return PAGE_CLEAN; // clear_page_dirty_for_io
   writepage(mapping, pfn);
   return PAGE_SUCCESS;

@@ -149,7 +149,7 @@ function swap_page(page: number): number {
 
 /**
  * migrate_pages (2.6.16): move the pages of `from` to the new pages of
- * `to`, up to ten passes while some page asks to be retried: trylock on
+ * `to`, up to eleven passes while some page asks to be retried: trylock on
  * the first three passes, writeback waited for after the first, a swap
  * slot for an anonymous page, then the mapping's migratepage, or (a
  * mapping without one) writeout, buffer release and migrate_page, and
@@ -160,7 +160,7 @@ function swap_page(page: number): number {
 function migrate_pages(from: Int32Array, nr: number): number {
   let retry = 1;
   let nr_fail = 0;
-  for (let pass = 0; pass < 10 && retry > 0; pass++) {
+  for (let pass = 0; pass <= 10 && retry > 0; pass++) { // redo while `retry && pass++ < 10`: passes 0..10
     retry = 0;
     walk: for (let i = 0; i < nr; i++) {
       const page = from[i];
