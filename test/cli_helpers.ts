@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export const root = new URL('..', import.meta.url).pathname;
 export const cli = join(root, 'dist/src/cli.js');
@@ -43,3 +44,25 @@ export function mmrace_until(args: string[], steps: [when: (out: string) => bool
 }
 
 export const tmp = () => mkdtempSync(join(tmpdir(), 'mmrace-'));
+
+/**
+ * the source of a user scenario module with an ABBA on two page_table_locks
+ * (CPUs alternate 'ab' and 'ba'), importing the built index by URL; `prelude`
+ * goes before the export (e.g. a side effect the test looks for)
+ */
+export function abba_module_source(name: string, prelude = ''): string {
+  const index = pathToFileURL(join(root, 'dist/src/index.js')).href;
+  return `import { mm_alloc, mm_base, MM, spin_lock, spin_unlock, LC_PAGE_TABLE_LOCK } from ${JSON.stringify(index)};
+${prelude}
+export default {
+  name: ${JSON.stringify(name)},
+  roles: (n) => Array.from({ length: n }, (_, c) => (c % 2 === 0 ? 'ab' : 'ba')),
+  setup: () => ({ a: mm_alloc(), b: mm_alloc() }),
+  run(ctx) {
+    const A = mm_base(ctx.setup.a) + MM.page_table_lock, B = mm_base(ctx.setup.b) + MM.page_table_lock;
+    const [first, second] = ctx.role === 'ab' ? [A, B] : [B, A];
+    while (!ctx.should_stop()) { spin_lock(first, LC_PAGE_TABLE_LOCK); spin_lock(second, LC_PAGE_TABLE_LOCK); spin_unlock(second); spin_unlock(first); ctx.op_done(); }
+  },
+};
+`;
+}

@@ -3,27 +3,14 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { mmrace, root, tmp } from './cli_helpers.js';
+import { abba_module_source, mmrace, root, tmp } from './cli_helpers.js';
 
 /** a module under a directory whose name has a space, a % and non-ASCII letters */
 function odd_module(): string {
   const dir = join(tmp(), 'my scenarios 100% été');
   mkdirSync(dir);
-  const index = pathToFileURL(join(root, 'dist/src/index.js')).href;
   const p = join(dir, 'abba locks é%41.mjs');
-  writeFileSync(p, `import { mm_alloc, mm_base, MM, spin_lock, spin_unlock, LC_PAGE_TABLE_LOCK } from ${JSON.stringify(index)};
-export default {
-  name: 'odd-path',
-  roles: (n) => Array.from({ length: n }, (_, c) => (c % 2 === 0 ? 'ab' : 'ba')),
-  setup: () => ({ a: mm_alloc(), b: mm_alloc() }),
-  run(ctx) {
-    const A = mm_base(ctx.setup.a) + MM.page_table_lock, B = mm_base(ctx.setup.b) + MM.page_table_lock;
-    const [first, second] = ctx.role === 'ab' ? [A, B] : [B, A];
-    while (!ctx.should_stop()) { spin_lock(first, LC_PAGE_TABLE_LOCK); spin_lock(second, LC_PAGE_TABLE_LOCK); spin_unlock(second); spin_unlock(first); ctx.op_done(); }
-  },
-};
-`);
+  writeFileSync(p, abba_module_source('odd-path'));
   return p;
 }
 

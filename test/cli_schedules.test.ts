@@ -5,27 +5,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { mmrace, root, tmp } from './cli_helpers.js';
+import { abba_module_source, mmrace, tmp } from './cli_helpers.js';
 
 /** an ABBA module whose import leaves a marker file (MMRACE_IMPORTED names it) */
 function write_module(path: string, note = ''): void {
-  const index = pathToFileURL(join(root, 'dist/src/index.js')).href;
-  writeFileSync(path, `import { writeFileSync } from 'node:fs';
-import { mm_alloc, mm_base, MM, spin_lock, spin_unlock, LC_PAGE_TABLE_LOCK } from ${JSON.stringify(index)};
+  writeFileSync(path, abba_module_source('abba-mod', `import { writeFileSync } from 'node:fs';
 if (process.env.MMRACE_IMPORTED) writeFileSync(process.env.MMRACE_IMPORTED, 'imported');
-// ${note}
-export default {
-  name: 'abba-mod',
-  roles: (n) => Array.from({ length: n }, (_, c) => (c % 2 === 0 ? 'ab' : 'ba')),
-  setup: () => ({ a: mm_alloc(), b: mm_alloc() }),
-  run(ctx) {
-    const A = mm_base(ctx.setup.a) + MM.page_table_lock, B = mm_base(ctx.setup.b) + MM.page_table_lock;
-    const [first, second] = ctx.role === 'ab' ? [A, B] : [B, A];
-    while (!ctx.should_stop()) { spin_lock(first, LC_PAGE_TABLE_LOCK); spin_lock(second, LC_PAGE_TABLE_LOCK); spin_unlock(second); spin_unlock(first); ctx.op_done(); }
-  },
-};
-`);
+// ${note}`));
 }
 
 let dir = '', mod = '', sched = '';

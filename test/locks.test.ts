@@ -1,8 +1,7 @@
 // Mutual exclusion of each lock with more workers than cores.
-import { afterAll, describe, expect, it } from 'vitest';
-import { Piscina } from 'piscina';
-import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
 import { boot } from './helpers.js';
+import { hammer_pool } from './workers/pool.js';
 import { BASES, page_base, mm_base } from '../src/shm/machine.js';
 import { GLOBALS, MM, PAGE, PG_locked } from '../src/shm/layout.js';
 import { i32 } from '../src/shm/machine.js';
@@ -11,13 +10,7 @@ import type { HammerTask } from './workers/hammer.js';
 
 const N = 4;
 const ITERS = 20_000;
-const pool = new Piscina({
-  filename: fileURLToPath(new URL('./workers/hammer.ts', import.meta.url)),
-  minThreads: N, maxThreads: N, idleTimeout: Infinity,
-  execArgv: [...process.execArgv, '--import', 'tsx'],
-});
-pool.on('error', (e) => { throw e; });
-afterAll(async () => { await pool.destroy(); });
+const pool = hammer_pool(N);
 
 async function hammer(kind: HammerTask['kind']) {
   const sab = boot({ nr_cpus: N });

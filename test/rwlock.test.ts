@@ -3,14 +3,13 @@
 // reader nesting, writer exclusion, lock_stat's -W/-R rows, lockdep's read
 // acquisitions, the watchdog's wait-for relation and the controlled
 // executor's yield; then on real workers, and in whole runs of E2 and E3.
-import { afterAll, describe, expect, it } from 'vitest';
-import { Piscina } from 'piscina';
-import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { boot } from './helpers.js';
+import { hammer_pool } from './workers/pool.js';
 import { ADDRESS_SPACE, GLOBALS, HELD_READ, PERCPU, RWLOCK, SPINLOCK, SWAPG, SWAPPER_SPACE } from '../src/shm/layout.js';
 import { BASES, as_base, i32, mm_base } from '../src/shm/machine.js';
 import { E0, E1, E2, E3, E4 } from '../src/shm/era.js';
@@ -275,13 +274,7 @@ describe('under the controlled executor (user scenarios, through the command lin
 });
 
 const N = 4;
-const pool = new Piscina({
-  filename: fileURLToPath(new URL('./workers/hammer.ts', import.meta.url)),
-  minThreads: N, maxThreads: N, idleTimeout: Infinity,
-  execArgv: [...process.execArgv, '--import', 'tsx'],
-});
-pool.on('error', (e) => { throw e; });
-afterAll(async () => { await pool.destroy(); });
+const pool = hammer_pool(N);
 
 describe(`rwlock under ${N} workers`, () => {
   it('writers exclude each other and every reader; readers (some nested) never see a writer', async () => {
