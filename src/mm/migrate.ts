@@ -25,7 +25,8 @@ import { get_page, get_page_unless_zero, isolate_lru_page, move_to_lru, put_page
 import { find_vma } from './mmap.js';
 import { FOLL_GET, follow_page } from './memory.js';
 import { down_read, up_read } from '../sync/rwsem.js';
-import { E1, E2, ERA } from '../shm/era.js';
+import { E1, E2, E3, ERA } from '../shm/era.js';
+import { page_ref_freeze, page_ref_unfreeze } from './page_ref.js';
 import { migrate_pages_to } from './vmscan_migrate.js';
 import { SW_MIGRATE_NO_REFCOUNT_RECHECK, buggy } from '../shm/switches.js';
 import { SWAP_AGAIN, page_add_anon_rmap, page_add_file_rmap, rmap_walk, set_page_dirty, try_to_unmap } from './rmap.js';
@@ -131,22 +132,35 @@ export function migrate_page_copy(newpage: number, old: number): void {
 
 /**
  * migrate_page_move_mapping: only the expected references may remain: ours
- * (anon page without a mapping), or ours, the cache's and the buffers'. The
- * cache slot is switched to the new page under mapping->tree_lock.
+ * (anon page without a mapping), or ours, the cache's and the buffers'; plus
+ * `extra` the caller knows of (4.14's extra_count: migrate_vma's collect
+ * reference). The cache slot is switched to the new page under
+ * mapping->tree_lock (E4: the xarray's xa_lock); from E3 the old page's
+ * count is frozen at 0 across the switch (kernel-notes 2.4), so a lockless
+ * get_page_unless_zero cannot slip in between the check and the switch.
+ * Caller holds both page locks.
  */
-function migrate_page_move_mapping(mapping: number, newpage: number, old: number): number {
+export function migrate_page_move_mapping(mapping: number, newpage: number, old: number, extra = 0): number {
+  const expected = 1 + extra;
   if (mapping === 0) {
-    if (page_count(old) !== 1) return EAGAIN;
+    if (page_count(old) !== expected) return EAGAIN;
     return 0;
   }
   write_lock_tree(mapping);
   const slot = radix_tree_slot(mapping, page_cache_index(old));
   const private_ref = (Atomics.load(i32, page_base(old) + PAGE.flags) & PG_private) !== 0 ? 1 : 0;
   const count = page_count(old);
+  const want = expected + 1 + private_ref;
   // switch:migrate-no-refcount-recheck (seed 001's re-check under tree_lock, as 2.6.18 kept it)
-  if ((!buggy(SW_MIGRATE_NO_REFCOUNT_RECHECK) && count !== 2 + private_ref) || slot < 0 || i32[slot] !== old) {
+  if ((!buggy(SW_MIGRATE_NO_REFCOUNT_RECHECK) && count !== want) || slot < 0 || i32[slot] !== old) {
     write_unlock_tree(mapping);
-    trace_event(EV_SLOT_SWITCH, old, 0, count, 2 + private_ref);
+    trace_event(EV_SLOT_SWITCH, old, 0, count, want);
+    return EAGAIN;
+  }
+  // E3 on: page_ref_freeze; a reference taken since the test above makes it fail
+  if (ERA.id >= E3 && !page_ref_freeze(old, want)) {
+    write_unlock_tree(mapping);
+    trace_event(EV_SLOT_SWITCH, old, 0, page_count(old), want);
     return EAGAIN;
   }
   // Now we know that no one else is looking at the page
@@ -156,8 +170,10 @@ function migrate_page_move_mapping(mapping: number, newpage: number, old: number
     i32[page_base(newpage) + PAGE.private] = i32[page_base(old) + PAGE.private];
   }
   i32[slot] = newpage;
-  Atomics.sub(i32, page_base(old) + PAGE._count, 1); // __put_page: drop the cache's reference, never the last
-  trace_event(EV_SLOT_SWITCH, old, newpage, count, 2 + private_ref);
+  // drop the cache's reference, never the last: 2.6.18 __put_page; E3 on, the unfreeze writes count - 1
+  if (ERA.id >= E3) page_ref_unfreeze(old, want - 1);
+  else Atomics.sub(i32, page_base(old) + PAGE._count, 1);
+  trace_event(EV_SLOT_SWITCH, old, newpage, count, want);
   write_unlock_tree(mapping);
   return 0;
 }
