@@ -21,13 +21,19 @@ export const current = {
   comm: 'swapper',
   /** true on the main thread while it acts as the boot context (enter_boot_context), not as a simulated CPU */
   boot: false,
+  /** seed 002: the task's PF_* flags (PF_MEMALLOC: an allocation's own compaction runs; no sleeping on page locks) */
+  flags: 0,
 };
+
+/** task flag: the task is allocating memory for itself (direct compaction), sched.h's PF_MEMALLOC */
+export const PF_MEMALLOC = 0x800;
 
 /** the CPU whose per-CPU records the boot context borrows, and which its oopses name (the kernel's boot CPU) */
 export const BOOT_CPU = 0;
 
 export function set_current_cpu(cpu: number, seed: number): void {
   current.boot = false;
+  current.flags = 0;
   current.cpu = cpu;
   current.tag = cpu + 1;
   current.pcpu = percpu_base(cpu);

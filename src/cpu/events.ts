@@ -96,6 +96,14 @@ const EV = defineEnum('event', [
   { key: 'EV_LOCK_WAITED', name: 'lock waited', fmt: (lock, cls) => `lock ${lock} class ${cls}`, trace: true },
   { key: 'EV_LOCK_ACQ', name: 'lock acquired', fmt: (lock, cls, contended) => `lock ${lock} class ${cls}${contended ? ' (contended)' : ''}`, trace: true },
   { key: 'EV_LOCK_REL', name: 'lock released', fmt: (lock, cls) => `lock ${lock} class ${cls}`, trace: true },
+  // seed 002 (exchange pages, E4)
+  { key: 'EV_EXCHANGE', name: 'exchange_pages', fmt: (from, to, mode) => `pfn ${from} <-> pfn ${to} mode ${hex(mode)}`, path: true },
+  { key: 'EV_EXCHANGE_MAPPING', name: 'exchange_page_move_mapping', fmt: (from, to, rc, why) =>
+    rc === 0 ? `pfn ${from} <-> pfn ${to}: index, mapping${why ? ' and cache slot' : ''} exchanged` : `pfn ${from} <-> pfn ${to}: ${['count', 'cache slot', 'freeze of to_page', 'freeze of from_page'][why] ?? why} -> -EAGAIN` },
+  { key: 'EV_EXCHANGE_DONE', name: 'unmap_and_exchange done', fmt: (from, to, rc) => `pfn ${from} <-> pfn ${to} rc ${rc}` },
+  { key: 'EV_EXCHANGE_BACKOFF', name: 'unmap_and_exchange back off', fmt: (from, to) => `trylock of pfn ${to} failed: unlock pfn ${from}, wait, -EAGAIN` },
+  { key: 'EV_READAHEAD', name: 'page_cache_readahead', fmt: (as, index, n) => `file#${as} index ${index} ${n} pages`, path: true },
+  { key: 'EV_COMPACT', name: 'alloc_page_or_compact', fmt: (nr_free, pairs) => `nr_free ${nr_free}: async exchange of ${pairs} pairs`, path: true },
 ] as const satisfies readonly EventDef[]);
 export const EVENTS: readonly EventDef[] = EV.table;
 
@@ -106,6 +114,7 @@ export const {
   EV_DIO, EV_GUP, EV_SLOT_SWITCH, EV_SWAPIN_RETRY,
   EV_NO_PAGE, EV_FILE_READ, EV_FILE_WRITE, EV_TRUNCATE, EV_FSYNC,
   EV_OP_BEGIN, EV_OP_END, EV_SPAN_BEGIN, EV_SPAN_END, EV_LOCK_WAIT, EV_LOCK_WAITED, EV_LOCK_ACQ, EV_LOCK_REL,
+  EV_EXCHANGE, EV_EXCHANGE_MAPPING, EV_EXCHANGE_DONE, EV_EXCHANGE_BACKOFF, EV_READAHEAD, EV_COMPACT,
 } = EV.codes;
 
 /**

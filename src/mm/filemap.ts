@@ -14,9 +14,10 @@ import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { down_write, up_write } from '../sync/rwsem.js';
 import { lock_page, trylock_page, unlock_page, wait_on_page_writeback } from '../sync/page_lock.js';
 import { read_lock, read_unlock, write_lock, write_unlock } from '../sync/rwlock.js';
-import { ERA } from '../shm/era.js';
+import { E4, ERA } from '../shm/era.js';
+import { PP_RESCHED, check_halt, cpu_relax, preempt_point } from '../sync/preempt.js';
 import { swp_offset, swp_type } from './swapops.js';
-import { get_page, lru_cache_add, mark_page_accessed, put_page } from './swap.js';
+import { get_page, get_page_unless_zero, lru_cache_add, mark_page_accessed, put_page } from './swap.js';
 import { alloc_page } from './page_alloc.js';
 import { SetPageFlag, TestClearPageFlag, linear_page_index, vma_field } from './mm_types.js';
 import { set_page_dirty } from './rmap.js';
@@ -118,15 +119,34 @@ export function radix_tree_delete(as: number, index: number): void {
   i32[as_base(as) + ADDRESS_SPACE.nrpages] -= 1;
 }
 
-/** find_get_page: the cached page at index with a reference, or 0; takes tree_lock */
+/** find_get_page: the cached page at index with a reference, or 0; takes tree_lock (E4: none, see find_get_entry) */
 export function find_get_page(as: number, index: number): number {
   const slot = radix_tree_slot(as, index);
   if (slot < 0) return 0;
+  if (ERA.id === E4) return find_get_entry(slot);
   read_lock_tree(as);
   const pfn = i32[slot];
   if (pfn !== 0) get_page(pfn);
   read_unlock_tree(as);
   return pfn;
+}
+
+/**
+ * find_get_entry (5.1, under rcu_read_lock: no lock at all): read the slot,
+ * take a speculative reference with get_page_unless_zero (a page frozen by
+ * a migrator or an exchanger reads 0: look again, this CPU spins here until
+ * it is unfrozen or the slot changes), then re-check that the slot still
+ * holds the page, else drop it and look again (kernel-notes 3.3.1)
+ */
+function find_get_entry(slot: number): number {
+  for (;;) {
+    const pfn = Atomics.load(i32, slot); // xas_load
+    if (pfn === 0) return 0;
+    preempt_point(PP_RESCHED, -1);
+    if (!get_page_unless_zero(pfn)) { cpu_relax(); check_halt(); continue; } // frozen (or being freed): repeat
+    if (Atomics.load(i32, slot) === pfn) return pfn; // the page moved while we took it? no
+    put_page(pfn);
+  }
 }
 
 /** add_to_page_cache: a file page enters mapping at index (page locked); takes tree_lock */

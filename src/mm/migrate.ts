@@ -25,7 +25,9 @@ import { get_page, get_page_unless_zero, isolate_lru_page, move_to_lru, put_page
 import { find_vma } from './mmap.js';
 import { FOLL_GET, follow_page } from './memory.js';
 import { down_read, up_read } from '../sync/rwsem.js';
-import { E1, E2, E3, ERA } from '../shm/era.js';
+import { E1, E2, E3, E4, ERA } from '../shm/era.js';
+import { MIGRATE_SYNC } from './migrate_mode.js';
+import { buffer_migrate_lock_buffers, unlock_buffer } from './buffer.js';
 import { page_ref_freeze, page_ref_unfreeze } from './page_ref.js';
 import { migrate_pages_to } from './vmscan_migrate.js';
 import { SW_MIGRATE_NO_REFCOUNT_RECHECK, buggy } from '../shm/switches.js';
@@ -187,14 +189,36 @@ function migrate_page(mapping: number, newpage: number, old: number): number {
   return 0;
 }
 
-/** buffer_migrate_page: as migrate_page, and the buffers (PG_private, private, their reference) move too */
+/**
+ * buffer_migrate_page: as migrate_page, and the buffers (PG_private, private,
+ * their reference) move too. E4 (5.0 on) locks the buffers across the move
+ * (buffer_migrate_lock_buffers; the model's 2.6.18-shaped migrate_pages has
+ * no mode: it may block, as MIGRATE_SYNC)
+ */
 function buffer_migrate_page(mapping: number, newpage: number, old: number): number {
   if ((Atomics.load(i32, page_base(old) + PAGE.flags) & PG_private) === 0) return migrate_page(mapping, newpage, old);
+  if (ERA.id === E4) buffer_migrate_lock_buffers(old, MIGRATE_SYNC);
   const rc = migrate_page_move_mapping(mapping, newpage, old);
-  if (rc !== 0) return rc;
+  if (rc !== 0) {
+    if (ERA.id === E4) unlock_buffer(old);
+    return rc;
+  }
   move_buffers(newpage, old);
   migrate_page_copy(newpage, old);
+  if (ERA.id === E4) unlock_buffer(old); // the lock bit taken above (the model keeps BH_Lock in the page it was taken on)
   return 0;
+}
+
+/**
+ * expected_page_refs (5.1, exported by seed 002): the references a page
+ * under migration or exchange may have: the isolation's, and with a mapping
+ * the cache's and the buffers'. (5.1 adds one for a device-private page;
+ * none reaches this path in the model.)
+ */
+export function expected_page_refs(mapping: number, pfn: number): number {
+  let expected = 1;
+  if (mapping !== 0) expected += 1 + ((Atomics.load(i32, page_base(pfn) + PAGE.flags) & PG_private) !== 0 ? 1 : 0);
+  return expected;
 }
 
 /**
@@ -217,7 +241,7 @@ export function move_buffers(newpage: number, old: number): void {
  * first; this attempt fails (-EAGAIN) and a later pass finds it clean. The
  * ptes come back before the write drops the page lock; relocked on return.
  */
-function writeout(mapping: number, old: number): number {
+export function writeout(mapping: number, old: number): number {
   if (!TestClearPageFlag(old, PG_dirty)) return EAGAIN; // clear_page_dirty_for_io
   remove_migration_ptes(old, old);
   writepage(mapping, old); // unlocks the page

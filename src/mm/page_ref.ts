@@ -15,7 +15,9 @@ export const page_ref_count = (pfn: number): number => Atomics.load(i32, page_ba
 
 /** page_ref_freeze: _count from exactly `count` to 0, or nothing; true if frozen */
 export function page_ref_freeze(pfn: number, count: number): boolean {
-  return Atomics.compareExchange(i32, page_base(pfn) + PAGE._count, count, 0) === count;
+  const ok = Atomics.compareExchange(i32, page_base(pfn) + PAGE._count, count, 0) === count;
+  if (ok && nr_frozen < frozen.length) frozen[nr_frozen++] = pfn; // C-FREEZE's list (seed 002)
+  return ok;
 }
 
 /** page_ref_unfreeze: a frozen page's _count becomes `count` (VM_BUG_ON_PAGE(page_count(page) != 0)) */
@@ -23,6 +25,31 @@ export function page_ref_unfreeze(pfn: number, count: number): void {
   const c = page_base(pfn) + PAGE._count;
   BUG_ON(Atomics.load(i32, c) !== 0, 'VM_BUG_ON_PAGE(page_count(page) != 0) in page_ref_unfreeze', pfn);
   Atomics.store(i32, c, count);
+  for (let k = 0; k < nr_frozen; k++) if (frozen[k] === pfn) { frozen[k] = frozen[--nr_frozen]; break; }
+}
+
+// seed 002: C-FREEZE (kernel-notes 5.2). The pages this CPU (this thread)
+// froze and has not unfrozen; a freezer that lets go of the tree lock
+// (xa_lock) must have none left. The kernel has no such check: a page left
+// frozen is found later, by whoever spins on it or puts it.
+const frozen = new Int32Array(4);
+let nr_frozen = 0;
+
+/**
+ * C-FREEZE: the first page this CPU froze that still reads 0, or 0 (called
+ * as the freezer drops xa_lock). An entry whose count is back is forgotten.
+ */
+export function page_ref_frozen_by_me(): number {
+  for (let k = 0; k < nr_frozen; ) {
+    if (page_ref_count(frozen[k]) === 0) return frozen[k];
+    frozen[k] = frozen[--nr_frozen];
+  }
+  return 0;
+}
+
+/** a path that starts holding no freeze by protocol (exchange_pages) forgets what a CPU unwound from left */
+export function page_ref_forget_frozen(): void {
+  nr_frozen = 0;
 }
 
 /** PageFrozen-style test for checkers (the kernel has none): a page in use whose count reads 0 */

@@ -7,6 +7,7 @@ import { ANON_VMA, IDALLOC, MM, PAGE, VMA } from '../shm/layout.js';
 import { BASES, as_base, av_base, i32, page_base, sizes, vma_base } from '../shm/machine.js';
 import { ListDesc, list_add, list_add_after, list_add_tail, list_del, list_empty } from '../shm/list.js';
 import { SW_ANON_VMA_LIST_HEAD, buggy } from '../shm/switches.js';
+import { E4, ERA } from '../shm/era.js';
 import { EV_ANON_VMA_LINK, EV_UNMAP_ONE, trace_event } from '../cpu/events.js';
 import { flush_tlb_page } from '../cpu/tlb.js';
 import { BUG, BUG_ON } from '../check/bug.js';
@@ -19,7 +20,7 @@ import {
 import { pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
 import { pte_dirty, pte_pfn, pte_present, pte_write } from './pgtable.js';
 import { is_migration_entry, make_migration_entry, swp_entry_to_pte } from './swapops.js';
-import { ADDRESS_SPACE, PG_dirty, PG_locked, PG_referenced, PG_swapcache } from '../shm/layout.js';
+import { ADDRESS_SPACE, PG_dirty, PG_locked, PG_referenced, PG_swapbacked, PG_swapcache } from '../shm/layout.js';
 import { put_page } from './swap.js';
 import { swap_duplicate } from './swapfile.js';
 import { mmlist_add } from './mmap.js';
@@ -119,6 +120,25 @@ export function anon_vma_unpin(av: number): void {
   if (empty) anon_vma_free(av);
 }
 
+/**
+ * page_get_anon_vma (E3/E4, seed 002's exchange): a reference on the anon
+ * page's anon_vma that keeps it alive while the page is unmapped, or 0 if
+ * the page is not mapped (then nobody can map it again while we hold its
+ * page lock, and no anon_vma is needed). Caller holds the page lock; the
+ * model's reference is anon_vma_pin (takes anon_vma->lock).
+ */
+export function page_get_anon_vma(pfn: number): number {
+  const m = i32[page_base(pfn) + PAGE.mapping];
+  if ((m & PAGE_MAPPING_ANON) === 0 || !page_mapped(pfn)) return 0;
+  anon_vma_pin(m >>> 1);
+  return m >>> 1;
+}
+
+/** put_anon_vma: drop page_get_anon_vma's reference (may free the anon_vma; takes anon_vma->lock) */
+export function put_anon_vma(av: number): void {
+  anon_vma_unpin(av);
+}
+
 function __page_set_anon_rmap(pfn: number, vma: number, addr: number): void {
   const p = page_base(pfn);
   i32[p + PAGE.index] = linear_page_index(vma, addr);
@@ -132,6 +152,7 @@ export function page_add_anon_rmap(pfn: number, vma: number, addr: number): void
 
 /** page_add_new_anon_rmap: a page nobody else can see yet */
 export function page_add_new_anon_rmap(pfn: number, vma: number, addr: number): void {
+  if (ERA.id === E4) Atomics.or(i32, page_base(pfn) + PAGE.flags, PG_swapbacked); // 5.1: __SetPageSwapBacked (2.6.28 on); exchange carries it
   Atomics.store(i32, page_base(pfn) + PAGE._mapcount, 0);
   __page_set_anon_rmap(pfn, vma, addr);
 }

@@ -44,6 +44,9 @@ export const PG_waiters = 1 << 17;
 export const PG_pgtable = 1 << 18;
 /** free in the page allocator (2.6.18's PG_buddy) */
 export const PG_buddy = 1 << 19;
+// seed 002 (exchange pages, E4): 1 << 24..1 << 25
+/** model: BH_Lock of the page's one buffer head (kernel-notes 8: one buffer id per page), taken by buffer_migrate_lock_buffers */
+export const PG_bh_lock = 1 << 24;
 
 export const PAGE_FLAG_NAMES: readonly [number, string][] = [
   [PG_locked, 'locked'], [PG_error, 'error'], [PG_referenced, 'referenced'],
@@ -51,6 +54,7 @@ export const PAGE_FLAG_NAMES: readonly [number, string][] = [
   [PG_private, 'private'], [PG_writeback, 'writeback'], [PG_swapcache, 'swapcache'],
   [PG_reserved, 'reserved'], [PG_checked, 'checked'], [PG_mappedtodisk, 'mappedtodisk'],
   [PG_swapbacked, 'swapbacked'], [PG_waiters, 'waiters'], [PG_pgtable, 'pgtable'], [PG_buddy, 'buddy'],
+  [PG_bh_lock, 'bh_lock'],
 ];
 
 /** spinlock_t: the lock word (0 free, owner cpu+1, top bit = sleepers) and the last owner, for bounces */
@@ -222,6 +226,9 @@ export const CPUSTAT = defineStruct('cpustat', {
   io_submitted: 1, io_completed: 1, // I/O requests this CPU queued, and completed (its own or others')
   writeback_seen: 1, // a path met a page under writeback that another CPU submitted (the I/O window is real)
   writeback_waits: 1, // wait_on_page_writeback calls that found the page under writeback
+  // seed 002 (exchange pages, E4)
+  exchanges: 1, exchange_ok: 1, exchange_fail: 1, // pairs exchange_pages took on, exchanged, gave up on
+  exchange_backoffs: 1, // unmap_and_exchange let go of the first page lock (trylock of the second failed)
 }, { padTo: 16 });
 
 /**

@@ -3,7 +3,7 @@
 // Each switch is read at exactly the line the patch changed.
 import { GLOBALS } from './layout.js';
 import { BASES, i32 } from './machine.js';
-import { E1, E2, era_label } from './era.js';
+import { E1, E2, E4, era_label } from './era.js';
 
 export interface SwitchInfo {
   bit: number; name: string; /** the seed patch (its id) whose hunk this is */ patch: string; what: string;
@@ -28,6 +28,11 @@ export const SW_SWAP_COUNT_ON_MIGRATION_ENTRY = 1 << 4;
 export const SW_SWAPON_TYPE_RANGE = 1 << 5;
 export const SW_SWAPIN_NO_ENTRY_RECHECK = 1 << 6;
 export const SW_MIGRATE_NO_REFCOUNT_RECHECK = 1 << 7;
+// seed 002 (exchange pages, E4)
+export const SW_EXCHANGE_LOCK_ORDER = 1 << 8;
+export const SW_EXCHANGE_WRITEBACK_BUG_ON = 1 << 9;
+export const SW_EXCHANGE_ASYNC_MODE_MASK = 1 << 10;
+export const SW_EXCHANGE_FREEZE_NO_UNWIND = 1 << 11;
 
 export const SWITCHES: readonly SwitchInfo[] = [
   { bit: SW_ANON_VMA_LIST_HEAD, name: 'anon-vma-list-head', patch: '000_f600569768ae13bb',
@@ -48,6 +53,19 @@ export const SWITCHES: readonly SwitchInfo[] = [
   { bit: SW_MIGRATE_NO_REFCOUNT_RECHECK, name: 'migrate-no-refcount-recheck', patch: '001_390dd438745448cc',
     what: 'the slot switch under tree_lock trusts the unlocked reference test: page_count != nr_refs is not re-checked (a get_user_pages pin taken meanwhile is lost)',
     eras: [E1, E2] },
+  // seed 002 (exchange pages, E4)
+  { bit: SW_EXCHANGE_LOCK_ORDER, name: 'exchange-lock-order', patch: '002_19ad3c618e26d64a',
+    what: 'not a line the seed changes: the hazard its message names ("lock multiple files ... could cause deadlocks"): unmap_and_exchange sleeps in lock_page(to) holding from; fixed (the model\'s, after the kernel\'s multi-page rule): trylock to, else unlock from, wait, -EAGAIN',
+    eras: [E4] },
+  { bit: SW_EXCHANGE_WRITEBACK_BUG_ON, name: 'exchange-writeback-bug-on', patch: '002_19ad3c618e26d64a',
+    what: 'unmap_and_exchange has BUG_ON(PageWriteback(to_page)) as before the patch, instead of -EBUSY (async, sync-light) or wait_on_page_writeback (sync)',
+    eras: [E4] },
+  { bit: SW_EXCHANGE_ASYNC_MODE_MASK, name: 'exchange-async-mode-mask', patch: '002_19ad3c618e26d64a',
+    what: 'unmap_and_exchange compares the whole mode word (mode == MIGRATE_ASYNC) instead of mode & MIGRATE_MODE_MASK, so MIGRATE_ASYNC | MIGRATE_MT callers sleep in lock_page',
+    eras: [E4] },
+  { bit: SW_EXCHANGE_FREEZE_NO_UNWIND, name: 'exchange-freeze-no-unwind', patch: '002_19ad3c618e26d64a',
+    what: 'exchange_page_move_mapping: when freezing from_page fails, to_page is not unfrozen (left at refcount 0)',
+    eras: [E4] },
 ];
 
 /**

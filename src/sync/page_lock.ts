@@ -7,8 +7,9 @@
 // so does a waiter for PG_writeback.
 import { BIO, CPUSTAT, PAGE, PG_locked, PG_waiters, PG_writeback } from '../shm/layout.js';
 import { bio_base, i32, page_base } from '../shm/machine.js';
-import { current } from '../cpu/current.js';
-import { BUG_ON } from '../check/bug.js';
+import { PF_MEMALLOC, current } from '../cpu/current.js';
+import { BUG_ON, OOPS_INVARIANT, fail } from '../check/bug.js';
+import { describe_lock } from '../check/lock_names.js';
 import { LC_PAGE_LOCK } from './lock_class.js';
 import { PP_LOCK_ACQUIRE, PP_PAGE_WAIT, check_halt, controlled, cpu_relax, preempt_point, preempt_point_release } from './preempt.js';
 import { lock_acquired, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
@@ -42,6 +43,7 @@ export function trylock_page(pfn: number): boolean {
 export function lock_page(pfn: number): void {
   const p = page_base(pfn);
   const f = p + PAGE.flags;
+  if ((current.flags & PF_MEMALLOC) !== 0) might_sleep_memalloc(pfn, 'lock_page');
   preempt_point(PP_LOCK_ACQUIRE, f);
   if ((Atomics.or(i32, f, PG_locked) & PG_locked) === 0) {
     i32[p + PAGE.owner_cpu] = current.tag;
@@ -65,6 +67,21 @@ export function lock_page(pfn: number): void {
   lock_contended_acquired(f, LC_PAGE_LOCK, false, lock_wait_end(t0));
 }
 
+/**
+ * seed 002, C-ASYNC (kernel-notes 5.2): lock_page (and waiting for a locked
+ * page) may sleep, and a task in
+ * an allocation's own compaction (PF_MEMALLOC, MIGRATE_ASYNC) must not: it
+ * may hold page locks itself (readahead's), so sleeping on one can wait for
+ * itself. The kernel has no such check (might_sleep sees no spinlock here);
+ * the model's says which lock the task was about to sleep on.
+ */
+function might_sleep_memalloc(pfn: number, fn: string): void {
+  const f = page_base(pfn) + PAGE.flags;
+  const owner = (Atomics.load(i32, f) & PG_locked) !== 0 ? i32[page_base(pfn) + PAGE.owner_cpu] : 0;
+  const by = owner === 0 ? 'unlocked now' : owner === current.tag ? `held by CPU ${owner - 1} (itself)` : `held by CPU ${owner - 1}`;
+  fail(OOPS_INVARIANT, `mmrace: C-ASYNC: async migration might sleep: ${fn}(${describe_lock(f, LC_PAGE_LOCK)}, ${by}) in a PF_MEMALLOC MIGRATE_ASYNC section of ${current.comm}/${current.cpu + 1}`, pfn);
+}
+
 export function unlock_page(pfn: number): void {
   const p = page_base(pfn);
   BUG_ON((Atomics.load(i32, p + PAGE.flags) & PG_locked) === 0, 'BUG() in unlock_page: !TestClearPageLocked(page)', pfn);
@@ -78,6 +95,7 @@ export function unlock_page(pfn: number): void {
 /** sleep until the page is unlocked (does not take the lock) */
 export function wait_on_page_locked(pfn: number): void {
   const f = page_base(pfn) + PAGE.flags;
+  if ((current.flags & PF_MEMALLOC) !== 0 && (Atomics.load(i32, f) & PG_locked) !== 0) might_sleep_memalloc(pfn, 'wait_on_page_locked');
   lockdep_acquire(f, LC_PAGE_LOCK, LD_WAIT); // a wait that might sleep: a dependency whether or not it sleeps now
   if ((Atomics.load(i32, f) & PG_locked) === 0) return;
   const t0 = lock_wait_begin(f, LC_PAGE_LOCK, i32[page_base(pfn) + PAGE.owner_cpu]);
