@@ -263,7 +263,7 @@ export function unmap_and_exchange(from: number, to: number, mode: number): numb
     VM_BUG_ON_PAGE(PageWriteback(from), 'PageWriteback(from_page)', from);
     if (PageWriteback(to)) {
       // switch:exchange-writeback-bug-on: buggy, the line before the patch
-      if (buggy(SW_EXCHANGE_WRITEBACK_BUG_ON)) BUG('kernel BUG at mm/exchange.c: BUG_ON(PageWriteback(to_page)) in unmap_and_exchange', to);
+      if (buggy(SW_EXCHANGE_WRITEBACK_BUG_ON)) BUG('BUG_ON(PageWriteback(to_page)) in unmap_and_exchange', to);
       // Only a full synchronous exchange waits for writeback; async's retry loop is too short and
       // sync-light's stall too costly (the patch's words, after __unmap_and_move)
       if (!mode_is_sync(mode)) { rc = EBUSY; break out_unlock; } // switch:exchange-async-mode-mask

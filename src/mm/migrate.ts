@@ -111,6 +111,13 @@ export function migration_entry_wait(mm: number, addr: number): void {
     if (!get_page_unless_zero(page)) { pte_unmap_unlock(slot); return; }
   } else get_page(page);
   pte_unmap_unlock(slot);
+  if (ERA.id === E4) {
+    // 5.0's put_and_wait_on_page_locked: the reference goes as the waiter queues, before it sleeps,
+    // so a waiter no longer holds up a migration's (or exchange's) reference count while it waits
+    put_page(page);
+    wait_on_page_locked(page);
+    return;
+  }
   wait_on_page_locked(page);
   put_page(page);
 }

@@ -4,17 +4,18 @@
 // cached page past it is taken out of the cache (truncate_inode_pages), and
 // last the blocks are freed (the model zeroes the backing store past
 // i_size, so a later extension reads zeroes, as holes do).
-import { FILE_PAGES, PAGE, PAGE_SHIFT, PG_dirty, PG_uptodate, VMA, WORDS_PER_PAGE } from '../shm/layout.js';
+import { FILE_PAGES, PAGE, PAGE_SHIFT, PG_dirty, PG_private, PG_uptodate, PG_writeback, VMA, WORDS_PER_PAGE } from '../shm/layout.js';
 import { i32, page_base, vma_base } from '../shm/machine.js';
 import { LC_I_MMAP, LC_I_MUTEX } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { down_write, up_write } from '../sync/rwsem.js';
-import { unlock_page, wait_on_page_writeback } from '../sync/page_lock.js';
+import { trylock_page, unlock_page, wait_on_page_writeback } from '../sync/page_lock.js';
 import { cond_resched } from '../sync/preempt.js';
-import { ClearPageFlag, vma_field } from './mm_types.js';
+import { ClearPageFlag, page_flags, page_mapped, vma_field } from './mm_types.js';
+import { remove_mapping } from './vmscan.js';
 import { put_page } from './swap.js';
 import { do_invalidatepage } from './buffer.js';
-import { write_lock_tree, write_unlock_tree, file_backing, file_check, find_lock_page, i_mutex, i_size_read, i_size_write, mapping_i_mmap_head, mapping_i_mmap_lock, mapping_truncate_count, remove_from_page_cache } from './filemap.js';
+import { write_lock_tree, write_unlock_tree, file_backing, file_check, find_get_page, find_lock_page, i_mutex, i_size_read, i_size_write, mapping_i_mmap_head, mapping_i_mmap_lock, mapping_truncate_count, remove_from_page_cache } from './filemap.js';
 import { zap_page_range } from './memory.js';
 
 /**
@@ -87,4 +88,25 @@ export function do_truncate(as: number, pages: number): void {
     }
   }
   up_write(i_mutex(as));
+}
+
+/**
+ * invalidate_mapping_pages (seed 002's readers, fadvise(POSIX_FADV_DONTNEED)):
+ * drop the clean, unmapped, idle cached pages of [start, end) from the
+ * cache; a busy page stays. Takes each page lock (trylock, as
+ * invalidate_inode_page's caller does), then tree_lock in remove_mapping.
+ */
+export function invalidate_mapping_pages(as: number, start: number, end: number): number {
+  let dropped = 0;
+  for (let index = start; index < end && index < FILE_PAGES; index++) {
+    const pfn = find_get_page(as, index);
+    if (pfn === 0) continue;
+    if (trylock_page(pfn)) {
+      const f = page_flags(pfn);
+      if (i32[page_base(pfn) + PAGE.mapping] === as << 1 && !page_mapped(pfn) && (f & (PG_dirty | PG_writeback | PG_private)) === 0 && remove_mapping(as, pfn)) dropped++;
+      unlock_page(pfn);
+    }
+    put_page(pfn);
+  }
+  return dropped;
 }
