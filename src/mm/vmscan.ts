@@ -16,6 +16,8 @@ import { __remove_from_page_cache, mapping_field, try_to_release_page, write_loc
 import { writepage } from './page_io.js';
 import { swap_free } from './swapfile.js';
 import { move_to_lru, put_page } from './swap.js';
+import { E4, ERA } from '../shm/era.js';
+import { page_ref_freeze, page_ref_unfreeze } from './page_ref.js';
 
 export const PAGEOUT_FREED = 0, PAGEOUT_KEPT = 1, PAGEOUT_ACTIVATED = 2;
 /** pageout's verdicts (2.6.16's migrate_pages and swap_page read them too) */
@@ -43,17 +45,24 @@ export function pageout(pfn: number, mapping: number): number {
  */
 export function remove_mapping(mapping: number, pfn: number): boolean {
   write_lock_tree(mapping);
-  if (page_count(pfn) !== 2 || (page_flags(pfn) & PG_dirty) !== 0) { write_unlock_tree(mapping); return false; }
+  // E4 (lockless lookups): the count is frozen, not only read, or a find_get_page could take a reference
+  // after the test and keep the page past its removal (5.x __remove_mapping); the freeze holds until the slot is gone
+  if (ERA.id === E4) {
+    if (!page_ref_freeze(pfn, 2)) { write_unlock_tree(mapping); return false; }
+    if ((page_flags(pfn) & PG_dirty) !== 0) { page_ref_unfreeze(pfn, 2); write_unlock_tree(mapping); return false; }
+  } else if (page_count(pfn) !== 2 || (page_flags(pfn) & PG_dirty) !== 0) { write_unlock_tree(mapping); return false; }
   if ((page_flags(pfn) & PG_swapcache) !== 0) {
     const entry = i32[page_base(pfn) + PAGE.private];
     __delete_from_swap_cache(pfn);
+    if (ERA.id === E4) page_ref_unfreeze(pfn, 1); // the slot is gone: the caller's reference is all that is left
     write_unlock_tree(mapping);
     swap_free(entry);
   } else {
     __remove_from_page_cache(pfn);
+    if (ERA.id === E4) page_ref_unfreeze(pfn, 1); // (as above)
     write_unlock_tree(mapping);
   }
-  put_page(pfn); // the cache's reference
+  if (ERA.id !== E4) put_page(pfn); // the cache's reference (E4: the unfreeze dropped it)
   return true;
 }
 

@@ -46,6 +46,8 @@ const FILE = FIRST_FILE;
 /** Q's shared mapping of the file */
 const QMAP = 0x80000;
 const hex = (n: number) => '0x' + (n >>> 0).toString(16);
+/** pairs per exchange_pages call of the exchanger */
+const PAIRS = 4;
 /** the file's initial word w of page p (setup's, before any user wrote) */
 const file_initial = (p: number, w: number) => (0x7d << 24) | (p << 8) | w;
 
@@ -88,7 +90,7 @@ class Exchange {
   readonly shadow: Shadow | null;
   /** the file as the filer left it (one filer per run) */
   private readonly fdata: Int32Array;
-  private readonly pairs = new Int32Array(2);
+  private readonly pairs = new Int32Array(2 * PAIRS);
   private counter = 1;
 
   constructor(readonly ctx: CpuContext, owner: boolean) {
@@ -103,7 +105,7 @@ class Exchange {
   touch(): void {
     set_path(EV_USER);
     switch_mm(this.p);
-    for (let k = 0; k < 4; k++) {
+    for (let k = 0; k < 8; k++) {
       const a = prandom_below(this.npages), b = prandom_below(this.npages);
       must(this.shadow!.store(a, prandom_below(WORDS_PER_PAGE)), 'store');
       must(this.shadow!.check(b, prandom_below(WORDS_PER_PAGE)), 'load');
@@ -123,27 +125,32 @@ class Exchange {
   }
 
   /**
-   * the exchanger: an anon page of P and a cached page of the file, each
-   * isolated (their lookup references dropped), then exchange_pages with
+   * the exchanger: up to PAIRS (anon page of P, cached page of the file)
+   * pairs, each page isolated (its lookup reference dropped; isolation is
+   * exclusive, so the pages are distinct), then one exchange_pages call with
    * the syscall's mode (sometimes MIGRATE_SYNC_LIGHT, which gives up on
    * writeback instead of waiting)
    */
   exchange(): void {
     set_path(EV_EXCHANGE);
-    const a = this.anon_page(prandom_below(this.npages));
-    if (a === 0) return;
-    const ok = isolate_lru_page(a) === 0;
-    put_page(a);
-    if (!ok) return;
-    const f = find_get_page(FILE, prandom_below(this.fpages));
-    if (f === 0 || isolate_lru_page(f) !== 0) {
-      if (f !== 0) put_page(f);
-      putback_lru_page(a);
-      return;
+    let nr = 0;
+    for (let k = 0; k < PAIRS; k++) {
+      const a = this.anon_page(prandom_below(this.npages));
+      if (a === 0) continue;
+      const ok = isolate_lru_page(a) === 0;
+      put_page(a);
+      if (!ok) continue;
+      const f = find_get_page(FILE, prandom_below(this.fpages));
+      if (f === 0 || isolate_lru_page(f) !== 0) {
+        if (f !== 0) put_page(f);
+        putback_lru_page(a);
+        continue;
+      }
+      put_page(f);
+      this.pairs[2 * nr] = a; this.pairs[2 * nr + 1] = f;
+      nr++;
     }
-    put_page(f);
-    this.pairs[0] = a; this.pairs[1] = f;
-    exchange_pages(this.pairs, 1, (prandom_below(8) === 0 ? MIGRATE_SYNC_LIGHT : MIGRATE_SYNC) | MIGRATE_MT);
+    if (nr > 0) exchange_pages(this.pairs, nr, (prandom_below(8) === 0 ? MIGRATE_SYNC_LIGHT : MIGRATE_SYNC) | MIGRATE_MT);
   }
 
   /** the abba harness: two anon pages of P, pinned (not isolated), exchanged p -> q (`rev`: q -> p) */
@@ -243,7 +250,7 @@ function run_roles(ctx: CpuContext, roles: (n: number) => string[], body: (x: Ex
   }
 }
 
-const abba_roles = cycle_roles(['exchanger-fwd', 'exchanger-rev', 'toucher'], ['kswapd']);
+const abba_roles = cycle_roles(['exchanger-fwd', 'exchanger-rev', 'toucher'], ['exchanger-fwd', 'exchanger-rev']);
 
 export const exchangeAbba: Scenario = {
   name: 'exchange-abba',
@@ -258,7 +265,7 @@ export const exchangeAbba: Scenario = {
   signature: /deadlock|blocked for more than|wait-for cycle/,
   sizes: { nr_pages: 256, nr_mm: 8, nr_vma: 32, nr_files: 1 },
   roles: abba_roles,
-  setup: () => exchange_setup(8, 0, false, false),
+  setup: () => exchange_setup(4, 0, false, false),
   run: (ctx) => run_roles(ctx, abba_roles, (x, role) => {
     switch (role) {
       case 'exchanger-fwd': x.exchange_pinned(false); break;
