@@ -18,6 +18,8 @@ export function expected_of(s: Scenario): Expected {
 
 /** the run failed, and (when a signature is known) with the scenario's own failure */
 export function reproduced(e: Expected, r: RunResult): boolean {
+  // a liveness failure counts only for a scenario whose signature names it (seed 002's exchange-abba: a deadlock)
+  if (r.outcome === 'liveness') return !!e.signature && e.signature.test([r.oops?.text ?? '', r.watchdog ?? '', r.reason ?? ''].join('\n'));
   if (r.outcome !== 'bug' && r.outcome !== 'violation') return false;
   if (!e.signature) return true;
   return e.signature.test([r.oops?.text ?? '', ...r.invariants].join('\n'));

@@ -3,7 +3,7 @@
 // (free-running and explored), then the controlled executor's scheduling
 // decisions per second. Figures are measured and printed, never asserted.
 // BENCH_QUICK=1 shortens every part; BENCH_PARTS picks some; BENCH_SCENARIOS picks first_failure's scenarios
-// (micro,scaling,first_failure,sched; all by default; first_bug, the part's
+// (micro,scaling,first_failure,sched,exchange; all by default; first_bug, the part's
 // old name, still selects first_failure).
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -11,9 +11,10 @@ import { micro } from './micro.js';
 import { scaling } from './scenario.js';
 import { first_failure, first_failure_options, first_failure_table, raced } from './first_failure.js';
 import { pingpong, sched } from './sched.js';
+import { exchange_bench } from './exchange.js';
 
 const quick = process.env.BENCH_QUICK === '1';
-const PARTS = ['micro', 'scaling', 'first_failure', 'sched'];
+const PARTS = ['micro', 'scaling', 'first_failure', 'sched', 'exchange'];
 const ALIASES: Record<string, string> = { first_bug: 'first_failure' };
 const parts = (process.env.BENCH_PARTS ?? PARTS.join(',')).split(',').map((x) => ALIASES[x.trim()] ?? x.trim());
 for (const p of parts) if (!PARTS.includes(p)) { console.error(`bench: BENCH_PARTS: unknown part '${p}' (${PARTS.join(', ')})`); process.exit(2); }
@@ -35,6 +36,17 @@ if (parts.includes('micro')) {
 page cache vs the anon fault (same run): lookup ${f(lookup / anon, 2)}x, file fault ${f(filef / anon, 2)}x an anon fault (${f(anon)} ns)`);
   figures.page_cache_ratios = { lookup_vs_anon_fault: lookup / anon, file_fault_vs_anon_fault: filef / anon };
   figures.micro = m;
+}
+
+if (parts.includes('exchange')) {
+  // seed 002: exchanges/s against migrations/s of the same pages (E4, one thread)
+  const x = await exchange_bench(quick ? 100 : 400);
+  console.log('\n## seed 002: exchange against migration of the same pages (E4, one thread)\n');
+  console.log('| operation | ns/op | ops/s | ± % |\n|---|---:|---:|---:|');
+  for (const r of x) console.log(`| ${r.name} | ${f(r.ns_per_op)} | ${f(r.ops_per_s, 0)} | ${f(r.rme)} |`);
+  const ex = x[0].ns_per_op, mig = x[1].ns_per_op;
+  console.log(`\nexchanges/s ${f(1e9 / ex, 0)} against migrations/s ${f(2e9 / mig, 0)} (the same two pages migrated: ${f(mig / ex, 2)}x an exchange's time)`);
+  figures.exchange = { rows: x, exchanges_per_s: 1e9 / ex, migrations_per_s: 2e9 / mig };
 }
 
 if (parts.includes('scaling')) {
