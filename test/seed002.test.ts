@@ -56,6 +56,8 @@ describe('seed 002 buggy protocols on real workers (free-running, 3 CPUs)', () =
     expect(OUTCOME_EXIT[r.outcome]).toBe(3);
     expect(r.reason).toMatch(/deadlock: CPU \d \(exchanger-(fwd|rev)\) waits for PG_locked \(page lock of pfn \d+\), held by CPU \d \(exchanger-(fwd|rev)\); CPU \d \(exchanger-(fwd|rev)\) waits for PG_locked/);
     expect(r.watchdog ?? r.oops?.text ?? '').toMatch(/INFO: task exchanger-(fwd|rev):\d blocked for more than \d+ seconds/);
+    // first mmrace's lockdep, at the wait that closed the cycle of page-lock instances
+    expect(r.lockdep_cycle).toBe('PG_locked -> PG_locked');
   });
 });
 
@@ -76,7 +78,10 @@ describe('seed 002 under the controlled executor', () => {
       expect(run.outcome).toBe(outcome);
       const text = [run.oops?.text ?? '', run.watchdog ?? ''].join('\n');
       expect(text).toMatch(s.signature!);
-      if (outcome === 'liveness') expect(text).toMatch(/INFO: task exchanger-(fwd|rev):\d blocked for more than 120 seconds/);
+      if (outcome === 'liveness') {
+        expect(text).toMatch(/INFO: task exchanger-(fwd|rev):\d blocked for more than 120 seconds/);
+        expect(run.lockdep_cycle).toBe('PG_locked -> PG_locked');
+      }
       const [b] = await explore(ex, o);
       expect(b.first_failure_iteration).toBe(a.first_failure_iteration);
       const r = await ex.run({ ...a.first!.options, strategy: { name: 'replay', segments: segments_of(a.first!.run.switches), first: a.first!.run.first_cpu } });

@@ -68,6 +68,8 @@ export function lockdep_cycle_report(roles: string[], header: string): LockdepSe
     header,
     '------------------------------------------------------',
     ...([...chain, to].includes(LC_PAGE_LOCK) ? [`mmrace: ${cname(LC_PAGE_LOCK)} is no lockdep class in the kernel: its lockdep never sees page locks or waits on them, so the kernel would not print this report; mmrace's lockdep does`] : []),
+    // seed 002: two page locks, by instance (the class graph takes nesting within a class as annotated)
+    ...(from === to && chain.length === 1 ? [`mmrace: a cycle of ${cname(to)} instances: the holder of the page lock this task waits for waits (through the CPUs' page-lock waits) for one this task holds`] : []),
     `${me} is trying to ${wait ? 'wait for' : 'acquire'} lock:`,
     ` (${describe_lock(i32[r + LOCKDEP_REPORT.to_lock], to)}), at: ${stack[0] ?? '?'}`,
     '',

@@ -13,11 +13,11 @@
 // it took is a `from` for later acquisitions. Nesting within one class (two
 // PTLs in copy_pte_range, old and new page in migration) is not checked: the
 // kernel annotates those with *_nested subclasses.
-import { GLOBALS, HELD_CLS_MASK, LD_LOCK, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT, LOCKDEP_STACK_BYTES, PERCPU } from '../shm/layout.js';
-import { BASES, i32, u8 } from '../shm/machine.js';
+import { GLOBALS, HELD_CLS_MASK, HELD_MAX, LD_LOCK, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT, LOCKDEP_STACK_BYTES, PAGE, PERCPU } from '../shm/layout.js';
+import { BASES, i32, percpu_base, sizes, u8 } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { raw_call_trace } from '../check/stack.js';
-import { lock_class_name, NR_LOCK_CLASSES } from './lock_class.js';
+import { LC_PAGE_LOCK, lock_class_name, NR_LOCK_CLASSES } from './lock_class.js';
 
 const NR = NR_LOCK_CLASSES;
 const encoder = new TextEncoder();
@@ -33,10 +33,36 @@ export function lockdep_acquire(lock: number, cls: number, kind: number, read = 
   if (i32[BASES.globals + GLOBALS.lockdep_off] !== 0) return;
   const pc = current.pcpu;
   const n = i32[pc + PERCPU.nheld];
+  let same = false;
   for (let k = 0; k < n; k++) {
     const from = i32[pc + PERCPU.held_cls + k] & HELD_CLS_MASK;
-    if (from !== cls && i32[BASES.lockdep_dep + from * NR + cls] === 0) lockdep_new_dep(from, cls, lock, kind, read);
+    if (from === cls) same = true;
+    else if (i32[BASES.lockdep_dep + from * NR + cls] === 0) lockdep_new_dep(from, cls, lock, kind, read);
   }
+  // seed 002: a second page lock waited for while holding one (nesting within the class, which the
+  // class graph takes as annotated): an instance cycle through the CPUs' page-lock waits is a deadlock
+  if (same && cls === LC_PAGE_LOCK && page_lock_cycle(lock)) report_cycle(cls, cls, lock, kind, read, [cls], raw_call_trace(SYNC_FRAMES, 8));
+}
+
+/**
+ * seed 002: does waiting for page lock `lock` close a cycle of page-lock
+ * waits? Its holder waits for a page lock whose holder ... waits for one
+ * this CPU holds. Followed through PG_locked's owner_cpu, at most one step
+ * per CPU; a racy read (the others are parked, or about to be).
+ */
+function page_lock_cycle(lock: number): boolean {
+  const pc = current.pcpu;
+  const n = Math.min(i32[pc + PERCPU.nheld], HELD_MAX);
+  let want = lock;
+  for (let step = 0; step < sizes.nr_cpus; step++) {
+    const owner = i32[want - PAGE.flags + PAGE.owner_cpu]; // cpu + 1 of the page lock's holder
+    if (owner === 0 || owner === current.tag) return false;
+    const opc = percpu_base(owner - 1);
+    want = Atomics.load(i32, opc + PERCPU.await_lock);
+    if (want === 0 || (i32[opc + PERCPU.await_cls] & HELD_CLS_MASK) !== LC_PAGE_LOCK) return false;
+    for (let k = 0; k < n; k++) if (i32[pc + PERCPU.held + k] === want) return true;
+  }
+  return false;
 }
 
 /** a CPU holds more locks than the held stack records: lockdep turns itself off (as the kernel's does) */
