@@ -182,7 +182,7 @@ describe('lockdep end to end', () => {
     expect(s.stdout).toContain(`still fails: lockdep: ${cycle}`);
   });
 
-  it('no built-in scenario closes a lock-order cycle, in either protocol', () => {
+  it('no built-in scenario closes a lock-order cycle, in either protocol (but exchange-abba\'s buggy deadlock)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mmrace-lockdep-'));
     const list = SCENARIOS.map((s) => s.name);
     expect(list.length).toBeGreaterThanOrEqual(7);
@@ -192,7 +192,9 @@ describe('lockdep end to end', () => {
         const r = cli('run', s, '--protocol', protocol, '--cpus', '3', '--ops', '20000', '--json', json);
         expect(r.status, `${s} ${protocol}: ${r.stderr}`).not.toBe(2);
         const rep = JSON.parse(readFileSync(json, 'utf8'));
-        expect(rep.lockdep.report, `${s} ${protocol}`).toBeNull();
+        // seed 002: exchange-abba's buggy protocol is a deadlock of two page locks, reported at the wait that closes it
+        if (s === 'exchange-abba' && protocol === 'buggy') expect(rep.lockdep.report?.cycle, `${s} ${protocol}`).toEqual(['PG_locked', 'PG_locked']);
+        else expect(rep.lockdep.report, `${s} ${protocol}`).toBeNull();
         expect(rep.lockdep.disabled, `${s} ${protocol}`).toBeNull();
         expect(rep.lockdep.edges.length, `${s} ${protocol}`).toBeGreaterThan(3);
       }
