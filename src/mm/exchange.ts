@@ -28,11 +28,12 @@ import { EAGAIN, EBUSY, expected_page_refs, move_buffers, remove_migration_ptes,
 import { MIGRATE_ASYNC, MIGRATE_MODE_MASK, MIGRATE_SYNC } from './migrate_mode.js';
 import { page_ref_forget_frozen, page_ref_freeze, page_ref_frozen_by_me, page_ref_unfreeze } from './page_ref.js';
 import { page_get_anon_vma, put_anon_vma, try_to_unmap } from './rmap.js';
-import { buffer_migrate_lock_buffers, unlock_buffer } from './buffer.js';
+import { buffer_migrate_lock_buffers, try_to_free_buffers, unlock_buffer } from './buffer.js';
 import { put_page, putback_lru_page } from './swap.js';
-import { try_to_free_buffers } from './buffer.js';
 
 export const MIGRATEPAGE_SUCCESS = 0;
+/** exchange_pages: a page of the pair was freed under us (only the isolation reference was left): not exchanged, nothing to retry */
+const FREED_UNDER_US = 1;
 
 /** why exchange_page_move_mapping backed out (EV_EXCHANGE_MAPPING's last argument) */
 const WHY_COUNT = 0, WHY_SLOT = 1, WHY_FREEZE_TO = 2, WHY_FREEZE_FROM = 3;
@@ -319,14 +320,14 @@ export function exchange_pages(pairs: Int32Array, nr: number, mode: number): num
           put_page(from);
           if (page_count(to) === 1) put_page(to); else putback_lru_page(to);
           i32[st + CPUSTAT.exchange_fail] += 1;
-          rc = 1;
+          rc = FREED_UNDER_US;
           break putback;
         }
         if (page_count(to) === 1) {
           put_page(to);
           putback_lru_page(from);
           i32[st + CPUSTAT.exchange_fail] += 1;
-          rc = 1;
+          rc = FREED_UNDER_US;
           break putback;
         }
         // the model has no compound pages; a from in the swap cache (or a file page) has a mapping
