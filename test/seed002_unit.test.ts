@@ -170,7 +170,7 @@ describe('the refcount freeze against E4\'s lockless find_get_page, on real thre
       unlock_page(x);
       const startWord = page_base(y) + PAGE.private; // the start barrier: y's private word, which nothing here reads
       i32[startWord] = 0;
-      const iters = protocol === 'freeze' ? 40_000 : 200_000;
+      const iters = protocol === 'freeze' ? 20_000 : 200_000;
       const rs = await Promise.all(Array.from({ length: N }, (_, cpu) => pool.run({
         sab, cpu, role: cpu % 2 === 0 ? 'mover' : 'looker', protocol, as: FIRST_FILE, index: 3, pages: [x, y], iters, start: startWord, n: N,
       } satisfies FreezeTask) as Promise<{ moves: number; lookups: number; broken: number }>));

@@ -9,8 +9,7 @@ import { BIO, CPUSTAT, PAGE, PG_locked, PG_waiters, PG_writeback } from '../shm/
 import { bio_base, i32, page_base } from '../shm/machine.js';
 import { PF_MEMALLOC, current } from '../cpu/current.js';
 import { BUG_ON, OOPS_INVARIANT, fail } from '../check/bug.js';
-import { describe_lock } from '../check/lock_names.js';
-import { LC_PAGE_LOCK } from './lock_class.js';
+import { LC_PAGE_LOCK, lock_class_name } from './lock_class.js';
 import { PP_LOCK_ACQUIRE, PP_PAGE_WAIT, check_halt, controlled, cpu_relax, preempt_point, preempt_point_release } from './preempt.js';
 import { lock_acquired, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
 import { PARK_MS, SPIN_LIMIT } from './spinlock.js';
@@ -79,7 +78,7 @@ function might_sleep_memalloc(pfn: number, fn: string): void {
   const f = page_base(pfn) + PAGE.flags;
   const owner = (Atomics.load(i32, f) & PG_locked) !== 0 ? i32[page_base(pfn) + PAGE.owner_cpu] : 0;
   const by = owner === 0 ? 'unlocked now' : owner === current.tag ? `held by CPU ${owner - 1} (itself)` : `held by CPU ${owner - 1}`;
-  fail(OOPS_INVARIANT, `mmrace: C-ASYNC: async migration might sleep: ${fn}(${describe_lock(f, LC_PAGE_LOCK)}, ${by}) in a PF_MEMALLOC MIGRATE_ASYNC section of ${current.comm}/${current.cpu + 1}`, pfn);
+  fail(OOPS_INVARIANT, `mmrace: C-ASYNC: async migration might sleep: ${fn}(${lock_class_name(LC_PAGE_LOCK)} (page lock of pfn ${pfn}), ${by}) in a PF_MEMALLOC MIGRATE_ASYNC section of ${current.comm}/${current.cpu + 1}`, pfn);
 }
 
 export function unlock_page(pfn: number): void {
