@@ -21,7 +21,6 @@ import { orphanedMigrationEntry } from '../src/scenarios/orphaned_migration_entr
 import { build_report } from '../src/report/json.js';
 import { collect_events } from '../src/cpu/events.js';
 import { ladder } from '../src/report/ladder.js';
-import { sizes } from '../src/shm/machine.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const cli = join(root, 'dist/src/cli.js');
@@ -33,11 +32,11 @@ const base = { scenario: S, scenarioImport: S.name, scenarioAsTyped: S.name, pro
 const ex = new ControlledExecutor();
 afterAll(async () => { await ex.close(); });
 
-/** a run plus what only its live Machine can tell: the splat and the events */
+/** a run plus its splat and its events, from the run's Machine as its result keeps it */
 async function run_full(o: ControlledOptions): Promise<{ r: ControlledRun; splat: string | null; events: ReturnType<typeof collect_events> }> {
   const r = await ex.run(o);
   const rep = build_report(r.run, { ops: r.run.ops }, null, null, 'test');
-  return { r, splat: rep.failure?.splat ?? null, events: collect_events(sizes.nr_cpus) };
+  return { r, splat: rep.failure?.splat ?? null, events: collect_events(r.run.machine) };
 }
 
 const replay_of = (o: ControlledOptions, r: ControlledRun): ControlledOptions =>

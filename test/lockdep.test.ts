@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { boot } from './helpers.js';
-import { BASES, av_base, i32, mm_base, page_base } from '../src/shm/machine.js';
+import { BASES, av_base, i32, mm_base, page_base, live_machine } from '../src/shm/machine.js';
 import { ANON_VMA, HELD_MAX, LD_LOCK, LD_WAIT, MM, PAGE } from '../src/shm/layout.js';
 import { spin_lock, spin_trylock, spin_unlock } from '../src/sync/spinlock.js';
 import { lock_page, unlock_page, wait_on_page_locked } from '../src/sync/page_lock.js';
@@ -32,7 +32,7 @@ describe('lockdep (one CPU)', () => {
     expect(dep(LC_ANON_VMA, LC_PTL)).toBe(LD_LOCK);
     expect(dep(LC_PTL, LC_ANON_VMA)).toBe(0);
     expect(lockdep_found()).toBe(false);
-    const e = lockdep_edges(['solo']);
+    const e = lockdep_edges(['solo'], live_machine());
     expect(e).toHaveLength(1);
     expect(e[0]).toMatchObject({ from: '&anon_vma->lock', to: '&page->ptl', kind: 'lock', cpu: 0 });
     expect(e[0].stack[0]).toMatch(/lockdep\.test\.ts/); // where it was first seen, lock primitives left out
@@ -44,7 +44,7 @@ describe('lockdep (one CPU)', () => {
     spin_lock(av, LC_ANON_VMA); spin_lock(ptl, LC_PTL); spin_unlock(ptl); spin_unlock(av);
     spin_lock(ptl, LC_PTL); spin_lock(av, LC_ANON_VMA); spin_unlock(av); spin_unlock(ptl);
     expect(lockdep_found()).toBe(true);
-    const r = lockdep_cycle_report(['solo'], 'test')!;
+    const r = lockdep_cycle_report(['solo'], 'test', live_machine())!;
     expect(r.cycle).toEqual(['&anon_vma->lock', '&page->ptl', '&anon_vma->lock']);
     for (const line of ['WARNING: possible circular locking dependency detected', 'solo/0 is trying to acquire lock:',
       'but task is already holding lock:', 'the existing dependency chain (in reverse order) is:', '-> #1 (&page->ptl):',
@@ -63,7 +63,7 @@ describe('lockdep (one CPU)', () => {
     expect(lockdep_found()).toBe(false);
     nest(c, LC_PTL, a, LC_PAGE_TABLE_LOCK);
     expect(lockdep_found()).toBe(true);
-    const r = lockdep_cycle_report(['solo'], 'test')!;
+    const r = lockdep_cycle_report(['solo'], 'test', live_machine())!;
     expect(r.cycle).toEqual(['&mm->page_table_lock', '&anon_vma->lock', '&page->ptl', '&mm->page_table_lock']);
     // print_circular_lock_scenario: source (being taken) --> parent (the chain's last step) --> target (held)
     expect(r.text).toContain('Chain exists of:\n  &mm->page_table_lock --> &anon_vma->lock --> &page->ptl\n');
@@ -79,7 +79,7 @@ describe('lockdep (one CPU)', () => {
     spin_unlock(locks[2]);
     for (const l of [locks[HELD_MAX + 1], locks[0], locks[HELD_MAX], ...locks.slice(3, HELD_MAX), locks[1]]) spin_unlock(l);
     expect(held_count()).toBe(0);
-    const off = lockdep_disabled(['solo']);
+    const off = lockdep_disabled(['solo'], live_machine());
     expect(off).toContain('BUG: MAX_LOCK_DEPTH too low!');
     expect(off).toContain('turning off the locking correctness validator.');
     // and it learns nothing more
@@ -94,7 +94,7 @@ describe('lockdep (one CPU)', () => {
     lockdep_booting(true);
     spin_lock(av, LC_ANON_VMA); spin_lock(ptl, LC_PTL); spin_unlock(ptl); spin_unlock(av);
     lockdep_booting(false);
-    expect(lockdep_edges(['migrator'])[0]).toMatchObject({ cpu: -1, role: 'setup' });
+    expect(lockdep_edges(['migrator'], live_machine())[0]).toMatchObject({ cpu: -1, role: 'setup' });
   });
 
   it('a trylock adds no dependency (it cannot wait), but what it took orders later acquisitions', () => {
@@ -118,7 +118,7 @@ describe('lockdep (one CPU)', () => {
     expect(dep(LC_MMAP_SEM, LC_PAGE_LOCK)).toBe(LD_WAIT);
     lock_page(pfn); down_read(sem, LC_MMAP_SEM); up_read(sem); unlock_page(pfn);
     expect(lockdep_found()).toBe(true);
-    const text = lockdep_cycle_report(['solo'], 'test')!.text;
+    const text = lockdep_cycle_report(['solo'], 'test', live_machine())!.text;
     expect(text).toContain('-> #1 (PG_locked): (waited for)');
     // the kernel's lockdep never saw page locks: the report says whose it is
     expect(text).toMatch(/^-{54}\nmmrace: PG_locked is no lockdep class in the kernel: .* the kernel would not print this report/m);

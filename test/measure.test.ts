@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CPUSTAT, LAT_BUCKETS, LAT_SUB, LOCKSTAT, LOCKSTAT_NR_PATHS, NR_LAT_KINDS } from '../src/shm/layout.js';
-import { BASES, f64, i32, lat_base, mm_base, page_base } from '../src/shm/machine.js';
+import { BASES, f64, i32, lat_base, mm_base, page_base, live_machine } from '../src/shm/machine.js';
 import { MM, PAGE } from '../src/shm/layout.js';
 import { down_read, down_read_trylock, down_write, up_read, up_write } from '../src/sync/rwsem.js';
 import { spin_lock, spin_unlock } from '../src/sync/spinlock.js';
@@ -45,7 +45,7 @@ describe('latency buckets', () => {
       boot({ nr_cpus: 4 });
       const kind = 5;
       perCpu.forEach((vals, cpu) => { for (const v of vals) i32[lat_base(cpu, kind) + lat_bucket(v)] += 1; });
-      const h = merged_histogram(kind)!;
+      const h = merged_histogram(kind, live_machine())!;
       const all = perCpu.flat().sort((a, b) => a - b);
       expect(h.totalCount).toBe(all.length);
       for (const p of [50, 90, 99, 100]) {
@@ -54,8 +54,8 @@ describe('latency buckets', () => {
         expect(Math.abs(got - exact) / exact).toBeLessThanOrEqual(1 / LAT_SUB + 0.002);
       }
       h.destroy();
-      expect(merged_histogram(kind + 1)).toBeNull();
-      const rows = latency_summaries();
+      expect(merged_histogram(kind + 1, live_machine())).toBeNull();
+      const rows = latency_summaries(live_machine());
       expect(rows.map((r) => r.op)).toEqual(['op:dup_mmap']); // kind 5 is the path of dup_mmap
       expect(rows[0].curve.map((c) => c.p)).toContain(99.9);
       for (let k = 1; k < rows[0].curve.length; k++) expect(rows[0].curve[k].ns).toBeGreaterThanOrEqual(rows[0].curve[k - 1].ns);
@@ -72,7 +72,7 @@ describe('lock_stat', () => {
     for (let k = 0; k < 3; k++) { down_write(sem, LC_MMAP_SEM); up_write(sem); }
     expect(down_read_trylock(sem, LC_MMAP_SEM)).toBe(true); up_read(sem);
     for (let k = 0; k < 2; k++) { spin_lock(ptl, LC_PTL); spin_unlock(ptl); }
-    const rows = lock_stat_rows();
+    const rows = lock_stat_rows(live_machine());
     const ms = rows.find((r) => r.class === '&mm->mmap_sem')!;
     expect(ms.acquisitions).toBe(9);
     expect(ms.split!.R.acquisitions).toBe(6);

@@ -27,7 +27,7 @@ it('a controlled run records, with each hand-off, what its point touches', async
   const r = await ex.run(o);
   expect(r.run.outcome).toBe('clean');
   // every lock word the run's trace saw waited for, taken or released (the trace ring does not wrap in 3 ops)
-  const ev = collect_events(sizes.nr_cpus, Infinity, true);
+  const ev = collect_events(r.run.machine, Infinity, true);
   const locks = new Set(ev.filter((e) => e.code === EV_LOCK_ACQ || e.code === EV_LOCK_WAIT || e.code === EV_LOCK_REL).map((e) => e.args[0]));
   expect(locks.size).toBeGreaterThan(0);
   const seen = new Set<number>();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { boot } from './helpers.js';
 import { hammer_pool } from './workers/pool.js';
 import { ADDRESS_SPACE, GLOBALS, HELD_READ, PERCPU, RWLOCK, SPINLOCK, SWAPG, SWAPPER_SPACE } from '../src/shm/layout.js';
-import { BASES, as_base, i32, mm_base } from '../src/shm/machine.js';
+import { BASES, as_base, i32, mm_base, live_machine } from '../src/shm/machine.js';
 import { E0, E1, E2, E3, E4 } from '../src/shm/era.js';
 import { current, set_current_cpu } from '../src/cpu/current.js';
 import { set_preempt_hooks } from '../src/sync/preempt.js';
@@ -118,7 +118,7 @@ describe('rwlock_t on one word', () => {
     expect(yields).toBe(3);
     expect(rwlock_writer(l)).toBe(1);
     write_unlock(l);
-    const row = lock_stat_rows().find((r) => r.class === '&mapping->tree_lock')!;
+    const row = lock_stat_rows(live_machine()).find((r) => r.class === '&mapping->tree_lock')!;
     expect(row.split!.W).toMatchObject({ acquisitions: 1, contentions: 1 });
     expect(row.split!.R).toMatchObject({ acquisitions: 1, contentions: 0 });
   });
@@ -129,10 +129,10 @@ describe('lock_stat, lockdep and the watchdog see it as the kernel did', () => {
     boot({ nr_cpus: 1 });
     const l = tree();
     for (let k = 0; k < 5; k++) { read_lock(l, LC_TREE); read_unlock(l); }
-    let rows = lock_stat_rows();
+    let rows = lock_stat_rows(live_machine());
     expect(lock_stat_modes(rows.find((r) => r.class === '&mapping->tree_lock')!).map(([n]) => n)).toEqual(['&mapping->tree_lock-R']);
     for (let k = 0; k < 2; k++) { write_lock(l, LC_TREE); write_unlock(l); }
-    rows = lock_stat_rows();
+    rows = lock_stat_rows(live_machine());
     const t = rows.find((r) => r.class === '&mapping->tree_lock')!;
     expect([t.acquisitions, t.split!.R.acquisitions, t.split!.W.acquisitions]).toEqual([7, 5, 2]);
     const text = format_lock_stat(rows);
@@ -156,7 +156,7 @@ describe('lock_stat, lockdep and the watchdog see it as the kernel did', () => {
     expect(lockdep_cycle()).toBeNull();
     spin_lock(swap, LC_SWAP); read_lock(l, LC_TREE); read_unlock(l); spin_unlock(swap); // swap_lock -> tree_lock (read)
     expect(lockdep_cycle()).toBe('&mapping->tree_lock -> swap_lock -> &mapping->tree_lock');
-    const rep = lockdep_cycle_report(['cpu0'], '2.6.18')!;
+    const rep = lockdep_cycle_report(['cpu0'], '2.6.18', live_machine())!;
     expect(rep.text).toContain('is trying to acquire lock:\n (&mapping->tree_lock (swapper_space)), at:');
     expect(rep.text).toMatch(/\n {2}rlock\(&mapping->tree_lock\);\n/);
   });
@@ -216,7 +216,7 @@ describe('mapping->tree_lock by era', () => {
       expect(i32[l]).toBe(rw ? 1 << RW_WRITER_SHIFT : 1);
       write_unlock_tree(SWAPPER_SPACE);
       expect(i32[l]).toBe(0);
-      const row = lock_stat_rows().find((r) => r.class.includes('tree_lock') || r.class.includes('xa_lock'))!;
+      const row = lock_stat_rows(live_machine()).find((r) => r.class.includes('tree_lock') || r.class.includes('xa_lock'))!;
       expect(row.split === null).toBe(!rw);
     }
   });
@@ -227,13 +227,13 @@ describe('a whole run: the swap cache\'s tree_lock in lock_stat', () => {
   const stress = { ...SCENARIOS.find((x) => x.name === 'swap-stress')!, switches: [], eras: [E2, E3] };
   const run = (era: number) => run_free({ scenario: stress, scenarioImport: 'swap-stress', protocol: 'fixed', cpus: 3, ops: 20_000,
     duration_ms: 0, seed: 5, jitter: 0, watchdog_ms: 30_000, era });
-  const tree_rows = () => format_lock_stat(lock_stat_rows()).split('\n').filter((l) => /tree_lock/.test(l) && /: +\d/.test(l)).map((l) => l.trim().split(':')[0]);
+  const tree_rows = () => format_lock_stat(lock_stat_rows(live_machine())).split('\n').filter((l) => /tree_lock/.test(l) && /: +\d/.test(l)).map((l) => l.trim().split(':')[0]);
 
   it('E2 (2.6.18): an rwlock, printed as -W and -R rows', async () => {
     const r = await run(E2);
     expect(r.outcome, r.oops?.text ?? r.invariants.join('\n')).toBe('clean');
     expect(tree_rows()).toEqual(['&mapping->tree_lock-W', '&mapping->tree_lock-R']);
-    const t = lock_stat_rows().find((x) => x.class === '&mapping->tree_lock')!;
+    const t = lock_stat_rows(live_machine()).find((x) => x.class === '&mapping->tree_lock')!;
     expect(t.split!.R.acquisitions).toBeGreaterThan(0);
     expect(t.split!.W.acquisitions).toBeGreaterThan(0);
   });
@@ -242,7 +242,7 @@ describe('a whole run: the swap cache\'s tree_lock in lock_stat', () => {
     const r = await run(E3);
     expect(r.outcome, r.oops?.text ?? r.invariants.join('\n')).toBe('clean');
     expect(tree_rows()).toEqual(['&(&mapping->tree_lock)->rlock']);
-    expect(lock_stat_rows().find((x) => x.class === '&(&mapping->tree_lock)->rlock')!.split).toBeNull();
+    expect(lock_stat_rows(live_machine()).find((x) => x.class === '&(&mapping->tree_lock)->rlock')!.split).toBeNull();
   });
 });
 

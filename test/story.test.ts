@@ -8,7 +8,6 @@ import { JITTER_NONE } from '../src/worker/jitter.js';
 import { OOPS_SHADOW } from '../src/check/bug.js';
 import { build_report } from '../src/report/json.js';
 import { collect_events } from '../src/cpu/events.js';
-import { sizes } from '../src/shm/machine.js';
 
 type Events = ReturnType<typeof collect_events>;
 
@@ -27,7 +26,7 @@ async function data_failure(name: string, told: (mm: number, addr: string, event
     if (o?.kind !== OOPS_SHADOW || o.args[0] === 0) continue;
     const splat = build_report(r, { ops: 300_000 }, null, null, 'test').failure!.splat;
     const story = splat.slice(splat.indexOf('\nInterleaving')).split('\n');
-    const mm = o.args[0], addr = `0x${(o.args[1] & -4096).toString(16)}`, events = collect_events(sizes.nr_cpus);
+    const mm = o.args[0], addr = `0x${(o.args[1] & -4096).toString(16)}`, events = collect_events(r.machine);
     if (!told(mm, addr, events)) { attempts[attempts.length - 1] += ' (the rings no longer hold its cause)'; continue; }
     return { mm, addr, story, events };
   }

@@ -1,11 +1,14 @@
 // Name a lock instance from the index of its word, for watchdog and lockdep
 // reports: "&anon_vma->lock (anon_vma#3)", "ptl of table pfn 41", ...
 import { ADDRESS_SPACE, ANON_VMA, GLOBALS, IDALLOC, MM, MMLIST, PAGE, SWAPPER_SPACE, ZONE } from '../shm/layout.js';
-import { BASES, nr_mappings, sizes } from '../shm/machine.js';
+import { MachineView, live_machine, nr_mappings } from '../shm/machine.js';
+import { era_of } from '../shm/era.js';
 import { lock_class_name } from '../sync/lock_class.js';
 
-export function describe_lock(idx: number, cls: number): string {
-  const cname = lock_class_name(cls);
+/** `m`: the Machine the index is of (a report's: its run's, as the result keeps it), else the attached one */
+export function describe_lock(idx: number, cls: number, m: MachineView = live_machine()): string {
+  const { bases: BASES, sizes } = m;
+  const cname = lock_class_name(cls, era_of(m));
   const within = (base: number, stride: number, count: number) =>
     idx >= base && idx < base + stride * count ? { id: Math.floor((idx - base) / stride), off: (idx - base) % stride } : null;
   let r;

@@ -9,7 +9,6 @@ import { outcome_line } from '../report/text.js';
 import { fmt_count } from '../report/format.js';
 import { ladder } from '../report/ladder.js';
 import { collect_events } from '../cpu/events.js';
-import { sizes } from '../shm/machine.js';
 import { ControlledExecutor, ControlledOptions, ControlledRun, segments_of } from '../exec/controlled.js';
 import { ExploreStrategy, StrategyReport, explore } from '../search/explore.js';
 import { FoundBy, decisions_sha256, divergence_cause, failure_message, failure_signature, file_sha256, first_difference, load_schedule, schedule_json, schedule_of } from '../search/schedule.js';
@@ -25,13 +24,13 @@ import { write_outputs } from './run.js';
 
 // ---- the controlled executor: explore, replay, shrink, capture ----
 
-/** what a controlled run's report is made of, read while its Machine is still attached */
+/** what a controlled run's report is made of, from the run's result (the Machine it keeps) */
 interface Reported { r: ControlledRun; report: RunReport; splat: string | null; events: ReturnType<typeof collect_events> }
 
 async function run_reported(ex: ControlledExecutor, o: ControlledOptions): Promise<Reported> {
   const r = await ex.run(o);
   const report = build_report(r.run, { ops: r.run.ops }, null, null, VERSION);
-  return { r, report, splat: report.failure?.splat ?? report.lockdep.report?.text ?? null, events: collect_events(sizes.nr_cpus) };
+  return { r, report, splat: report.failure?.splat ?? report.lockdep.report?.text ?? null, events: collect_events(r.run.machine) };
 }
 
 function controlled_header(cmd: string, o: ControlledOptions, roles: string[], switches: string[]): string {
@@ -206,7 +205,7 @@ export async function cmd_replay(argv: string[]): Promise<number> {
     if (a.splat) console.log(`\n${a.splat}`);
     if (a.r.run.invariants.length && !a.splat?.includes(a.r.run.invariants[0])) console.log(`\ninvariants:\n${a.r.run.invariants.map((x) => `  ${x}`).join('\n')}`);
     if (values.ladder) console.log(`\n${ladder(a.r, a.events)}`);
-    write_outputs(a.report, values); // before --verify boots another Machine
+    write_outputs(a.report, a.r.run, values);
     const diff = first_difference(file, a.r.switches);
     console.log('');
     // a deadlock's last decision finds no CPU of the schedule able to run: that is where the recorded run ended too

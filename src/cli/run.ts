@@ -6,12 +6,10 @@ import { SWITCHES } from '../shm/switches.js';
 import { DEFAULT_ERA, ERAS, era_label } from '../shm/era.js';
 import { scenario_era } from '../exec/boot.js';
 import { MAX_CPUS } from '../shm/layout.js';
-import { RunOptions, run_free } from '../exec/free_run.js';
+import { RunOptions, RunResult, run_free } from '../exec/free_run.js';
 import { RunReport, build_report } from '../report/json.js';
 import { outcome_line, text_report } from '../report/text.js';
 import { fmt_count, fmt_ms } from '../report/format.js';
-import { collect_events } from '../cpu/events.js';
-import { BASES, sizes } from '../shm/machine.js';
 import { chrome_trace } from '../report/trace.js';
 import { render_html } from '../report/html.js';
 import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, OUTCOME_EXIT, UsageError, int, num, oneOf, progress, run_args } from './args.js';
@@ -55,13 +53,14 @@ export function cmd_list(): number {
   return EXIT_OK;
 }
 
-export async function run_once(o: RunOptions, budget: RunReport['budget'], expect: string | null): Promise<RunReport> {
+/** a free run: its result (what the reports are built from) and its report */
+export async function run_once(o: RunOptions, budget: RunReport['budget'], expect: string | null): Promise<{ result: RunResult; report: RunReport }> {
   const stop = progress(`running ${o.scenario.name} (${o.protocol}, ${o.cpus} CPUs)...`, performance.now());
   try {
     const r = await run_free(o);
     const failed = r.outcome === 'bug' || r.outcome === 'violation';
     const met = expect === null ? null : expect === 'bug' ? failed : r.outcome === 'clean';
-    return build_report(r, budget, expect, met, VERSION);
+    return { result: r, report: build_report(r, budget, expect, met, VERSION) };
   } finally {
     stop();
   }
@@ -85,20 +84,20 @@ export async function cmd_run(argv: string[]): Promise<number> {
   try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
   const ref = scenarioModuleUrl(positionals[0]) ?? scenario.name;
   scenario_era(scenario, era); // a usage error before anything boots
-  const report = await run_once({ scenario, scenarioImport: ref, scenarioAsTyped: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, watchdog_ms, trace: values.trace !== undefined, era, interrupt: interrupted },
+  const { result, report } = await run_once({ scenario, scenarioImport: ref, scenarioAsTyped: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, watchdog_ms, trace: values.trace !== undefined, era, interrupt: interrupted },
     ops > 0 ? { ops } : { duration_ms }, expect);
   console.log(text_report(report, { lockStat: !values['no-lock-stat'], latency: !values['no-latency'], lockOrder: values['lock-order'] }));
-  write_outputs(report, values);
+  write_outputs(report, result, values);
   return exit_code(report);
 }
 
-/** --json, --trace and --report of a run, written while its Machine is still attached */
-export function write_outputs(report: RunReport, values: { json?: string; trace?: string; report?: string }): void {
+/** --json, --trace and --report of a run, from its result (the Machine it keeps: the next run may have booted) */
+export function write_outputs(report: RunReport, result: RunResult, values: { json?: string; trace?: string; report?: string }): void {
   if (values.json) write_output(values.json, () => JSON.stringify(report, null, 2) + '\n');
   if (values.trace) {
-    const t = chrome_trace(collect_events(sizes.nr_cpus, Infinity, true), report, new Set(report.interleaving.map((e) => e.seq)));
+    const t = chrome_trace(result.machine, report);
     if (write_output(values.trace, () => JSON.stringify(t) + '\n')) {
-      console.log(`trace: ${values.trace} (${t.metadata.events} events: each CPU's last ${BASES.ring} kernel events and last ${BASES.tring} spans, ` +
+      console.log(`trace: ${values.trace} (${t.metadata.events} events: each CPU's last ${result.machine.bases.ring} kernel events and last ${result.machine.bases.tring} spans, ` +
         'lock waits and holds; open it in https://ui.perfetto.dev or chrome://tracing)');
     }
   }
@@ -124,7 +123,7 @@ export async function cmd_demo(argv: string[]): Promise<number> {
   let buggyOps = 0;
   let shown: RunReport | null = null;
   for (let k = 0; k < runs && !interrupted(); k++) {
-    const r = await run_once({ scenario, scenarioImport: scenario.name, protocol: 'buggy', cpus, duration_ms: 10_000, ops: 0, seed: k + 1, jitter: 0, interrupt: interrupted }, { duration_ms: 10_000 }, 'bug');
+    const r = (await run_once({ scenario, scenarioImport: scenario.name, protocol: 'buggy', cpus, duration_ms: 10_000, ops: 0, seed: k + 1, jitter: 0, interrupt: interrupted }, { duration_ms: 10_000 }, 'bug')).report;
     console.log(`buggy run ${k + 1}/${runs} (seed ${k + 1}): ${outcome_line(r).replace('outcome: ', '')}`);
     if (r.outcome === 'liveness' || r.outcome === 'internal') { console.log(text_report(r)); return exit_code(r); }
     if (r.first_failure_ms !== null) firsts.push(r.first_failure_ms);
@@ -132,7 +131,7 @@ export async function cmd_demo(argv: string[]): Promise<number> {
     shown ??= r.failure ? r : null;
   }
   if (shown) console.log(`\nthe first BUG, as the kernel would print it:\n\n${shown.failure!.splat}\n`);
-  const fixed = await run_once({ scenario, scenarioImport: scenario.name, protocol: 'fixed', cpus, duration_ms, ops: 0, seed: 1, jitter: 0, interrupt: interrupted }, { duration_ms }, 'clean');
+  const fixed = (await run_once({ scenario, scenarioImport: scenario.name, protocol: 'fixed', cpus, duration_ms, ops: 0, seed: 1, jitter: 0, interrupt: interrupted }, { duration_ms }, 'clean')).report;
   console.log(`fixed: ${outcome_line(fixed).replace('outcome: ', '')}`);
   if (fixed.failure) console.log(`\n${fixed.failure.splat}\n`);
   const migrations = fixed.per_cpu.reduce((a, c) => a + Number(c.migrations ?? 0), 0);

@@ -5,7 +5,7 @@
 // trace-only events below (spans, lock waits and holds) are written too.
 import { EVENT, GLOBALS, LAT_KIND_FAULT, LOCKSTAT_NR_PATHS, PERCPU } from '../shm/layout.js';
 import { defineEnum } from '../shm/struct.js';
-import { BASES, f64, i32 } from '../shm/machine.js';
+import { BASES, MachineView, f64, i32 } from '../shm/machine.js';
 import { current } from './current.js';
 
 /** this CPU records timestamps and trace-only events (read once when the CPU attaches) */
@@ -201,12 +201,16 @@ export interface TracedEvent {
 
 /**
  * read every CPU's ring (after the run, or at a halt) merged by sequence
- * number; the trace-only events are left out unless `withTrace`
+ * number; the trace-only events are left out unless `withTrace`. `m`: a
+ * run's Machine as its result keeps it (src/exec/free_run.ts RunResult.machine),
+ * or live_machine() for the attached one
  */
-export function collect_events(nr_cpus: number, last = Infinity, withTrace = false): TracedEvent[] {
+export function collect_events(m: MachineView, last = Infinity, withTrace = false): TracedEvent[] {
   const out: TracedEvent[] = [];
+  const { i32, f64, bases: B } = m;
+  const nr_cpus = m.sizes.nr_cpus;
   const read = (cpu: number, base: number, ts: number, size: number, headField: number) => {
-    const [from, to] = ring_window(i32[BASES.percpu + cpu * PERCPU.stride + headField], size);
+    const [from, to] = ring_window(i32[B.percpu + cpu * PERCPU.stride + headField], size);
     for (let k = from; k < to; k++) {
       const slot = cpu * size + (k & (size - 1));
       const e = base + slot * EVENT.stride;
@@ -218,8 +222,8 @@ export function collect_events(nr_cpus: number, last = Infinity, withTrace = fal
     }
   };
   for (let cpu = 0; cpu < nr_cpus; cpu++) {
-    read(cpu, BASES.events, BASES.events_ts_f64, BASES.ring, PERCPU.ring_head);
-    if (withTrace && BASES.tring > 0) read(cpu, BASES.tevents, BASES.tevents_ts_f64, BASES.tring, PERCPU.tring_head);
+    read(cpu, B.events, B.events_ts_f64, B.ring, PERCPU.ring_head);
+    if (withTrace && B.tring > 0) read(cpu, B.tevents, B.tevents_ts_f64, B.tring, PERCPU.tring_head);
   }
   // a trace-only event carries the seq of the last kernel event before it: after that event, then by
   // time; the sort is stable, so a CPU's own events keep their ring order

@@ -10,7 +10,7 @@
 // replay --verify run many short runs, and a pool start costs more than a run.
 import type { Piscina } from 'piscina';
 import { EVENT, GLOBALS, PERCPU, SCHED } from '../shm/layout.js';
-import { BASES, i32, percpu_base } from '../shm/machine.js';
+import { BASES, MachineView, i32, keep_machine, percpu_base } from '../shm/machine.js';
 import { event_slot, ring_window } from '../cpu/events.js';
 import { lockdep_cycle, lockdep_found } from '../sync/lockdep.js';
 import { boot_machine } from './boot.js';
@@ -92,11 +92,12 @@ export interface ControlledRun {
 const now = () => performance.now();
 
 
-/** every CPU's retained events, one line each (after the run) */
-function event_log(n: number): string[] {
+/** every CPU's retained events, one line each, from the run's Machine as its result keeps it */
+function event_log(n: number, m: MachineView): string[] {
+  const { i32, bases: BASES } = m;
   const out: string[] = [];
   for (let cpu = 0; cpu < n; cpu++) {
-    const [from, head] = ring_window(i32[percpu_base(cpu) + PERCPU.ring_head], BASES.ring);
+    const [from, head] = ring_window(i32[percpu_base(cpu, BASES) + PERCPU.ring_head], BASES.ring);
     const lines = [`ring_head ${head}`];
     for (let k = from; k < head; k++) {
       const e = BASES.events + event_slot(cpu, k) * EVENT.stride;
@@ -187,18 +188,19 @@ export class ControlledExecutor {
       }
     }
     if (!oops && this.poolError) { record_oops(OOPS_INTERNAL, `worker failed: ${this.poolError}`, 0, 0, 0, 0, false); oops = read_oops(); }
+    const machine = keep_machine(results.includes(null)); // after the last write (the sweep's, the pool's); a CPU the watchdog gave up on may still write: a copy
     const outcome = classify(oops, !!watchdog, allDone, lockdep_found); // as run_free classifies
-    const sb = BASES.sched;
+    const sb = machine.bases.sched;
     const run: RunResult = {
       scenario: o.scenario.name, scenario_arg: o.scenarioAsTyped ?? o.scenario.name, era_arg: o.era === undefined ? '' : ` --era ${o.era}`, protocol: o.protocol, cpus: o.cpus, seed: o.seed,
       warmup_ms: 0, lockdep_cycle: lockdep_cycle(), jitter: 'none', roles, switches: names, baseline, era: era_label(era), bounds: read_bounds_note()?.text ?? null, elapsed_ms: wall_ms, ops: sum_ops(o.cpus), outcome,
       first_failure_ms: null, oops, invariants,
-      cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'stuck', message: 'did not finish' }), watchdog, reason: this.reason,
+      cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'stuck', message: 'did not finish' }), watchdog, reason: this.reason, machine,
     };
     return {
       run, first_cpu: first, switches: merge_switches(run.cpu_results),
-      steps: i32[sb + SCHED.step], preemptions: i32[sb + SCHED.preemptions], diverged: i32[sb + SCHED.diverged],
-      change_points: o.strategy.name === 'pct' ? pct_changes() : [], event_log: event_log(o.cpus), wall_ms,
+      steps: machine.i32[sb + SCHED.step], preemptions: machine.i32[sb + SCHED.preemptions], diverged: machine.i32[sb + SCHED.diverged],
+      change_points: o.strategy.name === 'pct' ? pct_changes() : [], event_log: event_log(o.cpus, machine), wall_ms,
     };
   }
 

@@ -3,7 +3,7 @@
 // The main thread only watches: duration/op budget, the halt word, and a
 // per-CPU watchdog. It never blocks in Atomics.wait during a run.
 import { CPU_RUNNING, GLOBALS, PERCPU } from '../shm/layout.js';
-import { BASES, i32, percpu_base } from '../shm/machine.js';
+import { BASES, MachineView, i32, keep_machine, percpu_base } from '../shm/machine.js';
 import { enter_boot_context, set_current_cpu } from '../cpu/current.js';
 import { OOPS_INTERNAL, OOPS_INVARIANT, OOPS_SOFTLOCKUP, OopsRecord, read_oops, record_oops } from '../check/bug.js';
 import { Outcome, classify } from '../check/outcome.js';
@@ -73,6 +73,13 @@ export interface RunResult {
   interrupted?: string | null;
   /** each CPU's operations, counted past 2^31 (the shared counters are 32-bit) */
   cpu_ops?: number[];
+  /**
+   * the Machine as the run left it, kept once its CPUs stopped and its
+   * checks ran (keep_machine): what every report reads (events, lock_stat,
+   * latency, lockdep, CPUSTAT), so a report can be built after the next run
+   * has booted
+   */
+  machine: MachineView;
 }
 
 const now = () => performance.now();
@@ -219,6 +226,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
     if (invariants.length) { enter_boot_context(o.seed); record_oops(OOPS_INVARIANT, `invariant violated at the end of the run:\n${invariants.join('\n')}`, 0, 0, 0, 0, false); }
   }
   const finalOops = read_oops();
+  const machine = keep_machine(results.includes(null)); // after the sweep's last write; a CPU that never stopped may still write: a copy
   const outcome = classify(finalOops, !!watchdog, allDone, lockdep_found);
   if (interrupted_by && outcome === 'clean') reason = `interrupted by ${interrupted_by}: every CPU stopped when asked and no check failed`;
   return {
@@ -226,6 +234,6 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
     roles, switches: names, baseline, era: era_label(era), bounds: read_bounds_note()?.text ?? null, elapsed_ms, ops, outcome, warmup_ms: warmed ? warmAt - t0 : 0, lockdep_cycle: lockdep_cycle(),
     first_failure_ms: finalOops ? first_failure_ms : null, oops: finalOops, invariants,
     cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'stuck', message: 'did not finish' }), watchdog,
-    reason, interrupted: interrupted_by, cpu_ops: cpu_ops.map((c) => c.value),
+    reason, interrupted: interrupted_by, cpu_ops: cpu_ops.map((c) => c.value), machine,
   };
 }

@@ -1,7 +1,8 @@
 // The machine-readable record of a run. Versioned: a consumer checks
 // `schema` first. Documented in README.md ("JSON output").
 import { CPUSTAT, PERCPU } from '../shm/layout.js';
-import { cpustat_base, i32, percpu_base, sizes } from '../shm/machine.js';
+import { MachineView, cpustat_base, percpu_base } from '../shm/machine.js';
+import { era_of } from '../shm/era.js';
 import { collect_events } from '../cpu/events.js';
 import type { RunResult } from '../exec/free_run.js';
 import type { Outcome } from '../check/outcome.js';
@@ -14,11 +15,11 @@ import { lockdep_section } from './lockdep.js';
 
 export const RUN_SCHEMA = 'mmrace.run/2';
 
-/** `ops`: the executor's 64-bit count, where it kept one (the shared counter is 32-bit) */
-export function cpu_counters(cpu: number, ops?: number): Record<string, number> {
-  const b = cpustat_base(cpu);
-  const out: Record<string, number> = { ops: ops ?? i32[percpu_base(cpu) + PERCPU.ops] };
-  for (const f of CPUSTAT.fields) out[f] = i32[b + CPUSTAT[f]];
+/** every CPUSTAT counter of `cpu` in a run's Machine (as its result keeps it); `ops`: the executor's 64-bit count, where it kept one (the shared counter is 32-bit) */
+export function cpu_counters(m: MachineView, cpu: number, ops?: number): Record<string, number> {
+  const b = cpustat_base(cpu, m.bases);
+  const out: Record<string, number> = { ops: ops ?? m.i32[percpu_base(cpu, m.bases) + PERCPU.ops] };
+  for (const f of CPUSTAT.fields) out[f] = m.i32[b + CPUSTAT[f]];
   return out;
 }
 
@@ -63,8 +64,10 @@ export function reason_of(r: RunResult): string {
   return r.watchdog?.split('\n')[0] ?? `${r.outcome} (no further reason recorded)`;
 }
 
+/** the report of a run, from its result alone (the Machine it keeps, never the live one: the next run may be booting) */
 export function build_report(r: RunResult, budget: RunReport['budget'], expect: string | null, met: boolean | null, version: string): RunReport {
-  const events = collect_events(sizes.nr_cpus);
+  const m = r.machine;
+  const events = collect_events(m);
   const o = r.oops;
   const b = 'ops' in budget ? `--ops ${budget.ops}` : `--duration ${budget.duration_ms / 1000}`;
   return {
@@ -72,13 +75,13 @@ export function build_report(r: RunResult, budget: RunReport['budget'], expect: 
     cpus: r.cpus, roles: r.roles, seed: r.seed, jitter: r.jitter, budget, outcome: r.outcome, reason: reason_of(r), interrupted: r.interrupted ?? null, expect, expectation_met: met,
     elapsed_ms: r.elapsed_ms, ops: r.ops, ops_per_s: r.elapsed_ms > 0 ? r.ops / (r.elapsed_ms / 1000) : 0,
     first_failure_ms: r.first_failure_ms,
-    failure: o ? { kind: o.kindName, cpu: o.cpu, pfn: o.pfn, message: headline(o), splat: splat(o, events, r.roles, r.protocol, r.switches, r.era) } : null,
+    failure: o ? { kind: o.kindName, cpu: o.cpu, pfn: o.pfn, message: headline(o), splat: splat(o, events, r.roles, r.protocol, r.switches, r.era, era_of(m).id) } : null,
     interleaving: (o ? story(events, focus_of(o)) : []).map((e) => ({ seq: e.seq, cpu: e.cpu, event: e.name, text: e.text })),
     invariants: r.invariants,
-    lock_stat: lock_stat_rows(),
-    latency: latency_summaries(),
-    lockdep: lockdep_section(r.roles, `mmrace ${version} ${r.era} ${r.protocol}${r.switches.length ? ` [${r.switches.join(', ')}]` : ''}`),
-    per_cpu: r.roles.map((role, cpu) => ({ cpu, role, status: r.cpu_results[cpu]?.status ?? '?', ...cpu_counters(cpu, r.cpu_ops?.[cpu]) })),
+    lock_stat: lock_stat_rows(m),
+    latency: latency_summaries(m),
+    lockdep: lockdep_section(r.roles, `mmrace ${version} ${r.era} ${r.protocol}${r.switches.length ? ` [${r.switches.join(', ')}]` : ''}`, m),
+    per_cpu: r.roles.map((role, cpu) => ({ cpu, role, status: r.cpu_results[cpu]?.status ?? '?', ...cpu_counters(m, cpu, r.cpu_ops?.[cpu]) })),
     replay: `mmrace run ${r.scenario_arg}${r.era_arg} --protocol ${r.protocol} --cpus ${r.cpus} --seed ${r.seed} --jitter ${r.jitter} ${b}`,
   };
 }

@@ -4,7 +4,7 @@
 // 1/LAT_SUB (6%) of itself, the buckets' resolution.
 import * as hdr from 'hdr-histogram-js';
 import { LAT_BUCKETS, LAT_KIND_FAULT, NR_LAT_KINDS } from '../shm/layout.js';
-import { i32, lat_base, sizes } from '../shm/machine.js';
+import { MachineView, lat_base } from '../shm/machine.js';
 import { EVENTS } from '../cpu/events.js';
 import { FAULT_SAMPLE_EVERY, OP_SAMPLE_EVERY, lat_bucket_low, lat_bucket_width } from '../cpu/latency.js';
 import type { LatencySummary } from './report_types.js';
@@ -19,13 +19,13 @@ export function lat_kind_name(kind: number): string {
   return `op:${EVENTS[kind]?.name ?? kind}`;
 }
 
-/** one kind's histogram merged over every CPU of the attached Machine, or null if empty */
-export function merged_histogram(kind: number): hdr.Histogram | null {
+/** one kind's histogram merged over every CPU of a run's Machine (as its result keeps it: src/exec/free_run.ts RunResult.machine), or null if empty */
+export function merged_histogram(kind: number, m: MachineView): hdr.Histogram | null {
   const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 2 ** 33, numberOfSignificantValueDigits: 3 });
-  for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) {
-    const b = lat_base(cpu, kind);
+  for (let cpu = 0; cpu < m.sizes.nr_cpus; cpu++) {
+    const b = lat_base(cpu, kind, m.bases);
     for (let k = 0; k < LAT_BUCKETS; k++) {
-      const n = i32[b + k];
+      const n = m.i32[b + k];
       if (n > 0) h.recordValueWithCount(Math.max(1, Math.round(lat_bucket_low(k) + (lat_bucket_width(k) - 1) / 2)), n);
     }
   }
@@ -34,10 +34,10 @@ export function merged_histogram(kind: number): hdr.Histogram | null {
 }
 
 /** every timed kind of the run, most samples first */
-export function latency_summaries(): LatencySummary[] {
+export function latency_summaries(m: MachineView): LatencySummary[] {
   const out: LatencySummary[] = [];
   for (let kind = 0; kind < NR_LAT_KINDS; kind++) {
-    const h = merged_histogram(kind);
+    const h = merged_histogram(kind, m);
     if (!h) continue;
     out.push({
       op: lat_kind_name(kind), samples: h.totalCount, sample_every: kind === LAT_KIND_FAULT ? FAULT_SAMPLE_EVERY : OP_SAMPLE_EVERY,

@@ -5,7 +5,8 @@
 // and -R rows (mapping->tree_lock in E1/E2 is an rwlock_t, a spinlock
 // elsewhere: one row).
 import { LOCKSTAT, LOCKSTAT_NR_PATHS, LOCKSTAT_RW } from '../shm/layout.js';
-import { BASES, f64, i32, sizes } from '../shm/machine.js';
+import type { MachineView } from '../shm/machine.js';
+import { era_of } from '../shm/era.js';
 import { lock_class_name, NR_LOCK_CLASSES } from '../sync/lock_class.js';
 import { EVENTS } from '../cpu/events.js';
 
@@ -27,24 +28,25 @@ export interface LockStatRow extends LockStatCounts {
 }
 
 /** one class's counts by kernel path, merged over CPUs, most first */
-function by_path(region: number, cls: number): { path: string; contentions: number }[] {
+function by_path(m: MachineView, region: number, cls: number): { path: string; contentions: number }[] {
   const out: { path: string; contentions: number }[] = [];
   for (let path = 0; path < LOCKSTAT_NR_PATHS; path++) {
     let n = 0;
-    for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) n += i32[region + (cpu * NR_LOCK_CLASSES + cls) * LOCKSTAT_NR_PATHS + path];
+    for (let cpu = 0; cpu < m.sizes.nr_cpus; cpu++) n += m.i32[region + (cpu * NR_LOCK_CLASSES + cls) * LOCKSTAT_NR_PATHS + path];
     if (n > 0) out.push({ path: path ? EVENTS[path]?.name ?? String(path) : '-', contentions: n });
   }
   return out.sort((a, b) => b.contentions - a.contentions);
 }
 
 /** counters of class `cls` in the given modes (0 writes and plain locks, 1 reads), merged over CPUs */
-function counts(cls: number, modes: readonly number[]): LockStatCounts {
+function counts(m: MachineView, cls: number, modes: readonly number[]): LockStatCounts {
+  const f64 = m.f64;
   const r: LockStatCounts = { con_bounces: 0, contentions: 0, waittime_min: 0, waittime_max: 0, waittime_total: 0, waittime_avg: 0,
     acq_bounces: 0, acquisitions: 0, holdtime_min: 0, holdtime_max: 0, holdtime_total: 0, holdtime_avg: 0, hold_samples: 0 };
   let wmin = Infinity, hmin = Infinity;
-  for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) {
+  for (let cpu = 0; cpu < m.sizes.nr_cpus; cpu++) {
     for (const mode of modes) {
-      const b = BASES.lockstat_f64 + ((cpu * NR_LOCK_CLASSES + cls) * LOCKSTAT_RW + mode) * LOCKSTAT.stride;
+      const b = m.bases.lockstat_f64 + ((cpu * NR_LOCK_CLASSES + cls) * LOCKSTAT_RW + mode) * LOCKSTAT.stride;
       r.con_bounces += f64[b + LOCKSTAT.con_bounces];
       r.contentions += f64[b + LOCKSTAT.contentions];
       r.acq_bounces += f64[b + LOCKSTAT.acq_bounces];
@@ -69,17 +71,17 @@ function counts(cls: number, modes: readonly number[]): LockStatCounts {
   return r;
 }
 
-/** merged rows (times in µs), busiest class first */
-export function lock_stat_rows(): LockStatRow[] {
+/** merged rows (times in µs), busiest class first, of a run's Machine (as its result keeps it: src/exec/free_run.ts RunResult.machine) */
+export function lock_stat_rows(m: MachineView): LockStatRow[] {
   const rows: LockStatRow[] = [];
   for (let cls = 0; cls < NR_LOCK_CLASSES; cls++) {
-    const all = counts(cls, [0, 1]);
+    const all = counts(m, cls, [0, 1]);
     if (all.acquisitions === 0) continue;
-    const R = counts(cls, [1]);
+    const R = counts(m, cls, [1]);
     rows.push({
-      class: lock_class_name(cls), ...all,
-      split: R.acquisitions > 0 ? { W: counts(cls, [0]), R } : null,
-      points: by_path(BASES.lockstat_points, cls), contending: by_path(BASES.lockstat_contending, cls),
+      class: lock_class_name(cls, era_of(m)), ...all,
+      split: R.acquisitions > 0 ? { W: counts(m, cls, [0]), R } : null,
+      points: by_path(m, m.bases.lockstat_points, cls), contending: by_path(m, m.bases.lockstat_contending, cls),
     });
   }
   return rows.sort((a, b) => b.contentions - a.contentions || b.acquisitions - a.acquisitions);

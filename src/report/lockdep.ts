@@ -1,9 +1,10 @@
-// lockdep's view of the run, read from the Machine after it: the lock-order
+// lockdep's view of the run, read after it from its Machine as its result keeps it: the lock-order
 // graph by class (every dependency, where it was first seen) and, if a new
 // dependency closed a cycle, the kernel's "possible circular locking
 // dependency detected" report, laid out as lockdep prints it.
 import { GLOBALS, HELD_CLS_MASK, HELD_MAX, HELD_READ, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT } from '../shm/layout.js';
-import { BASES, i32 } from '../shm/machine.js';
+import type { MachineView } from '../shm/machine.js';
+import { era_of } from '../shm/era.js';
 import { EVENTS } from '../cpu/events.js';
 import { LC_PAGE_LOCK, lock_class_name, NR_LOCK_CLASSES } from '../sync/lock_class.js';
 import { dep_index, edge_base, get_text } from '../sync/lockdep.js';
@@ -11,25 +12,28 @@ import { describe_lock } from '../check/lock_names.js';
 import { symbolize } from '../check/stack.js';
 import type { LockOrderEdge, LockdepSection } from './report_types.js';
 
-const cname = (c: number) => lock_class_name(c);
+/** the class names of the run's era */
+const namer = (m: MachineView) => (c: number) => lock_class_name(c, era_of(m));
 /** a recorded raw call trace, as the splats print frames */
 const frames = (text: string) => text.split('\n').map((l) => l.trim()).filter(Boolean).map(symbolize);
 const pathName = (p: number) => (p ? EVENTS[p]?.name ?? String(p) : '-');
 
-/** every dependency lockdep learnt, in class order */
-export function lockdep_edges(roles: string[]): LockOrderEdge[] {
+/** every dependency lockdep learnt, in class order (`m`: the run's Machine as its result keeps it, src/exec/free_run.ts RunResult.machine) */
+export function lockdep_edges(roles: string[], m: MachineView): LockOrderEdge[] {
+  const { i32, bases: BASES } = m;
+  const cname = namer(m);
   const out: LockOrderEdge[] = [];
   for (let from = 0; from < NR_LOCK_CLASSES; from++) {
     for (let to = 0; to < NR_LOCK_CLASSES; to++) {
       const kind = i32[BASES.lockdep_dep + dep_index(from, to)];
       if (kind === 0) continue;
-      const e = edge_base(from, to);
+      const e = edge_base(from, to, BASES);
       const done = Atomics.load(i32, e + LOCKDEP_EDGE.state) === 2;
       const cpu = done ? i32[e + LOCKDEP_EDGE.cpu] : -1;
       out.push({
         from: cname(from), to: cname(to), kind: kind === LD_WAIT ? 'wait' : 'lock', cpu,
         role: !done ? '?' : cpu < 0 ? 'setup' : roles[cpu] ?? '?', path: done ? pathName(i32[e + LOCKDEP_EDGE.path]) : '-',
-        stack: done ? frames(get_text(e + LOCKDEP_EDGE.text, i32[e + LOCKDEP_EDGE.text_len])) : [],
+        stack: done ? frames(get_text(e + LOCKDEP_EDGE.text, i32[e + LOCKDEP_EDGE.text_len], m.u8)) : [],
       });
     }
   }
@@ -42,7 +46,9 @@ const where = (cpu: number, roles: string[]) => (cpu < 0 ? 'in the scenario\'s s
 const indent = (lines: string[]) => lines.map((l) => `       ${l}`).join('\n');
 
 /** the cycle report, or null if lockdep found none */
-export function lockdep_cycle_report(roles: string[], header: string): LockdepSection['report'] {
+export function lockdep_cycle_report(roles: string[], header: string, m: MachineView): LockdepSection['report'] {
+  const { i32, bases: BASES } = m;
+  const cname = namer(m);
   const r = BASES.lockdep_report;
   if (Atomics.load(i32, r + LOCKDEP_REPORT.state) !== 2) return null;
   const cpu = i32[r + LOCKDEP_REPORT.cpu];
@@ -51,12 +57,12 @@ export function lockdep_cycle_report(roles: string[], header: string): LockdepSe
   const wait = i32[r + LOCKDEP_REPORT.kind] === LD_WAIT;
   const chain: number[] = [];
   for (let k = 0; k < i32[r + LOCKDEP_REPORT.chain_len]; k++) chain.push(i32[r + LOCKDEP_REPORT.chain + k]);
-  const stack = frames(get_text(r + LOCKDEP_REPORT.text, i32[r + LOCKDEP_REPORT.text_len]));
+  const stack = frames(get_text(r + LOCKDEP_REPORT.text, i32[r + LOCKDEP_REPORT.text_len], m.u8));
   const held: string[] = [];
   let fromRead = false; // the held lock is an rwsem or rwlock held for read: lockdep prints rlock()
   for (let k = 0; k < i32[r + LOCKDEP_REPORT.nheld]; k++) {
     const hc = i32[r + LOCKDEP_REPORT.held_cls + k];
-    held.push(` #${k}: ${describe_lock(i32[r + LOCKDEP_REPORT.held + k], hc & HELD_CLS_MASK)}${hc & HELD_READ ? ' (read)' : ''}`);
+    held.push(` #${k}: ${describe_lock(i32[r + LOCKDEP_REPORT.held + k], hc & HELD_CLS_MASK, m)}${hc & HELD_READ ? ' (read)' : ''}`);
     if ((hc & HELD_CLS_MASK) === from && (hc & HELD_READ) !== 0) fromRead = true;
   }
   const toRead = i32[r + LOCKDEP_REPORT.to_read] !== 0;
@@ -71,7 +77,7 @@ export function lockdep_cycle_report(roles: string[], header: string): LockdepSe
     // seed 002: two page locks, by instance (the class graph takes nesting within a class as annotated)
     ...(from === to && chain.length === 1 ? [`mmrace: a cycle of ${cname(to)} instances: the holder of the page lock this task waits for waits (through the CPUs' page-lock waits) for one this task holds`] : []),
     `${me} is trying to ${wait ? 'wait for' : 'acquire'} lock:`,
-    ` (${describe_lock(i32[r + LOCKDEP_REPORT.to_lock], to)}), at: ${stack[0] ?? '?'}`,
+    ` (${describe_lock(i32[r + LOCKDEP_REPORT.to_lock], to, m)}), at: ${stack[0] ?? '?'}`,
     '',
     'but task is already holding lock:',
     ` (${cname(from)})`,
@@ -83,10 +89,10 @@ export function lockdep_cycle_report(roles: string[], header: string): LockdepSe
   ];
   // chain runs to -> ... -> from along recorded dependencies; print it from `from` back to `to` (#0, the new lock)
   for (let k = chain.length - 1; k >= 1; k--) {
-    const e = edge_base(chain[k - 1], chain[k]);
+    const e = edge_base(chain[k - 1], chain[k], BASES);
     const ew = i32[BASES.lockdep_dep + dep_index(chain[k - 1], chain[k])] === LD_WAIT;
     const done = Atomics.load(i32, e + LOCKDEP_EDGE.state) === 2; // a CPU may still be writing it if the run ended uncleanly
-    const at = done ? frames(get_text(e + LOCKDEP_EDGE.text, i32[e + LOCKDEP_EDGE.text_len])) : ['(call trace not recorded)'];
+    const at = done ? frames(get_text(e + LOCKDEP_EDGE.text, i32[e + LOCKDEP_EDGE.text_len], m.u8)) : ['(call trace not recorded)'];
     const first = done ? `       [first seen ${where(i32[e + LOCKDEP_EDGE.cpu], roles)} in ${pathName(i32[e + LOCKDEP_EDGE.path])}, while holding ${cname(chain[k - 1])}]` : '';
     out.push('', `-> #${k} (${cname(chain[k])}):${ew ? ' (waited for)' : ''}`, indent(at), ...(first ? [first] : []));
   }
@@ -110,7 +116,8 @@ export function lockdep_cycle_report(roles: string[], header: string): LockdepSe
 }
 
 /** lockdep turned itself off (a CPU held more locks than the held stack records), or null */
-export function lockdep_disabled(roles: string[]): string | null {
+export function lockdep_disabled(roles: string[], m: MachineView): string | null {
+  const { i32, bases: BASES } = m;
   const off = i32[BASES.globals + GLOBALS.lockdep_off];
   if (off === 0) return null;
   return [`BUG: MAX_LOCK_DEPTH too low!`, `turning off the locking correctness validator.`,
@@ -118,8 +125,8 @@ export function lockdep_disabled(roles: string[]): string | null {
     'dependencies from then on were not learnt'].join('\n');
 }
 
-export function lockdep_section(roles: string[], header: string): LockdepSection {
-  return { edges: lockdep_edges(roles), report: lockdep_cycle_report(roles, header), disabled: lockdep_disabled(roles) };
+export function lockdep_section(roles: string[], header: string, m: MachineView): LockdepSection {
+  return { edges: lockdep_edges(roles, m), report: lockdep_cycle_report(roles, header, m), disabled: lockdep_disabled(roles, m) };
 }
 
 /** the lock-order graph as text: one dependency a line */

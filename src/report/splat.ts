@@ -3,7 +3,7 @@
 // interleaving of all CPUs that led there.
 import { OOPS_BAD_PAGE, OOPS_BUG, OOPS_ERROR, OOPS_INVARIANT, OOPS_BOUNDS, OOPS_SHADOW, OOPS_SOFTLOCKUP, OopsRecord } from '../check/bug.js';
 import { EVENTS, TracedEvent } from '../cpu/events.js';
-import { E3, ERA } from '../shm/era.js';
+import { E3 } from '../shm/era.js';
 import { flag_names, hex8 } from './format.js';
 import { focus_name, focus_of, format_story, story } from './interleaving.js';
 
@@ -29,8 +29,8 @@ export function headline(o: OopsRecord): string {
   return first;
 }
 
-/** `era` is the run's, 'E2 (2.6.18)': the header line names the kernel as a real one does ('Not tainted 2.6.18 #1') */
-export function splat(o: OopsRecord, events: TracedEvent[], roles: string[], protocol: string, switches: string[], era = ''): string {
+/** `era` is the run's, 'E2 (2.6.18)': the header line names the kernel as a real one does ('Not tainted 2.6.18 #1'); `era_id` its number (E2) */
+export function splat(o: OopsRecord, events: TracedEvent[], roles: string[], protocol: string, switches: string[], era: string, era_id: number): string {
   const [msg, ...rest] = o.text.split('\nCall Trace:\n');
   const trace = rest.join('\n');
   const where = /\+(\S+:\d+)/.exec(trace)?.[1] ?? 'unknown';
@@ -64,7 +64,7 @@ export function splat(o: OopsRecord, events: TracedEvent[], roles: string[], pro
     if (trace) out.push('Call Trace:', trace);
   }
   // the end-of-oops marker came with 2.6.26's print_oops_end_marker: E3 on
-  if (o.kind === OOPS_BUG && ERA.id >= E3) out.push('---[ end trace 0000000000000000 ]---');
+  if (o.kind === OOPS_BUG && era_id >= E3) out.push('---[ end trace 0000000000000000 ]---');
   const focus = focus_of(o);
   const evs = story(events, focus);
   if (evs.length) {

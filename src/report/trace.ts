@@ -8,10 +8,12 @@
 // release of a contended lock to the acquisition it let through, and the BUG
 // as a global instant. The rings keep the last events of each CPU (ftrace's
 // overwrite mode): a long run's trace shows its end, where a failure is.
-import { EV_BUG, EV_LOCK_ACQ, EV_LOCK_REL, EV_LOCK_WAIT, EV_LOCK_WAITED, EV_OP_BEGIN, EV_OP_END, EV_SPAN_BEGIN, EV_SPAN_END, EVENTS, SPAN_NAMES, TracedEvent } from '../cpu/events.js';
+import { EV_BUG, EV_LOCK_ACQ, EV_LOCK_REL, EV_LOCK_WAIT, EV_LOCK_WAITED, EV_OP_BEGIN, EV_OP_END, EV_SPAN_BEGIN, EV_SPAN_END, EVENTS, SPAN_NAMES, collect_events } from '../cpu/events.js';
 import { lock_class_name } from '../sync/lock_class.js';
 import { describe_lock } from '../check/lock_names.js';
 import type { RunReport } from './json.js';
+import type { MachineView } from '../shm/machine.js';
+import { era_of } from '../shm/era.js';
 
 /** one Chrome Trace Event (the fields this writer uses) */
 export interface TraceEvent {
@@ -28,14 +30,16 @@ export interface ChromeTrace {
 const PID = 1;
 /** the async track of one lane of one CPU's held locks */
 const lane_id = (cpu: number, lane: number) => `cpu${cpu}.held${lane}`;
-const cls = (c: number) => lock_class_name(c);
 
 /**
- * Build the trace from the run's events (collect_events(n, Infinity, true),
- * timestamps in performance.now() ms), its report, and which event seqs
- * belong to the failure's interleaving.
+ * Build the trace from the run's Machine as its result keeps it (every event, the
+ * trace-only ones too, timestamps in performance.now() ms) and its report
+ * (the events of the failure's interleaving are category "race").
  */
-export function chrome_trace(events: TracedEvent[], report: RunReport, raceSeqs: ReadonlySet<number> = new Set()): ChromeTrace {
+export function chrome_trace(m: MachineView, report: RunReport): ChromeTrace {
+  const events = collect_events(m, Infinity, true);
+  const raceSeqs = new Set(report.interleaving.map((e) => e.seq));
+  const cls = (c: number) => lock_class_name(c, era_of(m));
   const out: TraceEvent[] = [];
   const timed = events.filter((e) => e.ts > 0);
   let t0 = Infinity;
@@ -95,7 +99,7 @@ export function chrome_trace(events: TracedEvent[], report: RunReport, raceSeqs:
       case EV_LOCK_WAIT: {
         const name = `wait ${cls(a1)}`;
         st.push({ name, op: false });
-        out.push({ ph: 'B', name, cat: 'lock_wait', pid: PID, tid: cpu, ts, args: { lock: describe_lock(a0, a1), seq: e.seq } });
+        out.push({ ph: 'B', name, cat: 'lock_wait', pid: PID, tid: cpu, ts, args: { lock: describe_lock(a0, a1, m), seq: e.seq } });
         break;
       }
       case EV_LOCK_WAITED: {
@@ -117,7 +121,7 @@ export function chrome_trace(events: TracedEvent[], report: RunReport, raceSeqs:
         const name = `hold ${cls(a1)}`;
         const key = `${cpu}:${a0}`;
         (holds.get(key) ?? (holds.set(key, []), holds.get(key)!)).push({ lane, name });
-        out.push({ ph: 'b', name, cat: 'lock_hold', id: lane_id(cpu, lane), pid: PID, tid: cpu, ts, args: { lock: describe_lock(a0, a1), cpu, seq: e.seq, contended: a2 !== 0 } });
+        out.push({ ph: 'b', name, cat: 'lock_hold', id: lane_id(cpu, lane), pid: PID, tid: cpu, ts, args: { lock: describe_lock(a0, a1, m), cpu, seq: e.seq, contended: a2 !== 0 } });
         break;
       }
       case EV_LOCK_REL: {

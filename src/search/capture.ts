@@ -10,7 +10,7 @@
 // continue as a seeded random walk (shorter prefixes as attempts go on),
 // alternating with random walks from the start of the same run.
 import { PERCPU } from '../shm/layout.js';
-import { i32, percpu_base } from '../shm/machine.js';
+import { percpu_base } from '../shm/machine.js';
 import { RunOptions, RunResult, run_free } from '../exec/free_run.js';
 import { JITTER_RECORD } from '../worker/jitter.js';
 import { REC_FIELDS } from '../worker/sched_record.js';
@@ -64,7 +64,7 @@ export interface CaptureOptions {
   rehunt: number;
   max_steps: number;
   progress?: (what: string) => void;
-  /** called while the failing free run's Machine is still attached (its report reads it) */
+  /** called with the failing free run's result, before any controlled run */
   on_free_failure?: (r: RunResult) => void;
 }
 
@@ -82,7 +82,7 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
   o.on_free_failure?.(fr);
   if (fr.outcome === 'internal') return { free: fr, free_runs: k + 1, method: null };
   const signature = failure_signature(fr);
-  const free_ops = cpu_ops(fr.cpus);
+  const free_ops = cpu_ops(fr);
   const quota = Math.max(...free_ops) + 1;
   const { segments, points } = merge_record(fr.cpu_results);
   const base: ControlledOptions = {
@@ -108,7 +108,7 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
     o.progress?.(`replaying the captured order (${late ? 'late' : 'early'} cut)`);
     const r = await ex.run(opts);
     result.attempts++;
-    const ops = cpu_ops(fr.cpus);
+    const ops = cpu_ops(r.run);
     if (fingerprint(r.run, ops) === want) {
       return { ...result, method: 'replayed', options: opts, controlled: r, note: `the captured order replays to the same failure at the same place (${where(r.run, ops)})` };
     }
@@ -134,8 +134,8 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
     if (failure_signature(r.run) === signature) {
       return { ...result, method: 're-hunted', options: opts, controlled: r,
         note: prefix.length
-          ? `the captured order does not fail under control; its first ${nseg - cut} of ${nseg} turns followed by a random walk do (attempt ${t + 1}, ${where(r.run, cpu_ops(fr.cpus))})`
-          : `the captured order does not fail under control; a random walk from the start does (attempt ${t + 1}, ${where(r.run, cpu_ops(fr.cpus))})` };
+          ? `the captured order does not fail under control; its first ${nseg - cut} of ${nseg} turns followed by a random walk do (attempt ${t + 1}, ${where(r.run, cpu_ops(r.run))})`
+          : `the captured order does not fail under control; a random walk from the start does (attempt ${t + 1}, ${where(r.run, cpu_ops(r.run))})` };
     }
   }
   result.note = `neither the captured order nor ${o.rehunt} re-hunting runs around it failed the same way under control`;
@@ -151,6 +151,8 @@ function prefix_decisions(segs: number[]): number {
   return t;
 }
 
-function cpu_ops(n: number): number[] {
-  return Array.from({ length: n }, (_, c) => i32[percpu_base(c) + PERCPU.ops]);
+/** each CPU's operations (its 32-bit counter, as the fingerprint has always read it) from the run's Machine as its result keeps it */
+function cpu_ops(r: RunResult): number[] {
+  const m = r.machine;
+  return Array.from({ length: r.cpus }, (_, c) => m.i32[percpu_base(c, m.bases) + PERCPU.ops]);
 }

@@ -4,7 +4,7 @@
 // thread reads it once when it attaches (era_attach) into the live bindings
 // below, so a hot path reads a module variable, never the table.
 import { GLOBALS, SWAP_TYPES } from './layout.js';
-import { BASES, i32 } from './machine.js';
+import { BASES, MachineView, i32 } from './machine.js';
 
 export const E0 = 0, E1 = 1, E2 = 2, E3 = 3, E4 = 4;
 
@@ -89,6 +89,9 @@ export function era_boot(e: number): void {
   i32[BASES.globals + GLOBALS.era] = e;
   era_attach();
 }
+
+/** the era a Machine (a run's, as its result keeps it: src/exec/free_run.ts RunResult.machine) was booted in */
+export const era_of = (m: MachineView): EraInfo => ERAS[m.i32[m.bases.globals + GLOBALS.era]] ?? ERAS[DEFAULT_ERA];
 
 /** read GLOBALS.era into this thread's bindings (each worker, after attaching) */
 export function era_attach(): void {

@@ -41,6 +41,8 @@ export let i32: Int32Array<ArrayBufferLike> = unattached('i32 (the Machine as In
 export let f64: Float64Array<ArrayBufferLike> = unattached('f64 (the Machine as Float64Array)', new Float64Array(0));
 export let u8: Uint8Array<ArrayBufferLike> = unattached('u8 (the Machine as Uint8Array)', new Uint8Array(0));
 export let sizes: MachineSizes = { nr_pages: 0, nr_mm: 0, nr_vma: 0, nr_anon_vma: 0, nr_cpus: 0, nr_files: 0, trace_ring: 0 };
+/** the views and sizes before any attach (detachMachine puts them back) */
+const UNATTACHED = { i32, f64, u8, sizes: { ...sizes } };
 const align16 = (n: number) => (n + 15) & ~15;
 /** swapper_space's page_tree: one row of slots per swap type, indexed by the entry's offset */
 export const swap_cache_stride = (s: MachineSizes) => Math.max(SWAP_SLOTS, s.nr_pages);
@@ -122,7 +124,7 @@ export function validateSizes(s: MachineSizes): string | null {
 }
 
 export const BASES: Bases = planBases({ nr_pages: 0, nr_mm: 0, nr_vma: 0, nr_anon_vma: 0, nr_cpus: 0 });
-export const lat_base = (cpu: number, kind: number) => BASES.lat + (cpu * NR_LAT_KINDS + kind) * LAT_BUCKETS;
+export const lat_base = (cpu: number, kind: number, b: Readonly<Bases> = BASES) => b.lat + (cpu * NR_LAT_KINDS + kind) * LAT_BUCKETS;
 
 /** allocate a zeroed Machine buffer and attach this thread to it */
 export function createMachineBuffer(s: MachineSizes): SharedArrayBuffer {
@@ -155,8 +157,47 @@ export const vma_base = (vma: number) => BASES.vmas + vma * VMA.stride;
 export const av_base = (av: number) => BASES.anon_vmas + av * ANON_VMA.stride;
 export const as_base = (as: number) => BASES.mappings + as * ADDRESS_SPACE.stride;
 export const bio_base = (pfn: number) => BASES.bios + pfn * BIO.stride;
-export const percpu_base = (cpu: number) => BASES.percpu + cpu * PERCPU.stride;
-export const cpustat_base = (cpu: number) => BASES.cpustat + cpu * CPUSTAT.stride;
+export const percpu_base = (cpu: number, b: Readonly<Bases> = BASES) => b.percpu + cpu * PERCPU.stride;
+export const cpustat_base = (cpu: number, b: Readonly<Bases> = BASES) => b.cpustat + cpu * CPUSTAT.stride;
 export const phys_base = (pfn: number) => BASES.phys + pfn * WORDS_PER_PAGE;
 export const ptes_base = (ptpfn: number) => BASES.ptes + ptpfn * PTRS_PER_PTE;
 export const g = (field: number) => BASES.globals + field;
+
+/**
+ * A Machine's words as a report reads them: this thread's live views
+ * (live_machine), or a run's, kept when it ended (keep_machine), which stays
+ * as the run left it while the next run boots. Its bases and sizes are the
+ * run's own, so the layout's accessors work on it unchanged.
+ */
+export interface MachineView {
+  i32: Int32Array<ArrayBufferLike>; f64: Float64Array<ArrayBufferLike>; u8: Uint8Array<ArrayBufferLike>;
+  bases: Readonly<Bases>; sizes: Readonly<MachineSizes>;
+}
+
+/** the attached Machine itself: what it reads changes while CPUs run and when the next run boots */
+export function live_machine(): MachineView {
+  return { i32, f64, u8, bases: BASES, sizes };
+}
+
+/**
+ * the attached Machine as a run's result keeps it (src/exec/free_run.ts
+ * RunResult.machine): views of its own over the whole buffer, every region
+ * as planBases lays it out (a counter or event added to the layout is in it
+ * without a word here), with the run's bases and sizes. Taken once the CPUs
+ * have stopped. The next boot makes a new buffer and points the live views
+ * at it, so nothing writes this one again; `copy`: copy it into memory of its
+ * own all the same, for a run one of whose CPUs never stopped and may still
+ * write (a copy costs a fresh allocation's page faults: ~10 ms a 2 MB Machine
+ * on a busy host, which explore's short runs would pay every run)
+ */
+export function keep_machine(copy = false): MachineView {
+  const w = copy ? i32.slice() : new Int32Array(i32.buffer);
+  return { i32: w, f64: new Float64Array(w.buffer), u8: new Uint8Array(w.buffer), bases: { ...BASES }, sizes: { ...sizes } };
+}
+
+/** forget the attached Machine: its views throw again as before the first attach (a test that a report reads only its run's result) */
+export function detachMachine(): void {
+  ({ i32, f64, u8 } = UNATTACHED);
+  sizes = { ...UNATTACHED.sizes };
+  Object.assign(BASES, planBases(sizes));
+}

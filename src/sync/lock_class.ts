@@ -1,6 +1,6 @@
 // Lock classes, as lockdep and /proc/lock_stat name them. A lock instance is
 // the index of its word in the Machine; its class is passed by the caller.
-import { ERA } from '../shm/era.js';
+import { ERA, EraInfo } from '../shm/era.js';
 import { defineEnum } from '../shm/struct.js';
 import { HELD_CLS_MASK } from '../shm/layout.js';
 
@@ -39,9 +39,10 @@ export const LOCK_CLASS_NAMES: readonly string[] = LOCK_CLASSES.names;
  * A class's name in the run's era (src/shm/era.ts): the PTL, the anon rmap
  * lock and the page-cache lock were renamed as the kernel changed them. In
  * E0 the PTL is mm->page_table_lock itself (pagewalk.ts pte_lockptr).
+ * A report passes its run's era (era_of the Machine its result keeps).
  */
-export function lock_class_name(cls: number): string {
+export function lock_class_name(cls: number, era: EraInfo = ERA): string {
   const c: { name: string; era?: 'ptl_class_name' | 'anon_vma_lock_name' | 'tree_lock_name' } | undefined = LOCK_CLASSES.table[cls];
   if (!c) return `class ${cls}`;
-  return c.era ? ERA[c.era] : c.name;
+  return c.era ? era[c.era] : c.name;
 }

@@ -14,7 +14,7 @@
 // PTLs in copy_pte_range, old and new page in migration) is not checked: the
 // kernel annotates those with *_nested subclasses.
 import { GLOBALS, HELD_CLS_MASK, HELD_MAX, LD_LOCK, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT, LOCKDEP_STACK_BYTES, PAGE, PERCPU } from '../shm/layout.js';
-import { BASES, i32, percpu_base, sizes, u8 } from '../shm/machine.js';
+import { BASES, Bases, i32, percpu_base, sizes, u8 } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { raw_call_trace } from '../check/stack.js';
 import { LC_PAGE_LOCK, lock_class_name, NR_LOCK_CLASSES } from './lock_class.js';
@@ -26,7 +26,7 @@ const decoder = new TextDecoder();
 const SYNC_FRAMES = /\/sync\/(lockdep|lock_stat|spinlock|rwlock|page_lock|rwsem|preempt)\.[tj]s$/;
 
 export const dep_index = (from: number, to: number) => from * NR + to;
-export const edge_base = (from: number, to: number) => BASES.lockdep_edges + dep_index(from, to) * LOCKDEP_EDGE.stride;
+export const edge_base = (from: number, to: number, b: Readonly<Bases> = BASES) => b.lockdep_edges + dep_index(from, to) * LOCKDEP_EDGE.stride;
 
 /** this CPU is about to take (LD_LOCK) or wait for (LD_WAIT) `lock` of class `cls` (`read`: for read, an rwsem or rwlock) */
 export function lockdep_acquire(lock: number, cls: number, kind: number, read = false): void {
@@ -84,8 +84,8 @@ function put_text(base: number, lenField: number, text: string): void {
   i32[lenField] = bytes.length;
 }
 
-export function get_text(base: number, len: number): string {
-  return decoder.decode(u8.slice(base * 4, base * 4 + len));
+export function get_text(base: number, len: number, bytes: Uint8Array<ArrayBufferLike> = u8): string {
+  return decoder.decode(bytes.slice(base * 4, base * 4 + len));
 }
 
 /** first sight of from -> to: remember where, then look for a way back from `to` to `from` */
