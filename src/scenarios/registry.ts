@@ -13,10 +13,12 @@ import { swapStress } from './swap_stress.js';
 import { swapinEntryReuse } from './swapin_entry_reuse.js';
 import { fileStress } from './file_stress.js';
 import { dioMigrationRefcount } from './dio_migration_refcount.js';
+import { ANONMM_SCENARIOS } from './anonmm.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   orphanedMigrationEntry, cowMigrationEntry, mprotectMigrationEntry, swapFaultMigrationEntry,
   swapCountMigrationEntry, swaponTypeRange, swapinEntryReuse, swapStress, dioMigrationRefcount, fileStress,
+  ...ANONMM_SCENARIOS, // seed 003 (E0)
 ];
 
 export class ScenarioError extends Error {}
