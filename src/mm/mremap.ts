@@ -193,6 +193,11 @@ export function sys_mremap(mm: number, addr: number, old_len: number, new_len: n
       if (new_addr < addr + old_len && addr < new_addr + new_len) return EINVAL; // the ranges may not overlap
       const r = do_munmap(mm, new_addr, new_len);
       if (r !== 0) return r;
+      if (old_len > new_len) { // mremap_to: a shrinking move drops the tail first and moves the rest
+        const t = do_munmap(mm, addr + new_len, old_len - new_len);
+        if (t !== 0) return t;
+        old_len = new_len;
+      }
     } else if (old_len >= new_len) {
       // shrinking: just unmap the tail
       if (old_len > new_len) { const r = do_munmap(mm, addr + new_len, old_len - new_len); if (r !== 0) return r; }
