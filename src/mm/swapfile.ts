@@ -259,6 +259,16 @@ export function sys_swapon(slots: number, prio: number): number {
   return type;
 }
 
+/** unuse_pte: the swap pte at slot maps page again (page locked, the pte's PTL held) */
+function unuse_pte(mm: number, vma: number, slot: number, addr: number, entry: number, page: number): void {
+  Atomics.add(i32, mm_base(mm) + MM.anon_rss, 1);
+  get_page(page);
+  Atomics.store(i32, slot, pte_mkold(mk_pte(page, i32[vma_base(vma) + VMA.vm_page_prot])));
+  page_add_anon_rmap(page, vma, addr);
+  trace_event(EV_UNUSE_PTE, mm, addr, page, entry);
+  swap_free(entry);
+}
+
 /** unuse_pte_range: point every pte holding entry at page (PTL per table); mmap_sem held */
 export function unuse_vma(mm: number, vma: number, entry: number, page: number): boolean {
   const want = swp_entry_to_pte(entry);
@@ -273,13 +283,7 @@ export function unuse_vma(mm: number, vma: number, entry: number, page: number):
       for (let a = addr; a < next; a += PAGE_SIZE) {
         const slot = pte_offset(table, a);
         if (Atomics.load(i32, slot) !== want) continue;
-        // unuse_pte
-        Atomics.add(i32, mm_base(mm) + MM.anon_rss, 1);
-        get_page(page);
-        Atomics.store(i32, slot, pte_mkold(mk_pte(page, i32[vma_base(vma) + VMA.vm_page_prot])));
-        page_add_anon_rmap(page, vma, a);
-        trace_event(EV_UNUSE_PTE, mm, a, page, entry);
-        swap_free(entry);
+        unuse_pte(mm, vma, slot, a, entry, page);
         found = true;
       }
       spin_unlock(ptl);
@@ -336,13 +340,7 @@ function unuse_pmd(mm: number, vma: number, s: number, entry: number, page: numb
   for (let a = lo; a < hi; a += PAGE_SIZE) {
     const slot = pte_offset(table, a);
     if (Atomics.load(i32, slot) !== want) continue;
-    // unuse_pte
-    Atomics.add(i32, mm_base(mm) + MM.anon_rss, 1);
-    get_page(page);
-    Atomics.store(i32, slot, pte_mkold(mk_pte(page, i32[vma_base(vma) + VMA.vm_page_prot])));
-    page_add_anon_rmap(page, vma, a);
-    trace_event(EV_UNUSE_PTE, mm, a, page, entry);
-    swap_free(entry);
+    unuse_pte(mm, vma, slot, a, entry, page);
     return 1 + a; // add 1 since address may be 0
   }
   return 0;
