@@ -29,6 +29,8 @@ const KNOWN = [
   'mm/swap -> check/bug', 'mm/swap_state -> check/bug', 'mm/swapfile -> check/bounds', 'mm/swapfile -> check/bug',
   'mm/swapops -> check/bug',
   'mm/vmscan_migrate -> check/bug',
+  // seed 003 (E0)
+  'mm/mremap -> check/bug', 'mm/rmap_anonmm -> check/bug',
 ].sort();
 
 interface Import { spec: string; typeOnly: boolean }
