@@ -24,7 +24,7 @@ import { alloc_page } from '../mm/page_alloc.js';
 import { isolate_lru_page } from '../mm/swap.js';
 import { add_to_swap } from '../mm/swap_state.js';
 import { shrink_page_list } from '../mm/vmscan.js';
-import { sys_swapon } from '../mm/swapfile.js';
+import { nr_swap_pages, sys_swapon, total_swap_pages } from '../mm/swapfile.js';
 import { pte_offset, pte_table } from '../mm/pagewalk.js';
 import { pte_pfn, pte_present } from '../mm/pgtable.js';
 import { anonmm_unreachable, rmap_lock, rmap_unlock, try_to_unmap_one_anonmm } from '../mm/rmap_anonmm.js';
@@ -489,9 +489,9 @@ export const swapoffHugetlb: Scenario = {
         }
         switch_mm(0);
       } else if (ctx.role === 'reclaimer') reclaim_one(h, A, npages);
-      else { // the admin: page half of the anon region out, then swapoff and swapon
+      else { // the admin: page half of the anon region out, then, once something is in swap, swapoff and swapon
         for (let k = 0; k < npages / 2; k++) reclaim_one(h, A, npages);
-        swap_cycle(ctx.setup.device_slots as number, ctx);
+        if (nr_swap_pages() < total_swap_pages()) swap_cycle(ctx.setup.device_slots as number);
       }
       ctx.op_done();
     }
