@@ -293,6 +293,14 @@ export function unuse_vma(mm: number, vma: number, entry: number, page: number):
   return found;
 }
 
+/** mmap_sem for read with the page lock held: never sleep on it with the lock held (drop it, take mmap_sem, relock) */
+function down_read_page_locked(sem: number, page: number): void {
+  if (down_read_trylock(sem, LC_MMAP_SEM)) return;
+  unlock_page(page);
+  down_read(sem, LC_MMAP_SEM);
+  lock_page(page);
+}
+
 /**
  * unuse_mm: mmap_sem for read, then every anon vma. Caller holds the page
  * lock; a fault holding mmap_sem may be waiting for that page lock, so
@@ -300,11 +308,7 @@ export function unuse_vma(mm: number, vma: number, entry: number, page: number):
  */
 function unuse_mm(mm: number, entry: number, page: number): void {
   const sem = mm_base(mm) + MM.mmap_sem;
-  if (!down_read_trylock(sem, LC_MMAP_SEM)) {
-    unlock_page(page);
-    down_read(sem, LC_MMAP_SEM);
-    lock_page(page);
-  }
+  down_read_page_locked(sem, page);
   try {
     for (let vma = i32[mm_base(mm) + MM.mmap_first]; vma !== 0; vma = i32[vma_base(vma) + VMA.vm_next]) {
       if (i32[vma_base(vma) + VMA.anon_vma] !== 0 && unuse_vma(mm, vma, entry, page)) break;
@@ -367,11 +371,7 @@ function unuse_vma_pgds(mm: number, vma: number, entry: number, page: number): n
  */
 function unuse_process(mm: number, entry: number, page: number): number {
   const sem = mm_base(mm) + MM.mmap_sem;
-  if (!down_read_trylock(sem, LC_MMAP_SEM)) {
-    unlock_page(page);
-    down_read(sem, LC_MMAP_SEM);
-    lock_page(page);
-  }
+  down_read_page_locked(sem, page);
   let ret = 0;
   try {
     const ptl = mm_base(mm) + MM.page_table_lock;

@@ -461,7 +461,7 @@ export const swapoffHugetlb: Scenario = {
   switches: ['unuse-process-hugetlb'],
   eras: [E0],
   description: 'a process with a hugetlb vma and swapped-out anon pages; an admin cycles swapoff/swapon. The buggy unuse_process takes the huge pgd entry for a page table (pmd_bad: "bad pmd", pmd_clear); the fixed one skips is_vm_hugetlb_page vmas',
-  expect_buggy: 'mm/swapfile.c: bad pmd (the huge entry), then SIGBUS for the hugetlb user and a leaked run',
+  expect_buggy: 'mm/swapfile.c:438: bad pmd 4000xxxx. (an error printk, which ends the run; the cleared entry would leave the hugetlb user a SIGBUS and its run leaked, I-HUGE)',
   signature: /bad pmd/,
   deterministic: 'the first swapoff that visits the process',
   sizes: SIZES,
