@@ -2,7 +2,7 @@
 // cost of an Atomics lock/unlock pair on the same machine. Each timed call
 // runs BATCH iterations so the timer's own cost does not dominate.
 import { Bench } from 'tinybench';
-import { BASES, createMachineBuffer, i32, page_base } from '../src/shm/machine.js';
+import { BASES, attachMachine, createMachineBuffer, i32, page_base } from '../src/shm/machine.js';
 import { DEFAULT_SIZES, GLOBALS, PAGE } from '../src/shm/layout.js';
 import { events_attach } from '../src/cpu/events.js';
 import { set_current_cpu } from '../src/cpu/current.js';
@@ -22,14 +22,40 @@ import { flush_tlb_page } from '../src/cpu/tlb.js';
 import { PROT_READ, PROT_WRITE, mm_mmap_sem } from '../src/mm/mm_types.js';
 import { pte_offset, pte_table } from '../src/mm/pagewalk.js';
 import { _PAGE_RW, pte_pfn } from '../src/mm/pgtable.js';
+import { E0, era_attach } from '../src/shm/era.js';
+import { page_referenced } from '../src/mm/rmap.js';
 
 const BATCH = 1000;
 export interface MicroRow { name: string; ns_per_op: number; ops_per_s: number; rme: number }
 
+/**
+ * seed 003's pair of workloads, on the machine attached now: a page that a
+ * parent and three forked children map (the rmap walk's page), and an mm
+ * with an empty 16-page region (the fault's)
+ */
+function family_of_four(): { pfn: number; fresh: number } {
+  const BASE = 0x20000;
+  const parent = mm_alloc();
+  do_mmap_anon(parent, BASE, 4096, PROT_READ | PROT_WRITE);
+  user_access(parent, BASE, 0, true, 1);
+  for (let k = 0; k < 3; k++) copy_mm(parent);
+  const fresh = mm_alloc();
+  do_mmap_anon(fresh, BASE, 16 * 4096, PROT_READ | PROT_WRITE);
+  return { pfn: pte_pfn(Atomics.load(i32, pte_offset(pte_table(parent, BASE), BASE))), fresh };
+}
+
 export async function micro(timeMs = 400): Promise<MicroRow[]> {
-  createMachineBuffer({ ...DEFAULT_SIZES, nr_pages: 4096, nr_cpus: 1 });
+  // seed 003: an E0 (2.6.6-mm) machine beside the E2 one, for the anonmm fault and rmap walk against E2's
+  const e0 = createMachineBuffer({ ...DEFAULT_SIZES, nr_pages: 4096, nr_cpus: 1 });
+  mem_init({ bugs: 0, jitter: 0, seed: 1, ops_budget: 0, era: E0 });
+  set_current_cpu(0, 1);
+  const e0w = family_of_four();
+  const e2 = createMachineBuffer({ ...DEFAULT_SIZES, nr_pages: 4096, nr_cpus: 1 });
   mem_init({ bugs: 0, jitter: 0, seed: 1, ops_budget: 0 });
   set_current_cpu(0, 1);
+  const e2w = family_of_four();
+  /** run a task on the E0 machine (each thread's era follows the machine it is attached to) */
+  const on_e0 = { beforeAll: () => { attachMachine(e0); era_attach(); }, afterAll: () => { attachMachine(e2); era_attach(); } };
 
   const raw = new Int32Array(new SharedArrayBuffer(64));
   const ptl = page_base(alloc_page()) + PAGE.ptl;
@@ -116,12 +142,27 @@ export async function micro(timeMs = 400): Promise<MicroRow[]> {
     }
     up_read(mm_mmap_sem(parent));
   });
+  // seed 003: the E0 fault and rmap walk against E2's, in this same run
+  const walk = (pfn: number) => () => { for (let k = 0; k < BATCH; k++) sink += page_referenced(pfn); };
+  const anon_faults = (mm: number) => () => {
+    for (let k = 0; k < BATCH / SMALL; k++) {
+      const child = copy_mm(mm);
+      for (let p = 0; p < SMALL; p++) user_access(child, BASE + p * 4096, 0, true, p);
+      mmput(child);
+    }
+  };
+  b.add('E2 rmap walk: page_referenced of a page 4 mms map (anon_vma list, a PTL each)', walk(e2w.pfn));
+  b.add('E0 rmap walk: page_referenced of a page 4 mms map (anonmm family at page->index, PG_maplock)', walk(e0w.pfn), on_e0);
+  b.add('E2 anon fault: do_anonymous_page (+ amortised exit of 16 pages)', anon_faults(e2w.fresh));
+  b.add('E0 anon fault: do_anonymous_page (+ amortised exit of 16 pages)', anon_faults(e0w.fresh), on_e0);
   await b.run();
   const per: Record<string, number> = {
     'anon fault: do_anonymous_page (+ amortised exit of 16 pages)': BATCH,
     'file fault: do_no_page of a cached page (+ amortised exit of 16 pages)': BATCH,
     'fork + exit of a 32-page parent (per fork)': BATCH / 100,
     'migrate one mapped page (isolate, unmap, copy, remap)': BATCH / 10,
+    'E2 anon fault: do_anonymous_page (+ amortised exit of 16 pages)': BATCH,
+    'E0 anon fault: do_anonymous_page (+ amortised exit of 16 pages)': BATCH,
   };
   void sink;
   return b.tasks.map((t) => {

@@ -35,6 +35,11 @@ if (parts.includes('micro')) {
   console.log(`
 page cache vs the anon fault (same run): lookup ${f(lookup / anon, 2)}x, file fault ${f(filef / anon, 2)}x an anon fault (${f(anon)} ns)`);
   figures.page_cache_ratios = { lookup_vs_anon_fault: lookup / anon, file_fault_vs_anon_fault: filef / anon };
+  // seed 003: E0 (2.6.6-mm anonmm) against E2 (2.6.18 anon_vma), measured in this same run
+  const ns = (prefix: string) => m.find((r) => r.name.startsWith(prefix))!.ns_per_op;
+  const e0_fault = ns('E0 anon fault') / ns('E2 anon fault'), e0_walk = ns('E0 rmap walk') / ns('E2 rmap walk');
+  console.log(`E0 (2.6.6-mm) vs E2 (2.6.18), same run: an anon fault costs ${f(e0_fault, 2)}x, an rmap walk of a page 4 mms map ${f(e0_walk, 2)}x`);
+  figures.e0_vs_e2 = { anon_fault: e0_fault, rmap_walk: e0_walk };
   figures.micro = m;
 }
 

@@ -31,6 +31,8 @@ const KNOWN = [
   'mm/vmscan_migrate -> check/bug',
   // main's page_ref.ts (6e98eee), and seed 002's exchange.ts: a BUG_ON, as every mm/ file has
   'mm/page_ref -> check/bug', 'mm/exchange -> check/bug',
+  // seed 003 (E0)
+  'mm/mremap -> check/bug', 'mm/rmap_anonmm -> check/bug',
 ].sort();
 
 interface Import { spec: string; typeOnly: boolean }

@@ -2,10 +2,13 @@
 // struct pages, rmap lists and LRU must agree with each other. Each message
 // names a state the kernel can never be in, and the rule of kernel-notes 5.1
 // it breaks; the kernel had no such checker, so it prints as mmrace's.
-import { ANON_VMA, MM, PAGE, PAGE_SIZE, PG_private, PG_swapcache, PG_active, PG_buddy, PG_locked, PG_lru, PG_pgtable, VMA, ZONE } from '../shm/layout.js';
+import { ANON_VMA, MM, PAGE, PAGE_SIZE, PG_anon, PG_private, PG_reserved, PG_swapcache, PG_active, PG_buddy, PG_locked, PG_lru, PG_pgtable, VMA, ZONE } from '../shm/layout.js';
 import { BASES, av_base, i32, mm_base, page_base, sizes, vma_base } from '../shm/machine.js';
 import { list_ids } from '../shm/list.js';
-import { ANON_VMA_LIST, PAGE_MAPPING_ANON, VM_SHARED, VM_WRITE } from '../mm/mm_types.js';
+import { ANON_VMA_LIST, PAGE_MAPPING_ANON, VM_HUGETLB, VM_SHARED, VM_WRITE } from '../mm/mm_types.js';
+import { E0, ERA } from '../shm/era.js';
+import { anonmm_unreachable } from '../mm/rmap_anonmm.js';
+import { check_hugetlb } from '../mm/hugetlb.js';
 import { radix_tree_lookup } from '../mm/filemap.js';
 import { LRU } from '../mm/swap.js';
 import { pgd_index, pte_offset } from '../mm/pagewalk.js';
@@ -38,6 +41,7 @@ export function check_invariants(limit = 20): string[] {
       const v = vma_base(vma);
       const av = i32[v + VMA.anon_vma];
       const file = i32[v + VMA.vm_file];
+      if (ERA.id === E0 && (i32[v + VMA.vm_flags] & VM_HUGETLB) !== 0) continue; // no pte tables: I-HUGE below
       if (av !== 0 && !list_ids(ANON_VMA_LIST, av_base(av) + ANON_VMA.head_first).includes(vma)) {
         bad('I-ANONVMA', `vma#${vma} of mm#${mm} is not on its anon_vma#${av} list`);
       }
@@ -49,6 +53,18 @@ export function check_invariants(limit = 20): string[] {
         if (pte_present(pte)) {
           const pfn = pte_pfn(pte);
           if (pfn <= 0 || pfn >= n) { rss++; bad('I-PTE', `mm#${mm} ${hex(addr)} maps pfn ${pfn}, which is not RAM`); continue; }
+          if (ERA.id === E0) { // 2.6.6: ZERO_PAGE ptes hold nothing; an anon page must be where its family's walk looks
+            const pf = i32[page_base(pfn) + PAGE.flags];
+            if ((pf & PG_reserved) !== 0) { if (pte_write(pte)) bad('I-PTE', `writable pte to ZERO_PAGE at mm#${mm} ${hex(addr)}`); continue; }
+            if ((pf & PG_anon) !== 0) rss++; else bad('I-PTE', `pfn ${pfn} mapped at mm#${mm} ${hex(addr)} is not PageAnon (mapping ${hex(i32[page_base(pfn) + PAGE.mapping])})`);
+            maps[pfn]++;
+            if ((pf & (PG_buddy | PG_pgtable)) !== 0) bad('I-PTE', `mm#${mm} ${hex(addr)} maps pfn ${pfn}, which is free or a page table`);
+            if (pte_write(pte) && (i32[v + VMA.vm_flags] & VM_WRITE) === 0) bad('I-RO', `writable pte in a read-only vma: mm#${mm} ${hex(addr)}`);
+            if (pte_write(pte)) cow_writable.push(pfn, mm);
+            const why = (pf & PG_anon) !== 0 ? anonmm_unreachable(pfn, mm, addr) : null;
+            if (why) bad('I-ANONMM', `the anonmm walk of pfn ${pfn} misses its pte at mm#${mm} ${hex(addr)}: ${why} (reclaim can never unmap it)`);
+            continue;
+          }
           if ((i32[page_base(pfn) + PAGE.mapping] & PAGE_MAPPING_ANON) !== 0) rss++; else frss++;
           maps[pfn]++;
           if ((i32[page_base(pfn) + PAGE.flags] & (PG_buddy | PG_pgtable)) !== 0) bad('I-PTE', `mm#${mm} ${hex(addr)} maps pfn ${pfn}, which is free or a page table`);
@@ -98,6 +114,7 @@ export function check_invariants(limit = 20): string[] {
       if ((f & PG_lru) !== 0 || lru.has(pfn)) bad('I-LRU', `free pfn ${pfn} is on the LRU`);
       continue;
     }
+    if ((f & PG_reserved) !== 0) continue; // E0's ZERO_PAGE and hugetlb runs (I-HUGE); no other era has reserved pages
     if ((f & PG_locked) !== 0) bad('I-LOCKED', `pfn ${pfn} is still locked at a quiescent point`);
     if ((f & PG_pgtable) !== 0) {
       if (count !== 1) bad('I-REF', `page-table pfn ${pfn} has count ${count}`);
@@ -107,7 +124,7 @@ export function check_invariants(limit = 20): string[] {
     if (mapcount !== maps[pfn]) bad('I-MAP', `pfn ${pfn}: mapcount ${mapcount} but ${maps[pfn]} ptes map it`);
     const cached = (f & PG_swapcache) !== 0 ? 1 : 0;
     const m = i32[p + PAGE.mapping];
-    const file = !cached && m !== 0 && (m & PAGE_MAPPING_ANON) === 0 && radix_tree_lookup(m >>> 1, i32[p + PAGE.index]) === pfn ? 1 : 0;
+    const file = ERA.id !== E0 && !cached && m !== 0 && (m & PAGE_MAPPING_ANON) === 0 && radix_tree_lookup(m >>> 1, i32[p + PAGE.index]) === pfn ? 1 : 0;
     const buffers = !cached && (f & PG_private) !== 0 ? 1 : 0;
     const held = maps[pfn] + cached + file + buffers;
     const refs = `${maps[pfn]} ptes${cached ? ' + the swap cache' : ''}${file ? ' + the page cache' : ''}${buffers ? ' + its buffers' : ''}`;
@@ -120,6 +137,7 @@ export function check_invariants(limit = 20): string[] {
   if (free !== i32[BASES.zone + ZONE.nr_free]) bad('I-ZONE', `zone nr_free ${i32[BASES.zone + ZONE.nr_free]} but ${free} pages are free`);
   check_swap(bad, swapRefs);
   check_page_cache(bad);
+  if (ERA.id === E0) check_hugetlb((s) => bad('I-HUGE', s));
   return out;
 }
 

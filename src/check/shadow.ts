@@ -15,7 +15,7 @@ export const initial_value = (page: number, word: number) => (TAG_SETUP << 24) |
 export class Shadow {
   private readonly want: Int32Array;
   private counter = 1;
-  constructor(public mm: number, readonly base: number, readonly npages: number, readonly tag: number, readonly what: string) {
+  constructor(public mm: number, public base: number, readonly npages: number, readonly tag: number, readonly what: string) {
     this.want = new Int32Array(npages * WORDS_PER_PAGE);
     this.reset(mm);
   }
@@ -24,6 +24,11 @@ export class Shadow {
   reset(mm: number): void {
     this.mm = mm;
     for (let p = 0; p < this.npages; p++) for (let w = 0; w < WORDS_PER_PAGE; w++) this.want[p * WORDS_PER_PAGE + w] = initial_value(p, w);
+  }
+
+  /** mremap moved the program's region (seed 003): its words are now at base */
+  rebase(base: number): void {
+    this.base = base;
   }
 
   /** store a fresh value through the MMU and remember it; false if the access failed */

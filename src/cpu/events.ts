@@ -87,6 +87,14 @@ const EV = defineEnum('event', [
   { key: 'EV_FILE_WRITE', name: 'sys_write', fmt: (as, index, w, v) => `file#${as} index ${index} word ${w} <- ${hex(v)}`, path: true },
   { key: 'EV_TRUNCATE', name: 'do_truncate', fmt: (as, pages) => `file#${as} to ${pages} pages`, path: true },
   { key: 'EV_FSYNC', name: 'do_fsync', fmt: (as) => `file#${as}`, path: true },
+  // seed 003 (E0, 2.6.6-mm): anonmm rmap, mremap, the early COW, swapoff's unuse_process
+  { key: 'EV_MREMAP', name: 'sys_mremap', fmt: (mm, a, b, len) => `${mmv(mm, a)} -> ${hex(b)} (${len >>> 12} pages)`, path: true },
+  { key: 'EV_MOVE_ONE_PAGE', name: 'move_one_page', fmt: (mm, a, b, what) => `${mmv(mm, a)} -> ${hex(b)} ${['moved', 'shared anon page: -EAGAIN', 'no pte', 'moved, rmap redone (no COW)'][what] ?? what}` },
+  { key: 'EV_ANONMM_INDEX', name: 'mremap_move_anon_rmap', fmt: (pfn, old, a, mapcount) => `pfn ${pfn} index ${hex(old)} -> ${hex(a)} (mapcount ${mapcount})` },
+  { key: 'EV_EARLY_COW', name: 'early COW', fmt: (mm, a, pfn, why) => `${mmv(mm, a)} pfn ${pfn}: ${['make_page_exclusive (mremap)', 'do_swap_page: address clash', 'do_swap_page: write to a shared page', 'unuse_process: address clash'][why] ?? why}` },
+  { key: 'EV_MREMAP_COWS', name: 'mremap moved cows', fmt: (mm, cows) => `mm#${mm}: mremap moved ${cows} cows` },
+  { key: 'EV_RMAP_WARN', name: 'page_referenced_anon WARN', fmt: (pfn, left, failed) => `pfn ${pfn}: ${left} mapping(s) not found, ${failed} trylock(s) failed` },
+  { key: 'EV_HUGETLB', name: 'hugetlb', fmt: (mm, a, run, what) => `${mmv(mm, a)} run pfn ${run} ${['mapped', 'unmapped', 'entry gone: run leaked'][what] ?? what}` },
   // trace-only events (written when tracing; left out of the interleaving)
   { key: 'EV_OP_BEGIN', name: 'op begin', fmt: (path) => EVENTS[path]?.name ?? String(path), trace: true },
   { key: 'EV_OP_END', name: 'op end', fmt: (path) => EVENTS[path]?.name ?? String(path), trace: true },
@@ -113,6 +121,7 @@ export const {
   EV_USER, EV_MPROTECT, EV_SWAP_PAGE, EV_SHRINK, EV_SWAPON, EV_SWAPOFF, EV_UNUSE_PTE, EV_SWAPIN_MAP,
   EV_DIO, EV_GUP, EV_SLOT_SWITCH, EV_SWAPIN_RETRY,
   EV_NO_PAGE, EV_FILE_READ, EV_FILE_WRITE, EV_TRUNCATE, EV_FSYNC,
+  EV_MREMAP, EV_MOVE_ONE_PAGE, EV_ANONMM_INDEX, EV_EARLY_COW, EV_MREMAP_COWS, EV_RMAP_WARN, EV_HUGETLB,
   EV_OP_BEGIN, EV_OP_END, EV_SPAN_BEGIN, EV_SPAN_END, EV_LOCK_WAIT, EV_LOCK_WAITED, EV_LOCK_ACQ, EV_LOCK_REL,
   EV_EXCHANGE, EV_EXCHANGE_MAPPING, EV_EXCHANGE_DONE, EV_EXCHANGE_BACKOFF, EV_READAHEAD, EV_COMPACT,
 } = EV.codes;

@@ -8,6 +8,10 @@ import { init_id_allocators } from './mmap.js';
 import { swap_init } from './swapfile.js';
 import { DEFAULT_ERA, era_boot } from '../shm/era.js';
 import { mapping_init } from './filemap.js';
+import { E0 } from '../shm/era.js';
+import { nr_anonmm } from '../shm/machine.js';
+import { init_anonmm } from './rmap_anonmm.js';
+import { zero_page_init } from './memory.js';
 
 export interface BootConfig {
   bugs: number; jitter: number; seed: number; ops_budget: number; trace?: boolean;
@@ -23,6 +27,8 @@ export function mem_init(cfg: BootConfig): void {
   init_id_allocators();
   swap_init();
   mapping_init();
+  init_anonmm(nr_anonmm(sizes)); // seed 003: the anonmm ids (used in E0 only)
+  if ((cfg.era ?? DEFAULT_ERA) === E0) zero_page_init();
   const gb = BASES.globals;
   i32[gb + GLOBALS.bugs] = cfg.bugs;
   i32[gb + GLOBALS.jitter] = cfg.jitter;

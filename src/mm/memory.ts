@@ -1,22 +1,22 @@
 // mm/memory.c: the fault handlers, fork's page-table copy and the zap done
 // at exit. PTL rules: a pte is read unlocked only to decide what to do and
 // is always re-checked under its PTL before it is changed.
-import { CPUSTAT, MM, PAGE, PAGE_SIZE, PG_dirty, PG_locked, PG_uptodate, PG_writeback, VMA, WORDS_PER_PAGE } from '../shm/layout.js';
-import { i32, mm_base, page_base, phys_base, vma_base } from '../shm/machine.js';
-import { SW_MIGRATION_READ_AS_BOOL, SW_SWAPIN_NO_ENTRY_RECHECK, SW_SWAP_FAULT_ON_MIGRATION_ENTRY, buggy } from '../shm/switches.js';
-import { E1, E2, ERA } from '../shm/era.js';
+import { CPUSTAT, GLOBALS, MM, PAGE, PAGE_SIZE, PG_dirty, PG_locked, PG_uptodate, PG_writeback, VMA, WORDS_PER_PAGE } from '../shm/layout.js';
+import { BASES, i32, mm_base, page_base, phys_base, vma_base } from '../shm/machine.js';
+import { SW_MIGRATION_READ_AS_BOOL, SW_SWAPIN_NO_EARLY_COW, SW_SWAPIN_NO_ENTRY_RECHECK, SW_SWAP_FAULT_ON_MIGRATION_ENTRY, buggy } from '../shm/switches.js';
+import { E0, E1, E2, ERA } from '../shm/era.js';
 import { current } from '../cpu/current.js';
 import {
-  EV_ANON_PAGE, EV_COPY_MIGRATION_ENTRY, EV_NO_PAGE, EV_SWAPIN_MAP, EV_SWAPIN_RETRY, EV_COPY_PTE_RANGE, EV_FAULT, EV_GUP, EV_SWAP_PAGE, EV_WP_PAGE, EV_ZAP, trace_event,
+  EV_ANON_PAGE, EV_COPY_MIGRATION_ENTRY, EV_EARLY_COW, EV_NO_PAGE, EV_SWAPIN_MAP, EV_SWAPIN_RETRY, EV_COPY_PTE_RANGE, EV_FAULT, EV_GUP, EV_SWAP_PAGE, EV_WP_PAGE, EV_ZAP, trace_event,
 } from '../cpu/events.js';
 import { flush_tlb_page } from '../cpu/tlb.js';
-import { OOPS_INVARIANT, fail } from '../check/bug.js';
+import { OOPS_INTERNAL, OOPS_INVARIANT, fail } from '../check/bug.js';
 import { invariant_message } from '../check/rules.js';
 import { LC_PTL } from '../sync/lock_class.js';
 import { cond_resched } from '../sync/preempt.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { lock_page, trylock_page, unlock_page } from '../sync/page_lock.js';
-import { PageAnon, PageSwapCacheP, SetPageFlag, maybe_mkwrite, page_private, VM_READ, VM_SHARED, VM_WRITE, is_cow_mapping, page_count, page_flags, page_mapcount, vma_field } from './mm_types.js';
+import { PageAnon, PageReserved, PageSwapCacheP, SetPageFlag, maybe_mkwrite, page_private, VM_HUGETLB, VM_READ, VM_SHARED, VM_WRITE, is_cow_mapping, page_count, page_flags, page_mapcount, vma_field } from './mm_types.js';
 import { pmd_addr_end, pte_alloc, pte_alloc_map_lock, pte_lockptr, pte_offset, pte_offset_map_lock, pte_table, pte_unmap_unlock } from './pagewalk.js';
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW, mk_pte, pte_dirty, pte_file, pte_mkclean, pte_mkdirty, pte_mkold,
@@ -26,7 +26,7 @@ import {
   SWP_MIGRATION_READ, is_migration_entry, is_write_migration_entry, make_migration_entry, make_migration_entry_read,
   migration_entry_to_page, pte_to_swp_entry, swp_entry_to_pte, swp_offset,
 } from './swapops.js';
-import { alloc_page } from './page_alloc.js';
+import { alloc_bootmem_page, alloc_page } from './page_alloc.js';
 import { get_page, lru_cache_add_active, mark_page_accessed, put_page } from './swap.js';
 import { NOPAGE_OOM, NOPAGE_SIGBUS, filemap_nopage, mapping_truncate_count } from './filemap.js';
 import { anon_vma_prepare, page_add_anon_rmap, page_add_file_rmap, page_add_new_anon_rmap, page_dup_rmap, page_remove_rmap, ptep_clear_flush, set_page_dirty } from './rmap.js';
@@ -34,6 +34,8 @@ import { migration_entry_wait } from './migrate.js';
 import { can_share_swap_page, free_swap_and_cache, page_swapcount, swap_duplicate, swap_free, vm_swap_full } from './swapfile.js';
 import { delete_from_swap_cache, lookup_swap_cache, read_swap_cache_async } from './swap_state.js';
 import { find_vma, mmlist_add } from './mmap.js';
+import { anonmm_check, mremap_moved_anon_rmap } from './rmap_anonmm.js';
+import { unmap_hugepage_range } from './hugetlb.js';
 
 export const VM_FAULT_OOM = 0, VM_FAULT_SIGBUS = 1, VM_FAULT_MINOR = 2, VM_FAULT_MAJOR = 3; // 2.6.18 values
 
@@ -50,9 +52,32 @@ function copy_user_highpage(dst: number, src: number): void {
   for (let w = 0; w < WORDS_PER_PAGE; w++) Atomics.store(i32, d + w, Atomics.load(i32, s + w));
 }
 
+/** ZERO_PAGE (E0): the reserved page a read fault of anonymous memory maps read-only */
+export const ZERO_PAGE = () => i32[BASES.globals + GLOBALS.zero_page];
+
+/** boot (E0): set the zero page aside; its ptes hold no count and no rmap (PG_reserved) */
+export function zero_page_init(): void {
+  i32[BASES.globals + GLOBALS.zero_page] = alloc_bootmem_page();
+}
+
+/**
+ * C-ANONMM (E0, model checker): the pte at addr, if it maps an anon page,
+ * must be where the anonmm walk looks. Caller holds the PTL (mm's
+ * page_table_lock), which it keeps unless the check fails.
+ */
+export function check_anonmm_pte(mm: number, slot: number, ptl: number, addr: number): void {
+  const pte = Atomics.load(i32, slot);
+  if (!pte_present(pte) || !PageAnon(pte_pfn(pte))) return;
+  const why = anonmm_check(pte_pfn(pte), mm, addr);
+  if (why === null) return;
+  spin_unlock(ptl);
+  fail(OOPS_INVARIANT, invariant_message('C-ANONMM', why), pte_pfn(pte), mm, addr);
+}
+
 /** handle_mm_fault: caller holds mmap_sem for read */
 export function handle_mm_fault(mm: number, vma: number, addr: number, write: boolean): number {
   trace_event(EV_FAULT, mm, addr, write ? 1 : 0);
+  if ((vma_field(vma, VMA.vm_flags) & VM_HUGETLB) !== 0) return VM_FAULT_SIGBUS; // mapping truncation does this
   const table = pte_alloc(mm, addr);
   if (table === 0) return VM_FAULT_OOM;
   return handle_pte_fault(mm, vma, addr, table, write);
@@ -80,6 +105,7 @@ function handle_pte_fault(mm: number, vma: number, addr: number, table: number, 
 
 /** do_anonymous_page: caller holds mmap_sem for read; takes the PTL */
 function do_anonymous_page(mm: number, vma: number, addr: number, table: number, write: boolean): number {
+  if (ERA.id === E0 && !write) return do_anonymous_zero_page(mm, vma, addr, table);
   if (anon_vma_prepare(vma) !== 0) return VM_FAULT_OOM;
   const page = alloc_page();
   if (page === 0) return VM_FAULT_OOM;
@@ -98,6 +124,19 @@ function do_anonymous_page(mm: number, vma: number, addr: number, table: number,
   page_add_new_anon_rmap(page, vma, addr);
   Atomics.store(i32, slot, entry);
   trace_event(EV_ANON_PAGE, mm, addr, page);
+  spin_unlock(ptl);
+  return VM_FAULT_MINOR;
+}
+
+/** 2.6.6's do_anonymous_page for a read: ZERO_PAGE read-only, no rmap, no rss, no reference (takes the PTL) */
+function do_anonymous_zero_page(mm: number, vma: number, addr: number, table: number): number {
+  const ptl = pte_lockptr(table);
+  const slot = pte_offset(table, addr);
+  spin_lock(ptl, LC_PTL);
+  if (pte_none(Atomics.load(i32, slot))) {
+    Atomics.store(i32, slot, pte_wrprotect(mk_pte(ZERO_PAGE(), vma_field(vma, VMA.vm_page_prot))));
+    trace_event(EV_ANON_PAGE, mm, addr, ZERO_PAGE());
+  }
   spin_unlock(ptl);
   return VM_FAULT_MINOR;
 }
@@ -196,22 +235,24 @@ function do_wp_page(mm: number, vma: number, addr: number, table: number, orig: 
   copy_user_highpage(newpage, old);
   spin_lock(ptl, LC_PTL);
   let drop = newpage;
+  const zero = ERA.id === E0 && PageReserved(old); // 2.6.6: ZERO_PAGE's pte held no rmap, no rss, no reference
   if (Atomics.load(i32, slot) === orig) { // pte_same
-    if (!PageAnon(old)) { // a private copy of a file page: the pte moves from file_rss to anon_rss
+    if (zero) Atomics.add(i32, anon_rss(mm), 1);
+    else if (!PageAnon(old)) { // a private copy of a file page: the pte moves from file_rss to anon_rss
       Atomics.sub(i32, file_rss(mm), 1);
       Atomics.add(i32, anon_rss(mm), 1);
     }
-    page_remove_rmap(old);
+    if (!zero) page_remove_rmap(old);
     const entry = maybe_mkwrite(pte_mkdirty(mk_pte(newpage, vma_field(vma, VMA.vm_page_prot))), vma);
     ptep_clear_flush(slot); // ptep_establish: no CPU keeps using the old page
     lru_cache_add_active(newpage);
     page_add_new_anon_rmap(newpage, vma, addr);
     Atomics.store(i32, slot, entry);
     trace_event(EV_WP_PAGE, mm, addr, old, newpage);
-    drop = old; // the old pte's reference
+    drop = zero ? 0 : old; // the old pte's reference
   }
   spin_unlock(ptl);
-  put_page(drop);
+  if (drop !== 0) put_page(drop);
   put_page(old);
   return VM_FAULT_MINOR;
 }
@@ -279,17 +320,40 @@ function do_swap_page(mm: number, vma: number, addr: number, table: number, orig
     put_page(page);
     return sigbus ? VM_FAULT_SIGBUS : ret;
   }
+  // 2.6.6 (E0) frees the slot before it maps the page, and unlocks the page before the pte is set
+  const e0 = ERA.id === E0;
+  if (e0) {
+    swap_free(entry);
+    if (vm_swap_full()) remove_exclusive_swap_page(page);
+  }
   // the page's reference from the lookup becomes the pte's
   Atomics.add(i32, anon_rss(mm), 1);
   let pte = mk_pte(page, vma_field(vma, VMA.vm_page_prot));
   let write_access = write;
-  if (write_access && can_share_swap_page(page, page_mapcount(page))) { // our pte is not mapped yet
+  if (write_access && can_share_swap_page(page, page_mapcount(page))) { // our pte is not mapped yet (E0 counts references)
     pte = maybe_mkwrite(pte_mkdirty(pte), vma);
     write_access = false;
   }
+  if (e0) unlock_page(page);
   Atomics.store(i32, slot, pte);
   page_add_anon_rmap(page, vma, addr);
   trace_event(EV_SWAPIN_MAP, mm, addr, page, pte_write(pte) ? 1 : 0);
+  if (e0) {
+    // switch:swapin-no-early-cow (seed 003, do_swap_page hunk): a write to a page others share, or an
+    // address the page did not note (mremap moved it in this mm or another), takes a private copy now
+    if (!buggy(SW_SWAPIN_NO_EARLY_COW) && (write_access || mremap_moved_anon_rmap(page, addr))) {
+      trace_event(EV_EARLY_COW, mm, addr, page, write_access ? 2 : 1);
+      if (!write_access) i32[current.stat + CPUSTAT.early_cows] += 1;
+      const r = do_wp_page(mm, vma, addr, table, pte); // drops the PTL
+      spin_lock(ptl, LC_PTL);
+      check_anonmm_pte(mm, slot, ptl, addr);
+      spin_unlock(ptl);
+      return r === VM_FAULT_OOM ? VM_FAULT_OOM : ret;
+    }
+    check_anonmm_pte(mm, slot, ptl, addr);
+    spin_unlock(ptl);
+    return ret;
+  }
   swap_free(entry);
   if (vm_swap_full()) remove_exclusive_swap_page(page);
   unlock_page(page);
@@ -346,6 +410,7 @@ function copy_one_pte(dst_mm: number, src_mm: number, dst_slot: number, src_slot
   if ((vm_flags & VM_SHARED) !== 0) pte = pte_mkclean(pte);
   pte = pte_mkold(pte);
   const page = pte_pfn(pte);
+  if (ERA.id === E0 && PageReserved(page)) { Atomics.store(i32, dst_slot, pte); return; } // ZERO_PAGE: no count, no rmap
   get_page(page);
   page_dup_rmap(page);
   Atomics.add(i32, rss_of(dst_mm, page), 1);
@@ -377,8 +442,9 @@ function copy_pte_range(dst_mm: number, src_mm: number, vma: number, addr: numbe
 
 /** copy_page_range: fork copies the parent's ptes of one vma (both mmap_sems held for write) */
 export function copy_page_range(dst_mm: number, src_mm: number, vma: number): number {
-  // Don't copy ptes where a page fault will fill them correctly
-  if (vma_field(vma, VMA.anon_vma) === 0) return 0;
+  if ((vma_field(vma, VMA.vm_flags) & VM_HUGETLB) !== 0) fail(OOPS_INTERNAL, 'mmrace: fork of a hugetlb vma (copy_hugetlb_page_range) is not modelled');
+  // Don't copy ptes where a page fault will fill them correctly (2.6.6 has no anon_vma: it copies every vma)
+  if (ERA.id !== E0 && vma_field(vma, VMA.anon_vma) === 0) return 0;
   const end = vma_field(vma, VMA.vm_end);
   for (let addr = vma_field(vma, VMA.vm_start); addr < end;) {
     const next = pmd_addr_end(addr, end);
@@ -399,6 +465,7 @@ function zap_pte_range(mm: number, table: number, addr: number, end: number): vo
     if (pte_present(pte)) {
       const ptent = ptep_clear_flush(slot); // tlb gather, flushed before the page can be freed
       const page = pte_pfn(ptent);
+      if (ERA.id === E0 && PageReserved(page)) continue; // ZERO_PAGE
       if (!PageAnon(page)) {
         // a file page: the pte's dirty bit is the only record of stores through it; its young bit keeps its second chance
         if (pte_dirty(ptent)) set_page_dirty(page);
@@ -443,6 +510,7 @@ export function zap_page_range(vma: number, addr: number, end: number): void {
 /** unmap_vmas: zap every vma of an exiting mm (mmap_sem held for write) */
 export function unmap_vmas(mm: number): void {
   for (let vma = i32[mm_base(mm) + MM.mmap_first]; vma !== 0; vma = i32[vma_base(vma) + VMA.vm_next]) {
+    if ((vma_field(vma, VMA.vm_flags) & VM_HUGETLB) !== 0) { unmap_hugepage_range(vma); continue; } // E0 only: no pte table behind it
     const end = vma_field(vma, VMA.vm_end);
     for (let addr = vma_field(vma, VMA.vm_start); addr < end;) {
       const next = pmd_addr_end(addr, end);

@@ -1,7 +1,8 @@
 // Accessors for struct page, mm_struct, vm_area_struct and anon_vma
 // (mm_types.h, page-flags.h, mm.h). Field offsets come from shm/layout.ts.
 import { _PAGE_RW } from './pgtable.js';
-import { ANON_VMA, MM, PAGE, PAGE_SHIFT, PG_swapcache, SWAPPER_SPACE, VMA } from '../shm/layout.js';
+import { ANON_VMA, MM, PAGE, PAGE_SHIFT, PG_anon, PG_reserved, PG_swapcache, SWAPPER_SPACE, VMA } from '../shm/layout.js';
+import { E0, ERA } from '../shm/era.js';
 import { av_base, i32, mm_base, page_base, vma_base } from '../shm/machine.js';
 import { ListDesc } from '../shm/list.js';
 import { PAGE_NONE, PAGE_READONLY, PAGE_SHARED } from './pgtable.js';
@@ -21,7 +22,10 @@ export const page_count = (pfn: number) => Atomics.load(i32, page_base(pfn) + PA
 export const page_mapcount = (pfn: number) => Atomics.load(i32, page_base(pfn) + PAGE._mapcount) + 1;
 export const page_mapped = (pfn: number) => Atomics.load(i32, page_base(pfn) + PAGE._mapcount) >= 0;
 export const page_mapping_raw = (pfn: number) => i32[page_base(pfn) + PAGE.mapping];
-export const PageAnon = (pfn: number) => (i32[page_base(pfn) + PAGE.mapping] & PAGE_MAPPING_ANON) !== 0;
+/** PageAnon: E1-E4 the mapping's low bit (an anon_vma); E0 (2.6.6-mm) the PG_anon flag (the mapping is an anonmm) */
+export const PageAnon = (pfn: number) => (ERA.id === E0 ? (Atomics.load(i32, page_base(pfn) + PAGE.flags) & PG_anon) !== 0 : (i32[page_base(pfn) + PAGE.mapping] & PAGE_MAPPING_ANON) !== 0);
+/** PageReserved: E0's ZERO_PAGE and hugetlb runs (no other era has reserved pages) */
+export const PageReserved = (pfn: number) => (Atomics.load(i32, page_base(pfn) + PAGE.flags) & PG_reserved) !== 0;
 export const page_anon_vma = (pfn: number) => i32[page_base(pfn) + PAGE.mapping] >>> 1;
 export const page_index = (pfn: number) => i32[page_base(pfn) + PAGE.index];
 export const page_private = (pfn: number) => i32[page_base(pfn) + PAGE.private];
@@ -33,6 +37,7 @@ export const PageSwapCacheP = (pfn: number) => (Atomics.load(i32, page_base(pfn)
  */
 export function page_mapping(pfn: number): number {
   if (PageSwapCacheP(pfn)) return SWAPPER_SPACE;
+  if (ERA.id === E0) return 0; // E0 models no files: a mapping is an anonmm
   const m = i32[page_base(pfn) + PAGE.mapping];
   return (m & PAGE_MAPPING_ANON) !== 0 ? 0 : m >>> 1;
 }

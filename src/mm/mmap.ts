@@ -10,12 +10,15 @@ import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { down_write, up_write } from '../sync/rwsem.js';
 import { PAGE_SHIFT, TASK_SIZE } from '../shm/layout.js';
 import {
-  VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_SHARED, anon_vma_lock, calc_vm_prot_bits, mm_mmap_sem, vm_get_page_prot, vma_field,
+  VM_HUGETLB, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_SHARED, anon_vma_lock, calc_vm_prot_bits, mm_mmap_sem, vm_get_page_prot, vma_field,
 } from './mm_types.js';
 import { __anon_vma_link, __vma_link_file, anon_vma_unlink, vma_link_file, vma_unlink_file } from './rmap.js';
 import { file_check, mapping_i_mmap_lock } from './filemap.js';
 import { pte_free } from './page_alloc.js';
-import { unmap_vmas } from './memory.js';
+import { unmap_vmas, zap_page_range } from './memory.js';
+import { E0, ERA } from '../shm/era.js';
+import { PGD_HUGE } from '../shm/layout.js';
+import { dup_rmap, exec_rmap, exit_rmap } from './rmap_anonmm.js';
 
 export const MMLIST_DESC: ListDesc = { base: mm_base, next: MM.mmlist_next, prev: MM.mmlist_prev };
 
@@ -73,6 +76,8 @@ export function mm_alloc(parent = 0): number {
   for (let k = 0; k < MM.stride; k++) i32[m + k] = 0;
   i32[m + MM.mm_users] = 1;
   i32[m + MM.parent_mm] = parent;
+  // E0 (2.6.6-mm): a new mm starts an anonmm family (exec_rmap), a forked one joins its parent's (dup_rmap)
+  if (ERA.id === E0 && (parent === 0 ? exec_rmap(mm) : dup_rmap(mm, parent)) !== 0) { id_free(BASES.mm_alloc, BASES.mm_free, mm); return 0; }
   Atomics.store(i32, m + MM.live, 1);
   return mm;
 }
@@ -186,6 +191,42 @@ export function split_vma(mm: number, vma: number, addr: number): number {
   return 0;
 }
 
+/**
+ * do_munmap (seed 003: mremap unmaps the old range): split the vmas at the
+ * range's ends, unlink those inside from the mm and the rmap lists, zap
+ * their ptes and free them; the page tables stay (freed at exit). Caller
+ * holds mmap_sem for write. Returns 0 or -errno.
+ */
+export function do_munmap(mm: number, start: number, len: number): number {
+  const end = start + len;
+  if ((start & ((1 << PAGE_SHIFT) - 1)) !== 0 || len <= 0 || end > TASK_SIZE) return EINVAL;
+  let vma = find_vma(mm, start);
+  if (vma === 0 || vma_field(vma, VMA.vm_start) >= end) return 0;
+  for (let v = vma; v !== 0 && vma_field(v, VMA.vm_start) < end; v = vma_field(v, VMA.vm_next)) {
+    if ((vma_field(v, VMA.vm_flags) & VM_HUGETLB) !== 0) return EINVAL; // unmap of a hugetlb range: not modelled
+  }
+  if (vma_field(vma, VMA.vm_start) < start) {
+    if (split_vma(mm, vma, start) !== 0) return ENOMEM;
+    vma = vma_field(vma, VMA.vm_next);
+  }
+  let prev = 0;
+  for (let v = i32[mm_base(mm) + MM.mmap_first]; v !== 0 && v !== vma; v = vma_field(v, VMA.vm_next)) prev = v;
+  while (vma !== 0 && vma_field(vma, VMA.vm_start) < end) {
+    if (vma_field(vma, VMA.vm_end) > end && split_vma(mm, vma, end) !== 0) return ENOMEM;
+    const next = vma_field(vma, VMA.vm_next);
+    // detach_vmas_to_be_unmapped, then unmap_region: the vma leaves the list and the rmap before its ptes go
+    if (prev === 0) i32[mm_base(mm) + MM.mmap_first] = next;
+    else i32[vma_base(prev) + VMA.vm_next] = next;
+    i32[mm_base(mm) + MM.map_count] -= 1;
+    zap_page_range(vma, vma_field(vma, VMA.vm_start), vma_field(vma, VMA.vm_end));
+    anon_vma_unlink(vma);
+    vma_unlink_file(vma);
+    vma_free(vma);
+    vma = next;
+  }
+  return 0;
+}
+
 /** free_pgtables: after every vma left the rmap lists, no walker can reach the tables */
 function free_pgtables(mm: number): void {
   const m = mm_base(mm);
@@ -195,7 +236,7 @@ function free_pgtables(mm: number): void {
     const table = i32[m + MM.pgd + i];
     Atomics.store(i32, m + MM.pgd + i, 0);
     spin_unlock(ptl);
-    if (table !== 0) pte_free(table);
+    if (table !== 0 && (table & PGD_HUGE) === 0) pte_free(table); // E0: a hugetlb entry is no table (unmap_hugepage_range dropped it)
   }
 }
 
@@ -210,6 +251,7 @@ export function exit_mmap(mm: number): void {
     vma_unlink_file(vma); // unlink_file_vma, in free_pgtables
   }
   free_pgtables(mm);
+  if (ERA.id === E0) exit_rmap(mm); // no pte of the mm is left; walkers may still trylock its page_table_lock until it is freed
   for (let vma = i32[m + MM.mmap_first]; vma !== 0;) {
     const next = i32[vma_base(vma) + VMA.vm_next];
     vma_free(vma);

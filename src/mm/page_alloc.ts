@@ -28,6 +28,21 @@ export function init_zone(): void {
   i32[z + ZONE.nr_free] = n;
 }
 
+/**
+ * alloc_bootmem_page (seed 003, E0's ZERO_PAGE): a page taken at boot, before
+ * any CPU identity exists, so without zone->lock (one thread runs); it is
+ * never freed (PG_reserved)
+ */
+export function alloc_bootmem_page(): number {
+  const n = i32[BASES.zone + ZONE.nr_free];
+  const pfn = i32[BASES.free_stack + n - 1];
+  i32[BASES.zone + ZONE.nr_free] = n - 1;
+  const p = page_base(pfn);
+  i32[p + PAGE.flags] = PG_reserved;
+  i32[p + PAGE._count] = 1;
+  return pfn;
+}
+
 export const nr_free_pages = () => Atomics.load(i32, BASES.zone + ZONE.nr_free);
 
 /** where an i386 2.6.18 kernel's mem_map starts, and sizeof(struct page) there: the page line names a struct page's address */

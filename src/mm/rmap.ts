@@ -7,7 +7,7 @@ import { ANON_VMA, IDALLOC, MM, PAGE, VMA } from '../shm/layout.js';
 import { BASES, as_base, av_base, i32, page_base, sizes, vma_base } from '../shm/machine.js';
 import { ListDesc, list_add, list_add_after, list_add_tail, list_del, list_empty } from '../shm/list.js';
 import { SW_ANON_VMA_LIST_HEAD, buggy } from '../shm/switches.js';
-import { E4, ERA } from '../shm/era.js';
+import { E0, E4, ERA } from '../shm/era.js';
 import { EV_ANON_VMA_LINK, EV_UNMAP_ONE, trace_event } from '../cpu/events.js';
 import { flush_tlb_page } from '../cpu/tlb.js';
 import { BUG, BUG_ON } from '../check/bug.js';
@@ -27,6 +27,9 @@ import { mmlist_add } from './mmap.js';
 import { VM_LOCKED, page_flags, page_mapping } from './mm_types.js';
 import { write_lock_tree, write_unlock_tree } from './filemap.js';
 import { _PAGE_ACCESSED } from './pgtable.js';
+import {
+  no_anon_vma, page_add_anon_rmap_anonmm, page_dup_rmap_anonmm, page_referenced_anonmm, page_remove_rmap_anonmm, try_to_unmap_anonmm,
+} from './rmap_anonmm.js';
 
 export const SWAP_SUCCESS = 0, SWAP_AGAIN = 1, SWAP_FAIL = 2;
 
@@ -47,6 +50,7 @@ function anon_vma_free(av: number): void {
 
 /** anon_vma_prepare: give the vma an anon_vma before its first anon page; -ENOMEM on failure */
 export function anon_vma_prepare(vma: number): number {
+  if (ERA.id === E0) return 0; // 2.6.6: no anon_vma; the mm's anonmm is its rmap object (rmap_anonmm.ts)
   if (vma_field(vma, VMA.anon_vma) !== 0) return 0;
   const mm = vma_field(vma, VMA.vm_mm);
   let allocated = anon_vma_alloc();
@@ -147,11 +151,13 @@ function __page_set_anon_rmap(pfn: number, vma: number, addr: number): void {
 
 /** page_add_anon_rmap: caller holds the pte's PTL */
 export function page_add_anon_rmap(pfn: number, vma: number, addr: number): void {
+  if (ERA.id === E0) { page_add_anon_rmap_anonmm(pfn, vma_field(vma, VMA.vm_mm), addr); return; }
   if (Atomics.add(i32, page_base(pfn) + PAGE._mapcount, 1) === -1) __page_set_anon_rmap(pfn, vma, addr);
 }
 
 /** page_add_new_anon_rmap: a page nobody else can see yet */
 export function page_add_new_anon_rmap(pfn: number, vma: number, addr: number): void {
+  if (ERA.id === E0) { page_add_anon_rmap_anonmm(pfn, vma_field(vma, VMA.vm_mm), addr); return; } // 2.6.6 has no _new variant
   if (ERA.id === E4) Atomics.or(i32, page_base(pfn) + PAGE.flags, PG_swapbacked); // 5.1: __SetPageSwapBacked (2.6.28 on); exchange carries it
   Atomics.store(i32, page_base(pfn) + PAGE._mapcount, 0);
   __page_set_anon_rmap(pfn, vma, addr);
@@ -164,11 +170,13 @@ export function page_add_file_rmap(pfn: number): void {
 
 /** page_dup_rmap: fork maps an already-mapped page once more (PTL held) */
 export function page_dup_rmap(pfn: number): void {
+  if (ERA.id === E0) { page_dup_rmap_anonmm(pfn); return; }
   Atomics.add(i32, page_base(pfn) + PAGE._mapcount, 1);
 }
 
 /** page_remove_rmap: caller holds the pte's PTL */
 export function page_remove_rmap(pfn: number): void {
+  if (ERA.id === E0) { page_remove_rmap_anonmm(pfn); return; }
   const now = Atomics.sub(i32, page_base(pfn) + PAGE._mapcount, 1) - 1;
   if (now < -1) BUG('Eeek! page_mapcount(page) went negative! in page_remove_rmap', pfn);
 }
@@ -219,6 +227,7 @@ export const I_MMAP_LIST: ListDesc = { base: vma_base, next: VMA.shared_next, pr
  * module-level function and its arguments are plain numbers.
  */
 export function rmap_walk(pfn: number, one: RmapOne, a0: number, a1: number): number {
+  if (ERA.id === E0) no_anon_vma('rmap_walk (migration)');
   const m = i32[page_base(pfn) + PAGE.mapping];
   if (m === 0) return SWAP_AGAIN;
   const anon = (m & PAGE_MAPPING_ANON) !== 0;
@@ -298,6 +307,7 @@ function page_referenced_one(pfn: number, vma: number): number {
  * or i_mmap_lock, then each PTL.
  */
 export function page_referenced(pfn: number): number {
+  if (ERA.id === E0) return (TestClearPageFlag(pfn, PG_referenced) ? 1 : 0) + page_referenced_anonmm(pfn);
   referenced = TestClearPageFlag(pfn, PG_referenced) ? 1 : 0;
   if (page_mapped(pfn) && i32[page_base(pfn) + PAGE.mapping] !== 0) {
     mapcount_left = page_mapcount(pfn);
@@ -361,6 +371,7 @@ function try_to_unmap_vma(pfn: number, vma: number, migration: number, ignore_re
 export function try_to_unmap(pfn: number, migration: boolean, ignore_refs = false): number {
   BUG_ON((Atomics.load(i32, page_base(pfn) + PAGE.flags) & PG_locked) === 0, 'BUG_ON(!PageLocked(page)) in try_to_unmap', pfn);
   if (!page_mapped(pfn)) return SWAP_SUCCESS;
+  if (ERA.id === E0) return migration ? no_anon_vma('try_to_unmap for migration') : try_to_unmap_anonmm(pfn);
   const ret = rmap_walk(pfn, try_to_unmap_vma, migration ? 1 : 0, ignore_refs ? 1 : 0);
   return page_mapped(pfn) ? ret : SWAP_SUCCESS;
 }

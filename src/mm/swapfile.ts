@@ -2,9 +2,9 @@
 // swapoff. swap_lock protects swap_info[], every swap_map[] and the device
 // list. Since seed 000 the callers that meet swap ptes must leave migration
 // entries alone: those carry a pfn, not a swap slot, and hold no count.
-import { CPUSTAT, MM, MMLIST, PAGE_SIZE, PG_dirty, PG_writeback, SWAP_GUARD_CANARY, SWAP_INFO, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG, VMA } from '../shm/layout.js';
+import { CPUSTAT, MM, MMLIST, PAGE_SIZE, PG_dirty, PG_reserved, PG_writeback, SWAPPER_SPACE, SWAP_GUARD_CANARY, SWAP_INFO, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG, VMA } from '../shm/layout.js';
 import { BASES, i32, mm_base, vma_base } from '../shm/machine.js';
-import { SW_SWAPON_TYPE_RANGE, SW_SWAP_COUNT_ON_MIGRATION_ENTRY, buggy } from '../shm/switches.js';
+import { SW_SWAPIN_NO_EARLY_COW, SW_SWAPON_TYPE_RANGE, SW_SWAP_COUNT_ON_MIGRATION_ENTRY, SW_UNUSE_PROCESS_HUGETLB, buggy } from '../shm/switches.js';
 import { OOPS_ERROR, fail } from '../check/bug.js';
 import { out_of_bounds } from '../check/bounds.js';
 import { LC_MMAP_SEM, LC_MMLIST, LC_PTL, LC_SWAP } from '../sync/lock_class.js';
@@ -12,18 +12,25 @@ import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { down_read, down_read_trylock, up_read } from '../sync/rwsem.js';
 import { lock_page, unlock_page, trylock_page, wait_on_page_locked, wait_on_page_writeback } from '../sync/page_lock.js';
 import { cond_resched } from '../sync/preempt.js';
-import { EV_UNUSE_PTE, trace_event } from '../cpu/events.js';
+import { EV_EARLY_COW, EV_UNUSE_PTE, trace_event } from '../cpu/events.js';
 import { current } from '../cpu/current.js';
 import { is_migration_entry, pte_to_swp_entry, swp_entry, swp_entry_to_pte, swp_offset, swp_type } from './swapops.js';
-import { ERA, MAX_SWAPFILES, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, era_label } from '../shm/era.js';
+import { E0, ERA, MAX_SWAPFILES, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, era_label } from '../shm/era.js';
 import { ClearPageFlag, PageSwapCacheP, SetPageFlag, page_count, page_flags, page_private } from './mm_types.js';
 import { delete_from_swap_cache, lookup_swap_cache, read_swap_cache_async } from './swap_state.js';
+import { write_lock_tree, write_unlock_tree } from './filemap.js';
 import { swap_writepage } from './page_io.js';
 import { mmput } from './fork.js';
 import { mk_pte, pte_mkold } from './pgtable.js';
 import { pmd_addr_end, pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
 import { get_page, put_page } from './swap.js';
 import { page_add_anon_rmap } from './rmap.js';
+import { PTRS_PER_PGD, PTRS_PER_PTE, PAGE_SHIFT } from '../shm/layout.js';
+import { flush_tlb_page } from '../cpu/tlb.js';
+import { mremap_moved_anon_rmap } from './rmap_anonmm.js';
+import { is_vm_hugetlb_page, pgd_huge } from './hugetlb.js';
+import { make_page_exclusive } from './mremap.js';
+import { check_anonmm_pte } from './memory.js';
 
 export const SWP_USED = 1, SWP_WRITEOK = 2;
 export const SWAP_MAP_MAX = 0x7fff, SWAP_MAP_BAD = 0x8000;
@@ -143,9 +150,33 @@ export function page_swapcount(pfn: number): number {
 
 /** can_share_swap_page: the faulting pte is the only user (page lock held) */
 export function can_share_swap_page(pfn: number, mapcount: number): boolean {
+  if (ERA.id === E0) return can_share_swap_page_count(pfn);
   let count = mapcount;
   if (count <= 1 && PageSwapCacheP(pfn)) count += page_swapcount(pfn);
   return count === 1;
+}
+
+/**
+ * 2.6.6 (E0) counts references, not mappings: the page is ours alone if
+ * only we (a pte, or the swap-in's lookup reference that becomes one) and
+ * the swap cache hold it, and the swap cache is the slot's only user
+ * (exclusive_swap_page). A reference in flight, such as another mm's swap-in
+ * between its unlock_page and its set_pte, keeps the page shared.
+ */
+function can_share_swap_page_count(pfn: number): boolean {
+  const count = page_count(pfn);
+  if (count === 1) return (page_flags(pfn) & PG_reserved) === 0;
+  if (count !== 2 || !PageSwapCacheP(pfn)) return false;
+  // exclusive_swap_page: the slot's only user is the cache, and the cache and we hold the only references
+  const entry = page_private(pfn);
+  const type = swap_info_get(entry);
+  const only_cache = i32[swap_map_slot(type, swp_offset(entry))] === 1;
+  spin_unlock(swap_lock());
+  if (!only_cache) return false;
+  write_lock_tree(SWAPPER_SPACE);
+  const mine = page_count(pfn) === 2;
+  write_unlock_tree(SWAPPER_SPACE);
+  return mine;
 }
 
 /** get_swap_page: a free slot on the highest-priority writable device, or 0 */
@@ -228,6 +259,16 @@ export function sys_swapon(slots: number, prio: number): number {
   return type;
 }
 
+/** unuse_pte: the swap pte at slot maps page again (page locked, the pte's PTL held) */
+function unuse_pte(mm: number, vma: number, slot: number, addr: number, entry: number, page: number): void {
+  Atomics.add(i32, mm_base(mm) + MM.anon_rss, 1);
+  get_page(page);
+  Atomics.store(i32, slot, pte_mkold(mk_pte(page, i32[vma_base(vma) + VMA.vm_page_prot])));
+  page_add_anon_rmap(page, vma, addr);
+  trace_event(EV_UNUSE_PTE, mm, addr, page, entry);
+  swap_free(entry);
+}
+
 /** unuse_pte_range: point every pte holding entry at page (PTL per table); mmap_sem held */
 export function unuse_vma(mm: number, vma: number, entry: number, page: number): boolean {
   const want = swp_entry_to_pte(entry);
@@ -242,13 +283,7 @@ export function unuse_vma(mm: number, vma: number, entry: number, page: number):
       for (let a = addr; a < next; a += PAGE_SIZE) {
         const slot = pte_offset(table, a);
         if (Atomics.load(i32, slot) !== want) continue;
-        // unuse_pte
-        Atomics.add(i32, mm_base(mm) + MM.anon_rss, 1);
-        get_page(page);
-        Atomics.store(i32, slot, pte_mkold(mk_pte(page, i32[vma_base(vma) + VMA.vm_page_prot])));
-        page_add_anon_rmap(page, vma, a);
-        trace_event(EV_UNUSE_PTE, mm, a, page, entry);
-        swap_free(entry);
+        unuse_pte(mm, vma, slot, a, entry, page);
         found = true;
       }
       spin_unlock(ptl);
@@ -258,6 +293,14 @@ export function unuse_vma(mm: number, vma: number, entry: number, page: number):
   return found;
 }
 
+/** mmap_sem for read with the page lock held: never sleep on it with the lock held (drop it, take mmap_sem, relock) */
+function down_read_page_locked(sem: number, page: number): void {
+  if (down_read_trylock(sem, LC_MMAP_SEM)) return;
+  unlock_page(page);
+  down_read(sem, LC_MMAP_SEM);
+  lock_page(page);
+}
+
 /**
  * unuse_mm: mmap_sem for read, then every anon vma. Caller holds the page
  * lock; a fault holding mmap_sem may be waiting for that page lock, so
@@ -265,11 +308,7 @@ export function unuse_vma(mm: number, vma: number, entry: number, page: number):
  */
 function unuse_mm(mm: number, entry: number, page: number): void {
   const sem = mm_base(mm) + MM.mmap_sem;
-  if (!down_read_trylock(sem, LC_MMAP_SEM)) {
-    unlock_page(page);
-    down_read(sem, LC_MMAP_SEM);
-    lock_page(page);
-  }
+  down_read_page_locked(sem, page);
   try {
     for (let vma = i32[mm_base(mm) + MM.mmap_first]; vma !== 0; vma = i32[vma_base(vma) + VMA.vm_next]) {
       if (i32[vma_base(vma) + VMA.anon_vma] !== 0 && unuse_vma(mm, vma, entry, page)) break;
@@ -277,6 +316,90 @@ function unuse_mm(mm: number, entry: number, page: number): void {
   } finally {
     up_read(sem);
   }
+}
+
+// 2.6.6's swapoff walk (era E0): unuse_process holds mm->page_table_lock, the PTL of every pte, over the
+// whole walk of the mm's vmas, and unuse_vma/unuse_pgd/unuse_pmd go down the page tables themselves,
+// stopping at the first pte found (try_to_unuse calls again while the slot is still in use).
+
+/**
+ * unuse_pmd + unuse_pte: the pte of vma in pgd slot `s` holding entry, made
+ * to map page. Returns 1 + the address found (the address may be 0), or 0.
+ * Caller holds the page lock, mmap_sem and mm->page_table_lock.
+ */
+function unuse_pmd(mm: number, vma: number, s: number, entry: number, page: number): number {
+  const pgd = mm_base(mm) + MM.pgd + s;
+  const table = Atomics.load(i32, pgd);
+  if (table === 0) return 0; // pmd_none
+  if (pgd_huge(table)) {
+    // pmd_bad (i386: the PSE bit): 2.6.6 reports it and clears the entry, unmapping the huge page
+    Atomics.store(i32, pgd, 0); // pmd_clear
+    flush_tlb_page(pgd);
+    spin_unlock(mm_base(mm) + MM.page_table_lock);
+    fail(OOPS_ERROR, `mm/swapfile.c:438: bad pmd ${(table >>> 0).toString(16).padStart(8, '0')}.`, 0, mm, s);
+  }
+  const want = swp_entry_to_pte(entry);
+  const lo = Math.max(i32[vma_base(vma) + VMA.vm_start], (s * PTRS_PER_PTE) << PAGE_SHIFT);
+  const hi = Math.min(i32[vma_base(vma) + VMA.vm_end], ((s + 1) * PTRS_PER_PTE) << PAGE_SHIFT);
+  for (let a = lo; a < hi; a += PAGE_SIZE) {
+    const slot = pte_offset(table, a);
+    if (Atomics.load(i32, slot) !== want) continue;
+    unuse_pte(mm, vma, slot, a, entry, page);
+    return 1 + a; // add 1 since address may be 0
+  }
+  return 0;
+}
+
+/** unuse_vma + unuse_pgd: every pgd slot the vma covers, until a pte is found (page_table_lock held) */
+function unuse_vma_pgds(mm: number, vma: number, entry: number, page: number): number {
+  const first = i32[vma_base(vma) + VMA.vm_start] >>> (PAGE_SHIFT + 4);
+  const last = (i32[vma_base(vma) + VMA.vm_end] - 1) >>> (PAGE_SHIFT + 4);
+  for (let s = first; s <= last && s < PTRS_PER_PGD; s++) {
+    const found = unuse_pmd(mm, vma, s, entry, page);
+    if (found !== 0) return found;
+  }
+  return 0;
+}
+
+/**
+ * unuse_process (2.6.6 with seed 003): mmap_sem for read, page_table_lock
+ * over the walk of every vma, one pte per call; then, outside
+ * page_table_lock, the early COW of a page mapped at an address that
+ * clashes with the one it noted. Caller holds the page lock; mmap_sem is
+ * taken with the trylock dance of later kernels (kernel-notes 8: the seed's
+ * plain down_read under the page lock can deadlock against a queued writer).
+ */
+function unuse_process(mm: number, entry: number, page: number): number {
+  const sem = mm_base(mm) + MM.mmap_sem;
+  down_read_page_locked(sem, page);
+  let ret = 0;
+  try {
+    const ptl = mm_base(mm) + MM.page_table_lock;
+    let foundaddr = 0, vma = i32[mm_base(mm) + MM.mmap_first];
+    spin_lock(ptl, LC_PTL);
+    for (; vma !== 0; vma = i32[vma_base(vma) + VMA.vm_next]) {
+      // switch:unuse-process-hugetlb (seed 003, unuse_process hunk): a hugetlb vma has no pte tables
+      if (!buggy(SW_UNUSE_PROCESS_HUGETLB) && is_vm_hugetlb_page(vma)) continue;
+      foundaddr = unuse_vma_pgds(mm, vma, entry, page);
+      if (foundaddr !== 0) break;
+    }
+    spin_unlock(ptl);
+    if (foundaddr === 0) return 0;
+    const addr = foundaddr - 1;
+    // switch:swapin-no-early-cow (seed 003, unuse_process hunk)
+    if (!buggy(SW_SWAPIN_NO_EARLY_COW) && mremap_moved_anon_rmap(page, addr)) {
+      trace_event(EV_EARLY_COW, mm, addr, page, 3);
+      i32[current.stat + CPUSTAT.early_cows] += 1;
+      ret = make_page_exclusive(vma, addr);
+    }
+    const table = pte_table(mm, addr);
+    spin_lock(ptl, LC_PTL);
+    check_anonmm_pte(mm, pte_offset(table, addr), ptl, addr); // C-ANONMM
+    spin_unlock(ptl);
+  } finally {
+    up_read(sem);
+  }
+  return ret;
 }
 
 /** find_next_to_unuse: the next slot still in use after prev, wrapping to the start; 0 when none is */
@@ -325,7 +448,8 @@ function try_to_unuse(type: number): number {
       spin_unlock(ml);
       if (prev !== 0) mmput(prev);
       prev = mm;
-      unuse_mm(mm, entry, page);
+      if (ERA.id === E0) unuse_process(mm, entry, page);
+      else unuse_mm(mm, entry, page);
       spin_lock(ml, LC_MMLIST);
       mm = i32[mm_base(mm) + MM.mmlist_next];
     }

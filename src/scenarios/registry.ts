@@ -14,12 +14,14 @@ import { swapinEntryReuse } from './swapin_entry_reuse.js';
 import { fileStress } from './file_stress.js';
 import { dioMigrationRefcount } from './dio_migration_refcount.js';
 import { exchangeAbba, exchangeAsyncReadahead, exchangeFreezeUnwind, exchangeWriteback } from './exchange_pages.js';
+import { ANONMM_SCENARIOS } from './anonmm.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   orphanedMigrationEntry, cowMigrationEntry, mprotectMigrationEntry, swapFaultMigrationEntry,
   swapCountMigrationEntry, swaponTypeRange, swapinEntryReuse, swapStress, dioMigrationRefcount, fileStress,
   // seed 002 (exchange pages, E4)
   exchangeAbba, exchangeAsyncReadahead, exchangeFreezeUnwind, exchangeWriteback,
+  ...ANONMM_SCENARIOS, // seed 003 (E0)
 ];
 
 export class ScenarioError extends Error {}

@@ -47,6 +47,11 @@ export const PG_buddy = 1 << 19;
 // seed 002 (exchange pages, E4): 1 << 24..1 << 25
 /** model: BH_Lock of the page's one buffer head (kernel-notes 8: one buffer id per page), taken by buffer_migrate_lock_buffers */
 export const PG_bh_lock = 1 << 24;
+// seed 003 (E0, 2.6.6-mm anonmm): page flags of that kernel only
+/** E0: page->mapping is an anonmm (2.6.6's PageAnon); PG_maplock guards the change */
+export const PG_anon = 1 << 20;
+/** E0: page_map_lock / rmap_lock, the bit spinlock over mapcount, mapping, index and PG_anon */
+export const PG_maplock = 1 << 21;
 
 export const PAGE_FLAG_NAMES: readonly [number, string][] = [
   [PG_locked, 'locked'], [PG_error, 'error'], [PG_referenced, 'referenced'],
@@ -55,6 +60,8 @@ export const PAGE_FLAG_NAMES: readonly [number, string][] = [
   [PG_reserved, 'reserved'], [PG_checked, 'checked'], [PG_mappedtodisk, 'mappedtodisk'],
   [PG_swapbacked, 'swapbacked'], [PG_waiters, 'waiters'], [PG_pgtable, 'pgtable'], [PG_buddy, 'buddy'],
   [PG_bh_lock, 'bh_lock'],
+  // seed 003 (E0)
+  [PG_anon, 'anon'], [PG_maplock, 'maplock'],
 ];
 
 /** spinlock_t: the lock word (0 free, owner cpu+1, top bit = sleepers) and the last owner, for bounces */
@@ -96,7 +103,38 @@ export const MM = defineStruct('mm', {
   parent_mm: 1, // model: forked from
   live: 1, // model: 1 while allocated
   pgd: PTRS_PER_PGD, // page-table pfn per slot, 0 = none; page_table_lock to populate
+  // seed 003 (E0)
+  anonmm: 1, // E0: this mm's anonmm (set at exec/fork, constant while the mm lives)
 });
+
+/**
+ * seed 003 (E0, 2.6.6-mm's struct anonmm): one per mm, all mms of a fork
+ * family on the head's list. Ids are reused (anonmm_alloc), but only once
+ * count reached 0: no page and no member refers to the record any more.
+ */
+export const ANONMM = defineStruct('anonmm', {
+  lock: SPINLOCK.stride, // only the head's is used: the family list and every member's mm field
+  count: 1, // atomic: the mm while it lives, one per anon page whose mapping names it, and (head) one per other member
+  mm: 1, // the mm, 0 once it exited (head lock)
+  head: 1, // the family head (constant)
+  list_next: 1, list_prev: 1, // the family list, through the head's fam_first/fam_last (head lock)
+  fam_first: 1, fam_last: 1, // head only: the family list, the head itself first
+  live: 1, // model: 1 while allocated
+});
+
+/** seed 003 (E0): a pgd entry that maps a hugetlb run directly (no pte table): the tag bit, then the first pfn */
+export const PGD_HUGE = 1 << 30;
+/** pages in a hugetlb run: one pgd slot's worth */
+export const HPAGE_PAGES = PTRS_PER_PTE;
+/** hugetlb runs the pool can hold */
+export const HUGETLB_RUNS = 4;
+/** seed 003 (E0): the hugetlb pool of contiguous runs (hugetlb_lock) */
+export const HUGETLB = defineStruct('hugetlb', {
+  lock: SPINLOCK.stride, // hugetlb_lock: the pool
+  nr_runs: 1, // runs reserved at boot (constant after)
+  run: HUGETLB_RUNS, // first pfn of each run
+  used: HUGETLB_RUNS, // mm holding the run, 0 = free in the pool
+}, { padTo: 16 });
 
 /** vm_area_struct */
 export const VMA = defineStruct('vma', {
@@ -143,6 +181,8 @@ export const GLOBALS = defineStruct('globals', {
   lockdep_off_path: 1, // that CPU's path then
   stat_epoch: 1, // bumped when a warm-up ends: each CPU zeroes its own counters (src/worker/warmup.ts)
   bounds_note: 1, // 1: the bounds checker records the first out-of-bounds access and lets the run go on
+  // seed 003 (E0)
+  zero_page: 1, // E0: pfn of ZERO_PAGE (PG_reserved), mapped read-only by read faults of anonymous memory
 }, { padTo: 16 });
 
 /** hot global counters, each on its own cache line */
@@ -229,6 +269,10 @@ export const CPUSTAT = defineStruct('cpustat', {
   // seed 002 (exchange pages, E4)
   exchanges: 1, exchange_ok: 1, exchange_fail: 1, // pairs exchange_pages took on, exchanged, gave up on
   exchange_backoffs: 1, // unmap_and_exchange let go of the first page lock (trylock of the second failed)
+  // seed 003 (E0)
+  mremaps: 1, mremap_cows: 1, // sys_mremap calls that moved pages; early COWs they made (make_page_exclusive)
+  early_cows: 1, // swap-in and swapoff early COWs of a clashing address (mremap_moved_anon_rmap)
+  rmap_warns: 1, // page_referenced_anon's WARN_ON(!failed): a walk that found fewer ptes than mapcount
 }, { padTo: 16 });
 
 /**

@@ -4,7 +4,7 @@
 import {
   ADDRESS_SPACE, BIO, FILE_PAGES, REQUEST_QUEUE, SWAPPER_SPACE,
   SWAP_INFO, SWAP_TYPES, BOUNDS, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG,
-  ANON_VMA, CPUSTAT, EVENT, GLOBALS, HELDTIME, IDALLOC, LOCKSTAT, MM, MMLIST, MachineSizes,
+  ANON_VMA, ANONMM, HUGETLB, CPUSTAT, EVENT, GLOBALS, HELDTIME, IDALLOC, LOCKSTAT, MM, MMLIST, MachineSizes,
   MAX_CPUS, OOPS, OPS_LINE, PAGE, PERCPU, PTRS_PER_PTE, RING_SIZE, SCHED, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
   LAT_BUCKETS, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, LOCKDEP_EDGE, LOCKDEP_REPORT, NR_LAT_KINDS,
 } from './layout.js';
@@ -25,6 +25,8 @@ export interface Bases {
   events_ts_f64: number; lat: number; lockstat_points: number; lockstat_contending: number; lockdep_dep: number; lockdep_edges: number; lockdep_report: number;
   /** kernel events per CPU ring (RING_SIZE) and trace-only events per CPU (0 unless tracing) */
   ring: number; tring: number; tevents: number; tevents_ts_f64: number;
+  // seed 003 (E0)
+  anonmms: number; anonmm_alloc: number; anonmm_free: number; hugetlb: number;
   total_words: number;
 }
 
@@ -50,6 +52,9 @@ export const swap_cache_stride = (s: MachineSizes) => Math.max(SWAP_SLOTS, s.nr_
 export const nr_mappings = (s: MachineSizes) => SWAPPER_SPACE + 1 + (s.nr_files ?? 0);
 /** page_tree slots of a mapping: swapper_space is indexed by any entry value a pte may hold, migration entries (offset = pfn) included */
 export const mapping_slots = (s: MachineSizes, as: number) => (as === SWAPPER_SPACE ? 32 * swap_cache_stride(s) : FILE_PAGES);
+
+/** seed 003 (E0): anonmm records: an mm's own, plus those of exited mms that pages still name */
+export const nr_anonmm = (s: MachineSizes) => 2 * s.nr_mm;
 
 /** lay out every region for the given capacities (cache-line aligned) */
 export function planBases(s: MachineSizes): Bases {
@@ -106,6 +111,11 @@ export function planBases(s: MachineSizes): Bases {
   b.lockdep_dep = take(NR_LOCK_CLASSES * NR_LOCK_CLASSES);
   b.lockdep_edges = take(NR_LOCK_CLASSES * NR_LOCK_CLASSES * LOCKDEP_EDGE.stride);
   b.lockdep_report = take(LOCKDEP_REPORT.stride);
+  // seed 003 (E0): anonmm records (id 0 none) with their id allocator, and the hugetlb pool
+  b.anonmms = take(nr_anonmm(s) * ANONMM.stride);
+  b.anonmm_alloc = take(IDALLOC.stride);
+  b.anonmm_free = take(nr_anonmm(s));
+  b.hugetlb = take(HUGETLB.stride);
   b.total_words = w;
   return b;
 }
@@ -201,3 +211,5 @@ export function detachMachine(): void {
   sizes = { ...UNATTACHED.sizes };
   Object.assign(BASES, planBases(sizes));
 }
+/** seed 003 (E0) */
+export const anonmm_base = (id: number) => BASES.anonmms + id * ANONMM.stride;

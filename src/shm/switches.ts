@@ -3,7 +3,7 @@
 // Each switch is read at exactly the line the patch changed.
 import { GLOBALS } from './layout.js';
 import { BASES, i32 } from './machine.js';
-import { E1, E2, E4, era_label } from './era.js';
+import { E0, E1, E2, E4, era_label } from './era.js';
 
 export interface SwitchInfo {
   bit: number; name: string; /** the seed patch (its id) whose hunk this is */ patch: string; what: string;
@@ -33,6 +33,11 @@ export const SW_EXCHANGE_LOCK_ORDER = 1 << 8;
 export const SW_EXCHANGE_WRITEBACK_BUG_ON = 1 << 9;
 export const SW_EXCHANGE_ASYNC_MODE_MASK = 1 << 10;
 export const SW_EXCHANGE_FREEZE_NO_UNWIND = 1 << 11;
+// seed 003 (E0)
+export const SW_MREMAP_ANONMM_NO_COW = 1 << 12;
+export const SW_SWAPIN_NO_EARLY_COW = 1 << 13;
+export const SW_ANONMM_MAPCOUNT_SINGLE_CHECK = 1 << 14;
+export const SW_UNUSE_PROCESS_HUGETLB = 1 << 15;
 
 export const SWITCHES: readonly SwitchInfo[] = [
   { bit: SW_ANON_VMA_LIST_HEAD, name: 'anon-vma-list-head', patch: '000_f600569768ae13bb',
@@ -66,6 +71,15 @@ export const SWITCHES: readonly SwitchInfo[] = [
   { bit: SW_EXCHANGE_FREEZE_NO_UNWIND, name: 'exchange-freeze-no-unwind', patch: '002_19ad3c618e26d64a',
     what: 'exchange_page_move_mapping: when freezing from_page fails, to_page is not unfrozen (left at refcount 0)',
     eras: [E4] },
+  // seed 003 (E0)
+  { bit: SW_MREMAP_ANONMM_NO_COW, name: 'mremap-anonmm-no-cow', patch: '003_f0940409cbfd1b0d',
+    what: 'move_one_page moves a present anon pte with page_remove_rmap + page_add_anon_rmap (copy_one_pte) instead of can_move_one_pte and an early COW of a shared page', eras: [E0] },
+  { bit: SW_SWAPIN_NO_EARLY_COW, name: 'swapin-no-early-cow', patch: '003_f0940409cbfd1b0d',
+    what: 'do_swap_page and unuse_process map a swap-cache page at an address that clashes with its page->index instead of taking a private copy (mremap_moved_anon_rmap)', eras: [E0] },
+  { bit: SW_ANONMM_MAPCOUNT_SINGLE_CHECK, name: 'anonmm-mapcount-single-check', patch: '003_f0940409cbfd1b0d',
+    what: 'mremap_move_anon_rmap trusts its unlocked mapcount == 1 test and writes page->index without rmap_lock and the re-test', eras: [E0] },
+  { bit: SW_UNUSE_PROCESS_HUGETLB, name: 'unuse-process-hugetlb', patch: '003_f0940409cbfd1b0d',
+    what: 'swapoff\'s unuse_process walks hugetlb vmas as if they had pte tables (no is_vm_hugetlb_page test)', eras: [E0] },
 ];
 
 /**

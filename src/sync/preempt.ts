@@ -27,9 +27,11 @@ const PP_KINDS = defineEnum('preemption point', [
   { key: 'PP_RESCHED', name: 'cond_resched' }, // cond_resched(): object -1
   { key: 'PP_WAIT', name: 'wait' }, // cpu_relax() in a wait loop: object = the one its last point named (what it waits for)
   { key: 'PP_EXIT', name: 'exit' }, // the CPU's task is over: object -1
+  // seed 003 (E0)
+  { key: 'PP_RMAP_READ', name: 'rmap-read' }, // an unlocked read of a page's rmap state (mapcount) that a later step trusts: object = the page's _mapcount word
 ] as const);
 export const {
-  PP_LOCK_ACQUIRE, PP_LOCK_ACQUIRE_READ, PP_LOCK_RELEASE, PP_PAGE_WAIT, PP_PTE_READ, PP_RESCHED, PP_WAIT, PP_EXIT,
+  PP_LOCK_ACQUIRE, PP_LOCK_ACQUIRE_READ, PP_LOCK_RELEASE, PP_PAGE_WAIT, PP_PTE_READ, PP_RESCHED, PP_WAIT, PP_EXIT, PP_RMAP_READ,
 } = PP_KINDS.codes;
 export const PP_KIND_NAMES: readonly string[] = PP_KINDS.names;
 
