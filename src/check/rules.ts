@@ -4,7 +4,9 @@
 // so that kernel paths with a continuous check can use it without importing
 // the sweep (which imports them).
 export type Rule = 'I-REF' | 'I-MAP' | 'I-PTE' | 'I-MIGENT' | 'I-SWAPCNT' | 'I-CACHE' | 'I-LRU' | 'I-COW' | 'I-RO' | 'I-RSS' | 'I-ANONVMA' | 'I-LOCKED' | 'I-ZONE' | 'I-SWAPINFO' | 'I-IO'
-  | 'C-MIGENT' | 'C-NOPAGE';
+  | 'C-MIGENT' | 'C-NOPAGE'
+  // seed 004 (E3)
+  | 'I-DEV' | 'C-DEVLRU' | 'C-DEVMEM';
 
 /** how a broken rule is printed, everywhere a finding is shown */
 export const invariant_message = (rule: Rule, text: string) => `mmrace: invariant ${rule}: ${text}`;

@@ -96,6 +96,14 @@ const EV = defineEnum('event', [
   { key: 'EV_LOCK_WAITED', name: 'lock waited', fmt: (lock, cls) => `lock ${lock} class ${cls}`, trace: true },
   { key: 'EV_LOCK_ACQ', name: 'lock acquired', fmt: (lock, cls, contended) => `lock ${lock} class ${cls}${contended ? ' (contended)' : ''}`, trace: true },
   { key: 'EV_LOCK_REL', name: 'lock released', fmt: (lock, cls) => `lock ${lock} class ${cls}`, trace: true },
+  // seed 004 (E3): HMM device-private memory
+  { key: 'EV_MIGRATE_VMA', name: 'migrate_vma', fmt: (mm, a, dir) => `${mmv(mm, a)} ${dir ? 'to device memory' : 'back to RAM'}`, path: true },
+  { key: 'EV_DEVICE_FAULT', name: 'device_private_entry_fault', fmt: (mm, a, pfn, moved) => `${mmv(mm, a)} device pfn ${pfn}${moved ? ' moved to RAM' : ': not moved, the access faults again'}`, path: true },
+  { key: 'EV_MIRROR_FAULT', name: 'hmm_vma_fault', fmt: (mm, a, what) => `${mmv(mm, a)} ${['mirrored', 'already on the device', 'migration entry: waited, -EAGAIN', 'nothing mapped'][what] ?? what}`, path: true },
+  { key: 'EV_VMA_COLLECT', name: 'migrate_vma_collect', fmt: (mm, a, pfn, locked) => `${mmv(mm, a)} pfn ${pfn} ${locked ? 'locked, pte -> migration entry' : 'not locked (trylock failed)'}` },
+  { key: 'EV_VMA_CHECK', name: 'migrate_vma_check_page', fmt: (pfn, count, mapcount, ok) => `pfn ${pfn} count ${count} mapcount ${mapcount}: ${ok ? 'not pinned' : 'pinned: restore'}` },
+  { key: 'EV_VMA_MOVE', name: 'migrate_vma_pages', fmt: (old, newpage, count, rc) => rc ? `pfn ${old} count ${count}: migrate_page -EAGAIN` : `pfn ${old} -> pfn ${newpage}` },
+  { key: 'EV_DEV_LRU', name: 'putback_lru_page', fmt: (pfn) => `device pfn ${pfn} added to the LRU: page->pgmap overwritten` },
 ] as const satisfies readonly EventDef[]);
 export const EVENTS: readonly EventDef[] = EV.table;
 
@@ -106,6 +114,7 @@ export const {
   EV_DIO, EV_GUP, EV_SLOT_SWITCH, EV_SWAPIN_RETRY,
   EV_NO_PAGE, EV_FILE_READ, EV_FILE_WRITE, EV_TRUNCATE, EV_FSYNC,
   EV_OP_BEGIN, EV_OP_END, EV_SPAN_BEGIN, EV_SPAN_END, EV_LOCK_WAIT, EV_LOCK_WAITED, EV_LOCK_ACQ, EV_LOCK_REL,
+  EV_MIGRATE_VMA, EV_DEVICE_FAULT, EV_MIRROR_FAULT, EV_VMA_COLLECT, EV_VMA_CHECK, EV_VMA_MOVE, EV_DEV_LRU,
 } = EV.codes;
 
 /**

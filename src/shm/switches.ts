@@ -3,7 +3,7 @@
 // Each switch is read at exactly the line the patch changed.
 import { GLOBALS } from './layout.js';
 import { BASES, i32 } from './machine.js';
-import { E1, E2, era_label } from './era.js';
+import { E1, E2, E3, era_label } from './era.js';
 
 export interface SwitchInfo {
   bit: number; name: string; /** the seed patch (its id) whose hunk this is */ patch: string; what: string;
@@ -28,6 +28,9 @@ export const SW_SWAP_COUNT_ON_MIGRATION_ENTRY = 1 << 4;
 export const SW_SWAPON_TYPE_RANGE = 1 << 5;
 export const SW_SWAPIN_NO_ENTRY_RECHECK = 1 << 6;
 export const SW_MIGRATE_NO_REFCOUNT_RECHECK = 1 << 7;
+// seed 004 (E3)
+export const SW_HMM_WAIT_REF_LIVELOCK = 1 << 16;
+export const SW_ZONE_DEVICE_LRU = 1 << 17;
 
 export const SWITCHES: readonly SwitchInfo[] = [
   { bit: SW_ANON_VMA_LIST_HEAD, name: 'anon-vma-list-head', patch: '000_f600569768ae13bb',
@@ -48,6 +51,13 @@ export const SWITCHES: readonly SwitchInfo[] = [
   { bit: SW_MIGRATE_NO_REFCOUNT_RECHECK, name: 'migrate-no-refcount-recheck', patch: '001_390dd438745448cc',
     what: 'the slot switch under tree_lock trusts the unlocked reference test: page_count != nr_refs is not re-checked (a get_user_pages pin taken meanwhile is lost)',
     eras: [E1, E2] },
+  // seed 004 (E3)
+  { bit: SW_HMM_WAIT_REF_LIVELOCK, name: 'hmm-wait-ref-livelock', patch: '004_8d57fd20e497ebda',
+    what: 'migrate_vma_check_page gives device-private pages the generic extra-reference test, so a migration_entry_wait waiter\'s reference makes them look pinned and the device fault retries forever',
+    eras: [E3] },
+  { bit: SW_ZONE_DEVICE_LRU, name: 'zone-device-lru', patch: '004_8d57fd20e497ebda',
+    what: 'migrate_vma isolates ZONE_DEVICE pages from and puts them back on the LRU, whose links overlay page->pgmap',
+    eras: [E3] },
 ];
 
 /**

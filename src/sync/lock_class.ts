@@ -23,10 +23,13 @@ const LOCK_CLASSES = defineEnum('lock class', [
   { key: 'LC_I_MMAP', name: '&mapping->i_mmap_lock' }, // mapping->i_mmap_lock
   { key: 'LC_QUEUE', name: '&q->__queue_lock' }, // the request queue's queue_lock (in-flight I/O)
   { key: 'LC_I_MUTEX', name: '&inode->i_mutex' }, // inode->i_mutex: write(2) and truncate (sleeping; outermost)
+  // seed 004 (E3)
+  { key: 'LC_DEVMEM', name: '&dmirror->lock' }, // the device driver's free list of device pfns and its mirror (a leaf)
 ] as const satisfies readonly { key: string; name: string; era?: 'ptl_class_name' | 'anon_vma_lock_name' | 'tree_lock_name' }[]);
 
 export const {
   LC_PTL, LC_ANON_VMA, LC_PAGE_TABLE_LOCK, LC_PAGE_LOCK, LC_MMAP_SEM, LC_ZONE, LC_LRU, LC_MMLIST, LC_IDALLOC, LC_SWAP, LC_TREE, LC_I_MMAP, LC_QUEUE, LC_I_MUTEX,
+  LC_DEVMEM,
 } = LOCK_CLASSES.codes;
 export const NR_LOCK_CLASSES = LOCK_CLASSES.table.length;
 // a held-stack entry keeps the class in HELD_CLS_MASK's bits
