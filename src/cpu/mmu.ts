@@ -6,7 +6,7 @@
 import { CPUSTAT, MM, PERCPU } from '../shm/layout.js';
 import { i32, mm_base, phys_base, sizes } from '../shm/machine.js';
 import { E3, ERA } from '../shm/era.js';
-import { livelock_fault, livelock_progress } from '../check/livelock.js';
+import { livelock_fault_begin, livelock_fault_end, livelock_progress } from '../check/livelock.js';
 import { BUG } from '../check/bug.js';
 import { current } from './current.js';
 import { tlb_access_done } from './tlb.js';
@@ -67,9 +67,10 @@ export function user_access(mm: number, addr: number, word: number, write: boole
     }
     if (!pte_hw_present(pte) || (write && !pte_write(pte))) {
       if (table !== 0) tlb_access_done();
-      if (ERA.id === E3) livelock_fault(mm, addr, pte); // C-LIVELOCK (seed 004)
+      if (ERA.id === E3) livelock_fault_begin(); // C-LIVELOCK (seed 004)
       const r = do_page_fault(mm, addr, write);
       if (r !== ACCESS_OK) { mmu.status = r; return 0; }
+      if (ERA.id === E3) livelock_fault_end(mm, addr, pte);
       continue;
     }
     const need = _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);

@@ -22,14 +22,14 @@ import { EV_DEVICE_FAULT, EV_MIRROR_FAULT, trace_event } from '../cpu/events.js'
 import { BUG, BUG_ON } from '../check/bug.js';
 import { LC_DEVMEM, LC_MMAP_SEM } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
+import { check_halt, cond_resched, controlled } from '../sync/preempt.js';
 import { down_read, up_read } from '../sync/rwsem.js';
-import { cond_resched } from '../sync/preempt.js';
 import { trylock_page } from '../sync/page_lock.js';
 import { mm_mmap_sem, vma_field } from '../mm/mm_types.js';
 import { find_vma } from '../mm/mmap.js';
 import { alloc_page } from '../mm/page_alloc.js';
 import { get_page } from '../mm/swap.js';
-import { dev_pfn_base, devm_memremap_pages, nr_dev_pages, pfn_is_device, register_pgmap_ops } from '../mm/memremap.js';
+import { dev_pfn_base, device_time, devm_memremap_pages, nr_dev_pages, pfn_is_device, register_pgmap_ops } from '../mm/memremap.js';
 import { VM_FAULT_MINOR, VM_FAULT_OOM } from '../mm/memory.js';
 import { migration_entry_wait } from '../mm/migrate.js';
 import { pte_offset_map_lock, pte_unmap_unlock } from '../mm/pagewalk.js';
@@ -56,7 +56,7 @@ function ram_page(pfn: number): number {
   return phys_base(pfn);
 }
 
-export interface DmirrorKnobs { copy_delay_us?: number; replay_delay_us?: number; devlru_note?: boolean }
+export interface DmirrorKnobs { copy_delay_us?: number; replay_delay_us?: number; wake_delay_us?: number; devlru_note?: boolean }
 
 /** boot (setup, before the CPUs start): every device pfn is the driver's, idle */
 export function dmirror_init(knobs: DmirrorKnobs = {}): number {
@@ -73,6 +73,7 @@ export function dmirror_init(knobs: DmirrorKnobs = {}): number {
   i32[b + DMIRROR.nr_free] = n;
   i32[b + DMIRROR.copy_delay_us] = knobs.copy_delay_us ?? 0;
   i32[b + DMIRROR.replay_delay_us] = knobs.replay_delay_us ?? 0;
+  i32[b + DMIRROR.wake_delay_us] = knobs.wake_delay_us ?? 0;
   i32[b + DMIRROR.devlru_note] = knobs.devlru_note ? 1 : 0;
   return id;
 }
@@ -109,20 +110,6 @@ function dmirror_devmem_free(pfn: number, _data: number): void {
   i32[mirror_base(pfn) + DEV_MIRROR.mm] = 0;
   i32[mirror_base(pfn) + DEV_MIRROR.addr] = 0;
   spin_unlock(devlock());
-}
-
-/**
- * `us` µs of device time (the DMA, a replay delay) with a preemption point
- * every 10 µs, so that under the controlled executor the wait is a stretch
- * of steps in which other CPUs may run (their number depends on the knob,
- * never on wall time)
- */
-function device_time(us: number): void {
-  for (let k = 0; k < us / 10; k++) {
-    cond_resched();
-    const t0 = performance.now();
-    while (performance.now() - t0 < 0.01) { /* the device works */ }
-  }
 }
 
 /** the DMA of one page (knob copy_delay_us) */
@@ -253,6 +240,19 @@ export function hmm_vma_fault(mm: number, addr: number): number {
   }
   trace_event(EV_MIRROR_FAULT, mm, addr, what);
   return what;
+}
+
+/**
+ * the device has nothing to do for now: its thread sleeps ~20 µs (a futex
+ * wait on the driver's free count, which nobody notifies), giving the core
+ * to the CPUs that make it work; under the controlled executor it gives its
+ * turn instead (no wall time there)
+ */
+export function dmirror_idle(): void {
+  if (controlled) { cond_resched(); return; }
+  const w = dm() + DMIRROR.nr_free;
+  Atomics.wait(i32, w, Atomics.load(i32, w), 0.02);
+  check_halt();
 }
 
 /** the device's replay delay after a -EAGAIN (knob replay_delay_us) */

@@ -8,10 +8,11 @@
 // count 1: put_page bringing it to 1 calls the driver's page_free. The
 // callbacks are ids (the functions are registered by the driver module in
 // every thread that imports it), never pointers.
-import { DEV_PAGEMAP, MEMORY_DEVICE_PRIVATE, NR_PGMAPS, PAGE, PAGE_pgmap, PGMAP_ID_BASE, ZONE_DEVICE } from '../shm/layout.js';
+import { DEV_PAGEMAP, DMIRROR, MEMORY_DEVICE_PRIVATE, NR_PGMAPS, PAGE, PAGE_pgmap, PGMAP_ID_BASE, ZONE_DEVICE } from '../shm/layout.js';
 import { BASES, i32, page_base, sizes } from '../shm/machine.js';
 import { BUG, BUG_ON } from '../check/bug.js';
 import { hex8 } from '../report/format.js';
+import { cond_resched } from '../sync/preempt.js';
 
 /** the first ZONE_DEVICE pfn: device pages follow RAM (kernel-notes 1.1) */
 export const dev_pfn_base = (): number => sizes.nr_pages;
@@ -117,3 +118,25 @@ export function device_private_entry_fault(mm: number, vma: number, addr: number
   return fault(mm, vma, addr, pfn, write);
 }
 
+
+/**
+ * `us` µs of model time (a DMA, a replay delay, a scheduling latency) with
+ * a preemption point every 10 µs: under the controlled executor the wait is
+ * a stretch of steps in which other CPUs may run (their number depends on
+ * `us` only, never on wall time)
+ */
+export function device_time(us: number): void {
+  for (let k = 0; k < us / 10; k++) {
+    cond_resched();
+    const t0 = performance.now();
+    while (performance.now() - t0 < 0.01) { /* time passes */ }
+  }
+}
+
+/**
+ * model knob (seed 004, kernel-notes 6.15 wake_delay): a waiter woken from
+ * wait_on_page_locked in migration_entry_wait is not running yet; for
+ * `wake_delay_us` it still holds its reference (its scheduling latency).
+ * 0 (the default) costs one load.
+ */
+export const waiter_wake_latency = (): void => device_time(i32[BASES.dmirror + DMIRROR.wake_delay_us]);

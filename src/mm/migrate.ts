@@ -17,7 +17,7 @@ import { PAGE_MAPPING_ANON, PageAnon, TestClearPageFlag, maybe_mkwrite, page_cac
 import { pte_lockptr, pte_offset, pte_table, pte_offset_map_lock, pte_unmap_unlock } from './pagewalk.js';
 import { is_swap_pte, mk_pte, pte_mkold, pte_mkwrite, pte_write } from './pgtable.js';
 import { is_migration_entry, is_write_migration_entry, make_device_private_entry, migration_entry_to_page, pte_to_swp_entry, swp_entry_to_pte } from './swapops.js';
-import { is_device_private_page, is_zone_device_page } from './memremap.js';
+import { is_device_private_page, is_zone_device_page, waiter_wake_latency } from './memremap.js';
 import { alloc_page } from './page_alloc.js';
 import { BUFFER_MIGRATE, MIGRATE_NONE, try_to_release_page, mapping_field, radix_tree_slot, write_lock_tree, write_unlock_tree } from './filemap.js';
 import { writepage } from './page_io.js';
@@ -114,6 +114,7 @@ export function migration_entry_wait(mm: number, addr: number): void {
   pte_unmap_unlock(slot);
   i32[current.pcpu + PERCPU.wait_ref] = page; // model: whose reference this CPU holds, for the C-LIVELOCK report (seed 004)
   wait_on_page_locked(page);
+  if (ERA.id === E3) waiter_wake_latency(); // model knob (seed 004): still holding the reference until scheduled
   put_page(page);
   i32[current.pcpu + PERCPU.wait_ref] = 0;
 }

@@ -13,8 +13,8 @@
 // not wait on each other's page locks); collect takes each PTL, the unmap
 // the rmap lock then the PTLs; the driver's callbacks take LC_DEVMEM, a leaf.
 import { CPUSTAT, PAGE, PAGE_SIZE, PG_dirty, PG_private, PG_referenced, PG_swapbacked, PG_uptodate, VMA } from '../shm/layout.js';
-import { i32, mm_base, page_base } from '../shm/machine.js';
-import { MM } from '../shm/layout.js';
+import { i32, mm_base, page_base, percpu_base, sizes } from '../shm/machine.js';
+import { MM, PERCPU } from '../shm/layout.js';
 import { current } from '../cpu/current.js';
 import { EV_VMA_CHECK, EV_VMA_COLLECT, EV_VMA_MOVE, trace_event } from '../cpu/events.js';
 import { LC_PTL } from '../sync/lock_class.js';
@@ -42,8 +42,12 @@ export const MIGRATE_PFN_SHIFT = 6;
 export const migrate_pfn = (pfn: number) => (pfn << MIGRATE_PFN_SHIFT) | MIGRATE_PFN_VALID;
 export const migrate_pfn_to_page = (mpfn: number) => ((mpfn & MIGRATE_PFN_VALID) !== 0 ? mpfn >>> MIGRATE_PFN_SHIFT : 0);
 
-/** pages one migrate_vma call may cover in the model (the kernel's callers pass up to a PMD's worth) */
-export const MIGRATE_VMA_MAX = 4;
+/**
+ * pages one migrate_vma call may cover in the model (the kernel's callers
+ * pass up to a PMD's worth): each page holds two page locks across the call,
+ * and the model's held-lock stack (HELD_MAX, lockdep's MAX_LOCK_DEPTH) is 8
+ */
+export const MIGRATE_VMA_MAX = 2;
 
 /** struct migrate_vma: one per CPU (module state of the worker), reused by every call */
 export interface MigrateVma { vma: number; start: number; end: number; npages: number; cpages: number; src: Int32Array; dst: Int32Array }
@@ -62,7 +66,17 @@ export const HMM_REASONS = ['none', 'migrate_vma_check_page rejected a device-pr
 export const HMM_REASON_NONE = 0, HMM_REASON_CHECK = 1, HMM_REASON_ISOLATE = 2, HMM_REASON_EAGAIN = 3, HMM_REASON_TRYLOCK = 4;
 /** the CPUSTAT counter each reason bumps (-1: none) */
 export const HMM_REASON_STAT = [-1, CPUSTAT.hmm_check_rejects, CPUSTAT.hmm_isolate_fails, CPUSTAT.hmm_move_eagain, -1];
-export const hmm_reason = { last: HMM_REASON_NONE };
+/** last: the reason; blockers: a mask of the CPUs holding a migration_entry_wait reference on the page then; count: its count then */
+export const hmm_reason = { last: HMM_REASON_NONE, pfn: 0, count: 0, blockers: 0 };
+
+/** note who holds a waiter's reference on the page that was just rejected (only on a rejection: a scan of the CPUs) */
+function note_blockers(page: number): void {
+  let mask = 0;
+  for (let c = 0; c < sizes.nr_cpus; c++) if (i32[percpu_base(c) + PERCPU.wait_ref] === page) mask |= 1 << c;
+  hmm_reason.pfn = page;
+  hmm_reason.count = page_count(page);
+  hmm_reason.blockers = mask;
+}
 function note_reason(r: number): void {
   hmm_reason.last = r;
   const f = HMM_REASON_STAT[r];
@@ -156,7 +170,7 @@ export function migrate_vma_check_page(page: number): boolean {
   const count = page_count(page), mapcount = page_mapcount(page);
   const ok = count - extra <= mapcount;
   trace_event(EV_VMA_CHECK, page, count, mapcount, ok ? 1 : 0);
-  if (!ok && is_zone_device_page(page)) note_reason(HMM_REASON_CHECK);
+  if (!ok && is_zone_device_page(page)) { note_blockers(page); note_reason(HMM_REASON_CHECK); }
   return ok;
 }
 

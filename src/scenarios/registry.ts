@@ -13,10 +13,13 @@ import { swapStress } from './swap_stress.js';
 import { swapinEntryReuse } from './swapin_entry_reuse.js';
 import { fileStress } from './file_stress.js';
 import { dioMigrationRefcount } from './dio_migration_refcount.js';
+import { hmmFaultLivelock } from './hmm_fault_livelock.js';
+import { hmmDeviceLru } from './hmm_device_lru.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   orphanedMigrationEntry, cowMigrationEntry, mprotectMigrationEntry, swapFaultMigrationEntry,
   swapCountMigrationEntry, swaponTypeRange, swapinEntryReuse, swapStress, dioMigrationRefcount, fileStress,
+  hmmFaultLivelock, hmmDeviceLru,
 ];
 
 export class ScenarioError extends Error {}

@@ -479,6 +479,7 @@ export const DMIRROR = defineStruct('dmirror', {
   nr_free: 1,
   copy_delay_us: 1, // knob: alloc_and_copy's DMA time
   replay_delay_us: 1, // knob: the mirror's fault replay delay
+  wake_delay_us: 1, // knob: a migration_entry_wait waiter's scheduling latency once woken, before it drops its reference (E3)
   devlru_note: 1, // knob: C-DEVLRU only traces (EV_DEV_LRU) and the run goes on, to show what the lost pgmap does next
 }, { padTo: 16 });
 /** mirror[dev] words: the mm and address a device page backs (0 = idle) */
