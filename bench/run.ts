@@ -7,7 +7,7 @@
 // old name, still selects first_failure).
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { micro } from './micro.js';
+import { device_micro, micro } from './micro.js';
 import { scaling } from './scenario.js';
 import { first_failure, first_failure_options, first_failure_table, raced } from './first_failure.js';
 import { pingpong, sched } from './sched.js';
@@ -35,6 +35,10 @@ if (parts.includes('micro')) {
 page cache vs the anon fault (same run): lookup ${f(lookup / anon, 2)}x, file fault ${f(filef / anon, 2)}x an anon fault (${f(anon)} ns)`);
   figures.page_cache_ratios = { lookup_vs_anon_fault: lookup / anon, file_fault_vs_anon_fault: filef / anon };
   figures.micro = m;
+  // seed 004: device round trips/s (a Machine of its own, in E3)
+  const dev = await device_micro(quick ? 100 : 500);
+  for (const r of dev) console.log(`\n${r.name}: ${f(r.ns_per_op)} ns, ${f(r.ops_per_s, 0)} round trips/s (± ${f(r.rme)} %)`);
+  figures.device_micro = dev;
 }
 
 if (parts.includes('scaling')) {

@@ -21,6 +21,12 @@ export const LIVELOCK_R_DEVICE = 256;
 
 let streak_mm = 0, streak_addr = 0, streak = 0;
 
+/** a CPU starts a run (a pooled worker runs one after another): no streak, no reason */
+export function livelock_attach(): void {
+  streak = 0; streak_mm = 0; streak_addr = 0;
+  hmm_reason.last = HMM_REASON_NONE; hmm_reason.pfn = 0; hmm_reason.count = 0; hmm_reason.blockers = 0;
+}
+
 /** the access completed: the streak is over */
 export function livelock_progress(): void {
   streak = 0;

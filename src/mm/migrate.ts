@@ -111,8 +111,8 @@ export function migration_entry_wait(mm: number, addr: number): void {
   if (ERA.wait_get_page_unless_zero) {
     if (!get_page_unless_zero(page)) { pte_unmap_unlock(slot); return; }
   } else get_page(page);
-  pte_unmap_unlock(slot);
   i32[current.pcpu + PERCPU.wait_ref] = page; // model: whose reference this CPU holds, for the C-LIVELOCK report (seed 004)
+  pte_unmap_unlock(slot);
   wait_on_page_locked(page);
   if (ERA.id === E3) waiter_wake_latency(); // model knob (seed 004): still holding the reference until scheduled
   put_page(page);

@@ -324,7 +324,6 @@ function migrate_vma_pages(m: MigrateVma): void {
     }
     if (migrate_page_no_copy(mapping, newpage, page) !== 0) {
       if (is_zone_device_page(page)) note_reason(HMM_REASON_EAGAIN);
-      else i32[current.stat + CPUSTAT.hmm_move_eagain] += 1;
       m.src[i] &= ~MIGRATE_PFN_MIGRATE;
     }
   }
