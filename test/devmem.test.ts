@@ -4,7 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import { BASE, boot, parent } from './helpers.js';
 import { E3 } from '../src/shm/era.js';
-import { KernelBug, OOPS_BUG, OOPS_INVARIANT, read_oops } from '../src/check/bug.js';
+import { KernelBug, OOPS_BUG, OOPS_INVARIANT, OOPS_SOFTLOCKUP, read_oops } from '../src/check/bug.js';
+import { copy_mm, mmput } from '../src/mm/fork.js';
+import { BASES } from '../src/shm/machine.js';
+import { GLOBALS } from '../src/shm/layout.js';
 import { check_invariants } from '../src/check/invariants.js';
 import { i32, page_base } from '../src/shm/machine.js';
 import { PAGE, PAGE_pgmap, PG_lru, WORDS_PER_PAGE } from '../src/shm/layout.js';
@@ -104,4 +107,40 @@ describe('device memory (E3)', () => {
     expect(mmu.status).toBe(ACCESS_OK);
     expect(check_invariants()).toEqual([]);
   });
+
+  it('fork copies a device-private entry: one more reference and mapping, read in both; the child\'s fault brings the page back for both', () => {
+    const { mm, sh, slot } = e3();
+    expect(sh.store(2, 5)).toBe(true);
+    expect(dmirror_migrate_to_device(mm, BASE + 2 * 4096, 1)).toBe(1);
+    const entry = pte_to_swp_entry(i32[slot(2)]);
+    expect(is_write_device_private_entry(entry)).toBe(true);
+    const dpage = device_private_entry_to_page(entry);
+    const child = copy_mm(mm);
+    expect(page_count(dpage)).toBe(3);
+    expect(page_mapcount(dpage)).toBe(2);
+    expect(is_write_device_private_entry(pte_to_swp_entry(i32[slot(2)]))).toBe(false);
+    expect(check_invariants()).toEqual([]);
+    const v = user_access(child, BASE + 2 * 4096, 5, false, 0);
+    expect(mmu.status).toBe(ACCESS_OK);
+    expect(sh.check(2, 5)).toBe(true);
+    expect(user_access(mm, BASE + 2 * 4096, 5, false, 0)).toBe(v);
+    expect(page_count(dpage)).toBe(1);
+    expect(check_invariants()).toEqual([]);
+    // the parent's store breaks COW: the child keeps the old value
+    expect(sh.store(2, 5)).toBe(true);
+    expect(user_access(child, BASE + 2 * 4096, 5, false, 0)).toBe(v);
+    mmput(child);
+    expect(check_invariants()).toEqual([]);
+  });
+
+  it('zone-device-lru, the other direction: a device page fails isolation in migrate_vma_prepare, never comes back: C-LIVELOCK with that reason', () => {
+    const { mm, sh } = e3();
+    expect(dmirror_migrate_to_device(mm, BASE, 1)).toBe(1); // moved by the fixed lines
+    i32[BASES.globals + GLOBALS.bugs] |= SW_ZONE_DEVICE_LRU;
+    expect(() => sh.check(0, 0)).toThrow(KernelBug);
+    const o = read_oops()!;
+    expect(o.kind).toBe(OOPS_SOFTLOCKUP);
+    expect(o.text).toMatch(/^INFO: livelock: CPU#0 retried the fault at mm#\d+ 0x20000 256 times without progress\nmmrace: reason: device page failed isolation \(hmm_isolate_fails 256 on this CPU\)/);
+  });
 });
+

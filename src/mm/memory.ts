@@ -25,7 +25,7 @@ import {
 import {
   SWP_MIGRATION_READ, is_migration_entry, is_write_migration_entry, make_migration_entry, make_migration_entry_read,
   migration_entry_to_page, pte_to_swp_entry, swp_entry_to_pte, swp_offset,
-  device_private_entry_to_page, is_device_private_entry, non_swap_entry,
+  device_private_entry_to_page, is_device_private_entry, is_write_device_private_entry, make_device_private_entry_read, non_swap_entry,
 } from './swapops.js';
 import { device_private_entry_fault } from './memremap.js';
 import { alloc_page } from './page_alloc.js';
@@ -330,6 +330,21 @@ function copy_one_pte(dst_mm: number, src_mm: number, dst_slot: number, src_slot
   if (!pte_present(pte)) {
     if (!pte_file(pte)) {
       let entry = pte_to_swp_entry(pte);
+      // 4.14 (seed 004): a device-private entry maps its device page: one more reference and mapping;
+      // a write entry of a COW mapping becomes read in both
+      if (ERA.id >= E3 && is_device_private_entry(entry)) {
+        const page = device_private_entry_to_page(entry);
+        get_page(page);
+        Atomics.add(i32, anon_rss(dst_mm), 1);
+        page_dup_rmap(page);
+        if (is_write_device_private_entry(entry) && is_cow_mapping(vm_flags)) {
+          entry = make_device_private_entry_read(entry);
+          pte = swp_entry_to_pte(entry);
+          Atomics.store(i32, src_slot, pte);
+        }
+        Atomics.store(i32, dst_slot, pte);
+        return;
+      }
       swap_duplicate(entry);
       mmlist_add(dst_mm, src_mm); // make sure dst_mm is on swapoff's mmlist, after src_mm
       if (buggy(SW_MIGRATION_READ_AS_BOOL)) {
