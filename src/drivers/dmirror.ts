@@ -79,15 +79,6 @@ export function dmirror_init(knobs: DmirrorKnobs = {}): number {
 }
 
 export const dmirror_nr_free = () => Atomics.load(i32, dm() + DMIRROR.nr_free);
-/** the device pfns on the driver's free stack (checkers, at a quiescent point) */
-export function dmirror_free_pfns(): Set<number> {
-  const s = new Set<number>();
-  for (let k = 0; k < i32[dm() + DMIRROR.nr_free]; k++) s.add(i32[BASES.dev_free + k]);
-  return s;
-}
-/** mirror[pfn]: the (mm, addr) the device believes this page backs, mm 0 if none */
-export const dmirror_mirror = (pfn: number): [number, number] => [i32[mirror_base(pfn) + DEV_MIRROR.mm], i32[mirror_base(pfn) + DEV_MIRROR.addr]];
-
 /** dev_alloc: an idle device page, its count 1 -> 2; 0 if the device is full. Takes LC_DEVMEM */
 function dmirror_devmem_alloc(): number {
   spin_lock(devlock(), LC_DEVMEM);
@@ -120,7 +111,7 @@ function lock_new_page(pfn: number): void {
   if (!trylock_page(pfn)) BUG('mmrace: a page the driver just allocated is locked by someone else', pfn);
 }
 
-/** to the device: for each page that may move, a device page with the RAM page's contents */
+/** to the device (the pages locked, mmap_sem read; takes LC_DEVMEM to allocate): for each page that may move, a device page with the RAM page's contents */
 function to_device_alloc_and_copy(m: MigrateVma, _priv: number): void {
   for (let i = 0; i < m.npages; i++) {
     const page = migrate_pfn_to_page(m.src[i]);
@@ -148,7 +139,7 @@ function to_device_finalize_and_map(m: MigrateVma, _priv: number): void {
   spin_unlock(devlock());
 }
 
-/** back to RAM: a new RAM page with the device page's contents */
+/** back to RAM (the pages locked, mmap_sem read; zone->lock to allocate): a new RAM page with the device page's contents */
 function to_ram_alloc_and_copy(m: MigrateVma, _priv: number): void {
   for (let i = 0; i < m.npages; i++) {
     const page = migrate_pfn_to_page(m.src[i]);

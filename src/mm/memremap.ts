@@ -91,7 +91,7 @@ export function devm_memremap_pages(first: number, nr: number, type: number, pag
 
 /**
  * put_zone_device_private_page: put_page of a device-private page (4.14's
- * branch of put_page). The 2 -> 1 transition means idle: the page loses its
+ * branch of put_page; any context that may take the driver's leaf lock). The 2 -> 1 transition means idle: the page loses its
  * mapping and goes back to the driver. A device page never reaches 0.
  */
 export function put_zone_device_private_page(pfn: number): void {

@@ -12,9 +12,8 @@
 // trylock only (several at once: two migrations of overlapping ranges must
 // not wait on each other's page locks); collect takes each PTL, the unmap
 // the rmap lock then the PTLs; the driver's callbacks take LC_DEVMEM, a leaf.
-import { CPUSTAT, PAGE, PAGE_SIZE, PG_dirty, PG_private, PG_referenced, PG_swapbacked, PG_uptodate, VMA } from '../shm/layout.js';
+import { CPUSTAT, MM, PAGE, PAGE_SIZE, PERCPU, PG_dirty, PG_private, PG_referenced, PG_swapbacked, PG_uptodate, VMA } from '../shm/layout.js';
 import { i32, mm_base, page_base, percpu_base, sizes } from '../shm/machine.js';
-import { MM, PERCPU } from '../shm/layout.js';
 import { current } from '../cpu/current.js';
 import { EV_VMA_CHECK, EV_VMA_COLLECT, EV_VMA_MOVE, trace_event } from '../cpu/events.js';
 import { LC_PTL } from '../sync/lock_class.js';
@@ -150,7 +149,7 @@ function migrate_vma_collect_pte(m: MigrateVma, mm: number, addr: number, slot: 
 }
 
 /**
- * migrate_vma_check_page: is the page pinned by someone we cannot see? Its
+ * migrate_vma_check_page (caller holds the page lock, no spinlock): is the page pinned by someone we cannot see? Its
  * count may hold only its mappings and our one extra reference (collect's
  * for a device page, the isolation's for a RAM page), plus its cache's.
  */
@@ -175,7 +174,7 @@ export function migrate_vma_check_page(page: number): boolean {
 }
 
 /**
- * migrate_vma_prepare: lock every collected page (trylock: back off from a
+ * migrate_vma_prepare (mmap_sem held for read; takes page locks by trylock, lru_lock to isolate): lock every collected page (trylock: back off from a
  * page someone else holds), isolate RAM pages from the LRU, and drop the
  * pages that look pinned, restoring their ptes
  */
@@ -248,7 +247,7 @@ function migrate_vma_prepare(m: MigrateVma): void {
 }
 
 /**
- * migrate_vma_unmap: replace the remaining mappings of each page by
+ * migrate_vma_unmap (pages locked; try_to_unmap takes the rmap lock, then each PTL): replace the remaining mappings of each page by
  * migration entries (try_to_unmap), check it once more for pins, and
  * restore what cannot move
  */
@@ -305,7 +304,7 @@ function migrate_page_no_copy(mapping: number, newpage: number, page: number): n
   return 0;
 }
 
-/** migrate_vma_pages: give each page that can move its new page's identity */
+/** migrate_vma_pages (both pages of each pair locked; a cache page's slot under tree_lock): give each page that can move its new page's identity */
 function migrate_vma_pages(m: MigrateVma): void {
   for (let i = 0; i < m.npages; i++) {
     const newpage = migrate_pfn_to_page(m.dst[i]);
@@ -330,7 +329,7 @@ function migrate_vma_pages(m: MigrateVma): void {
 }
 
 /**
- * migrate_vma_finalize: point the migration entries at the new pages (or
+ * migrate_vma_finalize (pages locked on entry, unlocked here; remove_migration_ptes takes the rmap lock, then each PTL): point the migration entries at the new pages (or
  * back at the old ones), unlock everything, and drop the old pages
  */
 function migrate_vma_finalize(m: MigrateVma): void {
