@@ -24,6 +24,8 @@ import { pte_offset, pte_table } from '../src/mm/pagewalk.js';
 import { _PAGE_RW, pte_pfn } from '../src/mm/pgtable.js';
 import { E0, era_attach } from '../src/shm/era.js';
 import { page_referenced } from '../src/mm/rmap.js';
+import { E3 } from '../src/shm/era.js';
+import { dmirror_init, dmirror_migrate_to_device } from '../src/drivers/dmirror.js';
 
 const BATCH = 1000;
 export interface MicroRow { name: string; ns_per_op: number; ops_per_s: number; rme: number }
@@ -169,6 +171,40 @@ export async function micro(timeMs = 400): Promise<MicroRow[]> {
     const r = t.result as unknown as { latency: { mean: number; rme: number } };
     const n = per[t.name] ?? BATCH;
     const ns = (r.latency.mean * 1e6) / n;
+    return { name: t.name, ns_per_op: ns, ops_per_s: 1e9 / ns, rme: r.latency.rme };
+  });
+}
+
+/**
+ * seed 004 (E3): one device round trip on one thread, in a Machine of its
+ * own (E3, 16 device pages): migrate_vma of a page to device memory (the
+ * dmirror driver's copy, no DMA delay), then the program's load faults it
+ * back to RAM (do_swap_page -> the device's page_fault -> migrate_vma)
+ */
+export async function device_micro(timeMs = 400): Promise<MicroRow[]> {
+  createMachineBuffer({ ...DEFAULT_SIZES, nr_pages: 512, nr_cpus: 1, nr_dev_pages: 16 });
+  mem_init({ bugs: 0, jitter: 0, seed: 1, ops_budget: 0, era: E3 });
+  set_current_cpu(0, 1);
+  const BASE = 0x20000;
+  const mm = mm_alloc();
+  do_mmap_anon(mm, BASE, 8 * 4096, PROT_READ | PROT_WRITE);
+  for (let p = 0; p < 8; p++) user_access(mm, BASE + p * 4096, 0, true, p);
+  dmirror_init({});
+  let sink = 0;
+  const ROUNDS = 100;
+  const b = new Bench({ time: timeMs, warmup: true });
+  b.add('device round trip: migrate_vma to device memory + the device fault back (E3)', () => {
+    for (let k = 0; k < ROUNDS; k++) {
+      const addr = BASE + (k & 7) * 4096;
+      dmirror_migrate_to_device(mm, addr, 1);
+      sink += user_access(mm, addr, 0, false, 0);
+    }
+  });
+  await b.run();
+  void sink;
+  return b.tasks.map((t) => {
+    const r = t.result as unknown as { latency: { mean: number; rme: number } };
+    const ns = (r.latency.mean * 1e6) / ROUNDS;
     return { name: t.name, ns_per_op: ns, ops_per_s: 1e9 / ns, rme: r.latency.rme };
   });
 }

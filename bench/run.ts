@@ -7,7 +7,7 @@
 // old name, still selects first_failure).
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { micro } from './micro.js';
+import { device_micro, micro } from './micro.js';
 import { scaling } from './scenario.js';
 import { first_failure, first_failure_options, first_failure_table, raced } from './first_failure.js';
 import { pingpong, sched } from './sched.js';
@@ -41,6 +41,10 @@ page cache vs the anon fault (same run): lookup ${f(lookup / anon, 2)}x, file fa
   console.log(`E0 (2.6.6-mm) vs E2 (2.6.18), same run: an anon fault costs ${f(e0_fault, 2)}x, an rmap walk of a page 4 mms map ${f(e0_walk, 2)}x`);
   figures.e0_vs_e2 = { anon_fault: e0_fault, rmap_walk: e0_walk };
   figures.micro = m;
+  // seed 004: device round trips/s (a Machine of its own, in E3)
+  const dev = await device_micro(quick ? 100 : 500);
+  for (const r of dev) console.log(`\n${r.name}: ${f(r.ns_per_op)} ns, ${f(r.ops_per_s, 0)} round trips/s (± ${f(r.rme)} %)`);
+  figures.device_micro = dev;
 }
 
 if (parts.includes('exchange')) {

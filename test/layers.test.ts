@@ -6,8 +6,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
 
-/** lowest first: a module may import from its own layer and those before it */
-const LAYERS = ['shm', 'cpu', 'sync', 'mm', 'check', 'scenarios', 'worker', 'exec', 'search', 'report', 'cli'];
+/** lowest first: a module may import from its own layer and those before it (drivers: seed 004's device driver, src/drivers) */
+const LAYERS = ['shm', 'cpu', 'sync', 'mm', 'check', 'drivers', 'scenarios', 'worker', 'exec', 'search', 'report', 'cli'];
 
 /**
  * Kernel-side edges that go up a layer today. Each is a call the kernel makes
@@ -33,6 +33,12 @@ const KNOWN = [
   'mm/page_ref -> check/bug', 'mm/exchange -> check/bug',
   // seed 003 (E0)
   'mm/mremap -> check/bug', 'mm/rmap_anonmm -> check/bug',
+  // the lead's page_ref.ts (main 6e98eee): VM_BUG_ON_PAGE in page_ref_unfreeze
+  'mm/page_ref -> check/bug',
+  // seed 004 (E3): the MMU's BUG on a device pfn (C-DEVMEM) and its fault-retry streak (C-LIVELOCK, kernel-notes 5.2);
+  // memremap's paging-request oops; C-DEVLRU's message in add_page_to_lru
+  'cpu/mmu -> check/bug', 'cpu/mmu -> check/livelock',
+  'mm/memremap -> check/bug', 'mm/memremap -> report/format', 'mm/swap -> check/rules',
 ].sort();
 
 interface Import { spec: string; typeOnly: boolean }

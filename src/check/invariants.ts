@@ -13,7 +13,8 @@ import { radix_tree_lookup } from '../mm/filemap.js';
 import { LRU } from '../mm/swap.js';
 import { pgd_index, pte_offset } from '../mm/pagewalk.js';
 import { is_swap_pte, pte_pfn, pte_present, pte_write } from '../mm/pgtable.js';
-import { is_migration_entry, pte_to_swp_entry, swp_offset } from '../mm/swapops.js';
+import { is_device_private_entry, is_migration_entry, pte_to_swp_entry, swp_offset } from '../mm/swapops.js';
+import { DevRefs, check_device, count_device_pte } from './device_invariants.js';
 import { check_page_cache } from './page_cache.js';
 import { mm_on_mmlist } from '../mm/mmap.js';
 import { rmap_unreachable } from './rmap_reach.js';
@@ -30,6 +31,7 @@ export function check_invariants(limit = 20): string[] {
   const n = sizes.nr_pages;
   const maps = new Int32Array(n);
   const swapRefs: SwapRefs = new Map();
+  const devRefs: DevRefs = new Map();
   const cow_writable: number[] = []; // (pfn, mm) of writable ptes in private mappings
 
   for (let mm = 1; mm < sizes.nr_mm; mm++) {
@@ -83,6 +85,9 @@ export function check_invariants(limit = 20): string[] {
             const locked = pfn > 0 && pfn < n && (i32[page_base(pfn) + PAGE.flags] & PG_locked) !== 0;
             const why = pfn > 0 && pfn < n ? rmap_unreachable(pfn, mm, vma, addr) : 'no such pfn';
             bad('I-MIGENT', `migration entry outlives its migration: mm#${mm} ${hex(addr)} -> pfn ${pfn}${locked ? '' : ' (page not locked)'}${why ? `; remove_migration_ptes cannot reach it: ${why}` : ''}`);
+          } else if (is_device_private_entry(e)) {
+            rss++; // seed 004 (E3): a device-private entry is a counted mapping of its device page
+            count_device_pte(swp_offset(e), mm, addr, devRefs);
           } else if (!count_swap_pte(e, swapRefs)) {
             bad('I-SWAPCNT', `swap pte ${hex(pte)} at mm#${mm} ${hex(addr)} names no slot of a switched-on device`);
           } else swapped = true;
@@ -90,7 +95,7 @@ export function check_invariants(limit = 20): string[] {
       }
     }
     if (swapped && !mm_on_mmlist(mm)) bad('I-SWAPCNT', `mm#${mm} holds swap entries but is not on init_mm.mmlist (swapoff would miss them)`);
-    if (i32[m + MM.anon_rss] !== rss) bad('I-RSS', `mm#${mm} anon_rss ${i32[m + MM.anon_rss]} but ${rss} present ptes of anonymous pages`);
+    if (i32[m + MM.anon_rss] !== rss) bad('I-RSS', `mm#${mm} anon_rss ${i32[m + MM.anon_rss]} but ${rss} present ptes of anonymous pages${devRefs.size ? ' and device-private entries' : ''}`);
     if (i32[m + MM.file_rss] !== frss) bad('I-RSS', `mm#${mm} file_rss ${i32[m + MM.file_rss]} but ${frss} present ptes of page-cache pages`);
   }
 
@@ -138,6 +143,7 @@ export function check_invariants(limit = 20): string[] {
   check_swap(bad, swapRefs);
   check_page_cache(bad);
   if (ERA.id === E0) check_hugetlb((s) => bad('I-HUGE', s));
+  check_device(bad, devRefs, lru);
   return out;
 }
 

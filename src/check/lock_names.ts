@@ -1,7 +1,7 @@
 // Name a lock instance from the index of its word, for watchdog and lockdep
 // reports: "&anon_vma->lock (anon_vma#3)", "ptl of table pfn 41", ...
 import { ADDRESS_SPACE, ANON_VMA, GLOBALS, IDALLOC, MM, MMLIST, PAGE, SWAPPER_SPACE, ZONE } from '../shm/layout.js';
-import { MachineView, live_machine, nr_mappings } from '../shm/machine.js';
+import { MachineView, live_machine, nr_mappings, nr_pfns } from '../shm/machine.js';
 import { era_of } from '../shm/era.js';
 import { lock_class_name } from '../sync/lock_class.js';
 
@@ -12,7 +12,7 @@ export function describe_lock(idx: number, cls: number, m: MachineView = live_ma
   const within = (base: number, stride: number, count: number) =>
     idx >= base && idx < base + stride * count ? { id: Math.floor((idx - base) / stride), off: (idx - base) % stride } : null;
   let r;
-  if ((r = within(BASES.pages, PAGE.stride, sizes.nr_pages))) {
+  if ((r = within(BASES.pages, PAGE.stride, nr_pfns(sizes)))) {
     return r.off === PAGE.flags ? `${cname} (page lock of pfn ${r.id})` : `${cname} (PTL of page-table pfn ${r.id})`;
   }
   if ((r = within(BASES.mms, MM.stride, sizes.nr_mm))) return `${cname} (mm#${r.id})`;

@@ -112,6 +112,14 @@ const EV = defineEnum('event', [
   { key: 'EV_EXCHANGE_BACKOFF', name: 'unmap_and_exchange back off', fmt: (from, to) => `trylock of pfn ${to} failed: unlock pfn ${from}, wait, -EAGAIN` },
   { key: 'EV_READAHEAD', name: 'page_cache_readahead', fmt: (as, index, n) => `file#${as} index ${index} ${n} pages`, path: true },
   { key: 'EV_COMPACT', name: 'alloc_page_or_compact', fmt: (nr_free, pairs) => `nr_free ${nr_free}: async exchange of ${pairs} pairs`, path: true },
+  // seed 004 (E3): HMM device-private memory
+  { key: 'EV_MIGRATE_VMA', name: 'migrate_vma', fmt: (mm, a, dir) => `${mmv(mm, a)} ${dir ? 'to device memory' : 'back to RAM'}`, path: true },
+  { key: 'EV_DEVICE_FAULT', name: 'device_private_entry_fault', fmt: (mm, a, pfn, moved) => `${mmv(mm, a)} device pfn ${pfn}${moved ? ' moved to RAM' : ': not moved, the access faults again'}`, path: true },
+  { key: 'EV_MIRROR_FAULT', name: 'hmm_vma_fault', fmt: (mm, a, what) => `${mmv(mm, a)} ${['mirrored', 'already on the device', 'migration entry: waited, -EAGAIN', 'nothing mapped'][what] ?? what}`, path: true },
+  { key: 'EV_VMA_COLLECT', name: 'migrate_vma_collect', fmt: (mm, a, pfn, locked) => `${mmv(mm, a)} pfn ${pfn} ${locked ? 'locked, pte -> migration entry' : 'not locked (trylock failed)'}` },
+  { key: 'EV_VMA_CHECK', name: 'migrate_vma_check_page', fmt: (pfn, count, mapcount, ok) => `pfn ${pfn} count ${count} mapcount ${mapcount}: ${ok ? 'not pinned' : 'pinned: restore'}` },
+  { key: 'EV_VMA_MOVE', name: 'migrate_vma_pages', fmt: (old, newpage, count, rc) => rc ? `pfn ${old} count ${count}: migrate_page -EAGAIN` : `pfn ${old} -> pfn ${newpage}` },
+  { key: 'EV_DEV_LRU', name: 'putback_lru_page', fmt: (pfn) => `device pfn ${pfn} added to the LRU: page->pgmap overwritten` },
 ] as const satisfies readonly EventDef[]);
 export const EVENTS: readonly EventDef[] = EV.table;
 
@@ -124,6 +132,7 @@ export const {
   EV_MREMAP, EV_MOVE_ONE_PAGE, EV_ANONMM_INDEX, EV_EARLY_COW, EV_MREMAP_COWS, EV_RMAP_WARN, EV_HUGETLB,
   EV_OP_BEGIN, EV_OP_END, EV_SPAN_BEGIN, EV_SPAN_END, EV_LOCK_WAIT, EV_LOCK_WAITED, EV_LOCK_ACQ, EV_LOCK_REL,
   EV_EXCHANGE, EV_EXCHANGE_MAPPING, EV_EXCHANGE_DONE, EV_EXCHANGE_BACKOFF, EV_READAHEAD, EV_COMPACT,
+  EV_MIGRATE_VMA, EV_DEVICE_FAULT, EV_MIRROR_FAULT, EV_VMA_COLLECT, EV_VMA_CHECK, EV_VMA_MOVE, EV_DEV_LRU,
 } = EV.codes;
 
 /**

@@ -4,7 +4,10 @@
 // in the pte before the access takes effect, so a kernel path that clears
 // the pte always sees D for every store that lands.
 import { CPUSTAT, MM, PERCPU, PGD_HUGE } from '../shm/layout.js';
-import { i32, mm_base, phys_base } from '../shm/machine.js';
+import { i32, mm_base, phys_base, sizes } from '../shm/machine.js';
+import { E3, ERA } from '../shm/era.js';
+import { livelock_fault_begin, livelock_fault_end, livelock_progress } from '../check/livelock.js';
+import { BUG } from '../check/bug.js';
 import { current } from './current.js';
 import { tlb_access_done } from './tlb.js';
 import { pgd_index, pte_index, pte_offset } from '../mm/pagewalk.js';
@@ -73,8 +76,10 @@ export function user_access(mm: number, addr: number, word: number, write: boole
     }
     if (!pte_hw_present(pte) || (write && !pte_write(pte))) {
       if (table !== 0) tlb_access_done();
+      if (ERA.id === E3) livelock_fault_begin(); // C-LIVELOCK (seed 004)
       const r = do_page_fault(mm, addr, write);
       if (r !== ACCESS_OK) { mmu.status = r; return 0; }
+      if (ERA.id === E3) livelock_fault_end(mm, addr, pte);
       continue;
     }
     const need = _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
@@ -82,11 +87,14 @@ export function user_access(mm: number, addr: number, word: number, write: boole
       tlb_access_done();
       continue; // the pte changed under us: walk again
     }
+    // C-DEVMEM: a present pte never names a device pfn: the CPU cannot address device memory
+    if (pte_pfn(pte) >= sizes.nr_pages) { tlb_access_done(); devmem_access(mm, addr, pte); }
     const w = phys_base(pte_pfn(pte)) + word;
     let v: number;
     if (write) { Atomics.store(i32, w, value); v = value; i32[current.stat + CPUSTAT.user_writes] += 1; }
     else { v = Atomics.load(i32, w); i32[current.stat + CPUSTAT.user_reads] += 1; }
     tlb_access_done();
+    if (ERA.id === E3) livelock_progress();
     mmu.status = ACCESS_OK;
     return v;
   }
@@ -106,4 +114,9 @@ export function switch_mm(mm: number): void {
 function walk_object(pgd: number, addr: number): number {
   const table = Atomics.load(i32, pgd);
   return table !== 0 ? pte_offset(table, addr) : pgd;
+}
+
+/** C-DEVMEM (kernel-notes 1.11): the MMU met a present pte naming a device pfn */
+function devmem_access(mm: number, addr: number, pte: number): never {
+  BUG(`BUG: unable to handle kernel paging request at ${(addr >>> 0).toString(16).padStart(8, '0')}\nmmrace: access to unaddressable device memory: mm#${mm} pte 0x${(pte >>> 0).toString(16)} names device pfn ${pte_pfn(pte)}`, 0, mm, addr);
 }

@@ -4,13 +4,13 @@
 import { CPUSTAT, GLOBALS, MM, PAGE, PAGE_SIZE, PG_dirty, PG_locked, PG_uptodate, PG_writeback, VMA, WORDS_PER_PAGE } from '../shm/layout.js';
 import { BASES, i32, mm_base, page_base, phys_base, vma_base } from '../shm/machine.js';
 import { SW_MIGRATION_READ_AS_BOOL, SW_SWAPIN_NO_EARLY_COW, SW_SWAPIN_NO_ENTRY_RECHECK, SW_SWAP_FAULT_ON_MIGRATION_ENTRY, buggy } from '../shm/switches.js';
-import { E0, E1, E2, ERA } from '../shm/era.js';
+import { E0, E1, E2, E3, ERA } from '../shm/era.js';
 import { current } from '../cpu/current.js';
 import {
   EV_ANON_PAGE, EV_COPY_MIGRATION_ENTRY, EV_EARLY_COW, EV_NO_PAGE, EV_SWAPIN_MAP, EV_SWAPIN_RETRY, EV_COPY_PTE_RANGE, EV_FAULT, EV_GUP, EV_SWAP_PAGE, EV_WP_PAGE, EV_ZAP, trace_event,
 } from '../cpu/events.js';
 import { flush_tlb_page } from '../cpu/tlb.js';
-import { OOPS_INTERNAL, OOPS_INVARIANT, fail } from '../check/bug.js';
+import { OOPS_ERROR, OOPS_INTERNAL, OOPS_INVARIANT, fail } from '../check/bug.js';
 import { invariant_message } from '../check/rules.js';
 import { LC_PTL } from '../sync/lock_class.js';
 import { cond_resched } from '../sync/preempt.js';
@@ -25,8 +25,10 @@ import {
 import {
   SWP_MIGRATION_READ, is_migration_entry, is_write_migration_entry, make_migration_entry, make_migration_entry_read,
   migration_entry_to_page, pte_to_swp_entry, swp_entry_to_pte, swp_offset,
+  device_private_entry_to_page, is_device_private_entry, is_write_device_private_entry, make_device_private_entry_read, non_swap_entry,
 } from './swapops.js';
 import { alloc_bootmem_page, alloc_page } from './page_alloc.js';
+import { device_private_entry_fault } from './memremap.js';
 import { get_page, lru_cache_add_active, mark_page_accessed, put_page } from './swap.js';
 import { NOPAGE_OOM, NOPAGE_SIGBUS, filemap_nopage, mapping_truncate_count } from './filemap.js';
 import { anon_vma_prepare, page_add_anon_rmap, page_add_file_rmap, page_add_new_anon_rmap, page_dup_rmap, page_remove_rmap, ptep_clear_flush, set_page_dirty } from './rmap.js';
@@ -288,6 +290,12 @@ function do_swap_page(mm: number, vma: number, addr: number, table: number, orig
     migration_entry_wait(mm, addr);
     return VM_FAULT_MINOR;
   }
+  // 4.14 (E3 on): the other special entries: a device-private page faults to its driver, anything else is bad
+  if (ERA.id >= E3 && non_swap_entry(entry)) {
+    if (is_device_private_entry(entry)) return device_private_entry_fault(mm, vma, addr, device_private_entry_to_page(entry), write);
+    print_bad_pte(mm, addr, orig);
+    return VM_FAULT_SIGBUS;
+  }
   const ptl = pte_lockptr(table);
   const slot = pte_offset(table, addr);
   let ret = VM_FAULT_MINOR;
@@ -362,6 +370,11 @@ function do_swap_page(mm: number, vma: number, addr: number, table: number, orig
   return ret;
 }
 
+/** print_bad_pte (4.14): a pte the fault path cannot make sense of */
+function print_bad_pte(mm: number, addr: number, pte: number): void {
+  fail(OOPS_ERROR, `BUG: Bad page map in process ${current.comm}  pte:${(pte >>> 0).toString(16).padStart(8, '0')} pmd:00000000\nmmrace: mm#${mm} addr 0x${addr.toString(16)}`, 0, mm, addr);
+}
+
 /** remove_exclusive_swap_page: free the slot of a page only we map (page lock held) */
 function remove_exclusive_swap_page(page: number): void {
   if (!PageSwapCacheP(page) || (page_flags(page) & PG_writeback) !== 0) return;
@@ -381,6 +394,21 @@ function copy_one_pte(dst_mm: number, src_mm: number, dst_slot: number, src_slot
   if (!pte_present(pte)) {
     if (!pte_file(pte)) {
       let entry = pte_to_swp_entry(pte);
+      // 4.14 (seed 004): a device-private entry maps its device page: one more reference and mapping;
+      // a write entry of a COW mapping becomes read in both
+      if (ERA.id >= E3 && is_device_private_entry(entry)) {
+        const page = device_private_entry_to_page(entry);
+        get_page(page);
+        Atomics.add(i32, anon_rss(dst_mm), 1);
+        page_dup_rmap(page);
+        if (is_write_device_private_entry(entry) && is_cow_mapping(vm_flags)) {
+          entry = make_device_private_entry_read(entry);
+          pte = swp_entry_to_pte(entry);
+          Atomics.store(i32, src_slot, pte);
+        }
+        Atomics.store(i32, dst_slot, pte);
+        return;
+      }
       swap_duplicate(entry);
       mmlist_add(dst_mm, src_mm); // make sure dst_mm is on swapoff's mmlist, after src_mm
       if (buggy(SW_MIGRATION_READ_AS_BOOL)) {
@@ -478,6 +506,15 @@ function zap_pte_range(mm: number, table: number, addr: number, end: number): vo
     }
     if (!pte_file(pte)) {
       const entry = pte_to_swp_entry(pte);
+      // 4.14 (seed 004): a device-private entry is a mapping of its device page
+      if (ERA.id >= E3 && is_device_private_entry(entry)) {
+        const page = device_private_entry_to_page(entry);
+        Atomics.store(i32, slot, 0);
+        Atomics.sub(i32, anon_rss(mm), 1);
+        page_remove_rmap(page);
+        put_page(page);
+        continue;
+      }
       if (is_migration_entry(entry)) {
         trace_event(EV_ZAP, mm, addr, swp_offset(entry), 1);
         // model checker (C-MIGENT): a migration entry may exist only while its page is locked by the migration

@@ -3,7 +3,7 @@
 // copy data and flags to the new page, then walk the rmap again and point
 // every migration entry at the new page. A page's address_space (the swap
 // cache, or a file) decides how its cache slot moves (a_ops->migratepage).
-import { ADDRESS_SPACE, CPUSTAT, PAGE, PG_active, PG_checked, PG_dirty, PG_error, PG_mappedtodisk, PG_private, PG_referenced, PG_swapcache, PG_uptodate, PG_writeback, VMA, WORDS_PER_PAGE, MM } from '../shm/layout.js';
+import { ADDRESS_SPACE, CPUSTAT, PAGE, PG_active, PG_checked, PG_dirty, PG_error, PG_mappedtodisk, PG_private, PG_referenced, PG_swapcache, PG_uptodate, PG_writeback, VMA, WORDS_PER_PAGE, MM, PERCPU } from '../shm/layout.js';
 import { BASES, i32, mm_base, page_base, phys_base } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { EV_MIGRATE, EV_MIGRATE_DONE, EV_MIGRATE_FAIL, EV_MIGRATION_WAIT, EV_MOVE_TO_NEW, EV_REMOVE_PTE, EV_SLOT_SWITCH, RMP_NOT_OURS, RMP_NO_TABLE, RMP_OUTSIDE, RMP_RESTORED, RMP_SKIP, trace_event } from '../cpu/events.js';
@@ -15,8 +15,9 @@ import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { PageWriteback, lock_page, trylock_page, unlock_page, wait_on_page_locked, wait_on_page_writeback } from '../sync/page_lock.js';
 import { PAGE_MAPPING_ANON, PageAnon, TestClearPageFlag, maybe_mkwrite, page_cache_index, page_count, page_mapcount, page_mapped, page_mapping, vma_address, vma_field } from './mm_types.js';
 import { pte_lockptr, pte_offset, pte_table, pte_offset_map_lock, pte_unmap_unlock } from './pagewalk.js';
-import { is_swap_pte, mk_pte, pte_mkold, pte_mkwrite } from './pgtable.js';
-import { is_migration_entry, is_write_migration_entry, migration_entry_to_page, pte_to_swp_entry } from './swapops.js';
+import { is_swap_pte, mk_pte, pte_mkold, pte_mkwrite, pte_write } from './pgtable.js';
+import { is_migration_entry, is_write_migration_entry, make_device_private_entry, migration_entry_to_page, pte_to_swp_entry, swp_entry_to_pte } from './swapops.js';
+import { is_device_private_page, is_zone_device_page, waiter_wake_latency } from './memremap.js';
 import { alloc_page } from './page_alloc.js';
 import { BUFFER_MIGRATE, MIGRATE_NONE, try_to_release_page, mapping_field, radix_tree_slot, write_lock_tree, write_unlock_tree } from './filemap.js';
 import { writepage } from './page_io.js';
@@ -46,7 +47,7 @@ function page_address_in_vma(pfn: number, vma: number): number {
  * remove_migration_pte: restore one migration entry to a working pte.
  * Caller holds anon_vma->lock or i_mmap_lock; takes the pte's PTL.
  */
-function remove_migration_pte(vma: number, addr: number, old: number, newpage: number): void {
+export function remove_migration_pte(vma: number, addr: number, old: number, newpage: number): void {
   const mm = vma_field(vma, VMA.vm_mm);
   if (addr < 0) { trace_event(EV_REMOVE_PTE, mm, 0, RMP_OUTSIDE, 0); return; }
   const table = pte_table(mm, addr);
@@ -69,6 +70,8 @@ function remove_migration_pte(vma: number, addr: number, old: number, newpage: n
   pte = pte_mkold(mk_pte(newpage, vma_field(vma, VMA.vm_page_prot)));
   // 2.6.18 trusts the entry; later kernels (E3/E4) also ask the vma (maybe_mkwrite)
   if (is_write_migration_entry(entry)) pte = ERA.restore_with_maybe_mkwrite ? maybe_mkwrite(pte, vma) : pte_mkwrite(pte);
+  // seed 004 (E3): a device-private page comes back as a device-private entry, never a present pte
+  if (is_zone_device_page(newpage) && is_device_private_page(newpage)) pte = swp_entry_to_pte(make_device_private_entry(newpage, pte_write(pte)));
   Atomics.store(i32, slot, pte);
   if (anon) page_add_anon_rmap(newpage, vma, addr);
   else page_add_file_rmap(newpage);
@@ -110,6 +113,7 @@ export function migration_entry_wait(mm: number, addr: number): void {
   if (ERA.wait_get_page_unless_zero) {
     if (!get_page_unless_zero(page)) { pte_unmap_unlock(slot); return; }
   } else get_page(page);
+  i32[current.pcpu + PERCPU.wait_ref] = page; // model: whose reference this CPU holds, for the C-LIVELOCK report (seed 004)
   pte_unmap_unlock(slot);
   if (ERA.id === E4) {
     // 5.0's put_and_wait_on_page_locked: the reference goes as the waiter queues, before it sleeps,
@@ -119,7 +123,9 @@ export function migration_entry_wait(mm: number, addr: number): void {
     return;
   }
   wait_on_page_locked(page);
+  if (ERA.id === E3) waiter_wake_latency(); // model knob (seed 004): still holding the reference until scheduled
   put_page(page);
+  i32[current.pcpu + PERCPU.wait_ref] = 0;
 }
 
 /** migrate_page_copy: data, then the flags a page carries (caller holds both page locks); seed 001's, kept by 2.6.18 */

@@ -30,6 +30,8 @@ import { _PAGE_ACCESSED } from './pgtable.js';
 import {
   no_anon_vma, page_add_anon_rmap_anonmm, page_dup_rmap_anonmm, page_referenced_anonmm, page_remove_rmap_anonmm, try_to_unmap_anonmm,
 } from './rmap_anonmm.js';
+import { is_device_private_page, is_zone_device_page } from './memremap.js';
+import { page_vma_mapped_walk, pvmw } from './page_vma_mapped.js';
 
 export const SWAP_SUCCESS = 0, SWAP_AGAIN = 1, SWAP_FAIL = 2;
 
@@ -323,10 +325,27 @@ export function page_referenced(pfn: number): number {
  * i_mmap_lock; takes the pte's PTL.
  */
 function try_to_unmap_one(pfn: number, vma: number, migration: boolean, ignore_refs: boolean): number {
-  const slot = page_check_address(pfn, vma);
+  // seed 004 (E3): ZONE_DEVICE pages other than device-private ones are not migrated; a
+  // device-private page is mapped by a device-private entry, which page_vma_mapped_walk matches
+  const device = is_zone_device_page(pfn);
+  if (migration && device && !is_device_private_page(pfn)) return SWAP_AGAIN;
+  const slot = device ? page_vma_mapped_walk(pfn, vma) : page_check_address(pfn, vma);
   if (slot < 0) return SWAP_AGAIN;
-  const addr = pca_addr, ptl = pca_ptl;
+  const addr = device ? pvmw.address : pca_addr, ptl = device ? pvmw.ptl : pca_ptl;
   const mm = vma_field(vma, VMA.vm_mm);
+  if (migration && device) {
+    // seed 004: the device entry becomes a (read) migration entry of the page: ptep_get_and_clear,
+    // no TLB holds a device entry; do_swap_page will wait until the migration pte is removed
+    Atomics.exchange(i32, slot, 0);
+    Atomics.store(i32, slot, swp_entry_to_pte(make_migration_entry(pfn, 0)));
+    trace_event(EV_UNMAP_ONE, mm, addr, pfn, 0);
+    // discard: as below (the model counts a device entry in anon_rss, kernel-notes 5.1 I-RSS)
+    Atomics.sub(i32, BASES.mms + mm * MM.stride + MM.anon_rss, 1);
+    page_remove_rmap(pfn);
+    put_page(pfn);
+    spin_unlock(ptl);
+    return SWAP_AGAIN;
+  }
   // If the page is mlock()d or recently referenced, reclaim must not unmap it (2.6.18's migration must);
   // 2.6.16's migration (seed 001's hunk) still clears the young bit but ignores it (ignore_refs)
   if (!migration && ((vma_field(vma, VMA.vm_flags) & VM_LOCKED) !== 0 || (ptep_clear_flush_young(slot) && !ignore_refs))) {

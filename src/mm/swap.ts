@@ -8,6 +8,11 @@ import { LC_LRU } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { free_hot_cold_page } from './page_alloc.js';
 import { E3, ERA } from '../shm/era.js';
+import { DMIRROR, ZONE_DEVICE } from '../shm/layout.js';
+import { OOPS_INVARIANT, fail } from '../check/bug.js';
+import { invariant_message } from '../check/rules.js';
+import { EV_DEV_LRU, trace_event } from '../cpu/events.js';
+import { is_device_private_page, put_zone_device_private_page } from './memremap.js';
 
 export const LRU: ListDesc = { base: page_base, next: PAGE.lru_next, prev: PAGE.lru_prev };
 export const lru_lock = () => BASES.zone + ZONE.lru_lock;
@@ -28,6 +33,8 @@ export function get_page_unless_zero(pfn: number): boolean {
 }
 
 export function put_page(pfn: number): void {
+  // 4.14: a device-private page's 2 -> 1 is its return to the driver (include/linux/mm.h put_page)
+  if (ERA.id === E3 && is_device_private_page(pfn)) { put_zone_device_private_page(pfn); return; }
   const old = Atomics.sub(i32, page_base(pfn) + PAGE._count, 1);
   BUG_ON(old <= 0, 'BUG_ON(atomic_read(&page->_count) == 0) in put_page_testzero', pfn);
   if (old === 1) __page_cache_release(pfn);
@@ -54,6 +61,7 @@ export function del_page_from_lru(pfn: number): void {
 
 /** caller holds lru_lock */
 function add_page_to_lru(pfn: number, active: boolean): void {
+  if (i32[page_base(pfn) + PAGE.zone] === ZONE_DEVICE) device_page_on_lru(pfn);
   Atomics.or(i32, page_base(pfn) + PAGE.flags, PG_lru | (active ? PG_active : 0));
   list_add(LRU, BASES.zone + (active ? ZONE.active_first : ZONE.inactive_first), pfn);
   i32[BASES.zone + (active ? ZONE.nr_active : ZONE.nr_inactive)] += 1;
@@ -131,4 +139,17 @@ export function move_to_lru(pfn: number): void {
 /** putback_lru_page: the later kernels' (2.6.24 on) name of the same put back, for the E3/E4 paths */
 export function putback_lru_page(pfn: number): void {
   move_to_lru(pfn);
+}
+
+/**
+ * model checker C-DEVLRU (seed 004, E3): a ZONE_DEVICE page is never on an
+ * LRU; its lru words hold page->pgmap, which the list links now overwrite.
+ * Fails the run at once, unlocking lru_lock first, unless the driver's
+ * devlru_note knob asks to note it and go on (to show the oops that follows).
+ */
+function device_page_on_lru(pfn: number): void {
+  trace_event(EV_DEV_LRU, pfn);
+  if (i32[BASES.dmirror + DMIRROR.devlru_note] !== 0) return;
+  spin_unlock(lru_lock());
+  fail(OOPS_INVARIANT, invariant_message('C-DEVLRU', `device page pfn ${pfn} added to the LRU: pgmap overwritten`), pfn);
 }

@@ -4,7 +4,7 @@
 // sys_swapon's old range check round-trips through both.
 import { BUG_ON } from '../check/bug.js';
 import { PageLocked } from '../sync/page_lock.js';
-import { SWP_MIGRATION_READ, SWP_MIGRATION_WRITE } from '../shm/era.js';
+import { ERA, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE } from '../shm/era.js';
 
 export const MAX_SWAPFILES_SHIFT = 5;
 // MAX_SWAPFILES and the special types are the era's (src/shm/era.ts): E2 (2.6.17
@@ -46,3 +46,25 @@ export function migration_entry_to_page(e: number): number {
 
 /** the kernel's make_migration_entry_read(&entry), returning the new entry */
 export const make_migration_entry_read = (e: number) => swp_entry(SWP_MIGRATION_READ, swp_offset(e));
+
+// seed 004 (E3): device-private entries (swapops.h, 4.14). A device page mapped
+// into a process is a non-present pte of type SWP_DEVICE_WRITE/READ whose offset
+// is the device pfn; it counts in _mapcount and _count like a present pte and
+// needs no lock to decode (kernel-notes 1.8, 2.2 rule 5).
+
+/** non_swap_entry (E3/E4): a special type, not a swap device's slot */
+export const non_swap_entry = (e: number) => swp_type(e) >= ERA.max_swapfiles;
+
+/** make_device_private_entry: `write` is a C int used as a boolean */
+export const make_device_private_entry = (pfn: number, write: number | boolean) =>
+  swp_entry(write ? ERA.swp_device_write : ERA.swp_device_read, pfn);
+
+export const make_device_private_entry_read = (e: number) => swp_entry(ERA.swp_device_read, swp_offset(e));
+
+export const is_device_private_entry = (e: number) =>
+  ERA.swp_device_read >= 0 && (swp_type(e) === ERA.swp_device_read || swp_type(e) === ERA.swp_device_write);
+
+export const is_write_device_private_entry = (e: number) => ERA.swp_device_write >= 0 && swp_type(e) === ERA.swp_device_write;
+
+/** device_private_entry_to_page: no lock requirement (unlike a migration entry) */
+export const device_private_entry_to_page = (e: number) => swp_offset(e);

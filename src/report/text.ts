@@ -36,6 +36,23 @@ export function text_report(r: RunReport, opts: { lockStat?: boolean; latency?: 
   for (const c of r.per_cpu) {
     out.push(`${String(c.cpu).padStart(3)} ${String(c.role).padEnd(9)} ${String(c.status).padEnd(7)}${PER_CPU_COLS.map((k) => String(c[k] ?? 0).padStart(Math.max(9, k.length + 1))).join('')}`);
   }
+  const dev = device_line(r);
+  if (dev) out.push('', dev);
   out.push('', `throughput: ${fmt_count(r.ops_per_s)} ops/s (${fmt_count(r.ops_per_s / r.cpus)} per CPU)`, `replay: ${r.replay}`);
   return out.join('\n');
+}
+
+/**
+ * seed 004 (E3): device memory's statistics, when a run used it: round
+ * trips, device faults, and the reason counters; 4.14's residual
+ * (hmm_move_eagain, kernel-notes 8 q.2) is a statistic, never a failure
+ */
+function device_line(r: RunReport): string | null {
+  const sum = (k: string) => r.per_cpu.reduce((a, c) => a + (Number(c[k]) || 0), 0);
+  const to_dev = sum('dev_to_device'), faults = sum('dev_faults');
+  if (to_dev === 0 && faults === 0) return null;
+  return `device memory: ${fmt_count(to_dev)} pages moved to the device, ${fmt_count(sum('dev_to_ram'))} back (round trips); ` +
+    `${fmt_count(faults)} device faults, ${fmt_count(sum('dev_fault_retries'))} retried; check-page rejections ${sum('hmm_check_rejects')}, ` +
+    `isolation failures ${sum('hmm_isolate_fails')}; 4.14's residual (migrate_page -EAGAIN on a device page, a statistic) ${sum('hmm_move_eagain')}; ` +
+    `device's own faults ${fmt_count(sum('mirror_faults'))}`;
 }

@@ -15,6 +15,8 @@ import { fileStress } from './file_stress.js';
 import { dioMigrationRefcount } from './dio_migration_refcount.js';
 import { exchangeAbba, exchangeAsyncReadahead, exchangeFreezeUnwind, exchangeWriteback } from './exchange_pages.js';
 import { ANONMM_SCENARIOS } from './anonmm.js';
+import { hmmFaultLivelock } from './hmm_fault_livelock.js';
+import { hmmDeviceLru } from './hmm_device_lru.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   orphanedMigrationEntry, cowMigrationEntry, mprotectMigrationEntry, swapFaultMigrationEntry,
@@ -22,6 +24,7 @@ export const SCENARIOS: readonly Scenario[] = [
   // seed 002 (exchange pages, E4)
   exchangeAbba, exchangeAsyncReadahead, exchangeFreezeUnwind, exchangeWriteback,
   ...ANONMM_SCENARIOS, // seed 003 (E0)
+  hmmFaultLivelock, hmmDeviceLru,
 ];
 
 export class ScenarioError extends Error {}

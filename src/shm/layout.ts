@@ -82,12 +82,19 @@ export const PAGE = defineStruct('page', {
   mapping: 1, // (anon_vma id << 1) | 1 for anon; set at first map, cleared at free
   index: 1, // linear page index in the anon "object"
   private: 1, // swap entry when PG_swapcache
-  lru_next: 1, // zone lru_lock
+  lru_next: 1, // zone lru_lock; a ZONE_DEVICE page (E3) keeps its pgmap here instead (PAGE_pgmap)
   lru_prev: 1, // zone lru_lock
   ptl: SPINLOCK.stride, // split page-table lock, live only for PG_pgtable pages
   owner_cpu: 1, // model: cpu+1 that holds PG_locked (diagnostics, bounces)
   zone: 1, // 0 = normal RAM
 });
+
+// seed 004 (E3): ZONE_DEVICE pages. The kernel overlays `struct dev_pagemap *pgmap`
+// on page->lru's first word, so the model keeps the pgmap id in lru_next: a device
+// page wrongly linked on an LRU really loses it (zone-device-lru, kernel-notes 1.2)
+export const PAGE_pgmap = PAGE.lru_next;
+/** page->zone values */
+export const ZONE_NORMAL = 0, ZONE_DEVICE = 1;
 
 /** mm_struct */
 export const MM = defineStruct('mm', {
@@ -225,6 +232,8 @@ export const PERCPU = defineStruct('percpu', {
   tring_head: 1, // next trace-only event slot (tracing)
   user_mm: 1, // mm whose user program this CPU is running (0 = kernel thread)
   op_path: 1, // path of the operation under way (its first set_path), 0 = none yet
+  // seed 004 (E3)
+  wait_ref: 1, // model: pfn this CPU holds a migration_entry_wait reference on (0 = none), for the livelock report
 }, { padTo: 16 });
 
 export const CPU_IDLE = 0;
@@ -273,6 +282,15 @@ export const CPUSTAT = defineStruct('cpustat', {
   mremaps: 1, mremap_cows: 1, // sys_mremap calls that moved pages; early COWs they made (make_page_exclusive)
   early_cows: 1, // swap-in and swapoff early COWs of a clashing address (mremap_moved_anon_rmap)
   rmap_warns: 1, // page_referenced_anon's WARN_ON(!failed): a walk that found fewer ptes than mapcount
+  // seed 004 (E3, HMM device-private memory; src/mm/migrate_vma.ts, src/drivers/dmirror.ts)
+  dev_to_device: 1, // pages migrate_vma moved from RAM to device memory
+  dev_to_ram: 1, // pages a device fault moved back to RAM (a round trip completed)
+  dev_faults: 1, // device-private entry faults (do_swap_page -> pgmap->page_fault)
+  dev_fault_retries: 1, // device faults that did not move the page (the access faults again)
+  hmm_check_rejects: 1, // migrate_vma_check_page said a device-private page was pinned (hmm-wait-ref-livelock)
+  hmm_isolate_fails: 1, // a device page failed isolate_lru_page in migrate_vma_prepare (zone-device-lru)
+  hmm_move_eagain: 1, // migrate_vma_pages: migrate_page's exact count test failed (-EAGAIN): 4.14's residual, kernel-notes 8 q.2
+  mirror_faults: 1, // the device's own faults on the range (hmm_vma_fault)
 }, { padTo: 16 });
 
 /**
@@ -441,6 +459,8 @@ export interface MachineSizes {
   nr_files?: number;
   /** trace-only events per CPU (a power of two), 0 or absent unless tracing */
   trace_ring?: number;
+  /** seed 004 (E3): ZONE_DEVICE pfns nr_pages .. nr_pages + nr_dev_pages - 1 (kernel-notes 1.1); 0 or absent: none */
+  nr_dev_pages?: number;
 }
 
 export const DEFAULT_SIZES: MachineSizes = { nr_pages: 2048, nr_mm: 64, nr_vma: 256, nr_anon_vma: 1024, nr_cpus: 4, nr_files: 4 };
@@ -481,3 +501,37 @@ export const SCHED = defineStruct('sched', {
   spin: MAX_CPUS, // spin yields since its last preemption point
   prio: MAX_CPUS, // PCT priority (higher runs)
 }, { padTo: 16 });
+
+// seed 004 (E3): device memory (kernel/memremap.c, src/mm/memremap.ts) and its driver (src/drivers/dmirror.ts)
+
+/** pgmap ids: PGMAP_ID_BASE + k for the k-th dev_pagemap; never a pfn nor an LRU head, so a
+ *  page->lru link written over page->pgmap cannot pass for one */
+export const PGMAP_ID_BASE = 0x10000000;
+export const NR_PGMAPS = 2;
+export const MEMORY_DEVICE_PRIVATE = 1;
+
+/** struct dev_pagemap: type and the driver's callbacks (ids of functions, src/mm/memremap.ts) */
+export const DEV_PAGEMAP = defineStruct('dev_pagemap', {
+  live: 1, // registered (devm_memremap_pages)
+  type: 1, // MEMORY_DEVICE_PRIVATE
+  page_fault: 1, // callback id: the driver's migrate-back-to-RAM routine
+  page_free: 1, // callback id: the page returns to the driver's free pool
+  data: 1, // the driver's device id
+  first_pfn: 1, nr: 1, // the pfn range it covers (constant)
+}, { padTo: 8 });
+
+/**
+ * the device driver's state (a dmirror-like device; LC_DEVMEM guards the
+ * free stack and the mirror). devmem[dev][w] holds what the device stores;
+ * the CPU cannot address it (C-DEVMEM)
+ */
+export const DMIRROR = defineStruct('dmirror', {
+  lock: SPINLOCK.stride, // LC_DEVMEM: nr_free, the free stack, mirror[]
+  nr_free: 1,
+  copy_delay_us: 1, // knob: alloc_and_copy's DMA time
+  replay_delay_us: 1, // knob: the mirror's fault replay delay
+  wake_delay_us: 1, // knob: a migration_entry_wait waiter's scheduling latency once woken, before it drops its reference (E3)
+  devlru_note: 1, // knob: C-DEVLRU only traces (EV_DEV_LRU) and the run goes on, to show what the lost pgmap does next
+}, { padTo: 16 });
+/** mirror[dev] words: the mm and address a device page backs (0 = idle) */
+export const DEV_MIRROR = defineStruct('dev_mirror', { mm: 1, addr: 1 });

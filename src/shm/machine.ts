@@ -7,6 +7,7 @@ import {
   ANON_VMA, ANONMM, HUGETLB, CPUSTAT, EVENT, GLOBALS, HELDTIME, IDALLOC, LOCKSTAT, MM, MMLIST, MachineSizes,
   MAX_CPUS, OOPS, OPS_LINE, PAGE, PERCPU, PTRS_PER_PTE, RING_SIZE, SCHED, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
   LAT_BUCKETS, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, LOCKDEP_EDGE, LOCKDEP_REPORT, NR_LAT_KINDS,
+  DEV_MIRROR, DEV_PAGEMAP, DMIRROR, NR_PGMAPS,
 } from './layout.js';
 import { NR_LOCK_CLASSES } from '../sync/lock_class.js';
 
@@ -27,6 +28,8 @@ export interface Bases {
   ring: number; tring: number; tevents: number; tevents_ts_f64: number;
   // seed 003 (E0)
   anonmms: number; anonmm_alloc: number; anonmm_free: number; hugetlb: number;
+  /** seed 004 (E3): dev_pagemap records, the driver, its free stack, devmem and mirror */
+  pgmaps: number; dmirror: number; dev_free: number; devmem: number; dev_mirror: number;
   total_words: number;
 }
 
@@ -42,9 +45,11 @@ function unattached<T extends object>(name: string, empty: T): T {
 export let i32: Int32Array<ArrayBufferLike> = unattached('i32 (the Machine as Int32Array)', new Int32Array(0));
 export let f64: Float64Array<ArrayBufferLike> = unattached('f64 (the Machine as Float64Array)', new Float64Array(0));
 export let u8: Uint8Array<ArrayBufferLike> = unattached('u8 (the Machine as Uint8Array)', new Uint8Array(0));
-export let sizes: MachineSizes = { nr_pages: 0, nr_mm: 0, nr_vma: 0, nr_anon_vma: 0, nr_cpus: 0, nr_files: 0, trace_ring: 0 };
+export let sizes: MachineSizes = { nr_pages: 0, nr_mm: 0, nr_vma: 0, nr_anon_vma: 0, nr_cpus: 0, nr_files: 0, trace_ring: 0, nr_dev_pages: 0 };
 /** the views and sizes before any attach (detachMachine puts them back) */
 const UNATTACHED = { i32, f64, u8, sizes: { ...sizes } };
+/** struct pages: RAM pfns, then the ZONE_DEVICE pfns (seed 004) */
+export const nr_pfns = (s: MachineSizes) => s.nr_pages + (s.nr_dev_pages ?? 0);
 const align16 = (n: number) => (n + 15) & ~15;
 /** swapper_space's page_tree: one row of slots per swap type, indexed by the entry's offset */
 export const swap_cache_stride = (s: MachineSizes) => Math.max(SWAP_SLOTS, s.nr_pages);
@@ -71,7 +76,7 @@ export function planBases(s: MachineSizes): Bases {
   b.mmlist = take(MMLIST.stride);
   b.oops = take(OOPS.stride);
   b.bounds = take(BOUNDS.stride);
-  b.pages = take(s.nr_pages * PAGE.stride);
+  b.pages = take(nr_pfns(s) * PAGE.stride);
   b.phys = take(s.nr_pages * WORDS_PER_PAGE);
   b.ptes = take(s.nr_pages * PTRS_PER_PTE);
   b.free_stack = take(s.nr_pages);
@@ -99,7 +104,7 @@ export function planBases(s: MachineSizes): Bases {
   // every mapping's page_tree slots, swapper_space's first, then each file's (see mapping_init)
   b.page_tree = take(mapping_slots(s, SWAPPER_SPACE) + (s.nr_files ?? 0) * FILE_PAGES);
   b.backing = take((s.nr_files ?? 0) * FILE_PAGES * WORDS_PER_PAGE);
-  b.bios = take(s.nr_pages * BIO.stride);
+  b.bios = take(nr_pfns(s) * BIO.stride); // a device page's lock words are looked at by the page-lock waiters too
   b.queue = take(REQUEST_QUEUE.stride);
   b.swap_slots = take(SWAP_TYPES * SWAP_SLOTS * WORDS_PER_PAGE);
   b.events_ts_f64 = take(2 * s.nr_cpus * b.ring) / 2; // event timestamps (ms, performance.now()), when tracing
@@ -116,6 +121,12 @@ export function planBases(s: MachineSizes): Bases {
   b.anonmm_alloc = take(IDALLOC.stride);
   b.anonmm_free = take(nr_anonmm(s));
   b.hugetlb = take(HUGETLB.stride);
+  const nd = s.nr_dev_pages ?? 0;
+  b.pgmaps = take(NR_PGMAPS * DEV_PAGEMAP.stride);
+  b.dmirror = take(DMIRROR.stride);
+  b.dev_free = take(nd);
+  b.devmem = take(nd * WORDS_PER_PAGE);
+  b.dev_mirror = take(nd * DEV_MIRROR.stride);
   b.total_words = w;
   return b;
 }
@@ -125,6 +136,8 @@ export function validateSizes(s: MachineSizes): string | null {
   if (!Number.isInteger(s.nr_pages) || s.nr_pages < 64 || s.nr_pages > 1 << 20) return 'nr_pages must be 64..1048576';
   const tr = s.trace_ring ?? 0;
   if (!Number.isInteger(tr) || (tr !== 0 && (tr < 64 || tr > 1 << 20 || (tr & (tr - 1)) !== 0))) return 'trace_ring must be 0 or a power of two, 64..1048576';
+  const nd = s.nr_dev_pages ?? 0;
+  if (!Number.isInteger(nd) || nd < 0 || nd > 4096) return 'nr_dev_pages must be 0..4096';
   const nf = s.nr_files ?? 0;
   if (!Number.isInteger(nf) || nf < 0 || nf > 64) return 'nr_files must be 0..64';
   for (const k of ['nr_mm', 'nr_vma', 'nr_anon_vma'] as const) {
@@ -144,7 +157,7 @@ export function createMachineBuffer(s: MachineSizes): SharedArrayBuffer {
   const sab = new SharedArrayBuffer(b.total_words * 4);
   const h = new Int32Array(sab, 0, HEADER_WORDS);
   h[0] = MAGIC; h[1] = LAYOUT_VERSION;
-  h[2] = s.nr_pages; h[3] = s.nr_mm; h[4] = s.nr_vma; h[5] = s.nr_anon_vma; h[6] = s.nr_cpus; h[7] = b.tring; h[8] = s.nr_files ?? 0;
+  h[2] = s.nr_pages; h[3] = s.nr_mm; h[4] = s.nr_vma; h[5] = s.nr_anon_vma; h[6] = s.nr_cpus; h[7] = b.tring; h[8] = s.nr_files ?? 0; h[9] = s.nr_dev_pages ?? 0;
   attachMachine(sab);
   return sab;
 }
@@ -153,7 +166,7 @@ export function createMachineBuffer(s: MachineSizes): SharedArrayBuffer {
 export function attachMachine(sab: SharedArrayBuffer): void {
   const h = new Int32Array(sab, 0, HEADER_WORDS);
   if (h[0] !== MAGIC || h[1] !== LAYOUT_VERSION) throw new Error('not an mmrace Machine buffer (bad magic/version)');
-  sizes = { nr_pages: h[2], nr_mm: h[3], nr_vma: h[4], nr_anon_vma: h[5], nr_cpus: h[6], trace_ring: h[7], nr_files: h[8] };
+  sizes = { nr_pages: h[2], nr_mm: h[3], nr_vma: h[4], nr_anon_vma: h[5], nr_cpus: h[6], trace_ring: h[7], nr_files: h[8], nr_dev_pages: h[9] };
   Object.assign(BASES, planBases(sizes));
   i32 = new Int32Array(sab);
   f64 = new Float64Array(sab);

@@ -3,7 +3,7 @@
 // Each switch is read at exactly the line the patch changed.
 import { GLOBALS } from './layout.js';
 import { BASES, i32 } from './machine.js';
-import { E0, E1, E2, E4, era_label } from './era.js';
+import { E0, E1, E2, E3, E4, era_label } from './era.js';
 
 export interface SwitchInfo {
   bit: number; name: string; /** the seed patch (its id) whose hunk this is */ patch: string; what: string;
@@ -38,6 +38,9 @@ export const SW_MREMAP_ANONMM_NO_COW = 1 << 12;
 export const SW_SWAPIN_NO_EARLY_COW = 1 << 13;
 export const SW_ANONMM_MAPCOUNT_SINGLE_CHECK = 1 << 14;
 export const SW_UNUSE_PROCESS_HUGETLB = 1 << 15;
+// seed 004 (E3)
+export const SW_HMM_WAIT_REF_LIVELOCK = 1 << 16;
+export const SW_ZONE_DEVICE_LRU = 1 << 17;
 
 export const SWITCHES: readonly SwitchInfo[] = [
   { bit: SW_ANON_VMA_LIST_HEAD, name: 'anon-vma-list-head', patch: '000_f600569768ae13bb',
@@ -80,6 +83,13 @@ export const SWITCHES: readonly SwitchInfo[] = [
     what: 'mremap_move_anon_rmap trusts its unlocked mapcount == 1 test and writes page->index without rmap_lock and the re-test', eras: [E0] },
   { bit: SW_UNUSE_PROCESS_HUGETLB, name: 'unuse-process-hugetlb', patch: '003_f0940409cbfd1b0d',
     what: 'swapoff\'s unuse_process walks hugetlb vmas as if they had pte tables (no is_vm_hugetlb_page test)', eras: [E0] },
+  // seed 004 (E3)
+  { bit: SW_HMM_WAIT_REF_LIVELOCK, name: 'hmm-wait-ref-livelock', patch: '004_8d57fd20e497ebda',
+    what: 'migrate_vma_check_page gives device-private pages the generic extra-reference test, so a migration_entry_wait waiter\'s reference makes them look pinned and the device fault retries forever',
+    eras: [E3] },
+  { bit: SW_ZONE_DEVICE_LRU, name: 'zone-device-lru', patch: '004_8d57fd20e497ebda',
+    what: 'migrate_vma isolates ZONE_DEVICE pages from and puts them back on the LRU, whose links overlay page->pgmap',
+    eras: [E3] },
 ];
 
 /**
