@@ -33,8 +33,6 @@ const KNOWN = [
   'mm/page_ref -> check/bug', 'mm/exchange -> check/bug',
   // seed 003 (E0)
   'mm/mremap -> check/bug', 'mm/rmap_anonmm -> check/bug',
-  // the lead's page_ref.ts (main 6e98eee): VM_BUG_ON_PAGE in page_ref_unfreeze
-  'mm/page_ref -> check/bug',
   // seed 004 (E3): the MMU's BUG on a device pfn (C-DEVMEM) and its fault-retry streak (C-LIVELOCK, kernel-notes 5.2);
   // memremap's paging-request oops; C-DEVLRU's message in add_page_to_lru
   'cpu/mmu -> check/bug', 'cpu/mmu -> check/livelock',
