@@ -83,6 +83,8 @@ export const PAGE = defineStruct('page', {
   ptl: SPINLOCK.stride, // split page-table lock, live only for PG_pgtable pages
   owner_cpu: 1, // model: cpu+1 that holds PG_locked (diagnostics, bounces)
   zone: 1, // 0 = normal RAM
+  // seed 003 (E0)
+  anonmm_residual: 1, // model (E0): 1 once do_swap_page's early COW reused the page at a clashing address (the seed's residual race); 0 from allocation
 });
 
 /** mm_struct */
@@ -266,6 +268,7 @@ export const CPUSTAT = defineStruct('cpustat', {
   mremaps: 1, mremap_cows: 1, // sys_mremap calls that moved pages; early COWs they made (make_page_exclusive)
   early_cows: 1, // swap-in and swapoff early COWs of a clashing address (mremap_moved_anon_rmap)
   rmap_warns: 1, // page_referenced_anon's WARN_ON(!failed): a walk that found fewer ptes than mapcount
+  anonmm_residuals: 1, // do_swap_page's early COW found the page exclusive and reused it at the clashing address (the seed's residual)
 }, { padTo: 16 });
 
 /**
