@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { boot } from './helpers.js';
 import { E0 } from '../src/shm/era.js';
-import { ACCESS_OK, ACCESS_SEGV, mmu, user_access } from '../src/cpu/mmu.js';
+import { ACCESS_OK, mmu, user_access } from '../src/cpu/mmu.js';
 import { do_mmap_anon, mm_alloc } from '../src/mm/mmap.js';
 import { copy_mm, mmput } from '../src/mm/fork.js';
 import { MREMAP_FIXED, MREMAP_MAYMOVE, sys_mremap } from '../src/mm/mremap.js';
@@ -97,6 +97,21 @@ class Exit implements fc.Command<Model, Real> {
   toString = () => `exit(mm${this.i})`;
 }
 
+/** the model's search base for a moving mremap (2.6.6's TASK_UNMAPPED_BASE, as the code documents it) */
+const SEARCH_BASE = 0x10000;
+
+/**
+ * where mremap (not MREMAP_FIXED) must put the region, which is its mm's
+ * only vma: in place when it shrinks or when nothing above it stops the
+ * growth, else the lowest gap of the new length from SEARCH_BASE
+ */
+function expected_mremap_addr(proc: Proc, npages: number): number {
+  const len = npages * PAGE_SIZE, end = proc.base + proc.npages * PAGE_SIZE;
+  if (npages <= proc.npages || proc.base + len <= TASK_SIZE) return proc.base;
+  const a = SEARCH_BASE + len <= proc.base ? SEARCH_BASE : Math.max(SEARCH_BASE, end);
+  return a + len <= TASK_SIZE ? a : -12; // -ENOMEM
+}
+
 /** mremap the whole region: to a slot (MREMAP_FIXED), or to a new size that may move it (MREMAP_MAYMOVE) */
 class Mremap implements fc.Command<Model, Real> {
   constructor(readonly i: number, readonly slot: number, readonly npages: number, readonly fixed: boolean) {}
@@ -105,9 +120,9 @@ class Mremap implements fc.Command<Model, Real> {
     const proc = m.procs[this.i];
     const to = SLOTS[this.slot];
     const fixed = this.fixed && to !== proc.base && !(to < proc.base + proc.npages * PAGE_SIZE && proc.base < to + this.npages * PAGE_SIZE);
+    const want = fixed ? to : expected_mremap_addr(proc, this.npages);
     const got = sys_mremap(r.mms[this.i], proc.base, proc.npages * PAGE_SIZE, this.npages * PAGE_SIZE, MREMAP_MAYMOVE | (fixed ? MREMAP_FIXED : 0), fixed ? to : 0);
-    expect(got, this.toString()).toBeGreaterThanOrEqual(0);
-    if (fixed) expect(got).toBe(to);
+    expect(got, this.toString()).toBe(want);
     expect(got + this.npages * PAGE_SIZE).toBeLessThanOrEqual(TASK_SIZE);
     // the words of the pages kept move with them; pages past the new end are gone, new ones read 0
     for (const k of [...proc.words.keys()]) if (k >= this.npages * WORDS_PER_PAGE) proc.words.delete(k);
@@ -164,6 +179,7 @@ const commands = [
   fc.tuple(proc, fc.nat(SLOTS.length - 1), fc.integer({ min: 1, max: 12 }), fc.boolean()).map(([i, s, n, f]) => new Mremap(i, s, n, f)),
   fc.tuple(proc, fc.nat(SLOTS.length - 1), fc.integer({ min: 1, max: 12 }), fc.boolean()).map(([i, s, n, f]) => new Mremap(i, s, n, f)),
   fc.tuple(proc, page).map(([i, p]) => new SwapOut(i, p)),
+  fc.tuple(proc, page).map(([i, p]) => new SwapOut(i, p)), // twice: reclaim often enough that swap-in clashes and swapoff's early COW come up
   fc.constant(new SwapoffSwapon()),
 ];
 
@@ -192,11 +208,11 @@ describe('E0 mremap against a reference model (single CPU, fork and swap)', () =
       expect(sys_swapoff(real.swapType)).toBe(0);
       expect(nr_free_pages()).toBe(free0); // every page and table came back (the ZERO_PAGE was set aside at boot)
       clean('teardown');
-      expect(mmu.status === ACCESS_OK || mmu.status === ACCESS_SEGV).toBe(true);
-    }), { seed: 3003, numRuns: 150 });
+    }), { seed: 1, numRuns: 150 });
     // the runs really took the early-COW paths of seed 003
-    expect(cows).toBeGreaterThan(20);
-    expect(early).toBeGreaterThan(0);
-    expect(swapouts).toBeGreaterThan(20);
+    const seen = `mremap cows ${cows}, early cows ${early}, swap-outs ${swapouts}`;
+    expect(cows, seen).toBeGreaterThan(20);
+    expect(early, seen).toBeGreaterThan(0);
+    expect(swapouts, seen).toBeGreaterThan(50);
   });
 });

@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { boot, BASE } from './helpers.js';
 import { E0, E2 } from '../src/shm/era.js';
-import { ACCESS_OK, ACCESS_SIGBUS, mmu, user_access } from '../src/cpu/mmu.js';
+import { ACCESS_SIGBUS, mmu, user_access } from '../src/cpu/mmu.js';
 import { do_mmap_anon, mm_alloc } from '../src/mm/mmap.js';
 import { copy_mm, mmput } from '../src/mm/fork.js';
 import { PROT_READ, PROT_WRITE } from '../src/mm/mm_types.js';
@@ -28,6 +28,9 @@ import { run_free, RunResult } from '../src/exec/free_run.js';
 import { SCENARIOS } from '../src/scenarios/registry.js';
 import { ControlledExecutor } from '../src/exec/controlled.js';
 import { explore } from '../src/search/explore.js';
+import { page_table_lock_class } from '../src/mm/pagewalk.js';
+import { LC_PAGE_TABLE_LOCK, LC_PTL, lock_class_name } from '../src/sync/lock_class.js';
+import { EVENTS, EV_RMAP_WARN } from '../src/cpu/events.js';
 
 const RW = PROT_READ | PROT_WRITE;
 const B = 0x60000;
@@ -149,7 +152,7 @@ describe('E0 anonmm rmap on one CPU', () => {
       sys_swapon(64, 0);
       swap_out(h, BASE, 1);
       expect(check_invariants()).toEqual([]);
-      if (buggy) { expect(oops_of(() => sys_swapoff(0))).toMatch(/^mm\/swapfile\.c:\d+: bad pmd 4000[0-9a-f]{4}\./); continue; }
+      if (buggy) { expect(oops_of(() => sys_swapoff(0))).toMatch(/^mm\/swapfile\.c:480: bad pmd [0-9a-f]{5}0e7\./); continue; }
       expect(sys_swapoff(0)).toBe(0);
       expect(user_access(h, 5 * 4096, 2, false, 0)).toBe(55);
       expect(user_access(h, BASE, 0, false, 0)).toBe(1);
@@ -170,6 +173,33 @@ describe('E0 anonmm rmap on one CPU', () => {
     expect(check_invariants().join('\n')).toMatch(/I-HUGE: hugetlb vma#\d+ of mm#1 at 0x0: pgd entry 0x0, not its run/);
   });
 
+  it('I-ANONMM: an unreachable pte fails the sweep unless the page carries the seed\'s residual mark; a pte to a reserved page other than ZERO_PAGE is I-PTE', () => {
+    const { p, c } = family(1);
+    const pfn = pte_pfn(pte_at(p, BASE));
+    expect(check_invariants()).toEqual([]);
+    i32[page_base(pfn) + PAGE.index] = B; // what a lost index update leaves
+    expect(check_invariants().join('\n')).toMatch(/I-ANONMM: the anonmm walk of pfn \d+ misses its pte at mm#1 0x20000/);
+    i32[page_base(pfn) + PAGE.anonmm_residual] = 1; // what do_swap_page's note_swapin_reuse marks
+    expect(check_invariants()).toEqual([]);
+    i32[page_base(pfn) + PAGE.index] = BASE;
+    i32[page_base(pfn) + PAGE.anonmm_residual] = 0;
+    Atomics.or(i32, page_base(pfn) + PAGE.flags, PG_reserved); // reserved, but not ZERO_PAGE (a hugetlb run's page)
+    expect(check_invariants().join('\n')).toMatch(/I-PTE: mm#\d 0x20000 maps reserved pfn \d+/);
+    Atomics.and(i32, page_base(pfn) + PAGE.flags, ~PG_reserved);
+    expect(check_invariants()).toEqual([]);
+    mmput(c);
+    mmput(p);
+  });
+
+  it('E0 takes mm->page_table_lock under one lock class, LC_PTL (&mm->page_table_lock); other eras keep LC_PAGE_TABLE_LOCK; the WARN prints as 2.6.6 did', () => {
+    boot({}, 0, E0);
+    expect(page_table_lock_class()).toBe(LC_PTL);
+    expect(lock_class_name(LC_PTL)).toBe('&mm->page_table_lock');
+    boot({}, 0, E2);
+    expect(page_table_lock_class()).toBe(LC_PAGE_TABLE_LOCK);
+    expect(EVENTS[EV_RMAP_WARN].fmt(7, 1, 270, 0)).toMatch(/^Badness in page_referenced_anon at mm\/rmap\.c:270 /);
+  });
+
   it('the switches are E0 lines: another era refuses them, and E2 refuses sys_mremap', () => {
     for (const n of ['mremap-anonmm-no-cow', 'swapin-no-early-cow', 'anonmm-mapcount-single-check', 'unuse-process-hugetlb']) {
       expect(() => bugs_mask('buggy', [n], [], E2)).toThrow(SwitchError);
@@ -180,7 +210,6 @@ describe('E0 anonmm rmap on one CPU', () => {
     const m = mm_alloc();
     do_mmap_anon(m, BASE, 4096, RW);
     expect(oops_of(() => sys_mremap(m, BASE, 4096, 4096, MREMAP_MAYMOVE | MREMAP_FIXED, B))).toMatch(/sys_mremap is modelled for E0/);
-    expect(mmu.status === ACCESS_OK || true).toBe(true);
   });
 });
 
@@ -193,6 +222,8 @@ const run = (name: string, protocol: 'buggy' | 'fixed', cpus: number, ops: numbe
 const total = (cpus: number, field: number) => { let s = 0; for (let c = 0; c < cpus; c++) s += i32[cpustat_base(c) + field]; return s; };
 /** the fixed protocol must hold over this many operations (issue 12) */
 const FIXED_OPS = 1_000_000;
+/** mremaps the fixed mremap-mapcount-race run must make at least (a round is many ops: 635 measured in 1e6) */
+const MIN_RACE_MREMAPS = 100;
 
 describe('seed 003 scenarios on 3 CPUs', () => {
   for (const [name, counter] of [['mremap-shared-anon', CPUSTAT.mremap_cows], ['mremap-swapin-clash', CPUSTAT.early_cows], ['swapoff-hugetlb', CPUSTAT.swapoffs]] as const) {
@@ -200,7 +231,7 @@ describe('seed 003 scenarios on 3 CPUs', () => {
       const sig = scenario(name).signature!;
       let hit: RunResult | null = null;
       const attempts: string[] = [];
-      for (let seed = 1; seed <= 3 && !hit; seed++) {
+      for (let seed = 1; seed <= 6 && !hit; seed++) { // generous retries: a busy 2-core CI may delay the window; the loop stops at the first hit
         const r = await run(name, 'buggy', 3, FIXED_OPS, seed);
         attempts.push(`${r.outcome}@${r.ops}: ${r.oops?.text.split('\n')[0] ?? ''}`);
         if (r.outcome === 'violation' && sig.test(r.oops?.text ?? '')) hit = r;
@@ -220,11 +251,17 @@ describe('seed 003 scenarios on 3 CPUs', () => {
     const f = await run('mremap-mapcount-race', 'fixed', 3, FIXED_OPS, 42);
     expect(f.outcome, f.oops?.text ?? f.invariants.join('\n')).toBe('clean');
     expect(f.ops).toBeGreaterThanOrEqual(FIXED_OPS);
+    // the re-test path really ran: the parent's moves met pages the child had mapped (copied first), and the
+    // child's swap-ins met moved pages (copied at once)
+    expect(total(3, CPUSTAT.mremaps)).toBeGreaterThan(MIN_RACE_MREMAPS);
+    expect(total(3, CPUSTAT.mremap_cows) + total(3, CPUSTAT.early_cows)).toBeGreaterThan(0);
   });
 
   it(`e0-family-stress: fork, mremap, reclaim, swap-in and swapoff on 4 CPUs hold ${FIXED_OPS} ops`, async () => {
     const r = await run_free({ scenario: scenario('e0-family-stress'), scenarioImport: 'e0-family-stress', protocol: 'fixed', cpus: 4, ops: FIXED_OPS, duration_ms: 0, seed: 9, jitter: 0, watchdog_ms: 30_000 });
-    expect(r.outcome, r.oops?.text ?? r.invariants.join('\n')).toBe('clean');
+    // the seed's residual race (do_swap_page's early COW reusing a page that became exclusive) is counted,
+    // not failed (CPUSTAT.anonmm_residuals); any other C-ANONMM / I-ANONMM fails the run
+    expect(r.outcome, `${r.oops?.text ?? r.invariants.join('\n')} (residuals ${total(4, CPUSTAT.anonmm_residuals)})`).toBe('clean');
     expect(total(4, CPUSTAT.mremaps)).toBeGreaterThan(100);
     expect(total(4, CPUSTAT.mremap_cows)).toBeGreaterThan(10);
     expect(total(4, CPUSTAT.swapoffs)).toBeGreaterThan(5);

@@ -46,6 +46,15 @@ export interface EventDef {
 }
 
 /** event codes and how to print them; index = code, defined here and nowhere else */
+// seed 003 (E0): the last argument of EV_MOVE_ONE_PAGE, EV_EARLY_COW and EV_HUGETLB
+export const MOVE_MOVED = 0, MOVE_EAGAIN = 1, MOVE_NO_PTE = 2, MOVE_RMAP_REDONE = 3;
+const MOVE_ONE_PAGE_WHAT = ['moved', 'shared anon page: -EAGAIN', 'no pte', 'moved, rmap redone (no COW)'];
+export const COW_MREMAP = 0, COW_SWAPIN_CLASH = 1, COW_SWAPIN_WRITE = 2, COW_UNUSE_CLASH = 3, COW_SWAPIN_REUSED = 4;
+const EARLY_COW_WHY = ['make_page_exclusive (mremap)', 'do_swap_page: address clash', 'do_swap_page: write to a shared page', 'unuse_process: address clash',
+  'do_swap_page: do_wp_page reused the page, exclusive by now, at the clashing address (the seed\'s residual race: unreachable by rmap)'];
+export const HUGETLB_MAPPED = 0, HUGETLB_UNMAPPED = 1, HUGETLB_ENTRY_GONE = 2;
+const HUGETLB_WHAT = ['mapped', 'unmapped', 'entry gone: run leaked'];
+
 const EV = defineEnum('event', [
   { key: 'EV_NONE', name: 'none', fmt: () => '' },
   { key: 'EV_FAULT', name: 'handle_mm_fault', fmt: (mm, a, w) => `${mmv(mm, a)} ${w ? 'write' : 'read'}` },
@@ -89,12 +98,12 @@ const EV = defineEnum('event', [
   { key: 'EV_FSYNC', name: 'do_fsync', fmt: (as) => `file#${as}`, path: true },
   // seed 003 (E0, 2.6.6-mm): anonmm rmap, mremap, the early COW, swapoff's unuse_process
   { key: 'EV_MREMAP', name: 'sys_mremap', fmt: (mm, a, b, len) => `${mmv(mm, a)} -> ${hex(b)} (${len >>> 12} pages)`, path: true },
-  { key: 'EV_MOVE_ONE_PAGE', name: 'move_one_page', fmt: (mm, a, b, what) => `${mmv(mm, a)} -> ${hex(b)} ${['moved', 'shared anon page: -EAGAIN', 'no pte', 'moved, rmap redone (no COW)'][what] ?? what}` },
+  { key: 'EV_MOVE_ONE_PAGE', name: 'move_one_page', fmt: (mm, a, b, what) => `${mmv(mm, a)} -> ${hex(b)} ${MOVE_ONE_PAGE_WHAT[what] ?? what}` },
   { key: 'EV_ANONMM_INDEX', name: 'mremap_move_anon_rmap', fmt: (pfn, old, a, mapcount) => `pfn ${pfn} index ${hex(old)} -> ${hex(a)} (mapcount ${mapcount})` },
-  { key: 'EV_EARLY_COW', name: 'early COW', fmt: (mm, a, pfn, why) => `${mmv(mm, a)} pfn ${pfn}: ${['make_page_exclusive (mremap)', 'do_swap_page: address clash', 'do_swap_page: write to a shared page', 'unuse_process: address clash'][why] ?? why}` },
+  { key: 'EV_EARLY_COW', name: 'early COW', fmt: (mm, a, pfn, why) => `${mmv(mm, a)} pfn ${pfn}: ${EARLY_COW_WHY[why] ?? why}` },
   { key: 'EV_MREMAP_COWS', name: 'mremap moved cows', fmt: (mm, cows) => `mm#${mm}: mremap moved ${cows} cows` },
-  { key: 'EV_RMAP_WARN', name: 'page_referenced_anon WARN', fmt: (pfn, left, failed) => `pfn ${pfn}: ${left} mapping(s) not found, ${failed} trylock(s) failed` },
-  { key: 'EV_HUGETLB', name: 'hugetlb', fmt: (mm, a, run, what) => `${mmv(mm, a)} run pfn ${run} ${['mapped', 'unmapped', 'entry gone: run leaked'][what] ?? what}` },
+  { key: 'EV_RMAP_WARN', name: 'WARN_ON', fmt: (pfn, left, line) => `Badness in page_referenced_anon at mm/rmap.c:${line} (pfn ${pfn}: ${left} mapping(s) not found, no trylock failed)` },
+  { key: 'EV_HUGETLB', name: 'hugetlb', fmt: (mm, a, run, what) => `${mmv(mm, a)} run pfn ${run} ${HUGETLB_WHAT[what] ?? what}` },
   // trace-only events (written when tracing; left out of the interleaving)
   { key: 'EV_OP_BEGIN', name: 'op begin', fmt: (path) => EVENTS[path]?.name ?? String(path), trace: true },
   { key: 'EV_OP_END', name: 'op end', fmt: (path) => EVENTS[path]?.name ?? String(path), trace: true },

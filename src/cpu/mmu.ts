@@ -3,14 +3,14 @@
 // runs do_page_fault -> handle_mm_fault. Hardware sets A (and D for a store)
 // in the pte before the access takes effect, so a kernel path that clears
 // the pte always sees D for every store that lands.
-import { CPUSTAT, MM, PERCPU, PGD_HUGE } from '../shm/layout.js';
+import { CPUSTAT, MM, PERCPU } from '../shm/layout.js';
 import { i32, mm_base, phys_base, sizes } from '../shm/machine.js';
 import { E3, ERA } from '../shm/era.js';
 import { livelock_fault_begin, livelock_fault_end, livelock_progress } from '../check/livelock.js';
 import { BUG } from '../check/bug.js';
 import { current } from './current.js';
 import { tlb_access_done } from './tlb.js';
-import { pgd_index, pte_index, pte_offset } from '../mm/pagewalk.js';
+import { pgd_huge, pgd_huge_pfn, pgd_index, pte_index, pte_offset } from '../mm/pagewalk.js';
 import { _PAGE_ACCESSED, _PAGE_DIRTY, pte_hw_present, pte_pfn, pte_write } from '../mm/pgtable.js';
 import { VM_FAULT_MAJOR, VM_FAULT_MINOR, VM_FAULT_OOM, handle_mm_fault } from '../mm/memory.js';
 import { find_vma } from '../mm/mmap.js';
@@ -58,10 +58,10 @@ export function user_access(mm: number, addr: number, word: number, write: boole
   for (;;) {
     preempt_point(PP_PTE_READ, controlled ? walk_object(pgd, addr) : -1); // named only when an executor records it
     const table = Atomics.load(i32, pgd);
-    if ((table & PGD_HUGE) !== 0) { // seed 003 (E0): a hugetlb pgd entry maps its run directly, no pte table
+    if (pgd_huge(table)) { // seed 003 (E0): a hugetlb pgd entry maps its run directly, no pte table
       Atomics.store(i32, pc + PERCPU.announce, pgd);
       if (Atomics.load(i32, pgd) !== table) { tlb_access_done(); continue; }
-      const hw = phys_base((table & ~PGD_HUGE) + pte_index(addr)) + word;
+      const hw = phys_base(pgd_huge_pfn(table) + pte_index(addr)) + word;
       const hv = write ? (Atomics.store(i32, hw, value), value) : Atomics.load(i32, hw);
       tlb_access_done();
       mmu.status = ACCESS_OK;

@@ -6,11 +6,11 @@
 // i386 PSE bit). The run's head page holds one reference per mapping and
 // one for the pool. hugetlb_lock guards the pool; mm->page_table_lock the
 // pgd entry.
-import { HPAGE_PAGES, HUGETLB, MM, PAGE, PAGE_SHIFT, PG_reserved, PGD_HUGE, TASK_SIZE, VMA } from '../shm/layout.js';
+import { HPAGE_PAGES, HUGETLB, HUGETLB_RUNS, MM, PAGE, PAGE_SHIFT, PG_reserved, PGD_HUGE, TASK_SIZE, VMA } from '../shm/layout.js';
 import { BASES, i32, mm_base, page_base, vma_base } from '../shm/machine.js';
-import { EV_HUGETLB, trace_event } from '../cpu/events.js';
+import { EV_HUGETLB, HUGETLB_ENTRY_GONE, HUGETLB_MAPPED, HUGETLB_UNMAPPED, trace_event } from '../cpu/events.js';
 import { flush_tlb_page } from '../cpu/tlb.js';
-import { LC_HUGETLB, LC_MMAP_SEM, LC_PAGE_TABLE_LOCK } from '../sync/lock_class.js';
+import { LC_HUGETLB, LC_MMAP_SEM, LC_PTL } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { down_write, up_write } from '../sync/rwsem.js';
 import { VM_HUGETLB, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE, mm_mmap_sem, vm_get_page_prot, vma_field } from './mm_types.js';
@@ -23,10 +23,8 @@ const hugetlb_lock = () => BASES.hugetlb + HUGETLB.lock;
 
 /** is_vm_hugetlb_page */
 export const is_vm_hugetlb_page = (vma: number) => (vma_field(vma, VMA.vm_flags) & VM_HUGETLB) !== 0;
-/** a pgd entry that maps a hugetlb run (pmd_huge): pmd_none is false, pmd_bad true */
-export const pgd_huge = (entry: number) => (entry & PGD_HUGE) !== 0;
-/** the run's first pfn in a huge pgd entry */
-export const pgd_huge_pfn = (entry: number) => entry & ~PGD_HUGE;
+import { pgd_huge, pgd_huge_pfn } from './pagewalk.js'; // the entry's encoding lives with the page-table walk
+export { pgd_huge, pgd_huge_pfn };
 
 /**
  * hugetlb_init (boot CPU, scenario setup, before anything else allocates):
@@ -35,7 +33,7 @@ export const pgd_huge_pfn = (entry: number) => entry & ~PGD_HUGE;
  */
 export function hugetlb_init(nr: number): void {
   const h = BASES.hugetlb;
-  if (nr > HUGETLB.used - HUGETLB.run) throw new Error(`hugetlb_init: at most ${HUGETLB.used - HUGETLB.run} runs`);
+  if (nr > HUGETLB_RUNS) throw new Error(`hugetlb_init: at most ${HUGETLB_RUNS} runs`);
   for (let r = 0; r < nr; r++) {
     let first = 0;
     for (let k = 0; k < HPAGE_PAGES; k++) {
@@ -99,10 +97,10 @@ export function do_mmap_hugetlb(mm: number, addr: number): number {
     // hugetlb_prefault: the run's head takes the mapping's reference
     Atomics.add(i32, page_base(first) + PAGE._count, 1);
     const ptl = mm_base(mm) + MM.page_table_lock;
-    spin_lock(ptl, LC_PAGE_TABLE_LOCK);
+    spin_lock(ptl, LC_PTL); // E0: mm->page_table_lock, the pte lock's class
     Atomics.store(i32, slot, PGD_HUGE | first);
     spin_unlock(ptl);
-    trace_event(EV_HUGETLB, mm, addr, first, 0);
+    trace_event(EV_HUGETLB, mm, addr, first, HUGETLB_MAPPED);
     return vma;
   } finally {
     up_write(sem);
@@ -119,16 +117,16 @@ export function unmap_hugepage_range(vma: number): void {
   const addr = vma_field(vma, VMA.vm_start);
   const slot = mm_base(mm) + MM.pgd + pgd_index(addr);
   const ptl = mm_base(mm) + MM.page_table_lock;
-  spin_lock(ptl, LC_PAGE_TABLE_LOCK);
+  spin_lock(ptl, LC_PTL); // E0: mm->page_table_lock, the pte lock's class
   const entry = Atomics.load(i32, slot);
   if (pgd_huge(entry)) Atomics.store(i32, slot, 0);
   spin_unlock(ptl);
-  if (!pgd_huge(entry)) { trace_event(EV_HUGETLB, mm, addr, 0, 2); return; }
+  if (!pgd_huge(entry)) { trace_event(EV_HUGETLB, mm, addr, 0, HUGETLB_ENTRY_GONE); return; }
   flush_tlb_page(slot);
   const first = pgd_huge_pfn(entry);
   Atomics.sub(i32, page_base(first) + PAGE._count, 1);
   free_huge_run(first);
-  trace_event(EV_HUGETLB, mm, addr, first, 1);
+  trace_event(EV_HUGETLB, mm, addr, first, HUGETLB_UNMAPPED);
 }
 
 /**

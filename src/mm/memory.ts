@@ -7,7 +7,7 @@ import { SW_MIGRATION_READ_AS_BOOL, SW_SWAPIN_NO_EARLY_COW, SW_SWAPIN_NO_ENTRY_R
 import { E0, E1, E2, E3, ERA } from '../shm/era.js';
 import { current } from '../cpu/current.js';
 import {
-  EV_ANON_PAGE, EV_COPY_MIGRATION_ENTRY, EV_EARLY_COW, EV_NO_PAGE, EV_SWAPIN_MAP, EV_SWAPIN_RETRY, EV_COPY_PTE_RANGE, EV_FAULT, EV_GUP, EV_SWAP_PAGE, EV_WP_PAGE, EV_ZAP, trace_event,
+  COW_SWAPIN_CLASH, COW_SWAPIN_REUSED, COW_SWAPIN_WRITE, EV_ANON_PAGE, EV_COPY_MIGRATION_ENTRY, EV_EARLY_COW, EV_NO_PAGE, EV_SWAPIN_MAP, EV_SWAPIN_RETRY, EV_COPY_PTE_RANGE, EV_FAULT, EV_GUP, EV_SWAP_PAGE, EV_WP_PAGE, EV_ZAP, trace_event,
 } from '../cpu/events.js';
 import { flush_tlb_page } from '../cpu/tlb.js';
 import { OOPS_ERROR, OOPS_INTERNAL, OOPS_INVARIANT, fail } from '../check/bug.js';
@@ -71,9 +71,25 @@ export function check_anonmm_pte(mm: number, slot: number, ptl: number, addr: nu
   const pte = Atomics.load(i32, slot);
   if (!pte_present(pte) || !PageAnon(pte_pfn(pte))) return;
   const why = anonmm_check(pte_pfn(pte), mm, addr);
-  if (why === null) return;
+  if (why === null || i32[page_base(pte_pfn(pte)) + PAGE.anonmm_residual] !== 0) return; // the seed's residual (note_swapin_reuse)
   spin_unlock(ptl);
   fail(OOPS_INVARIANT, invariant_message('C-ANONMM', why), pte_pfn(pte), mm, addr);
+}
+
+/**
+ * The seed's residual race (E0): do_swap_page's early COW of a clashing
+ * address ended in do_wp_page's reuse, so the page stays mapped at an
+ * address its index does not name. The seed's code does that; the model
+ * counts it (CPUSTAT.anonmm_residuals, an EV_EARLY_COW event) and marks the
+ * page, whose C-ANONMM and I-ANONMM findings are then this residual's, not
+ * a failure. Caller holds the PTL.
+ */
+function note_swapin_reuse(mm: number, slot: number, page: number, addr: number): void {
+  const pte = Atomics.load(i32, slot);
+  if (!pte_present(pte) || pte_pfn(pte) !== page || anonmm_check(page, mm, addr) === null) return;
+  i32[page_base(page) + PAGE.anonmm_residual] = 1;
+  i32[current.stat + CPUSTAT.anonmm_residuals] += 1;
+  trace_event(EV_EARLY_COW, mm, addr, page, COW_SWAPIN_REUSED);
 }
 
 /** handle_mm_fault: caller holds mmap_sem for read */
@@ -126,6 +142,7 @@ function do_anonymous_page(mm: number, vma: number, addr: number, table: number,
   page_add_new_anon_rmap(page, vma, addr);
   Atomics.store(i32, slot, entry);
   trace_event(EV_ANON_PAGE, mm, addr, page);
+  if (ERA.id === E0) check_anonmm_pte(mm, slot, ptl, addr); // C-ANONMM
   spin_unlock(ptl);
   return VM_FAULT_MINOR;
 }
@@ -206,6 +223,9 @@ function do_no_page(mm: number, vma: number, addr: number, table: number, write:
   }
 }
 
+/** do_wp_page's last decision on this CPU: true if it reused the page (read at once by do_swap_page's early COW) */
+let wp_reused = false;
+
 /**
  * do_wp_page: write fault on a present read-only pte. Entered with the PTL
  * held; returns with it released. Reuse when we are the only mapper (the
@@ -222,6 +242,7 @@ function do_wp_page(mm: number, vma: number, addr: number, table: number, orig: 
     reuse = can_share_swap_page(old, page_mapcount(old));
     unlock_page(old);
   }
+  wp_reused = reuse;
   if (reuse) {
     Atomics.or(i32, slot, _PAGE_ACCESSED | _PAGE_DIRTY | ((vma_field(vma, VMA.vm_flags) & VM_WRITE) !== 0 ? _PAGE_RW : 0));
     trace_event(EV_WP_PAGE, mm, addr, old, 0);
@@ -252,6 +273,8 @@ function do_wp_page(mm: number, vma: number, addr: number, table: number, orig: 
     Atomics.store(i32, slot, entry);
     trace_event(EV_WP_PAGE, mm, addr, old, newpage);
     drop = zero ? 0 : old; // the old pte's reference
+    // C-ANONMM of the copy (a reused page keeps the pte it had: do_swap_page's early COW checks that one)
+    if (ERA.id === E0) check_anonmm_pte(mm, slot, ptl, addr);
   }
   spin_unlock(ptl);
   if (drop !== 0) put_page(drop);
@@ -321,7 +344,8 @@ function do_swap_page(mm: number, vma: number, addr: number, table: number, orig
     return ret; // the fault is retried
   }
   spin_lock(ptl, LC_PTL);
-  if (Atomics.load(i32, slot) !== orig || (page_flags(page) & PG_uptodate) === 0) {
+  // the !PageUptodate SIGBUS came after 2.6.6 (E0 maps what the read left)
+  if (Atomics.load(i32, slot) !== orig || (ERA.id !== E0 && (page_flags(page) & PG_uptodate) === 0)) {
     const sigbus = Atomics.load(i32, slot) === orig;
     spin_unlock(ptl);
     unlock_page(page);
@@ -350,10 +374,13 @@ function do_swap_page(mm: number, vma: number, addr: number, table: number, orig
     // switch:swapin-no-early-cow (seed 003, do_swap_page hunk): a write to a page others share, or an
     // address the page did not note (mremap moved it in this mm or another), takes a private copy now
     if (!buggy(SW_SWAPIN_NO_EARLY_COW) && (write_access || mremap_moved_anon_rmap(page, addr))) {
-      trace_event(EV_EARLY_COW, mm, addr, page, write_access ? 2 : 1);
+      trace_event(EV_EARLY_COW, mm, addr, page, write_access ? COW_SWAPIN_WRITE : COW_SWAPIN_CLASH);
       if (!write_access) i32[current.stat + CPUSTAT.early_cows] += 1;
       const r = do_wp_page(mm, vma, addr, table, pte); // drops the PTL
       spin_lock(ptl, LC_PTL);
+      // The seed's residual race: the other mapper copied the page away (its own write fault) after our
+      // page_add_anon_rmap, so do_wp_page found it exclusive and reused it at the clashing address
+      if (!write_access && wp_reused) note_swapin_reuse(mm, slot, page, addr);
       check_anonmm_pte(mm, slot, ptl, addr);
       spin_unlock(ptl);
       return r === VM_FAULT_OOM ? VM_FAULT_OOM : ret;
@@ -461,6 +488,7 @@ function copy_pte_range(dst_mm: number, src_mm: number, vma: number, addr: numbe
     const src_slot = pte_offset(src_table, addr);
     if (pte_none(Atomics.load(i32, src_slot))) continue;
     copy_one_pte(dst_mm, src_mm, pte_offset(dst_table, addr), src_slot, vm_flags, addr);
+    if (ERA.id === E0) check_anonmm_pte(dst_mm, pte_offset(dst_table, addr), dst_ptl, addr); // C-ANONMM of the child's pte (a failure ends the run with src_ptl held)
   }
   spin_unlock(src_ptl);
   spin_unlock(dst_ptl);

@@ -5,7 +5,8 @@ import { IDALLOC, MM, MMLIST, PTRS_PER_PGD, VMA } from '../shm/layout.js';
 import { BASES, i32, mm_base, sizes, vma_base } from '../shm/machine.js';
 import { ListDesc, list_add, list_add_after, list_del } from '../shm/list.js';
 import { EV_EXIT_MMAP, trace_event } from '../cpu/events.js';
-import { LC_ANON_VMA, LC_I_MMAP, LC_IDALLOC, LC_MMLIST, LC_MMAP_SEM, LC_PAGE_TABLE_LOCK } from '../sync/lock_class.js';
+import { LC_ANON_VMA, LC_I_MMAP, LC_IDALLOC, LC_MMLIST, LC_MMAP_SEM } from '../sync/lock_class.js';
+import { page_table_lock_class } from './pagewalk.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { down_write, up_write } from '../sync/rwsem.js';
 import { PAGE_SHIFT, TASK_SIZE } from '../shm/layout.js';
@@ -232,7 +233,7 @@ function free_pgtables(mm: number): void {
   const m = mm_base(mm);
   const ptl = m + MM.page_table_lock;
   for (let i = 0; i < PTRS_PER_PGD; i++) {
-    spin_lock(ptl, LC_PAGE_TABLE_LOCK);
+    spin_lock(ptl, page_table_lock_class());
     const table = i32[m + MM.pgd + i];
     Atomics.store(i32, m + MM.pgd + i, 0);
     spin_unlock(ptl);

@@ -10,7 +10,7 @@ import { i32, mm_base, vma_base } from '../shm/machine.js';
 import { E0, ERA } from '../shm/era.js';
 import { SW_MREMAP_ANONMM_NO_COW, buggy } from '../shm/switches.js';
 import { current } from '../cpu/current.js';
-import { EV_MOVE_ONE_PAGE, EV_MREMAP, EV_MREMAP_COWS, EV_EARLY_COW, trace_event } from '../cpu/events.js';
+import { COW_MREMAP, EV_MOVE_ONE_PAGE, EV_MREMAP, EV_MREMAP_COWS, EV_EARLY_COW, MOVE_EAGAIN, MOVE_MOVED, MOVE_RMAP_REDONE, trace_event } from '../cpu/events.js';
 import { OOPS_INTERNAL, fail } from '../check/bug.js';
 import { LC_MMAP_SEM, LC_PTL } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
@@ -78,7 +78,7 @@ export function move_one_page(vma: number, old_addr: number, new_addr: number): 
     // page_table_lock was dropped: re-check the src entry
     if (pte_none(Atomics.load(i32, src))) { spin_unlock(ptl); return 0; }
   }
-  let error = 0, what = 0;
+  let error = 0, what = MOVE_MOVED;
   if (dst_table === 0) error = ENOMEM;
   else if (buggy(SW_MREMAP_ANONMM_NO_COW)) {
     // switch:mremap-anonmm-no-cow (seed 003, the pre-patch copy_one_pte): move, then redo the rmap; for a page
@@ -88,11 +88,11 @@ export function move_one_page(vma: number, old_addr: number, new_addr: number): 
     if (pte_present(pte) && PageAnon(pte_pfn(pte))) {
       page_remove_rmap(pte_pfn(pte));
       page_add_anon_rmap(pte_pfn(pte), vma, new_addr);
-      what = 3;
+      what = MOVE_RMAP_REDONE;
     }
   } else if (!can_move_one_pte(src, new_addr)) {
     error = EAGAIN;
-    what = 1;
+    what = MOVE_EAGAIN;
   } else {
     Atomics.store(i32, pte_offset(dst_table, new_addr), ptep_clear_flush(src));
   }
@@ -110,7 +110,7 @@ function move_page_tables(vma: number, new_addr: number, old_addr: number, len: 
     // The anonmm objrmap can only track anon page movements if the page is exclusive to one mm: break COW
     // (take a copy of the page) to make it exclusive. If shared while on swap, it is copied when brought back in
     if (ret === EAGAIN) {
-      trace_event(EV_EARLY_COW, vma_field(vma, VMA.vm_mm), old_addr + offset, 0, 0);
+      trace_event(EV_EARLY_COW, vma_field(vma, VMA.vm_mm), old_addr + offset, 0, COW_MREMAP);
       ret = make_page_exclusive(vma, old_addr + offset);
       offset -= PAGE_SIZE;
       cows[0]++;
@@ -193,7 +193,7 @@ export function sys_mremap(mm: number, addr: number, old_len: number, new_len: n
       if (new_addr < addr + old_len && addr < new_addr + new_len) return EINVAL; // the ranges may not overlap
       const r = do_munmap(mm, new_addr, new_len);
       if (r !== 0) return r;
-      if (old_len > new_len) { // mremap_to: a shrinking move drops the tail first and moves the rest
+      if (old_len > new_len) { // do_mremap (MREMAP_FIXED): a shrinking move unmaps the tail first and moves the rest
         const t = do_munmap(mm, addr + new_len, old_len - new_len);
         if (t !== 0) return t;
         old_len = new_len;
@@ -211,7 +211,11 @@ export function sys_mremap(mm: number, addr: number, old_len: number, new_len: n
       const next = vma_field(vma, VMA.vm_next);
       const limit = next !== 0 ? vma_field(next, VMA.vm_start) : TASK_SIZE;
       if (addr + old_len === vma_field(vma, VMA.vm_end) && addr + new_len <= limit) {
+        // 2.6.6 moved vm_end under page_table_lock as well as mmap_sem (the swapoff and rmap walkers take only it)
+        const ptl = mm_base(mm) + MM.page_table_lock;
+        spin_lock(ptl, LC_PTL);
         i32[vma_base(vma) + VMA.vm_end] = addr + new_len;
+        spin_unlock(ptl);
         return addr;
       }
       if ((flags & MREMAP_MAYMOVE) === 0) return ENOMEM;

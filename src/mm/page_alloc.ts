@@ -76,6 +76,7 @@ export function alloc_page(): number {
     bad_page(pfn, 'prep_new_page found a page in use');
   }
   i32[p + PAGE.mapping] = 0; i32[p + PAGE.index] = 0; i32[p + PAGE.private] = 0;
+  i32[p + PAGE.anonmm_residual] = 0; // seed 003 (E0)
   i32[p + PAGE.lru_next] = 0; i32[p + PAGE.lru_prev] = 0;
   const ph = phys_base(pfn);
   for (let w = 0; w < WORDS_PER_PAGE; w++) Atomics.store(i32, ph + w, 0);

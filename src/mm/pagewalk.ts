@@ -1,12 +1,12 @@
 // Finding ptes: pgd slot -> page-table page -> pte word (pte_offset_map_lock,
 // pte_alloc_map_lock, pte_lockptr). A pte "pointer" is the word index of the
 // pte in the Machine; the split PTL lives in the table page's struct page.
-import { MM, PAGE, PAGE_SHIFT, PTRS_PER_PGD, PTRS_PER_PTE } from '../shm/layout.js';
+import { MM, PAGE, PAGE_SHIFT, PGD_HUGE, PTRS_PER_PGD, PTRS_PER_PTE } from '../shm/layout.js';
 import { BASES, i32, mm_base, page_base, ptes_base } from '../shm/machine.js';
 import { LC_PAGE_TABLE_LOCK, LC_PTL } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { pte_alloc_one, pte_free } from './page_alloc.js';
-import { ERA } from '../shm/era.js';
+import { E0, ERA } from '../shm/era.js';
 
 export const pgd_index = (addr: number) => (addr >>> (PAGE_SHIFT + 4)) & (PTRS_PER_PGD - 1);
 export const pte_index = (addr: number) => (addr >>> PAGE_SHIFT) & (PTRS_PER_PTE - 1);
@@ -23,6 +23,18 @@ export const pte_offset = (table: number, addr: number) => ptes_base(table) + pt
  * the table page's struct page; E0 (2.6.6) has no split PTLs and every pte of
  * an mm is under mm->page_table_lock (the table page's index names its mm).
  */
+/** seed 003 (E0): a pgd entry that maps a hugetlb run (pmd_huge): pmd_none is false, pmd_bad true */
+export const pgd_huge = (entry: number) => (entry & PGD_HUGE) !== 0;
+/** the run's first pfn in a huge pgd entry */
+export const pgd_huge_pfn = (entry: number) => entry & ~PGD_HUGE;
+
+/**
+ * the lock class of mm->page_table_lock: in E0 that one word is also every
+ * pte's lock, so each acquisition of it is LC_PTL (named &mm->page_table_lock
+ * in E0); E1-E4 keep LC_PAGE_TABLE_LOCK apart from the split PTLs
+ */
+export const page_table_lock_class = () => (ERA.id === E0 ? LC_PTL : LC_PAGE_TABLE_LOCK);
+
 export const pte_lockptr = (table: number) =>
   ERA.split_ptl ? page_base(table) + PAGE.ptl : mm_base(i32[page_base(table) + PAGE.index]) + MM.page_table_lock;
 
@@ -50,7 +62,7 @@ export function pte_alloc(mm: number, addr: number): number {
   if (table === 0) return 0;
   i32[page_base(table) + PAGE.index] = mm; // model: whose table (E0's pte_lockptr)
   const ptl = mm_base(mm) + MM.page_table_lock;
-  spin_lock(ptl, LC_PAGE_TABLE_LOCK);
+  spin_lock(ptl, page_table_lock_class());
   let used = table;
   if (Atomics.load(i32, slot) !== 0) used = Atomics.load(i32, slot); // someone populated it first
   else Atomics.store(i32, slot, table);

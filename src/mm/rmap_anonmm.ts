@@ -22,7 +22,7 @@ import { LC_ANONMM, LC_IDALLOC, LC_MAPLOCK, LC_PTL } from '../sync/lock_class.js
 import { spin_lock, spin_trylock, spin_unlock } from '../sync/spinlock.js';
 import { PP_LOCK_ACQUIRE, PP_RMAP_READ, cpu_relax, preempt_point, preempt_point_release } from '../sync/preempt.js';
 import { lock_acquired, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from '../sync/lock_stat.js';
-import { SW_ANONMM_MAPCOUNT_SINGLE_CHECK, buggy } from '../shm/switches.js';
+import { SW_ANONMM_MAPCOUNT_SINGLE_CHECK, SW_MREMAP_ANONMM_NO_COW, buggy } from '../shm/switches.js';
 import { pte_offset, pte_table } from './pagewalk.js';
 import { pte_dirty, pte_pfn, pte_present } from './pgtable.js';
 import { swp_entry_to_pte } from './swapops.js';
@@ -218,7 +218,7 @@ export function mremap_move_anon_rmap(pfn: number, addr: number): boolean {
   if (Atomics.load(i32, p + PAGE._mapcount) === 0) {
     // switch:anonmm-mapcount-single-check (seed 003, mremap_move_anon_rmap hunk)
     if (buggy(SW_ANONMM_MAPCOUNT_SINGLE_CHECK)) {
-      preempt_point(PP_RMAP_READ, p + PAGE._mapcount); // the unlocked test is all this line has: a fault may map the page now
+      preempt_point(PP_RMAP_READ, maplock_id(pfn)); // the object rmap_lock names; the unlocked test is all this line has: a fault may map the page now
       trace_event(EV_ANONMM_INDEX, pfn, i32[p + PAGE.index], addr & PAGE_MASK, Atomics.load(i32, p + PAGE._mapcount) + 1);
       i32[p + PAGE.index] = addr & PAGE_MASK;
       move = true;
@@ -265,9 +265,11 @@ function family_mms(pfn: number): number {
   const m0 = i32[af(first, ANONMM.mm)];
   if (m0 !== 0) walk_mms[n++] = m0;
   const hd = i32[af(first, ANONMM.head)];
-  for (let a = i32[family_head(hd)]; a !== 0 && n < walk_mms.length; a = i32[af(a, ANONMM.list_next)]) {
+  for (let a = i32[family_head(hd)]; a !== 0; a = i32[af(a, ANONMM.list_next)]) {
     const m = i32[af(a, ANONMM.mm)];
-    if (a !== first && m !== 0) walk_mms[n++] = m;
+    if (a === first || m === 0) continue;
+    if (n === walk_mms.length) fail(OOPS_INTERNAL, `mmrace: family_mms: a family of more than ${walk_mms.length} mms (walk_mms is sized for the model's mm table)`);
+    walk_mms[n++] = m;
   }
   return n;
 }
@@ -302,7 +304,9 @@ export function page_referenced_anon(pfn: number): number {
   // early COW that mremap_moved_anon_rmap demanded (do_wp_page drops page_table_lock to copy): a warning,
   // not a failure of the run; the lost mapping itself is C-ANONMM's and I-ANONMM's to catch
   if (w_mapcount > 0 && w_failed === 0) {
-    trace_event(EV_RMAP_WARN, pfn, w_mapcount, w_failed);
+    // 2.6.6 printed "Badness in page_referenced_anon at mm/rmap.c:<line>" and a stack, and went on: the event
+    // (with the CPU's path as its stack in the trace) and a counter; the line is the patched file's, 264 before it
+    trace_event(EV_RMAP_WARN, pfn, w_mapcount, buggy(SW_MREMAP_ANONMM_NO_COW) ? 264 : 270);
     i32[current.stat + CPUSTAT.rmap_warns] += 1;
   }
   spin_unlock(af(hd, ANONMM.lock));

@@ -12,7 +12,7 @@ import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { down_read, down_read_trylock, up_read } from '../sync/rwsem.js';
 import { lock_page, unlock_page, trylock_page, wait_on_page_locked, wait_on_page_writeback } from '../sync/page_lock.js';
 import { cond_resched } from '../sync/preempt.js';
-import { EV_EARLY_COW, EV_UNUSE_PTE, trace_event } from '../cpu/events.js';
+import { COW_UNUSE_CLASH, EV_EARLY_COW, EV_UNUSE_PTE, trace_event } from '../cpu/events.js';
 import { current } from '../cpu/current.js';
 import { is_migration_entry, pte_to_swp_entry, swp_entry, swp_entry_to_pte, swp_offset, swp_type } from './swapops.js';
 import { E0, ERA, MAX_SWAPFILES, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, era_label } from '../shm/era.js';
@@ -22,13 +22,13 @@ import { write_lock_tree, write_unlock_tree } from './filemap.js';
 import { swap_writepage } from './page_io.js';
 import { mmput } from './fork.js';
 import { mk_pte, pte_mkold } from './pgtable.js';
-import { pmd_addr_end, pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
+import { pgd_index, pmd_addr_end, pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
 import { get_page, put_page } from './swap.js';
 import { page_add_anon_rmap } from './rmap.js';
 import { PTRS_PER_PGD, PTRS_PER_PTE, PAGE_SHIFT } from '../shm/layout.js';
 import { flush_tlb_page } from '../cpu/tlb.js';
 import { mremap_moved_anon_rmap } from './rmap_anonmm.js';
-import { is_vm_hugetlb_page, pgd_huge } from './hugetlb.js';
+import { is_vm_hugetlb_page, pgd_huge, pgd_huge_pfn } from './hugetlb.js';
 import { make_page_exclusive } from './mremap.js';
 import { check_anonmm_pte } from './memory.js';
 
@@ -167,15 +167,17 @@ function can_share_swap_page_count(pfn: number): boolean {
   const count = page_count(pfn);
   if (count === 1) return (page_flags(pfn) & PG_reserved) === 0;
   if (count !== 2 || !PageSwapCacheP(pfn)) return false;
-  // exclusive_swap_page: the slot's only user is the cache, and the cache and we hold the only references
+  // exclusive_swap_page: the slot's only user is the cache, and the cache and we hold the only references;
+  // takes swap_lock (swap_info_get), and tree_lock inside it, as 2.6.6 nested them
   const entry = page_private(pfn);
   const type = swap_info_get(entry);
-  const only_cache = i32[swap_map_slot(type, swp_offset(entry))] === 1;
-  spin_unlock(swap_lock());
-  if (!only_cache) return false;
-  write_lock_tree(SWAPPER_SPACE);
-  const mine = page_count(pfn) === 2;
-  write_unlock_tree(SWAPPER_SPACE);
+  let mine = false;
+  if (i32[swap_map_slot(type, swp_offset(entry))] === 1) {
+    write_lock_tree(SWAPPER_SPACE);
+    mine = page_count(pfn) === 2;
+    write_unlock_tree(SWAPPER_SPACE);
+  }
+  spin_unlock(swap_lock()); // swap_info_put
   return mine;
 }
 
@@ -322,6 +324,9 @@ function unuse_mm(mm: number, entry: number, page: number): void {
 // whole walk of the mm's vmas, and unuse_vma/unuse_pgd/unuse_pmd go down the page tables themselves,
 // stopping at the first pte found (try_to_unuse calls again while the slot is still in use).
 
+/** i386's _PAGE_PSE, and the present|rw|user|accessed|dirty bits (0x67) a pmd entry carries */
+const _PAGE_PSE = 0x80, _KERNPG_TABLE_BITS = 0x67;
+
 /**
  * unuse_pmd + unuse_pte: the pte of vma in pgd slot `s` holding entry, made
  * to map page. Returns 1 + the address found (the address may be 0), or 0.
@@ -336,7 +341,9 @@ function unuse_pmd(mm: number, vma: number, s: number, entry: number, page: numb
     Atomics.store(i32, pgd, 0); // pmd_clear
     flush_tlb_page(pgd);
     spin_unlock(mm_base(mm) + MM.page_table_lock);
-    fail(OOPS_ERROR, `mm/swapfile.c:438: bad pmd ${(table >>> 0).toString(16).padStart(8, '0')}.`, 0, mm, s);
+    // pmd_ERROR as i386 printed it: the entry's value, here a 4 MB page's (_PAGE_PSE | _PAGE_TABLE bits)
+    const pmd_val = ((pgd_huge_pfn(table) << PAGE_SHIFT) | _PAGE_PSE | _KERNPG_TABLE_BITS) >>> 0;
+    fail(OOPS_ERROR, `mm/swapfile.c:480: bad pmd ${pmd_val.toString(16).padStart(8, '0')}.`, 0, mm, s);
   }
   const want = swp_entry_to_pte(entry);
   const lo = Math.max(i32[vma_base(vma) + VMA.vm_start], (s * PTRS_PER_PTE) << PAGE_SHIFT);
@@ -352,8 +359,8 @@ function unuse_pmd(mm: number, vma: number, s: number, entry: number, page: numb
 
 /** unuse_vma + unuse_pgd: every pgd slot the vma covers, until a pte is found (page_table_lock held) */
 function unuse_vma_pgds(mm: number, vma: number, entry: number, page: number): number {
-  const first = i32[vma_base(vma) + VMA.vm_start] >>> (PAGE_SHIFT + 4);
-  const last = (i32[vma_base(vma) + VMA.vm_end] - 1) >>> (PAGE_SHIFT + 4);
+  const first = pgd_index(i32[vma_base(vma) + VMA.vm_start]);
+  const last = pgd_index(i32[vma_base(vma) + VMA.vm_end] - 1);
   for (let s = first; s <= last && s < PTRS_PER_PGD; s++) {
     const found = unuse_pmd(mm, vma, s, entry, page);
     if (found !== 0) return found;
@@ -388,7 +395,7 @@ function unuse_process(mm: number, entry: number, page: number): number {
     const addr = foundaddr - 1;
     // switch:swapin-no-early-cow (seed 003, unuse_process hunk)
     if (!buggy(SW_SWAPIN_NO_EARLY_COW) && mremap_moved_anon_rmap(page, addr)) {
-      trace_event(EV_EARLY_COW, mm, addr, page, 3);
+      trace_event(EV_EARLY_COW, mm, addr, page, COW_UNUSE_CLASH);
       i32[current.stat + CPUSTAT.early_cows] += 1;
       ret = make_page_exclusive(vma, addr);
     }

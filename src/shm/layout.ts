@@ -87,6 +87,8 @@ export const PAGE = defineStruct('page', {
   ptl: SPINLOCK.stride, // split page-table lock, live only for PG_pgtable pages
   owner_cpu: 1, // model: cpu+1 that holds PG_locked (diagnostics, bounces)
   zone: 1, // 0 = normal RAM
+  // seed 003 (E0)
+  anonmm_residual: 1, // model (E0): 1 once do_swap_page's early COW reused the page at a clashing address (the seed's residual race); 0 from allocation
 });
 
 // seed 004 (E3): ZONE_DEVICE pages. The kernel overlays `struct dev_pagemap *pgmap`
@@ -291,6 +293,7 @@ export const CPUSTAT = defineStruct('cpustat', {
   hmm_isolate_fails: 1, // a device page failed isolate_lru_page in migrate_vma_prepare (zone-device-lru)
   hmm_move_eagain: 1, // migrate_vma_pages: migrate_page's exact count test failed (-EAGAIN): 4.14's residual, kernel-notes 8 q.2
   mirror_faults: 1, // the device's own faults on the range (hmm_vma_fault)
+  anonmm_residuals: 1, // do_swap_page's early COW found the page exclusive and reused it at the clashing address (the seed's residual)
 }, { padTo: 16 });
 
 /**
