@@ -25,7 +25,7 @@ const KNOWN = [
   'cpu/tlb -> sync/preempt',
   'sync/lockdep -> check/stack', 'sync/page_lock -> check/bug',
   'mm/filemap -> check/bug', 'mm/memory -> check/bug', 'mm/memory -> check/rules', 'mm/migrate -> check/bug',
-  'mm/page_alloc -> check/bug', 'mm/page_alloc -> report/format', 'mm/page_io -> check/bug', 'mm/page_ref -> check/bug', 'mm/rmap -> check/bug',
+  'mm/page_alloc -> check/bug', 'mm/page_alloc -> report/format', 'mm/page_io -> check/bug', 'mm/rmap -> check/bug',
   'mm/swap -> check/bug', 'mm/swap_state -> check/bug', 'mm/swapfile -> check/bounds', 'mm/swapfile -> check/bug',
   'mm/swapops -> check/bug',
   'mm/vmscan_migrate -> check/bug',
