@@ -21,12 +21,12 @@ import { set_current_cpu } from '../src/cpu/current.js';
 import { PROT_READ, PROT_WRITE, TestClearPageFlag, page_count, page_flags, page_mapping } from '../src/mm/mm_types.js';
 import { writepage } from '../src/mm/page_io.js';
 import { MAP_SHARED, do_mmap_pgoff } from '../src/mm/mmap.js';
-import { FIRST_FILE, add_to_page_cache, file_read, file_write, find_get_page, radix_tree_lookup } from '../src/mm/filemap.js';
-import { get_page, isolate_lru_page, put_page } from '../src/mm/swap.js';
+import { FIRST_FILE, add_to_page_cache, file_read, file_write, find_get_page, radix_tree_lookup, radix_tree_slot } from '../src/mm/filemap.js';
+import { get_page, get_page_unless_zero, isolate_lru_page, put_page } from '../src/mm/swap.js';
 import { alloc_page } from '../src/mm/page_alloc.js';
 import { exchange_pages } from '../src/mm/exchange.js';
 import { MIGRATE_ASYNC, MIGRATE_MT, MIGRATE_SYNC, MIGRATE_SYNC_LIGHT } from '../src/mm/migrate_mode.js';
-import { page_ref_count } from '../src/mm/page_ref.js';
+import { page_ref_count, page_ref_freeze, page_ref_unfreeze } from '../src/mm/page_ref.js';
 import { Piscina } from 'piscina';
 import { fileURLToPath } from 'node:url';
 import type { FreezeTask } from './workers/freeze.js';
@@ -159,31 +159,50 @@ const pool = new Piscina({
 afterAll(async () => { await pool.destroy(); });
 
 describe('the refcount freeze against E4\'s lockless find_get_page, on real threads', () => {
-  for (const protocol of ['freeze', 'check'] as const) {
-    it(`${protocol === 'freeze' ? 'page_ref_freeze' : 'a count read, no freeze (control)'}: ${N / 2} movers switch a cache slot between two pages, ${N / 2} lookers hold what they found: ${protocol === 'freeze' ? 'the slot never moves under a held reference' : 'a lookup slips in and the check sees it'}`, async () => {
-      const sab = createMachineBuffer({ ...DEFAULT_SIZES, nr_cpus: N, nr_files: 2 });
-      mem_init({ bugs: 0, jitter: 0, seed: 1, ops_budget: 0, era: E4 });
-      set_current_cpu(0, 1);
+  it(`page_ref_freeze: ${N / 2} movers switch a cache slot between two pages, ${N / 2} lookers hold what they found: the slot never moves under a held reference`, async () => {
+    const sab = createMachineBuffer({ ...DEFAULT_SIZES, nr_cpus: N, nr_files: 2 });
+    mem_init({ bugs: 0, jitter: 0, seed: 1, ops_budget: 0, era: E4 });
+    set_current_cpu(0, 1);
+    const x = alloc_page(), y = alloc_page();
+    trylock_page(x);
+    expect(add_to_page_cache(x, FIRST_FILE, 3)).toBe(0); // x: ours + the cache's
+    unlock_page(x);
+    const startWord = page_base(y) + PAGE.private; // the start barrier: y's private word, which nothing here reads
+    i32[startWord] = 0;
+    const rs = await Promise.all(Array.from({ length: N }, (_, cpu) => pool.run({
+      sab, cpu, role: cpu % 2 === 0 ? 'mover' : 'looker', protocol: 'freeze', as: FIRST_FILE, index: 3, pages: [x, y], iters: 20_000, start: startWord, n: N,
+    } satisfies FreezeTask) as Promise<{ moves: number; lookups: number; broken: number }>));
+    expect(rs.reduce((s, r) => s + r.moves, 0)).toBeGreaterThan(0);
+    expect(rs.reduce((s, r) => s + r.lookups, 0)).toBeGreaterThan(0);
+    expect(rs.reduce((s, r) => s + r.broken, 0)).toBe(0);
+    // every count is back: ours on each page and the cache's on the one in the slot
+    const inslot = radix_tree_lookup(FIRST_FILE, 3);
+    expect(page_ref_count(inslot)).toBe(2);
+    expect(page_ref_count(inslot === x ? y : x)).toBe(1);
+  });
+
+  // the control, placed by hand on one CPU (on threads it needs busy cores to happen): the lookup's
+  // get_page_unless_zero lands between the mover's count proof and its slot store
+  for (const protocol of ['check', 'freeze'] as const) {
+    it(`one CPU, the lookup placed between the count proof and the move: ${protocol === 'check' ? 'a count read (no freeze) lets the lookup in and the slot moves under its reference' : 'page_ref_freeze makes the lookup fail until the unfreeze'}`, () => {
+      boot({ nr_files: 2 }, 0, E4);
       const x = alloc_page(), y = alloc_page();
       trylock_page(x);
-      expect(add_to_page_cache(x, FIRST_FILE, 3)).toBe(0); // x: ours + the cache's
+      expect(add_to_page_cache(x, FIRST_FILE, 3)).toBe(0);
       unlock_page(x);
-      const startWord = page_base(y) + PAGE.private; // the start barrier: y's private word, which nothing here reads
-      i32[startWord] = 0;
-      const iters = protocol === 'freeze' ? 20_000 : 200_000;
-      const rs = await Promise.all(Array.from({ length: N }, (_, cpu) => pool.run({
-        sab, cpu, role: cpu % 2 === 0 ? 'mover' : 'looker', protocol, as: FIRST_FILE, index: 3, pages: [x, y], iters, start: startWord, n: N,
-      } satisfies FreezeTask) as Promise<{ moves: number; lookups: number; broken: number }>));
-      const moves = rs.reduce((s, r) => s + r.moves, 0), lookups = rs.reduce((s, r) => s + r.lookups, 0), broken = rs.reduce((s, r) => s + r.broken, 0);
-      expect(moves).toBeGreaterThan(0);
-      expect(lookups).toBeGreaterThan(0);
+      const slot = radix_tree_slot(FIRST_FILE, 3);
+      const proved = protocol === 'freeze' ? page_ref_freeze(x, 2) : page_ref_count(x) === 2; // the mover
+      expect(proved).toBe(true);
+      const got = get_page_unless_zero(x); // the looker, which found x in the slot
+      Atomics.store(i32, slot, y); // the mover's move
       if (protocol === 'freeze') {
-        expect(broken).toBe(0);
-        // every count is back: ours on each page and the cache's on the one in the slot
-        const inslot = radix_tree_lookup(FIRST_FILE, 3);
-        expect(page_ref_count(inslot)).toBe(2);
-        expect(page_ref_count(inslot === x ? y : x)).toBe(1);
-      } else expect(broken).toBeGreaterThan(0);
+        expect(got).toBe(false);
+        page_ref_unfreeze(x, 1);
+        expect(page_ref_count(x)).toBe(1);
+      } else {
+        expect(got).toBe(true); // the looker holds x ...
+        expect(Atomics.load(i32, slot)).not.toBe(x); // ... and x has left the slot under it
+      }
     });
   }
 });
