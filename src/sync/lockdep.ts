@@ -59,7 +59,7 @@ function page_lock_cycle(lock: number): boolean {
     if (owner === 0 || owner === current.tag) return false;
     const opc = percpu_base(owner - 1);
     want = Atomics.load(i32, opc + PERCPU.await_lock);
-    if (want === 0 || (i32[opc + PERCPU.await_cls] & HELD_CLS_MASK) !== LC_PAGE_LOCK) return false;
+    if (want === 0 || (Atomics.load(i32, opc + PERCPU.await_cls) & HELD_CLS_MASK) !== LC_PAGE_LOCK) return false;
     for (let k = 0; k < n; k++) if (i32[pc + PERCPU.held + k] === want) return true;
   }
   return false;
