@@ -31,6 +31,16 @@ async function reproduce(name: string, seeds: number, cap_ms: number, extra: Par
   throw new Error(`${name}: not reproduced in ${seeds} runs: ${attempts.join('; ')}`);
 }
 
+describe('seed 002 signatures name the scenario\'s own failure', () => {
+  it('another task\'s hung-task report, a soft lockup or a bare "deadlock" is not exchange-abba\'s or exchange-freeze-unwind\'s', () => {
+    for (const other of ['INFO: task kswapd:2 blocked for more than 120 seconds.', 'watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [toucher:2]', 'deadlock: CPU 0 (toucher) waits for mmap_sem']) {
+      expect(scenario('exchange-abba').signature!.test(other)).toBe(false);
+      expect(scenario('exchange-freeze-unwind').signature!.test(other)).toBe(false);
+    }
+    expect(scenario('exchange-abba').signature!.test('INFO: task exchanger-rev:2 blocked for more than 120 seconds.')).toBe(true);
+  });
+});
+
 describe('seed 002 buggy protocols on real workers (free-running, 3 CPUs)', () => {
   it('exchange-writeback: BUG_ON(PageWriteback(to_page)) on a write fsync started and another CPU completes', async () => {
     const r = await reproduce('exchange-writeback', 4, 10_000);

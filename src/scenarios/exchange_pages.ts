@@ -265,7 +265,8 @@ export const exchangeAbba: Scenario = {
     'not a line it changes: unmap_and_exchange sleeps in lock_page(to) holding from; fixed: trylock to, else unlock from, wait, -EAGAIN. ' +
     'Pages pinned, not isolated (harness exchange_pinned: isolation keeps real exchangers apart)',
   expect_buggy: 'a deadlock: each exchanger waits for the page lock the other holds (hung task / wait-for cycle, exit 3)',
-  signature: /deadlock|blocked for more than|wait-for cycle/,
+  // the scenario's own text: its exchangers' hung-task report or their wait-for cycle, not any liveness failure
+  signature: /INFO: task exchanger-(fwd|rev):\d+ blocked for more than \d+ seconds|deadlock: CPU \d+ \(exchanger-(fwd|rev)\) waits for PG_locked/,
   sizes: { nr_pages: 256, nr_mm: 8, nr_vma: 32, nr_files: 1 },
   roles: abba_roles,
   setup: () => exchange_setup(4, 0, false, false),
@@ -321,7 +322,8 @@ export const exchangeFreezeUnwind: Scenario = {
   description: 'exchange_page_move_mapping freezes the file page, then fails to freeze the anon page (a migration-entry waiter\'s ' +
     'reference) and returns -EAGAIN without unfreezing the file page (kernel-notes 4.10)',
   expect_buggy: 'mmrace: C-FREEZE: the file page left frozen (refcount 0) at xa_unlock',
-  signature: /C-FREEZE|left frozen|page_ref_count\(page\) <= 0|put_page_testzero|soft lockup/,
+  // the check fires at the very xa_unlock that leaves the page frozen, before any user of the page can trip on it
+  signature: /C-FREEZE: pfn \d+ left frozen \(refcount 0\) as exchange_page_move_mapping released xa_lock/,
   sizes: { nr_pages: 256, nr_mm: 8, nr_vma: 32, nr_files: 1 },
   roles: freeze_roles,
   setup: () => exchange_setup(8, 8, true, true),
