@@ -60,6 +60,13 @@ describe('seed 002 buggy protocols on real workers (free-running, 3 CPUs)', () =
     expect(r.oops!.text).toMatch(/C-FREEZE: pfn \d+ left frozen \(refcount 0\) as exchange_page_move_mapping released xa_lock/);
   });
 
+  it('exchange-writeback-busy: a sync-light exchange\'s -EBUSY leaves the to page locked (the RFC\'s goto out_unlock): a user of the file hangs on it (liveness, exit 3)', async () => {
+    const r = await reproduce('exchange-writeback-busy', 4, 10_000, { watchdog_ms: 1000 });
+    expect(r.outcome).toBe('liveness');
+    expect(r.watchdog ?? r.oops?.text ?? '').toMatch(/INFO: task (filer|exchanger):\d+ blocked for more than \d+ seconds/);
+    expect(r.reason).toMatch(/waits for PG_locked \(page lock of pfn \d+\), held by CPU \d \(exchanger\)/);
+  });
+
   it('exchange-abba: the two exchangers deadlock on each other\'s page lock: hung task with the wait-for cycle (liveness, exit 3)', async () => {
     const r = await reproduce('exchange-abba', 3, 10_000, { watchdog_ms: 1000 });
     expect(r.outcome).toBe('liveness');
@@ -105,7 +112,7 @@ describe('seed 002 under the controlled executor', () => {
 describe(`seed 002 fixed protocols hold >= ${EXCHANGES} exchanges (free-running, 3 CPUs: faults and reclaim running)`, () => {
   // the run ends on the exchange count (asked every tick), not on an ops budget spread over the CPUs:
   // however the exchanger is scheduled, the count is reached; duration_ms is only a cap for a run that hangs
-  for (const name of ['exchange-writeback', 'exchange-freeze-unwind', 'exchange-async-readahead', 'exchange-abba'] as const) {
+  for (const name of ['exchange-writeback', 'exchange-freeze-unwind', 'exchange-async-readahead', 'exchange-abba', 'exchange-writeback-busy'] as const) {
     it(name, async () => {
       const s = scenario(name);
       const reached = () => (total(3, CPUSTAT.exchanges) >= EXCHANGES ? `${EXCHANGES} exchanges` : null);

@@ -7,14 +7,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { i32, page_base } from '../src/shm/machine.js';
 import { DEFAULT_SIZES, PAGE, PAGE_SIZE, PG_dirty, PG_swapbacked, PG_writeback, WORDS_PER_PAGE } from '../src/shm/layout.js';
 import { E4 } from '../src/shm/era.js';
-import { SW_EXCHANGE_ASYNC_MODE_MASK, SW_EXCHANGE_FREEZE_NO_UNWIND, SW_EXCHANGE_WRITEBACK_BUG_ON } from '../src/shm/switches.js';
+import { SW_EXCHANGE_ASYNC_MODE_MASK, SW_EXCHANGE_BUSY_UNLOCK, SW_EXCHANGE_FREEZE_NO_UNWIND, SW_EXCHANGE_WRITEBACK_BUG_ON } from '../src/shm/switches.js';
 import { KernelBug, OOPS_BUG, OOPS_INVARIANT, read_oops } from '../src/check/bug.js';
 import { check_invariants } from '../src/check/invariants.js';
 import { ACCESS_OK, mmu, user_access } from '../src/cpu/mmu.js';
 import { PF_MEMALLOC, current } from '../src/cpu/current.js';
 import { PP_RESCHED, set_preempt_hooks } from '../src/sync/preempt.js';
 import { blk_drain } from '../src/cpu/io.js';
-import { trylock_page, unlock_page } from '../src/sync/page_lock.js';
+import { PageLocked, trylock_page, unlock_page } from '../src/sync/page_lock.js';
 import { createMachineBuffer } from '../src/shm/machine.js';
 import { mem_init } from '../src/mm/init.js';
 import { set_current_cpu } from '../src/cpu/current.js';
@@ -119,6 +119,20 @@ describe('exchange_pages (E4, one CPU)', () => {
     blk_drain(); // page 0's write, which nobody waited for
     expect(check_invariants()).toEqual([]);
   });
+
+  for (const bug of [false, true]) {
+    it(`MIGRATE_SYNC_LIGHT meets to under writeback: -EBUSY, ${bug ? 'buggy exchange-busy-unlock (the RFC\'s goto out_unlock): to stays locked, I-LOCKED' : 'fixed: both pages unlocked'}`, () => {
+      const { a, f, pairs } = world(2, bug ? SW_EXCHANGE_BUSY_UNLOCK : 0);
+      do_fsync_start();
+      expect(exchange_pages(pairs, 1, MIGRATE_SYNC_LIGHT | MIGRATE_MT)).toBe(1);
+      expect(PageLocked(a)).toBe(false);
+      expect(PageLocked(f)).toBe(bug);
+      blk_drain();
+      const bad = check_invariants();
+      if (bug) expect(bad.join('\n')).toMatch(new RegExp(`I-LOCKED.*pfn ${f} is still locked`));
+      else expect(bad).toEqual([]);
+    });
+  }
 
   for (const bug of [false, true]) {
     it(`an async compaction (PF_MEMALLOC, MIGRATE_ASYNC | MIGRATE_MT) meets a page this task holds locked: ${bug ? 'buggy: C-ASYNC names the lock' : 'fixed: back off, nothing sleeps'}`, () => {

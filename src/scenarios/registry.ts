@@ -13,13 +13,13 @@ import { swapStress } from './swap_stress.js';
 import { swapinEntryReuse } from './swapin_entry_reuse.js';
 import { fileStress } from './file_stress.js';
 import { dioMigrationRefcount } from './dio_migration_refcount.js';
-import { exchangeAbba, exchangeAsyncReadahead, exchangeFreezeUnwind, exchangeWriteback } from './exchange_pages.js';
+import { exchangeAbba, exchangeAsyncReadahead, exchangeFreezeUnwind, exchangeWriteback, exchangeWritebackBusy } from './exchange_pages.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   orphanedMigrationEntry, cowMigrationEntry, mprotectMigrationEntry, swapFaultMigrationEntry,
   swapCountMigrationEntry, swaponTypeRange, swapinEntryReuse, swapStress, dioMigrationRefcount, fileStress,
   // seed 002 (exchange pages, E4)
-  exchangeAbba, exchangeAsyncReadahead, exchangeFreezeUnwind, exchangeWriteback,
+  exchangeAbba, exchangeAsyncReadahead, exchangeFreezeUnwind, exchangeWriteback, exchangeWritebackBusy,
 ];
 
 export class ScenarioError extends Error {}

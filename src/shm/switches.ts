@@ -33,6 +33,7 @@ export const SW_EXCHANGE_LOCK_ORDER = 1 << 8;
 export const SW_EXCHANGE_WRITEBACK_BUG_ON = 1 << 9;
 export const SW_EXCHANGE_ASYNC_MODE_MASK = 1 << 10;
 export const SW_EXCHANGE_FREEZE_NO_UNWIND = 1 << 11;
+export const SW_EXCHANGE_BUSY_UNLOCK = 1 << 18;
 
 export const SWITCHES: readonly SwitchInfo[] = [
   { bit: SW_ANON_VMA_LIST_HEAD, name: 'anon-vma-list-head', patch: '000_f600569768ae13bb',
@@ -65,6 +66,9 @@ export const SWITCHES: readonly SwitchInfo[] = [
     eras: [E4] },
   { bit: SW_EXCHANGE_FREEZE_NO_UNWIND, name: 'exchange-freeze-no-unwind', patch: '002_19ad3c618e26d64a',
     what: 'exchange_page_move_mapping: when freezing from_page fails, to_page is not unfrozen (left at refcount 0)',
+    eras: [E4] },
+  { bit: SW_EXCHANGE_BUSY_UNLOCK, name: 'exchange-busy-unlock', patch: '002_19ad3c618e26d64a',
+    what: 'a bug in the RFC itself, found by the model (not a hunk the seed fixes): unmap_and_exchange\'s new -EBUSY writeback path (async, sync-light) does `goto out_unlock`, a label past unlock_page(to_page), so to_page stays locked for good; fixed: unlock both',
     eras: [E4] },
 ];
 
