@@ -21,7 +21,7 @@ import { set_current_cpu } from '../src/cpu/current.js';
 import { PROT_READ, PROT_WRITE, TestClearPageFlag, page_count, page_flags, page_mapping } from '../src/mm/mm_types.js';
 import { writepage } from '../src/mm/page_io.js';
 import { MAP_SHARED, do_mmap_pgoff } from '../src/mm/mmap.js';
-import { FIRST_FILE, add_to_page_cache, file_read, file_write, find_get_page, radix_tree_lookup, radix_tree_slot } from '../src/mm/filemap.js';
+import { FIRST_FILE, MIGRATE_PAGE, add_to_page_cache, mapping_set_migratepage, file_read, file_write, find_get_page, radix_tree_lookup, radix_tree_slot } from '../src/mm/filemap.js';
 import { get_page, get_page_unless_zero, isolate_lru_page, put_page } from '../src/mm/swap.js';
 import { alloc_page } from '../src/mm/page_alloc.js';
 import { exchange_pages } from '../src/mm/exchange.js';
@@ -95,6 +95,16 @@ describe('exchange_pages (E4, one CPU)', () => {
       }
     });
   }
+
+  it('to in a mapping whose migratepage is migrate_page (shmem, swapper_space): the patch has no branch for it, -EBUSY, nothing exchanged', () => {
+    const { a, f, pairs } = world(2);
+    mapping_set_migratepage(FIRST_FILE, MIGRATE_PAGE);
+    expect(exchange_pages(pairs, 1, MIGRATE_SYNC | MIGRATE_MT)).toBe(1);
+    expect(radix_tree_lookup(FIRST_FILE, 1)).toBe(f);
+    expect(page_mapping(a)).not.toBe(FIRST_FILE);
+    expect(file_read(FIRST_FILE, 1, 3)).toBe(0x2003);
+    expect(check_invariants()).toEqual([]);
+  });
 
   it('buggy writeback-bug-on: to under writeback (fsync started it) is a BUG once both pages are locked', () => {
     const { pairs } = world(2, SW_EXCHANGE_WRITEBACK_BUG_ON);

@@ -24,7 +24,7 @@ import { cond_resched } from '../sync/preempt.js';
 import { PageLocked, PageWriteback, lock_page, trylock_page, unlock_page, wait_on_page_locked, wait_on_page_writeback } from '../sync/page_lock.js';
 import { SW_EXCHANGE_ASYNC_MODE_MASK, SW_EXCHANGE_BUSY_UNLOCK, SW_EXCHANGE_FREEZE_NO_UNWIND, SW_EXCHANGE_LOCK_ORDER, SW_EXCHANGE_WRITEBACK_BUG_ON, buggy } from '../shm/switches.js';
 import { PAGE_MAPPING_ANON, PageAnon, PageSwapCacheP, page_count, page_mapped, page_mapping } from './mm_types.js';
-import { BUFFER_MIGRATE, MIGRATE_NONE, mapping_field, mapping_tree_lock, radix_tree_slot, try_to_release_page } from './filemap.js';
+import { BUFFER_MIGRATE, MIGRATE_NONE, MIGRATE_PAGE, mapping_field, mapping_tree_lock, radix_tree_slot, try_to_release_page } from './filemap.js';
 import { EAGAIN, EBUSY, expected_page_refs, move_buffers, remove_migration_ptes, writeout } from './migrate.js';
 import { MIGRATE_ASYNC, MIGRATE_MODE_MASK, MIGRATE_SYNC } from './migrate_mode.js';
 import { page_ref_forget_frozen, page_ref_freeze, page_ref_frozen_by_me, page_ref_unfreeze } from './page_ref.js';
@@ -182,7 +182,8 @@ function exchange_page_data(to: number, from: number): void {
  * exchange_from_to_pages: the mapping exchange as to's address_space asks
  * (a_ops->migratepage), then data and flags. Caller holds both page locks,
  * neither page mapped; the mapping step takes xa_lock; the buffer step
- * the buffer lock of to's buffers. Returns 0, -EAGAIN or -EBUSY.
+ * the buffer lock of to's buffers. Returns 0, -EAGAIN or -EBUSY (also for a
+ * mapping whose migratepage is migrate_page, which the patch does not handle).
  */
 export function exchange_from_to_pages(to: number, from: number, mode: number): number {
   VM_BUG_ON_PAGE(!PageLocked(from), '!PageLocked(from_page)', from);
@@ -216,8 +217,11 @@ export function exchange_from_to_pages(to: number, from: number, mode: number): 
     }
     if (has(to, PG_private) && !try_to_release_page(to)) return EAGAIN;
     rc = exchange_page_move_mapping(to_page_mapping, from_page_mapping, to, from, mode);
+  } else if (kind === MIGRATE_PAGE) {
+    // migrate_page (shmem, swapper_space): the patch has no branch for it, rc stays -EBUSY
+    return EBUSY;
   } else {
-    // to_page is anonymous, or its mapping's migratepage moves no buffers
+    // to_page is anonymous, or buffer_migrate_page's mapping and to has no buffers
     rc = exchange_page_move_mapping(to_page_mapping, from_page_mapping, to, from, mode);
   }
   if (rc !== MIGRATEPAGE_SUCCESS) return rc;
