@@ -6,13 +6,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { i32, page_base } from '../src/shm/machine.js';
 import { DEFAULT_SIZES, PAGE, PAGE_SIZE, PG_dirty, PG_swapbacked, PG_writeback, WORDS_PER_PAGE } from '../src/shm/layout.js';
-import { E4 } from '../src/shm/era.js';
+import { E2, E4 } from '../src/shm/era.js';
 import { SW_EXCHANGE_ASYNC_MODE_MASK, SW_EXCHANGE_BUSY_UNLOCK, SW_EXCHANGE_FREEZE_NO_UNWIND, SW_EXCHANGE_WRITEBACK_BUG_ON } from '../src/shm/switches.js';
 import { KernelBug, OOPS_BUG, OOPS_INVARIANT, read_oops } from '../src/check/bug.js';
 import { check_invariants } from '../src/check/invariants.js';
-import { ACCESS_OK, mmu, user_access } from '../src/cpu/mmu.js';
+import { ACCESS_OK, ACCESS_SIGBUS, mmu, user_access } from '../src/cpu/mmu.js';
 import { PF_MEMALLOC, current } from '../src/cpu/current.js';
-import { PP_RESCHED, set_preempt_hooks } from '../src/sync/preempt.js';
+import { PP_LOCK_ACQUIRE, PP_RESCHED, set_preempt_hooks } from '../src/sync/preempt.js';
 import { blk_drain } from '../src/cpu/io.js';
 import { PageLocked, trylock_page, unlock_page } from '../src/sync/page_lock.js';
 import { createMachineBuffer } from '../src/shm/machine.js';
@@ -25,6 +25,7 @@ import { FIRST_FILE, MIGRATE_PAGE, add_to_page_cache, mapping_set_migratepage, f
 import { get_page, get_page_unless_zero, isolate_lru_page, put_page } from '../src/mm/swap.js';
 import { alloc_page } from '../src/mm/page_alloc.js';
 import { exchange_pages } from '../src/mm/exchange.js';
+import { do_truncate } from '../src/mm/truncate.js';
 import { MIGRATE_ASYNC, MIGRATE_MT, MIGRATE_SYNC, MIGRATE_SYNC_LIGHT } from '../src/mm/migrate_mode.js';
 import { page_ref_count, page_ref_freeze, page_ref_unfreeze } from '../src/mm/page_ref.js';
 import { Piscina } from 'piscina';
@@ -161,6 +162,34 @@ describe('exchange_pages (E4, one CPU)', () => {
         unlock_page(f);
         expect(check_invariants()).toEqual([]);
       }
+    });
+  }
+});
+
+describe('E4 file fault (5.1 filemap_fault): the page lock from lookup to pte', () => {
+  for (const era of [E4, E2]) {
+    it(`${era === E4 ? 'E4: the fault locks the page; a truncation just before it is found by the mapping re-check: retry, SIGBUS past the new i_size' : 'E2 (unchanged): the fault takes no page lock'}`, () => {
+      boot({ nr_files: 2 }, 0, era);
+      const par = parent(1);
+      for (let p = 0; p < 2; p++) file_write(FIRST_FILE, p, 0, 0x77 + p);
+      expect(do_mmap_pgoff(par.mm, FILE_MAP, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, FIRST_FILE, 0)).toBeGreaterThan(0);
+      const f = radix_tree_lookup(FIRST_FILE, 1);
+      let locks = 0;
+      // the fault's lock_page of f (its PP_LOCK_ACQUIRE on f's flags word): E4, the file is truncated to 1 page right then
+      set_preempt_hooks((kind, object) => { if (kind === PP_LOCK_ACQUIRE && object === page_base(f) + PAGE.flags && locks++ === 0 && era === E4) do_truncate(FIRST_FILE, 1); }, null);
+      const got = user_access(par.mm, FILE_MAP + PAGE_SIZE, 0, false, 0);
+      set_preempt_hooks(null, null);
+      if (era === E4) {
+        expect(locks).toBeGreaterThan(0); // the fault took f's page lock
+        expect(mmu.status).toBe(ACCESS_SIGBUS);
+        expect(page_mapping(f)).toBe(0); // truncated, and never mapped
+      } else {
+        expect(locks).toBe(0);
+        expect(mmu.status).toBe(ACCESS_OK);
+        expect(got).toBe(0x78);
+      }
+      expect(user_access(par.mm, FILE_MAP, 0, false, 0)).toBe(0x77);
+      expect(check_invariants()).toEqual([]);
     });
   }
 });
