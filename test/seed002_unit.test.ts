@@ -14,7 +14,7 @@ import { ACCESS_OK, ACCESS_SIGBUS, mmu, user_access } from '../src/cpu/mmu.js';
 import { PF_MEMALLOC, current } from '../src/cpu/current.js';
 import { PP_LOCK_ACQUIRE, PP_RESCHED, set_preempt_hooks } from '../src/sync/preempt.js';
 import { blk_drain } from '../src/cpu/io.js';
-import { PageLocked, trylock_page, unlock_page } from '../src/sync/page_lock.js';
+import { PageLocked, lock_page, trylock_page, unlock_page } from '../src/sync/page_lock.js';
 import { createMachineBuffer } from '../src/shm/machine.js';
 import { mem_init } from '../src/mm/init.js';
 import { set_current_cpu } from '../src/cpu/current.js';
@@ -144,6 +144,17 @@ describe('exchange_pages (E4, one CPU)', () => {
       else expect(bad).toEqual([]);
     });
   }
+
+  it('C-ASYNC is about parking: a PF_MEMALLOC lock_page of a free page takes it without a report; E4 get_page/put_page name VM_BUG_ON_PAGE', () => {
+    const { f } = world(2);
+    current.flags |= PF_MEMALLOC;
+    const o = oops_of(() => { lock_page(f); unlock_page(f); });
+    current.flags = 0;
+    expect(o).toBeNull();
+    const z = alloc_page();
+    put_page(z); // freed: count 0
+    expect(oops_of(() => put_page(z))?.text).toMatch(/VM_BUG_ON_PAGE\(page_ref_count\(page\) == 0\)/);
+  });
 
   for (const bug of [false, true]) {
     it(`an async compaction (PF_MEMALLOC, MIGRATE_ASYNC | MIGRATE_MT) meets a page this task holds locked: ${bug ? 'buggy: C-ASYNC names the lock' : 'fixed: back off, nothing sleeps'}`, () => {
