@@ -6,27 +6,28 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { i32, page_base } from '../src/shm/machine.js';
 import { DEFAULT_SIZES, PAGE, PAGE_SIZE, PG_dirty, PG_swapbacked, PG_writeback, WORDS_PER_PAGE } from '../src/shm/layout.js';
-import { E4 } from '../src/shm/era.js';
-import { SW_EXCHANGE_ASYNC_MODE_MASK, SW_EXCHANGE_FREEZE_NO_UNWIND, SW_EXCHANGE_WRITEBACK_BUG_ON } from '../src/shm/switches.js';
+import { E2, E4 } from '../src/shm/era.js';
+import { SW_EXCHANGE_ASYNC_MODE_MASK, SW_EXCHANGE_BUSY_UNLOCK, SW_EXCHANGE_FREEZE_NO_UNWIND, SW_EXCHANGE_WRITEBACK_BUG_ON } from '../src/shm/switches.js';
 import { KernelBug, OOPS_BUG, OOPS_INVARIANT, read_oops } from '../src/check/bug.js';
 import { check_invariants } from '../src/check/invariants.js';
-import { ACCESS_OK, mmu, user_access } from '../src/cpu/mmu.js';
+import { ACCESS_OK, ACCESS_SIGBUS, mmu, user_access } from '../src/cpu/mmu.js';
 import { PF_MEMALLOC, current } from '../src/cpu/current.js';
-import { PP_RESCHED, set_preempt_hooks } from '../src/sync/preempt.js';
+import { PP_LOCK_ACQUIRE, PP_RESCHED, set_preempt_hooks } from '../src/sync/preempt.js';
 import { blk_drain } from '../src/cpu/io.js';
-import { trylock_page, unlock_page } from '../src/sync/page_lock.js';
+import { PageLocked, lock_page, trylock_page, unlock_page } from '../src/sync/page_lock.js';
 import { createMachineBuffer } from '../src/shm/machine.js';
 import { mem_init } from '../src/mm/init.js';
 import { set_current_cpu } from '../src/cpu/current.js';
 import { PROT_READ, PROT_WRITE, TestClearPageFlag, page_count, page_flags, page_mapping } from '../src/mm/mm_types.js';
 import { writepage } from '../src/mm/page_io.js';
 import { MAP_SHARED, do_mmap_pgoff } from '../src/mm/mmap.js';
-import { FIRST_FILE, add_to_page_cache, file_read, file_write, find_get_page, radix_tree_lookup } from '../src/mm/filemap.js';
-import { get_page, isolate_lru_page, put_page } from '../src/mm/swap.js';
+import { FIRST_FILE, MIGRATE_PAGE, add_to_page_cache, mapping_set_migratepage, file_read, file_write, find_get_page, radix_tree_lookup, radix_tree_slot } from '../src/mm/filemap.js';
+import { get_page, get_page_unless_zero, isolate_lru_page, put_page } from '../src/mm/swap.js';
 import { alloc_page } from '../src/mm/page_alloc.js';
 import { exchange_pages } from '../src/mm/exchange.js';
+import { do_truncate } from '../src/mm/truncate.js';
 import { MIGRATE_ASYNC, MIGRATE_MT, MIGRATE_SYNC, MIGRATE_SYNC_LIGHT } from '../src/mm/migrate_mode.js';
-import { page_ref_count } from '../src/mm/page_ref.js';
+import { page_ref_count, page_ref_freeze, page_ref_unfreeze } from '../src/mm/page_ref.js';
 import { Piscina } from 'piscina';
 import { fileURLToPath } from 'node:url';
 import type { FreezeTask } from './workers/freeze.js';
@@ -96,6 +97,16 @@ describe('exchange_pages (E4, one CPU)', () => {
     });
   }
 
+  it('to in a mapping whose migratepage is migrate_page (shmem, swapper_space): the patch has no branch for it, -EBUSY, nothing exchanged', () => {
+    const { a, f, pairs } = world(2);
+    mapping_set_migratepage(FIRST_FILE, MIGRATE_PAGE);
+    expect(exchange_pages(pairs, 1, MIGRATE_SYNC | MIGRATE_MT)).toBe(1);
+    expect(radix_tree_lookup(FIRST_FILE, 1)).toBe(f);
+    expect(page_mapping(a)).not.toBe(FIRST_FILE);
+    expect(file_read(FIRST_FILE, 1, 3)).toBe(0x2003);
+    expect(check_invariants()).toEqual([]);
+  });
+
   it('buggy writeback-bug-on: to under writeback (fsync started it) is a BUG once both pages are locked', () => {
     const { pairs } = world(2, SW_EXCHANGE_WRITEBACK_BUG_ON);
     do_fsync_start();
@@ -121,6 +132,31 @@ describe('exchange_pages (E4, one CPU)', () => {
   });
 
   for (const bug of [false, true]) {
+    it(`MIGRATE_SYNC_LIGHT meets to under writeback: -EBUSY, ${bug ? 'buggy exchange-busy-unlock (the RFC\'s goto out_unlock): to stays locked, I-LOCKED' : 'fixed: both pages unlocked'}`, () => {
+      const { a, f, pairs } = world(2, bug ? SW_EXCHANGE_BUSY_UNLOCK : 0);
+      do_fsync_start();
+      expect(exchange_pages(pairs, 1, MIGRATE_SYNC_LIGHT | MIGRATE_MT)).toBe(1);
+      expect(PageLocked(a)).toBe(false);
+      expect(PageLocked(f)).toBe(bug);
+      blk_drain();
+      const bad = check_invariants();
+      if (bug) expect(bad.join('\n')).toMatch(new RegExp(`I-LOCKED.*pfn ${f} is still locked`));
+      else expect(bad).toEqual([]);
+    });
+  }
+
+  it('C-ASYNC is about parking: a PF_MEMALLOC lock_page of a free page takes it without a report; E4 get_page/put_page name VM_BUG_ON_PAGE', () => {
+    const { f } = world(2);
+    current.flags |= PF_MEMALLOC;
+    const o = oops_of(() => { lock_page(f); unlock_page(f); });
+    current.flags = 0;
+    expect(o).toBeNull();
+    const z = alloc_page();
+    put_page(z); // freed: count 0
+    expect(oops_of(() => put_page(z))?.text).toMatch(/VM_BUG_ON_PAGE\(page_ref_count\(page\) == 0\)/);
+  });
+
+  for (const bug of [false, true]) {
     it(`an async compaction (PF_MEMALLOC, MIGRATE_ASYNC | MIGRATE_MT) meets a page this task holds locked: ${bug ? 'buggy: C-ASYNC names the lock' : 'fixed: back off, nothing sleeps'}`, () => {
       const { f, pairs } = world(2, bug ? SW_EXCHANGE_ASYNC_MODE_MASK : 0);
       expect(trylock_page(f)).toBe(true); // the readahead batch's page
@@ -137,6 +173,34 @@ describe('exchange_pages (E4, one CPU)', () => {
         unlock_page(f);
         expect(check_invariants()).toEqual([]);
       }
+    });
+  }
+});
+
+describe('E4 file fault (5.1 filemap_fault): the page lock from lookup to pte', () => {
+  for (const era of [E4, E2]) {
+    it(`${era === E4 ? 'E4: the fault locks the page; a truncation just before it is found by the mapping re-check: retry, SIGBUS past the new i_size' : 'E2 (unchanged): the fault takes no page lock'}`, () => {
+      boot({ nr_files: 2 }, 0, era);
+      const par = parent(1);
+      for (let p = 0; p < 2; p++) file_write(FIRST_FILE, p, 0, 0x77 + p);
+      expect(do_mmap_pgoff(par.mm, FILE_MAP, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, FIRST_FILE, 0)).toBeGreaterThan(0);
+      const f = radix_tree_lookup(FIRST_FILE, 1);
+      let locks = 0;
+      // the fault's lock_page of f (its PP_LOCK_ACQUIRE on f's flags word): E4, the file is truncated to 1 page right then
+      set_preempt_hooks((kind, object) => { if (kind === PP_LOCK_ACQUIRE && object === page_base(f) + PAGE.flags && locks++ === 0 && era === E4) do_truncate(FIRST_FILE, 1); }, null);
+      const got = user_access(par.mm, FILE_MAP + PAGE_SIZE, 0, false, 0);
+      set_preempt_hooks(null, null);
+      if (era === E4) {
+        expect(locks).toBeGreaterThan(0); // the fault took f's page lock
+        expect(mmu.status).toBe(ACCESS_SIGBUS);
+        expect(page_mapping(f)).toBe(0); // truncated, and never mapped
+      } else {
+        expect(locks).toBe(0);
+        expect(mmu.status).toBe(ACCESS_OK);
+        expect(got).toBe(0x78);
+      }
+      expect(user_access(par.mm, FILE_MAP, 0, false, 0)).toBe(0x77);
+      expect(check_invariants()).toEqual([]);
     });
   }
 });
@@ -159,31 +223,50 @@ const pool = new Piscina({
 afterAll(async () => { await pool.destroy(); });
 
 describe('the refcount freeze against E4\'s lockless find_get_page, on real threads', () => {
-  for (const protocol of ['freeze', 'check'] as const) {
-    it(`${protocol === 'freeze' ? 'page_ref_freeze' : 'a count read, no freeze (control)'}: ${N / 2} movers switch a cache slot between two pages, ${N / 2} lookers hold what they found: ${protocol === 'freeze' ? 'the slot never moves under a held reference' : 'a lookup slips in and the check sees it'}`, async () => {
-      const sab = createMachineBuffer({ ...DEFAULT_SIZES, nr_cpus: N, nr_files: 2 });
-      mem_init({ bugs: 0, jitter: 0, seed: 1, ops_budget: 0, era: E4 });
-      set_current_cpu(0, 1);
+  it(`page_ref_freeze: ${N / 2} movers switch a cache slot between two pages, ${N / 2} lookers hold what they found: the slot never moves under a held reference`, async () => {
+    const sab = createMachineBuffer({ ...DEFAULT_SIZES, nr_cpus: N, nr_files: 2 });
+    mem_init({ bugs: 0, jitter: 0, seed: 1, ops_budget: 0, era: E4 });
+    set_current_cpu(0, 1);
+    const x = alloc_page(), y = alloc_page();
+    trylock_page(x);
+    expect(add_to_page_cache(x, FIRST_FILE, 3)).toBe(0); // x: ours + the cache's
+    unlock_page(x);
+    const startWord = page_base(y) + PAGE.private; // the start barrier: y's private word, which nothing here reads
+    i32[startWord] = 0;
+    const rs = await Promise.all(Array.from({ length: N }, (_, cpu) => pool.run({
+      sab, cpu, role: cpu % 2 === 0 ? 'mover' : 'looker', protocol: 'freeze', as: FIRST_FILE, index: 3, pages: [x, y], iters: 20_000, start: startWord, n: N,
+    } satisfies FreezeTask) as Promise<{ moves: number; lookups: number; broken: number }>));
+    expect(rs.reduce((s, r) => s + r.moves, 0)).toBeGreaterThan(0);
+    expect(rs.reduce((s, r) => s + r.lookups, 0)).toBeGreaterThan(0);
+    expect(rs.reduce((s, r) => s + r.broken, 0)).toBe(0);
+    // every count is back: ours on each page and the cache's on the one in the slot
+    const inslot = radix_tree_lookup(FIRST_FILE, 3);
+    expect(page_ref_count(inslot)).toBe(2);
+    expect(page_ref_count(inslot === x ? y : x)).toBe(1);
+  });
+
+  // the control, placed by hand on one CPU (on threads it needs busy cores to happen): the lookup's
+  // get_page_unless_zero lands between the mover's count proof and its slot store
+  for (const protocol of ['check', 'freeze'] as const) {
+    it(`one CPU, the lookup placed between the count proof and the move: ${protocol === 'check' ? 'a count read (no freeze) lets the lookup in and the slot moves under its reference' : 'page_ref_freeze makes the lookup fail until the unfreeze'}`, () => {
+      boot({ nr_files: 2 }, 0, E4);
       const x = alloc_page(), y = alloc_page();
       trylock_page(x);
-      expect(add_to_page_cache(x, FIRST_FILE, 3)).toBe(0); // x: ours + the cache's
+      expect(add_to_page_cache(x, FIRST_FILE, 3)).toBe(0);
       unlock_page(x);
-      const startWord = page_base(y) + PAGE.private; // the start barrier: y's private word, which nothing here reads
-      i32[startWord] = 0;
-      const iters = protocol === 'freeze' ? 20_000 : 200_000;
-      const rs = await Promise.all(Array.from({ length: N }, (_, cpu) => pool.run({
-        sab, cpu, role: cpu % 2 === 0 ? 'mover' : 'looker', protocol, as: FIRST_FILE, index: 3, pages: [x, y], iters, start: startWord, n: N,
-      } satisfies FreezeTask) as Promise<{ moves: number; lookups: number; broken: number }>));
-      const moves = rs.reduce((s, r) => s + r.moves, 0), lookups = rs.reduce((s, r) => s + r.lookups, 0), broken = rs.reduce((s, r) => s + r.broken, 0);
-      expect(moves).toBeGreaterThan(0);
-      expect(lookups).toBeGreaterThan(0);
+      const slot = radix_tree_slot(FIRST_FILE, 3);
+      const proved = protocol === 'freeze' ? page_ref_freeze(x, 2) : page_ref_count(x) === 2; // the mover
+      expect(proved).toBe(true);
+      const got = get_page_unless_zero(x); // the looker, which found x in the slot
+      Atomics.store(i32, slot, y); // the mover's move
       if (protocol === 'freeze') {
-        expect(broken).toBe(0);
-        // every count is back: ours on each page and the cache's on the one in the slot
-        const inslot = radix_tree_lookup(FIRST_FILE, 3);
-        expect(page_ref_count(inslot)).toBe(2);
-        expect(page_ref_count(inslot === x ? y : x)).toBe(1);
-      } else expect(broken).toBeGreaterThan(0);
+        expect(got).toBe(false);
+        page_ref_unfreeze(x, 1);
+        expect(page_ref_count(x)).toBe(1);
+      } else {
+        expect(got).toBe(true); // the looker holds x ...
+        expect(Atomics.load(i32, slot)).not.toBe(x); // ... and x has left the slot under it
+      }
     });
   }
 });

@@ -8,10 +8,11 @@
 // `from` must be anonymous (page_mapping 0); `to` is anonymous or a page of
 // a file's page cache. Every failure step is unwound.
 //
-// The four switches of seed 002 are read here: exchange-lock-order and
+// The switches of seed 002 are read here: exchange-lock-order and
 // exchange-async-mode-mask in unmap_and_exchange's lock steps,
 // exchange-writeback-bug-on at its writeback test (the hunk the seed
-// changes), exchange-freeze-no-unwind at the second freeze.
+// changes) and exchange-busy-unlock at that hunk's -EBUSY exit (a bug of
+// the RFC itself), exchange-freeze-no-unwind at the second freeze.
 import { CPUSTAT, PAGE, PG_active, PG_checked, PG_dirty, PG_error, PG_mappedtodisk, PG_private, PG_referenced, PG_swapbacked, PG_swapcache, PG_uptodate, PG_writeback, ADDRESS_SPACE, WORDS_PER_PAGE } from '../shm/layout.js';
 import { i32, page_base, phys_base } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
@@ -21,9 +22,9 @@ import { LC_TREE } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { cond_resched } from '../sync/preempt.js';
 import { PageLocked, PageWriteback, lock_page, trylock_page, unlock_page, wait_on_page_locked, wait_on_page_writeback } from '../sync/page_lock.js';
-import { SW_EXCHANGE_ASYNC_MODE_MASK, SW_EXCHANGE_FREEZE_NO_UNWIND, SW_EXCHANGE_LOCK_ORDER, SW_EXCHANGE_WRITEBACK_BUG_ON, buggy } from '../shm/switches.js';
+import { SW_EXCHANGE_ASYNC_MODE_MASK, SW_EXCHANGE_BUSY_UNLOCK, SW_EXCHANGE_FREEZE_NO_UNWIND, SW_EXCHANGE_LOCK_ORDER, SW_EXCHANGE_WRITEBACK_BUG_ON, buggy } from '../shm/switches.js';
 import { PAGE_MAPPING_ANON, PageAnon, PageSwapCacheP, page_count, page_mapped, page_mapping } from './mm_types.js';
-import { BUFFER_MIGRATE, MIGRATE_NONE, mapping_field, mapping_tree_lock, radix_tree_slot, try_to_release_page } from './filemap.js';
+import { BUFFER_MIGRATE, MIGRATE_NONE, MIGRATE_PAGE, mapping_field, mapping_tree_lock, radix_tree_slot, try_to_release_page } from './filemap.js';
 import { EAGAIN, EBUSY, expected_page_refs, move_buffers, remove_migration_ptes, writeout } from './migrate.js';
 import { MIGRATE_ASYNC, MIGRATE_MODE_MASK, MIGRATE_SYNC } from './migrate_mode.js';
 import { page_ref_forget_frozen, page_ref_freeze, page_ref_frozen_by_me, page_ref_unfreeze } from './page_ref.js';
@@ -181,7 +182,8 @@ function exchange_page_data(to: number, from: number): void {
  * exchange_from_to_pages: the mapping exchange as to's address_space asks
  * (a_ops->migratepage), then data and flags. Caller holds both page locks,
  * neither page mapped; the mapping step takes xa_lock; the buffer step
- * the buffer lock of to's buffers. Returns 0, -EAGAIN or -EBUSY.
+ * the buffer lock of to's buffers. Returns 0, -EAGAIN or -EBUSY (also for a
+ * mapping whose migratepage is migrate_page, which the patch does not handle).
  */
 export function exchange_from_to_pages(to: number, from: number, mode: number): number {
   VM_BUG_ON_PAGE(!PageLocked(from), '!PageLocked(from_page)', from);
@@ -215,8 +217,11 @@ export function exchange_from_to_pages(to: number, from: number, mode: number): 
     }
     if (has(to, PG_private) && !try_to_release_page(to)) return EAGAIN;
     rc = exchange_page_move_mapping(to_page_mapping, from_page_mapping, to, from, mode);
+  } else if (kind === MIGRATE_PAGE) {
+    // migrate_page (shmem, swapper_space): the patch has no branch for it, rc stays -EBUSY
+    return EBUSY;
   } else {
-    // to_page is anonymous, or its mapping's migratepage moves no buffers
+    // to_page is anonymous, or buffer_migrate_page's mapping and to has no buffers
     rc = exchange_page_move_mapping(to_page_mapping, from_page_mapping, to, from, mode);
   }
   if (rc !== MIGRATEPAGE_SUCCESS) return rc;
@@ -267,7 +272,13 @@ export function unmap_and_exchange(from: number, to: number, mode: number): numb
       if (buggy(SW_EXCHANGE_WRITEBACK_BUG_ON)) BUG('BUG_ON(PageWriteback(to_page)) in unmap_and_exchange', to);
       // Only a full synchronous exchange waits for writeback; async's retry loop is too short and
       // sync-light's stall too costly (the patch's words, after __unmap_and_move)
-      if (!mode_is_sync(mode)) { rc = EBUSY; break out_unlock; } // switch:exchange-async-mode-mask
+      if (!mode_is_sync(mode)) { // switch:exchange-async-mode-mask
+        rc = EBUSY;
+        // switch:exchange-busy-unlock: buggy, the RFC as written: `goto out_unlock`, whose label comes after
+        // unlock_page(to_page): to stays locked for good (the next lock_page of it never returns)
+        if (buggy(SW_EXCHANGE_BUSY_UNLOCK)) { unlock_page(from); trace_event(EV_EXCHANGE_DONE, from, to, rc); return rc; }
+        break out_unlock; // fixed: both pages unlocked
+      }
       wait_on_page_writeback(to);
     }
     // By try_to_unmap the mapcount goes down to 0, and the anon_vma could be freed under us:

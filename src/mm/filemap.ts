@@ -279,7 +279,8 @@ export const NOPAGE_SIGBUS = -1, NOPAGE_OOM = -2;
 /**
  * filemap_nopage: the page for a fault on a file vma, referenced, or
  * NOPAGE_SIGBUS past the end of the file, NOPAGE_OOM. Caller holds mmap_sem
- * for read and no spinlock.
+ * for read and no spinlock. E4 (5.1's filemap_fault): the page is returned
+ * locked (VM_FAULT_LOCKED); the caller unlocks it once the pte is set.
  */
 export function filemap_nopage(vma: number, addr: number): number {
   const as = vma_field(vma, VMA.vm_file);
@@ -287,6 +288,16 @@ export function filemap_nopage(vma: number, addr: number): number {
   if (pgoff >= i_size_read(as) || pgoff >= FILE_PAGES) return NOPAGE_SIGBUS;
   const pfn = read_cache_page(as, pgoff);
   if (pfn === 0) return NOPAGE_OOM;
+  if (ERA.id === E4) {
+    // lock_page, then is it still this file's page at pgoff? (truncated, reclaimed, or exchanged: an
+    // exchange moves mapping and index to the other page) If not, drop it and look again
+    lock_page(pfn);
+    if (i32[page_base(pfn) + PAGE.mapping] !== as << 1 || i32[page_base(pfn) + PAGE.index] !== pgoff) {
+      unlock_page(pfn);
+      put_page(pfn);
+      return filemap_nopage(vma, addr);
+    }
+  }
   mark_page_accessed(pfn);
   return pfn;
 }

@@ -4,7 +4,7 @@
 import { CPUSTAT, GLOBALS, MM, PAGE, PAGE_SIZE, PG_dirty, PG_locked, PG_uptodate, PG_writeback, VMA, WORDS_PER_PAGE } from '../shm/layout.js';
 import { BASES, i32, mm_base, page_base, phys_base, vma_base } from '../shm/machine.js';
 import { SW_MIGRATION_READ_AS_BOOL, SW_SWAPIN_NO_EARLY_COW, SW_SWAPIN_NO_ENTRY_RECHECK, SW_SWAP_FAULT_ON_MIGRATION_ENTRY, buggy } from '../shm/switches.js';
-import { E0, E1, E2, E3, ERA } from '../shm/era.js';
+import { E0, E1, E2, E3, E4, ERA } from '../shm/era.js';
 import { current } from '../cpu/current.js';
 import {
   COW_SWAPIN_CLASH, COW_SWAPIN_REUSED, COW_SWAPIN_WRITE, EV_ANON_PAGE, EV_COPY_MIGRATION_ENTRY, EV_EARLY_COW, EV_NO_PAGE, EV_SWAPIN_MAP, EV_SWAPIN_RETRY, EV_COPY_PTE_RANGE, EV_FAULT, EV_GUP, EV_SWAP_PAGE, EV_WP_PAGE, EV_ZAP, trace_event,
@@ -166,7 +166,8 @@ function do_anonymous_zero_page(mm: number, vma: number, addr: number, table: nu
  * its own anonymous copy at once. truncate_count is sampled before the
  * lookup and checked under the PTL: a truncate that ran meanwhile may have
  * taken the page out of the file, so the fault starts over (and then meets
- * the new i_size). Caller holds mmap_sem for read; takes the PTL.
+ * the new i_size). Caller holds mmap_sem for read; takes the PTL (E4: inside
+ * the page lock filemap_nopage took, released once the pte is set).
  */
 function do_no_page(mm: number, vma: number, addr: number, table: number, write: boolean): number {
   const as = vma_field(vma, VMA.vm_file);
@@ -177,13 +178,16 @@ function do_no_page(mm: number, vma: number, addr: number, table: number, write:
     let page = filemap_nopage(vma, addr);
     if (page === NOPAGE_SIGBUS) return VM_FAULT_SIGBUS;
     if (page === NOPAGE_OOM) return VM_FAULT_OOM;
+    // E4: filemap_fault returned the page locked, held until its pte is set (do_read_fault/do_shared_fault)
+    let locked = ERA.id === E4 ? page : 0;
     let anon = false;
     // Should we do an early C-O-W break?
     if (write && (vma_field(vma, VMA.vm_flags) & VM_SHARED) === 0) {
-      if (anon_vma_prepare(vma) !== 0) { put_page(page); return VM_FAULT_OOM; }
+      if (anon_vma_prepare(vma) !== 0) { if (locked) unlock_page(locked); put_page(page); return VM_FAULT_OOM; }
       const newpage = alloc_page();
-      if (newpage === 0) { put_page(page); return VM_FAULT_OOM; }
+      if (newpage === 0) { if (locked) unlock_page(locked); put_page(page); return VM_FAULT_OOM; }
       copy_user_highpage(newpage, page);
+      if (locked) { unlock_page(locked); locked = 0; } // do_cow_fault: the copy is made, the file page goes
       put_page(page);
       page = newpage;
       anon = true;
@@ -192,12 +196,14 @@ function do_no_page(mm: number, vma: number, addr: number, table: number, write:
     // For a file-backed vma, someone could have truncated or otherwise invalidated this page
     if (Atomics.load(i32, mapping_truncate_count(as)) !== sequence) {
       spin_unlock(ptl);
+      if (locked) unlock_page(locked);
       put_page(page);
       cond_resched();
       continue;
     }
     if (!pte_none(Atomics.load(i32, slot))) { // someone else mapped it first
       spin_unlock(ptl);
+      if (locked) unlock_page(locked);
       put_page(page);
       return VM_FAULT_MINOR;
     }
@@ -219,6 +225,7 @@ function do_no_page(mm: number, vma: number, addr: number, table: number, write:
     Atomics.store(i32, slot, entry); // the page's reference from nopage becomes the pte's
     trace_event(EV_NO_PAGE, mm, addr, page, anon ? 1 : 0);
     spin_unlock(ptl);
+    if (locked) unlock_page(locked);
     return VM_FAULT_MAJOR;
   }
 }

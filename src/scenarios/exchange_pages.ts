@@ -18,6 +18,9 @@
 //    on from at the second freeze
 //  - exchange-writeback (exchange-writeback-bug-on): fsync's writeback,
 //    completed by the I/O agent on another CPU, on the to page
+//  - exchange-writeback-busy (exchange-busy-unlock, a bug of the RFC
+//    itself): sync-light exchanges give up on that writeback with -EBUSY and
+//    leave the to page locked; the filer's next write(2) of it hangs
 import { PAGE_SIZE, PG_lru, WORDS_PER_PAGE, ZONE } from '../shm/layout.js';
 import { BASES, i32, sizes } from '../shm/machine.js';
 import { E4 } from '../shm/era.js';
@@ -128,10 +131,10 @@ class Exchange {
    * the exchanger: up to PAIRS (anon page of P, cached page of the file)
    * pairs, each page isolated (its lookup reference dropped; isolation is
    * exclusive, so the pages are distinct), then one exchange_pages call with
-   * the syscall's mode (sometimes MIGRATE_SYNC_LIGHT, which gives up on
-   * writeback instead of waiting)
+   * the syscall's mode (one call in `light`: MIGRATE_SYNC_LIGHT, which gives
+   * up on writeback instead of waiting)
    */
-  exchange(): void {
+  exchange(light = 8): void {
     set_path(EV_EXCHANGE);
     let nr = 0;
     for (let k = 0; k < PAIRS; k++) {
@@ -150,7 +153,7 @@ class Exchange {
       this.pairs[2 * nr] = a; this.pairs[2 * nr + 1] = f;
       nr++;
     }
-    if (nr > 0) exchange_pages(this.pairs, nr, (prandom_below(8) === 0 ? MIGRATE_SYNC_LIGHT : MIGRATE_SYNC) | MIGRATE_MT);
+    if (nr > 0) exchange_pages(this.pairs, nr, (prandom_below(light) === 0 ? MIGRATE_SYNC_LIGHT : MIGRATE_SYNC) | MIGRATE_MT);
   }
 
   /** the abba harness: two anon pages of P, pinned (not isolated), exchanged p -> q (`rev`: q -> p) */
@@ -265,7 +268,8 @@ export const exchangeAbba: Scenario = {
     'not a line it changes: unmap_and_exchange sleeps in lock_page(to) holding from; fixed: trylock to, else unlock from, wait, -EAGAIN. ' +
     'Pages pinned, not isolated (harness exchange_pinned: isolation keeps real exchangers apart)',
   expect_buggy: 'a deadlock: each exchanger waits for the page lock the other holds (hung task / wait-for cycle, exit 3)',
-  signature: /deadlock|blocked for more than|wait-for cycle/,
+  // the scenario's own text: its exchangers' hung-task report or their wait-for cycle, not any liveness failure
+  signature: /INFO: task exchanger-(fwd|rev):\d+ blocked for more than \d+ seconds|deadlock: CPU \d+ \(exchanger-(fwd|rev)\) waits for PG_locked/,
   sizes: { nr_pages: 256, nr_mm: 8, nr_vma: 32, nr_files: 1 },
   roles: abba_roles,
   setup: () => exchange_setup(4, 0, false, false),
@@ -321,7 +325,8 @@ export const exchangeFreezeUnwind: Scenario = {
   description: 'exchange_page_move_mapping freezes the file page, then fails to freeze the anon page (a migration-entry waiter\'s ' +
     'reference) and returns -EAGAIN without unfreezing the file page (kernel-notes 4.10)',
   expect_buggy: 'mmrace: C-FREEZE: the file page left frozen (refcount 0) at xa_unlock',
-  signature: /C-FREEZE|left frozen|page_ref_count\(page\) <= 0|put_page_testzero|soft lockup/,
+  // the check fires at the very xa_unlock that leaves the page frozen, before any user of the page can trip on it
+  signature: /C-FREEZE: pfn \d+ left frozen \(refcount 0\) as exchange_page_move_mapping released xa_lock/,
   sizes: { nr_pages: 256, nr_mm: 8, nr_vma: 32, nr_files: 1 },
   roles: freeze_roles,
   setup: () => exchange_setup(8, 8, true, true),
@@ -362,3 +367,31 @@ export const exchangeWriteback: Scenario = {
   }, 'filer'),
 };
 
+
+const busy_roles = cycle_roles(['exchanger', 'filer', 'toucher'], ['kswapd']);
+
+export const exchangeWritebackBusy: Scenario = {
+  name: 'exchange-writeback-busy',
+  title: 'a sync-light exchange gives up on a file page under writeback (-EBUSY) and leaves it locked; the next write(2) of it hangs',
+  patch: '002_19ad3c618e26d64a',
+  switches: ['exchange-busy-unlock'],
+  eras: [E4],
+  description: 'a bug in the RFC itself, found by the model (not a hunk the seed fixes): the patch\'s -EBUSY exit for a to_page under ' +
+    'writeback does `goto out_unlock`, a label past unlock_page(to_page), so in async and sync-light mode to_page stays locked; ' +
+    'the filer (write(2), stores through its MAP_SHARED mapping) then sleeps on that page lock for good. Fixed: unlock both',
+  expect_buggy: 'a hung task: a user of the file sleeps on the page lock of a page the exchanger left locked (liveness, exit 3), or I-LOCKED at the end',
+  // the users of the file pages (or the exchanger itself, retrying that page) hung on the page lock, or the lock still held at the end
+  signature: /INFO: task (filer|exchanger):\d+ blocked for more than \d+ seconds|I-LOCKED/,
+  sizes: { nr_pages: 256, nr_mm: 8, nr_vma: 32, nr_files: 1 },
+  roles: busy_roles,
+  setup: () => exchange_setup(8, 8, true, true),
+  run: (ctx) => run_roles(ctx, busy_roles, (x, role) => {
+    switch (role) {
+      case 'exchanger': x.exchange(1); break;
+      case 'filer': x.file(4); break;
+      case 'toucher': x.touch(); break;
+      case 'kswapd': x.kswapd(); break;
+      default: { const r = prandom_below(3); if (r === 0) x.exchange(1); else if (r === 1) x.touch(); else x.file(4); }
+    }
+  }, 'filer'),
+};

@@ -13,7 +13,7 @@ import { swapStress } from './swap_stress.js';
 import { swapinEntryReuse } from './swapin_entry_reuse.js';
 import { fileStress } from './file_stress.js';
 import { dioMigrationRefcount } from './dio_migration_refcount.js';
-import { exchangeAbba, exchangeAsyncReadahead, exchangeFreezeUnwind, exchangeWriteback } from './exchange_pages.js';
+import { exchangeAbba, exchangeAsyncReadahead, exchangeFreezeUnwind, exchangeWriteback, exchangeWritebackBusy } from './exchange_pages.js';
 import { ANONMM_SCENARIOS } from './anonmm.js';
 import { hmmFaultLivelock } from './hmm_fault_livelock.js';
 import { hmmDeviceLru } from './hmm_device_lru.js';
@@ -22,7 +22,7 @@ export const SCENARIOS: readonly Scenario[] = [
   orphanedMigrationEntry, cowMigrationEntry, mprotectMigrationEntry, swapFaultMigrationEntry,
   swapCountMigrationEntry, swaponTypeRange, swapinEntryReuse, swapStress, dioMigrationRefcount, fileStress,
   // seed 002 (exchange pages, E4)
-  exchangeAbba, exchangeAsyncReadahead, exchangeFreezeUnwind, exchangeWriteback,
+  exchangeAbba, exchangeAsyncReadahead, exchangeFreezeUnwind, exchangeWriteback, exchangeWritebackBusy,
   ...ANONMM_SCENARIOS, // seed 003 (E0)
   hmmFaultLivelock, hmmDeviceLru,
 ];

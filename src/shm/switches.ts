@@ -41,6 +41,7 @@ export const SW_UNUSE_PROCESS_HUGETLB = 1 << 15;
 // seed 004 (E3)
 export const SW_HMM_WAIT_REF_LIVELOCK = 1 << 16;
 export const SW_ZONE_DEVICE_LRU = 1 << 17;
+export const SW_EXCHANGE_BUSY_UNLOCK = 1 << 18;
 
 export const SWITCHES: readonly SwitchInfo[] = [
   { bit: SW_ANON_VMA_LIST_HEAD, name: 'anon-vma-list-head', patch: '000_f600569768ae13bb',
@@ -90,6 +91,9 @@ export const SWITCHES: readonly SwitchInfo[] = [
   { bit: SW_ZONE_DEVICE_LRU, name: 'zone-device-lru', patch: '004_8d57fd20e497ebda',
     what: 'migrate_vma isolates ZONE_DEVICE pages from and puts them back on the LRU, whose links overlay page->pgmap',
     eras: [E3] },
+  { bit: SW_EXCHANGE_BUSY_UNLOCK, name: 'exchange-busy-unlock', patch: '002_19ad3c618e26d64a',
+    what: 'a bug in the RFC itself, found by the model (not a hunk the seed fixes): unmap_and_exchange\'s new -EBUSY writeback path (async, sync-light) does `goto out_unlock`, a label past unlock_page(to_page), so to_page stays locked for good; fixed: unlock both',
+    eras: [E4] },
 ];
 
 /**

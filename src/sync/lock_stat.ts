@@ -52,11 +52,13 @@ export function lock_contended_acquired(lock: number, cls: number, bounce: boole
  * lockdep learns the dependency before the wait can deadlock
  */
 export function lock_wait_begin(lock: number, cls: number, holder: number, read = false): number {
-  lockdep_acquire(lock, cls, LD_LOCK, read);
   // the holder's path is read racily: it is where the holder was about when we found the lock taken
   i32[current.pcpu + PERCPU.await_holder_path] = holder > 0 && holder <= sizes.nr_cpus ? i32[percpu_base(holder - 1) + PERCPU.path] : 0;
-  i32[current.pcpu + PERCPU.await_cls] = read ? cls | HELD_READ : cls; // the watchdog's wait-for: a reader waits only for a writer
+  // published before lockdep looks at the other CPUs' waits (page_lock_cycle): of two CPUs that begin
+  // waiting for each other's lock together, at least one sees the other's await_lock (both seq-cst)
+  Atomics.store(i32, current.pcpu + PERCPU.await_cls, read ? cls | HELD_READ : cls); // the watchdog's wait-for: a reader waits only for a writer
   Atomics.store(i32, current.pcpu + PERCPU.await_lock, lock);
+  lockdep_acquire(lock, cls, LD_LOCK, read);
   if (tracing) trace_only(EV_LOCK_WAIT, lock, cls);
   return performance.now();
 }

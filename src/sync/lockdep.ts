@@ -13,11 +13,12 @@
 // it took is a `from` for later acquisitions. Nesting within one class (two
 // PTLs in copy_pte_range, old and new page in migration) is not checked: the
 // kernel annotates those with *_nested subclasses.
-import { GLOBALS, HELD_CLS_MASK, HELD_MAX, LD_LOCK, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT, LOCKDEP_STACK_BYTES, PAGE, PERCPU } from '../shm/layout.js';
+import { GLOBALS, HELD_CLS_MASK, HELD_MAX, LD_LOCK, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT, LOCKDEP_STACK_BYTES, PERCPU } from '../shm/layout.js';
 import { BASES, Bases, i32, percpu_base, sizes, u8 } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { raw_call_trace } from '../check/stack.js';
 import { LC_PAGE_LOCK, lock_class_name, NR_LOCK_CLASSES } from './lock_class.js';
+import { page_lock_owner } from './page_lock.js';
 
 const NR = NR_LOCK_CLASSES;
 const encoder = new TextEncoder();
@@ -55,11 +56,11 @@ function page_lock_cycle(lock: number): boolean {
   const n = Math.min(i32[pc + PERCPU.nheld], HELD_MAX);
   let want = lock;
   for (let step = 0; step < sizes.nr_cpus; step++) {
-    const owner = i32[want - PAGE.flags + PAGE.owner_cpu]; // cpu + 1 of the page lock's holder
+    const owner = page_lock_owner(want); // cpu + 1 of the page lock's holder
     if (owner === 0 || owner === current.tag) return false;
     const opc = percpu_base(owner - 1);
     want = Atomics.load(i32, opc + PERCPU.await_lock);
-    if (want === 0 || (i32[opc + PERCPU.await_cls] & HELD_CLS_MASK) !== LC_PAGE_LOCK) return false;
+    if (want === 0 || (Atomics.load(i32, opc + PERCPU.await_cls) & HELD_CLS_MASK) !== LC_PAGE_LOCK) return false;
     for (let k = 0; k < n; k++) if (i32[pc + PERCPU.held + k] === want) return true;
   }
   return false;

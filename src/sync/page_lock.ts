@@ -42,13 +42,14 @@ export function trylock_page(pfn: number): boolean {
 export function lock_page(pfn: number): void {
   const p = page_base(pfn);
   const f = p + PAGE.flags;
-  if ((current.flags & PF_MEMALLOC) !== 0) might_sleep_memalloc(pfn, 'lock_page');
   preempt_point(PP_LOCK_ACQUIRE, f);
   if ((Atomics.or(i32, f, PG_locked) & PG_locked) === 0) {
     i32[p + PAGE.owner_cpu] = current.tag;
     lock_acquired(f, LC_PAGE_LOCK, false);
     return;
   }
+  // C-ASYNC's rule is "parks on a page lock": only the contended path
+  if ((current.flags & PF_MEMALLOC) !== 0) might_sleep_memalloc(pfn, 'lock_page');
   const t0 = lock_wait_begin(f, LC_PAGE_LOCK, i32[p + PAGE.owner_cpu]);
   for (let i = 0; ; i++) {
     const cur = Atomics.load(i32, f);
@@ -89,6 +90,11 @@ export function unlock_page(pfn: number): void {
   const old = Atomics.and(i32, p + PAGE.flags, ~(PG_locked | PG_waiters));
   if ((old & PG_waiters) !== 0) Atomics.notify(i32, p + PAGE.flags, Infinity);
   preempt_point_release(p + PAGE.flags);
+}
+
+/** the holder of the page lock whose word (the page's flags) is `lockword`: its CPU + 1, or 0 (a racy read) */
+export function page_lock_owner(lockword: number): number {
+  return i32[lockword - PAGE.flags + PAGE.owner_cpu];
 }
 
 /** sleep until the page is unlocked (does not take the lock) */
