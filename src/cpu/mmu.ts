@@ -70,7 +70,7 @@ export function user_access(mm: number, addr: number, word: number, write: boole
       if (ERA.id === E3) livelock_fault_begin(); // C-LIVELOCK (seed 004)
       const r = do_page_fault(mm, addr, write);
       if (r !== ACCESS_OK) { mmu.status = r; return 0; }
-      if (ERA.id === E3) livelock_fault_end(mm, addr, pte);
+      if (ERA.id === E3) livelock_fault_end(mm, addr, pte, slot);
       continue;
     }
     const need = _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);

@@ -240,6 +240,7 @@ export const CPUSTAT = defineStruct('cpustat', {
   hmm_isolate_fails: 1, // a device page failed isolate_lru_page in migrate_vma_prepare (zone-device-lru)
   hmm_move_eagain: 1, // migrate_vma_pages: migrate_page's exact count test failed (-EAGAIN): 4.14's residual, kernel-notes 8 q.2
   mirror_faults: 1, // the device's own faults on the range (hmm_vma_fault)
+  hmm_residual_streaks: 1, // C-LIVELOCK streaks of R device faults that left the pte as it was, none rejected as pinned or unisolatable (4.14's residual, a statistic)
 }, { padTo: 16 });
 
 /**
