@@ -14,14 +14,15 @@ import { EVENTS } from '../cpu/events.js';
 import { OOPS_SOFTLOCKUP, fail } from './bug.js';
 import { is_swap_pte } from '../mm/pgtable.js';
 import { is_device_private_entry, pte_to_swp_entry, swp_offset } from '../mm/swapops.js';
-import { HMM_REASONS, HMM_REASON_CHECK, HMM_REASON_ISOLATE, HMM_REASON_NONE, HMM_REASON_STAT, hmm_reason } from '../mm/migrate_vma.js';
+import { HMM_REASONS, HMM_REASON_CHECK, HMM_REASON_ISOLATE, HMM_REASON_NONE, HMM_REASON_UNMAP, HMM_REASON_STAT, hmm_reason } from '../mm/migrate_vma.js';
 import { CPUSTAT } from '../shm/layout.js';
 
 /** device faults in a row that left the pte as it was before the report or the statistic (R, kernel-notes 5.2) */
 export const LIVELOCK_R_DEVICE = 256;
 
-/** the reasons that repeat by themselves: a streak holding one of them is a livelock */
-const LIVELOCK_REASONS = (1 << HMM_REASON_CHECK) | (1 << HMM_REASON_ISOLATE);
+/** the reasons that repeat by themselves: a streak holding one of them is a livelock (an unmap that cannot find a
+ *  device-private entry, 4.14's map_pte, fails the same way every time too) */
+const LIVELOCK_REASONS = (1 << HMM_REASON_CHECK) | (1 << HMM_REASON_ISOLATE) | (1 << HMM_REASON_UNMAP);
 
 /** the streak: (mm, addr, the non-present pte it keeps finding), its length, the reasons its faults noted */
 let streak_mm = 0, streak_addr = 0, streak_pte = 0, streak = 0, streak_reasons = 0;
@@ -49,7 +50,7 @@ export function livelock_fault_begin(): void {
  * whatever its reason; a pte that changed ends it. At R faults in a row the
  * streak is a livelock (the run stops with the report) if one of its faults
  * was rejected for a reason that repeats by itself (a pin seen by
- * migrate_vma_check_page, a failed isolation); otherwise (a lost exact count
+ * migrate_vma_check_page, a failed isolation, a mapping try_to_unmap cannot find); otherwise (a lost exact count
  * test, a page lock another CPU held: 4.14's residual, kernel-notes 8 q.2)
  * it is counted in hmm_residual_streaks and starts afresh: a statistic,
  * never a failure.
