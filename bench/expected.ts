@@ -10,16 +10,18 @@ export interface Expected {
   /** null: no signature known, any failure counts */
   signature: RegExp | null;
   deterministic: string | null;
+  /** the buggy failure is a livelock: a liveness outcome counts (with the signature) */
+  liveness: boolean;
 }
 
 export function expected_of(s: Scenario): Expected {
-  return { signature: s.signature ?? null, deterministic: s.deterministic ?? null };
+  return { signature: s.signature ?? null, deterministic: s.deterministic ?? null, liveness: s.liveness ?? false };
 }
 
 /** the run failed, and (when a signature is known) with the scenario's own failure */
 export function reproduced(e: Expected, r: RunResult): boolean {
   // a livelock (seed 004's hmm-fault-livelock) ends the run as liveness: it counts only with its signature
-  if (r.outcome !== 'bug' && r.outcome !== 'violation' && !(r.outcome === 'liveness' && e.signature)) return false;
+  if (r.outcome !== 'bug' && r.outcome !== 'violation' && !(r.outcome === 'liveness' && e.liveness && e.signature)) return false;
   if (!e.signature) return true;
   return e.signature.test([r.oops?.text ?? '', ...r.invariants].join('\n'));
 }

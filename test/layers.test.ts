@@ -34,7 +34,7 @@ const KNOWN = [
   // seed 004 (E3): the MMU's BUG on a device pfn (C-DEVMEM) and its fault-retry streak (C-LIVELOCK, kernel-notes 5.2);
   // memremap's paging-request oops; C-DEVLRU's message in add_page_to_lru
   'cpu/mmu -> check/bug', 'cpu/mmu -> check/livelock',
-  'mm/memremap -> check/bug', 'mm/memremap -> report/format', 'mm/swap -> check/rules',
+  'mm/memremap -> check/bug', 'mm/swap -> check/rules',
 ].sort();
 
 interface Import { spec: string; typeOnly: boolean }

@@ -126,7 +126,7 @@ describe('hmm-fault-livelock on real workers (user, mirror, device), then under 
   afterAll(async () => { await ex.close(); });
   const sc = scenario('hmm-fault-livelock');
 
-  it('buggy: PCT (depth 3, 2 ops per CPU on user + mirror) finds the stale-reference loop, at the same run every time; the schedule replays it, and the fixed protocol on that schedule is at worst 4.14's residual loop, counted', async () => {
+  it('buggy: PCT (depth 3, 2 ops per CPU on user + mirror) finds the stale-reference loop, at the same run every time; the schedule replays it, and the fixed protocol on that schedule is at worst 4.14\'s residual loop, counted', async () => {
     const base = { scenario: sc, scenarioImport: sc.name, scenarioAsTyped: sc.name, protocol: 'buggy' as const, cpus: 2, ops: 2, max_steps: 20_000 };
     const o = { base, strategies: ['pct' as const], iterations: 400, seed: 1, depth: 3, k: null, stop_at_first: true };
     const [a] = await explore(ex, o);

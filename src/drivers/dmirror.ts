@@ -67,8 +67,8 @@ export function dmirror_init(knobs: DmirrorKnobs = {}): number {
   i32[b + DMIRROR.lock] = 0;
   for (let k = 0; k < n; k++) {
     i32[BASES.dev_free + k] = dev_pfn_base() + n - 1 - k;
-    i32[BASES.dev_mirror + k * DEV_MIRROR.stride + DEV_MIRROR.mm] = 0;
-    i32[BASES.dev_mirror + k * DEV_MIRROR.stride + DEV_MIRROR.addr] = 0;
+    i32[mirror_base(dev_pfn_base() + k) + DEV_MIRROR.mm] = 0;
+    i32[mirror_base(dev_pfn_base() + k) + DEV_MIRROR.addr] = 0;
   }
   i32[b + DMIRROR.nr_free] = n;
   i32[b + DMIRROR.copy_delay_us] = knobs.copy_delay_us ?? 0;
