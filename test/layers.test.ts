@@ -31,9 +31,9 @@ const KNOWN = [
   'mm/vmscan_migrate -> check/bug',
   // the lead's page_ref.ts (main 6e98eee): VM_BUG_ON_PAGE in page_ref_unfreeze
   'mm/page_ref -> check/bug',
-  // seed 004 (E3): the MMU's BUG on a device pfn (C-DEVMEM) and its fault-retry streak (C-LIVELOCK, kernel-notes 5.2);
+  // seed 004 (E3): the MMU's C-DEVMEM check on a device pfn and its fault-retry streak (C-LIVELOCK, kernel-notes 5.2);
   // memremap's paging-request oops; C-DEVLRU's message in add_page_to_lru
-  'cpu/mmu -> check/bug', 'cpu/mmu -> check/livelock',
+  'cpu/mmu -> check/bug', 'cpu/mmu -> check/rules', 'cpu/mmu -> check/livelock',
   'mm/memremap -> check/bug', 'mm/swap -> check/rules',
 ].sort();
 

@@ -19,7 +19,8 @@ import { BASES, i32, phys_base } from '../shm/machine.js';
 import { CPUSTAT } from '../shm/layout.js';
 import { current } from '../cpu/current.js';
 import { EV_DEVICE_FAULT, EV_MIRROR_FAULT, trace_event } from '../cpu/events.js';
-import { BUG, BUG_ON } from '../check/bug.js';
+import { BUG, BUG_ON, OOPS_INVARIANT, fail } from '../check/bug.js';
+import { invariant_message } from '../check/rules.js';
 import { LC_DEVMEM, LC_MMAP_SEM } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { check_halt, cond_resched, controlled } from '../sync/preempt.js';
@@ -52,7 +53,7 @@ const mirror_base = (pfn: number) => BASES.dev_mirror + dev_index(pfn) * DEV_MIR
 
 /** a copy's end that is RAM: the CPU may address it; a device pfn here is the C-DEVMEM oops */
 function ram_page(pfn: number): number {
-  if (pfn_is_device(pfn)) BUG(`BUG: unable to handle kernel paging request: mmrace: access to unaddressable device memory (pfn ${pfn}) in a CPU copy`, pfn);
+  if (pfn_is_device(pfn)) fail(OOPS_INVARIANT, invariant_message('C-DEVMEM', `access to unaddressable device memory (pfn ${pfn}) in a CPU copy`), pfn);
   return phys_base(pfn);
 }
 
