@@ -10,10 +10,12 @@ export interface Expected {
   /** null: no signature known, any failure counts */
   signature: RegExp | null;
   deterministic: string | null;
+  /** the buggy failure is a livelock: a liveness outcome counts (with the signature) */
+  liveness: boolean;
 }
 
 export function expected_of(s: Scenario): Expected {
-  return { signature: s.signature ?? null, deterministic: s.deterministic ?? null };
+  return { signature: s.signature ?? null, deterministic: s.deterministic ?? null, liveness: s.liveness ?? false };
 }
 
 /** the run failed, and (when a signature is known) with the scenario's own failure */

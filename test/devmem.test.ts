@@ -78,8 +78,8 @@ describe('device memory (E3)', () => {
     i32[slot(2)] = mk_pte(dev_pfn_base() + 3, PAGE_SHARED);
     expect(() => user_access(mm, BASE + 2 * 4096, 0, false, 0)).toThrow(KernelBug);
     const o = read_oops()!;
-    expect(o.kind).toBe(OOPS_BUG);
-    expect(o.text).toMatch(/access to unaddressable device memory/);
+    expect(o.kind).toBe(OOPS_INVARIANT);
+    expect(o.text).toMatch(/^mmrace: invariant C-DEVMEM: access to unaddressable device memory: mm#\d+ 0x22000 pte 0x[0-9a-f]+ names device pfn 259/);
   });
 
   it('zone-device-lru: the device page put back on the LRU is caught at once (C-DEVLRU)', () => {
@@ -108,7 +108,7 @@ describe('device memory (E3)', () => {
     expect(check_invariants()).toEqual([]);
   });
 
-  it('fork copies a device-private entry: one more reference and mapping, read in both; the child\'s fault brings the page back for both', () => {
+  it('fork copies a device-private entry: one more reference and mapping, read in both; 4.14\'s map_pte cannot unmap the parent\'s entry, so the child\'s fault never brings the page back: C-LIVELOCK', () => {
     const { mm, sh, slot } = e3();
     expect(sh.store(2, 5)).toBe(true);
     expect(dmirror_migrate_to_device(mm, BASE + 2 * 4096, 1)).toBe(1);
@@ -120,17 +120,13 @@ describe('device memory (E3)', () => {
     expect(page_mapcount(dpage)).toBe(2);
     expect(is_write_device_private_entry(pte_to_swp_entry(i32[slot(2)]))).toBe(false);
     expect(check_invariants()).toEqual([]);
-    const v = user_access(child, BASE + 2 * 4096, 5, false, 0);
-    expect(mmu.status).toBe(ACCESS_OK);
-    expect(sh.check(2, 5)).toBe(true);
-    expect(user_access(mm, BASE + 2 * 4096, 5, false, 0)).toBe(v);
-    expect(page_count(dpage)).toBe(1);
-    expect(check_invariants()).toEqual([]);
-    // the parent's store breaks COW: the child keeps the old value
-    expect(sh.store(2, 5)).toBe(true);
-    expect(user_access(child, BASE + 2 * 4096, 5, false, 0)).toBe(v);
-    mmput(child);
-    expect(check_invariants()).toEqual([]);
+    // collect migrates the child's entry; try_to_unmap's walk (no PVMW_MIGRATION) skips the parent's non-present
+    // pte before taking the PTL, the page stays mapped and is restored: every retry the same (fixed in 4.19)
+    expect(() => user_access(child, BASE + 2 * 4096, 5, false, 0)).toThrow(KernelBug);
+    const o = read_oops()!;
+    expect(o.kind).toBe(OOPS_SOFTLOCKUP);
+    expect(o.text).toMatch(/\nmmrace: reason: try_to_unmap left a device page mapped/);
+    expect(is_device_private_entry(pte_to_swp_entry(i32[slot(2)]))).toBe(true); // the parent's entry never moved
   });
 
   it('zone-device-lru, the other direction: a device page fails isolation in migrate_vma_prepare, never comes back: C-LIVELOCK with that reason', () => {

@@ -33,10 +33,10 @@ const KNOWN = [
   'mm/page_ref -> check/bug', 'mm/exchange -> check/bug',
   // seed 003 (E0)
   'mm/mremap -> check/bug', 'mm/rmap_anonmm -> check/bug',
-  // seed 004 (E3): the MMU's BUG on a device pfn (C-DEVMEM) and its fault-retry streak (C-LIVELOCK, kernel-notes 5.2);
+  // seed 004 (E3): the MMU's C-DEVMEM check on a device pfn and its fault-retry streak (C-LIVELOCK, kernel-notes 5.2);
   // memremap's paging-request oops; C-DEVLRU's message in add_page_to_lru
-  'cpu/mmu -> check/bug', 'cpu/mmu -> check/livelock',
-  'mm/memremap -> check/bug', 'mm/memremap -> report/format', 'mm/swap -> check/rules',
+  'cpu/mmu -> check/bug', 'cpu/mmu -> check/rules', 'cpu/mmu -> check/livelock',
+  'mm/memremap -> check/bug', 'mm/swap -> check/rules',
 ].sort();
 
 interface Import { spec: string; typeOnly: boolean }

@@ -4,9 +4,10 @@
 // naming it, and so is its mapcount; an idle page (count 1) is on the
 // driver's free stack with no mapping, a page in use is not, and the
 // driver's mirror names the entry that maps it.
-import { DEV_MIRROR, DEV_PAGEMAP, DMIRROR, NR_PGMAPS, PAGE, PAGE_pgmap, PGMAP_ID_BASE, PG_locked, PG_lru, ZONE_DEVICE } from '../shm/layout.js';
+import { DEV_MIRROR, DMIRROR, PAGE, PAGE_pgmap, PG_locked, PG_lru, ZONE_DEVICE } from '../shm/layout.js';
 import { BASES, i32, page_base, sizes } from '../shm/machine.js';
 import type { Complain } from './swap_invariants.js';
+import { pgmap_live } from '../mm/memremap.js';
 
 /** device-private entries found by the sweep: pfn -> the (mm, addr) of each */
 export type DevRefs = Map<number, [number, number][]>;
@@ -37,7 +38,7 @@ export function check_device(bad: Complain, refs: DevRefs, lru: Set<number>): vo
     const maps = refs.get(pfn) ?? [];
     const count = i32[p + PAGE._count], mapcount = i32[p + PAGE._mapcount] + 1;
     if ((f & PG_lru) !== 0 || lru.has(pfn)) bad('I-DEV', `device pfn ${pfn} is on the LRU`);
-    if (pgmap <= PGMAP_ID_BASE || pgmap >= PGMAP_ID_BASE + NR_PGMAPS || i32[BASES.pgmaps + (pgmap - PGMAP_ID_BASE) * DEV_PAGEMAP.stride + DEV_PAGEMAP.live] !== 1) {
+    if (!pgmap_live(pgmap)) {
       bad('I-DEV', `device pfn ${pfn}: page->pgmap ${hex(pgmap)} is no registered dev_pagemap`);
     }
     if ((f & PG_locked) !== 0) bad('I-DEV', `device pfn ${pfn} is still locked at a quiescent point`);

@@ -1,7 +1,8 @@
 // C-LIVELOCK (kernel-notes 5.2; seed 004, E3): a CPU whose user access
-// faults at the same (mm, addr) R times in a row, each device fault failing
-// for a named reason, without the access ever completing is in a livelock: every fault "succeeds" (returns to retry)
-// and nothing moves. The kernel has no such detector (its soft-lockup
+// faults at the same (mm, addr) R times in a row, each device fault leaving
+// the same non-present pte, without the access ever completing is in a
+// livelock when a fault of the streak failed for a reason that repeats by
+// itself: every fault "succeeds" (returns to retry) and nothing moves. The kernel has no such detector (its soft-lockup
 // watchdog never fires: each fault returns to user mode); the model's
 // stops the run there with the reason counter the paths bumped last and the
 // references that keep the page from moving, and reports it as liveness.
@@ -12,18 +13,23 @@ import { current } from '../cpu/current.js';
 import { EVENTS } from '../cpu/events.js';
 import { OOPS_SOFTLOCKUP, fail } from './bug.js';
 import { is_swap_pte } from '../mm/pgtable.js';
-import { is_device_private_entry, is_migration_entry, pte_to_swp_entry, swp_offset } from '../mm/swapops.js';
-import { HMM_REASONS, HMM_REASON_CHECK, HMM_REASON_ISOLATE, HMM_REASON_NONE, HMM_REASON_STAT, hmm_reason } from '../mm/migrate_vma.js';
+import { is_device_private_entry, pte_to_swp_entry, swp_offset } from '../mm/swapops.js';
+import { HMM_REASONS, HMM_REASON_CHECK, HMM_REASON_ISOLATE, HMM_REASON_NONE, HMM_REASON_UNMAP, HMM_REASON_STAT, hmm_reason } from '../mm/migrate_vma.js';
 import { CPUSTAT } from '../shm/layout.js';
 
-/** device faults in a row that failed for one of the reasons below before the report (R, kernel-notes 5.2) */
+/** device faults in a row that left the pte as it was before the report or the statistic (R, kernel-notes 5.2) */
 export const LIVELOCK_R_DEVICE = 256;
 
-let streak_mm = 0, streak_addr = 0, streak = 0;
+/** the reasons that repeat by themselves: a streak holding one of them is a livelock (an unmap that cannot find a
+ *  device-private entry, 4.14's map_pte, fails the same way every time too) */
+const LIVELOCK_REASONS = (1 << HMM_REASON_CHECK) | (1 << HMM_REASON_ISOLATE) | (1 << HMM_REASON_UNMAP);
+
+/** the streak: (mm, addr, the non-present pte it keeps finding), its length, the reasons its faults noted */
+let streak_mm = 0, streak_addr = 0, streak_pte = 0, streak = 0, streak_reasons = 0;
 
 /** a CPU starts a run (a pooled worker runs one after another): no streak, no reason */
 export function livelock_attach(): void {
-  streak = 0; streak_mm = 0; streak_addr = 0;
+  streak = 0; streak_mm = 0; streak_addr = 0; streak_pte = 0; streak_reasons = 0;
   hmm_reason.last = HMM_REASON_NONE; hmm_reason.pfn = 0; hmm_reason.count = 0; hmm_reason.blockers = 0;
 }
 
@@ -38,27 +44,33 @@ export function livelock_fault_begin(): void {
 }
 
 /**
- * the fault at (mm, addr) returned and the access is retried. It counts in
- * the streak when a device fault left the page where it was for a reason
- * that repeats by itself (a pin seen by migrate_vma_check_page, a failed
- * isolation); a fault that waited, backed off a page lock another CPU holds
- * (that CPU makes progress), or lost the exact count test of
- * migrate_vma_pages to a waiter's reference (4.14's residual, kernel-notes 8
- * q.2: a statistic, hmm_move_eagain, never a failure) neither counts nor
- * ends the streak. At R the run stops with the report.
+ * the fault at (mm, addr) on the non-present pte `pte` (read from `slot`)
+ * returned and the access is retried. A device fault (pte a device-private
+ * entry) that left the pte exactly as it found it counts in the streak,
+ * whatever its reason; a pte that changed ends it. At R faults in a row the
+ * streak is a livelock (the run stops with the report) if one of its faults
+ * was rejected for a reason that repeats by itself (a pin seen by
+ * migrate_vma_check_page, a failed isolation, a mapping try_to_unmap cannot find); otherwise (a lost exact count
+ * test, a page lock another CPU held: 4.14's residual, kernel-notes 8 q.2)
+ * it is counted in hmm_residual_streaks and starts afresh: a statistic,
+ * never a failure.
  */
-export function livelock_fault_end(mm: number, addr: number, pte: number): void {
-  const r = hmm_reason.last;
-  if (r !== HMM_REASON_CHECK && r !== HMM_REASON_ISOLATE) return;
-  if (streak !== 0 && mm === streak_mm && addr === streak_addr) streak++;
-  else { streak_mm = mm; streak_addr = addr; streak = 1; }
-  if (streak >= LIVELOCK_R_DEVICE) livelock_report(mm, addr, is_swap_pte(pte) ? pte_to_swp_entry(pte) : 0);
+export function livelock_fault_end(mm: number, addr: number, pte: number, slot: number): void {
+  if (!is_swap_pte(pte) || !is_device_private_entry(pte_to_swp_entry(pte))) return; // not a device fault
+  if (slot === 0 || Atomics.load(i32, slot) !== pte) { streak = 0; return; } // the fault moved something
+  if (streak !== 0 && mm === streak_mm && addr === streak_addr && pte === streak_pte) streak++;
+  else { streak_mm = mm; streak_addr = addr; streak_pte = pte; streak = 1; streak_reasons = 0; }
+  streak_reasons |= 1 << hmm_reason.last;
+  if (streak < LIVELOCK_R_DEVICE) return;
+  if ((streak_reasons & LIVELOCK_REASONS) !== 0) livelock_report(mm, addr, pte_to_swp_entry(pte));
+  i32[current.stat + CPUSTAT.hmm_residual_streaks] += 1;
+  streak = 0;
 }
 
 const path_name = (cpu: number) => EVENTS[i32[percpu_base(cpu) + PERCPU.path]]?.name ?? '-';
 
 function livelock_report(mm: number, addr: number, entry: number): never {
-  const pfn = entry !== 0 && (is_device_private_entry(entry) || is_migration_entry(entry)) ? swp_offset(entry) : 0;
+  const pfn = swp_offset(entry);
   const reason = hmm_reason.last;
   const stat = HMM_REASON_STAT[reason];
   const lines = [`INFO: livelock: CPU#${current.cpu} retried the fault at mm#${mm} 0x${(addr >>> 0).toString(16)} ${streak} times without progress`,

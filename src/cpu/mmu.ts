@@ -7,7 +7,8 @@ import { CPUSTAT, MM, PERCPU } from '../shm/layout.js';
 import { i32, mm_base, phys_base, sizes } from '../shm/machine.js';
 import { E3, ERA } from '../shm/era.js';
 import { livelock_fault_begin, livelock_fault_end, livelock_progress } from '../check/livelock.js';
-import { BUG } from '../check/bug.js';
+import { OOPS_INVARIANT, fail } from '../check/bug.js';
+import { invariant_message } from '../check/rules.js';
 import { current } from './current.js';
 import { tlb_access_done } from './tlb.js';
 import { pgd_huge, pgd_huge_pfn, pgd_index, pte_index, pte_offset } from '../mm/pagewalk.js';
@@ -79,7 +80,7 @@ export function user_access(mm: number, addr: number, word: number, write: boole
       if (ERA.id === E3) livelock_fault_begin(); // C-LIVELOCK (seed 004)
       const r = do_page_fault(mm, addr, write);
       if (r !== ACCESS_OK) { mmu.status = r; return 0; }
-      if (ERA.id === E3) livelock_fault_end(mm, addr, pte);
+      if (ERA.id === E3) livelock_fault_end(mm, addr, pte, slot);
       continue;
     }
     const need = _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
@@ -116,7 +117,7 @@ function walk_object(pgd: number, addr: number): number {
   return table !== 0 ? pte_offset(table, addr) : pgd;
 }
 
-/** C-DEVMEM (kernel-notes 1.11): the MMU met a present pte naming a device pfn */
+/** model checker C-DEVMEM (kernel-notes 1.11): the MMU met a present pte naming a device pfn (the kernel has no such check: the access would hit whatever the address decodes to) */
 function devmem_access(mm: number, addr: number, pte: number): never {
-  BUG(`BUG: unable to handle kernel paging request at ${(addr >>> 0).toString(16).padStart(8, '0')}\nmmrace: access to unaddressable device memory: mm#${mm} pte 0x${(pte >>> 0).toString(16)} names device pfn ${pte_pfn(pte)}`, 0, mm, addr);
+  fail(OOPS_INVARIANT, invariant_message('C-DEVMEM', `access to unaddressable device memory: mm#${mm} 0x${(addr >>> 0).toString(16)} pte 0x${(pte >>> 0).toString(16)} names device pfn ${pte_pfn(pte)}`), pte_pfn(pte), mm, addr);
 }

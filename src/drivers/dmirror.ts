@@ -19,7 +19,8 @@ import { BASES, i32, phys_base } from '../shm/machine.js';
 import { CPUSTAT } from '../shm/layout.js';
 import { current } from '../cpu/current.js';
 import { EV_DEVICE_FAULT, EV_MIRROR_FAULT, trace_event } from '../cpu/events.js';
-import { BUG, BUG_ON } from '../check/bug.js';
+import { BUG, BUG_ON, OOPS_INVARIANT, fail } from '../check/bug.js';
+import { invariant_message } from '../check/rules.js';
 import { LC_DEVMEM, LC_MMAP_SEM } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { check_halt, cond_resched, controlled } from '../sync/preempt.js';
@@ -32,7 +33,7 @@ import { get_page } from '../mm/swap.js';
 import { dev_pfn_base, device_time, devm_memremap_pages, nr_dev_pages, pfn_is_device, register_pgmap_ops } from '../mm/memremap.js';
 import { VM_FAULT_MINOR, VM_FAULT_OOM } from '../mm/memory.js';
 import { migration_entry_wait } from '../mm/migrate.js';
-import { pte_offset_map_lock, pte_unmap_unlock } from '../mm/pagewalk.js';
+import { pte_offset, pte_table } from '../mm/pagewalk.js';
 import { is_swap_pte, pte_none, pte_present } from '../mm/pgtable.js';
 import { is_device_private_entry, is_migration_entry, pte_to_swp_entry } from '../mm/swapops.js';
 import {
@@ -52,7 +53,7 @@ const mirror_base = (pfn: number) => BASES.dev_mirror + dev_index(pfn) * DEV_MIR
 
 /** a copy's end that is RAM: the CPU may address it; a device pfn here is the C-DEVMEM oops */
 function ram_page(pfn: number): number {
-  if (pfn_is_device(pfn)) BUG(`BUG: unable to handle kernel paging request: mmrace: access to unaddressable device memory (pfn ${pfn}) in a CPU copy`, pfn);
+  if (pfn_is_device(pfn)) fail(OOPS_INVARIANT, invariant_message('C-DEVMEM', `access to unaddressable device memory (pfn ${pfn}) in a CPU copy`), pfn);
   return phys_base(pfn);
 }
 
@@ -67,8 +68,8 @@ export function dmirror_init(knobs: DmirrorKnobs = {}): number {
   i32[b + DMIRROR.lock] = 0;
   for (let k = 0; k < n; k++) {
     i32[BASES.dev_free + k] = dev_pfn_base() + n - 1 - k;
-    i32[BASES.dev_mirror + k * DEV_MIRROR.stride + DEV_MIRROR.mm] = 0;
-    i32[BASES.dev_mirror + k * DEV_MIRROR.stride + DEV_MIRROR.addr] = 0;
+    i32[mirror_base(dev_pfn_base() + k) + DEV_MIRROR.mm] = 0;
+    i32[mirror_base(dev_pfn_base() + k) + DEV_MIRROR.addr] = 0;
   }
   i32[b + DMIRROR.nr_free] = n;
   i32[b + DMIRROR.copy_delay_us] = knobs.copy_delay_us ?? 0;
@@ -205,7 +206,8 @@ export const MIRROR_MAPPED = 0, MIRROR_ON_DEVICE = 1, MIRROR_WAITED = 2, MIRROR_
  * mirrored; its own device-private entry is already there; a migration
  * entry is waited on as a CPU fault waits (migration_entry_wait, whose
  * reference is held across the wait), and the device replays later
- * (-EAGAIN). Takes mm's mmap_sem for read, then the PTL.
+ * (-EAGAIN). Takes mm's mmap_sem for read; reads the pte without the PTL
+ * (4.14's hmm walk), migration_entry_wait then takes it.
  */
 export function hmm_vma_fault(mm: number, addr: number): number {
   i32[current.stat + CPUSTAT.mirror_faults] += 1;
@@ -213,10 +215,10 @@ export function hmm_vma_fault(mm: number, addr: number): number {
   down_read(sem, LC_MMAP_SEM);
   let what = MIRROR_NONE;
   try {
-    const slot = pte_offset_map_lock(mm, addr);
-    if (slot < 0) return what;
-    const pte = Atomics.load(i32, slot);
-    pte_unmap_unlock(slot);
+    // hmm_vma_walk_pmd (4.14): pte_offset_map, no PTL: the pte is read once, unlocked (mmap_sem keeps the table)
+    const table = pte_table(mm, addr);
+    if (table === 0) return what;
+    const pte = Atomics.load(i32, pte_offset(table, addr));
     if (pte_present(pte)) what = MIRROR_MAPPED;
     else if (!pte_none(pte) && is_swap_pte(pte)) {
       const entry = pte_to_swp_entry(pte);

@@ -11,7 +11,6 @@
 import { DEV_PAGEMAP, DMIRROR, MEMORY_DEVICE_PRIVATE, NR_PGMAPS, PAGE, PAGE_pgmap, PGMAP_ID_BASE, ZONE_DEVICE } from '../shm/layout.js';
 import { BASES, i32, page_base, sizes } from '../shm/machine.js';
 import { BUG, BUG_ON } from '../check/bug.js';
-import { hex8 } from '../report/format.js';
 import { cond_resched } from '../sync/preempt.js';
 
 /** the first ZONE_DEVICE pfn: device pages follow RAM (kernel-notes 1.1) */
@@ -23,9 +22,12 @@ export const pfn_is_device = (pfn: number): boolean => pfn >= sizes.nr_pages && 
 /** is_zone_device_page: page_zonenum(page) == ZONE_DEVICE (a constant of the page) */
 export const is_zone_device_page = (pfn: number): boolean => i32[page_base(pfn) + PAGE.zone] === ZONE_DEVICE;
 
+/** a pgmap id or address as the oops prints it (8 hex digits; kept here: mm/ does not reach into report/) */
+const hex8 = (v: number) => (v >>> 0).toString(16).padStart(8, '0');
 const pgmap_base = (id: number) => BASES.pgmaps + (id - PGMAP_ID_BASE) * DEV_PAGEMAP.stride;
 /** a registered pgmap id */
-const pgmap_live = (id: number) => id > PGMAP_ID_BASE && id < PGMAP_ID_BASE + NR_PGMAPS && i32[pgmap_base(id) + DEV_PAGEMAP.live] === 1;
+/** is id a registered dev_pagemap? (page->pgmap checks, I-DEV too) */
+export const pgmap_live = (id: number) => id > PGMAP_ID_BASE && id < PGMAP_ID_BASE + NR_PGMAPS && i32[pgmap_base(id) + DEV_PAGEMAP.live] === 1;
 
 /**
  * page->pgmap, dereferenced: a value that is no registered dev_pagemap is
@@ -102,7 +104,7 @@ export function put_zone_device_private_page(pfn: number): void {
     const free = free_fns[pgmap_field(id, DEV_PAGEMAP.page_free)];
     if (!free) BUG(`mmrace: dev_pagemap ${hex8(id)} has no page_free callback in this thread`, pfn);
     free(pfn, pgmap_field(id, DEV_PAGEMAP.data));
-  } else BUG_ON(count <= 0, 'VM_BUG_ON_PAGE(page_ref_count(page) == 0): a device page lost its base reference', pfn);
+  } else BUG_ON(count <= 0, 'mmrace: device pfn count 0: a device page lost the reference its driver keeps (4.14 would free it as a RAM page)', pfn);
 }
 
 /**

@@ -61,10 +61,11 @@ export interface MigrateVmaOps {
 // Why the last device page this CPU tried to move stayed where it was: the
 // reason counter C-LIVELOCK names (kernel-notes 5.2). Model-only bookkeeping.
 export const HMM_REASONS = ['none', 'migrate_vma_check_page rejected a device-private page', 'device page failed isolation',
-  'migrate_page -EAGAIN in migrate_vma_pages (4.14\'s residual)', 'the page lock was taken (trylock failed)'] as const;
-export const HMM_REASON_NONE = 0, HMM_REASON_CHECK = 1, HMM_REASON_ISOLATE = 2, HMM_REASON_EAGAIN = 3, HMM_REASON_TRYLOCK = 4;
+  'migrate_page -EAGAIN in migrate_vma_pages (4.14\'s residual)', 'the page lock was taken (trylock failed)',
+  'try_to_unmap left a device page mapped (4.14\'s map_pte skips a device-private entry)'] as const;
+export const HMM_REASON_NONE = 0, HMM_REASON_CHECK = 1, HMM_REASON_ISOLATE = 2, HMM_REASON_EAGAIN = 3, HMM_REASON_TRYLOCK = 4, HMM_REASON_UNMAP = 5;
 /** the CPUSTAT counter each reason bumps (-1: none) */
-export const HMM_REASON_STAT = [-1, CPUSTAT.hmm_check_rejects, CPUSTAT.hmm_isolate_fails, CPUSTAT.hmm_move_eagain, -1];
+export const HMM_REASON_STAT = [-1, CPUSTAT.hmm_check_rejects, CPUSTAT.hmm_isolate_fails, CPUSTAT.hmm_move_eagain, -1, -1];
 /** last: the reason; blockers: a mask of the CPUs holding a migration_entry_wait reference on the page then; count: its count then */
 export const hmm_reason = { last: HMM_REASON_NONE, pfn: 0, count: 0, blockers: 0 };
 
@@ -96,19 +97,21 @@ const lru_managed = (page: number) => buggy(SW_ZONE_DEVICE_LRU) || !is_zone_devi
  */
 function migrate_vma_collect(m: MigrateVma): void {
   const mm = vma_field(m.vma, VMA.vm_mm);
+  // migrate_vma_collect_pmd (4.14): one PTL held across the ptes of a table; the range never crosses one
+  // (at most HELD_MAX pages) unless its end does, so a new table re-locks
+  let table = 0, ptl = 0;
   for (let addr = m.start; addr < m.end; addr += PAGE_SIZE) {
-    const table = pte_table(mm, addr);
-    let mpfn = 0;
-    if (table !== 0) {
-      const ptl = pte_lockptr(table);
-      const slot = pte_offset(table, addr);
-      spin_lock(ptl, LC_PTL);
-      mpfn = migrate_vma_collect_pte(m, mm, addr, slot);
-      spin_unlock(ptl);
+    const t = pte_table(mm, addr);
+    if (t !== table) {
+      if (ptl !== 0) spin_unlock(ptl);
+      table = t;
+      ptl = 0;
+      if (table !== 0) { ptl = pte_lockptr(table); spin_lock(ptl, LC_PTL); }
     }
     m.dst[m.npages] = 0;
-    m.src[m.npages++] = mpfn;
+    m.src[m.npages++] = table !== 0 ? migrate_vma_collect_pte(m, mm, addr, pte_offset(table, addr)) : 0;
   }
+  if (ptl !== 0) spin_unlock(ptl);
 }
 
 /** one pte of migrate_vma_collect_pmd (caller holds its PTL); returns its src entry */
@@ -260,6 +263,7 @@ function migrate_vma_unmap(m: MigrateVma): void {
     if (page_mapped(page)) {
       try_to_unmap(page, true); // TTU_MIGRATION | TTU_IGNORE_MLOCK | TTU_IGNORE_ACCESS
       if (!page_mapped(page) && migrate_vma_check_page(page)) continue;
+      if (page_mapped(page) && is_zone_device_page(page)) note_reason(HMM_REASON_UNMAP);
     } else if (migrate_vma_check_page(page)) continue;
     m.src[i] &= ~MIGRATE_PFN_MIGRATE;
     m.cpages--;
@@ -291,15 +295,13 @@ function migrate_page_states(newpage: number, page: number): void {
  * 4.14's migrate_page_move_mapping); the contents are the driver's to copy
  */
 function migrate_page_no_copy(mapping: number, newpage: number, page: number): number {
+  const rc = migrate_page_move_mapping(mapping, newpage, page, is_device_private_page(page) ? 1 : 0);
+  trace_event(EV_VMA_MOVE, page, newpage, page_count(page), rc);
+  if (rc !== 0) return rc;
+  // 4.14: the new page takes the old one's identity only once the move succeeded (no turning back from here)
   const n = page_base(newpage), o = page_base(page);
   i32[n + PAGE.index] = i32[o + PAGE.index];
   i32[n + PAGE.mapping] = i32[o + PAGE.mapping];
-  const rc = migrate_page_move_mapping(mapping, newpage, page, is_device_private_page(page) ? 1 : 0);
-  trace_event(EV_VMA_MOVE, page, newpage, page_count(page), rc);
-  if (rc !== 0) {
-    i32[n + PAGE.mapping] = 0;
-    return rc;
-  }
   migrate_page_states(newpage, page);
   return 0;
 }

@@ -39,7 +39,8 @@ function check_pte(slot: number, pfn: number, flags: number): boolean {
 /**
  * page_vma_mapped_walk: the slot of the pte that maps `pfn` in `vma` (as
  * check_pte decides), with its PTL taken (pvmw.ptl, pvmw.address), or -1.
- * Caller holds the page lock and the rmap lock of the walk.
+ * Caller holds the page lock and the rmap lock of the walk; the first look
+ * at the pte is unlocked (map_pte), check_pte's under the PTL.
  */
 export function page_vma_mapped_walk(pfn: number, vma: number, flags = 0): number {
   const addr = vma_address(pfn, vma);
@@ -47,6 +48,12 @@ export function page_vma_mapped_walk(pfn: number, vma: number, flags = 0): numbe
   const table = pte_table(vma_field(vma, VMA.vm_mm), addr);
   if (table === 0) return -1;
   const slot = pte_offset(table, addr);
+  // map_pte (4.14): an unlocked look first (no PVMW_SYNC in the model): a migration walk wants a swap pte, any
+  // other walk a present one, so a device-private entry is never found by a non-migration walk (try_to_unmap
+  // for migrate_vma_unmap); 4.19's "mm/rmap: map_pte() was not handling private ZONE_DEVICE page properly"
+  // (Aug 2018) let swap ptes through for device-private pages
+  const seen = Atomics.load(i32, slot);
+  if ((flags & PVMW_MIGRATION) !== 0 ? !is_swap_pte(seen) : !pte_present(seen)) return -1;
   const ptl = pte_lockptr(table);
   spin_lock(ptl, LC_PTL);
   if (!check_pte(slot, pfn, flags)) { spin_unlock(ptl); return -1; }

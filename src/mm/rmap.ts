@@ -4,7 +4,7 @@
 // i_mmap_lock, then each pte under its PTL. try_to_unmap, page_referenced
 // and remove_migration_ptes (migrate.ts) are all walks.
 import { ANON_VMA, IDALLOC, MM, PAGE, VMA } from '../shm/layout.js';
-import { BASES, as_base, av_base, i32, page_base, sizes, vma_base } from '../shm/machine.js';
+import { BASES, as_base, av_base, i32, mm_base, page_base, sizes, vma_base } from '../shm/machine.js';
 import { ListDesc, list_add, list_add_after, list_add_tail, list_del, list_empty } from '../shm/list.js';
 import { SW_ANON_VMA_LIST_HEAD, buggy } from '../shm/switches.js';
 import { E0, E4, ERA } from '../shm/era.js';
@@ -340,7 +340,7 @@ function try_to_unmap_one(pfn: number, vma: number, migration: boolean, ignore_r
     Atomics.store(i32, slot, swp_entry_to_pte(make_migration_entry(pfn, 0)));
     trace_event(EV_UNMAP_ONE, mm, addr, pfn, 0);
     // discard: as below (the model counts a device entry in anon_rss, kernel-notes 5.1 I-RSS)
-    Atomics.sub(i32, BASES.mms + mm * MM.stride + MM.anon_rss, 1);
+    Atomics.sub(i32, mm_base(mm) + MM.anon_rss, 1);
     page_remove_rmap(pfn);
     put_page(pfn);
     spin_unlock(ptl);

@@ -34,7 +34,7 @@ export function get_page_unless_zero(pfn: number): boolean {
 
 export function put_page(pfn: number): void {
   // 4.14: a device-private page's 2 -> 1 is its return to the driver (include/linux/mm.h put_page)
-  if (ERA.id === E3 && is_device_private_page(pfn)) { put_zone_device_private_page(pfn); return; }
+  if (ERA.id >= E3 && is_device_private_page(pfn)) { put_zone_device_private_page(pfn); return; }
   const old = Atomics.sub(i32, page_base(pfn) + PAGE._count, 1);
   BUG_ON(old <= 0, ERA.id >= E3 ? 'VM_BUG_ON_PAGE(page_ref_count(page) == 0) in put_page_testzero' : 'BUG_ON(atomic_read(&page->_count) == 0) in put_page_testzero', pfn);
   if (old === 1) __page_cache_release(pfn);

@@ -53,6 +53,7 @@ function device_line(r: RunReport): string | null {
   if (to_dev === 0 && faults === 0) return null;
   return `device memory: ${fmt_count(to_dev)} pages moved to the device, ${fmt_count(sum('dev_to_ram'))} back (round trips); ` +
     `${fmt_count(faults)} device faults, ${fmt_count(sum('dev_fault_retries'))} retried; check-page rejections ${sum('hmm_check_rejects')}, ` +
-    `isolation failures ${sum('hmm_isolate_fails')}; 4.14's residual (migrate_page -EAGAIN on a device page, a statistic) ${sum('hmm_move_eagain')}; ` +
+    `isolation failures ${sum('hmm_isolate_fails')}; 4.14's residual (migrate_page -EAGAIN on a device page, a statistic) ${sum('hmm_move_eagain')}, ` +
+    `residual streaks of R faults ${sum('hmm_residual_streaks')}; ` +
     `device's own faults ${fmt_count(sum('mirror_faults'))}`;
 }

@@ -10,7 +10,8 @@
 // overwritten); with the driver's devlru_note knob the run goes on to the
 // oops the lost pgmap causes. The other direction (a device page failing
 // isolation in migrate_vma_prepare, so it never moves back: a livelock of
-// the device fault) is behind the same switch. Fixed: every page's data
+// the device fault) is behind the same switch; the scenario stops at C-DEVLRU
+// first, so only test/devmem.test.ts shows it (scripted). Fixed: every page's data
 // survives any number of round trips (the user-data shadow), I-DEV and
 // I-LRU hold at the end, and the device's pool is complete when idle.
 import { PAGE_SIZE, WORDS_PER_PAGE } from '../shm/layout.js';

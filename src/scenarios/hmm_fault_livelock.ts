@@ -83,6 +83,7 @@ export const hmmFaultLivelock: Scenario = {
   description: 'migrate_vma_check_page gives device-private pages the generic extra-reference test; the mirror\'s ' +
     'migration_entry_wait reference (held across the wait in 4.14) fails it, the fault restores the page and faults again',
   expect_buggy: 'INFO: livelock: the user CPU retries the device fault R times (reason: migrate_vma_check_page rejected a device-private page)',
+  liveness: true,
   signature: /^INFO: livelock: CPU#\d+ retried the fault at mm#\d+ 0x[0-9a-f]+ \d+ times without progress\nmmrace: reason: migrate_vma_check_page rejected a device-private page/,
   sizes: { nr_pages: 256, nr_mm: 8, nr_vma: 32, nr_dev_pages: 16 },
   roles,

@@ -49,6 +49,8 @@ export interface Scenario {
    * prints its time as a note, not as a race against the 1 s goal
    */
   deterministic?: string;
+  /** optional (seed 004): the buggy failure is a livelock (outcome liveness), which then counts as reproduced with the signature */
+  liveness?: boolean;
   /** role of each CPU for a run on nr_cpus CPUs */
   roles(nr_cpus: number): string[];
   /** build the initial state (runs on the boot CPU before the workers start) */

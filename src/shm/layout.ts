@@ -294,6 +294,7 @@ export const CPUSTAT = defineStruct('cpustat', {
   hmm_move_eagain: 1, // migrate_vma_pages: migrate_page's exact count test failed (-EAGAIN): 4.14's residual, kernel-notes 8 q.2
   mirror_faults: 1, // the device's own faults on the range (hmm_vma_fault)
   anonmm_residuals: 1, // do_swap_page's early COW found the page exclusive and reused it at the clashing address (the seed's residual)
+  hmm_residual_streaks: 1, // C-LIVELOCK streaks of R device faults that left the pte as it was, none rejected as pinned or unisolatable (4.14's residual, a statistic)
 }, { padTo: 16 });
 
 /**
