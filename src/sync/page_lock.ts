@@ -78,7 +78,7 @@ export function lock_page(pfn: number): void {
 function might_sleep_memalloc(pfn: number, fn: string): void {
   const f = page_base(pfn) + PAGE.flags;
   const owner = (Atomics.load(i32, f) & PG_locked) !== 0 ? i32[page_base(pfn) + PAGE.owner_cpu] : 0;
-  const by = owner === 0 ? 'unlocked now' : owner === current.tag ? `held by CPU ${owner - 1} (itself)` : `held by CPU ${owner - 1}`;
+  const by = owner === 0 ? 'locked at the check, released since' : owner === current.tag ? `held by CPU ${owner - 1} (itself)` : `held by CPU ${owner - 1}`;
   fail(OOPS_INVARIANT, `mmrace: C-ASYNC: async migration might sleep: ${fn}(${lock_class_name(LC_PAGE_LOCK)} (page lock of pfn ${pfn}), ${by}) in a PF_MEMALLOC MIGRATE_ASYNC section of ${current.comm}/${current.cpu + 1}`, pfn);
 }
 
