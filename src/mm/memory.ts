@@ -84,7 +84,7 @@ export function check_anonmm_pte(mm: number, slot: number, ptl: number, addr: nu
  * page, whose C-ANONMM and I-ANONMM findings are then this residual's, not
  * a failure. Caller holds the PTL.
  */
-function note_swapin_reuse(mm: number, slot: number, page: number, addr: number): void {
+export function note_swapin_reuse(mm: number, slot: number, page: number, addr: number): void {
   const pte = Atomics.load(i32, slot);
   if (!pte_present(pte) || pte_pfn(pte) !== page || anonmm_check(page, mm, addr) === null) return;
   i32[page_base(page) + PAGE.anonmm_residual] = 1;
@@ -230,8 +230,12 @@ function do_no_page(mm: number, vma: number, addr: number, table: number, write:
   }
 }
 
-/** do_wp_page's last decision on this CPU: true if it reused the page (read at once by do_swap_page's early COW) */
+/** do_wp_page's last decision on this CPU: true if it reused the page (read at once by the early COWs of do_swap_page and unuse_process) */
 let wp_reused = false;
+/** before an early COW through handle_mm_fault (swapoff's make_page_exclusive): forget the last decision */
+export function early_cow_begin(): void { wp_reused = false; }
+/** after it: did do_wp_page reuse the page instead of copying it (the seed's residual)? */
+export const early_cow_reused = (): boolean => wp_reused;
 
 /**
  * do_wp_page: write fault on a present read-only pte. Entered with the PTL

@@ -30,7 +30,7 @@ import { flush_tlb_page } from '../cpu/tlb.js';
 import { mremap_moved_anon_rmap } from './rmap_anonmm.js';
 import { is_vm_hugetlb_page, pgd_huge, pgd_huge_pfn } from './hugetlb.js';
 import { make_page_exclusive } from './mremap.js';
-import { check_anonmm_pte } from './memory.js';
+import { check_anonmm_pte, early_cow_begin, early_cow_reused, note_swapin_reuse } from './memory.js';
 
 export const SWP_USED = 1, SWP_WRITEOK = 2;
 export const SWAP_MAP_MAX = 0x7fff, SWAP_MAP_BAD = 0x8000;
@@ -394,13 +394,19 @@ function unuse_process(mm: number, entry: number, page: number): number {
     if (foundaddr === 0) return 0;
     const addr = foundaddr - 1;
     // switch:swapin-no-early-cow (seed 003, unuse_process hunk)
+    let cow = false;
     if (!buggy(SW_SWAPIN_NO_EARLY_COW) && mremap_moved_anon_rmap(page, addr)) {
       trace_event(EV_EARLY_COW, mm, addr, page, COW_UNUSE_CLASH);
       i32[current.stat + CPUSTAT.early_cows] += 1;
+      early_cow_begin();
       ret = make_page_exclusive(vma, addr);
+      cow = true;
     }
     const table = pte_table(mm, addr);
     spin_lock(ptl, LC_PTL);
+    // the seed's residual, on swapoff's path as on do_swap_page's: the other mapper went away between
+    // the clash test and the write fault, so do_wp_page reused the page where its index does not point
+    if (cow && early_cow_reused()) note_swapin_reuse(mm, pte_offset(table, addr), page, addr);
     check_anonmm_pte(mm, pte_offset(table, addr), ptl, addr); // C-ANONMM
     spin_unlock(ptl);
   } finally {
