@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { boot, parent } from './helpers.js';
-import { E0, E2, E3, ERA, ERAS, MAX_SWAPFILES, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, parse_era } from '../src/shm/era.js';
-import { SWITCHES, SwitchError, bugs_mask } from '../src/shm/switches.js';
+import { E0, E1, E2, E3, E4, ERA, ERAS, MAX_SWAPFILES, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, parse_era } from '../src/shm/era.js';
+import { SWITCHES, SwitchError, bugs_mask, switch_by_name } from '../src/shm/switches.js';
 import { swap_guard_intact, swap_info_base } from '../src/mm/swapfile.js';
 import { is_migration_entry, swp_entry } from '../src/mm/swapops.js';
 import { pte_lockptr, pte_table } from '../src/mm/pagewalk.js';
@@ -67,15 +67,25 @@ describe('switches and eras', () => {
 
   it("2.6.18's own pre-patch line (no swap-entry recheck) is on in every E2 run but its scenario's fixed one", () => {
     const on = (p: 'buggy' | 'fixed', sw: string[]) => bugs_mask(p, sw, [], E2);
-    expect(on('fixed', ['anon-vma-list-head'])).toMatchObject({ names: [], baseline: ['swapin-no-entry-recheck'] });
-    expect(on('buggy', ['anon-vma-list-head'])).toMatchObject({ names: ['anon-vma-list-head'], baseline: ['swapin-no-entry-recheck'] });
-    expect(on('fixed', ['swapin-no-entry-recheck'])).toMatchObject({ names: [], baseline: [], mask: 0 });
+    expect(on('fixed', ['anon-vma-list-head'])).toMatchObject({ names: [], baseline: ['swapin-no-entry-recheck', 'swapin-swapoff-race'] });
+    expect(on('buggy', ['anon-vma-list-head'])).toMatchObject({ names: ['anon-vma-list-head'], baseline: ['swapin-no-entry-recheck', 'swapin-swapoff-race'] });
+    expect(on('fixed', ['swapin-no-entry-recheck'])).toMatchObject({ names: [], baseline: ['swapin-swapoff-race'] });
+  });
+
+  it("5.14's swap device reference is off in every era as released; a scenario's also_fixed turns it on in its fixed run only", () => {
+    const race = switch_by_name('swapin-swapoff-race')!;
+    for (const e of [E0, E1, E2, E3, E4]) expect(bugs_mask('fixed', [], [], e).baseline).toContain('swapin-swapoff-race');
+    const fixed = bugs_mask('fixed', ['swapin-no-entry-recheck'], [], E2, ['swapin-swapoff-race']);
+    expect(fixed).toMatchObject({ names: [], baseline: [], mask: 0 });
+    const buggy = bugs_mask('buggy', ['swapin-no-entry-recheck'], [], E2, ['swapin-swapoff-race']);
+    expect(buggy.mask & race.bit).toBe(race.bit); // the buggy run keeps the era's line
+    expect(() => bugs_mask('fixed', [], [], E2, ['no-such-switch'])).toThrow(/unknown switch/);
   });
 
   it('every built-in scenario declares eras its switches exist in', () => {
     for (const s of SCENARIOS) {
       const eras = s.eras ?? [E2];
-      for (const e of eras) expect(() => bugs_mask('buggy', s.switches, [], e), s.name).not.toThrow();
+      for (const e of eras) expect(() => bugs_mask('buggy', s.switches, [], e, s.also_fixed), s.name).not.toThrow();
     }
   });
 

@@ -49,9 +49,11 @@ export interface EventDef {
 // seed 003 (E0): the last argument of EV_MOVE_ONE_PAGE, EV_EARLY_COW and EV_HUGETLB
 export const MOVE_MOVED = 0, MOVE_EAGAIN = 1, MOVE_NO_PTE = 2, MOVE_RMAP_REDONE = 3;
 const MOVE_ONE_PAGE_WHAT = ['moved', 'shared anon page: -EAGAIN', 'no pte', 'moved, rmap redone (no COW)'];
-export const COW_MREMAP = 0, COW_SWAPIN_CLASH = 1, COW_SWAPIN_WRITE = 2, COW_UNUSE_CLASH = 3, COW_SWAPIN_REUSED = 4;
+export const COW_MREMAP = 0, COW_SWAPIN_CLASH = 1, COW_SWAPIN_WRITE = 2, COW_UNUSE_CLASH = 3, COW_SWAPIN_REUSED = 4, COW_WP_BACKED_OUT = 5, COW_WP_NOMEM = 6;
 const EARLY_COW_WHY = ['make_page_exclusive (mremap)', 'do_swap_page: address clash', 'do_swap_page: write to a shared page', 'unuse_process: address clash',
-  'do_swap_page: do_wp_page reused the page, exclusive by now, at the clashing address (the seed\'s residual race: unreachable by rmap)'];
+  'do_wp_page reused the page, exclusive by now, at the clashing address (the seed\'s residual race: unreachable by rmap)',
+  'do_wp_page backed out without a copy (pte_same failed: another CPU\'s access set the accessed bit meanwhile) and the page stays at the clashing address (the seed\'s residual race: unreachable by rmap)',
+  'do_wp_page could not allocate the copy (VM_FAULT_OOM) and the page stays at the clashing address (the seed\'s residual: unreachable by rmap)'];
 export const HUGETLB_MAPPED = 0, HUGETLB_UNMAPPED = 1, HUGETLB_ENTRY_GONE = 2;
 const HUGETLB_WHAT = ['mapped', 'unmapped', 'entry gone: run leaked'];
 

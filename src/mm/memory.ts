@@ -3,11 +3,11 @@
 // is always re-checked under its PTL before it is changed.
 import { CPUSTAT, GLOBALS, MM, PAGE, PAGE_SIZE, PG_dirty, PG_locked, PG_uptodate, PG_writeback, VMA, WORDS_PER_PAGE } from '../shm/layout.js';
 import { BASES, i32, mm_base, page_base, phys_base, vma_base } from '../shm/machine.js';
-import { SW_MIGRATION_READ_AS_BOOL, SW_SWAPIN_NO_EARLY_COW, SW_SWAPIN_NO_ENTRY_RECHECK, SW_SWAP_FAULT_ON_MIGRATION_ENTRY, buggy } from '../shm/switches.js';
+import { SW_MIGRATION_READ_AS_BOOL, SW_SWAPIN_NO_EARLY_COW, SW_SWAPIN_NO_ENTRY_RECHECK, SW_SWAPIN_SWAPOFF_RACE, SW_SWAP_FAULT_ON_MIGRATION_ENTRY, buggy } from '../shm/switches.js';
 import { E0, E1, E2, E3, E4, ERA } from '../shm/era.js';
 import { current } from '../cpu/current.js';
 import {
-  COW_SWAPIN_CLASH, COW_SWAPIN_REUSED, COW_SWAPIN_WRITE, EV_ANON_PAGE, EV_COPY_MIGRATION_ENTRY, EV_EARLY_COW, EV_NO_PAGE, EV_SWAPIN_MAP, EV_SWAPIN_RETRY, EV_COPY_PTE_RANGE, EV_FAULT, EV_GUP, EV_SWAP_PAGE, EV_WP_PAGE, EV_ZAP, trace_event,
+  COW_SWAPIN_CLASH, COW_SWAPIN_REUSED, COW_SWAPIN_WRITE, COW_WP_BACKED_OUT, COW_WP_NOMEM, EV_ANON_PAGE, EV_COPY_MIGRATION_ENTRY, EV_EARLY_COW, EV_NO_PAGE, EV_SWAPIN_MAP, EV_SWAPIN_RETRY, EV_COPY_PTE_RANGE, EV_FAULT, EV_GUP, EV_SWAP_PAGE, EV_WP_PAGE, EV_ZAP, trace_event,
 } from '../cpu/events.js';
 import { flush_tlb_page } from '../cpu/tlb.js';
 import { OOPS_ERROR, OOPS_INTERNAL, OOPS_INVARIANT, fail } from '../check/bug.js';
@@ -33,7 +33,7 @@ import { get_page, lru_cache_add_active, mark_page_accessed, put_page } from './
 import { NOPAGE_OOM, NOPAGE_SIGBUS, filemap_nopage, mapping_truncate_count } from './filemap.js';
 import { anon_vma_prepare, page_add_anon_rmap, page_add_file_rmap, page_add_new_anon_rmap, page_dup_rmap, page_remove_rmap, ptep_clear_flush, set_page_dirty } from './rmap.js';
 import { migration_entry_wait } from './migrate.js';
-import { can_share_swap_page, free_swap_and_cache, page_swapcount, swap_duplicate, swap_free, vm_swap_full } from './swapfile.js';
+import { can_share_swap_page, free_swap_and_cache, get_swap_device, page_swapcount, put_swap_device, swap_duplicate, swap_free, vm_swap_full } from './swapfile.js';
 import { delete_from_swap_cache, lookup_swap_cache, read_swap_cache_async } from './swap_state.js';
 import { find_vma, mmlist_add } from './mmap.js';
 import { anonmm_check, mremap_moved_anon_rmap } from './rmap_anonmm.js';
@@ -85,11 +85,12 @@ export function check_anonmm_pte(mm: number, slot: number, ptl: number, addr: nu
  * a failure. Caller holds the PTL.
  */
 export function note_swapin_reuse(mm: number, slot: number, page: number, addr: number): void {
+  if (wp_outcome === WP_COPIED || wp_outcome === WP_NONE) return; // a copy is checked as itself
   const pte = Atomics.load(i32, slot);
   if (!pte_present(pte) || pte_pfn(pte) !== page || anonmm_check(page, mm, addr) === null) return;
   i32[page_base(page) + PAGE.anonmm_residual] = 1;
   i32[current.stat + CPUSTAT.anonmm_residuals] += 1;
-  trace_event(EV_EARLY_COW, mm, addr, page, COW_SWAPIN_REUSED);
+  trace_event(EV_EARLY_COW, mm, addr, page, wp_outcome === WP_REUSED ? COW_SWAPIN_REUSED : wp_outcome === WP_BACKED_OUT ? COW_WP_BACKED_OUT : COW_WP_NOMEM);
 }
 
 /** handle_mm_fault: caller holds mmap_sem for read */
@@ -113,7 +114,13 @@ function handle_pte_fault(mm: number, vma: number, addr: number, table: number, 
   }
   const ptl = pte_lockptr(table);
   spin_lock(ptl, LC_PTL);
-  if (Atomics.load(i32, slot) !== entry) { spin_unlock(ptl); return VM_FAULT_MINOR; }
+  if (Atomics.load(i32, slot) !== entry) {
+    spin_unlock(ptl);
+    // 2.6.6 (E0) reads the pte under page_table_lock, so an accessed/dirty bit another CPU's access set before
+    // the lock is simply seen: read it again (make_page_exclusive's one fault must reach do_wp_page)
+    if (ERA.id === E0 && ((Atomics.load(i32, slot) ^ entry) & ~(_PAGE_ACCESSED | _PAGE_DIRTY)) === 0) return handle_pte_fault(mm, vma, addr, table, write);
+    return VM_FAULT_MINOR;
+  }
   if (write && !pte_write(entry)) return do_wp_page(mm, vma, addr, table, entry); // drops ptl
   // ptep_set_access_flags: only A/D can change under us (hardware), never W
   Atomics.or(i32, slot, _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0));
@@ -230,12 +237,17 @@ function do_no_page(mm: number, vma: number, addr: number, table: number, write:
   }
 }
 
-/** do_wp_page's last decision on this CPU: true if it reused the page (read at once by the early COWs of do_swap_page and unuse_process) */
-let wp_reused = false;
-/** before an early COW through handle_mm_fault (swapoff's make_page_exclusive): forget the last decision */
-export function early_cow_begin(): void { wp_reused = false; }
-/** after it: did do_wp_page reuse the page instead of copying it (the seed's residual)? */
-export const early_cow_reused = (): boolean => wp_reused;
+/**
+ * do_wp_page's last outcome on this CPU, read at once by the early COWs of
+ * do_swap_page and unuse_process: each of these but WP_COPIED leaves the
+ * page where it was (the seed's residual when that address clashes)
+ */
+const WP_NONE = 0, WP_COPIED = 1, WP_REUSED = 2, WP_BACKED_OUT = 3, WP_NOMEM = 4;
+let wp_outcome = WP_NONE;
+/** before an early COW through handle_mm_fault (swapoff's make_page_exclusive): forget the last outcome */
+export function early_cow_begin(): void { wp_outcome = WP_NONE; }
+/** after it: did do_wp_page leave the page in place (reused, backed out on pte_same, or no memory for the copy)? */
+export const early_cow_left_page = (): boolean => wp_outcome !== WP_NONE && wp_outcome !== WP_COPIED;
 
 /**
  * do_wp_page: write fault on a present read-only pte. Entered with the PTL
@@ -253,7 +265,7 @@ function do_wp_page(mm: number, vma: number, addr: number, table: number, orig: 
     reuse = can_share_swap_page(old, page_mapcount(old));
     unlock_page(old);
   }
-  wp_reused = reuse;
+  wp_outcome = reuse ? WP_REUSED : WP_BACKED_OUT; // WP_COPIED once the copy is in the pte
   if (reuse) {
     Atomics.or(i32, slot, _PAGE_ACCESSED | _PAGE_DIRTY | ((vma_field(vma, VMA.vm_flags) & VM_WRITE) !== 0 ? _PAGE_RW : 0));
     trace_event(EV_WP_PAGE, mm, addr, old, 0);
@@ -263,9 +275,9 @@ function do_wp_page(mm: number, vma: number, addr: number, table: number, orig: 
   get_page(old);
   spin_unlock(ptl);
   i32[current.stat + CPUSTAT.cow] += 1;
-  if (anon_vma_prepare(vma) !== 0) { put_page(old); return VM_FAULT_OOM; }
+  if (anon_vma_prepare(vma) !== 0) { put_page(old); wp_outcome = WP_NOMEM; return VM_FAULT_OOM; }
   const newpage = alloc_page();
-  if (newpage === 0) { put_page(old); return VM_FAULT_OOM; }
+  if (newpage === 0) { put_page(old); wp_outcome = WP_NOMEM; return VM_FAULT_OOM; }
   copy_user_highpage(newpage, old);
   spin_lock(ptl, LC_PTL);
   let drop = newpage;
@@ -282,6 +294,7 @@ function do_wp_page(mm: number, vma: number, addr: number, table: number, orig: 
     lru_cache_add_active(newpage);
     page_add_new_anon_rmap(newpage, vma, addr);
     Atomics.store(i32, slot, entry);
+    wp_outcome = WP_COPIED;
     trace_event(EV_WP_PAGE, mm, addr, old, newpage);
     drop = zero ? 0 : old; // the old pte's reference
     // C-ANONMM of the copy (a reused page keeps the pte it had: do_swap_page's early COW checks that one)
@@ -330,6 +343,18 @@ function do_swap_page(mm: number, vma: number, addr: number, table: number, orig
     print_bad_pte(mm, addr, orig);
     return VM_FAULT_SIGBUS;
   }
+  // switch:swapin-swapoff-race (5.14's do_swap_page hunk): hold the device for the whole fault, so no swapoff
+  // and swapon can pass under it and give this entry value to another page
+  if (buggy(SW_SWAPIN_SWAPOFF_RACE)) return do_swap_page_entry(mm, vma, addr, table, orig, entry, write);
+  const si = get_swap_device(entry);
+  if (si === -1) return VM_FAULT_MINOR; // swapoff took the device: our pte no longer holds this entry
+  const r = do_swap_page_entry(mm, vma, addr, table, orig, entry, write);
+  if (si >= 0) put_swap_device(si);
+  return r;
+}
+
+/** do_swap_page's swap entry: look it up or read it, lock the page, recheck, map (caller holds mmap_sem for read) */
+function do_swap_page_entry(mm: number, vma: number, addr: number, table: number, orig: number, entry: number, write: boolean): number {
   const ptl = pte_lockptr(table);
   const slot = pte_offset(table, addr);
   let ret = VM_FAULT_MINOR;
@@ -389,9 +414,11 @@ function do_swap_page(mm: number, vma: number, addr: number, table: number, orig
       if (!write_access) i32[current.stat + CPUSTAT.early_cows] += 1;
       const r = do_wp_page(mm, vma, addr, table, pte); // drops the PTL
       spin_lock(ptl, LC_PTL);
-      // The seed's residual race: the other mapper copied the page away (its own write fault) after our
-      // page_add_anon_rmap, so do_wp_page found it exclusive and reused it at the clashing address
-      if (!write_access && wp_reused) note_swapin_reuse(mm, slot, page, addr);
+      // The seed's residual race: do_wp_page left the page at the clashing address. Either the other mapper
+      // copied it away (its own write fault) after our page_add_anon_rmap, so it was exclusive and reused, or
+      // the pte changed before do_wp_page took the PTL again (another CPU's access set the accessed bit), so it
+      // backed out, or the copy found no memory (a write to a shared page that clashes meets the same)
+      note_swapin_reuse(mm, slot, page, addr);
       check_anonmm_pte(mm, slot, ptl, addr);
       spin_unlock(ptl);
       return r === VM_FAULT_OOM ? VM_FAULT_OOM : ret;

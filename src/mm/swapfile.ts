@@ -4,14 +4,14 @@
 // entries alone: those carry a pfn, not a swap slot, and hold no count.
 import { CPUSTAT, MM, MMLIST, PAGE_SIZE, PG_dirty, PG_reserved, PG_writeback, SWAPPER_SPACE, SWAP_GUARD_CANARY, SWAP_INFO, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG, VMA } from '../shm/layout.js';
 import { BASES, i32, mm_base, vma_base } from '../shm/machine.js';
-import { SW_SWAPIN_NO_EARLY_COW, SW_SWAPON_TYPE_RANGE, SW_SWAP_COUNT_ON_MIGRATION_ENTRY, SW_UNUSE_PROCESS_HUGETLB, buggy } from '../shm/switches.js';
+import { SW_SWAPIN_NO_EARLY_COW, SW_SWAPIN_SWAPOFF_RACE, SW_SWAPON_TYPE_RANGE, SW_SWAP_COUNT_ON_MIGRATION_ENTRY, SW_UNUSE_PROCESS_HUGETLB, buggy } from '../shm/switches.js';
 import { OOPS_ERROR, fail } from '../check/bug.js';
 import { out_of_bounds } from '../check/bounds.js';
 import { LC_MMAP_SEM, LC_MMLIST, LC_PTL, LC_SWAP } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { down_read, down_read_trylock, up_read } from '../sync/rwsem.js';
 import { lock_page, unlock_page, trylock_page, wait_on_page_locked, wait_on_page_writeback } from '../sync/page_lock.js';
-import { cond_resched } from '../sync/preempt.js';
+import { cond_resched, cpu_relax } from '../sync/preempt.js';
 import { COW_UNUSE_CLASH, EV_EARLY_COW, EV_UNUSE_PTE, trace_event } from '../cpu/events.js';
 import { current } from '../cpu/current.js';
 import { is_migration_entry, pte_to_swp_entry, swp_entry, swp_entry_to_pte, swp_offset, swp_type } from './swapops.js';
@@ -30,7 +30,7 @@ import { flush_tlb_page } from '../cpu/tlb.js';
 import { mremap_moved_anon_rmap } from './rmap_anonmm.js';
 import { is_vm_hugetlb_page, pgd_huge, pgd_huge_pfn } from './hugetlb.js';
 import { make_page_exclusive } from './mremap.js';
-import { check_anonmm_pte, early_cow_begin, early_cow_reused, note_swapin_reuse } from './memory.js';
+import { check_anonmm_pte, early_cow_begin, early_cow_left_page, note_swapin_reuse } from './memory.js';
 
 export const SWP_USED = 1, SWP_WRITEOK = 2;
 export const SWAP_MAP_MAX = 0x7fff, SWAP_MAP_BAD = 0x8000;
@@ -119,6 +119,34 @@ export function swap_free(entry: number): void {
   const type = swap_info_get(entry);
   swap_entry_free(type, swp_offset(entry));
   spin_unlock(swap_lock());
+}
+
+/** si->users killed by swapoff: no get_swap_device succeeds until the next swapon */
+const SWAP_USERS_DEAD = 1 << 30;
+
+/**
+ * get_swap_device (5.14): hold entry's device against swapoff for the whole
+ * of a fault (percpu_ref_tryget_live on si->users). Returns the type, -1 if
+ * swapoff has killed the device (the caller backs out: its pte has changed),
+ * or -2 if no device backs the entry at all (the caller goes on without a
+ * reference and the era's own checks report it). No lock: the ref is atomic.
+ * The whole of swapoff and swapon cannot pass under a fault that holds it.
+ */
+export function get_swap_device(entry: number): number {
+  const type = swp_type(entry);
+  if (type >= nr_swapfiles()) return -2; // a device switched off keeps its killed ref until the next swapon
+  const users = swap_info_base(type) + SWAP_INFO.users;
+  for (let v = Atomics.load(i32, users); ;) {
+    if ((v & SWAP_USERS_DEAD) !== 0) return -1;
+    const was = Atomics.compareExchange(i32, users, v, v + 1);
+    if (was === v) return type;
+    v = was;
+  }
+}
+
+/** put_swap_device: the fault is done with the device */
+export function put_swap_device(type: number): void {
+  Atomics.sub(i32, swap_info_base(type) + SWAP_INFO.users, 1);
 }
 
 /** swap_duplicate: one more pte refers to this entry; 1 on success */
@@ -247,6 +275,7 @@ export function sys_swapon(slots: number, prio: number): number {
   i32[p + SWAP_INFO.highest_bit] = slots - 1;
   i32[p + SWAP_INFO.cluster_next] = 1;
   i32[p + SWAP_INFO.flags] = SWP_USED | SWP_WRITEOK;
+  Atomics.store(i32, p + SWAP_INFO.users, 0); // percpu_ref_resurrect: faults may hold the device again
   Atomics.add(i32, BASES.swapg + SWAPG.nr_swap_pages, slots - 1);
   i32[BASES.swapg + SWAPG.total_swap_pages] += slots - 1;
   // insert into swap_list by priority (highest first)
@@ -404,9 +433,12 @@ function unuse_process(mm: number, entry: number, page: number): number {
     }
     const table = pte_table(mm, addr);
     spin_lock(ptl, LC_PTL);
-    // the seed's residual, on swapoff's path as on do_swap_page's: the other mapper went away between
-    // the clash test and the write fault, so do_wp_page reused the page where its index does not point
-    if (cow && early_cow_reused()) note_swapin_reuse(mm, pte_offset(table, addr), page, addr);
+    // the seed's residual, on swapoff's path as on do_swap_page's: make_page_exclusive is one
+    // handle_mm_fault, and do_wp_page may leave the page where its index does not point: with swapoff
+    // holding the page lock it never reuses it, but it backs out if the pte changed before it took the PTL
+    // again (the mm's own thread read the page and set the accessed bit), or finds no memory for the copy;
+    // the seed does not try again ("in general may not succeed")
+    if (cow && early_cow_left_page()) note_swapin_reuse(mm, pte_offset(table, addr), page, addr);
     check_anonmm_pte(mm, pte_offset(table, addr), ptl, addr); // C-ANONMM
     spin_unlock(ptl);
   } finally {
@@ -513,6 +545,15 @@ export function sys_swapoff(type: number): number {
     i32[p + SWAP_INFO.flags] |= SWP_WRITEOK;
     spin_unlock(swap_lock());
     return err;
+  }
+  // switch:swapin-swapoff-race (5.14's swapoff hunk): kill si->users and wait for the faults that hold the
+  // device; only then may it go, and a swapon give its entry values out again
+  if (!buggy(SW_SWAPIN_SWAPOFF_RACE)) {
+    spin_unlock(swap_lock());
+    const users = p + SWAP_INFO.users;
+    Atomics.or(i32, users, SWAP_USERS_DEAD); // percpu_ref_kill
+    while (Atomics.load(i32, users) !== SWAP_USERS_DEAD) { cond_resched(); cpu_relax(); } // wait_for_completion(&p->comp)
+    spin_lock(swap_lock(), LC_SWAP);
   }
   i32[p + SWAP_INFO.flags] = 0;
   i32[p + SWAP_INFO.max] = 0;

@@ -314,6 +314,7 @@ export const mremapSwapinClash: Scenario = {
   title: 'a child mremaps a swapped-out shared range; swap-in maps the page at an address that clashes with page->index',
   patch: PATCH,
   switches: ['swapin-no-early-cow'],
+  also_fixed: ['swapin-swapoff-race'], // the admin's swapoff/swapon cycling meets it under a fault
   eras: [E0],
   description: 'each round the parent forks a child and swaps the shared range out; the child mremaps it A -> B and touches it at B while the parent touches it at A (an admin CPU cycles swapoff/swapon, whose unuse_process meets the same clash); the fixed swap-in copies a clashing page at once (do_swap_page / unuse_process early COW)',
   expect_buggy: 'mmrace: invariant C-ANONMM: a swapped-in pte is unreachable by rmap (page->index is the other mm\'s address)',
@@ -459,6 +460,7 @@ export const swapoffHugetlb: Scenario = {
   title: 'swapoff walks a hugetlb vma as if it had pte tables: "bad pmd", and the huge mapping is cleared',
   patch: PATCH,
   switches: ['unuse-process-hugetlb'],
+  also_fixed: ['swapin-swapoff-race'], // the admin's swapoff/swapon cycling meets it under a fault
   eras: [E0],
   description: 'a process with a hugetlb vma and swapped-out anon pages; an admin cycles swapoff/swapon. The buggy unuse_process takes the huge pgd entry for a page table (pmd_bad: "bad pmd", pmd_clear); the fixed one skips is_vm_hugetlb_page vmas',
   expect_buggy: 'mm/swapfile.c:480: bad pmd xxxxx0e7. (pfn << 12 | _PAGE_PSE | 0x67; an error printk, which ends the run; the cleared entry would leave the hugetlb user a SIGBUS and its run leaked, I-HUGE)',
@@ -508,6 +510,7 @@ export const e0FamilyStress: Scenario = {
   title: 'E0 under load: fork, mremap of shared and swapped pages, reclaim, swap-in and swapoff together (no switch: the fixed kernel must hold)',
   patch: PATCH,
   switches: [],
+  also_fixed: ['swapin-swapoff-race'], // the admin's swapoff/swapon cycling meets it under a fault
   eras: [E0],
   description: 'the parent mremaps its region A <-> B and checks its data; children fork, read, mremap their own copy, store and check; reclaim swaps the family out and an admin cycles swapoff/swapon; every early COW path of seed 003 runs',
   expect_buggy: '(no switch) run it with --protocol fixed --expect clean',

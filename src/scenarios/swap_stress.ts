@@ -51,6 +51,7 @@ export const swapStress: Scenario = {
   title: 'reclaim, swap-in, fork, migration and swapoff together (no switch: the fixed kernel must hold)',
   patch: '000_f600569768ae13bb',
   switches: ['swapin-no-entry-recheck'],
+  also_fixed: ['swapin-swapoff-race'], // the admin's swapoff/swapon cycling meets it under a fault
   description: 'the swap side of seed 000 under load, with every checker armed',
   expect_buggy: '(rarely) user data: a stale page mapped after swapoff/swapon reused its entry; run it with --protocol fixed --expect clean',
   signature: /^user data: (lost write|wrong data)/,

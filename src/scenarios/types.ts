@@ -23,6 +23,13 @@ export interface Scenario {
   patch: string;
   /** bug switches turned on by --protocol buggy */
   switches: string[];
+  /**
+   * optional: baseline switches (a later kernel's fix, off in the era as
+   * released) that this scenario's fixed run turns off too, because its load
+   * meets their races as well (e.g. swapoff cycling meets swapin-swapoff-race);
+   * the buggy run leaves them at the era's baseline. Printed by `mmrace list`
+   */
+  also_fixed?: string[];
   /** the eras (src/shm/era.ts, E0..E4 as 0..4) this scenario runs in, the default first; absent: [E2].
    *  --era may pick another only where the scenario lists more than one */
   eras?: number[];

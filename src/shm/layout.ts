@@ -393,6 +393,9 @@ export const SWAP_INFO = defineStruct('swap_info', {
   highest_bit: 1,
   cluster_next: 1,
   next: 1, // next type on swap_list, -1 = end
+  // 5.14's si->users (a percpu_ref there, one word here): faults holding the device (get_swap_device);
+  // SWAP_USERS_DEAD once swapoff has killed it, 0 again at swapon. Atomics only, no lock
+  users: 1,
 }, { padTo: 16 });
 
 /** swap globals: swap_lock and the device list; swapper_space (the swap cache) */

@@ -42,6 +42,8 @@ export const SW_UNUSE_PROCESS_HUGETLB = 1 << 15;
 export const SW_HMM_WAIT_REF_LIVELOCK = 1 << 16;
 export const SW_ZONE_DEVICE_LRU = 1 << 17;
 export const SW_EXCHANGE_BUSY_UNLOCK = 1 << 18;
+// a later kernel's fix that swapoff-cycling loads meet in every era (issue 12)
+export const SW_SWAPIN_SWAPOFF_RACE = 1 << 19;
 
 export const SWITCHES: readonly SwitchInfo[] = [
   { bit: SW_ANON_VMA_LIST_HEAD, name: 'anon-vma-list-head', patch: '000_f600569768ae13bb',
@@ -94,21 +96,27 @@ export const SWITCHES: readonly SwitchInfo[] = [
   { bit: SW_EXCHANGE_BUSY_UNLOCK, name: 'exchange-busy-unlock', patch: '002_19ad3c618e26d64a',
     what: 'a bug in the RFC itself, found by the model (not a hunk the seed fixes): unmap_and_exchange\'s new -EBUSY writeback path (async, sync-light) does `goto out_unlock`, a label past unlock_page(to_page), so to_page stays locked for good; fixed: unlock both',
     eras: [E4] },
+  { bit: SW_SWAPIN_SWAPOFF_RACE, name: 'swapin-swapoff-race', patch: '5.14 do_swap_page (get_swap_device)',
+    what: 'do_swap_page holds no reference on the swap device, so a whole swapoff and swapon can pass under one fault; the same entry value, given out again, passes pte_same: the back-out reads VM_FAULT_OOM (the task is killed), or a stale page is mapped. 5.14 takes get_swap_device for the fault and swapoff waits for it',
+    eras: [E0, E1, E2, E3, E4], baseline_in: [E0, E1, E2, E3, E4] },
 ];
 
 /**
  * The switches a run turns on: the scenario's own for the buggy protocol,
  * plus any extra by name (`names`), and the era's baseline: pre-patch lines
  * its kernel shipped with because the fix came later (kernel-notes 7), on in
- * every run of that era unless the run's scenario is about the switch and
- * runs the fixed protocol. A switch outside the run's era is refused.
+ * every run of that era unless the run's scenario is about the switch (or
+ * names it in `also_fixed`) and runs the fixed protocol. A switch outside
+ * the run's era is refused.
  */
-export function bugs_mask(protocol: 'buggy' | 'fixed', scenarioSwitches: readonly string[], extra: readonly string[] = [], era = E2): { mask: number; names: string[]; baseline: string[] } {
+export function bugs_mask(protocol: 'buggy' | 'fixed', scenarioSwitches: readonly string[], extra: readonly string[] = [], era = E2, alsoFixed: readonly string[] = []): { mask: number; names: string[]; baseline: string[] } {
   const names = protocol === 'buggy' ? [...scenarioSwitches] : [];
   for (const n of extra) if (!names.includes(n)) names.push(n);
-  const baseline = SWITCHES.filter((s) => s.baseline_in?.includes(era) && !names.includes(s.name) && !(protocol === 'fixed' && scenarioSwitches.includes(s.name))).map((s) => s.name);
+  // a scenario's fixed run also carries the later fixes it names (Scenario.also_fixed); its buggy run leaves them at the baseline
+  const off = (n: string) => protocol === 'fixed' && (scenarioSwitches.includes(n) || alsoFixed.includes(n));
+  const baseline = SWITCHES.filter((s) => s.baseline_in?.includes(era) && !names.includes(s.name) && !off(s.name)).map((s) => s.name);
   let mask = 0;
-  for (const n of [...scenarioSwitches, ...names]) {
+  for (const n of [...scenarioSwitches, ...alsoFixed, ...names]) {
     const s = switch_by_name(n);
     if (!s) throw new SwitchError(`unknown switch '${n}' (known: ${SWITCHES.map((x) => x.name).join(', ')})`);
     if (!s.eras.includes(era)) throw new SwitchError(`switch '${n}' is not in ${era_label(era)}: it exists in ${s.eras.map(era_label).join(', ')}`);
