@@ -14,6 +14,7 @@ import { RunResult, run_free } from '../src/exec/free_run.js';
 import { HMM_FAULT_KNOBS, hmm_fault_livelock_with } from '../src/scenarios/hmm_fault_livelock.js';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { SCENARIOS } from '../src/scenarios/registry.js';
 import { cpustat_base, i32, percpu_base } from '../src/shm/machine.js';
 import { CPUSTAT, PERCPU, WORDS_PER_PAGE } from '../src/shm/layout.js';
@@ -149,6 +150,11 @@ describe('hmm-fault-livelock: two threads of the program fault on the device pag
     const again = await ex.run({ ...base('buggy'), seed, strategy: { name: 'replay', segments: segments_of(b.switches), first: b.first_cpu } });
     expect(again.diverged).toBe(0);
     expect(again.run.oops?.text).toBe(text);
+    // the CLI on the same walk (explore's first iteration has this seed): liveness is exit 3, the same report
+    const cli = spawnSync(process.execPath, ['dist/src/cli.js', 'explore', sc.name, '--protocol', 'buggy', '--cpus', '2', '--ops', '2',
+      '--strategy', 'random', '--max-steps', '80000', '--iterations', '1'], { encoding: 'utf8' });
+    expect(cli.status, cli.stderr).toBe(3);
+    expect(cli.stdout).toContain(text.split('\nCall Trace:')[0]);
     // the fixed protocol, the same seed: the waiter's reference still costs rounds at migrate_vma_pages (4.14's
     // residual, counted), but no page is ever "pinned" and both threads' accesses complete
     const f = await ex.run({ ...base('fixed'), seed, strategy });
