@@ -65,8 +65,9 @@ export function livelock_fault_begin(): void {
  * streak, whatever its reason; a pte that changed otherwise ends it. At R faults in a row the
  * streak is a livelock (the run stops with the report) if one of its faults
  * was rejected for a reason that repeats by itself (a pin seen by
- * migrate_vma_check_page, a failed isolation, a mapping try_to_unmap cannot find); otherwise (a lost exact count
- * test, a page lock another CPU held: 4.14's residual, kernel-notes 8 q.2)
+ * migrate_vma_check_page, a failed isolation, a second mapping try_to_unmap cannot find); otherwise (a lost exact
+ * count test, a page lock another CPU held, our own entry left by a collect whose trylock lost: 4.14's residual,
+ * kernel-notes 8 q.2)
  * it is counted in hmm_residual_streaks and starts afresh: a statistic,
  * never a failure. Any other non-present pte (a swap or migration entry)
  * left as it was LIVELOCK_R times in a row is a livelock, whatever the reason.
@@ -140,7 +141,7 @@ function livelock_report(mm: number, addr: number, entry: number): never {
     if (held.length) refs.push(`migration_entry_wait's get_page_unless_zero, held by ${held.join(', ')}`);
     if (collecting.length) refs.push(`a concurrent migrate_vma's own reference (collect's, or a new page's until its finalize drops it), held by ${collecting.join(', ')}`);
     lines.push(`mmrace: at the last rejection, pfn ${hmm_reason.pfn} had count ${hmm_reason.count}; ` +
-      (refs.length ? `the reference that blocks it: ${refs.join('; ')}` : 'no CPU held a migration_entry_wait reference on it'));
+      (refs.length ? `the reference that blocks it: ${refs.join('; ')}` : 'no other CPU was noted holding a reference on it'));
     for (const h of [...held, ...collecting]) if (!cpus.includes(h)) cpus.push(h);
   }
   lines.push(`mmrace: CPUs in the loop: ${cpus.join(', ')}`);
