@@ -8,6 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { device_micro, micro } from './micro.js';
+import { device_load } from './device.js';
 import { scaling } from './scenario.js';
 import { first_failure, first_failure_options, first_failure_table, raced } from './first_failure.js';
 import { pingpong, sched } from './sched.js';
@@ -45,6 +46,11 @@ page cache vs the anon fault (same run): lookup ${f(lookup / anon, 2)}x, file fa
   const dev = await device_micro(quick ? 100 : 500);
   for (const r of dev) console.log(`\n${r.name}: ${f(r.ns_per_op)} ns, ${f(r.ops_per_s, 0)} round trips/s (± ${f(r.rme)} %)`);
   figures.device_micro = dev;
+  // seed 004 under load: the fixed scenarios' round trips/s on real workers
+  const load = await device_load(quick ? 1000 : 3000);
+  console.log('\n| seed 004, fixed, free-running | DMA µs | CPUs | device round trips/s | residual -EAGAIN/s | outcome |\n|---|---:|---:|---:|---:|---|');
+  for (const r of load) console.log(`| ${r.scenario} | ${r.dma_us} | ${r.cpus} | ${f(r.round_trips_per_s, 0)} | ${f(r.residual_eagain_per_s, 0)} | ${r.outcome} |`);
+  figures.device_load = load;
 }
 
 if (parts.includes('exchange')) {

@@ -18,6 +18,11 @@ import { device_private_entry_to_page, is_device_private_entry, is_write_device_
 import { dev_pfn_base, is_device_private_page, is_zone_device_page } from '../src/mm/memremap.js';
 import { dmirror_init, dmirror_migrate_to_device, dmirror_nr_free, devmem_base } from '../src/drivers/dmirror.js';
 import { page_count, page_mapcount } from '../src/mm/mm_types.js';
+import { LIVELOCK_R, LIVELOCK_R_DEVICE, livelock_attach, livelock_fault_begin, livelock_fault_end, livelock_progress } from '../src/check/livelock.js';
+import { HMM_REASON_CHECK, HMM_REASON_EAGAIN, HMM_REASON_NONE, hmm_reason } from '../src/mm/migrate_vma.js';
+import { cpustat_base } from '../src/shm/machine.js';
+import { CPUSTAT } from '../src/shm/layout.js';
+import { SWP_MIGRATION_WRITE, swp_entry_to_pte } from '../src/mm/swapops.js';
 
 const DEV = 16;
 function e3(bugs = 0, knobs = {}) {
@@ -140,3 +145,61 @@ describe('device memory (E3)', () => {
   });
 });
 
+
+// C-LIVELOCK's two thresholds (kernel-notes 5.2), on the detector itself: the MMU calls livelock_fault_end after
+// each fault that returned with the access still to retry, with the pte it found and the slot it read it from
+describe('C-LIVELOCK thresholds (kernel-notes 5.2)', () => {
+  /** a slot holding pte, and the MMU's call after a fault that left it there (a fresh streak for this thread) */
+  function detector(pte_of: (pfn: number) => number) {
+    const { mm, slot, pfn } = e3();
+    livelock_attach();
+    const s = slot(1), page = pfn(1), pte = pte_of(page);
+    i32[s] = pte;
+    const fault = (reason = HMM_REASON_NONE) => { livelock_fault_begin(); hmm_reason.last = reason; livelock_fault_end(mm, BASE + 4096, pte, s); };
+    return { mm, s, page, pte, fault };
+  }
+  /** a migration entry of pfn, as another CPU's migration leaves it while it holds the page lock */
+  const migration_pte = (pfn: number) => swp_entry_to_pte(swp_entry(SWP_MIGRATION_WRITE, pfn));
+
+  it('a fault that leaves the same migration entry 10000 times in a row is a livelock, whatever its reason; the 9999th is not', () => {
+    const t = detector(migration_pte);
+    for (let k = 1; k < LIVELOCK_R; k++) t.fault();
+    expect(read_oops()).toBeNull();
+    expect(() => t.fault()).toThrow(KernelBug);
+    const o = read_oops()!;
+    expect(o.kind).toBe(OOPS_SOFTLOCKUP);
+    expect(o.text).toMatch(new RegExp(`^INFO: livelock: CPU#0 retried the fault at mm#${t.mm} 0x21000 10000 times without progress\\n` +
+      `mmrace: reason: none recorded; every fault left the pte 0x[0-9a-f]+ \\(a migration entry of pfn ${t.page}\\) as it found it`));
+  });
+
+  it('a completed access, a changed pte or a device fault in between starts the count afresh', () => {
+    const t = detector(migration_pte);
+    for (let k = 1; k < LIVELOCK_R; k++) t.fault();
+    livelock_progress(); // the access completed
+    for (let k = 1; k < LIVELOCK_R; k++) t.fault();
+    const was = i32[t.s];
+    i32[t.s] = 0; // the fault mapped something (the slot no longer holds the pte it found)
+    t.fault();
+    i32[t.s] = was;
+    for (let k = 1; k < LIVELOCK_R; k++) t.fault();
+    livelock_fault_end(t.mm, BASE + 4096, swp_entry_to_pte(make_device_private_entry(dev_pfn_base(), 1)), 0); // a device fault elsewhere
+    for (let k = 1; k < LIVELOCK_R; k++) t.fault();
+    expect(read_oops()).toBeNull();
+  });
+
+  it('device faults: 256 that each left the same device page, one rejected as pinned, are a livelock; 256 lost only to the residual are a statistic', () => {
+    const t = detector(() => swp_entry_to_pte(make_device_private_entry(dev_pfn_base() + 2, 1)));
+    const dpage = dev_pfn_base() + 2;
+    for (let k = 1; k < LIVELOCK_R_DEVICE; k++) t.fault(HMM_REASON_EAGAIN);
+    t.fault(HMM_REASON_EAGAIN);
+    expect(read_oops()).toBeNull();
+    expect(i32[cpustat_base(0) + CPUSTAT.hmm_residual_streaks]).toBe(1);
+    // another CPU's fault on the same device page is under way when ours returns: its migration entry, not progress
+    t.fault(HMM_REASON_CHECK);
+    i32[t.s] = migration_pte(dpage);
+    for (let k = 2; k < LIVELOCK_R_DEVICE; k++) t.fault();
+    expect(read_oops()).toBeNull();
+    expect(() => t.fault()).toThrow(KernelBug);
+    expect(read_oops()!.text).toMatch(/^INFO: livelock: CPU#0 retried the fault at mm#\d+ 0x21000 256 times without progress\nmmrace: reason: migrate_vma_check_page rejected a device-private page \(hmm_check_rejects 0 on this CPU\); the last fault's: none/);
+  });
+});

@@ -62,25 +62,47 @@ export interface MigrateVmaOps {
 // reason counter C-LIVELOCK names (kernel-notes 5.2). Model-only bookkeeping.
 export const HMM_REASONS = ['none', 'migrate_vma_check_page rejected a device-private page', 'device page failed isolation',
   'migrate_page -EAGAIN in migrate_vma_pages (4.14\'s residual)', 'the page lock was taken (trylock failed)',
-  'try_to_unmap left a device page mapped (4.14\'s map_pte skips a device-private entry)'] as const;
+  'try_to_unmap left a device page mapped (4.14\'s map_pte skips a device-private entry)',
+  'try_to_unmap left a device page mapped by the entry collect did not replace (its trylock lost to another CPU; 4.14\'s map_pte)'] as const;
 export const HMM_REASON_NONE = 0, HMM_REASON_CHECK = 1, HMM_REASON_ISOLATE = 2, HMM_REASON_EAGAIN = 3, HMM_REASON_TRYLOCK = 4, HMM_REASON_UNMAP = 5;
+export const HMM_REASON_UNMAP_OWN = 6; // h13
 /** the CPUSTAT counter each reason bumps (-1: none) */
-export const HMM_REASON_STAT = [-1, CPUSTAT.hmm_check_rejects, CPUSTAT.hmm_isolate_fails, CPUSTAT.hmm_move_eagain, -1, -1];
-/** last: the reason; blockers: a mask of the CPUs holding a migration_entry_wait reference on the page then; count: its count then */
-export const hmm_reason = { last: HMM_REASON_NONE, pfn: 0, count: 0, blockers: 0 };
+export const HMM_REASON_STAT = [-1, CPUSTAT.hmm_check_rejects, CPUSTAT.hmm_isolate_fails, CPUSTAT.hmm_move_eagain, -1, -1, -1];
+/** last: the reason; blockers: a mask of the CPUs holding a migration_entry_wait reference on the page then;
+ *  collectors: of the other CPUs whose concurrent migrate_vma held a reference on it (not locked by them); count: its count then */
+export const hmm_reason = { last: HMM_REASON_NONE, pfn: 0, count: 0, blockers: 0, collectors: 0 };
 
-/** note who holds a waiter's reference on the page that was just rejected (only on a rejection: a scan of the CPUs) */
+/** note who holds a waiter's or another migrate_vma's reference on the page that was just rejected (only on a rejection: a scan of the CPUs) */
 function note_blockers(page: number): void {
-  let mask = 0;
-  for (let c = 0; c < sizes.nr_cpus; c++) if (i32[percpu_base(c) + PERCPU.wait_ref] === page) mask |= 1 << c;
+  let mask = 0, cmask = 0;
+  for (let c = 0; c < sizes.nr_cpus; c++) {
+    if (i32[percpu_base(c) + PERCPU.wait_ref] === page) mask |= 1 << c;
+    if (c !== current.cpu && i32[percpu_base(c) + PERCPU.migrate_ref] === page) cmask |= 1 << c;
+  }
   hmm_reason.pfn = page;
   hmm_reason.count = page_count(page);
   hmm_reason.blockers = mask;
+  hmm_reason.collectors = cmask;
 }
 function note_reason(r: number): void {
   hmm_reason.last = r;
   const f = HMM_REASON_STAT[r];
   if (f >= 0) i32[current.stat + f] += 1;
+}
+
+/**
+ * model (h13), for the C-LIVELOCK reason: does page i's own address still
+ * hold the page's device-private entry (collect could not lock the page, so
+ * left the entry for try_to_unmap, which 4.14's map_pte cannot find)? A
+ * failure then depends on the CPU that held the lock, and does not repeat by
+ * itself as a second mapping (after fork) does. An unlocked peek (mmap_sem
+ * held keeps the table)
+ */
+function own_entry(m: MigrateVma, i: number, page: number): boolean {
+  const addr = m.start + i * PAGE_SIZE, table = pte_table(vma_field(m.vma, VMA.vm_mm), addr);
+  if (table === 0) return false;
+  const pte = Atomics.load(i32, pte_offset(table, addr));
+  return is_swap_pte(pte) && is_device_private_entry(pte_to_swp_entry(pte)) && device_private_entry_to_page(pte_to_swp_entry(pte)) === page;
 }
 
 /**
@@ -133,6 +155,9 @@ function migrate_vma_collect_pte(m: MigrateVma, mm: number, addr: number, slot: 
     mpfn = migrate_pfn(page) | MIGRATE_PFN_MIGRATE | (pte_write(pte) ? MIGRATE_PFN_WRITE : 0);
   }
   if (page === 0 || i32[page_base(page) + PAGE.mapping] === 0) return 0;
+  // model (h13): the page this migration holds a reference on, for the C-LIVELOCK report (noted before the
+  // reference is taken: trylock_page is a preemption point; another CPU can only be rejected on it while we do not lock it)
+  i32[current.pcpu + PERCPU.migrate_ref] = page;
   // By getting a reference on the page we pin it and that blocks any kind of migration
   get_page(page);
   m.cpages++;
@@ -194,6 +219,7 @@ function migrate_vma_prepare(m: MigrateVma): void {
         if (is_zone_device_page(page)) note_reason(HMM_REASON_TRYLOCK);
         m.src[i] = 0;
         m.cpages--;
+        i32[current.pcpu + PERCPU.migrate_ref] = 0; // model: collect's reference goes now
         put_page(page);
         continue;
       }
@@ -263,7 +289,7 @@ function migrate_vma_unmap(m: MigrateVma): void {
     if (page_mapped(page)) {
       try_to_unmap(page, true); // TTU_MIGRATION | TTU_IGNORE_MLOCK | TTU_IGNORE_ACCESS
       if (!page_mapped(page) && migrate_vma_check_page(page)) continue;
-      if (page_mapped(page) && is_zone_device_page(page)) note_reason(HMM_REASON_UNMAP);
+      if (page_mapped(page) && is_zone_device_page(page)) note_reason(own_entry(m, i, page) ? HMM_REASON_UNMAP_OWN : HMM_REASON_UNMAP);
     } else if (migrate_vma_check_page(page)) continue;
     m.src[i] &= ~MIGRATE_PFN_MIGRATE;
     m.cpages--;
@@ -353,6 +379,7 @@ function migrate_vma_finalize(m: MigrateVma): void {
     if (lru_managed(page)) putback_lru_page(page);
     else put_page(page);
     if (newpage !== page) {
+      i32[current.pcpu + PERCPU.migrate_ref] = newpage; // model: our reference on the new page outlives its lock
       unlock_page(newpage);
       if (lru_managed(newpage)) putback_lru_page(newpage);
       else put_page(newpage);
@@ -375,22 +402,26 @@ export function migrate_vma(ops: MigrateVmaOps, vma: number, start: number, end:
   m.vma = vma; m.start = start; m.end = end; m.npages = 0; m.cpages = 0;
   m.src.fill(0); m.dst.fill(0);
   hmm_reason.last = HMM_REASON_NONE;
-  migrate_vma_collect(m);
-  if (m.cpages === 0) return m;
-  // Lock and isolate page
-  migrate_vma_prepare(m);
-  if (m.cpages === 0) return m;
-  // Unmap pages
-  migrate_vma_unmap(m);
-  if (m.cpages === 0) return m;
-  // the driver allocates the destination pages and copies: it may fail for some (dst 0)
-  ops.alloc_and_copy(m, priv);
-  // This is where the page identity switches
-  migrate_vma_pages(m);
-  ops.finalize_and_map(m, priv);
-  // Unlock and remap pages
-  migrate_vma_finalize(m);
-  return m;
+  try {
+    migrate_vma_collect(m);
+    if (m.cpages === 0) return m;
+    // Lock and isolate page
+    migrate_vma_prepare(m);
+    if (m.cpages === 0) return m;
+    // Unmap pages
+    migrate_vma_unmap(m);
+    if (m.cpages === 0) return m;
+    // the driver allocates the destination pages and copies: it may fail for some (dst 0)
+    ops.alloc_and_copy(m, priv);
+    // This is where the page identity switches
+    migrate_vma_pages(m);
+    ops.finalize_and_map(m, priv);
+    // Unlock and remap pages
+    migrate_vma_finalize(m);
+    return m;
+  } finally {
+    i32[current.pcpu + PERCPU.migrate_ref] = 0; // model (h13): every reference this migration took is dropped
+  }
 }
 
 /** after migrate_vma: did page i move? */

@@ -236,6 +236,8 @@ export const PERCPU = defineStruct('percpu', {
   op_path: 1, // path of the operation under way (its first set_path), 0 = none yet
   // seed 004 (E3)
   wait_ref: 1, // model: pfn this CPU holds a migration_entry_wait reference on (0 = none), for the livelock report
+  // h13 (session 22, seed 004)
+  migrate_ref: 1, // model: pfn this CPU's migrate_vma holds a reference on (collect's, or a new page's until finalize drops it; 0 = none), for the livelock report
 }, { padTo: 16 });
 
 export const CPU_IDLE = 0;
