@@ -1,0 +1,138 @@
+// Bounded exhaustive exploration (issue 14 item 1): every schedule with at
+// most K preemptions, with sleep sets. K=2 must find the orphaned migration
+// entry under the buggy protocol and complete clean under the fixed one (2
+// CPUs, one operation each, on test/fixtures/orphan_small.mjs: the built-in
+// family's 32 pages and 6 siblings make ~730 schedules at K=1 and some 260k
+// at K=2, beyond a test); the failure is saved and replays exactly; the
+// reduction must reach the same outcomes and final states as the unpruned
+// enumeration; a run must be a function of its decisions; a checkpoint must
+// resume to the totals of one uninterrupted search; a budget stop must say
+// the result is not complete.
+import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ControlledExecutor, ControlledRun } from '../src/exec/controlled.js';
+import { dependent, exhaustive, footprint } from '../src/search/exhaustive.js';
+import { failure_signature } from '../src/search/schedule.js';
+import { load_module } from '../src/scenarios/registry.js';
+import { PP_EXIT, PP_LOCK_ACQUIRE, PP_LOCK_ACQUIRE_READ, PP_LOCK_RELEASE, PP_PTE_READ, PP_RESCHED, PP_WAIT } from '../src/sync/preempt.js';
+import { mmrace, root, tmp } from './cli_helpers.js';
+
+const SMALL = join(root, 'test/fixtures/orphan_small.mjs');
+const ABBA = join(root, 'test/fixtures/abba_locks.mjs');
+const ORPHAN = /BUG_ON\(!PageLocked\(p\)\) in migration_entry_to_page/;
+
+const ex = new ControlledExecutor();
+afterAll(async () => { await ex.close(); });
+
+async function base_of(path: string, protocol: 'buggy' | 'fixed') {
+  const url = pathToFileURL(path).href;
+  return { scenario: await load_module(url, path), scenarioImport: url, scenarioAsTyped: path, protocol, cpus: 2, seed: 1, ops: 1, max_steps: 100_000, watchdog_ms: 10_000 };
+}
+
+/** a run's final state as the CPUs saw it: outcome and each CPU's events, without the global sequence numbers an order of independent steps changes */
+const final_state = (r: ControlledRun) => failure_signature(r.run) + '|' +
+  r.event_log.map((l) => l.split('\n').slice(1).map((x) => x.split(' ').slice(1).join(' ')).join(';')).join('||');
+
+const json = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
+
+describe('the steps\' footprints', () => {
+  const p = (kind: number, object: number) => ({ kind, object });
+  it('write-lock steps on different words commute, on one word they do not', () => {
+    expect(dependent(footprint(p(PP_LOCK_ACQUIRE, 10), p(PP_LOCK_ACQUIRE, 11)), footprint(p(PP_LOCK_ACQUIRE, 20), p(PP_LOCK_ACQUIRE, 21)))).toBe(false);
+    expect(dependent(footprint(p(PP_LOCK_ACQUIRE, 10), null), footprint(p(PP_LOCK_ACQUIRE, 20), null))).toBe(true); // an unknown end
+    expect(dependent(footprint(p(PP_LOCK_ACQUIRE, 10), p(PP_LOCK_ACQUIRE, 11)), footprint(p(PP_LOCK_ACQUIRE, 10), p(PP_LOCK_ACQUIRE, 21)))).toBe(true);
+  });
+  it('a step that releases a lock touches it; an unlocked read, a read acquire, a wait, cond_resched or a first step commutes with nothing', () => {
+    const release = footprint(p(PP_LOCK_ACQUIRE, 10), p(PP_LOCK_RELEASE, 11));
+    expect(dependent(release, footprint(p(PP_LOCK_ACQUIRE, 11), p(PP_LOCK_ACQUIRE, 5)))).toBe(true);
+    expect(dependent(release, footprint(p(PP_LOCK_ACQUIRE, 20), p(PP_LOCK_ACQUIRE, 21)))).toBe(false);
+    expect(dependent(footprint(p(PP_LOCK_ACQUIRE, 10), p(PP_EXIT, -1)), footprint(p(PP_LOCK_ACQUIRE, 20), p(PP_EXIT, -1)))).toBe(false);
+    const lock = footprint(p(PP_LOCK_ACQUIRE, 20), p(PP_LOCK_ACQUIRE, 21));
+    for (const other of [p(PP_PTE_READ, 5), p(PP_LOCK_ACQUIRE_READ, 30), p(PP_WAIT, 31), p(PP_RESCHED, -1), null]) {
+      expect(dependent(lock, footprint(other, p(PP_LOCK_ACQUIRE, 1)))).toBe(true);
+    }
+  });
+});
+
+describe('exhaustive search', () => {
+  it('a run is a function of its decisions: the same choices twice make the same trail and the same events', async () => {
+    const base = await base_of(SMALL, 'buggy');
+    const o = { ...base, strategy: { name: 'exhaustive' as const, first: 1, choices: [1, 1, 1, 1, 1, 0, 0, 0, 0, 1] } };
+    const a = await ex.run(o), b = await ex.run(o);
+    expect(a.trail!.length).toBeGreaterThan(20);
+    expect(b.trail).toEqual(a.trail);
+    expect(b.event_log).toEqual(a.event_log);
+    expect(a.trail!.slice(0, 10).map((d) => d.next)).toEqual(o.strategy.choices);
+  }, 60_000);
+
+  it('the reduction reaches the same outcomes and final states as every schedule within the bound (abba-locks and orphan-small, K=2)', async () => {
+    for (const [path, K] of [[ABBA, 2], [SMALL, 1]] as const) {
+      const base = await base_of(path, 'buggy');
+      const seen: Record<string, { states: Set<string>; fails: Set<string>; schedules: number }> = {};
+      for (const reduction of [false, true]) {
+        const states = new Set<string>(), fails = new Set<string>();
+        const r = await exhaustive(ex, {
+          base, preemptions: K, reduction, keep_going: true,
+          on_run: (run, counted) => { if (!counted) return; states.add(final_state(run)); if (run.run.outcome !== 'clean') fails.add(failure_signature(run.run)); },
+        });
+        expect(r.complete).toBe(true);
+        seen[String(reduction)] = { states, fails, schedules: r.schedules };
+      }
+      expect([...seen.true.fails].sort()).toEqual([...seen.false.fails].sort());
+      expect([...seen.true.states].sort()).toEqual([...seen.false.states].sort());
+      expect(seen.true.schedules).toBeLessThanOrEqual(seen.false.schedules);
+    }
+    // abba-locks deadlocks only with a preemption between a CPU's two acquisitions
+  }, 240_000);
+
+  it('K=2 finds the orphaned migration entry (buggy), saved and replayable; the fixed protocol completes clean', () => {
+    const d = tmp();
+    const sched = join(d, 'orphan.schedule.json');
+    const j = join(d, 'buggy.json');
+    const b = mmrace('explore', SMALL, '--strategy', 'exhaustive', '--preemptions', '2', '--protocol', 'buggy', '--out', sched, '--json', j);
+    expect(b.code, b.err).toBe(1);
+    expect(b.out).toMatch(ORPHAN);
+    expect(b.out).toMatch(/^failure: schedule \d+ of K=2 \(2 preemptions\): bug: BUG_ON/m);
+    const bj = json(j);
+    expect(bj).toMatchObject({ schema: 'mmrace.exhaustive/1', complete: false, stopped: 'failure', first_failure: { k: 2, preemptions: 2, saved: sched } });
+    expect(bj.rounds.map((r: { k: number; failures: number }) => [r.k, r.failures])).toEqual([[0, 0], [1, 0], [2, 1]]); // none with fewer preemptions
+    expect(json(sched).found_by).toMatchObject({ name: 'exhaustive', k: 2 });
+    const rp = mmrace('replay', sched, '--module', SMALL, '--verify');
+    expect(rp.out).toMatch(/replay: followed the schedule exactly/);
+    expect(rp.out).toMatch(/replay: the recorded failure, with the recorded splat, word for word/);
+    expect(rp.out).toMatch(/--verify: replayed twice: identical decisions, splat and per-CPU event logs/);
+
+    const jf = join(d, 'fixed.json');
+    const f = mmrace('explore', SMALL, '--strategy', 'exhaustive', '--preemptions', '2', '--protocol', 'fixed', '--json', jf, '--expect', 'clean');
+    expect(f.code, f.out + f.err).toBe(0);
+    const fj = json(jf);
+    expect(f.out).toContain(`complete: all ${fj.schedules} schedules with <= 2 preemptions explored, 0 failures`);
+    expect(fj).toMatchObject({ complete: true, failures: 0, stopped: null });
+    expect(fj.schedules).toBeGreaterThan(1000);
+  }, 600_000);
+
+  it('a budget stop says not complete; a checkpoint resumes to the totals of one uninterrupted search', () => {
+    const d = tmp();
+    const args = ['explore', SMALL, '--strategy', 'exhaustive', '--preemptions', '1', '--protocol', 'fixed'];
+    const whole = mmrace(...args, '--json', join(d, 'whole.json'));
+    expect(whole.code, whole.err).toBe(0);
+    const cp = join(d, 'search.checkpoint');
+    const part = mmrace(...args, '--checkpoint', cp, '--max-schedules', '40', '--json', join(d, 'part.json'), '--expect', 'clean');
+    expect(part.code).toBe(1); // not complete: not a clean verdict
+    expect(part.out).toMatch(/^not complete: stopped \(--max-schedules 40\) in K=1/m);
+    expect(json(join(d, 'part.json'))).toMatchObject({ complete: false, runs: 40 });
+    expect(existsSync(cp)).toBe(true);
+    const rest = mmrace(...args, '--checkpoint', cp, '--json', join(d, 'rest.json'));
+    expect(rest.out).toMatch(/resumed from .*: K=1, \d+ schedules explored before/);
+    const a = json(join(d, 'whole.json')), b = json(join(d, 'rest.json'));
+    expect(b.complete).toBe(true);
+    for (const k of ['schedules', 'redundant', 'pruned', 'runs', 'failures', 'verdict'] as const) expect(b[k], k).toEqual(a[k]);
+    expect(b.rounds.map((r: { wall_ms: number }) => ({ ...r, wall_ms: 0 }))).toEqual(a.rounds.map((r: { wall_ms: number }) => ({ ...r, wall_ms: 0 })));
+    const t = mmrace('explore', SMALL, '--strategy', 'exhaustive', '--preemptions', '2', '--protocol', 'fixed', '--time', '0.5');
+    expect(t.code).toBe(0);
+    expect(t.out).toMatch(/^not complete: stopped \(--time 0\.5\)/m);
+    rmSync(d, { recursive: true, force: true });
+  }, 300_000);
+});
