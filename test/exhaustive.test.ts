@@ -11,11 +11,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { ControlledExecutor, ControlledRun } from '../src/exec/controlled.js';
-import { dependent, exhaustive, footprint } from '../src/search/exhaustive.js';
-import { failure_signature } from '../src/search/schedule.js';
-import { load_module } from '../src/scenarios/registry.js';
+import { ControlledExecutor } from '../src/exec/controlled.js';
+import { dependent, footprint } from '../src/search/exhaustive.js';
+import { orphanedMigrationEntry as S } from '../src/scenarios/orphaned_migration_entry.js';
 import { PP_EXIT, PP_LOCK_ACQUIRE, PP_LOCK_ACQUIRE_READ, PP_LOCK_RELEASE, PP_PTE_READ, PP_RESCHED, PP_WAIT } from '../src/sync/preempt.js';
 import { mmrace, root, tmp } from './cli_helpers.js';
 
@@ -26,14 +24,29 @@ const ORPHAN = /BUG_ON\(!PageLocked\(p\)\) in migration_entry_to_page/;
 const ex = new ControlledExecutor();
 afterAll(async () => { await ex.close(); });
 
-async function base_of(path: string, protocol: 'buggy' | 'fixed') {
-  const url = pathToFileURL(path).href;
-  return { scenario: await load_module(url, path), scenarioImport: url, scenarioAsTyped: path, protocol, cpus: 2, seed: 1, ops: 1, max_steps: 100_000, watchdog_ms: 10_000 };
+/**
+ * the reduction against every schedule within the bound (--no-reduction), both with --keep-going: the same
+ * failures and the same distinct final states, and the reduction's schedules plus the runs it found
+ * redundant are every schedule
+ */
+function same_as_unpruned(path: string, ops: number, K: number): void {
+  const d = tmp();
+  const got = [false, true].map((reduction) => {
+    const j = join(d, `${reduction}.json`);
+    const r = mmrace('explore', path, '--strategy', 'exhaustive', '--preemptions', String(K), '--ops', String(ops), '--keep-going', '--json', j, '--out', join(d, 's.json'), ...(reduction ? [] : ['--no-reduction']));
+    expect(r.err).not.toMatch(/error/i);
+    return json(j);
+  });
+  const [all, red] = got;
+  expect(all.complete && red.complete).toBe(true);
+  expect(Object.keys(red.failure_kinds).length).toBeGreaterThan(0);
+  expect(Object.keys(red.failure_kinds).sort()).toEqual(Object.keys(all.failure_kinds).sort());
+  expect(red.final_states).toBe(all.final_states);
+  expect(red.final_states_sha256).toBe(all.final_states_sha256);
+  expect(red.redundant).toBeGreaterThan(0); // it did prune
+  expect(red.schedules + red.redundant).toBe(all.schedules);
+  rmSync(d, { recursive: true, force: true });
 }
-
-/** a run's final state as the CPUs saw it: outcome and each CPU's events, without the global sequence numbers an order of independent steps changes */
-const final_state = (r: ControlledRun) => failure_signature(r.run) + '|' +
-  r.event_log.map((l) => l.split('\n').slice(1).map((x) => x.split(' ').slice(1).join(' ')).join(';')).join('||');
 
 const json = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
 
@@ -58,8 +71,7 @@ describe('the steps\' footprints', () => {
 
 describe('exhaustive search', () => {
   it('a run is a function of its decisions: the same choices twice make the same trail and the same events', async () => {
-    const base = await base_of(SMALL, 'buggy');
-    const o = { ...base, strategy: { name: 'exhaustive' as const, first: 1, choices: [1, 1, 1, 1, 1, 0, 0, 0, 0, 1] } };
+    const o = { scenario: S, scenarioImport: S.name, protocol: 'buggy' as const, cpus: 2, seed: 1, ops: 1, max_steps: 100_000, strategy: { name: 'exhaustive' as const, first: 1, choices: [1, 1, 1, 1, 1, 0, 0, 0, 0, 1] } };
     const a = await ex.run(o), b = await ex.run(o);
     expect(a.trail!.length).toBeGreaterThan(20);
     expect(b.trail).toEqual(a.trail);
@@ -67,25 +79,15 @@ describe('exhaustive search', () => {
     expect(a.trail!.slice(0, 10).map((d) => d.next)).toEqual(o.strategy.choices);
   }, 60_000);
 
-  it('the reduction reaches the same outcomes and final states as every schedule within the bound (abba-locks and orphan-small, K=2)', async () => {
-    for (const [path, K] of [[ABBA, 2], [SMALL, 1]] as const) {
-      const base = await base_of(path, 'buggy');
-      const seen: Record<string, { states: Set<string>; fails: Set<string>; schedules: number }> = {};
-      for (const reduction of [false, true]) {
-        const states = new Set<string>(), fails = new Set<string>();
-        const r = await exhaustive(ex, {
-          base, preemptions: K, reduction, keep_going: true,
-          on_run: (run, counted) => { if (!counted) return; states.add(final_state(run)); if (run.run.outcome !== 'clean') fails.add(failure_signature(run.run)); },
-        });
-        expect(r.complete).toBe(true);
-        seen[String(reduction)] = { states, fails, schedules: r.schedules };
-      }
-      expect([...seen.true.fails].sort()).toEqual([...seen.false.fails].sort());
-      expect([...seen.true.states].sort()).toEqual([...seen.false.states].sort());
-      expect(seen.true.schedules).toBeLessThanOrEqual(seen.false.schedules);
-    }
-    // abba-locks deadlocks only with a preemption between a CPU's two acquisitions
+  it('the reduction reaches the same failures and final states as every schedule within K=2 (abba-locks, 3 operations each)', () => {
+    same_as_unpruned(ABBA, 3, 2);
   }, 240_000);
+
+  // ~80 s on an idle 2-core machine: 206 distinct final states either way (a relation that let a read acquire
+  // commute lost one: the fault path reads the pte unlocked after down_read(mmap_sem), with no point of its own)
+  it.runIf(process.env.MMRACE_SLOW)('the same on orphan-small, K=2 (MMRACE_SLOW=1)', () => {
+    same_as_unpruned(SMALL, 1, 2);
+  }, 600_000);
 
   it('K=2 finds the orphaned migration entry (buggy), saved and replayable; the fixed protocol completes clean', () => {
     const d = tmp();
@@ -115,12 +117,11 @@ describe('exhaustive search', () => {
 
   it('a budget stop says not complete; a checkpoint resumes to the totals of one uninterrupted search', () => {
     const d = tmp();
-    const args = ['explore', SMALL, '--strategy', 'exhaustive', '--preemptions', '1', '--protocol', 'fixed'];
+    const args = ['explore', SMALL, '--strategy', 'exhaustive', '--preemptions', '1', '--protocol', 'fixed', '--keep-going'];
     const whole = mmrace(...args, '--json', join(d, 'whole.json'));
     expect(whole.code, whole.err).toBe(0);
     const cp = join(d, 'search.checkpoint');
-    const part = mmrace(...args, '--checkpoint', cp, '--max-schedules', '40', '--json', join(d, 'part.json'), '--expect', 'clean');
-    expect(part.code).toBe(1); // not complete: not a clean verdict
+    const part = mmrace(...args, '--checkpoint', cp, '--max-schedules', '40', '--json', join(d, 'part.json'));
     expect(part.out).toMatch(/^not complete: stopped \(--max-schedules 40\) in K=1/m);
     expect(json(join(d, 'part.json'))).toMatchObject({ complete: false, runs: 40 });
     expect(existsSync(cp)).toBe(true);
@@ -128,11 +129,11 @@ describe('exhaustive search', () => {
     expect(rest.out).toMatch(/resumed from .*: K=1, \d+ schedules explored before/);
     const a = json(join(d, 'whole.json')), b = json(join(d, 'rest.json'));
     expect(b.complete).toBe(true);
-    for (const k of ['schedules', 'redundant', 'pruned', 'runs', 'failures', 'verdict'] as const) expect(b[k], k).toEqual(a[k]);
+    for (const k of ['schedules', 'redundant', 'pruned', 'runs', 'failures', 'verdict', 'failure_kinds', 'final_states', 'final_states_sha256'] as const) expect(b[k], k).toEqual(a[k]);
     expect(b.rounds.map((r: { wall_ms: number }) => ({ ...r, wall_ms: 0 }))).toEqual(a.rounds.map((r: { wall_ms: number }) => ({ ...r, wall_ms: 0 })));
-    const t = mmrace('explore', SMALL, '--strategy', 'exhaustive', '--preemptions', '2', '--protocol', 'fixed', '--time', '0.5');
-    expect(t.code).toBe(0);
-    expect(t.out).toMatch(/^not complete: stopped \(--time 0\.5\)/m);
+    const t = mmrace('explore', SMALL, '--strategy', 'exhaustive', '--preemptions', '2', '--protocol', 'fixed', '--time', '0.5', '--expect', 'clean');
+    expect(t.code).toBe(1); // not complete: not a clean verdict
+    expect(t.out).toMatch(/^not complete: stopped \(--time 0\.5\) in K=\d after \d+ schedules, 0 failures so far/m);
     rmSync(d, { recursive: true, force: true });
   }, 300_000);
 });

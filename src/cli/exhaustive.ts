@@ -6,7 +6,8 @@ import { parseArgs } from 'node:util';
 import { check_output, write_atomic, write_output } from './outputs.js';
 import { loadScenario, scenarioModuleUrl } from '../scenarios/registry.js';
 import { MAX_CPUS } from '../shm/layout.js';
-import { ControlledExecutor, ControlledOptions } from '../exec/controlled.js';
+import { createHash } from 'node:crypto';
+import { ControlledExecutor, ControlledOptions, ControlledRun } from '../exec/controlled.js';
 import { ExhaustiveProgress, ExhaustiveResult, SearchState, checkpoint_json, exhaustive, parse_checkpoint } from '../search/exhaustive.js';
 import { failure_signature } from '../search/schedule.js';
 import { code_sha256 } from '../search/fingerprint.js';
@@ -21,6 +22,7 @@ export const EXHAUSTIVE_SCHEMA = 'mmrace.exhaustive/1';
 
 /** the verdict line: what a complete search proves, or why it is not complete */
 export function verdict(r: ExhaustiveResult): string {
+  if (r.first && r.complete) return `complete: all ${r.schedules} schedules with <= ${r.bound} preemptions explored, ${r.failures} failing (the first: schedule ${r.first.index} of K=${r.first.k})`;
   if (r.first) return `failure: schedule ${r.first.index} of K=${r.first.k} (${r.first.run.preemptions} preemptions): ${failure_signature(r.first.run.run)}`;
   if (r.complete) return `complete: all ${r.schedules} schedules with <= ${r.bound} preemptions explored, 0 failures`;
   return `not complete: stopped (${r.stopped}) in K=${r.k} after ${r.schedules} schedules, 0 failures so far; the result says nothing of the schedules left`;
@@ -33,7 +35,7 @@ export async function cmd_explore_exhaustive(argv: string[]): Promise<number> {
       protocol: { type: 'string' }, cpus: { type: 'string' }, ops: { type: 'string' }, strategy: { type: 'string' }, seed: { type: 'string' },
       'max-steps': { type: 'string' }, out: { type: 'string' }, expect: { type: 'string' }, watchdog: { type: 'string' }, era: { type: 'string' },
       preemptions: { type: 'string' }, checkpoint: { type: 'string' }, 'max-schedules': { type: 'string' }, time: { type: 'string' },
-      json: { type: 'string' }, 'no-reduction': { type: 'boolean' },
+      json: { type: 'string' }, 'no-reduction': { type: 'boolean' }, 'keep-going': { type: 'boolean' },
     },
   });
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `one scenario expected, got ${positionals.length}` : 'explore needs a scenario (see mmrace list)');
@@ -57,13 +59,26 @@ export async function cmd_explore_exhaustive(argv: string[]): Promise<number> {
   scenario_era(scenario, era);
   const base = { scenario, scenarioImport: scenarioModuleUrl(positionals[0]) ?? scenario.name, scenarioAsTyped: positionals[0], protocol, cpus, ops, seed, max_steps, watchdog_ms, era };
   // a checkpoint resumes only the same search of the same code
-  const config = { scenario: positionals[0], protocol, cpus, ops, seed, era: era ?? null, max_steps, reduction, code_sha256: code_sha256() };
+  // --keep-going: every failure kind, and the distinct final states (outcome and each CPU's events without
+  // their global sequence numbers, which an order of commuting steps changes): what checks the reduction
+  const keep = values['keep-going'] ?? false;
+  let kinds: Record<string, number> = {};
+  let states = new Set<string>();
+  const config = { scenario: positionals[0], protocol, cpus, ops, seed, era: era ?? null, max_steps, reduction, keep_going: keep, code_sha256: code_sha256() };
   let resume: SearchState | undefined;
   if (values.checkpoint !== undefined && existsSync(values.checkpoint)) {
-    try { resume = parse_checkpoint(readFileSync(values.checkpoint, 'utf8'), values.checkpoint, config); } catch (e) { throw new UsageError((e as Error).message); }
+    try {
+      const c = parse_checkpoint(readFileSync(values.checkpoint, 'utf8'), values.checkpoint, config);
+      resume = c.state;
+      const x = c.extra as { kinds?: Record<string, number>; states?: string[] } | null;
+      if (x?.kinds) kinds = x.kinds;
+      if (x?.states) states = new Set(x.states);
+    } catch (e) { throw new UsageError((e as Error).message); }
     if (resume.k > K) throw new UsageError(`--checkpoint ${values.checkpoint}: the search there is at K=${resume.k}, above --preemptions ${K}`);
   }
-  const save = (st: SearchState) => { if (values.checkpoint !== undefined) write_atomic(values.checkpoint, checkpoint_json(config, st)); };
+  const save = (st: SearchState) => {
+    if (values.checkpoint !== undefined) write_atomic(values.checkpoint, checkpoint_json(config, st, keep ? { kinds, states: [...states] } : null));
+  };
   const switches = protocol === 'buggy' ? scenario.switches : [];
   console.log(controlled_header('explore', base as ControlledOptions, scenario.roles(cpus), switches) + `  seed=${seed}`);
   console.log(`strategy: exhaustive, every schedule with <= ${K} preemptions (K = 0, 1, ... in turn), ` +
@@ -82,14 +97,24 @@ export async function cmd_explore_exhaustive(argv: string[]): Promise<number> {
     process.stderr.write(`\rexhaustive K=${p.k}: ${fmt_count(p.schedules)} schedules, ${fmt_count(p.redundant + p.pruned)} pruned, ` +
       `${fmt_count(p.runs / Math.max(p.wall_ms / 1000, 1e-3))} schedules/s \x1b[K`);
   };
+  const on_run = (r: ControlledRun, counted: boolean) => {
+    if (!counted) return;
+    const sig = failure_signature(r.run);
+    if (sig !== 'clean') kinds[sig] = (kinds[sig] ?? 0) + 1;
+    states.add(createHash('sha256').update(sig).update(r.event_log.map((l) => l.split('\n').slice(1).map((x) => x.slice(x.indexOf(' ') + 1)).join(';')).join('|')).digest('hex'));
+  };
+  const runs0 = resume ? resume.rounds.reduce((a, r) => a + r.runs, 0) : 0;
+  const t_start = performance.now();
   const ex = new ControlledExecutor();
   try {
     let res: ExhaustiveResult;
     try {
       res = await exhaustive(ex, {
-        base, preemptions: K, reduction, resume,
+        base, preemptions: K, reduction, resume, keep_going: keep, ...(keep ? { on_run } : {}),
         progress: draw,
-        stop: (p) => interrupted() ? `interrupted by ${interrupted()}` : p.runs >= max_runs ? `--max-schedules ${max_runs}` : p.wall_ms >= time_ms ? `--time ${values.time}` : null,
+        // the budgets count this invocation's runs and time, not a resumed search's earlier ones
+        stop: (p) => interrupted() ? `interrupted by ${interrupted()}` : p.runs - runs0 >= max_runs ? `--max-schedules ${max_runs}`
+          : performance.now() - t_start >= time_ms ? `--time ${values.time}` : null,
       });
     } finally { if (tty) process.stderr.write('\r\x1b[K'); }
     save(res.state);
@@ -111,6 +136,11 @@ export async function cmd_explore_exhaustive(argv: string[]): Promise<number> {
     }
     const line = verdict(res);
     console.log(`\n${line}`);
+    const states_sha256 = createHash('sha256').update([...states].sort().join('\n')).digest('hex');
+    if (keep) {
+      console.log(`--keep-going: ${res.failures} failing schedules; ${states.size} distinct final states (sha256 ${states_sha256.slice(0, 16)})`);
+      for (const [sig, n] of Object.entries(kinds)) console.log(`  ${n} x ${sig}`);
+    }
     if (!res.complete && !res.first && values.checkpoint !== undefined) console.log(`resume: the same command (the search is saved in ${values.checkpoint})`);
     if (values.json) {
       write_output(values.json, () => JSON.stringify({
@@ -124,6 +154,7 @@ export async function cmd_explore_exhaustive(argv: string[]): Promise<number> {
           outcome: res.first.run.run.outcome, signature: failure_signature(res.first.run.run), saved,
         } : null,
         checkpoint: values.checkpoint ?? null,
+        ...(keep ? { failure_kinds: kinds, final_states: states.size, final_states_sha256: states_sha256 } : {}),
       }, null, 2) + '\n');
     }
     const failed = !!res.first && res.first.run.run.outcome !== 'liveness';

@@ -267,13 +267,14 @@ function extend(stack: Node[], r: ControlledRun, cpus: number, k: number, reduct
 /** a saved search: its configuration (a resume must match it) and its state */
 export const CHECKPOINT_SCHEMA = 'mmrace.exhaustive-checkpoint/1';
 
-export function checkpoint_json(config: Record<string, unknown>, st: SearchState): string {
-  return JSON.stringify({ schema: CHECKPOINT_SCHEMA, config, state: st }) + '\n';
+/** `extra`: what the caller keeps across a resume (the CLI's --keep-going tallies) */
+export function checkpoint_json(config: Record<string, unknown>, st: SearchState, extra: unknown = null): string {
+  return JSON.stringify({ schema: CHECKPOINT_SCHEMA, config, state: st, extra }) + '\n';
 }
 
 /** the state of a checkpoint saved with the same configuration; throws a one-line Error otherwise */
-export function parse_checkpoint(text: string, where: string, config: Record<string, unknown>): SearchState {
-  let o: { schema?: unknown; config?: Record<string, unknown>; state?: SearchState };
+export function parse_checkpoint(text: string, where: string, config: Record<string, unknown>): { state: SearchState; extra: unknown } {
+  let o: { schema?: unknown; config?: Record<string, unknown>; state?: SearchState; extra?: unknown };
   try { o = JSON.parse(text); } catch (e) { throw new Error(`${where}: not JSON (${(e as Error).message.split('\n')[0]})`); }
   if (!o || o.schema !== CHECKPOINT_SCHEMA || !o.config || !o.state) throw new Error(`${where}: not an exhaustive search checkpoint (${CHECKPOINT_SCHEMA})`);
   for (const [k, v] of Object.entries(config)) {
@@ -281,5 +282,5 @@ export function parse_checkpoint(text: string, where: string, config: Record<str
   }
   const st = o.state;
   if (!Number.isInteger(st.k) || !Array.isArray(st.stack) || !Array.isArray(st.rounds) || typeof st.done !== 'boolean') throw new Error(`${where}: malformed search state`);
-  return st;
+  return { state: st, extra: o.extra ?? null };
 }
