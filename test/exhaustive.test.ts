@@ -15,7 +15,7 @@ import { ControlledExecutor } from '../src/exec/controlled.js';
 import { dependent, footprint } from '../src/search/exhaustive.js';
 import { orphanedMigrationEntry as S } from '../src/scenarios/orphaned_migration_entry.js';
 import { PP_EXIT, PP_LOCK_ACQUIRE, PP_LOCK_ACQUIRE_READ, PP_LOCK_RELEASE, PP_PTE_READ, PP_RESCHED, PP_WAIT } from '../src/sync/preempt.js';
-import { mmrace, root, tmp } from './cli_helpers.js';
+import { mmrace, mmrace_until, root, tmp } from './cli_helpers.js';
 
 const SMALL = join(root, 'test/fixtures/orphan_small.mjs');
 const ABBA = join(root, 'test/fixtures/abba_locks.mjs');
@@ -96,7 +96,7 @@ describe('exhaustive search', () => {
     const b = mmrace('explore', SMALL, '--strategy', 'exhaustive', '--preemptions', '2', '--protocol', 'buggy', '--out', sched, '--json', j);
     expect(b.code, b.err).toBe(1);
     expect(b.out).toMatch(ORPHAN);
-    expect(b.out).toMatch(/^failure: schedule \d+ of K=2 \(2 preemptions\): bug: BUG_ON/m);
+    expect(b.out).toMatch(/^failure: run \d+ of K=2 \(2 preemptions\): bug: BUG_ON/m);
     const bj = json(j);
     expect(bj).toMatchObject({ schema: 'mmrace.exhaustive/1', complete: false, stopped: 'failure', first_failure: { k: 2, preemptions: 2, saved: sched } });
     expect(bj.rounds.map((r: { k: number; failures: number }) => [r.k, r.failures])).toEqual([[0, 0], [1, 0], [2, 1]]); // none with fewer preemptions
@@ -115,7 +115,7 @@ describe('exhaustive search', () => {
     expect(fj.schedules).toBeGreaterThan(1000);
   }, 600_000);
 
-  it('a budget stop says not complete; a checkpoint resumes to the totals of one uninterrupted search', () => {
+  it('a budget stop and SIGINT say not complete; a checkpoint resumes to the totals of one uninterrupted search', async () => {
     const d = tmp();
     const args = ['explore', SMALL, '--strategy', 'exhaustive', '--preemptions', '1', '--protocol', 'fixed', '--keep-going'];
     const whole = mmrace(...args, '--json', join(d, 'whole.json'));
@@ -125,6 +125,10 @@ describe('exhaustive search', () => {
     expect(part.out).toMatch(/^not complete: stopped \(--max-schedules 40\) in K=1/m);
     expect(json(join(d, 'part.json'))).toMatchObject({ complete: false, runs: 40 });
     expect(existsSync(cp)).toBe(true);
+    // SIGINT once it has resumed: it ends its run, saves the search and exits 130
+    const int = await mmrace_until([...args, '--checkpoint', cp], [[(o) => o.includes('resumed from'), (pid) => process.kill(pid, 'SIGINT')]]);
+    expect(int.code).toBe(130);
+    expect(int.out).toMatch(/^not complete: stopped \(interrupted by SIGINT\)/m);
     const rest = mmrace(...args, '--checkpoint', cp, '--json', join(d, 'rest.json'));
     expect(rest.out).toMatch(/resumed from .*: K=1, \d+ schedules explored before/);
     const a = json(join(d, 'whole.json')), b = json(join(d, 'rest.json'));

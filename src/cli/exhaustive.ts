@@ -22,8 +22,8 @@ export const EXHAUSTIVE_SCHEMA = 'mmrace.exhaustive/1';
 
 /** the verdict line: what a complete search proves, or why it is not complete */
 export function verdict(r: ExhaustiveResult): string {
-  if (r.first && r.complete) return `complete: all ${r.schedules} schedules with <= ${r.bound} preemptions explored, ${r.failures} failing (the first: schedule ${r.first.index} of K=${r.first.k})`;
-  if (r.first) return `failure: schedule ${r.first.index} of K=${r.first.k} (${r.first.run.preemptions} preemptions): ${failure_signature(r.first.run.run)}`;
+  if (r.first && r.complete) return `complete: all ${r.schedules} schedules with <= ${r.bound} preemptions explored, ${r.failures} failing (the first: run ${r.first.index} of K=${r.first.k})`;
+  if (r.first) return `failure: run ${r.first.index} of K=${r.first.k} (${r.first.run.preemptions} preemptions): ${failure_signature(r.first.run.run)}`;
   if (r.complete) return `complete: all ${r.schedules} schedules with <= ${r.bound} preemptions explored, 0 failures`;
   return `not complete: stopped (${r.stopped}) in K=${r.k} after ${r.schedules} schedules, 0 failures so far; the result says nothing of the schedules left`;
 }
@@ -129,7 +129,7 @@ export async function cmd_explore_exhaustive(argv: string[]): Promise<number> {
     if (res.first) {
       const f = res.first;
       const rep = await run_reported(ex, replay_of(f.options, f.run));
-      console.log(`\nfirst failure: K=${f.k}, schedule ${f.index} of that bound${f.redundant ? ' (one the reduction counted redundant)' : ''}: ${f.run.steps} decisions, ${f.run.preemptions} preemptions` +
+      console.log(`\nfirst failure: K=${f.k}, run ${f.index} of that bound${f.redundant ? ' (one the reduction counted redundant)' : ''}: ${f.run.steps} decisions, ${f.run.preemptions} preemptions` +
         `${failure_signature(rep.r.run) === failure_signature(f.run.run) ? '' : '  [WARNING: its replay ended differently]'}`);
       if (rep.splat) console.log(`\n${rep.splat}`);
       saved = save_schedule(out, f.options, rep, { name: 'exhaustive', k: f.k, iteration: f.index });

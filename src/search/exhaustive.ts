@@ -126,7 +126,7 @@ export interface ExhaustiveResult extends ExhaustiveProgress {
   /** why it stopped before the end (a budget, an interrupt, the first failure) */
   stopped: string | null;
   rounds: RoundStats[];
-  /** the first failing run: its bound, its number among that bound's runs, and whether the reduction counted it redundant */
+  /** the first failing run: its bound, its number among that bound's counted runs (schedules and redundant ones), and whether the reduction counted it redundant */
   first: { options: ControlledOptions; run: ControlledRun; k: number; index: number; redundant: boolean } | null;
   /** the state to resume from */
   state: SearchState;
