@@ -11,17 +11,20 @@
 // Partial-order reduction: sleep sets (Godefroid) over what each step, from
 // one preemption point of a CPU to its next, touches. A point names the
 // object its step starts on (src/sync/preempt.ts); a step that ends at a
-// release point released that lock. Two
-// steps commute when they are write-lock steps on different lock words
-// (what a critical section touches, its lock protects); every other step
-// (an unlocked pte or rmap read, a page wait, cond_resched, a waiter's
-// retry, a CPU's first step, and a read acquire: after down_read(mmap_sem)
-// the fault path reads the pte with no lock and no point of its own) may
-// touch anything and commutes with nothing. Under a preemption bound a sleep set may only hold
-// the holder's own next step, explored first (continuing costs nothing):
-// the schedule a sleeping step stands for then needs no more preemptions
-// than the one pruned (Coons et al., OOPSLA 2013, show why other sleepers
-// can lose bounded schedules). Conservative: when unsure, it does not prune.
+// release point released that lock. Two steps commute when they are
+// write-lock steps on different lock words (what a critical section
+// touches, its lock protects); every other step (an unlocked pte or rmap
+// read, a page wait, cond_resched, a waiter's retry, a CPU's first step,
+// and a read acquire: after down_read(mmap_sem) the fault path reads the
+// pte with no lock and no point of its own) may touch anything and commutes
+// with nothing. Under a preemption bound a sleep set may only hold the
+// holder's own next step, explored first (continuing costs nothing): the
+// schedule a sleeping step stands for then needs no more preemptions than
+// the one set aside (Coons et al., OOPSLA 2013, show why other sleepers can
+// lose bounded schedules). Conservative: when unsure, it does not prune.
+// A run that chooses a sleeping CPU is redundant: it is still run (the
+// search learns where it goes only by running it), but not counted, and the
+// branches under it are not explored.
 import { ControlledExecutor, ControlledOptions, ControlledRun, Decision } from '../exec/controlled.js';
 import { PP_LOCK_ACQUIRE, PP_LOCK_RELEASE } from '../sync/preempt.js';
 
