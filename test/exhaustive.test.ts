@@ -105,6 +105,9 @@ describe('exhaustive search', () => {
     expect(rp.out).toMatch(/replay: followed the schedule exactly/);
     expect(rp.out).toMatch(/replay: the recorded failure, with the recorded splat, word for word/);
     expect(rp.out).toMatch(/--verify: replayed twice: identical decisions, splat and per-CPU event logs/);
+    const sh = mmrace('shrink', sched, '--module', SMALL, '--out', join(d, 'min.json'));
+    expect(sh.code, sh.err).toBe(0);
+    expect(sh.out).toMatch(/still fails: bug: BUG_ON\(!PageLocked\(p\)\) in migration_entry_to_page\n/);
 
     const jf = join(d, 'fixed.json');
     const f = mmrace('explore', SMALL, '--strategy', 'exhaustive', '--preemptions', '2', '--protocol', 'fixed', '--json', jf, '--expect', 'clean');
@@ -125,6 +128,9 @@ describe('exhaustive search', () => {
     expect(part.out).toMatch(/^not complete: stopped \(--max-schedules 40\) in K=1/m);
     expect(json(join(d, 'part.json'))).toMatchObject({ complete: false, runs: 40 });
     expect(existsSync(cp)).toBe(true);
+    const other = mmrace(...args, '--checkpoint', cp, '--seed', '2');
+    expect(other.code).toBe(2); // another search: a usage error, the checkpoint untouched
+    expect(other.err).toMatch(/^mmrace: error: .*: saved with seed 1, this search has 2\n$/);
     // SIGINT once it has resumed: it ends its run, saves the search and exits 130
     const int = await mmrace_until([...args, '--checkpoint', cp], [[(o) => o.includes('resumed from'), (pid) => process.kill(pid, 'SIGINT')]]);
     expect(int.code).toBe(130);
