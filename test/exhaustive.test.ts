@@ -2,8 +2,8 @@
 // most K preemptions, with sleep sets. K=2 must find the orphaned migration
 // entry under the buggy protocol and complete clean under the fixed one (2
 // CPUs, one operation each, on test/fixtures/orphan_small.mjs: the built-in
-// family's 32 pages and 6 siblings make ~730 schedules at K=1 and some 260k
-// at K=2, beyond a test); the failure is saved and replays exactly; the
+// family's 32 pages and 6 siblings make 728 schedules up to K=1 and 240763
+// more at K=2, beyond a test); the failure is saved and replays exactly; the
 // reduction must reach the same outcomes and final states as the unpruned
 // enumeration; a run must be a function of its decisions; a checkpoint must
 // resume to the totals of one uninterrupted search; a budget stop must say
