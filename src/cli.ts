@@ -31,6 +31,8 @@ usage:
   mmrace explore <scenario|module.js> [--protocol buggy|fixed] [--cpus N] [--ops N] [--era E]
              [--strategy random|pct|random,pct] [--depth D] [--k K] [--iterations N]
              [--seed S] [--max-steps N] [--out FILE] [--stop-at-first] [--expect bug|clean] [--watchdog S]
+             --strategy exhaustive: [--preemptions K] [--checkpoint FILE] [--max-schedules N] [--time S]
+             [--json FILE] [--keep-going] [--no-reduction] (not --depth, --k, --iterations, --stop-at-first)
   mmrace replay FILE [--module M.js] [--verify] [--ladder] [--trace FILE] [--json FILE] [--report FILE.html] [--watchdog S]
   mmrace shrink FILE [--module M.js] [--out FILE] [--max-runs N] [--watchdog S]
   mmrace capture <scenario|module.js> [--protocol buggy|fixed] [--cpus N] [--era E] [--ops N | --duration S]

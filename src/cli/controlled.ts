@@ -21,19 +21,20 @@ import { scenario_era } from '../exec/boot.js';
 import { VERSION } from './version.js';
 import { interrupted } from './interrupt.js';
 import { write_outputs } from './run.js';
+import { cmd_explore_exhaustive } from './exhaustive.js';
 
 // ---- the controlled executor: explore, replay, shrink, capture ----
 
 /** what a controlled run's report is made of, from the run's result (the Machine it keeps) */
-interface Reported { r: ControlledRun; report: RunReport; splat: string | null; events: ReturnType<typeof collect_events> }
+export interface Reported { r: ControlledRun; report: RunReport; splat: string | null; events: ReturnType<typeof collect_events> }
 
-async function run_reported(ex: ControlledExecutor, o: ControlledOptions): Promise<Reported> {
+export async function run_reported(ex: ControlledExecutor, o: ControlledOptions): Promise<Reported> {
   const r = await ex.run(o);
   const report = build_report(r.run, { ops: r.run.ops }, null, null, VERSION);
   return { r, report, splat: report.failure?.splat ?? report.lockdep.report?.text ?? null, events: collect_events(r.run.machine) };
 }
 
-function controlled_header(cmd: string, o: ControlledOptions, roles: string[], switches: string[]): string {
+export function controlled_header(cmd: string, o: ControlledOptions, roles: string[], switches: string[]): string {
   return `mmrace ${cmd} ${o.scenarioAsTyped ?? o.scenario.name}  protocol=${o.protocol}${switches.length ? ` [${switches.join(', ')}]` : ''}` +
     `  cpus=${o.cpus} (${roles.join(', ')})  ops/CPU=${o.ops || 'unbounded'}  max-steps=${o.max_steps}`;
 }
@@ -56,7 +57,7 @@ async function own_instance(o: ControlledOptions): Promise<{ ex: ControlledExecu
 }
 
 /** replay options for exactly what a controlled run did */
-function replay_of(o: ControlledOptions, r: ControlledRun): ControlledOptions {
+export function replay_of(o: ControlledOptions, r: ControlledRun): ControlledOptions {
   return { ...o, strategy: { name: 'replay', segments: segments_of(r.switches), first: r.first_cpu } };
 }
 
@@ -64,7 +65,7 @@ function replay_of(o: ControlledOptions, r: ControlledRun): ControlledOptions {
  * save a schedule: over `out` if the user named it (atomically), else under
  * a free variant of the default name; says where, or that it could not
  */
-function save_schedule(out: { path: string; given: boolean }, o: ControlledOptions, rep: Reported, found: FoundBy): string | null {
+export function save_schedule(out: { path: string; given: boolean }, o: ControlledOptions, rep: Reported, found: FoundBy): string | null {
   const f = schedule_of(o, rep.r, found, `mmrace ${VERSION}`, rep.splat);
   // what a replay needs to tell an edited file, changed code and a changed module apart
   f.decisions_sha256 = decisions_sha256(f.decisions);
@@ -81,12 +82,12 @@ function save_schedule(out: { path: string; given: boolean }, o: ControlledOptio
 }
 
 /** where a schedule goes: --out, else the default name; checked before the run */
-function schedule_out(given: string | undefined, dflt: string): { path: string; given: boolean } {
+export function schedule_out(given: string | undefined, dflt: string): { path: string; given: boolean } {
   check_output('out', given ?? dflt);
   return { path: given ?? dflt, given: given !== undefined };
 }
 
-const default_out = (name: string, what: string) => `mmrace-${name}.${what}.json`;
+export const default_out = (name: string, what: string) => `mmrace-${name}.${what}.json`;
 
 /** mmrace explore's defaults; `npm run bench` explores with them too, so its figures are what a user gets */
 export const EXPLORE_DEFAULTS = {
@@ -95,7 +96,7 @@ export const EXPLORE_DEFAULTS = {
 
 function strategies_arg(v: string | undefined): ExploreStrategy[] {
   const list = (v ?? EXPLORE_DEFAULTS.strategies.join(',')).split(',').map((x) => x.trim());
-  for (const x of list) if (x !== 'random' && x !== 'pct') throw new UsageError(`--strategy must be random, pct or a comma list of them, got '${v}'`);
+  for (const x of list) if (x !== 'random' && x !== 'pct') throw new UsageError(`--strategy must be random, pct, a comma list of them, or exhaustive (alone), got '${v}'`);
   return [...new Set(list)] as ExploreStrategy[];
 }
 
@@ -104,6 +105,7 @@ function strategy_label(s: StrategyReport): string {
 }
 
 export async function cmd_explore(argv: string[]): Promise<number> {
+  if (parseArgs({ args: argv, strict: false, options: { strategy: { type: 'string' } } }).values.strategy === 'exhaustive') return cmd_explore_exhaustive(argv); // h14
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true, strict: true,
     options: {

@@ -25,19 +25,21 @@ import type { RunResult } from './free_run.js';
 import { lockup_report } from '../check/lockup.js';
 import type { Scenario } from '../scenarios/types.js';
 import type { CpuResult, CpuTask } from '../worker/task.js';
-import { LOG_FIELDS } from '../worker/sched_cpu.js';
+import { LOG_FIELDS, TRAIL_FIELDS } from '../worker/sched_cpu.js';
 import { era_label } from '../shm/era.js';
 import { read_bounds_note } from '../check/bounds.js';
 import { first_cpu, pct_changes, pct_init } from '../worker/strategies.js';
 import {
-  FALLBACK_NONPREEMPTIVE, FALLBACK_RANDOM, STRAT_PCT, STRAT_RANDOM, STRAT_REPLAY, mix_seed,
+  FALLBACK_NONPREEMPTIVE, FALLBACK_RANDOM, STRAT_EXHAUSTIVE, STRAT_PCT, STRAT_RANDOM, STRAT_REPLAY, mix_seed,
 } from '../worker/sched_state.js';
 
 export type StrategySpec =
   | { name: 'random'; seed: number }
   | { name: 'pct'; seed: number; depth: number; k: number }
   /** segments: flat (cpu, pp, spin); first: the CPU that starts if there is no segment */
-  | { name: 'replay'; segments: number[]; first: number; fallback?: 'nonpreemptive' | 'random'; seed?: number };
+  | { name: 'replay'; segments: number[]; first: number; fallback?: 'nonpreemptive' | 'random'; seed?: number }
+  /** h14: exhaustive search: the first CPU, then the CPU chosen at each decision of a prefix; after it, no preemption */
+  | { name: 'exhaustive'; first: number; choices: number[] };
 
 export interface ControlledOptions {
   /** the scenario itself, loaded on this thread */
@@ -73,6 +75,9 @@ export interface ControlledOptions {
  */
 export interface Switch { step: number; cpu: number; pp: number; spin: number; to: number; why: number; evseq: number; kind: number; object: number; site?: string }
 
+/** h14: one decision of an exhaustive search's run: the holder at its point (kind, object), why, the CPUs that could run (mask), the one chosen (-1: none could) */
+export interface Decision { step: number; cpu: number; why: number; kind: number; object: number; mask: number; next: number }
+
 export interface ControlledRun {
   run: RunResult;
   first_cpu: number;
@@ -87,6 +92,8 @@ export interface ControlledRun {
   /** every CPU's event ring, as text: what --verify compares */
   event_log: string[];
   wall_ms: number;
+  /** exhaustive search only: every decision, in order */
+  trail?: Decision[];
 }
 
 const now = () => performance.now();
@@ -116,6 +123,18 @@ function merge_switches(results: CpuResult[]): Switch[] {
       const sw: Switch = { step: l[k], cpu: r.cpu, pp: l[k + 1], spin: l[k + 2], to: l[k + 3], why: l[k + 4], evseq: l[k + 5], kind: l[k + 6], object: l[k + 7] };
       if (r.sites) sw.site = r.sites[k / LOG_FIELDS];
       out.push(sw);
+    }
+  }
+  return out.sort((a, b) => a.step - b.step);
+}
+
+/** h14: every CPU's trail (exhaustive search), merged in decision order */
+function merge_trails(results: CpuResult[]): Decision[] {
+  const out: Decision[] = [];
+  for (const r of results) {
+    const l = r.trail ?? [];
+    for (let k = 0; k < l.length; k += TRAIL_FIELDS) {
+      out.push({ step: l[k], cpu: r.cpu, why: l[k + 1], kind: l[k + 2], object: l[k + 3], mask: l[k + 4], next: l[k + 5] });
     }
   }
   return out.sort((a, b) => a.step - b.step);
@@ -165,7 +184,7 @@ export class ControlledExecutor {
     const all = Promise.all(roles.map((role, cpu) => {
       const t: CpuTask = {
         sab, cpu, nr_cpus: o.cpus, seed: o.seed, jitter: 0, scenarioImport: o.scenarioImport, role, setup, barrier_timeout_ms: 60_000,
-        controlled: { roles, segments, sites: o.sites ?? false },
+        controlled: { roles, segments, sites: o.sites ?? false, ...(o.strategy.name === 'exhaustive' ? { choices: o.strategy.choices } : {}) },
       };
       return (pool.run(t) as Promise<CpuResult>).then(
         (r) => { results[cpu] = r; },
@@ -201,6 +220,7 @@ export class ControlledExecutor {
       run, first_cpu: first, switches: merge_switches(run.cpu_results),
       steps: machine.i32[sb + SCHED.step], preemptions: machine.i32[sb + SCHED.preemptions], diverged: machine.i32[sb + SCHED.diverged],
       change_points: o.strategy.name === 'pct' ? pct_changes() : [], event_log: event_log(o.cpus, machine), wall_ms,
+      ...(o.strategy.name === 'exhaustive' ? { trail: merge_trails(run.cpu_results) } : {}),
     };
   }
 
@@ -208,14 +228,14 @@ export class ControlledExecutor {
   private init_sched(o: ControlledOptions): number {
     const s = BASES.sched;
     const st = o.strategy;
-    i32[s + SCHED.strategy] = st.name === 'random' ? STRAT_RANDOM : st.name === 'pct' ? STRAT_PCT : STRAT_REPLAY;
+    i32[s + SCHED.strategy] = st.name === 'random' ? STRAT_RANDOM : st.name === 'pct' ? STRAT_PCT : st.name === 'exhaustive' ? STRAT_EXHAUSTIVE : STRAT_REPLAY;
     i32[s + SCHED.max_steps] = o.max_steps;
     i32[s + SCHED.grace_steps] = Math.max(10_000, o.max_steps >> 1);
     i32[s + SCHED.ops_quota] = o.ops;
-    i32[s + SCHED.rng] = mix_seed(st.name === 'replay' ? st.seed ?? 0 : st.seed, 0);
+    i32[s + SCHED.rng] = mix_seed(st.name === 'replay' ? st.seed ?? 0 : st.name === 'exhaustive' ? 0 : st.seed, 0);
     i32[s + SCHED.fallback] = st.name === 'replay' && st.fallback === 'random' ? FALLBACK_RANDOM : FALLBACK_NONPREEMPTIVE;
     if (st.name === 'pct') pct_init(o.cpus, st.depth, st.k);
-    const replayFirst = st.name === 'replay' ? (st.segments.length ? st.segments[0] : st.first) : 0;
+    const replayFirst = st.name === 'replay' ? (st.segments.length ? st.segments[0] : st.first) : st.name === 'exhaustive' ? st.first : 0;
     const first = first_cpu(o.cpus, i32[s + SCHED.strategy], replayFirst);
     if (first < 0 || first >= o.cpus) throw new RangeError(`schedule starts on CPU ${first}, the run has ${o.cpus}`);
     i32[s + SCHED.token] = first;

@@ -27,7 +27,7 @@ export const DECISION_FIELDS = ['step', 'cpu', 'pp', 'spin', 'to', 'why'] as con
 
 /** how the schedule was found */
 export interface FoundBy {
-  name: 'random' | 'pct' | 'replay' | 'shrink' | 'capture';
+  name: 'random' | 'pct' | 'replay' | 'shrink' | 'capture' | 'exhaustive';
   seed?: number; depth?: number; k?: number; change_points?: number[]; iteration?: number; from?: string;
 }
 
@@ -142,7 +142,7 @@ export function parse_schedule(text: string, where: string): ScheduleFile {
   const fb = o.found_by as Record<string, unknown> | undefined;
   if (fb !== undefined) {
     if (!fb || typeof fb !== 'object' || Array.isArray(fb)) throw bad('"found_by" must be an object');
-    if (!['random', 'pct', 'replay', 'shrink', 'capture'].includes(fb.name as string)) throw bad('"found_by.name" must be random, pct, replay, shrink or capture');
+    if (!['random', 'pct', 'replay', 'shrink', 'capture', 'exhaustive'].includes(fb.name as string)) throw bad('"found_by.name" must be random, pct, replay, shrink, capture or exhaustive');
     for (const k of ['seed', 'depth', 'k', 'iteration'] as const) if (fb[k] !== undefined && !isInt(fb[k], 0, 2 ** 31 - 1)) throw bad(`"found_by.${k}" must be a non-negative integer`);
     if (fb.change_points !== undefined && (!Array.isArray(fb.change_points) || fb.change_points.length > PCT_MAX_DEPTH || !fb.change_points.every((x) => isInt(x, 0, 2 ** 31 - 1)))) throw bad('"found_by.change_points" must be a short list of integers');
     str('found_by.from', fb.from, 4096, true);

@@ -10,7 +10,7 @@ import { BASES, i32, sizes } from '../shm/machine.js';
 import { HALTED, PP_EXIT, PP_WAIT, set_preempt_hooks } from '../sync/preempt.js';
 import { OOPS_SOFTLOCKUP, record_oops } from '../check/bug.js';
 import { HUNG_TASK_TIMEOUT_SECS, cpu_states, lockup_report, softlockup_thresh_secs, waits_sleeping } from '../check/lockup.js';
-import { Segments, next_to_unwind, pick_next } from './strategies.js';
+import { Segments, enabled_mask, next_to_unwind, pick_next } from './strategies.js';
 import { TASK_DONE, TASK_RUNNABLE, TASK_WAITING, WHY_BLOCK, WHY_EXIT, WHY_PREEMPT } from './sched_state.js';
 
 /** what the executor hands a CPU it runs under control */
@@ -21,7 +21,12 @@ export interface ControlledTask {
   segments: number[];
   /** capture the call site of every hand-off (for the ladder; slow) */
   sites: boolean;
+  /** exhaustive search: the choice at each decision of the prefix; every decision is then logged (trail) */
+  choices?: number[];
 }
+
+/** one decision in a CPU's trail (exhaustive search): decision number, why, kind, object, enabled CPUs (mask), the CPU chosen */
+export const TRAIL_FIELDS = 6;
 
 /**
  * one hand-off in a CPU's log: decision number, pp, spin, to, why, event seq,
@@ -35,6 +40,8 @@ let segs: Segments = new Int32Array(0);
 let log: number[] = [];
 let sites: string[] | null = null;
 let roles: string[] = [];
+let choices: Int32Array | undefined;
+let trail: number[] | null = null;
 /** this CPU's last preemption point: [kind, object] (preallocated: a wait names what its point named) */
 const last_point = new Int32Array(2);
 
@@ -45,12 +52,16 @@ export function install_controlled(cpu: number, t: ControlledTask): void {
   log = [];
   sites = t.sites ? [] : null;
   roles = t.roles;
+  choices = t.choices ? Int32Array.from(t.choices) : undefined;
+  trail = t.choices ? [] : null;
   set_preempt_hooks(on_point, on_wait, { release: on_release, controlled: true });
 }
 
 /** this CPU's hand-offs (returned with its result when the run is over) */
-export function controlled_log(): { switches: number[]; sites?: string[] } {
-  return sites ? { switches: log, sites } : { switches: log };
+export function controlled_log(): { switches: number[]; sites?: string[]; trail?: number[] } {
+  const r: { switches: number[]; sites?: string[]; trail?: number[] } = sites ? { switches: log, sites } : { switches: log };
+  if (trail) r.trail = trail;
+  return r;
 }
 
 const halted = () => i32[BASES.globals + GLOBALS.halt] !== 0;
@@ -122,7 +133,8 @@ function decide(why: number, kind: number, object: number): void {
   const step = i32[s + SCHED.step] + 1;
   i32[s + SCHED.step] = step;
   if (step >= i32[s + SCHED.max_steps] && over_bound(step)) return;
-  const next = pick_next(me, why !== WHY_PREEMPT, n, step, segs);
+  const next = pick_next(me, why !== WHY_PREEMPT, n, step, segs, choices);
+  if (trail) trail.push(step, why, kind, object, enabled_mask(me, why !== WHY_PREEMPT, n), next);
   if (next === me) return;
   if (next < 0) { deadlock(step); return; }
   log.push(step, i32[s + SCHED.pp + me], i32[s + SCHED.spin + me], next, why, Atomics.load(i32, BASES.seq), kind, object);

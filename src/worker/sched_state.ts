@@ -6,6 +6,8 @@ import { BASES, i32 } from '../shm/machine.js';
 
 /** SCHED.strategy */
 export const STRAT_RANDOM = 0, STRAT_PCT = 1, STRAT_REPLAY = 2;
+// h14: exhaustive search (src/search/exhaustive.ts): a prefix of choices, then no preemption
+export const STRAT_EXHAUSTIVE = 3;
 
 /** SCHED.fallback: what a replay does once its schedule is used up (or cannot be followed) */
 export const FALLBACK_NONPREEMPTIVE = 0, FALLBACK_RANDOM = 1;

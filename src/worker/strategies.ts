@@ -19,7 +19,7 @@
 import { MAX_CPUS, SCHED } from '../shm/layout.js';
 import { BASES, i32 } from '../shm/machine.js';
 import {
-  FALLBACK_RANDOM, STRAT_PCT, STRAT_RANDOM, TASK_DONE, TASK_RUNNABLE, TASK_WAITING, sched_rand,
+  FALLBACK_RANDOM, STRAT_EXHAUSTIVE, STRAT_PCT, STRAT_RANDOM, TASK_DONE, TASK_RUNNABLE, TASK_WAITING, sched_rand,
 } from './sched_state.js';
 
 /** replay segments, flat: cpu, pp, spin per segment */
@@ -129,13 +129,35 @@ function replay_next(me: number, meBlocked: boolean, n: number, step: number, se
 }
 
 /**
+ * exhaustive search (src/search/exhaustive.ts): decision `step` takes
+ * choices[step - 1] while the prefix lasts, then the run goes on without
+ * preemption; a prefix choice that cannot run marks the run diverged
+ */
+function exhaustive_next(me: number, meBlocked: boolean, n: number, step: number, choices: Int32Array): number {
+  if (step <= choices.length) {
+    const c = choices[step - 1];
+    if (c >= 0 && c < n && enabled(c, me, meBlocked)) return c;
+    if (i32[BASES.sched + SCHED.diverged] === 0) i32[BASES.sched + SCHED.diverged] = step;
+  }
+  return nonpreemptive_next(me, meBlocked, n);
+}
+
+/** the CPUs that could run at this decision, as a bit mask (recorded by the exhaustive search) */
+export function enabled_mask(me: number, meBlocked: boolean, n: number): number {
+  let m = 0;
+  for (let c = 0; c < n; c++) if (enabled(c, me, meBlocked)) m |= 1 << c;
+  return m;
+}
+
+/**
  * the decision of CPU `me` at decision number `step`: the CPU to run next
  * (me to go on), or -1 if no CPU can run (every one left waits: deadlock)
  */
-export function pick_next(me: number, meBlocked: boolean, n: number, step: number, segs: Segments): number {
+export function pick_next(me: number, meBlocked: boolean, n: number, step: number, segs: Segments, choices?: Int32Array): number {
   const strat = i32[BASES.sched + SCHED.strategy];
   if (strat === STRAT_PCT) return pct_next(me, meBlocked, n, step);
   if (strat === STRAT_RANDOM) return random_next(me, meBlocked, n);
+  if (strat === STRAT_EXHAUSTIVE && choices) return exhaustive_next(me, meBlocked, n, step, choices);
   return replay_next(me, meBlocked, n, step, segs);
 }
 

@@ -28,6 +28,8 @@ export interface CpuResult {
   switches?: number[];
   /** controlled with call sites: where each hand-off happened */
   sites?: string[];
+  /** controlled under the exhaustive search: every decision (TRAIL_FIELDS numbers each, src/worker/sched_cpu.ts) */
+  trail?: number[];
   /** free-running with JITTER_RECORD: runs of preemption-point numbers (src/worker/sched_record.ts) */
   record?: number[];
 }
