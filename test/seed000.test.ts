@@ -61,11 +61,11 @@ describe('seed 000 scenarios on 3 CPUs', () => {
 });
 
 describe('swapin-entry-reuse (2.6.32 do_swap_page recheck)', () => {
-  it(`fixed (2.6.32's recheck) holds over ${FIXED_OPS} ops of swapoff/swapon cycles, reclaim, forks and migration`, async () => {
+  it(`fixed (2.6.32's recheck, and 5.14's device reference: also_fixed) holds over ${FIXED_OPS} ops of swapoff/swapon cycles, reclaim, forks and migration`, async () => {
     const r = await run('swapin-entry-reuse', 'fixed', 5, FIXED_OPS, 11, JITTER_HEAVY);
     expect(r.outcome, r.oops?.text ?? r.invariants.join('\n')).toBe('clean');
     expect(r.switches).toEqual([]);
-    expect(r.baseline).toEqual([]); // its own scenario's fixed run turns the era's baseline line off
+    expect(r.baseline).toEqual([]); // its own scenario's fixed run turns the era's baseline lines off (its switch and also_fixed)
     expect(total(5, CPUSTAT.swapoffs)).toBeGreaterThan(100);
   });
 

@@ -17,7 +17,10 @@ import { pte_lockptr, pte_table } from '../src/mm/pagewalk.js';
 import { get_swap_device, put_swap_device, swap_info_base, sys_swapoff, sys_swapon } from '../src/mm/swapfile.js';
 import { shrink_page_list } from '../src/mm/vmscan.js';
 import { PP_LOCK_ACQUIRE, set_preempt_hooks } from '../src/sync/preempt.js';
-import { SW_SWAPIN_SWAPOFF_RACE } from '../src/shm/switches.js';
+import { SW_SWAPIN_NO_ENTRY_RECHECK, SW_SWAPIN_SWAPOFF_RACE } from '../src/shm/switches.js';
+import { copy_mm } from '../src/mm/fork.js';
+import { PAGE } from '../src/shm/layout.js';
+import { page_base } from '../src/shm/machine.js';
 import { E0, E2 } from '../src/shm/era.js';
 
 const users = () => Atomics.load(i32, swap_info_base(0) + SWAP_INFO.users);
@@ -124,4 +127,59 @@ describe('swapin-swapoff-race', () => {
       expect(r.users).toBe(0); // put at the end of the fault
     });
   }
+
+  /**
+   * The other half, after lock_page (2.6.32's recheck, seed 000's swapin-entry-reuse): the fault finds the
+   * swap-cache page Q of entry X (shared with a child) and, at its lock_page(Q), another CPU runs swapoff (Q
+   * leaves the cache, both ptes map it), swapon, the parent's store (a COW: the parent's pte gets a copy with
+   * the new value) and reclaim of that copy, to X once more. pte_same passes; without the recheck the fault
+   * maps Q, whose data is stale. Both runs leave out 5.14's device reference, which would keep that swapoff
+   * from completing at all.
+   */
+  function placed_stale(bugs: number) {
+    boot({}, bugs | SW_SWAPIN_SWAPOFF_RACE, E2);
+    expect(sys_swapon(8, 0)).toBe(0);
+    const p = parent(1);
+    const child = copy_mm(p.mm);
+    user_access(p.mm, BASE, 1, false, 0);
+    // reclaim once: the pte goes to swap, the page Q stays in the swap cache until the next pass
+    const q = p.pfn(0);
+    for (let k = 0; k < 8 && !is_swap_pte(Atomics.load(i32, p.slot(0))); k++) {
+      if (isolate_lru_page(q) !== 0) break;
+      shrink_page_list(q);
+      blk_drain();
+    }
+    const x = Atomics.load(i32, p.slot(0));
+    expect(is_swap_pte(x)).toBe(true);
+    expect(cached(x)).toBe(q);
+    const old = user_access(child, BASE, 0, false, 0); // the child's copy of word 0 (faults Q back into the child only)
+    let done = false;
+    const hook = (kind: number, object: number): void => {
+      if (done || kind !== PP_LOCK_ACQUIRE || object !== page_base(q) + PAGE.flags) return;
+      done = true;
+      set_preempt_hooks(null, null);
+      expect(sys_swapoff(0)).toBe(0);
+      expect(sys_swapon(8, 0)).toBe(0);
+      user_access(p.mm, BASE, 0, true, old + 1); // the parent's store: a COW, the copy holds the new value
+      expect(p.pfn(0)).not.toBe(q);
+      expect(swap_out(p.slot(0))).toBe(x); // the copy goes out to the same entry value
+    };
+    set_preempt_hooks(hook, null);
+    const v = user_access(p.mm, BASE, 0, false, 0);
+    set_preempt_hooks(null, null);
+    expect(done).toBe(true);
+    return { v, old, mapped_q: p.pfn(0) === q };
+  }
+
+  it('without the recheck (2.6.18 as released) pte_same passes after swapoff, swapon, a COW and reclaim: the stale page is mapped', () => {
+    const r = placed_stale(SW_SWAPIN_NO_ENTRY_RECHECK);
+    expect(r.mapped_q).toBe(true);
+    expect(r.v).toBe(r.old); // the parent's store is lost
+  });
+
+  it("with 2.6.32's recheck the page is no longer the cache page of X: the fault backs out and reads the store", () => {
+    const r = placed_stale(0);
+    expect(r.mapped_q).toBe(false);
+    expect(r.v).toBe(r.old + 1);
+  });
 });

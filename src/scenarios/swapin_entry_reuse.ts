@@ -53,6 +53,7 @@ export const swapinEntryReuse: Scenario = {
   title: 'swapoff/swapon reuse a swap entry under a sleeping faulter: pte_same passes and a stale page is mapped',
   patch: '2.6.32 do_swap_page',
   switches: ['swapin-no-entry-recheck'],
+  also_fixed: ['swapin-swapoff-race'], // the same load meets 5.14's race (an OOM kill); the recheck alone is shown placed (test/swap_device.test.ts)
   description: 'do_swap_page checks only pte_same after lock_page; 2.6.32 also checks PageSwapCache(page) && page_private(page) == entry',
   expect_buggy: 'user data: lost write (a stale page mapped after swapoff/swapon reused the entry)',
   signature: /^user data: (lost write|wrong data)/,
