@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SCENARIOS } from '../src/scenarios/registry.js';
-import { NR_WINDOWS, WINDOW_NAMES, add_window_counts, clean_label, never_opened, window_codes } from '../src/check/windows.js';
+import { NR_WINDOWS, WINDOW_NAMES, add_window_counts, clean_label, never_opened, window_codes } from '../src/cpu/windows.js';
 import { WINDOW_SLOTS } from '../src/shm/layout.js';
 import { mmrace } from './cli_helpers.js';
 

@@ -11,7 +11,7 @@ import { run_free } from '../src/exec/free_run.js';
 import { ControlledExecutor } from '../src/exec/controlled.js';
 import { explore } from '../src/search/explore.js';
 import { JITTER_NONE } from '../src/worker/jitter.js';
-import { add_window_counts, never_opened, type WindowCount } from '../src/check/windows.js';
+import { add_window_counts, never_opened, type WindowCount } from '../src/cpu/windows.js';
 import type { Scenario } from '../src/scenarios/types.js';
 
 type Probe =

@@ -22,7 +22,7 @@ import { VERSION } from './version.js';
 import { interrupted } from './interrupt.js';
 import { write_outputs } from './run.js';
 import { cmd_explore_exhaustive } from './exhaustive.js';
-import { WindowCount, add_window_counts, clean_label, never_opened, windows_line } from '../check/windows.js'; // cov
+import { WindowCount, add_window_counts, clean_label, never_opened, windows_line } from '../cpu/windows.js'; // cov
 
 // ---- the controlled executor: explore, replay, shrink, capture ----
 

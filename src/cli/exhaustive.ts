@@ -17,7 +17,7 @@ import { fmt_count } from '../report/format.js';
 import { VERSION } from './version.js';
 import { interrupted } from './interrupt.js';
 import { EXPLORE_DEFAULTS, controlled_header, default_out, replay_of, run_reported, save_schedule, schedule_out } from './controlled.js';
-import { WindowCount, never_opened, windows_line } from '../check/windows.js'; // cov
+import { WindowCount, never_opened, windows_line } from '../cpu/windows.js'; // cov
 
 export const EXHAUSTIVE_SCHEMA = 'mmrace.exhaustive/1';
 

@@ -15,7 +15,7 @@ import { render_html } from '../report/html.js';
 import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, OUTCOME_EXIT, UsageError, int, num, oneOf, progress, run_args } from './args.js';
 import { VERSION } from './version.js';
 import { interrupted } from './interrupt.js';
-import { WINDOW_NAMES } from '../check/windows.js'; // cov
+import { WINDOW_NAMES } from '../cpu/windows.js'; // cov
 
 /** a run's exit code: its outcome's (src/cli/exit.ts), or with --expect, whether the expectation held */
 export function exit_code(r: RunReport): number {

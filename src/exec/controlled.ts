@@ -13,7 +13,7 @@ import { EVENT, GLOBALS, PERCPU, SCHED } from '../shm/layout.js';
 import { BASES, MachineView, i32, keep_machine, percpu_base } from '../shm/machine.js';
 import { event_slot, ring_window } from '../cpu/events.js';
 import { lockdep_cycle, lockdep_found } from '../sync/lockdep.js';
-import { window_counts } from '../check/windows.js'; // cov
+import { window_counts } from '../cpu/windows.js'; // cov
 import { boot_machine } from './boot.js';
 import { enter_boot_context, set_current_cpu } from '../cpu/current.js';
 import {

@@ -19,7 +19,7 @@ import { era_label } from '../shm/era.js';
 import { lockdep_cycle, lockdep_found } from '../sync/lockdep.js';
 import { stat_epoch_begin } from '../worker/warmup.js';
 import type { CpuResult, CpuTask } from '../worker/task.js';
-import { WindowCount, window_counts } from '../check/windows.js';
+import { WindowCount, window_counts } from '../cpu/windows.js';
 
 export interface RunOptions {
   /** the scenario itself, loaded on this thread */
@@ -81,7 +81,7 @@ export interface RunResult {
    * has booted
    */
   machine: MachineView;
-  /** cov: how often each of the scenario's race windows opened (src/check/windows.ts) */
+  /** cov: how often each of the scenario's race windows opened (src/cpu/windows.ts) */
   windows: WindowCount[];
 }
 

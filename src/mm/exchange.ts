@@ -31,7 +31,7 @@ import { page_ref_forget_frozen, page_ref_freeze, page_ref_frozen_by_me, page_re
 import { page_get_anon_vma, put_anon_vma, try_to_unmap } from './rmap.js';
 import { buffer_migrate_lock_buffers, try_to_free_buffers, unlock_buffer } from './buffer.js';
 import { put_page, putback_lru_page } from './swap.js';
-import { WIN_EXCHANGE_FREEZE_FROM_FAILED, WIN_EXCHANGE_SECOND_LOCKED, WIN_EXCHANGE_TO_WRITEBACK, window_open } from '../check/windows.js'; // cov
+import { WIN_EXCHANGE_FREEZE_FROM_FAILED, WIN_EXCHANGE_SECOND_LOCKED, WIN_EXCHANGE_TO_WRITEBACK, window_open } from '../cpu/windows.js'; // cov
 
 export const MIGRATEPAGE_SUCCESS = 0;
 /** exchange_pages: a page of the pair was freed under us (only the isolation reference was left): not exchanged, nothing to retry */

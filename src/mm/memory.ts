@@ -38,7 +38,7 @@ import { delete_from_swap_cache, lookup_swap_cache, read_swap_cache_async } from
 import { find_vma, mmlist_add } from './mmap.js';
 import { anonmm_check, mremap_moved_anon_rmap } from './rmap_anonmm.js';
 import { unmap_hugepage_range } from './hugetlb.js';
-import { WIN_COPY_MIGRATION_ENTRY, WIN_COPY_MIGRATION_COW, WIN_SWAPIN_PAGE_GONE, WIN_SWAPIN_CLASH, WIN_SWAP_FAULT_MIGRATION, window_open } from '../check/windows.js'; // cov
+import { WIN_COPY_MIGRATION_ENTRY, WIN_COPY_MIGRATION_COW, WIN_SWAPIN_PAGE_GONE, WIN_SWAPIN_CLASH, WIN_SWAP_FAULT_MIGRATION, window_open } from '../cpu/windows.js'; // cov
 
 export const VM_FAULT_OOM = 0, VM_FAULT_SIGBUS = 1, VM_FAULT_MINOR = 2, VM_FAULT_MAJOR = 3; // 2.6.18 values
 

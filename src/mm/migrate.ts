@@ -32,7 +32,9 @@ import { buffer_migrate_lock_buffers, unlock_buffer } from './buffer.js';
 import { page_ref_freeze, page_ref_unfreeze } from './page_ref.js';
 import { migrate_pages_to } from './vmscan_migrate.js';
 import { SW_MIGRATE_NO_REFCOUNT_RECHECK, buggy } from '../shm/switches.js';
-import { WIN_PINNED_ACROSS_UNMAP, WIN_REMOVE_PTE_CHILD_EMPTY, fork_in_flight, window_open } from '../check/windows.js'; // cov
+import { WIN_PINNED_ACROSS_UNMAP, WIN_REMOVE_PTE_CHILD_EMPTY, window_open } from '../cpu/windows.js'; // cov
+import { rwsem_is_write_locked } from '../sync/rwsem.js'; // cov
+import { mm_mmap_sem } from './mm_types.js'; // cov
 import { SWAP_AGAIN, page_add_anon_rmap, page_add_file_rmap, rmap_walk, set_page_dirty, try_to_unmap } from './rmap.js';
 
 export const EAGAIN = -11, ENOMEM = -12, EBUSY = -16;
@@ -52,7 +54,7 @@ export function remove_migration_pte(vma: number, addr: number, old: number, new
   const mm = vma_field(vma, VMA.vm_mm);
   if (addr < 0) { trace_event(EV_REMOVE_PTE, mm, 0, RMP_OUTSIDE, 0); return; }
   const table = pte_table(mm, addr);
-  if ((table === 0 || Atomics.load(i32, pte_offset(table, addr)) === 0) && fork_in_flight(mm)) window_open(WIN_REMOVE_PTE_CHILD_EMPTY); // cov: the orphan's step 3
+  if ((table === 0 || Atomics.load(i32, pte_offset(table, addr)) === 0) && rwsem_is_write_locked(mm_mmap_sem(mm))) window_open(WIN_REMOVE_PTE_CHILD_EMPTY); // cov: the orphan's step 3 (dup_mmap holds the child's mmap_sem for write)
   if (table === 0) { trace_event(EV_REMOVE_PTE, mm, addr, RMP_NO_TABLE, 0); return; }
   const slot = pte_offset(table, addr);
   if (!is_swap_pte(Atomics.load(i32, slot))) { trace_event(EV_REMOVE_PTE, mm, addr, RMP_SKIP, 0); return; } // unlocked peek

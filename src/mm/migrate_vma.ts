@@ -28,7 +28,7 @@ import { is_device_private_page, is_zone_device_page } from './memremap.js';
 import { get_page, isolate_lru_page, put_page, putback_lru_page } from './swap.js';
 import { page_remove_rmap, ptep_clear_flush, try_to_unmap } from './rmap.js';
 import { migrate_page_move_mapping, remove_migration_pte, remove_migration_ptes } from './migrate.js';
-import { WIN_HMM_CHECK_WAITER_REF, WIN_HMM_DEVICE_PAGE_FINALIZED, window_open } from '../check/windows.js'; // cov
+import { WIN_HMM_CHECK_WAITER_REF, WIN_HMM_DEVICE_PAGE_FINALIZED, window_open } from '../cpu/windows.js'; // cov
 
 // include/linux/migrate.h (seed 004: MIGRATE_PFN_DEVICE takes bit 4, ERROR moves up)
 export const MIGRATE_PFN_VALID = 1 << 0;

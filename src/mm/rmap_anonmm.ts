@@ -30,7 +30,7 @@ import { SWAP_AGAIN, SWAP_FAIL, SWAP_SUCCESS, ptep_clear_flush, ptep_clear_flush
 import { put_page } from './swap.js';
 import { swap_duplicate } from './swapfile.js';
 import { mmlist_add } from './mmap.js';
-import { WIN_ANONMM_MAPCOUNT_CHANGED, window_open } from '../check/windows.js'; // cov
+import { WIN_ANONMM_MAPCOUNT_CHANGED, window_open } from '../cpu/windows.js'; // cov
 
 const PAGE_MASK = ~(PAGE_SIZE - 1);
 const ENOMEM = -12;

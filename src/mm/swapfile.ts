@@ -31,7 +31,7 @@ import { mremap_moved_anon_rmap } from './rmap_anonmm.js';
 import { is_vm_hugetlb_page, pgd_huge, pgd_huge_pfn } from './hugetlb.js';
 import { make_page_exclusive } from './mremap.js';
 import { check_anonmm_pte, early_cow_begin, early_cow_left_page, note_swapin_reuse } from './memory.js';
-import { WIN_SWAPON_TYPE_PAST_MAX, WIN_UNUSE_CLASH, WIN_UNUSE_HUGETLB_VMA, window_open } from '../check/windows.js'; // cov
+import { WIN_SWAPON_TYPE_PAST_MAX, WIN_UNUSE_CLASH, WIN_UNUSE_HUGETLB_VMA, window_open } from '../cpu/windows.js'; // cov
 
 export const SWP_USED = 1, SWP_WRITEOK = 2;
 export const SWAP_MAP_MAX = 0x7fff, SWAP_MAP_BAD = 0x8000;

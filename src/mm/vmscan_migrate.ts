@@ -34,7 +34,7 @@ import { add_to_swap, delete_from_swap_cache } from './swap_state.js';
 import { unuse_vma } from './swapfile.js';
 import { PAGE_KEEP, PAGE_SUCCESS, pageout, remove_mapping } from './vmscan.js';
 import { EAGAIN, ENOMEM, migrate_page_copy, move_buffers, putback_lru_pages } from './migrate.js';
-import { WIN_PINNED_ACROSS_UNMAP, window_open } from '../check/windows.js'; // cov
+import { WIN_PINNED_ACROSS_UNMAP, window_open } from '../cpu/windows.js'; // cov
 
 /** the new pages (lru_to_page takes the last), and where migrate_pages puts the pages it is done with */
 const to = new Int32Array(USER_PAGES);

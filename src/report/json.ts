@@ -12,7 +12,7 @@ import { headline, splat } from './splat.js';
 import type { LatencySummary, LockdepSection } from './report_types.js';
 import { latency_summaries } from './latency.js';
 import { lockdep_section } from './lockdep.js';
-import { WindowCount, never_opened } from '../check/windows.js';
+import { WindowCount, never_opened } from '../cpu/windows.js';
 
 export const RUN_SCHEMA = 'mmrace.run/2';
 

@@ -4,7 +4,7 @@ import { format_lock_stat } from './lock_stat.js';
 import { fmt_count, fmt_ms } from './format.js';
 import { format_latency } from './latency.js';
 import { format_lock_order } from './lockdep.js';
-import { clean_label, windows_line } from '../check/windows.js';
+import { clean_label, windows_line } from '../cpu/windows.js';
 
 const PER_CPU_COLS = ['ops', 'faults', 'cow', 'forks', 'migrations', 'migrate_ok', 'migration_waits', 'swapouts', 'swapins', 'user_reads', 'user_writes', 'tlb_flushes'];
 

@@ -3,7 +3,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Scenario } from './types.js';
-import { window_codes } from '../check/windows.js'; // cov
+import { window_codes } from '../cpu/windows.js'; // cov
 import { orphanedMigrationEntry } from './orphaned_migration_entry.js';
 import { cowMigrationEntry } from './cow_migration_entry.js';
 import { mprotectMigrationEntry } from './mprotect_migration_entry.js';

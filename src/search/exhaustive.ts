@@ -27,7 +27,7 @@
 // branches under it are not explored.
 import { ControlledExecutor, ControlledOptions, ControlledRun, Decision } from '../exec/controlled.js';
 import { PP_LOCK_ACQUIRE, PP_LOCK_RELEASE } from '../sync/preempt.js';
-import { WindowCount, add_window_counts } from '../check/windows.js'; // cov
+import { WindowCount, add_window_counts } from '../cpu/windows.js'; // cov
 
 /** the object of a footprint that stands for any word */
 const ALL = -1;

@@ -6,7 +6,7 @@
 import { ControlledExecutor, ControlledOptions, ControlledRun, StrategySpec } from '../exec/controlled.js';
 import { failure_signature } from './schedule.js';
 import { WHY_EXIT, mix_seed } from '../worker/sched_state.js';
-import { WindowCount, add_window_counts } from '../check/windows.js';
+import { WindowCount, add_window_counts } from '../cpu/windows.js';
 
 export type ExploreStrategy = 'random' | 'pct';
 

@@ -546,10 +546,10 @@ export const DMIRROR = defineStruct('dmirror', {
 export const DEV_MIRROR = defineStruct('dev_mirror', { mm: 1, addr: 1 });
 
 // cov (session 22, issue 14 item 2): race-window coverage
-/** race-window counters a CPU has room for; src/check/windows.ts checks its table against it at load */
+/** race-window counters a CPU has room for; src/cpu/windows.ts checks its table against it at load */
 export const WINDOW_SLOTS = 48;
 /**
- * per-CPU race-window counters (src/check/windows.ts): count[w] is how often
+ * per-CPU race-window counters (src/cpu/windows.ts): count[w] is how often
  * this CPU stood in window w. Written only by the owning CPU, without
  * Atomics; on their own cache lines, away from CPUSTAT's
  */

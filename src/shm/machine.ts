@@ -31,7 +31,7 @@ export interface Bases {
   anonmms: number; anonmm_alloc: number; anonmm_free: number; hugetlb: number;
   /** seed 004 (E3): dev_pagemap records, the driver, its free stack, devmem and mirror */
   pgmaps: number; dmirror: number; dev_free: number; devmem: number; dev_mirror: number;
-  /** cov: per-CPU race-window counters (WINSTAT, src/check/windows.ts) */
+  /** cov: per-CPU race-window counters (WINSTAT, src/cpu/windows.ts) */
   winstat: number;
   total_words: number;
 }

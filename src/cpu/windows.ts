@@ -10,10 +10,7 @@
 import { WINDOW_SLOTS, WINSTAT } from '../shm/layout.js';
 import { BASES, MachineView, i32 } from '../shm/machine.js';
 import { defineEnum } from '../shm/struct.js';
-import { current } from '../cpu/current.js';
-import { rwsem_is_write_locked } from '../sync/rwsem.js';
-import { PageAnon, mm_mmap_sem, page_mapcount } from '../mm/mm_types.js';
-import { pte_pfn, pte_present } from '../mm/pgtable.js';
+import { current } from './current.js';
 
 /** the race windows, defined here and nowhere else; a window's code is its index (its counter's slot) */
 const WINDOWS = defineEnum('race window', [
@@ -55,16 +52,6 @@ if (NR_WINDOWS > WINDOW_SLOTS) throw new Error(`race windows: ${NR_WINDOWS} defi
 /** the race window `code` (WIN_*) is open on this CPU at this line: count it (allocation-free) */
 export function window_open(code: number): void {
   i32[BASES.winstat + current.cpu * WINSTAT.stride + code] += 1;
-}
-
-/** mm is a child whose fork is copying it: dup_mmap holds its mmap_sem for write until the copy is done */
-export function fork_in_flight(mm: number): boolean {
-  return rwsem_is_write_locked(mm_mmap_sem(mm));
-}
-
-/** the pte maps an anon page that another pte maps too (mremap's shared page) */
-export function shared_anon_pte(pte: number): boolean {
-  return pte_present(pte) && PageAnon(pte_pfn(pte)) && page_mapcount(pte_pfn(pte)) > 1;
 }
 
 /** how often one of a run's windows opened, summed over its CPUs */
@@ -110,11 +97,11 @@ export function windows_line(windows: readonly WindowCount[], over = ''): string
  */
 export function window_codes(where: string, windows: unknown): number[] | string {
   if (windows === undefined) return [];
-  if (!Array.isArray(windows)) return `${where}: windows must be an array of race windows (src/check/windows.ts), got ${windows === null ? 'null' : typeof windows}`;
+  if (!Array.isArray(windows)) return `${where}: windows must be an array of race windows (src/cpu/windows.ts), got ${windows === null ? 'null' : typeof windows}`;
   const out: number[] = [];
   for (const w of windows) {
     const code = typeof w === 'string' ? WINDOW_NAMES.indexOf(w) : Number.isInteger(w) && w >= 0 && w < NR_WINDOWS ? w : -1;
-    if (code < 0) return `${where}: windows lists ${typeof w === 'string' ? `'${w}'` : String(w)}, not a race window (src/check/windows.ts; mmrace list names them)`;
+    if (code < 0) return `${where}: windows lists ${typeof w === 'string' ? `'${w}'` : String(w)}, not a race window (src/cpu/windows.ts; mmrace list names them)`;
     out.push(code);
   }
   return out;
