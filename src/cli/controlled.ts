@@ -22,6 +22,7 @@ import { VERSION } from './version.js';
 import { interrupted } from './interrupt.js';
 import { write_outputs } from './run.js';
 import { cmd_explore_exhaustive } from './exhaustive.js';
+import { WindowCount, add_window_counts, clean_label, never_opened, windows_line } from '../cpu/windows.js'; // cov
 
 // ---- the controlled executor: explore, replay, shrink, capture ----
 
@@ -41,7 +42,7 @@ export function controlled_header(cmd: string, o: ControlledOptions, roles: stri
 
 function controlled_outcome({ r, report }: Reported): string {
   const ops = `${fmt_count(r.run.ops)} ops`;
-  const what = r.run.outcome === 'clean' ? `clean: ${ops}, 0 violations`
+  const what = r.run.outcome === 'clean' ? `${clean_label(r.run.windows)}: ${ops}, 0 violations`
     : r.run.outcome === 'bug' ? `BUG at decision ${r.steps} (${ops})`
     : r.run.outcome === 'violation' && !r.run.oops && r.run.lockdep_cycle ? `lockdep: possible circular locking dependency (${r.run.lockdep_cycle}) by decision ${r.steps} (${ops})`
     : r.run.outcome === 'violation' ? `violation at decision ${r.steps} (${ops})`
@@ -151,6 +152,10 @@ export async function cmd_explore(argv: string[]): Promise<number> {
         fmt_count(s.decisions / secs), fmt_count(s.hand_offs / secs)));
     }
     for (const s of reps) for (const [sig, n] of Object.entries(s.kinds)) console.log(`  ${strategy_label(s)}: ${n} x ${sig}`);
+    const windows = reps.reduce((a: WindowCount[], s) => add_window_counts(a, s.windows), []); // cov
+    const wl = windows_line(windows, ` over ${reps.reduce((a, s) => a + s.iterations, 0)} runs`);
+    if (wl) console.log(wl);
+    const vacuous = never_opened(windows);
     if (interrupted()) console.log(`interrupted by ${interrupted()} after ${reps.reduce((a, s) => a + s.iterations, 0)} runs`);
     const found = reps.find((s) => s.first);
     const failed = reps.some((s) => s.failures > s.liveness);
@@ -179,9 +184,10 @@ export async function cmd_explore(argv: string[]): Promise<number> {
         ...(found.strategy === 'pct' ? { depth, k: found.k ?? undefined, change_points: f.run.change_points } : {}),
       });
     } else {
-      console.log(`\nno failure in ${reps.map((s) => `${s.iterations} ${strategy_label(s)} runs`).join(', ')}`);
+      console.log(`\nno failure in ${reps.map((s) => `${s.iterations} ${strategy_label(s)} runs`).join(', ')}${!failed && !live && vacuous ? ` (vacuous: window ${vacuous} never opened)` : ''}`);
     }
-    if (expect) return (expect === 'bug' ? failed : !failed && !live) ? EXIT_OK : EXIT_VIOLATION;
+    if (expect === 'clean' && !failed && !live && vacuous) console.log(`expected clean: MISSED: vacuous, window ${vacuous} never opened`);
+    if (expect) return (expect === 'bug' ? failed : !failed && !live && !vacuous) ? EXIT_OK : EXIT_VIOLATION;
     return failed ? EXIT_VIOLATION : live ? EXIT_LIVENESS : EXIT_OK;
   } finally {
     await ex.close();
@@ -204,6 +210,8 @@ export async function cmd_replay(argv: string[]): Promise<number> {
     console.log(`schedule: ${positionals[0]}: ${file.decisions.length} hand-offs, ${file.preemptions} preemptions (found by ${file.found_by.name}${file.found_by.iteration !== undefined ? `, iteration ${file.found_by.iteration}` : ''})`);
     if (loaded.module_changed) console.log(`scenario module: ${values.module} differs from the one the schedule recorded (sha256)`);
     console.log(controlled_outcome(a));
+    const wl = windows_line(a.r.run.windows); // cov
+    if (wl) console.log(wl);
     if (a.splat) console.log(`\n${a.splat}`);
     if (a.r.run.invariants.length && !a.splat?.includes(a.r.run.invariants[0])) console.log(`\ninvariants:\n${a.r.run.invariants.map((x) => `  ${x}`).join('\n')}`);
     if (values.ladder) console.log(`\n${ladder(a.r, a.events)}`);

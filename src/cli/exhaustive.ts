@@ -17,14 +17,18 @@ import { fmt_count } from '../report/format.js';
 import { VERSION } from './version.js';
 import { interrupted } from './interrupt.js';
 import { EXPLORE_DEFAULTS, controlled_header, default_out, replay_of, run_reported, save_schedule, schedule_out } from './controlled.js';
+import { WindowCount, never_opened, windows_line } from '../cpu/windows.js'; // cov
 
 export const EXHAUSTIVE_SCHEMA = 'mmrace.exhaustive/1';
+
+/** cov: ' (vacuous: window ... never opened)' when a race window of the scenario never opened in the schedules explored, else '' */
+const vacuous_note = (w: WindowCount[]) => { const n = never_opened(w); return n === null ? '' : ` (vacuous: window ${n} never opened)`; };
 
 /** the verdict line: what a complete search proves, or why it is not complete */
 export function verdict(r: ExhaustiveResult): string {
   if (r.first && r.complete) return `complete: all ${r.schedules} schedules with <= ${r.bound} preemptions explored, ${r.failures} failing (the first: run ${r.first.index} of K=${r.first.k})`;
   if (r.first) return `failure: run ${r.first.index} of K=${r.first.k} (${r.first.run.preemptions} preemptions): ${failure_signature(r.first.run.run)}`;
-  if (r.complete) return `complete: all ${r.schedules} schedules with <= ${r.bound} preemptions explored, 0 failures`;
+  if (r.complete) return `complete: all ${r.schedules} schedules with <= ${r.bound} preemptions explored, 0 failures${vacuous_note(r.windows)}`;
   return `not complete: stopped (${r.stopped}) in K=${r.k} after ${r.schedules} schedules, 0 failures so far; the result says nothing of the schedules left`;
 }
 
@@ -134,6 +138,8 @@ export async function cmd_explore_exhaustive(argv: string[]): Promise<number> {
       if (rep.splat) console.log(`\n${rep.splat}`);
       saved = save_schedule(out, f.options, rep, { name: 'exhaustive', k: f.k, iteration: f.index });
     }
+    const wl = windows_line(res.windows, ` over ${res.schedules} schedules`); // cov
+    if (wl) console.log(`\n${wl}`);
     const line = verdict(res);
     console.log(`\n${line}`);
     const states_sha256 = createHash('sha256').update([...states].sort().join('\n')).digest('hex');
@@ -154,12 +160,13 @@ export async function cmd_explore_exhaustive(argv: string[]): Promise<number> {
           outcome: res.first.run.run.outcome, signature: failure_signature(res.first.run.run), saved,
         } : null,
         checkpoint: values.checkpoint ?? null,
+        windows: res.windows, vacuous: res.complete && !res.first ? never_opened(res.windows) : null, // cov
         ...(keep ? { failure_kinds: kinds, final_states: states.size, final_states_sha256: states_sha256 } : {}),
       }, null, 2) + '\n');
     }
     const failed = !!res.first && res.first.run.run.outcome !== 'liveness';
     const live = !!res.first && !failed;
-    if (expect) return (expect === 'bug' ? !!res.first : res.complete && !res.first) ? EXIT_OK : EXIT_VIOLATION;
+    if (expect) return (expect === 'bug' ? !!res.first : res.complete && !res.first && never_opened(res.windows) === null) ? EXIT_OK : EXIT_VIOLATION;
     return failed ? EXIT_VIOLATION : live ? EXIT_LIVENESS : EXIT_OK;
   } finally {
     await ex.close();

@@ -7,7 +7,7 @@ import { DEFAULT_ERA, ERAS, era_label } from '../shm/era.js';
 import { scenario_era } from '../exec/boot.js';
 import { MAX_CPUS } from '../shm/layout.js';
 import { RunOptions, RunResult, run_free } from '../exec/free_run.js';
-import { RunReport, build_report } from '../report/json.js';
+import { RunReport, build_report, vacuous_of } from '../report/json.js';
 import { outcome_line, text_report } from '../report/text.js';
 import { fmt_count, fmt_ms } from '../report/format.js';
 import { chrome_trace } from '../report/trace.js';
@@ -15,6 +15,7 @@ import { render_html } from '../report/html.js';
 import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, OUTCOME_EXIT, UsageError, int, num, oneOf, progress, run_args } from './args.js';
 import { VERSION } from './version.js';
 import { interrupted } from './interrupt.js';
+import { WINDOW_NAMES } from '../cpu/windows.js'; // cov
 
 /** a run's exit code: its outcome's (src/cli/exit.ts), or with --expect, whether the expectation held */
 export function exit_code(r: RunReport): number {
@@ -39,6 +40,7 @@ export function cmd_list(): number {
     rows.push(['', `${eras.map(era_label).join(', ')}${eras.length > 1 ? ' (--era picks; the first is the default)' : ''}; seed ${s.patch}`]);
     rows.push(['', `buggy switches: ${s.switches.join(', ') || '-'}; buggy shows: ${s.expect_buggy}`]);
     if (s.also_fixed?.length) rows.push(['', `the fixed run also carries: ${s.also_fixed.join(', ')} (a later fix its load needs)`]);
+    if (s.windows?.length) rows.push(['', `race windows: ${s.windows.map((w) => WINDOW_NAMES[w]).join('; ')}`]); // cov
   }
   const sw = SWITCHES.map((w) => {
     const base = w.baseline_in?.length ? `; on in every ${w.baseline_in.map((e) => ERAS[e].name).join('/')} run unless its scenario runs fixed` : '';
@@ -60,7 +62,7 @@ export async function run_once(o: RunOptions, budget: RunReport['budget'], expec
   try {
     const r = await run_free(o);
     const failed = r.outcome === 'bug' || r.outcome === 'violation';
-    const met = expect === null ? null : expect === 'bug' ? failed : r.outcome === 'clean';
+    const met = expect === null ? null : expect === 'bug' ? failed : r.outcome === 'clean' && vacuous_of(r) === null; // cov: a vacuous clean is no pass
     return { result: r, report: build_report(r, budget, expect, met, VERSION) };
   } finally {
     stop();

@@ -13,6 +13,7 @@ import { EVENT, GLOBALS, PERCPU, SCHED } from '../shm/layout.js';
 import { BASES, MachineView, i32, keep_machine, percpu_base } from '../shm/machine.js';
 import { event_slot, ring_window } from '../cpu/events.js';
 import { lockdep_cycle, lockdep_found } from '../sync/lockdep.js';
+import { window_counts } from '../cpu/windows.js'; // cov
 import { boot_machine } from './boot.js';
 import { enter_boot_context, set_current_cpu } from '../cpu/current.js';
 import {
@@ -215,6 +216,7 @@ export class ControlledExecutor {
       warmup_ms: 0, lockdep_cycle: lockdep_cycle(), jitter: 'none', roles, switches: names, baseline, era: era_label(era), bounds: read_bounds_note()?.text ?? null, elapsed_ms: wall_ms, ops: sum_ops(o.cpus), outcome,
       first_failure_ms: null, oops, invariants,
       cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'stuck', message: 'did not finish' }), watchdog, reason: this.reason, machine,
+      windows: window_counts(machine, o.scenario.windows), // cov
     };
     return {
       run, first_cpu: first, switches: merge_switches(run.cpu_results),

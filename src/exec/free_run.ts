@@ -19,6 +19,7 @@ import { era_label } from '../shm/era.js';
 import { lockdep_cycle, lockdep_found } from '../sync/lockdep.js';
 import { stat_epoch_begin } from '../worker/warmup.js';
 import type { CpuResult, CpuTask } from '../worker/task.js';
+import { WindowCount, window_counts } from '../cpu/windows.js';
 
 export interface RunOptions {
   /** the scenario itself, loaded on this thread */
@@ -80,6 +81,8 @@ export interface RunResult {
    * has booted
    */
   machine: MachineView;
+  /** cov: how often each of the scenario's race windows opened (src/cpu/windows.ts) */
+  windows: WindowCount[];
 }
 
 const now = () => performance.now();
@@ -234,6 +237,6 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
     roles, switches: names, baseline, era: era_label(era), bounds: read_bounds_note()?.text ?? null, elapsed_ms, ops, outcome, warmup_ms: warmed ? warmAt - t0 : 0, lockdep_cycle: lockdep_cycle(),
     first_failure_ms: finalOops ? first_failure_ms : null, oops: finalOops, invariants,
     cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'stuck', message: 'did not finish' }), watchdog,
-    reason, interrupted: interrupted_by, cpu_ops: cpu_ops.map((c) => c.value), machine,
+    reason, interrupted: interrupted_by, cpu_ops: cpu_ops.map((c) => c.value), machine, windows: window_counts(machine, o.scenario.windows),
   };
 }

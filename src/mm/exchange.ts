@@ -31,6 +31,7 @@ import { page_ref_forget_frozen, page_ref_freeze, page_ref_frozen_by_me, page_re
 import { page_get_anon_vma, put_anon_vma, try_to_unmap } from './rmap.js';
 import { buffer_migrate_lock_buffers, try_to_free_buffers, unlock_buffer } from './buffer.js';
 import { put_page, putback_lru_page } from './swap.js';
+import { WIN_EXCHANGE_FREEZE_FROM_FAILED, WIN_EXCHANGE_SECOND_LOCKED, WIN_EXCHANGE_TO_WRITEBACK, window_open } from '../cpu/windows.js'; // cov
 
 export const MIGRATEPAGE_SUCCESS = 0;
 /** exchange_pages: a page of the pair was freed under us (only the isolation reference was left): not exchanged, nothing to retry */
@@ -119,6 +120,7 @@ export function exchange_page_move_mapping(to_mapping: number, from_mapping: num
     return EAGAIN; // "cannot freeze page count"
   }
   if (!page_ref_freeze(from, from_expected)) {
+    window_open(WIN_EXCHANGE_FREEZE_FROM_FAILED); // cov: to is frozen at 0 here
     // switch:exchange-freeze-no-unwind: fixed (the seed): to gets its references back; buggy: it stays at 0
     if (!buggy(SW_EXCHANGE_FREEZE_NO_UNWIND)) page_ref_unfreeze(to, to_expected);
     trace_event(EV_EXCHANGE_MAPPING, from, to, EAGAIN, WHY_FREEZE_FROM);
@@ -251,6 +253,7 @@ export function unmap_and_exchange(from: number, to: number, mode: number): numb
     lock_page(from);
   }
   if (!trylock_page(to)) {
+    window_open(WIN_EXCHANGE_SECOND_LOCKED); // cov: it holds from and cannot have to now
     if (mode_is_async(mode)) { unlock_page(from); return rc; } // switch:exchange-async-mode-mask
     if (buggy(SW_EXCHANGE_LOCK_ORDER)) {
       lock_page(to); // switch:exchange-lock-order (buggy, the seed's line): sleeps holding from
@@ -268,6 +271,7 @@ export function unmap_and_exchange(from: number, to: number, mode: number): numb
     // from_page is supposed to be an anonymous page
     VM_BUG_ON_PAGE(PageWriteback(from), 'PageWriteback(from_page)', from);
     if (PageWriteback(to)) {
+      window_open(WIN_EXCHANGE_TO_WRITEBACK); // cov: the I/O agent has not completed to's writeback
       // switch:exchange-writeback-bug-on: buggy, the line before the patch
       if (buggy(SW_EXCHANGE_WRITEBACK_BUG_ON)) BUG('BUG_ON(PageWriteback(to_page)) in unmap_and_exchange', to);
       // Only a full synchronous exchange waits for writeback; async's retry loop is too short and

@@ -12,6 +12,7 @@ import { E0 } from '../shm/era.js';
 import { nr_anonmm } from '../shm/machine.js';
 import { init_anonmm } from './rmap_anonmm.js';
 import { zero_page_init } from './memory.js';
+import { WINSTAT } from '../shm/layout.js'; // cov
 
 export interface BootConfig {
   bugs: number; jitter: number; seed: number; ops_budget: number; trace?: boolean;
@@ -53,5 +54,6 @@ export function reset_cpu_accounting(): void {
   // lockdep keeps what setup taught it (as the kernel keeps boot-time dependencies)
   f64.fill(0, BASES.lockstat_f64, BASES.lockstat_f64 + n * NR_LOCK_CLASSES * LOCKSTAT_RW * LOCKSTAT.stride);
   f64.fill(0, BASES.heldtime_f64, BASES.heldtime_f64 + n * HELDTIME.stride);
+  i32.fill(0, BASES.winstat, BASES.winstat + n * WINSTAT.stride); // cov: setup's paths opened no window of the run
   Atomics.store(i32, BASES.seq, 0);
 }

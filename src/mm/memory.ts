@@ -38,6 +38,7 @@ import { delete_from_swap_cache, lookup_swap_cache, read_swap_cache_async } from
 import { find_vma, mmlist_add } from './mmap.js';
 import { anonmm_check, mremap_moved_anon_rmap } from './rmap_anonmm.js';
 import { unmap_hugepage_range } from './hugetlb.js';
+import { WIN_COPY_MIGRATION_ENTRY, WIN_COPY_MIGRATION_COW, WIN_SWAPIN_PAGE_GONE, WIN_SWAPIN_CLASH, WIN_SWAP_FAULT_MIGRATION, window_open } from '../cpu/windows.js'; // cov
 
 export const VM_FAULT_OOM = 0, VM_FAULT_SIGBUS = 1, VM_FAULT_MINOR = 2, VM_FAULT_MAJOR = 3; // 2.6.18 values
 
@@ -332,6 +333,7 @@ function swapin_page_changed(page: number, entry: number): boolean {
 function do_swap_page(mm: number, vma: number, addr: number, table: number, orig: number, write: boolean): number {
   trace_event(EV_SWAP_PAGE, mm, addr, orig);
   const entry = pte_to_swp_entry(orig);
+  if (is_migration_entry(entry)) window_open(WIN_SWAP_FAULT_MIGRATION); // cov: a fault raced a migration
   // switch:swap-fault-on-migration-entry (seed 000, do_swap_page hunk)
   if (!buggy(SW_SWAP_FAULT_ON_MIGRATION_ENTRY) && is_migration_entry(entry)) {
     migration_entry_wait(mm, addr);
@@ -372,6 +374,7 @@ function do_swap_page_entry(mm: number, vma: number, addr: number, table: number
     i32[current.stat + CPUSTAT.swapins] += 1;
   }
   lock_page(page);
+  if (!PageSwapCacheP(page) || page_private(page) !== entry) window_open(WIN_SWAPIN_PAGE_GONE); // cov: the entry may be reused under us
   if (swapin_page_changed(page, entry)) {
     // 2.6.16 (E1): "Page migration has occured" (the page left the swap cache): retry the lookup
     if (ERA.id === E1) trace_event(EV_SWAPIN_RETRY, mm, addr, page);
@@ -409,6 +412,7 @@ function do_swap_page_entry(mm: number, vma: number, addr: number, table: number
   if (e0) {
     // switch:swapin-no-early-cow (seed 003, do_swap_page hunk): a write to a page others share, or an
     // address the page did not note (mremap moved it in this mm or another), takes a private copy now
+    if (mremap_moved_anon_rmap(page, addr)) window_open(WIN_SWAPIN_CLASH); // cov: page->index names another address
     if (!buggy(SW_SWAPIN_NO_EARLY_COW) && (write_access || mremap_moved_anon_rmap(page, addr))) {
       trace_event(EV_EARLY_COW, mm, addr, page, write_access ? COW_SWAPIN_WRITE : COW_SWAPIN_CLASH);
       if (!write_access) i32[current.stat + CPUSTAT.early_cows] += 1;
@@ -474,8 +478,10 @@ function copy_one_pte(dst_mm: number, src_mm: number, dst_slot: number, src_slot
         Atomics.store(i32, dst_slot, pte);
         return;
       }
+      if (is_migration_entry(entry)) window_open(WIN_COPY_MIGRATION_ENTRY); // cov: fork racing migration
       swap_duplicate(entry);
       mmlist_add(dst_mm, src_mm); // make sure dst_mm is on swapoff's mmlist, after src_mm
+      if (is_migration_entry(entry) && is_cow_mapping(vm_flags)) window_open(WIN_COPY_MIGRATION_COW); // cov: the entry the buggy line rewrites
       if (buggy(SW_MIGRATION_READ_AS_BOOL)) {
         // switch:migration-read-as-bool, the pre-patch line: SWP_MIGRATION_READ (30) is a true `write`
         if (is_migration_entry(entry) && is_cow_mapping(vm_flags)) {

@@ -32,6 +32,9 @@ import { buffer_migrate_lock_buffers, unlock_buffer } from './buffer.js';
 import { page_ref_freeze, page_ref_unfreeze } from './page_ref.js';
 import { migrate_pages_to } from './vmscan_migrate.js';
 import { SW_MIGRATE_NO_REFCOUNT_RECHECK, buggy } from '../shm/switches.js';
+import { WIN_PINNED_ACROSS_UNMAP, WIN_REMOVE_PTE_CHILD_EMPTY, window_open } from '../cpu/windows.js'; // cov
+import { rwsem_is_write_locked } from '../sync/rwsem.js'; // cov
+import { mm_mmap_sem } from './mm_types.js'; // cov
 import { SWAP_AGAIN, page_add_anon_rmap, page_add_file_rmap, rmap_walk, set_page_dirty, try_to_unmap } from './rmap.js';
 
 export const EAGAIN = -11, ENOMEM = -12, EBUSY = -16;
@@ -51,6 +54,7 @@ export function remove_migration_pte(vma: number, addr: number, old: number, new
   const mm = vma_field(vma, VMA.vm_mm);
   if (addr < 0) { trace_event(EV_REMOVE_PTE, mm, 0, RMP_OUTSIDE, 0); return; }
   const table = pte_table(mm, addr);
+  if ((table === 0 || Atomics.load(i32, pte_offset(table, addr)) === 0) && rwsem_is_write_locked(mm_mmap_sem(mm))) window_open(WIN_REMOVE_PTE_CHILD_EMPTY); // cov: the orphan's step 3 (dup_mmap holds the child's mmap_sem for write)
   if (table === 0) { trace_event(EV_REMOVE_PTE, mm, addr, RMP_NO_TABLE, 0); return; }
   const slot = pte_offset(table, addr);
   if (!is_swap_pte(Atomics.load(i32, slot))) { trace_event(EV_REMOVE_PTE, mm, addr, RMP_SKIP, 0); return; } // unlocked peek
@@ -166,6 +170,7 @@ export function migrate_page_move_mapping(mapping: number, newpage: number, old:
   const private_ref = (Atomics.load(i32, page_base(old) + PAGE.flags) & PG_private) !== 0 ? 1 : 0;
   const count = page_count(old);
   const want = expected + 1 + private_ref;
+  if (count > want) window_open(WIN_PINNED_ACROSS_UNMAP); // cov: a reference the migration does not own (a get_user_pages pin)
   // switch:migrate-no-refcount-recheck (seed 001's re-check under tree_lock, as 2.6.18 kept it)
   if ((!buggy(SW_MIGRATE_NO_REFCOUNT_RECHECK) && count !== want) || slot < 0 || i32[slot] !== old) {
     write_unlock_tree(mapping);

@@ -28,6 +28,7 @@ import { is_device_private_page, is_zone_device_page } from './memremap.js';
 import { get_page, isolate_lru_page, put_page, putback_lru_page } from './swap.js';
 import { page_remove_rmap, ptep_clear_flush, try_to_unmap } from './rmap.js';
 import { migrate_page_move_mapping, remove_migration_pte, remove_migration_ptes } from './migrate.js';
+import { WIN_HMM_CHECK_WAITER_REF, WIN_HMM_DEVICE_PAGE_FINALIZED, window_open } from '../cpu/windows.js'; // cov
 
 // include/linux/migrate.h (seed 004: MIGRATE_PFN_DEVICE takes bit 4, ERROR moves up)
 export const MIGRATE_PFN_VALID = 1 << 0;
@@ -190,6 +191,7 @@ export function migrate_vma_check_page(page: number): boolean {
     // switch:hmm-wait-ref-livelock. Fixed (seed 004 v3): a private page cannot be pinned (it has no
     // present pte, GUP fails on it), and a migration_entry_wait waiter's reference cannot be told from
     // a pin: always true. Buggy (v2): the generic test, allowing for the device's base reference
+    if (page_count(page) - 2 > page_mapcount(page)) window_open(WIN_HMM_CHECK_WAITER_REF); // cov: a reference beyond the device's and collect's
     if (!buggy(SW_HMM_WAIT_REF_LIVELOCK)) return true;
     extra++;
   }
@@ -381,6 +383,7 @@ function migrate_vma_finalize(m: MigrateVma): void {
     if (newpage !== page) {
       i32[current.pcpu + PERCPU.migrate_ref] = newpage; // model: our reference on the new page outlives its lock
       unlock_page(newpage);
+      if (is_zone_device_page(newpage)) window_open(WIN_HMM_DEVICE_PAGE_FINALIZED); // cov: a device page, which the LRU must not take
       if (lru_managed(newpage)) putback_lru_page(newpage);
       else put_page(newpage);
     }

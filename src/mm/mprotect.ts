@@ -15,6 +15,7 @@ import { pmd_addr_end, pte_lockptr, pte_offset, pte_table } from './pagewalk.js'
 import { pte_file, pte_modify, pte_present } from './pgtable.js';
 import { is_write_migration_entry, make_migration_entry_read, pte_to_swp_entry, swp_entry_to_pte } from './swapops.js';
 import { EACCES, EINVAL, ENOMEM, find_vma, split_vma } from './mmap.js';
+import { WIN_MPROTECT_WRITE_MIGRATION, window_open } from '../cpu/windows.js'; // cov
 
 /** change_pte_range: takes the table's PTL; flushes the range before returning */
 function change_pte_range(mm: number, table: number, addr: number, end: number, newprot: number): void {
@@ -25,6 +26,7 @@ function change_pte_range(mm: number, table: number, addr: number, end: number, 
   for (; addr < end; addr += 1 << PAGE_SHIFT) {
     const slot = pte_offset(table, addr);
     const oldpte = Atomics.load(i32, slot);
+    if (!pte_present(oldpte) && oldpte !== 0 && !pte_file(oldpte) && is_write_migration_entry(pte_to_swp_entry(oldpte))) window_open(WIN_MPROTECT_WRITE_MIGRATION); // cov
     if (pte_present(oldpte)) {
       // Avoid an SMP race with hardware updated dirty/clean bits: wipe the pte, then set the new one
       const ptent = pte_modify(Atomics.exchange(i32, slot, 0), newprot);

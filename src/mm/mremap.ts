@@ -25,6 +25,8 @@ import { mremap_move_anon_rmap } from './rmap_anonmm.js';
 import { EINVAL, ENOMEM, do_munmap, find_vma, insert_vm_struct, vma_alloc } from './mmap.js';
 import { vma_link_file } from './rmap.js';
 import { is_vm_hugetlb_page } from './hugetlb.js';
+import { WIN_MREMAP_SHARED_ANON, window_open } from '../cpu/windows.js'; // cov
+import { page_mapcount } from './mm_types.js'; // cov
 
 export const MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
 const EAGAIN = -11, EFAULT = -14;
@@ -78,6 +80,7 @@ export function move_one_page(vma: number, old_addr: number, new_addr: number): 
     // page_table_lock was dropped: re-check the src entry
     if (pte_none(Atomics.load(i32, src))) { spin_unlock(ptl); return 0; }
   }
+  if (pte_present(Atomics.load(i32, src)) && PageAnon(pte_pfn(Atomics.load(i32, src))) && page_mapcount(pte_pfn(Atomics.load(i32, src))) > 1) window_open(WIN_MREMAP_SHARED_ANON); // cov: page->index cannot follow this move
   let error = 0, what = MOVE_MOVED;
   if (dst_table === 0) error = ENOMEM;
   else if (buggy(SW_MREMAP_ANONMM_NO_COW)) {

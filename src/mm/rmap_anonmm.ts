@@ -30,6 +30,7 @@ import { SWAP_AGAIN, SWAP_FAIL, SWAP_SUCCESS, ptep_clear_flush, ptep_clear_flush
 import { put_page } from './swap.js';
 import { swap_duplicate } from './swapfile.js';
 import { mmlist_add } from './mmap.js';
+import { WIN_ANONMM_MAPCOUNT_CHANGED, window_open } from '../cpu/windows.js'; // cov
 
 const PAGE_MASK = ~(PAGE_SIZE - 1);
 const ENOMEM = -12;
@@ -219,11 +220,13 @@ export function mremap_move_anon_rmap(pfn: number, addr: number): boolean {
     // switch:anonmm-mapcount-single-check (seed 003, mremap_move_anon_rmap hunk)
     if (buggy(SW_ANONMM_MAPCOUNT_SINGLE_CHECK)) {
       preempt_point(PP_RMAP_READ, maplock_id(pfn)); // the object rmap_lock names; the unlocked test is all this line has: a fault may map the page now
+      if (Atomics.load(i32, p + PAGE._mapcount) !== 0) window_open(WIN_ANONMM_MAPCOUNT_CHANGED); // cov: a fault mapped it since the test
       trace_event(EV_ANONMM_INDEX, pfn, i32[p + PAGE.index], addr & PAGE_MASK, Atomics.load(i32, p + PAGE._mapcount) + 1);
       i32[p + PAGE.index] = addr & PAGE_MASK;
       move = true;
     } else {
       rmap_lock(pfn);
+      if (Atomics.load(i32, p + PAGE._mapcount) !== 0) window_open(WIN_ANONMM_MAPCOUNT_CHANGED); // cov: a fault mapped it since the test
       if (Atomics.load(i32, p + PAGE._mapcount) === 0) {
         trace_event(EV_ANONMM_INDEX, pfn, i32[p + PAGE.index], addr & PAGE_MASK, 1);
         i32[p + PAGE.index] = addr & PAGE_MASK;

@@ -31,6 +31,7 @@ import { mremap_moved_anon_rmap } from './rmap_anonmm.js';
 import { is_vm_hugetlb_page, pgd_huge, pgd_huge_pfn } from './hugetlb.js';
 import { make_page_exclusive } from './mremap.js';
 import { check_anonmm_pte, early_cow_begin, early_cow_left_page, note_swapin_reuse } from './memory.js';
+import { WIN_SWAPON_TYPE_PAST_MAX, WIN_UNUSE_CLASH, WIN_UNUSE_HUGETLB_VMA, window_open } from '../cpu/windows.js'; // cov
 
 export const SWP_USED = 1, SWP_WRITEOK = 2;
 export const SWAP_MAP_MAX = 0x7fff, SWAP_MAP_BAD = 0x8000;
@@ -258,6 +259,7 @@ export function sys_swapon(slots: number, prio: number): number {
   const limit = buggy(SW_SWAPON_TYPE_RANGE)
     ? swp_type(pte_to_swp_entry(swp_entry_to_pte(swp_entry(~0, 0)))) + 1 // the old "obfuscated" check: type > 31
     : MAX_SWAPFILES;
+  if (type >= MAX_SWAPFILES) window_open(WIN_SWAPON_TYPE_PAST_MAX); // cov: the swapon the range check is about
   if (type >= limit) { spin_unlock(swap_lock()); return EPERM; }
   // buggy: type 30 passes and this initialises swap_info[30], the data after the array
   const p = swap_info(type, 'sys_swapon', true);
@@ -415,6 +417,7 @@ function unuse_process(mm: number, entry: number, page: number): number {
     spin_lock(ptl, LC_PTL);
     for (; vma !== 0; vma = i32[vma_base(vma) + VMA.vm_next]) {
       // switch:unuse-process-hugetlb (seed 003, unuse_process hunk): a hugetlb vma has no pte tables
+      if (is_vm_hugetlb_page(vma)) window_open(WIN_UNUSE_HUGETLB_VMA); // cov: a vma without pte tables
       if (!buggy(SW_UNUSE_PROCESS_HUGETLB) && is_vm_hugetlb_page(vma)) continue;
       foundaddr = unuse_vma_pgds(mm, vma, entry, page);
       if (foundaddr !== 0) break;
@@ -422,6 +425,7 @@ function unuse_process(mm: number, entry: number, page: number): number {
     spin_unlock(ptl);
     if (foundaddr === 0) return 0;
     const addr = foundaddr - 1;
+    if (mremap_moved_anon_rmap(page, addr)) window_open(WIN_UNUSE_CLASH); // cov: page->index names another address
     // switch:swapin-no-early-cow (seed 003, unuse_process hunk)
     let cow = false;
     if (!buggy(SW_SWAPIN_NO_EARLY_COW) && mremap_moved_anon_rmap(page, addr)) {

@@ -34,6 +34,7 @@ import { add_to_swap, delete_from_swap_cache } from './swap_state.js';
 import { unuse_vma } from './swapfile.js';
 import { PAGE_KEEP, PAGE_SUCCESS, pageout, remove_mapping } from './vmscan.js';
 import { EAGAIN, ENOMEM, migrate_page_copy, move_buffers, putback_lru_pages } from './migrate.js';
+import { WIN_PINNED_ACROSS_UNMAP, window_open } from '../cpu/windows.js'; // cov
 
 /** the new pages (lru_to_page takes the last), and where migrate_pages puts the pages it is done with */
 const to = new Int32Array(USER_PAGES);
@@ -80,6 +81,7 @@ function migrate_page_remove_references(newpage: number, page: number, nr_refs: 
   write_lock_tree(mapping);
   const slot = radix_tree_slot(mapping, page_cache_index(page));
   const count = page_count(page);
+  if (count > nr_refs) window_open(WIN_PINNED_ACROSS_UNMAP); // cov: a reference taken since the unlocked test (a get_user_pages pin)
   // switch:migrate-no-refcount-recheck (seed 001: the count is checked again under tree_lock; a reference
   // taken since the unlocked test, a get_user_pages pin, keeps the page where it is)
   if (page_mapping(page) === 0 || (!buggy(SW_MIGRATE_NO_REFCOUNT_RECHECK) && count !== nr_refs) || slot < 0 || i32[slot] !== page) {

@@ -12,6 +12,7 @@ import { headline, splat } from './splat.js';
 import type { LatencySummary, LockdepSection } from './report_types.js';
 import { latency_summaries } from './latency.js';
 import { lockdep_section } from './lockdep.js';
+import { WindowCount, never_opened } from '../cpu/windows.js';
 
 export const RUN_SCHEMA = 'mmrace.run/2';
 
@@ -42,6 +43,10 @@ export interface RunReport {
   first_failure_ms: number | null; failure: null | { kind: string; cpu: number; pfn: number; message: string; splat: string };
   interleaving: { seq: number; cpu: number; event: string; text: string }[]; invariants: string[];
   lock_stat: ReturnType<typeof lock_stat_rows>; latency: LatencySummary[]; lockdep: LockdepSection; per_cpu: (Record<string, number | string>)[]; replay: string;
+  /** cov: how often each race window the scenario declares opened in this run (README "Race-window coverage") */
+  windows: WindowCount[];
+  /** cov: a clean run in which this window (the first such) never opened: the verdict is vacuous; null otherwise */
+  vacuous: string | null;
 }
 
 /**
@@ -64,15 +69,21 @@ export function reason_of(r: RunResult): string {
   return r.watchdog?.split('\n')[0] ?? `${r.outcome} (no further reason recorded)`;
 }
 
+/** cov: the window that never opened in a clean run (its verdict is then vacuous), or null */
+export function vacuous_of(r: Pick<RunResult, 'outcome' | 'windows'>): string | null {
+  return r.outcome === 'clean' ? never_opened(r.windows) : null;
+}
+
 /** the report of a run, from its result alone (the Machine it keeps, never the live one: the next run may be booting) */
 export function build_report(r: RunResult, budget: RunReport['budget'], expect: string | null, met: boolean | null, version: string): RunReport {
   const m = r.machine;
   const events = collect_events(m);
   const o = r.oops;
   const b = 'ops' in budget ? `--ops ${budget.ops}` : `--duration ${budget.duration_ms / 1000}`;
+  const vacuous = vacuous_of(r);
   return {
     schema: RUN_SCHEMA, tool: `mmrace ${version}`, scenario: r.scenario, era: r.era, protocol: r.protocol, switches: r.switches, era_baseline: r.baseline, bounds_note: r.bounds,
-    cpus: r.cpus, roles: r.roles, seed: r.seed, jitter: r.jitter, budget, outcome: r.outcome, reason: reason_of(r), interrupted: r.interrupted ?? null, expect, expectation_met: met,
+    cpus: r.cpus, roles: r.roles, seed: r.seed, jitter: r.jitter, budget, outcome: r.outcome, reason: vacuous ? `vacuous: window ${vacuous} never opened (${reason_of(r)})` : reason_of(r), interrupted: r.interrupted ?? null, expect, expectation_met: met,
     elapsed_ms: r.elapsed_ms, ops: r.ops, ops_per_s: r.elapsed_ms > 0 ? r.ops / (r.elapsed_ms / 1000) : 0,
     first_failure_ms: r.first_failure_ms,
     failure: o ? { kind: o.kindName, cpu: o.cpu, pfn: o.pfn, message: headline(o), splat: splat(o, events, r.roles, r.protocol, r.switches, r.era, era_of(m).id) } : null,
@@ -83,5 +94,6 @@ export function build_report(r: RunResult, budget: RunReport['budget'], expect: 
     lockdep: lockdep_section(r.roles, `mmrace ${version} ${r.era} ${r.protocol}${r.switches.length ? ` [${r.switches.join(', ')}]` : ''}`, m),
     per_cpu: r.roles.map((role, cpu) => ({ cpu, role, status: r.cpu_results[cpu]?.status ?? '?', ...cpu_counters(m, cpu, r.cpu_ops?.[cpu]) })),
     replay: `mmrace run ${r.scenario_arg}${r.era_arg} --protocol ${r.protocol} --cpus ${r.cpus} --seed ${r.seed} --jitter ${r.jitter} ${b}`,
+    windows: r.windows, vacuous,
   };
 }

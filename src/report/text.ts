@@ -4,11 +4,12 @@ import { format_lock_stat } from './lock_stat.js';
 import { fmt_count, fmt_ms } from './format.js';
 import { format_latency } from './latency.js';
 import { format_lock_order } from './lockdep.js';
+import { clean_label, windows_line } from '../cpu/windows.js';
 
 const PER_CPU_COLS = ['ops', 'faults', 'cow', 'forks', 'migrations', 'migrate_ok', 'migration_waits', 'swapouts', 'swapins', 'user_reads', 'user_writes', 'tlb_flushes'];
 
 export function outcome_line(r: RunReport): string {
-  const what = r.outcome === 'clean' ? `clean: ${fmt_count(r.ops)} ops, 0 violations in ${fmt_ms(r.elapsed_ms)}`
+  const what = r.outcome === 'clean' ? `${clean_label(r.windows)}: ${fmt_count(r.ops)} ops, 0 violations in ${fmt_ms(r.elapsed_ms)}`
     : r.outcome === 'bug' ? `BUG after ${fmt_ms(r.first_failure_ms)} (${fmt_count(r.ops)} ops)`
     : r.outcome === 'violation' && !r.failure && r.lockdep.report ? `lockdep: possible circular locking dependency (${r.lockdep.report.cycle.join(' -> ')}); ${fmt_count(r.ops)} ops`
     : r.outcome === 'violation' && r.first_failure_ms === null ? `violation found by the end-of-run sweep after ${fmt_ms(r.elapsed_ms)} (${fmt_count(r.ops)} ops)`
@@ -16,7 +17,7 @@ export function outcome_line(r: RunReport): string {
     : r.outcome === 'liveness' ? `liveness failure after ${fmt_ms(r.elapsed_ms)}: ${r.reason}`
     : `internal error after ${fmt_ms(r.elapsed_ms)}: ${r.reason}`;
   const sig = r.interrupted ? `  [interrupted by ${r.interrupted}]` : '';
-  const exp = r.expect ? `  [expected ${r.expect}: ${r.expectation_met ? 'met' : 'MISSED'}]` : '';
+  const exp = r.expect ? `  [expected ${r.expect}: ${r.expectation_met ? 'met' : r.vacuous ? `MISSED: vacuous, window ${r.vacuous} never opened` : 'MISSED'}]` : '';
   return `outcome: ${what}${sig}${exp}`;
 }
 
@@ -24,6 +25,8 @@ export function text_report(r: RunReport, opts: { lockStat?: boolean; latency?: 
   const out: string[] = [];
   out.push(`mmrace run ${r.scenario}  era=${r.era}  protocol=${r.protocol}${r.switches.length ? ` [${r.switches.join(', ')}]` : ''}  cpus=${r.cpus} (${r.roles.join(', ')})  seed=${r.seed}  jitter=${r.jitter}`);
   out.push(outcome_line(r));
+  const win = windows_line(r.windows);
+  if (win) out.push(win);
   if (r.bounds_note) out.push('', `${r.bounds_note.split('\n')[0]} (noted; the run went on to show what it does next)`);
   if (r.failure) out.push('', r.failure.splat);
   if (r.invariants.length && !r.failure?.splat.includes(r.invariants[0])) out.push('', 'invariants:', ...r.invariants.map((s) => `  ${s}`));

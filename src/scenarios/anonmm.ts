@@ -32,6 +32,7 @@ import { do_mmap_hugetlb, hugetlb_init } from '../mm/hugetlb.js';
 import { cycle_roles, must, set_path } from './family.js';
 import { swap_cycle } from './swap_stress.js';
 import type { CpuContext, Scenario, SetupState } from './types.js';
+import { WIN_ANONMM_MAPCOUNT_CHANGED, WIN_MREMAP_SHARED_ANON, WIN_SWAPIN_CLASH, WIN_UNUSE_CLASH, WIN_UNUSE_HUGETLB_VMA } from '../cpu/windows.js'; // cov
 
 const PATCH = '003_f0940409cbfd1b0d';
 /** the two places the parent's region alternates between */
@@ -241,6 +242,7 @@ export const mremapSharedAnon: Scenario = {
   title: 'mremap moves a page a forked child still maps: page->index keeps the old address and rmap cannot find the moved pte',
   patch: PATCH,
   switches: ['mremap-anonmm-no-cow'],
+  windows: [WIN_MREMAP_SHARED_ANON], // cov: src/cpu/windows.ts
   eras: [E0],
   description: 'the parent mremaps its region A <-> B while children forked from it read their copies and reclaim swaps the family out; the fixed move copies a shared page first (make_page_exclusive, "mremap moved N cows"). Secondary symptom of the buggy move: reclaim\'s walk misses the moved pte, and page_referenced_anon warns (Badness ... mm/rmap.c:264, counted in rmap_warns; not a failure)',
   expect_buggy: 'mmrace: invariant C-ANONMM: the moved pte is unreachable by rmap (page->index still names the old address); secondary, if reclaim walks the page first: "Badness in page_referenced_anon at mm/rmap.c:264" (a warning: EV_RMAP_WARN, CPUSTAT rmap_warns)',
@@ -314,6 +316,7 @@ export const mremapSwapinClash: Scenario = {
   title: 'a child mremaps a swapped-out shared range; swap-in maps the page at an address that clashes with page->index',
   patch: PATCH,
   switches: ['swapin-no-early-cow'],
+  windows: [WIN_SWAPIN_CLASH], // cov: src/cpu/windows.ts
   also_fixed: ['swapin-swapoff-race'], // the admin's swapoff/swapon cycling meets it under a fault
   eras: [E0],
   description: 'each round the parent forks a child and swaps the shared range out; the child mremaps it A -> B and touches it at B while the parent touches it at A (an admin CPU cycles swapoff/swapon, whose unuse_process meets the same clash); the fixed swap-in copies a clashing page at once (do_swap_page / unuse_process early COW)',
@@ -380,6 +383,7 @@ export const mremapMapcountRace: Scenario = {
   title: 'mremap trusts an unlocked mapcount == 1 while the child swaps the page back in at the old address',
   patch: PATCH,
   switches: ['anonmm-mapcount-single-check'],
+  windows: [WIN_ANONMM_MAPCOUNT_CHANGED], // cov: src/cpu/windows.ts
   eras: [E0],
   description: 'each round: the parent forks a child, its pages go to the swap cache and the child keeps swap ptes for them; then the parent mremaps A -> B while the child touches A. The buggy mremap_move_anon_rmap writes page->index after one unlocked mapcount test; the fixed one re-tests under rmap_lock and copies the page instead',
   expect_buggy: 'mmrace: invariant I-ANONMM: the child\'s pte at A is unreachable (page->index was moved to B under it)',
@@ -460,6 +464,7 @@ export const swapoffHugetlb: Scenario = {
   title: 'swapoff walks a hugetlb vma as if it had pte tables: "bad pmd", and the huge mapping is cleared',
   patch: PATCH,
   switches: ['unuse-process-hugetlb'],
+  windows: [WIN_UNUSE_HUGETLB_VMA], // cov: src/cpu/windows.ts
   also_fixed: ['swapin-swapoff-race'], // the admin's swapoff/swapon cycling meets it under a fault
   eras: [E0],
   description: 'a process with a hugetlb vma and swapped-out anon pages; an admin cycles swapoff/swapon. The buggy unuse_process takes the huge pgd entry for a page table (pmd_bad: "bad pmd", pmd_clear); the fixed one skips is_vm_hugetlb_page vmas',
@@ -510,6 +515,7 @@ export const e0FamilyStress: Scenario = {
   title: 'E0 under load: fork, mremap of shared and swapped pages, reclaim, swap-in and swapoff together (no switch: the fixed kernel must hold)',
   patch: PATCH,
   switches: [],
+  windows: [WIN_MREMAP_SHARED_ANON, WIN_SWAPIN_CLASH, WIN_UNUSE_CLASH], // cov: src/cpu/windows.ts
   also_fixed: ['swapin-swapoff-race'], // the admin's swapoff/swapon cycling meets it under a fault
   eras: [E0],
   description: 'the parent mremaps its region A <-> B and checks its data; children fork, read, mremap their own copy, store and check; reclaim swaps the family out and an admin cycles swapoff/swapon; every early COW path of seed 003 runs',

@@ -7,6 +7,7 @@
 // the child's), and the end-of-run sweep finds a writable COW-shared pte.
 import { cycle_roles, family_setup, run_family } from './family.js';
 import type { CpuContext, Scenario } from './types.js';
+import { WIN_COPY_MIGRATION_COW } from '../cpu/windows.js'; // cov
 
 const roles = cycle_roles(['migrator', 'forker', 'toucher'], ['toucher', 'migrator', 'forker']);
 
@@ -19,6 +20,7 @@ export const cowMigrationEntry: Scenario = {
   title: 'fork copies a migration entry as WRITE: a COW page left writable in parent and child',
   patch: '000_f600569768ae13bb',
   switches: ['migration-read-as-bool'],
+  windows: [WIN_COPY_MIGRATION_COW], // cov: src/cpu/windows.ts
   description: 'copy_one_pte calls make_migration_entry(page, SWP_MIGRATION_READ); 30 is a true `write`',
   expect_buggy: 'user data: COW leak between parent and child (or a writable COW-shared pte at the end)',
   signature: /COW leak|writable pte to COW-shared pfn/,

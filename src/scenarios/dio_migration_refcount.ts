@@ -53,6 +53,7 @@ import { pte_to_swp_entry } from '../mm/swapops.js';
 import { blk_drain } from '../cpu/io.js';
 import { BASE, cycle_roles, must, set_path } from './family.js';
 import type { CpuContext, Scenario, SetupState } from './types.js';
+import { WIN_PINNED_ACROSS_UNMAP } from '../cpu/windows.js'; // cov
 
 const NPAGES = 8;
 const DEVICE_SLOTS = 64;
@@ -214,6 +215,7 @@ export const dioMigrationRefcount: Scenario = {
   title: 'migration switches the cache slot of a page pinned by get_user_pages: the direct I/O\'s data is lost',
   patch: '001_390dd438745448cc',
   switches: ['migrate-no-refcount-recheck'],
+  windows: [WIN_PINNED_ACROSS_UNMAP], // cov: src/cpu/windows.ts
   eras: [E2, E1],
   description: 'the slot switch under tree_lock trusts the unlocked reference test (E1: migrate_page_remove_references; ' +
     'E2: migrate_page_move_mapping); a get_user_pages pin taken before the unmap is not seen',

@@ -44,6 +44,7 @@ import { page_cache_readahead } from '../mm/readahead.js';
 import { invalidate_mapping_pages } from '../mm/truncate.js';
 import { BASE, cycle_roles, must, set_path } from './family.js';
 import type { CpuContext, Scenario, SetupState } from './types.js';
+import { WIN_EXCHANGE_FREEZE_FROM_FAILED, WIN_EXCHANGE_SECOND_LOCKED, WIN_EXCHANGE_TO_WRITEBACK } from '../cpu/windows.js'; // cov
 
 const FILE = FIRST_FILE;
 /** Q's shared mapping of the file */
@@ -263,6 +264,7 @@ export const exchangeAbba: Scenario = {
   title: 'two exchangers lock the same pages in opposite orders and sleep on each other\'s page lock (the deadlock seed 002\'s message names)',
   patch: '002_19ad3c618e26d64a',
   switches: ['exchange-lock-order'],
+  windows: [WIN_EXCHANGE_SECOND_LOCKED], // cov: src/cpu/windows.ts
   eras: [E4],
   description: 'models the hazard the seed names ("we might need to lock multiple files ... which could cause deadlocks easily"), ' +
     'not a line it changes: unmap_and_exchange sleeps in lock_page(to) holding from; fixed: trylock to, else unlock from, wait, -EAGAIN. ' +
@@ -291,6 +293,7 @@ export const exchangeAsyncReadahead: Scenario = {
   title: 'readahead\'s allocation compacts by async exchange and meets the page its own batch holds locked',
   patch: '002_19ad3c618e26d64a',
   switches: ['exchange-async-mode-mask'],
+  windows: [WIN_EXCHANGE_SECOND_LOCKED], // cov: src/cpu/windows.ts
   eras: [E4],
   description: 'unmap_and_exchange tests the whole mode word: MIGRATE_ASYNC | MIGRATE_MT is not async, so the compaction of an ' +
     'allocation (PF_MEMALLOC) sleeps on a page lock, here the readahead page its own task holds (kernel-notes 4.9)',
@@ -321,6 +324,7 @@ export const exchangeFreezeUnwind: Scenario = {
   title: 'the second freeze fails (a fault holds a reference on the anon page) and the file page is left frozen at refcount 0',
   patch: '002_19ad3c618e26d64a',
   switches: ['exchange-freeze-no-unwind'],
+  windows: [WIN_EXCHANGE_FREEZE_FROM_FAILED], // cov: src/cpu/windows.ts
   eras: [E4],
   description: 'exchange_page_move_mapping freezes the file page, then fails to freeze the anon page (a migration-entry waiter\'s ' +
     'reference) and returns -EAGAIN without unfreezing the file page (kernel-notes 4.10)',
@@ -348,6 +352,7 @@ export const exchangeWriteback: Scenario = {
   title: 'exchange meets a file page under writeback that the I/O agent completes on another CPU',
   patch: '002_19ad3c618e26d64a',
   switches: ['exchange-writeback-bug-on'],
+  windows: [WIN_EXCHANGE_TO_WRITEBACK], // cov: src/cpu/windows.ts
   eras: [E4],
   description: 'unmap_and_exchange before the patch: BUG_ON(PageWriteback(to_page)) once both pages are locked; the patch waits ' +
     '(MIGRATE_SYNC) or gives up with -EBUSY (async, sync-light). fsync starts the writes; another CPU completes them',
@@ -375,6 +380,7 @@ export const exchangeWritebackBusy: Scenario = {
   title: 'a sync-light exchange gives up on a file page under writeback (-EBUSY) and leaves it locked; the next write(2) of it hangs',
   patch: '002_19ad3c618e26d64a',
   switches: ['exchange-busy-unlock'],
+  windows: [WIN_EXCHANGE_TO_WRITEBACK], // cov: src/cpu/windows.ts
   eras: [E4],
   description: 'a bug in the RFC itself, found by the model (not a hunk the seed fixes): the patch\'s -EBUSY exit for a to_page under ' +
     'writeback does `goto out_unlock`, a label past unlock_page(to_page), so in async and sync-light mode to_page stays locked; ' +

@@ -31,6 +31,7 @@ import { sizes } from '../shm/machine.js';
 import { E1, E2 } from '../shm/era.js';
 import { set_path } from './family.js';
 import type { CpuContext, Scenario, SetupState } from './types.js';
+import { WIN_PINNED_ACROSS_UNMAP } from '../cpu/windows.js'; // cov
 
 const FILE_A = FIRST_FILE;
 /** the file B of the filer on CPU c: one per filer (CPUs 0, 3, 6: at most 3 on 8 CPUs) */
@@ -302,6 +303,7 @@ export const fileStress: Scenario = {
   title: 'read, write, mmap stores, truncate, writeback, reclaim, fork and migration of file and anon pages together (no switch: the fixed kernel must hold)',
   patch: '001_390dd438745448cc',
   switches: [],
+  windows: [WIN_PINNED_ACROSS_UNMAP], // cov: src/cpu/windows.ts
   eras: [E2, E1], // 2.6.18's migration with migration entries, or 2.6.16's through the swap cache (seed 001)
   description: 'files and the page cache under load with every checker armed, for the soak',
   expect_buggy: 'nothing: the scenario has no switch; run it with --expect clean',

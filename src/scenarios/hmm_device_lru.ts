@@ -31,6 +31,7 @@ import { isolate_lru_page, putback_lru_page } from '../mm/swap.js';
 import { DmirrorKnobs, dmirror_idle, dmirror_init, dmirror_migrate_to_device } from '../drivers/dmirror.js';
 import { BASE, cycle_roles, must, set_path } from './family.js';
 import type { CpuContext, Scenario, SetupState } from './types.js';
+import { WIN_HMM_DEVICE_PAGE_FINALIZED } from '../cpu/windows.js'; // cov
 
 const NPAGES = 8;
 
@@ -112,6 +113,7 @@ export const hmmDeviceLru: Scenario = {
   title: 'migrate_vma puts a ZONE_DEVICE page on the LRU: its pgmap is overwritten',
   patch: '004_8d57fd20e497ebda',
   switches: ['zone-device-lru'],
+  windows: [WIN_HMM_DEVICE_PAGE_FINALIZED], // cov: src/cpu/windows.ts
   eras: [E3],
   description: 'migrate_vma_prepare/unmap/finalize isolate and put back device pages as if they were on the LRU; ' +
     'the LRU links overlay page->pgmap',

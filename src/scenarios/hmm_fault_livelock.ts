@@ -45,6 +45,7 @@ import { DmirrorKnobs, MIRROR_WAITED, dmirror_idle, dmirror_migrate_to_device, d
 import { BASE, cycle_roles, must, set_path } from './family.js';
 import { hmm_setup, in_ram } from './hmm_device_lru.js';
 import type { CpuContext, Scenario } from './types.js';
+import { WIN_HMM_CHECK_WAITER_REF } from '../cpu/windows.js'; // cov
 
 const NPAGES = 4;
 /** the page the race is about */
@@ -100,6 +101,7 @@ export function hmm_fault_livelock_with(knobs: DmirrorKnobs, name = 'hmm-fault-l
     title: 'a migration_entry_wait waiter\'s reference makes a device-private page look pinned: the device fault retries forever',
     patch: '004_8d57fd20e497ebda',
     switches: ['hmm-wait-ref-livelock'],
+    windows: [WIN_HMM_CHECK_WAITER_REF], // cov: src/cpu/windows.ts
     eras: [E3],
     description: 'migrate_vma_check_page gives device-private pages the generic extra-reference test; the other faulting ' +
       'thread\'s migration_entry_wait reference (held across the wait in 4.14) fails it, the fault restores the page and faults again',

@@ -20,6 +20,7 @@ import { sys_mprotect } from '../mm/mprotect.js';
 import { BASE, Family, cycle_roles, family_setup, must, run_family, set_path } from './family.js';
 import { EV_MPROTECT, SP_MPROTECT, span_begin, span_end } from '../cpu/events.js';
 import type { CpuContext, Scenario } from './types.js';
+import { WIN_MPROTECT_WRITE_MIGRATION } from '../cpu/windows.js'; // cov
 
 const roles = cycle_roles(['migrator', 'protector', 'forker'], ['migrator', 'forker']);
 
@@ -70,6 +71,7 @@ export const mprotectMigrationEntry: Scenario = {
   title: 'mprotect(PROT_READ) misses a write migration entry: the page comes back writable',
   patch: '000_f600569768ae13bb',
   switches: ['mprotect-skips-migration-entry'],
+  windows: [WIN_MPROTECT_WRITE_MIGRATION], // cov: src/cpu/windows.ts
   description: 'change_pte_range ignores non-present ptes, so a write migration entry of a MAP_SHARED file page stays WRITE',
   expect_buggy: 'user program: a store succeeds after mprotect(PROT_READ) (or a writable pte in a read-only vma)',
   signature: /succeeded after mprotect\(PROT_READ\)|writable pte in a read-only vma/,

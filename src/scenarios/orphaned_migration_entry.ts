@@ -15,6 +15,7 @@
 // walking the list does.
 import { cycle_roles, family_setup, run_family } from './family.js';
 import type { CpuContext, Scenario } from './types.js';
+import { WIN_COPY_MIGRATION_ENTRY, WIN_REMOVE_PTE_CHILD_EMPTY } from '../cpu/windows.js'; // cov
 
 const roles = cycle_roles(['migrator', 'forker', 'toucher'], ['migrator', 'toucher', 'forker']);
 
@@ -27,6 +28,7 @@ export const orphanedMigrationEntry: Scenario = {
   title: 'fork racing swapless migration leaves an orphaned migration entry',
   patch: '000_f600569768ae13bb',
   switches: ['anon-vma-list-head'],
+  windows: [WIN_COPY_MIGRATION_ENTRY, WIN_REMOVE_PTE_CHILD_EMPTY], // cov: src/cpu/windows.ts
   description: 'anon_vma_link adds the child vma at the head of the anon_vma list (list_add); ' +
     'remove_migration_ptes passes the child before fork copies the parent\'s migration entry into it',
   expect_buggy: 'kernel BUG: BUG_ON(!PageLocked(p)) in migration_entry_to_page',

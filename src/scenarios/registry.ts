@@ -3,6 +3,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Scenario } from './types.js';
+import { window_codes } from '../cpu/windows.js'; // cov
 import { orphanedMigrationEntry } from './orphaned_migration_entry.js';
 import { cowMigrationEntry } from './cow_migration_entry.js';
 import { mprotectMigrationEntry } from './mprotect_migration_entry.js';
@@ -53,11 +54,13 @@ function validate(s: unknown, where: string): Scenario {
     throw new ScenarioError(`${where}: roles, setup and run must be functions`);
   }
   const roles = o.roles.bind(o);
+  const windows = window_codes(where, o.windows); // cov
+  if (typeof windows === 'string') throw new ScenarioError(windows);
   // deprecated: `seed` was the patch id's old name (confusable with setup's RNG seed); a module
   // that still says `seed: '000_...'` keeps working, `patch` wins when both are given
   const patch = o.patch ?? (o as { seed?: unknown }).seed ?? '-';
   // methods bound: a scenario may be a class instance, whose methods a spread would lose
-  return { title: o.name!, switches: [], description: '', expect_buggy: 'a failure', ...o, patch: String(patch),
+  return { title: o.name!, switches: [], description: '', expect_buggy: 'a failure', ...o, patch: String(patch), windows,
     roles: (n: number) => checked_roles(where, roles, n), setup: o.setup.bind(o), run: o.run.bind(o) } as Scenario;
 }
 

@@ -4,6 +4,7 @@
 // "Bad swap file entry": fork or exit racing a migration.
 import { cycle_roles, family_setup, run_family } from './family.js';
 import type { CpuContext, Scenario } from './types.js';
+import { WIN_COPY_MIGRATION_ENTRY } from '../cpu/windows.js'; // cov
 
 const roles = cycle_roles(['migrator', 'forker'], ['toucher', 'migrator', 'forker']);
 
@@ -16,6 +17,7 @@ export const swapCountMigrationEntry: Scenario = {
   title: 'fork and exit count a migration entry as a swap slot',
   patch: '000_f600569768ae13bb',
   switches: ['swap-count-on-migration-entry'],
+  windows: [WIN_COPY_MIGRATION_ENTRY], // cov: src/cpu/windows.ts
   description: 'swap_duplicate / free_swap_and_cache lack the is_migration_entry early returns',
   expect_buggy: 'swap_dup: Bad swap file entry (or swap_free: ...) for a type-30/31 entry',
   signature: /swap_(dup|free): Bad swap file entry [0-9a-f]{8}/,

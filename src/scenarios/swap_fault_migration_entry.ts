@@ -8,6 +8,7 @@
 // program reads them.
 import { cycle_roles, family_setup, run_family } from './family.js';
 import type { CpuContext, Scenario } from './types.js';
+import { WIN_SWAP_FAULT_MIGRATION } from '../cpu/windows.js'; // cov
 
 const roles = cycle_roles(['migrator', 'toucher'], ['toucher', 'migrator']);
 
@@ -20,6 +21,7 @@ export const swapFaultMigrationEntry: Scenario = {
   title: 'a fault on a page under migration treats the migration entry as a swap entry',
   patch: '000_f600569768ae13bb',
   switches: ['swap-fault-on-migration-entry'],
+  windows: [WIN_SWAP_FAULT_MIGRATION], // cov: src/cpu/windows.ts
   description: 'do_swap_page lacks the is_migration_entry -> migration_entry_wait branch',
   expect_buggy: 'mmrace: out-of-bounds read of swap_info[30] (or [31]) in swap_readpage',
   // 2.6.18 indexes swap_info[30/31] past the array; mmrace's bounds checker reports that first access

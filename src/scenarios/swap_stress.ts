@@ -15,6 +15,7 @@ import { nr_swap_pages, sys_swapoff, sys_swapon, total_swap_pages } from '../mm/
 import { cond_resched } from '../sync/preempt.js';
 import { cycle_roles, family_setup, run_family, set_path } from './family.js';
 import type { CpuContext, Scenario, SetupState } from './types.js';
+import { WIN_SWAPIN_PAGE_GONE } from '../cpu/windows.js'; // cov
 
 const roles = cycle_roles(['reclaimer', 'toucher', 'forker', 'migrator', 'swapper'], ['reclaimer', 'toucher', 'migrator']);
 const DEVICE_SLOTS = SWAP_SLOTS / 4;
@@ -51,6 +52,7 @@ export const swapStress: Scenario = {
   title: 'reclaim, swap-in, fork, migration and swapoff together (no switch: the fixed kernel must hold)',
   patch: '000_f600569768ae13bb',
   switches: ['swapin-no-entry-recheck'],
+  windows: [WIN_SWAPIN_PAGE_GONE], // cov: src/cpu/windows.ts
   also_fixed: ['swapin-swapoff-race'], // the admin's swapoff/swapon cycling meets it under a fault
   description: 'the swap side of seed 000 under load, with every checker armed',
   expect_buggy: '(rarely) user data: a stale page mapped after swapoff/swapon reused its entry; run it with --protocol fixed --expect clean',

@@ -20,6 +20,7 @@ import { PAGE_SIZE, WORDS_PER_PAGE } from '../shm/layout.js';
 import { swap_cycle, swap_family_setup } from './swap_stress.js';
 import type { CpuContext, Scenario } from './types.js';
 import { prandom_below } from '../cpu/current.js';
+import { WIN_SWAPIN_PAGE_GONE } from '../cpu/windows.js'; // cov
 
 const roles = cycle_roles(['swapper', 'toucher', 'reader', 'reclaimer', 'forker', 'reclaimer', 'migrator'], ['reader', 'reclaimer']);
 
@@ -54,6 +55,7 @@ export const swapinEntryReuse: Scenario = {
   patch: '2.6.32 do_swap_page',
   switches: ['swapin-no-entry-recheck'],
   also_fixed: ['swapin-swapoff-race'], // the same load meets 5.14's race (an OOM kill); the recheck alone is shown placed (test/swap_device.test.ts)
+  windows: [WIN_SWAPIN_PAGE_GONE], // cov: src/cpu/windows.ts
   description: 'do_swap_page checks only pte_same after lock_page; 2.6.32 also checks PageSwapCache(page) && page_private(page) == entry',
   expect_buggy: 'user data: lost write (a stale page mapped after swapoff/swapon reused the entry)',
   signature: /^user data: (lost write|wrong data)/,

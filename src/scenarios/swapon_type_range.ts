@@ -20,6 +20,7 @@ import { EPERM, sys_swapoff, sys_swapon } from '../mm/swapfile.js';
 import { MAX_SWAPFILES } from '../mm/swapops.js';
 import { cycle_roles, family_setup, run_family, set_path } from './family.js';
 import type { CpuContext, Scenario } from './types.js';
+import { WIN_SWAPON_TYPE_PAST_MAX } from '../cpu/windows.js'; // cov
 
 const more = cycle_roles(['admin', 'reclaimer', 'toucher'], ['migrator', 'forker', 'reclaimer']);
 /** on 2 CPUs the second runs the parent's program and reclaim in turn, so a fault can meet what reclaim did */
@@ -81,6 +82,7 @@ export const swaponTypeRange: Scenario = {
   title: 'swapon past MAX_SWAPFILES: -EPERM, or memory corruption with the old range check',
   patch: '000_f600569768ae13bb',
   switches: ['swapon-type-range'],
+  windows: [WIN_SWAPON_TYPE_PAST_MAX], // cov: src/cpu/windows.ts
   description: 'sys_swapon compares the type with the largest pte-encodable type (31) instead of MAX_SWAPFILES (30)',
   expect_buggy: 'kernel BUG: BUG_ON(!PageLocked(p)) in migration_entry_to_page (a type-30 swap pte read as a migration entry), after mmrace notes the out-of-bounds write of swap_info[30]; else I-SWAPINFO at the end',
   // the consequence of the write left to land in the guard, or the guard itself at the end

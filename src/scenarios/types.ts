@@ -58,6 +58,13 @@ export interface Scenario {
   deterministic?: string;
   /** optional (seed 004): the buggy failure is a livelock (outcome liveness), which then counts as reproduced with the signature */
   liveness?: boolean;
+  /**
+   * cov: the race windows (WIN_* of src/cpu/windows.ts) this scenario's race
+   * needs. Every run reports how often each opened; a clean run in which one
+   * never opened is vacuous and does not pass --expect clean. Absent: none declared.
+   * A scenario module may name them as `mmrace list` prints them instead
+   */
+  windows?: readonly number[];
   /** role of each CPU for a run on nr_cpus CPUs */
   roles(nr_cpus: number): string[];
   /** build the initial state (runs on the boot CPU before the workers start) */

@@ -27,6 +27,7 @@
 // branches under it are not explored.
 import { ControlledExecutor, ControlledOptions, ControlledRun, Decision } from '../exec/controlled.js';
 import { PP_LOCK_ACQUIRE, PP_LOCK_RELEASE } from '../sync/preempt.js';
+import { WindowCount, add_window_counts } from '../cpu/windows.js'; // cov
 
 /** the object of a footprint that stands for any word */
 const ALL = -1;
@@ -101,6 +102,8 @@ export interface SearchState {
   rounds: RoundStats[];
   /** every bound up to the goal explored */
   done: boolean;
+  /** cov: how often each of the scenario's race windows opened in the schedules counted so far */
+  windows?: WindowCount[];
 }
 
 export interface ExhaustiveOptions {
@@ -133,6 +136,8 @@ export interface ExhaustiveResult extends ExhaustiveProgress {
   first: { options: ControlledOptions; run: ControlledRun; k: number; index: number; redundant: boolean } | null;
   /** the state to resume from */
   state: SearchState;
+  /** cov: how often each race window opened over the schedules counted (resumed searches included) */
+  windows: WindowCount[];
 }
 
 /** a run that left the prefix it was given: the controlled executor is not deterministic */
@@ -197,6 +202,7 @@ export async function exhaustive(ex: ControlledExecutor, o: ExhaustiveOptions): 
     if (mine) {
       if (cut) rs.redundant++; else rs.schedules++;
       o.on_run?.(r, !cut, options);
+      if (!cut) st.windows = add_window_counts(st.windows ?? [], r.run.windows); // cov
       if (r.run.outcome !== 'clean') {
         rs.failures++;
         if (!first) first = { options, run: r, k: st.k, index: rs.schedules + rs.redundant, redundant: cut };
@@ -215,7 +221,7 @@ export async function exhaustive(ex: ControlledExecutor, o: ExhaustiveOptions): 
     if (why) { stopped = why; break; }
   }
   const t = totals();
-  return { ...t, k: st.k, bound: o.preemptions, complete: st.done, stopped, rounds: st.rounds, first, state: st };
+  return { ...t, k: st.k, bound: o.preemptions, complete: st.done, stopped, rounds: st.rounds, first, state: st, windows: st.windows ?? [] };
 }
 
 /**

@@ -6,6 +6,7 @@
 import { ControlledExecutor, ControlledOptions, ControlledRun, StrategySpec } from '../exec/controlled.js';
 import { failure_signature } from './schedule.js';
 import { WHY_EXIT, mix_seed } from '../worker/sched_state.js';
+import { WindowCount, add_window_counts } from '../cpu/windows.js';
 
 export type ExploreStrategy = 'random' | 'pct';
 
@@ -40,6 +41,8 @@ export interface StrategyReport {
   hand_offs: number;
   wall_ms: number;
   first: { options: ControlledOptions; run: ControlledRun; iteration: number } | null;
+  /** cov: how often each of the scenario's race windows opened, over all its runs */
+  windows: WindowCount[];
 }
 
 /** the seed of iteration i (CPU choices and strategy alike) */
@@ -73,7 +76,7 @@ export async function explore(ex: ControlledExecutor, o: ExploreOptions): Promis
     const k = strategy === 'pct' ? o.k ?? await calibrate_k(ex, o) : null;
     const rep: StrategyReport = {
       strategy, depth: strategy === 'pct' ? o.depth : null, k, iterations: 0, failures: 0, liveness: 0, hit_rate: 0,
-      first_failure_iteration: null, kinds: {}, decisions: 0, hand_offs: 0, wall_ms: 0, first: null,
+      first_failure_iteration: null, kinds: {}, decisions: 0, hand_offs: 0, wall_ms: 0, first: null, windows: [],
     };
     for (let i = 0; i < o.iterations && !o.stop?.(); i++) {
       const seed = iteration_seed(o.seed, i);
@@ -86,6 +89,7 @@ export async function explore(ex: ControlledExecutor, o: ExploreOptions): Promis
       rep.decisions += r.steps;
       rep.hand_offs += r.switches.length;
       rep.wall_ms += r.wall_ms;
+      rep.windows = add_window_counts(rep.windows, r.run.windows);
       if (r.run.outcome !== 'clean') {
         rep.failures++;
         if (r.run.outcome === 'liveness') rep.liveness++;

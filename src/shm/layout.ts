@@ -544,3 +544,13 @@ export const DMIRROR = defineStruct('dmirror', {
 }, { padTo: 16 });
 /** mirror[dev] words: the mm and address a device page backs (0 = idle) */
 export const DEV_MIRROR = defineStruct('dev_mirror', { mm: 1, addr: 1 });
+
+// cov (session 22, issue 14 item 2): race-window coverage
+/** race-window counters a CPU has room for; src/cpu/windows.ts checks its table against it at load */
+export const WINDOW_SLOTS = 48;
+/**
+ * per-CPU race-window counters (src/cpu/windows.ts): count[w] is how often
+ * this CPU stood in window w. Written only by the owning CPU, without
+ * Atomics; on their own cache lines, away from CPUSTAT's
+ */
+export const WINSTAT = defineStruct('winstat', { count: WINDOW_SLOTS }, { padTo: 16 });

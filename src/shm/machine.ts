@@ -8,6 +8,7 @@ import {
   MAX_CPUS, OOPS, OPS_LINE, PAGE, PERCPU, PTRS_PER_PTE, RING_SIZE, SCHED, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
   LAT_BUCKETS, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, LOCKDEP_EDGE, LOCKDEP_REPORT, NR_LAT_KINDS,
   DEV_MIRROR, DEV_PAGEMAP, DMIRROR, NR_PGMAPS,
+  WINSTAT,
 } from './layout.js';
 import { NR_LOCK_CLASSES } from '../sync/lock_class.js';
 
@@ -30,6 +31,8 @@ export interface Bases {
   anonmms: number; anonmm_alloc: number; anonmm_free: number; hugetlb: number;
   /** seed 004 (E3): dev_pagemap records, the driver, its free stack, devmem and mirror */
   pgmaps: number; dmirror: number; dev_free: number; devmem: number; dev_mirror: number;
+  /** cov: per-CPU race-window counters (WINSTAT, src/cpu/windows.ts) */
+  winstat: number;
   total_words: number;
 }
 
@@ -127,6 +130,7 @@ export function planBases(s: MachineSizes): Bases {
   b.dev_free = take(nd);
   b.devmem = take(nd * WORDS_PER_PAGE);
   b.dev_mirror = take(nd * DEV_MIRROR.stride);
+  b.winstat = take(s.nr_cpus * WINSTAT.stride); // cov
   b.total_words = w;
   return b;
 }

@@ -80,3 +80,8 @@ export function up_write(sem: number): void {
 export function rwsem_is_locked(sem: number): boolean {
   return (Atomics.load(i32, sem) & (READERS | WRITER)) !== 0;
 }
+
+/** cov: a writer holds sem (race-window coverage asks it of a child mm, whose dup_mmap holds it for the whole copy) */
+export function rwsem_is_write_locked(sem: number): boolean {
+  return (Atomics.load(i32, sem) & WRITER) !== 0;
+}
