@@ -14,9 +14,6 @@ export const current = {
   heldtime_f64: 0, // index in f64 (doubles) of this CPU's HELDTIME record
   /** xorshift32 state for the CPU's own choices (workload, jitter) */
   rng: 0x9e3779b9,
-  /** xorshift32 state of the measuring samplers (lock hold times, op and fault latency): apart from rng,
-   *  so that measuring never changes what the workload chooses */
-  sample: 0x2545f491,
   /** the task's comm as the kernel's own messages name it: the CPU's role (set by cpu_main), the boot task's before */
   comm: 'swapper',
   /** true on the main thread while it acts as the boot context (enter_boot_context), not as a simulated CPU */
@@ -44,7 +41,7 @@ export function set_current_cpu(cpu: number, seed: number): void {
   let s = (seed ^ Math.imul(cpu + 1, 0x9e3779b1)) >>> 0;
   if (s === 0) s = 0x2545f491;
   current.rng = s;
-  current.sample = (s ^ 0x2545f491) >>> 0 || 0x2545f491;
+  sampler[0] = (s ^ 0x2545f491) >>> 0 || 0x2545f491;
 }
 
 /**
@@ -73,14 +70,26 @@ export function prandom_u32(): number {
 }
 
 /**
- * next draw of this CPU's measuring sampler. Sampling by a counter would
- * alias with the fixed order in which an operation takes its locks (every
- * 16th acquisition of an op that takes 4 locks is always its first); a
- * pseudo-random draw samples every lock in proportion.
+ * xorshift32 state of the measuring samplers (lock hold times, op and fault
+ * latency), apart from current.rng so that measuring never changes what the
+ * workload chooses. Kept in an Int32Array, not in `current`: a u32 above the
+ * small-integer range stored in an object field or a module variable is a
+ * heap number, allocated on every draw (perf: about 15 ns per lock acquisition).
+ */
+const sampler = new Int32Array(1);
+
+/**
+ * next draw of this CPU's measuring sampler: 32 random bits as an int32 (the
+ * same bits xorshift32 gives; callers mask the low ones). Sampling by a
+ * counter would alias with the fixed order in which an operation takes its
+ * locks (every 16th acquisition of an op that takes 4 locks is always its
+ * first); a pseudo-random draw samples every lock in proportion.
  */
 export function sample_draw(): number {
-  current.sample = xorshift32(current.sample);
-  return current.sample;
+  let x = sampler[0];
+  x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+  sampler[0] = x;
+  return x;
 }
 
 /** uniform integer in [0, n) */

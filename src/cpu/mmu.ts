@@ -56,6 +56,7 @@ export function do_page_fault(mm: number, addr: number, write: boolean): number 
 export function user_access(mm: number, addr: number, word: number, write: boolean, value: number): number {
   const pc = current.pcpu;
   const pgd = mm_base(mm) + MM.pgd + pgd_index(addr);
+  const livelock = ERA.id === E3; // C-LIVELOCK's bookkeeping (seed 004): one era test per access, not one per step
   for (;;) {
     preempt_point(PP_PTE_READ, controlled ? walk_object(pgd, addr) : -1); // named only when an executor records it
     const table = Atomics.load(i32, pgd);
@@ -77,10 +78,10 @@ export function user_access(mm: number, addr: number, word: number, write: boole
     }
     if (!pte_hw_present(pte) || (write && !pte_write(pte))) {
       if (table !== 0) tlb_access_done();
-      if (ERA.id === E3) livelock_fault_begin(); // C-LIVELOCK (seed 004)
+      if (livelock) livelock_fault_begin(); // C-LIVELOCK (seed 004)
       const r = do_page_fault(mm, addr, write);
       if (r !== ACCESS_OK) { mmu.status = r; return 0; }
-      if (ERA.id === E3) livelock_fault_end(mm, addr, pte, slot);
+      if (livelock) livelock_fault_end(mm, addr, pte, slot);
       continue;
     }
     const need = _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
@@ -95,7 +96,7 @@ export function user_access(mm: number, addr: number, word: number, write: boole
     if (write) { Atomics.store(i32, w, value); v = value; i32[current.stat + CPUSTAT.user_writes] += 1; }
     else { v = Atomics.load(i32, w); i32[current.stat + CPUSTAT.user_reads] += 1; }
     tlb_access_done();
-    if (ERA.id === E3) livelock_progress();
+    if (livelock) livelock_progress();
     mmu.status = ACCESS_OK;
     return v;
   }

@@ -259,8 +259,9 @@ function do_wp_page(mm: number, vma: number, addr: number, table: number, orig: 
   const ptl = pte_lockptr(table);
   const slot = pte_offset(table, addr);
   const old = pte_pfn(orig);
+  const vm_flags = vma_field(vma, VMA.vm_flags);
   let reuse = false;
-  if ((vma_field(vma, VMA.vm_flags) & VM_SHARED) !== 0) {
+  if ((vm_flags & VM_SHARED) !== 0) {
     reuse = true; // a shared mapping writes to the page-cache page itself (maybe_mkwrite decides the bit)
   } else if (PageAnon(old) && trylock_page(old)) {
     reuse = can_share_swap_page(old, page_mapcount(old));
@@ -268,7 +269,7 @@ function do_wp_page(mm: number, vma: number, addr: number, table: number, orig: 
   }
   wp_outcome = reuse ? WP_REUSED : WP_BACKED_OUT; // WP_COPIED once the copy is in the pte
   if (reuse) {
-    Atomics.or(i32, slot, _PAGE_ACCESSED | _PAGE_DIRTY | ((vma_field(vma, VMA.vm_flags) & VM_WRITE) !== 0 ? _PAGE_RW : 0));
+    Atomics.or(i32, slot, _PAGE_ACCESSED | _PAGE_DIRTY | ((vm_flags & VM_WRITE) !== 0 ? _PAGE_RW : 0));
     trace_event(EV_WP_PAGE, mm, addr, old, 0);
     spin_unlock(ptl);
     return VM_FAULT_MINOR;

@@ -3,7 +3,7 @@
 import { PAGE, PG_active, PG_lru, PG_referenced, ZONE } from '../shm/layout.js';
 import { BASES, i32, page_base } from '../shm/machine.js';
 import { ListDesc, list_add, list_del } from '../shm/list.js';
-import { BUG_ON } from '../check/bug.js';
+import { BUG } from '../check/bug.js';
 import { LC_LRU } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { free_hot_cold_page } from './page_alloc.js';
@@ -19,7 +19,7 @@ export const lru_lock = () => BASES.zone + ZONE.lru_lock;
 
 export function get_page(pfn: number): void {
   const old = Atomics.add(i32, page_base(pfn) + PAGE._count, 1);
-  BUG_ON(old <= 0, ERA.id >= E3 ? 'VM_BUG_ON_PAGE(page_ref_count(page) <= 0)' : 'mmrace: get_page on a page with no reference (2.6.18 has no check here)', pfn);
+  if (old <= 0) BUG(ERA.id >= E3 ? 'VM_BUG_ON_PAGE(page_ref_count(page) <= 0)' : 'mmrace: get_page on a page with no reference (2.6.18 has no check here)', pfn); // the era's message, read only when it fires
 }
 
 /** get_page_unless_zero: a reference only if the page is not being freed */
@@ -36,7 +36,7 @@ export function put_page(pfn: number): void {
   // 4.14: a device-private page's 2 -> 1 is its return to the driver (include/linux/mm.h put_page)
   if (ERA.id >= E3 && is_device_private_page(pfn)) { put_zone_device_private_page(pfn); return; }
   const old = Atomics.sub(i32, page_base(pfn) + PAGE._count, 1);
-  BUG_ON(old <= 0, ERA.id >= E3 ? 'VM_BUG_ON_PAGE(page_ref_count(page) == 0) in put_page_testzero' : 'BUG_ON(atomic_read(&page->_count) == 0) in put_page_testzero', pfn);
+  if (old <= 0) BUG(ERA.id >= E3 ? 'VM_BUG_ON_PAGE(page_ref_count(page) == 0) in put_page_testzero' : 'BUG_ON(atomic_read(&page->_count) == 0) in put_page_testzero', pfn);
   if (old === 1) __page_cache_release(pfn);
 }
 

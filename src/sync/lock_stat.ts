@@ -85,37 +85,53 @@ function held_push(lock: number, cls: number): void {
   lockdep_depth_overflow();
 }
 
-/** the lock at word `lock` is being released by this CPU (release order need not be LIFO) */
+/**
+ * the lock at word `lock` is being released by this CPU (release order need
+ * not be LIFO). The common case, the lock on top of the held stack, is kept
+ * small enough for the JIT to inline into every unlock; the search below the
+ * top, the sampled hold time and the overflow are out of line.
+ */
 export function lock_released(lock: number): void {
   const pc = current.pcpu;
-  const n = i32[pc + PERCPU.nheld];
-  const top = n - 1;
-  for (let k = top; k >= 0; k--) {
-    if (i32[pc + PERCPU.held + k] !== lock) continue;
-    const hc = i32[pc + PERCPU.held_cls + k];
-    if (tracing) trace_only(EV_LOCK_REL, lock, hc & HELD_CLS_MASK);
-    const t = f64[current.heldtime_f64 + HELDTIME.t + k];
-    if (t !== 0) {
-      const holdNs = (performance.now() - t) * 1e6;
-      const ls = ls_row(hc & HELD_CLS_MASK, (hc & HELD_READ) !== 0);
-      const m = f64[ls + LOCKSTAT.hold_samples] += 1;
-      if (m === 1 || holdNs < f64[ls + LOCKSTAT.hold_min]) f64[ls + LOCKSTAT.hold_min] = holdNs;
-      if (holdNs > f64[ls + LOCKSTAT.hold_max]) f64[ls + LOCKSTAT.hold_max] = holdNs;
-      f64[ls + LOCKSTAT.hold_total] += holdNs;
-    }
-    for (let j = k; j < top; j++) {
-      i32[pc + PERCPU.held + j] = i32[pc + PERCPU.held + j + 1];
-      i32[pc + PERCPU.held_cls + j] = i32[pc + PERCPU.held_cls + j + 1];
-      f64[current.heldtime_f64 + HELDTIME.t + j] = f64[current.heldtime_f64 + HELDTIME.t + j + 1];
-    }
-    i32[pc + PERCPU.nheld] = n - 1;
-    return;
+  const top = i32[pc + PERCPU.nheld] - 1;
+  if (top >= 0 && i32[pc + PERCPU.held + top] === lock) held_drop(lock, pc, top, top);
+  else lock_released_below(lock, pc, top);
+}
+
+/** lock_released of a lock that is not on top of the held stack: found below it, or one held past HELD_MAX */
+function lock_released_below(lock: number, pc: number, top: number): void {
+  for (let k = top - 1; k >= 0; k--) {
+    if (i32[pc + PERCPU.held + k] === lock) { held_drop(lock, pc, k, top); return; }
   }
   // not on the stack: one of the locks held past HELD_MAX (a lock never taken must change nothing)
   if (i32[pc + PERCPU.held_over] > 0) {
     i32[pc + PERCPU.held_over] -= 1;
     if (tracing) trace_only(EV_LOCK_REL, lock, -1);
   }
+}
+
+/** take entry k (of 0..top) off this CPU's held stack, recording its hold time if it was sampled */
+function held_drop(lock: number, pc: number, k: number, top: number): void {
+  const hc = i32[pc + PERCPU.held_cls + k];
+  if (tracing) trace_only(EV_LOCK_REL, lock, hc & HELD_CLS_MASK);
+  const t = f64[current.heldtime_f64 + HELDTIME.t + k];
+  if (t !== 0) hold_sample(hc, t);
+  for (let j = k; j < top; j++) {
+    i32[pc + PERCPU.held + j] = i32[pc + PERCPU.held + j + 1];
+    i32[pc + PERCPU.held_cls + j] = i32[pc + PERCPU.held_cls + j + 1];
+    f64[current.heldtime_f64 + HELDTIME.t + j] = f64[current.heldtime_f64 + HELDTIME.t + j + 1];
+  }
+  i32[pc + PERCPU.nheld] = top;
+}
+
+/** a sampled hold (held-stack class word hc, taken at time t) ends now: into the class's lock_stat row */
+function hold_sample(hc: number, t: number): void {
+  const holdNs = (performance.now() - t) * 1e6;
+  const ls = ls_row(hc & HELD_CLS_MASK, (hc & HELD_READ) !== 0);
+  const m = f64[ls + LOCKSTAT.hold_samples] += 1;
+  if (m === 1 || holdNs < f64[ls + LOCKSTAT.hold_min]) f64[ls + LOCKSTAT.hold_min] = holdNs;
+  if (holdNs > f64[ls + LOCKSTAT.hold_max]) f64[ls + LOCKSTAT.hold_max] = holdNs;
+  f64[ls + LOCKSTAT.hold_total] += holdNs;
 }
 
 /** does this CPU hold a lock of class `cls` (recorded in held[]; for "caller holds ..." checks) */

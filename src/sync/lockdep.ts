@@ -42,7 +42,12 @@ export function lockdep_acquire(lock: number, cls: number, kind: number, read = 
   }
   // seed 002: a second page lock waited for while holding one (nesting within the class, which the
   // class graph takes as annotated): an instance cycle through the CPUs' page-lock waits is a deadlock
-  if (same && cls === LC_PAGE_LOCK && page_lock_cycle(lock)) report_cycle(cls, cls, lock, kind, read, [cls], raw_call_trace(SYNC_FRAMES, 8));
+  if (same && cls === LC_PAGE_LOCK) page_lock_wait(lock, kind, read);
+}
+
+/** seed 002: a page lock waited for while holding one: report the cycle if the wait closes one (out of lockdep_acquire's inlined path) */
+function page_lock_wait(lock: number, kind: number, read: boolean): void {
+  if (page_lock_cycle(lock)) report_cycle(LC_PAGE_LOCK, LC_PAGE_LOCK, lock, kind, read, [LC_PAGE_LOCK], raw_call_trace(SYNC_FRAMES, 8));
 }
 
 /**

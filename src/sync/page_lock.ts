@@ -84,7 +84,8 @@ function might_sleep_memalloc(pfn: number, fn: string): void {
 
 export function unlock_page(pfn: number): void {
   const p = page_base(pfn);
-  BUG_ON((Atomics.load(i32, p + PAGE.flags) & PG_locked) === 0, 'BUG() in unlock_page: !TestClearPageLocked(page)', pfn);
+  // a plain read: PG_locked is this CPU's own bit while it holds the lock (others change only other bits)
+  BUG_ON((i32[p + PAGE.flags] & PG_locked) === 0, 'BUG() in unlock_page: !TestClearPageLocked(page)', pfn);
   lock_released(p + PAGE.flags);
   i32[p + PAGE.owner_cpu] = 0;
   const old = Atomics.and(i32, p + PAGE.flags, ~(PG_locked | PG_waiters));

@@ -74,7 +74,7 @@ export function check_halt(): void {
 /** a switch point before a step of `kind` (PP_*) on `object` (a word index, or -1) */
 export function preempt_point(kind: number, object: number): void {
   if (i32[BASES.globals + GLOBALS.halt] !== 0) throw HALTED;
-  hook(kind, object); // arguments, not stores: free of cost for a hook that ignores them
+  if (hook !== noop) hook(kind, object); // no executor hook (free-running without jitter): no call at all
 }
 
 /**
@@ -83,7 +83,7 @@ export function preempt_point(kind: number, object: number): void {
  */
 export function preempt_point_release(lock: number): void {
   if (i32[BASES.globals + GLOBALS.halt] !== 0) return;
-  releaseHook(PP_LOCK_RELEASE, lock);
+  if (releaseHook !== noop) releaseHook(PP_LOCK_RELEASE, lock);
 }
 
 /** where the kernel calls cond_resched(): a voluntary switch point that names nothing */

@@ -14,7 +14,7 @@ const WAITING_MASK = 0x1ffe0000;
 
 export function down_read(sem: number, cls: number): void {
   preempt_point(PP_LOCK_ACQUIRE_READ, sem);
-  const cur = Atomics.load(i32, sem);
+  const cur = i32[sem]; // a plain peek: the compare-exchange below is the atomic step, and fails on a stale value
   if ((cur & (WRITER | WAITING_MASK)) === 0 && Atomics.compareExchange(i32, sem, cur, cur + 1) === cur) {
     lock_acquired(sem, cls, false, false, false, true);
     return;
