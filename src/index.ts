@@ -31,3 +31,5 @@ export * from './mm/mm_types.js';
 export { mm_base, page_base, i32 } from './shm/machine.js';
 export { Family, family_setup, run_family, cycle_roles, set_path, BASE } from './scenarios/family.js';
 export * from './shm/layout.js';
+// pkg: the package's programmatic API (the CLI's commands as functions) and defineScenario
+export * from './api.js';

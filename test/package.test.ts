@@ -1,0 +1,102 @@
+// The installable package: `npm pack`, the tarball installed into an empty
+// project as a user would (npm install <tarball>), then the `mmrace` bin, a
+// scenario module of the user's that imports from 'mmrace', and the
+// programmatic API, all run from that project. The project holds a decoy
+// dist/workers/cpu.js that throws: the CPU workers must come from the
+// package's own files, never from the current directory.
+//
+// The runtime dependencies (piscina, hdr-histogram-js, uplot) come from the
+// npm cache when it has them (--prefer-offline), else from the registry.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { root } from './cli_helpers.js';
+
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const tmp = mkdtempSync(join(tmpdir(), 'mmrace-pkg-'));
+const project = join(tmp, 'project');
+let tarball = '';
+let files: string[] = [];
+
+function sh(cmd: string, args: string[], cwd: string, timeout = 120_000) {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout, env: { ...process.env, CI: 'true', npm_config_update_notifier: 'false' } });
+  return { code: r.status, out: r.stdout ?? '', err: r.stderr ?? '' };
+}
+
+beforeAll(() => {
+  if (!existsSync(join(root, 'dist/src/index.d.ts'))) throw new Error('dist/ is missing: run npm run build (npm test does)');
+  // --ignore-scripts: prepack would build again; npm test has just built
+  const pack = sh(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], root);
+  if (pack.code !== 0) throw new Error(`npm pack failed:\n${pack.err}`);
+  const info = JSON.parse(pack.out)[0] as { filename: string; files: { path: string }[] };
+  tarball = join(tmp, info.filename);
+  files = info.files.map((f) => f.path);
+  mkdirSync(join(project, 'dist/workers'), { recursive: true });
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'uses-mmrace', version: '1.0.0', private: true, type: 'module' }));
+  writeFileSync(join(project, 'dist/workers/cpu.js'), "throw new Error('decoy worker: resolved from the current directory');\n");
+  const inst = sh(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], project);
+  if (inst.code !== 0) throw new Error(`npm install of the tarball failed (no network and the npm cache lacks piscina?):\n${inst.err.slice(-3000)}`);
+  // a user's protocol: mutual exclusion under mm->page_table_lock. The holder marks a
+  // scratch word (the mm's anon_rss, back to 0 before it unlocks: I-RSS holds at the end)
+  writeFileSync(join(project, 'counter.mjs'), `import { mm_alloc, mm_base, MM, spin_lock, spin_unlock, LC_PAGE_TABLE_LOCK, i32, BUG_ON } from 'mmrace';
+export default {
+  name: 'locked-counter', title: 'one holder at a time under page_table_lock',
+  roles: (n) => Array.from({ length: n }, () => 'holder'),
+  setup: () => ({ mm: mm_alloc() }),
+  run(ctx) {
+    const lock = mm_base(ctx.setup.mm) + MM.page_table_lock, word = mm_base(ctx.setup.mm) + MM.anon_rss;
+    while (!ctx.should_stop()) {
+      spin_lock(lock, LC_PAGE_TABLE_LOCK);
+      BUG_ON(Atomics.exchange(i32, word, 1) !== 0);
+      BUG_ON(Atomics.exchange(i32, word, 0) !== 1);
+      spin_unlock(lock);
+      ctx.op_done();
+    }
+  },
+};
+`);
+}, 180_000);
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const npx = (...args: string[]) => sh('npx', ['--no-install', ...args], project);
+
+describe('the package, installed from its tarball into an empty project', () => {
+  it('ships dist/ (code, types, workers), not the tests, the benches or the sources', () => {
+    for (const f of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli.js', 'dist/workers/cpu.js', 'package.json', 'README.md']) expect(files).toContain(f);
+    expect(files.filter((f) => /^(test|src|bench|workers)\//.test(f) || /^dist\/(test|bench)\//.test(f))).toEqual([]);
+    const pkg = JSON.parse(readFileSync(join(project, 'node_modules/mmrace/package.json'), 'utf8'));
+    expect(pkg.exports['.']).toEqual({ types: './dist/src/index.d.ts', default: './dist/src/index.js' });
+    expect(existsSync(join(project, 'node_modules/.bin/mmrace'))).toBe(true);
+  });
+
+  it('npx mmrace list, and a built-in scenario run from there', () => {
+    const list = npx('mmrace', 'list');
+    expect(list.code, list.err).toBe(0);
+    expect(list.out).toMatch(/^scenarios:\n {2}orphaned-migration-entry /);
+    const r = npx('mmrace', 'run', 'orphaned-migration-entry', '--protocol', 'fixed', '--ops', '1000');
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(r.out).toMatch(/outcome: clean/);
+    expect(r.out + r.err).not.toMatch(/decoy/);
+  }, 60_000);
+
+  it("a scenario module of the user's that imports from 'mmrace'", () => {
+    const r = npx('mmrace', 'run', './counter.mjs', '--ops', '2000', '--cpus', '2');
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(r.out).toMatch(/outcome: clean/);
+    expect(r.out).toMatch(/replay: mmrace run \.\/counter\.mjs /);
+  }, 60_000);
+
+  it('the programmatic API: run() of the same module returns its report', () => {
+    writeFileSync(join(project, 'api.mjs'), `import { run } from 'mmrace';
+const r = await run(new URL('./counter.mjs', import.meta.url), { ops: 500, protocol: 'fixed', expect: 'clean' });
+console.log(JSON.stringify({ outcome: r.outcome, ops: r.ops, met: r.expectation_met, scenario: r.scenario }));
+`);
+    const r = sh(process.execPath, ['api.mjs'], project);
+    expect(r.code, r.err).toBe(0);
+    const got = JSON.parse(r.out.trim().split('\n').pop()!);
+    expect(got).toMatchObject({ outcome: 'clean', met: true, scenario: 'locked-counter' });
+    expect(got.ops).toBeGreaterThanOrEqual(500);
+  }, 60_000);
+});
