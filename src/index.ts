@@ -33,3 +33,5 @@ export { Family, family_setup, run_family, cycle_roles, set_path, BASE } from '.
 export * from './shm/layout.js';
 // pkg: the package's programmatic API (the CLI's commands as functions) and defineScenario
 export * from './api.js';
+export { defineScenario, ScenarioDefinitionError } from './scenarios/define.js';
+export type { ScenarioDefinition, EraName } from './scenarios/define.js';

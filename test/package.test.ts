@@ -40,10 +40,10 @@ beforeAll(() => {
   if (inst.code !== 0) throw new Error(`npm install of the tarball failed (no network and the npm cache lacks piscina?):\n${inst.err.slice(-3000)}`);
   // a user's protocol: mutual exclusion under mm->page_table_lock. The holder marks a
   // scratch word (the mm's anon_rss, back to 0 before it unlocks: I-RSS holds at the end)
-  writeFileSync(join(project, 'counter.mjs'), `import { mm_alloc, mm_base, MM, spin_lock, spin_unlock, LC_PAGE_TABLE_LOCK, i32, BUG_ON } from 'mmrace';
-export default {
+  writeFileSync(join(project, 'counter.mjs'), `import { defineScenario, mm_alloc, mm_base, MM, spin_lock, spin_unlock, LC_PAGE_TABLE_LOCK, i32, BUG_ON } from 'mmrace';
+export default defineScenario({
   name: 'locked-counter', title: 'one holder at a time under page_table_lock',
-  roles: (n) => Array.from({ length: n }, () => 'holder'),
+  roles: ['holder'],
   setup: () => ({ mm: mm_alloc() }),
   run(ctx) {
     const lock = mm_base(ctx.setup.mm) + MM.page_table_lock, word = mm_base(ctx.setup.mm) + MM.anon_rss;
@@ -55,7 +55,7 @@ export default {
       ctx.op_done();
     }
   },
-};
+});
 `);
 }, 180_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -86,6 +86,13 @@ describe('the package, installed from its tarball into an empty project', () => 
     expect(r.code, r.err + r.out).toBe(0);
     expect(r.out).toMatch(/outcome: clean/);
     expect(r.out).toMatch(/replay: mmrace run \.\/counter\.mjs /);
+  }, 60_000);
+
+  it('a misused defineScenario stops the module at load time with its one message (exit 2)', () => {
+    writeFileSync(join(project, 'bad.mjs'), "import { defineScenario } from 'mmrace';\nexport default defineScenario({ name: 'bad', roles: ['a'], run: { b() {} } });\n");
+    const r = npx('mmrace', 'run', './bad.mjs', '--ops', '10');
+    expect(r.code, r.out).toBe(2);
+    expect(r.err).toContain("defineScenario('bad'): role 'a' has no run.a");
   }, 60_000);
 
   it('the programmatic API: run() of the same module returns its report', () => {
