@@ -64,7 +64,7 @@ const npx = (...args: string[]) => sh('npx', ['--no-install', ...args], project)
 
 describe('the package, installed from its tarball into an empty project', () => {
   it('ships dist/ (code, types, workers), not the tests, the benches or the sources', () => {
-    for (const f of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli.js', 'dist/workers/cpu.js', 'package.json', 'README.md']) expect(files).toContain(f);
+    for (const f of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/api.d.ts', 'dist/src/scenarios/define.d.ts', 'dist/src/cli.js', 'dist/workers/cpu.js', 'package.json', 'README.md']) expect(files).toContain(f);
     expect(files.filter((f) => /^(test|src|bench|workers)\//.test(f) || /^dist\/(test|bench)\//.test(f))).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(project, 'node_modules/mmrace/package.json'), 'utf8'));
     expect(pkg.exports['.']).toEqual({ types: './dist/src/index.d.ts', default: './dist/src/index.js' });
@@ -93,6 +93,24 @@ describe('the package, installed from its tarball into an empty project', () => 
     const r = npx('mmrace', 'run', './bad.mjs', '--ops', '10');
     expect(r.code, r.out).toBe(2);
     expect(r.err).toContain("defineScenario('bad'): role 'a' has no run.a");
+  }, 60_000);
+
+  it("types: a TypeScript file of the user's type-checks against the package's declarations", () => {
+    writeFileSync(join(project, 'use.ts'), `import { run, defineScenario, type RunReport, mm_alloc } from 'mmrace';
+export const s = defineScenario({ name: 'x', roles: ['a', 'b'], setup: () => ({ mm: mm_alloc() }), run: { a: (ctx) => ctx.op_done(), b: (ctx) => ctx.op_done() } });
+export async function f(): Promise<number> {
+  const r: RunReport = await run('orphaned-migration-entry', { protocol: 'fixed', ops: 10 });
+  // @ts-expect-error: not a protocol (were the types any, this line would be an unused directive)
+  await run('x', { protocol: 'broken' });
+  // @ts-expect-error: run by role lacks role b
+  defineScenario({ name: 'y', roles: ['a', 'b'], run: { a: () => {} } });
+  return r.ops;
+}
+`);
+    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022',
+      strict: true, noEmit: true, types: [] }, files: ['use.ts'] }));
+    const r = sh(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', '.'], project);
+    expect(r.code, r.out + r.err).toBe(0);
   }, 60_000);
 
   it('the programmatic API: run() of the same module returns its report', () => {
