@@ -57,10 +57,11 @@ interface Resolved { scenario: Scenario; scenarioImport: string; scenarioAsTyped
 
 /** load a scenario named by a ScenarioRef, and what CPU workers must import to run it */
 export async function load_scenario(ref: ScenarioRef): Promise<Resolved> {
-  const { loadScenario, load_module, scenarioModuleUrl } = await import('./scenarios/registry.js');
+  const { loadScenario, load_module, scenarioModuleUrl, scenario_label } = await import('./scenarios/registry.js');
   if (ref instanceof URL || /^file:/.test(ref)) {
     const url = String(ref);
-    return { scenario: await load_module(url), scenarioImport: url, scenarioAsTyped: url };
+    // named by its path in reports and replay lines, as if given on the command line
+    return { scenario: await load_module(url), scenarioImport: url, scenarioAsTyped: scenario_label(url) };
   }
   const scenario = await loadScenario(ref);
   return { scenario, scenarioImport: scenarioModuleUrl(ref) ?? scenario.name, scenarioAsTyped: ref };
