@@ -68,6 +68,10 @@ describe('the package, installed from its tarball into an empty project', () => 
     expect(files.filter((f) => /^(test|src|bench|workers)\//.test(f) || /^dist\/(test|bench)\//.test(f))).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(project, 'node_modules/mmrace/package.json'), 'utf8'));
     expect(pkg.exports['.']).toEqual({ types: './dist/src/index.d.ts', default: './dist/src/index.js' });
+    expect(pkg.exports['./vitest']).toEqual({ types: './dist/src/vitest.d.ts', default: './dist/src/vitest.js' });
+    expect(files).toContain('dist/src/vitest.js');
+    // vitest is an optional peer (for the matchers): installing mmrace does not pull it in
+    expect(existsSync(join(project, 'node_modules/vitest'))).toBe(false);
     expect(existsSync(join(project, 'node_modules/.bin/mmrace'))).toBe(true);
   });
 
