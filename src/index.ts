@@ -31,3 +31,7 @@ export * from './mm/mm_types.js';
 export { mm_base, page_base, i32 } from './shm/machine.js';
 export { Family, family_setup, run_family, cycle_roles, set_path, BASE } from './scenarios/family.js';
 export * from './shm/layout.js';
+// pkg: the package's programmatic API (the CLI's commands as functions) and defineScenario
+export * from './api.js';
+export { defineScenario, ScenarioDefinitionError } from './scenarios/define.js';
+export type { ScenarioDefinition, EraName } from './scenarios/define.js';

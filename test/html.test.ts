@@ -48,13 +48,25 @@ function chart_markup(dom: string, id: string): string | undefined {
   return dom.slice(at, next < 0 ? undefined : next);
 }
 
+/** the legend's value cells of the chart container `id`, in series order (x first) */
+function legend_values(dom: string, id: string): string[] {
+  return [...(chart_markup(dom, id) ?? '').matchAll(/<td class="u-value"[^>]*>([^<]*)<\/td>/g)].map((m) => m[1]);
+}
+
 async function check_page(html: string, ids: string[], no_data: string[] = []): Promise<string> {
   const dom = await load(html);
   const a = body_attrs(dom);
   expect(a['data-error'], 'an exception in the page script').toBeUndefined();
   expect(a['data-charts']).toBe(String(ids.length));
   expect(a['data-painted'], 'charts whose canvas shows the series').toBe(a['data-charts']);
-  for (const id of ids) expect(chart_markup(dom, id), `#${id} holds a canvas`).toMatch(/<canvas\b/);
+  for (const id of ids) {
+    expect(chart_markup(dom, id), `#${id} holds a canvas`).toMatch(/<canvas\b/);
+    // no cursor on the page: the legend shows each series' peak, not a blank
+    const [x, ...vals] = legend_values(dom, id);
+    expect(x, `#${id}: the legend's x cell`).toBe('peak');
+    expect(vals.length, `#${id}: a legend value per series`).toBeGreaterThan(0);
+    for (const v of vals) expect(v, `#${id}: a legend value`).toMatch(/^\S+ at \S/);
+  }
   for (const id of no_data) {
     const m = chart_markup(dom, id);
     expect(m, `#${id}: a "no data" line, not a chart`).toMatch(/class="nodata"/);
@@ -123,6 +135,8 @@ describe('the HTML report in headless Chromium', () => {
     const dom = await check_page(render_html(bench_report([1, 2, 4])), ['chart-throughput', 'chart-contention', 'chart-latency']);
     expect(dom).toContain('CPUs &gt; 2 cores: threads time-share');
     expect(dom).toContain('Latency percentiles at 4 CPUs');
+    // fixture: 180k ops/s at 1 CPU, times 2^0.85 at 2; 4 CPUs time-share 2 cores; ideal is linear from 1 CPU
+    expect(legend_values(dom, 'chart-throughput')).toEqual(['peak', '324k at 2', '720k at 4']);
   });
 
   browser_it('a failed run draws contention, latency and ops per CPU; the splat and lockdep report stay text', async () => {

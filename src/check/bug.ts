@@ -8,6 +8,7 @@ import { current } from '../cpu/current.js';
 import { EV_BUG, trace_event } from '../cpu/events.js';
 import { defineEnum } from '../shm/struct.js';
 import type { Outcome } from './outcome.js';
+import { third_party } from './stack.js';
 
 /**
  * the oops kinds, their names, and the run outcome each one makes
@@ -52,7 +53,7 @@ export function call_trace(skip?: RegExp, max = 40): string {
     const fn = m[1] ?? '<anonymous>';
     const file = (m[2] ?? m[4]).replace(/^file:\/\//, '');
     const line = m[3] ?? m[5];
-    if (/check\/bug\.[tj]s$/.test(file) || file.includes('node_modules') || file.startsWith('node:') || skip?.test(file)) continue;
+    if (/check\/bug\.[tj]s$/.test(file) || third_party(file) || file.startsWith('node:') || skip?.test(file)) continue;
     const rel = /((?:src|workers|test|bench|examples)\/.*)$/.exec(file)?.[1] ?? file;
     lines.push(` ${fn}+${rel.replace(/\.js$/, '.ts')}:${line}`);
     if (lines.length >= max) break;

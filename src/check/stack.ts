@@ -10,6 +10,16 @@ import { readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+// this package's own root (dist/src/check or src/check, up to the package): its frames count
+// even when the package is installed under a node_modules folder
+const own_root = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../..' : '../../..', import.meta.url));
+/** a frame of another package (a file or file URL under a node_modules folder other than this package) */
+export function third_party(file: string): boolean {
+  if (!file.includes('node_modules')) return false;
+  const path = file.startsWith('file:') ? fileURLToPath(file) : file;
+  return !path.startsWith(own_root) || path.slice(own_root.length).includes('node_modules');
+}
+
 interface Frame { isToplevel(): boolean; getFunctionName(): string | null; getMethodName(): string | null; getTypeName(): string | null; getFileName(): string | null; getLineNumber(): number | null; getColumnNumber(): number | null }
 
 /** raw frames of the caller as "fn@file:line:col" lines, frames whose file matches `skip` left out */
@@ -24,7 +34,7 @@ export function raw_call_trace(skip: RegExp | null, max: number): string {
   const out: string[] = [];
   for (const f of frames.slice(1)) {
     const file = f.getFileName() ?? '';
-    if (!file || file.includes('node_modules') || file.startsWith('node:') || file.endsWith('check/stack.js') || file.endsWith('check/stack.ts') || skip?.test(file)) continue;
+    if (!file || third_party(file) || file.startsWith('node:') || file.endsWith('check/stack.js') || file.endsWith('check/stack.ts') || skip?.test(file)) continue;
     const type = f.isToplevel() ? null : f.getTypeName(); // as V8 prints a method call: Type.method
     const name = f.getFunctionName() ?? f.getMethodName() ?? '<anonymous>';
     const fn = type ? `${type}.${name}` : name;

@@ -32,13 +32,23 @@ export const PAGE_SCRIPT = String.raw`
   }
   function percentile(x) { return +(100 * (1 - Math.pow(10, -x))).toPrecision(6); }
 
+  function x_name(spec, v) {
+    if (spec.x_names) return spec.x_names[Math.round(v)] || '-';
+    if (spec.x_format === 'percentile') return 'p' + percentile(v);
+    return compact(v);
+  }
+  // With the cursor off the plot uPlot asks for a value with no data index: the
+  // legend then shows each series' peak and where it is, instead of a blank.
   function x_value(spec) {
-    return function (u, v) {
-      if (v == null) return '-';
-      if (spec.x_names) return spec.x_names[Math.round(v)] || '-';
-      if (spec.x_format === 'percentile') return 'p' + percentile(v);
-      return compact(v);
+    return function (u, v, sidx, idx) {
+      if (idx == null) return 'peak';
+      return v == null ? '-' : x_name(spec, v);
     };
+  }
+  function peak(spec, s) {
+    var at = -1;
+    s.values.forEach(function (v, i) { if (v != null && isFinite(v) && (at < 0 || v > s.values[at])) at = i; });
+    return at < 0 ? '-' : compact(s.values[at]) + ' at ' + x_name(spec, spec.x[at]);
   }
 
   function shade(spec) {
@@ -90,8 +100,9 @@ export const PAGE_SCRIPT = String.raw`
     var series = [{ label: spec.x_label, value: x_value(spec) }];
     spec.series.forEach(function (s, i) {
       var color = PALETTE[i % PALETTE.length];
+      var top = peak(spec, s);
       var out = { label: s.label, scale: s.scale || 'y', stroke: color, width: s.bars ? 1 : 2, spanGaps: true,
-        value: function (u, v) { return compact(v); } };
+        value: function (u, v, sidx, idx) { return idx == null ? top : compact(v); } };
       if (s.dash) out.dash = [6, 5];
       if (s.bars) {
         out.fill = color + 'bb';
