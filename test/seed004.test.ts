@@ -13,8 +13,10 @@ import { explore, iteration_seed } from '../src/search/explore.js';
 import { RunResult, run_free } from '../src/exec/free_run.js';
 import { HMM_FAULT_KNOBS, hmm_fault_livelock_with } from '../src/scenarios/hmm_fault_livelock.js';
 import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { SCENARIOS } from '../src/scenarios/registry.js';
 import { cpustat_base, i32, percpu_base } from '../src/shm/machine.js';
 import { CPUSTAT, PERCPU, WORDS_PER_PAGE } from '../src/shm/layout.js';
@@ -152,7 +154,7 @@ describe('hmm-fault-livelock: two threads of the program fault on the device pag
     expect(again.run.oops?.text).toBe(text);
     // the CLI on the same walk (explore's first iteration has this seed): liveness is exit 3, the same report
     const cli = spawnSync(process.execPath, ['dist/src/cli.js', 'explore', sc.name, '--protocol', 'buggy', '--cpus', '2', '--ops', '2',
-      '--strategy', 'random', '--max-steps', '80000', '--iterations', '1'], { encoding: 'utf8' });
+      '--strategy', 'random', '--max-steps', '80000', '--iterations', '1', '--out', join(mkdtempSync(join(tmpdir(), 'mmrace-s4-')), 's.json')], { encoding: 'utf8' });
     expect(cli.status, cli.stderr).toBe(3);
     expect(cli.stdout).toContain(text.split('\nCall Trace:')[0]);
     // the fixed protocol, the same seed: the waiter's reference still costs rounds at migrate_vma_pages (4.14's
