@@ -115,17 +115,24 @@ function handle_pte_fault(mm: number, vma: number, addr: number, table: number, 
   }
   const ptl = pte_lockptr(table);
   spin_lock(ptl, LC_PTL);
-  if (Atomics.load(i32, slot) !== entry) {
-    spin_unlock(ptl);
-    // 2.6.6 (E0) reads the pte under page_table_lock, so an accessed/dirty bit another CPU's access set before
-    // the lock is simply seen: read it again (make_page_exclusive's one fault must reach do_wp_page)
-    if (ERA.id === E0 && ((Atomics.load(i32, slot) ^ entry) & ~(_PAGE_ACCESSED | _PAGE_DIRTY)) === 0) return handle_pte_fault(mm, vma, addr, table, write);
-    return VM_FAULT_MINOR;
-  }
+  if (Atomics.load(i32, slot) !== entry) { spin_unlock(ptl); return pte_changed_before_lock(mm, vma, addr, table, write, entry); }
   if (write && !pte_write(entry)) return do_wp_page(mm, vma, addr, table, entry); // drops ptl
   // ptep_set_access_flags: only A/D can change under us (hardware), never W
   Atomics.or(i32, slot, _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0));
   spin_unlock(ptl);
+  return VM_FAULT_MINOR;
+}
+
+/**
+ * handle_pte_fault found the pte changed once it held the PTL: the fault is
+ * over (the access is retried). But 2.6.6 (E0) reads the pte under
+ * page_table_lock, so an accessed/dirty bit another CPU's access set before
+ * the lock is simply seen there: read it again (make_page_exclusive's one
+ * fault must reach do_wp_page). Out of line: the write fault stays small.
+ */
+function pte_changed_before_lock(mm: number, vma: number, addr: number, table: number, write: boolean, entry: number): number {
+  const now = Atomics.load(i32, pte_offset(table, addr));
+  if (ERA.id === E0 && ((now ^ entry) & ~(_PAGE_ACCESSED | _PAGE_DIRTY)) === 0) return handle_pte_fault(mm, vma, addr, table, write);
   return VM_FAULT_MINOR;
 }
 
