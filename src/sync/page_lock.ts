@@ -60,7 +60,9 @@ export function lock_page(pfn: number): void {
     if (locked_for_read(pfn)) { io_waiter(pfn); continue; }
     if (i < SPIN_LIMIT || controlled) { cpu_relax(); continue; }
     check_halt();
-    if ((cur & PG_waiters) === 0) { Atomics.or(i32, f, PG_waiters); continue; }
+    // PG_waiters only on the locked word we saw (the kernel sets it under the wait queue's lock, then looks
+    // again): a plain OR after the holder's unlock would leave it on an unlocked page, and on a free one
+    if ((cur & PG_waiters) === 0) { Atomics.compareExchange(i32, f, cur, cur | PG_waiters); continue; }
     Atomics.wait(i32, f, cur, PARK_MS);
   }
   i32[p + PAGE.owner_cpu] = current.tag;
@@ -111,7 +113,10 @@ export function wait_on_page_locked(pfn: number): void {
     if (locked_for_read(pfn)) { io_waiter(pfn); continue; }
     if (i < SPIN_LIMIT || controlled) { cpu_relax(); continue; }
     check_halt();
-    if ((cur & PG_waiters) === 0) { Atomics.or(i32, f, PG_waiters); continue; }
+    // as in lock_page: only on the locked word we saw. 5.0's put_and_wait (E4) waits here with no reference,
+    // so the page may be unlocked and freed meanwhile: a plain OR left PG_waiters on a free page (a CI run's
+    // "Bad page state" in prep_new_page, flags waiters|buddy)
+    if ((cur & PG_waiters) === 0) { Atomics.compareExchange(i32, f, cur, cur | PG_waiters); continue; }
     Atomics.wait(i32, f, cur, PARK_MS);
   }
   lock_wait_end(t0);
