@@ -179,7 +179,7 @@ describe('E0 anonmm rmap on one CPU', () => {
     expect(check_invariants()).toEqual([]);
     i32[page_base(pfn) + PAGE.index] = B; // what a lost index update leaves
     expect(check_invariants().join('\n')).toMatch(/I-ANONMM: the anonmm walk of pfn \d+ misses its pte at mm#1 0x20000/);
-    i32[page_base(pfn) + PAGE.anonmm_residual] = 1; // what do_swap_page's note_swapin_reuse marks
+    i32[page_base(pfn) + PAGE.anonmm_residual] = 1; // what do_swap_page's note_early_cow_residual marks
     expect(check_invariants()).toEqual([]);
     i32[page_base(pfn) + PAGE.index] = BASE;
     i32[page_base(pfn) + PAGE.anonmm_residual] = 0;

@@ -72,20 +72,22 @@ export function check_anonmm_pte(mm: number, slot: number, ptl: number, addr: nu
   const pte = Atomics.load(i32, slot);
   if (!pte_present(pte) || !PageAnon(pte_pfn(pte))) return;
   const why = anonmm_check(pte_pfn(pte), mm, addr);
-  if (why === null || i32[page_base(pte_pfn(pte)) + PAGE.anonmm_residual] !== 0) return; // the seed's residual (note_swapin_reuse)
+  if (why === null || i32[page_base(pte_pfn(pte)) + PAGE.anonmm_residual] !== 0) return; // the seed's residual (note_early_cow_residual)
   spin_unlock(ptl);
   fail(OOPS_INVARIANT, invariant_message('C-ANONMM', why), pte_pfn(pte), mm, addr);
 }
 
 /**
- * The seed's residual race (E0): do_swap_page's early COW of a clashing
- * address ended in do_wp_page's reuse, so the page stays mapped at an
- * address its index does not name. The seed's code does that; the model
+ * The seed's residual race (E0): an early COW of a clashing address
+ * (do_swap_page's, or swapoff's make_page_exclusive) ended in a do_wp_page
+ * that left the page in place (reused it, backed out on pte_same, or had no
+ * memory for the copy), so the page stays mapped at an address its index
+ * does not name. The seed's code does that; the model
  * counts it (CPUSTAT.anonmm_residuals, an EV_EARLY_COW event) and marks the
  * page, whose C-ANONMM and I-ANONMM findings are then this residual's, not
  * a failure. Caller holds the PTL.
  */
-export function note_swapin_reuse(mm: number, slot: number, page: number, addr: number): void {
+export function note_early_cow_residual(mm: number, slot: number, page: number, addr: number): void {
   if (wp_outcome === WP_COPIED || wp_outcome === WP_NONE) return; // a copy is checked as itself
   const pte = Atomics.load(i32, slot);
   if (!pte_present(pte) || pte_pfn(pte) !== page || anonmm_check(page, mm, addr) === null) return;
@@ -430,7 +432,7 @@ function do_swap_page_entry(mm: number, vma: number, addr: number, table: number
       // copied it away (its own write fault) after our page_add_anon_rmap, so it was exclusive and reused, or
       // the pte changed before do_wp_page took the PTL again (another CPU's access set the accessed bit), so it
       // backed out, or the copy found no memory (a write to a shared page that clashes meets the same)
-      note_swapin_reuse(mm, slot, page, addr);
+      note_early_cow_residual(mm, slot, page, addr);
       check_anonmm_pte(mm, slot, ptl, addr);
       spin_unlock(ptl);
       return r === VM_FAULT_OOM ? VM_FAULT_OOM : ret;

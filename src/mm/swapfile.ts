@@ -30,7 +30,7 @@ import { flush_tlb_page } from '../cpu/tlb.js';
 import { mremap_moved_anon_rmap } from './rmap_anonmm.js';
 import { is_vm_hugetlb_page, pgd_huge, pgd_huge_pfn } from './hugetlb.js';
 import { make_page_exclusive } from './mremap.js';
-import { check_anonmm_pte, early_cow_begin, early_cow_left_page, note_swapin_reuse } from './memory.js';
+import { check_anonmm_pte, early_cow_begin, early_cow_left_page, note_early_cow_residual } from './memory.js';
 import { WIN_SWAPON_TYPE_PAST_MAX, WIN_UNUSE_CLASH, WIN_UNUSE_HUGETLB_VMA, window_open } from '../cpu/windows.js'; // cov
 
 export const SWP_USED = 1, SWP_WRITEOK = 2;
@@ -442,7 +442,7 @@ function unuse_process(mm: number, entry: number, page: number): number {
     // holding the page lock it never reuses it, but it backs out if the pte changed before it took the PTL
     // again (the mm's own thread read the page and set the accessed bit), or finds no memory for the copy;
     // the seed does not try again ("in general may not succeed")
-    if (cow && early_cow_left_page()) note_swapin_reuse(mm, pte_offset(table, addr), page, addr);
+    if (cow && early_cow_left_page()) note_early_cow_residual(mm, pte_offset(table, addr), page, addr);
     check_anonmm_pte(mm, pte_offset(table, addr), ptl, addr); // C-ANONMM
     spin_unlock(ptl);
   } finally {
