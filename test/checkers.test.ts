@@ -80,3 +80,19 @@ describe('checkers', () => {
     expect(note).toMatch(/^mmrace: free_pages_check: page still in use \(pfn \d+\)$/);
   });
 });
+
+describe('WARN_ON', () => {
+  it('keeps the first warning with its call trace, counts every one, and does not fail the run', async () => {
+    const { WARN_ON, read_warn } = await import('../src/check/warn.js');
+    const { live_machine } = await import('../src/shm/machine.js');
+    boot();
+    expect(WARN_ON(false, 'page_referenced_anon', 'mm/rmap.c', 264)).toBe(false);
+    expect(read_warn(live_machine())).toBeNull();
+    expect(WARN_ON(true, 'page_referenced_anon', 'mm/rmap.c', 264)).toBe(true);
+    expect(WARN_ON(true, 'page_referenced_anon', 'mm/rmap.c', 270)).toBe(true);
+    const w = read_warn(live_machine())!;
+    expect(w.count).toBe(2);
+    expect(w.text).toMatch(/^Badness in page_referenced_anon at mm\/rmap\.c:264\nCall Trace:\n .*test\/checkers\.test\.ts:\d+/);
+    expect(read_oops()).toBeNull(); // a warning is not an oops
+  });
+});

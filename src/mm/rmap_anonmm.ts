@@ -18,6 +18,7 @@ import { ListDesc, list_add_tail, list_del } from '../shm/list.js';
 import { current } from '../cpu/current.js';
 import { EV_ANONMM_INDEX, EV_RMAP_WARN, EV_UNMAP_ONE, trace_event } from '../cpu/events.js';
 import { BUG_ON, OOPS_INTERNAL, fail } from '../check/bug.js';
+import { WARN_ON } from '../check/warn.js';
 import { LC_ANONMM, LC_IDALLOC, LC_MAPLOCK, LC_PTL } from '../sync/lock_class.js';
 import { spin_lock, spin_trylock, spin_unlock } from '../sync/spinlock.js';
 import { PP_LOCK_ACQUIRE, PP_RMAP_READ, cpu_relax, preempt_point, preempt_point_release } from '../sync/preempt.js';
@@ -306,10 +307,12 @@ export function page_referenced_anon(pfn: number): number {
   // The warning below may appear if page_referenced catches the page in between page_add_anon_rmap and the
   // early COW that mremap_moved_anon_rmap demanded (do_wp_page drops page_table_lock to copy): a warning,
   // not a failure of the run; the lost mapping itself is C-ANONMM's and I-ANONMM's to catch
-  if (w_mapcount > 0 && w_failed === 0) {
-    // 2.6.6 printed "Badness in page_referenced_anon at mm/rmap.c:<line>" and a stack, and went on: the event
-    // (with the CPU's path as its stack in the trace) and a counter; the line is the patched file's, 264 before it
-    trace_event(EV_RMAP_WARN, pfn, w_mapcount, buggy(SW_MREMAP_ANONMM_NO_COW) ? 264 : 270);
+  // WARN_ON(!failed) (2.6.6 prints "Badness in page_referenced_anon at mm/rmap.c:<line>" and a stack, and goes
+  // on): the first one's splat is kept for the report, every one counted and traced; the line is the patched
+  // file's, 264 before it
+  const line = buggy(SW_MREMAP_ANONMM_NO_COW) ? 264 : 270;
+  if (WARN_ON(w_mapcount > 0 && w_failed === 0, 'page_referenced_anon', 'mm/rmap.c', line)) {
+    trace_event(EV_RMAP_WARN, pfn, w_mapcount, line);
     i32[current.stat + CPUSTAT.rmap_warns] += 1;
   }
   spin_unlock(af(hd, ANONMM.lock));

@@ -13,6 +13,7 @@ import type { LatencySummary, LockdepSection } from './report_types.js';
 import { latency_summaries } from './latency.js';
 import { lockdep_section } from './lockdep.js';
 import { WindowCount, never_opened } from '../cpu/windows.js';
+import { read_warn } from '../check/warn.js';
 
 export const RUN_SCHEMA = 'mmrace.run/2';
 
@@ -43,6 +44,8 @@ export interface RunReport {
   first_failure_ms: number | null; failure: null | { kind: string; cpu: number; pfn: number; message: string; splat: string };
   interleaving: { seq: number; cpu: number; event: string; text: string }[]; invariants: string[];
   lock_stat: ReturnType<typeof lock_stat_rows>; latency: LatencySummary[]; lockdep: LockdepSection; per_cpu: (Record<string, number | string>)[]; replay: string;
+  /** the run's first WARN_ON (2.6's "Badness in ... at ...:N" and its call trace), the CPU that hit it and how many fired in all; null if none (a warning never fails a run) */
+  warning: { cpu: number; count: number; text: string } | null;
   /** cov: how often each race window the scenario declares opened in this run (README "Race-window coverage") */
   windows: WindowCount[];
   /** cov: a clean run in which this window (the first such) never opened: the verdict is vacuous; null otherwise */
@@ -67,6 +70,11 @@ export function reason_of(r: RunResult): string {
   const bad = r.cpu_results.filter((c) => c.status !== 'done');
   if (bad.length) return bad.map((c) => `CPU ${c.cpu} (${r.roles[c.cpu] ?? '?'}) ${c.status}${c.message ? `: ${c.message.split('\n')[0]}` : ''}`).join('; ');
   return r.watchdog?.split('\n')[0] ?? `${r.outcome} (no further reason recorded)`;
+}
+
+function warning_of(m: MachineView): RunReport['warning'] {
+  const w = read_warn(m);
+  return w ? { cpu: w.cpu, count: w.count, text: w.text } : null;
 }
 
 /** cov: the window that never opened in a clean run (its verdict is then vacuous), or null */
@@ -95,5 +103,6 @@ export function build_report(r: RunResult, budget: RunReport['budget'], expect: 
     per_cpu: r.roles.map((role, cpu) => ({ cpu, role, status: r.cpu_results[cpu]?.status ?? '?', ...cpu_counters(m, cpu, r.cpu_ops?.[cpu]) })),
     replay: `mmrace run ${r.scenario_arg}${r.era_arg} --protocol ${r.protocol} --cpus ${r.cpus} --seed ${r.seed} --jitter ${r.jitter} ${b}`,
     windows: r.windows, vacuous,
+    warning: warning_of(m),
   };
 }

@@ -28,6 +28,7 @@ export function text_report(r: RunReport, opts: { lockStat?: boolean; latency?: 
   const win = windows_line(r.windows);
   if (win) out.push(win);
   if (r.bounds_note) out.push('', `${r.bounds_note.split('\n')[0]} (noted; the run went on to show what it does next)`);
+  if (r.warning) out.push('', `CPU ${r.warning.cpu}: ${r.warning.text}`, `(a warning: the run went on${r.warning.count > 1 ? `; ${r.warning.count} warnings in all, the first shown` : ''})`);
   if (r.failure) out.push('', r.failure.splat);
   if (r.invariants.length && !r.failure?.splat.includes(r.invariants[0])) out.push('', 'invariants:', ...r.invariants.map((s) => `  ${s}`));
   if (r.lockdep.report) out.push('', r.lockdep.report.text);

@@ -340,6 +340,21 @@ export const BOUNDS = defineStruct('bounds', {
 }, { padTo: 16 });
 
 /**
+ * the first WARN_ON of a run (2.6's "Badness in <function> at <file>:<line>"
+ * and its stack; first writer wins; src/check/warn.ts). A warning does not
+ * stop the run: `count` counts every one.
+ */
+export const WARN_TEXT_BYTES = 1024;
+export const WARN = defineStruct('warn', {
+  state: 1, // 0 none, 1 being written, 2 complete
+  count: 1, // every WARN of the run (Atomics.add: a warning is rare)
+  cpu: 1,
+  seq: 1, // global event seq at the warning
+  text_len: 1,
+  text: WARN_TEXT_BYTES / 4, // utf-8: the Badness line and call trace
+}, { padTo: 16 });
+
+/**
  * lockdep: the lock-order graph by class. dep[from * NR + to] is 0, or
  * LD_LOCK / LD_WAIT once `to` was taken (waited for) while `from` was held;
  * the first CPU to see a dependency claims its slot with compareExchange and

@@ -8,7 +8,7 @@ import {
   MAX_CPUS, OOPS, OPS_LINE, PAGE, PERCPU, PTRS_PER_PTE, RING_SIZE, SCHED, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
   LAT_BUCKETS, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, LOCKDEP_EDGE, LOCKDEP_REPORT, NR_LAT_KINDS,
   DEV_MIRROR, DEV_PAGEMAP, DMIRROR, NR_PGMAPS,
-  WINSTAT,
+  WINSTAT, WARN,
 } from './layout.js';
 import { NR_LOCK_CLASSES } from '../sync/lock_class.js';
 
@@ -33,6 +33,8 @@ export interface Bases {
   pgmaps: number; dmirror: number; dev_free: number; devmem: number; dev_mirror: number;
   /** cov: per-CPU race-window counters (WINSTAT, src/cpu/windows.ts) */
   winstat: number;
+  /** the first WARN_ON of the run (WARN, src/check/warn.ts) */
+  warn: number;
   total_words: number;
 }
 
@@ -131,6 +133,7 @@ export function planBases(s: MachineSizes): Bases {
   b.devmem = take(nd * WORDS_PER_PAGE);
   b.dev_mirror = take(nd * DEV_MIRROR.stride);
   b.winstat = take(s.nr_cpus * WINSTAT.stride); // cov
+  b.warn = take(WARN.stride);
   b.total_words = w;
   return b;
 }
