@@ -43,7 +43,7 @@ export async function cmd_list(argv: string[] = []): Promise<number> {
   for (const s of one ? [one] : SCENARIOS) {
     const eras = s.eras ?? [DEFAULT_ERA];
     rows.push([`  ${s.name}`, s.title]);
-    rows.push(['', `${eras.map(era_label).join(', ')}${eras.length > 1 ? ' (--era picks; the first is the default)' : ''}; seed ${s.patch}`]);
+    rows.push(['', `${eras.map(era_label).join(', ')}${eras.length > 1 ? ' (--era picks; the first is the default)' : ''}${s.patch === '-' ? '' : `; seed ${s.patch}`}`]);
     rows.push(['', `buggy switches: ${s.switches.join(', ') || '-'}; buggy shows: ${s.expect_buggy}`]);
     if (s.also_fixed?.length) rows.push(['', `the fixed run also carries: ${s.also_fixed.join(', ')} (a later fix its load needs)`]);
     if (s.windows?.length) rows.push(['', `race windows: ${s.windows.map((w) => window_name(w, s.own_windows)).join('; ')}`]); // cov
