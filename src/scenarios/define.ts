@@ -59,7 +59,7 @@ function type_of(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
 }
 
-/** one of your own switches: its name (as reports, schedules and --switch say it) and what its buggy line does, in one line */
+/** one of your own switches: its name (as reports, schedules and the API's `switches` option say it) and what its buggy line does, in one line */
 export interface OwnSwitch { name: string; what: string }
 /** what defineSwitches returns: each key's switch bit, for buggy(SW_...) */
 export type OwnSwitches<K extends string = string> = { readonly [k in K]: number };
@@ -219,9 +219,10 @@ export function defineScenario<R extends string>(def: ScenarioDefinition<R>): Sc
   let own_windows: readonly string[] = [];
   if (def.own_windows !== undefined) own_windows = WINDOW_DECLS.get(def.own_windows as object) ?? bad('own_windows must be what defineWindows returned');
   const wl = def.windows ?? (def.own_windows ? Object.values(def.own_windows as Record<string, number>) : undefined);
-  const windows = window_codes('windows', wl, own_windows);
-  if (typeof windows === 'string') bad(`${windows.replace(/^windows: /, '')}${own_windows.length ? '' : '; declare your own with defineWindows and pass them as own_windows'}`);
-  if (new Set(windows as number[]).size !== (windows as number[]).length) bad('windows lists a window twice');
+  const codes = window_codes('windows', wl, own_windows);
+  const windows = typeof codes !== 'string' ? codes
+    : bad(`${codes.replace(/^windows: /, '')}${own_windows.length ? '' : '; declare your own with defineWindows and pass them as own_windows'}`);
+  if (new Set(windows).size !== windows.length) bad('windows lists a window twice');
   if (def.signature !== undefined && !(def.signature instanceof RegExp)) bad(`signature must be a RegExp, got ${type_of(def.signature)}`);
   if (def.bounds !== undefined && def.bounds !== 'halt' && def.bounds !== 'note') bad(`bounds must be 'halt' or 'note', got ${String(def.bounds)}`);
   if (def.sizes !== undefined && (typeof def.sizes !== 'object' || def.sizes === null)) bad(`sizes must be an object of machine sizes, got ${type_of(def.sizes)}`);
@@ -250,7 +251,7 @@ export function defineScenario<R extends string>(def: ScenarioDefinition<R>): Sc
     name: def.name, title: def.title ?? def.name, patch: '-', description: def.description ?? '', switches,
     expect_buggy: def.expect_buggy ?? 'a failure', ...(eras.length ? { eras } : {}),
     ...(own.length ? { own_switches: own } : {}), ...(own_windows.length ? { own_windows } : {}),
-    ...((windows as number[]).length ? { windows: windows as number[] } : {}), ...(also_fixed.length ? { also_fixed } : {}),
+    ...(windows.length ? { windows } : {}), ...(also_fixed.length ? { also_fixed } : {}),
     ...(def.signature ? { signature: def.signature } : {}), ...(def.sizes ? { sizes: def.sizes } : {}), ...(def.bounds ? { bounds: def.bounds } : {}),
     roles, setup: def.setup ?? (() => ({})), run,
   };
