@@ -104,6 +104,8 @@ export const SWITCHES: readonly SwitchInfo[] = [
     what: 'do_swap_page holds no reference on the swap device, so a whole swapoff and swapon can pass under one fault; the same entry value, given out again, passes pte_same: the back-out reads VM_FAULT_OOM (the task is killed), or a stale page is mapped. 5.14 takes get_swap_device for the fault and swapoff waits for it',
     eras: [E0, E1, E2, E3, E4], baseline_in: [E0, E1, E2, E3, E4] },
 ];
+// lib: a model switch in the user bits would be read by a user scenario's buggy() too
+if (SWITCHES.some((s) => s.bit >>> USER_SWITCH_SHIFT !== 0)) throw new Error(`switches: bits ${USER_SWITCH_SHIFT}.. are a user scenario's own (defineSwitches)`);
 
 /**
  * The switches a run turns on: the scenario's own for the buggy protocol,
