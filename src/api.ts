@@ -109,6 +109,8 @@ export interface Counterexample {
   report: RunReport;
   /** the splat (or lockdep report) the replay printed */
   splat: string | null;
+  /** the interleaving: each CPU's turns with the token, as `mmrace replay --ladder` draws them */
+  ladder: string;
   /** the schedule file: save it and `mmrace replay` it */
   json: string;
   /** where it was saved (the `out` option), or null */
@@ -121,14 +123,29 @@ async function with_executor<T>(fn: (ex: ControlledExecutor) => Promise<T>): Pro
   try { return await fn(ex); } finally { await ex.close(); }
 }
 
-/** replay exactly what a controlled run did, and the schedule of it */
+/**
+ * replay exactly what a controlled run did, and the schedule of it. A
+ * module's failure is replayed on its own, as mmrace explore does: a fresh
+ * instance of the module in fresh workers, so a failure that needs state
+ * left over from earlier runs (module-level variables) is refused, not saved
+ */
 async function counterexample(ex: ControlledExecutor, o: ControlledOptions, r: ControlledRun, found: FoundBy, out?: string): Promise<Counterexample> {
   const { segments_of } = await import('./exec/controlled.js');
   const { build_report } = await import('./report/json.js');
-  const { schedule_of, schedule_json, decisions_sha256, file_sha256 } = await import('./search/schedule.js');
+  const { schedule_of, schedule_json, decisions_sha256, file_sha256, failure_signature } = await import('./search/schedule.js');
   const { code_sha256 } = await import('./search/fingerprint.js');
   const { scenario_label } = await import('./scenarios/registry.js');
-  const again = await ex.run({ ...o, strategy: { name: 'replay', segments: segments_of(r.switches), first: r.first_cpu } });
+  const { ladder } = await import('./report/ladder.js');
+  const { collect_events } = await import('./cpu/events.js');
+  const replay = { ...o, sites: true, strategy: { name: 'replay' as const, segments: segments_of(r.switches), first: r.first_cpu } };
+  const alone = o.scenarioImport.startsWith('file:') ? await (await import('./cli/controlled.js')).own_instance(o) : null;
+  let again: ControlledRun;
+  try { again = await (alone?.ex ?? ex).run(alone ? { ...replay, ...alone.o } : replay); } finally { await alone?.ex.close(); }
+  if (alone && failure_signature(again.run) !== failure_signature(r.run)) {
+    throw new Error(`the failure did not replay on its own: a fresh instance of ${o.scenarioAsTyped ?? o.scenario.name} in fresh workers ended ` +
+      `${failure_signature(again.run)}, not ${failure_signature(r.run)}. The module keeps state from one run to the next (module-level variables?); ` +
+      'every run must start from what setup() returns');
+  }
   const v = await version();
   const report = build_report(again.run, { ops: again.run.ops }, null, null, v);
   const splat = report.failure?.splat ?? report.lockdep.report?.text ?? null;
@@ -142,7 +159,7 @@ async function counterexample(ex: ControlledExecutor, o: ControlledOptions, r: C
   }
   const json = schedule_json(schedule);
   if (out !== undefined) writeFileSync(out, json);
-  return { schedule, report, splat, json, saved: out ?? null };
+  return { schedule, report, splat, ladder: ladder(again, collect_events(again.run.machine)), json, saved: out ?? null };
 }
 
 export interface ExploreOptions extends CommonOptions {
@@ -183,6 +200,62 @@ export async function explore(ref: ScenarioRef, o: ExploreOptions = {}): Promise
     if (!found || !f) return { strategies, first: null };
     return { strategies, first: await counterexample(ex, f.options, f.run, { name: found.strategy, seed: f.options.seed, iteration: f.iteration,
       ...(found.strategy === 'pct' ? { depth, k: found.k ?? undefined, change_points: f.run.change_points } : {}) }, o.out) };
+  });
+}
+
+export interface ExhaustiveOptions extends CommonOptions {
+  /** the preemption bound K: every schedule with at most K preemptions (default 2) */
+  preemptions?: number;
+  /** operations per CPU in each run (default 1) */
+  ops?: number;
+  /** scheduling decisions before the CPUs are asked to stop (default 100 000) */
+  max_steps?: number;
+  /** budgets: stop (not complete) after this many runs, or this long (ms) */
+  max_schedules?: number;
+  time_ms?: number;
+  /** partial-order reduction (sleep sets; default true) */
+  reduction?: boolean;
+  /** save the first failure's schedule here */
+  out?: string;
+}
+
+export interface ExhaustiveExploreResult {
+  /** every schedule within the bound was explored */
+  complete: boolean;
+  /** why the search stopped before the end: 'failure', or the budget that ran out */
+  stopped: string | null;
+  bound: number;
+  schedules: number;
+  redundant: number;
+  runs: number;
+  failures: number;
+  /** the verdict line mmrace explore --strategy exhaustive prints */
+  verdict: string;
+  /** how often each of the scenario's race windows opened over the schedules explored */
+  windows: { name: string; count: number }[];
+  /** the first failure, replayed, as a schedule; null when none was found */
+  first: Counterexample | null;
+}
+
+/** every schedule with at most `preemptions` preemptions (mmrace explore --strategy exhaustive), stopping at the first failure */
+export async function explore_exhaustive(ref: ScenarioRef, o: ExhaustiveOptions = {}): Promise<ExhaustiveExploreResult> {
+  const s = await load_scenario(ref);
+  const { exhaustive } = await import('./search/exhaustive.js');
+  const { verdict } = await import('./cli/exhaustive.js');
+  const base = { ...s, ...common(o), ops: o.ops ?? 1, max_steps: o.max_steps ?? 100_000 };
+  const max_runs = o.max_schedules ?? Infinity, time_ms = o.time_ms ?? Infinity;
+  const t0 = performance.now();
+  return with_executor(async (ex) => {
+    const res = await exhaustive(ex, {
+      base, preemptions: o.preemptions ?? 2, reduction: o.reduction ?? true,
+      stop: (p) => p.runs >= max_runs ? `max_schedules ${max_runs}` : performance.now() - t0 >= time_ms ? `time_ms ${time_ms}` : null,
+    });
+    const f = res.first;
+    return {
+      complete: res.complete, stopped: res.stopped, bound: res.bound, schedules: res.schedules, redundant: res.redundant, runs: res.runs,
+      failures: res.failures, verdict: verdict(res), windows: res.windows,
+      first: f ? await counterexample(ex, f.options, f.run, { name: 'exhaustive', k: f.k, iteration: f.index }, o.out) : null,
+    };
   });
 }
 

@@ -20,7 +20,7 @@ export { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_USAGE, EXIT_VIOLATION } fro
 const HELP = `mmrace ${VERSION}: Linux mm locking protocols on real threads
 
 usage:
-  mmrace list
+  mmrace list [scenario|module.js]
   mmrace run <scenario|module.js> [--protocol buggy|fixed] [--cpus N] [--era E]
              [--duration S | --ops N] [--seed S] [--jitter none|light|heavy]
              [--expect bug|clean] [--json FILE] [--trace FILE] [--report FILE.html]
@@ -61,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
     const rest = normalize_args(argv.slice(1));
     const sig = (code: number) => { const s = interrupted(); return s ? SIGNAL_EXIT[s] : code; };
     switch (cmd) {
-      case 'list': return cmd_list();
+      case 'list': return await cmd_list(rest);
       case 'run': return sig(await cmd_run(rest));
       case 'bench': return sig(await cmd_bench(rest));
       case 'demo': return sig(await cmd_demo(rest));

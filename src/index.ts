@@ -28,10 +28,14 @@ export { anon_vma_pin, anon_vma_unpin } from './mm/rmap.js';
 export { pte_table, pte_offset } from './mm/pagewalk.js';
 export * from './mm/pgtable.js';
 export * from './mm/mm_types.js';
-export { mm_base, page_base, i32 } from './shm/machine.js';
+export { mm_base, page_base, phys_base, i32 } from './shm/machine.js';
 export { Family, family_setup, run_family, cycle_roles, set_path, BASE } from './scenarios/family.js';
 export * from './shm/layout.js';
 // pkg: the package's programmatic API (the CLI's commands as functions) and defineScenario
 export * from './api.js';
 export { defineScenario, ScenarioDefinitionError } from './scenarios/define.js';
+// lib: a user scenario's own switches and race windows, read and marked as the model reads and marks its own
+export { defineSwitches, defineWindows, type OwnSwitch, type OwnSwitches, type OwnWindows } from './scenarios/define.js';
+export { buggy } from './shm/switches.js';
+export { window_open } from './cpu/windows.js';
 export type { ScenarioDefinition, EraName } from './scenarios/define.js';

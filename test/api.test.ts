@@ -2,11 +2,12 @@
 // schedule, shrink cuts it down, replay follows it, and the CLI replays the
 // file the API saved; bench and the reports return what the commands print.
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { bench, explore, html_report, replay, run, shrink, text_report } from '../src/index.js';
-import { mmrace } from './cli_helpers.js';
+import { mmrace, root } from './cli_helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mmrace-api-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -44,5 +45,50 @@ describe('the programmatic API', () => {
     expect(b.points.map((p) => [p.cpus, p.outcome])).toEqual([[1, 'clean'], [2, 'clean']]);
     expect(await html_report(b)).toMatch(/^<!DOCTYPE html>/);
     await expect(run('no-such-scenario')).rejects.toThrow("unknown scenario 'no-such-scenario' (see 'mmrace list')");
+  }, 60_000);
+});
+
+// a user's scenario module imports the package, so these use the built API (dist/), the machine the module's own
+describe('the API on a scenario module with switches of its own (examples/lock-two-pages.mjs)', () => {
+  const example = join(root, 'examples', 'lock-two-pages.mjs');
+
+  it('explore_exhaustive saves the deadlock with the switch named; the CLI replays it; mmrace list names the switch and the window', async () => {
+    // @ts-ignore: the built API, typed by its .d.ts once built
+    const dist = await import('../dist/src/index.js');
+    const out = join(tmp, 'abba.json');
+    const e = await dist.explore_exhaustive(pathToFileURL(example), { preemptions: 1, out });
+    expect(e).toMatchObject({ complete: false, stopped: 'failure', bound: 1 });
+    expect(e.first.report.outcome).toBe('liveness');
+    expect(e.first.schedule.switches).toEqual(['lock-two-pages-arg-order']);
+    const cli = mmrace('replay', out, '--module', example, '--verify');
+    expect(cli.code, cli.out + cli.err).toBe(3);
+    expect(cli.out).toContain('mmrace replay ');
+    expect(cli.out).toMatch(/protocol=buggy \[lock-two-pages-arg-order\]/);
+    expect(cli.out).toContain('replay: the recorded failure, with the recorded splat, word for word');
+    const list = mmrace('list', example);
+    expect(list.code, list.err).toBe(0);
+    expect(list.out).toContain('buggy switches: lock-two-pages-arg-order;');
+    expect(list.out).toContain('race windows: lock_two_pages found a page of its pair locked');
+    expect(list.out).toMatch(/its own switches \(on = the buggy line runs\):\n {2}lock-two-pages-arg-order +lock_two_pages takes its page locks in argument order, not lower pfn first \(its own, bit 24\)/);
+    // the fixed run: the switch off, the window counted in the JSON report
+    const j = join(tmp, 'fixed.json');
+    const r = mmrace('run', example, '--protocol', 'fixed', '--ops', '20000', '--json', j);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(JSON.parse(readFileSync(j, 'utf8'))).toMatchObject({ switches: [], windows: [{ name: 'lock_two_pages found a page of its pair locked' }] });
+  }, 60_000);
+
+  it("explore, as the CLI does, replays a module's failure on a fresh instance first: a failure that needs state left from earlier runs is refused", async () => {
+    // @ts-ignore: the built API
+    const dist = await import('../dist/src/index.js');
+    const mod = join(tmp, 'stateful.mjs');
+    // fails only in a worker's third run of the module: module-level state, which a scenario must not keep
+    writeFileSync(mod, `import { BUG_ON } from ${JSON.stringify(pathToFileURL(join(root, 'dist/src/index.js')).href)};
+let runs = 0;
+export default { name: 'stateful', roles: (n) => Array(n).fill('x'), setup: () => ({}), run(ctx) { runs++; ctx.op_done(); BUG_ON(runs > 2 && ctx.cpu === 0, 'left over'); } };
+`);
+    await expect(dist.explore(pathToFileURL(mod), { strategies: ['random'], iterations: 10 }))
+      .rejects.toThrow(/the failure did not replay on its own: a fresh instance of .*stateful\.mjs in fresh workers ended clean, not bug: .*left over/);
+    const cli = mmrace('explore', mod, '--strategy', 'random', '--iterations', '10', '--out', join(tmp, 'stateful.json'));
+    expect(cli.out).toContain('mmrace: the failure did not replay on its own');
   }, 60_000);
 });

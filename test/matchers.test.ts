@@ -1,17 +1,24 @@
 // The vitest matchers (src/vitest.ts, the package's 'mmrace/vitest'): each
 // passes where it should, and each failure message carries the splat, the
-// replay command and, for a failing schedule, where it was saved.
+// interleaving, the replay command and, for a failing schedule, where it was
+// saved. They are the built ones (dist/), as a user imports them: a scenario
+// module imports the package, whose machine must be the one the matchers run
+// (test/cli_helpers.ts's root; npm test builds first).
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import '../src/vitest.js';
+import '../dist/src/vitest.js';
+// @ts-ignore: the built API, typed by its .d.ts once built
+import { replay } from '../dist/src/index.js';
 import { root } from './cli_helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mmrace-matchers-'));
 const saved = join(root, 'test', 'matchers.orphaned-migration-entry.schedule.json');
-afterAll(() => { rmSync(tmp, { recursive: true, force: true }); rmSync(saved, { force: true }); });
+const example = pathToFileURL(join(root, 'examples', 'lock-two-pages.mjs'));
+const saved_example = join(root, 'test', 'matchers.lock-two-pages.schedule.json');
+afterAll(() => { rmSync(tmp, { recursive: true, force: true }); rmSync(saved, { force: true }); rmSync(saved_example, { force: true }); });
 
 /** the message of a matcher that must fail */
 async function message_of(p: Promise<unknown>): Promise<string> {
@@ -48,5 +55,32 @@ export default { name: 'always-bug', roles: (n) => Array(n).fill('x'), setup: ()
     expect(m).toMatch(/kernel BUG at /);
     expect(m).toContain(`replay: mmrace run ${mod} --protocol fixed`);
     expect(existsSync(join(tmp, 'always_bug.schedule.json'))).toBe(false);
+  }, 60_000);
+});
+
+describe('toHoldExhaustively, on the worked example (examples/lock-two-pages.mjs: its own switch, its own window)', () => {
+  it('fixed: every schedule with <= 2 preemptions holds; buggy reproduces; fixed holds free-running', async () => {
+    await expect(example).toHoldExhaustively({ preemptions: 2 });
+    await expect(example).toReproduce({ within: { runs: 200 } });
+    await expect(example).toHold({ ops: 50_000 });
+  }, 120_000);
+
+  it('buggy: the deadlock, its interleaving, the schedule saved next to the test naming the switch, and the replay that reproduces it', async () => {
+    const m = await message_of(expect(example).toHoldExhaustively({ protocol: 'buggy', preemptions: 2 }));
+    expect(m).toMatch(/^expected lock-two-pages\.mjs \(buggy\) to hold in every schedule with <= 2 preemptions, but run \d+ of K=1 failed: /);
+    expect(m).toContain('mmrace: wait-for cycle: CPU 0 (exchanger) waits for PG_locked');
+    expect(m).toMatch(/ladder: 1 preemption, \d+ hand-offs/);
+    expect(m).toContain('in lock_page < lock_two_pages < exchange_file_words');
+    expect(m).toContain(`schedule saved: ${saved_example}\n  mmrace replay ${saved_example} --module ${example.pathname} --verify`);
+    const f = JSON.parse(readFileSync(saved_example, 'utf8'));
+    expect(f).toMatchObject({ protocol: 'buggy', switches: ['lock-two-pages-arg-order'], found_by: { name: 'exhaustive', k: 1 } });
+    const r = await replay(saved_example, { module: example.pathname });
+    expect(r).toMatchObject({ followed: true, reproduced: true });
+    expect(r.report.switches).toEqual(['lock-two-pages-arg-order']);
+  }, 60_000);
+
+  it('a search a budget stops is "not complete", and the assertion fails', async () => {
+    const m = await message_of(expect(example).toHoldExhaustively({ preemptions: 2, max_schedules: 5 }));
+    expect(m).toMatch(/^expected lock-two-pages\.mjs \(fixed\) to hold in every schedule with <= 2 preemptions: not complete: stopped \(max_schedules 5\) in K=\d after \d+ schedules, 0 failures so far/);
   }, 60_000);
 });

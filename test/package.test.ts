@@ -1,7 +1,9 @@
 // The installable package: `npm pack`, the tarball installed into an empty
 // project as a user would (npm install <tarball>), then the `mmrace` bin, a
-// scenario module of the user's that imports from 'mmrace', and the
-// programmatic API, all run from that project. The project holds a decoy
+// scenario module of the user's that imports from 'mmrace', the
+// programmatic API, and the worked example's test file (examples/
+// lock-two-pages.test.mjs) run by vitest with the package's matchers, all
+// run from that project. The project holds a decoy
 // dist/workers/cpu.js that throws: the CPU workers must come from the
 // package's own files, never from the current directory.
 //
@@ -9,9 +11,11 @@
 // npm cache when it has them (--prefer-offline), else from the registry; with
 // neither (or MMRACE_PKG_NO_REGISTRY=1) the tarball is unpacked by hand and
 // they are linked from this repository's node_modules, with a warning.
+// vitest (the matchers' optional peer) is linked from this repository's
+// node_modules, as that fallback links the runtime dependencies.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { root } from './cli_helpers.js';
@@ -123,8 +127,13 @@ describe('the package, installed from its tarball into an empty project', () => 
   }, 60_000);
 
   it("types: a TypeScript file of the user's type-checks against the package's declarations", () => {
-    writeFileSync(join(project, 'use.ts'), `import { run, defineScenario, type RunReport, mm_alloc } from 'mmrace';
-export const s = defineScenario({ name: 'x', roles: ['a', 'b'], setup: () => ({ mm: mm_alloc() }), run: { a: (ctx) => ctx.op_done(), b: (ctx) => ctx.op_done() } });
+    writeFileSync(join(project, 'use.ts'), `import { run, defineScenario, defineSwitches, defineWindows, buggy, window_open, type RunReport, mm_alloc } from 'mmrace';
+const own = defineSwitches({ SW_MINE: { name: 'mine', what: 'the buggy line' } });
+const wins = defineWindows({ WIN_MINE: 'my window opened' });
+export const s = defineScenario({ name: 'x', roles: ['a', 'b'], setup: () => ({ mm: mm_alloc() }), own_switches: own, own_windows: wins, switches: ['mine'],
+  run: { a: (ctx) => { if (buggy(own.SW_MINE)) window_open(wins.WIN_MINE); ctx.op_done(); }, b: (ctx) => ctx.op_done() } });
+// @ts-expect-error: a switch of another declaration's key
+export const t: number = own.SW_OTHER;
 export async function f(): Promise<number> {
   const r: RunReport = await run('orphaned-migration-entry', { protocol: 'fixed', ops: 10 });
   // @ts-expect-error: not a protocol (were the types any, this line would be an unused directive)
@@ -151,4 +160,21 @@ console.log(JSON.stringify({ outcome: r.outcome, ops: r.ops, met: r.expectation_
     expect(got).toMatchObject({ outcome: 'clean', met: true, scenario: 'locked-counter' });
     expect(got.ops).toBeGreaterThanOrEqual(500);
   }, 60_000);
+
+  it("the worked example's test file, run by vitest in that project: the matchers against the installed package; buggy reproduced, fixed held", () => {
+    for (const f of ['lock-two-pages.mjs', 'lock-two-pages.test.mjs']) copyFileSync(join(root, 'examples', f), join(project, f));
+    if (!existsSync(join(project, 'node_modules/vitest'))) symlinkSync(join(root, 'node_modules/vitest'), join(project, 'node_modules/vitest'), 'dir');
+    const report = join(project, 'vitest.json');
+    const r = sh(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', 'lock-two-pages.test.mjs', '--reporter=json', `--outputFile=${report}`], project, 150_000);
+    expect(existsSync(report), r.out + r.err).toBe(true);
+    const j = JSON.parse(readFileSync(report, 'utf8')) as { testResults: { assertionResults: { title: string; status: string; failureMessages: string[] }[] }[] };
+    const results = j.testResults.flatMap((f) => f.assertionResults).map((a) => [a.title, a.status, a.failureMessages.join('\n').slice(0, 2000)]);
+    expect(results).toEqual([
+      ['buggy (argument order): two exchangers deadlock, ABBA', 'passed', ''],
+      ['fixed (lower pfn first): holds free-running, the race window open', 'passed', ''],
+      ['fixed: holds in every schedule with at most 2 preemptions', 'passed', ''],
+    ]);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out + r.err).not.toMatch(/decoy/);
+  }, 180_000);
 });

@@ -51,7 +51,7 @@ function controlled_outcome({ r, report }: Reported): string {
 }
 
 /** a scenario module's own instance (its module-level state afresh) and an executor with fresh workers to run it */
-async function own_instance(o: ControlledOptions): Promise<{ ex: ControlledExecutor; o: Pick<ControlledOptions, 'scenario' | 'scenarioImport'> }> {
+export async function own_instance(o: ControlledOptions): Promise<{ ex: ControlledExecutor; o: Pick<ControlledOptions, 'scenario' | 'scenarioImport'> }> {
   const scenarioImport = fresh_instance_url(o.scenarioImport);
   const scenario = await load_module(scenarioImport, o.scenarioAsTyped);
   return { ex: new ControlledExecutor(), o: { scenario, scenarioImport } };

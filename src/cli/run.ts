@@ -15,7 +15,8 @@ import { render_html } from '../report/html.js';
 import { EXIT_INTERNAL, EXIT_LIVENESS, EXIT_OK, EXIT_VIOLATION, OUTCOME_EXIT, UsageError, int, num, oneOf, progress, run_args } from './args.js';
 import { VERSION } from './version.js';
 import { interrupted } from './interrupt.js';
-import { WINDOW_NAMES } from '../cpu/windows.js'; // cov
+import { window_name } from '../cpu/windows.js'; // cov; lib: a scenario's own windows by name too
+import type { Scenario } from '../scenarios/types.js';
 
 /** a run's exit code: its outcome's (src/cli/exit.ts), or with --expect, whether the expectation held */
 export function exit_code(r: RunReport): number {
@@ -31,16 +32,28 @@ export function columns(rows: readonly (readonly string[])[], gap = 2): string[]
   return rows.map((r) => r.map((c, k) => (k === r.length - 1 ? c : c.padEnd(w[k] + gap))).join(''));
 }
 
-export function cmd_list(): number {
-  console.log('scenarios:');
+export async function cmd_list(argv: string[] = []): Promise<number> {
+  // lib: `mmrace list <module.js>`: that scenario alone, with its own switches and race windows
+  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} });
+  if (positionals.length > 1) throw new UsageError(`list takes one scenario at most, got ${positionals.length}`);
+  let one: Scenario | null = null;
+  if (positionals.length) { try { one = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); } }
+  console.log(one ? 'scenario:' : 'scenarios:');
   const rows: string[][] = [];
-  for (const s of SCENARIOS) {
+  for (const s of one ? [one] : SCENARIOS) {
     const eras = s.eras ?? [DEFAULT_ERA];
     rows.push([`  ${s.name}`, s.title]);
-    rows.push(['', `${eras.map(era_label).join(', ')}${eras.length > 1 ? ' (--era picks; the first is the default)' : ''}; seed ${s.patch}`]);
+    rows.push(['', `${eras.map(era_label).join(', ')}${eras.length > 1 ? ' (--era picks; the first is the default)' : ''}${s.patch === '-' ? '' : `; seed ${s.patch}`}`]);
     rows.push(['', `buggy switches: ${s.switches.join(', ') || '-'}; buggy shows: ${s.expect_buggy}`]);
     if (s.also_fixed?.length) rows.push(['', `the fixed run also carries: ${s.also_fixed.join(', ')} (a later fix its load needs)`]);
-    if (s.windows?.length) rows.push(['', `race windows: ${s.windows.map((w) => WINDOW_NAMES[w]).join('; ')}`]); // cov
+    if (s.windows?.length) rows.push(['', `race windows: ${s.windows.map((w) => window_name(w, s.own_windows)).join('; ')}`]); // cov
+  }
+  if (one) {
+    const own = (one.own_switches ?? []).map((w) => [`  ${w.name}`, `${w.what} (its own, bit ${Math.log2(w.bit)})`]);
+    const both = columns([...rows, ...own], 1);
+    console.log(both.slice(0, rows.length).join('\n'));
+    if (own.length) console.log(`\nits own switches (on = the buggy line runs):\n${both.slice(rows.length).join('\n')}`);
+    return EXIT_OK;
   }
   const sw = SWITCHES.map((w) => {
     const base = w.baseline_in?.length ? `; on in every ${w.baseline_in.map((e) => ERAS[e].name).join('/')} run unless its scenario runs fixed` : '';

@@ -47,7 +47,13 @@ export const {
 } = WINDOWS.codes;
 export const WINDOW_NAMES: readonly string[] = WINDOWS.names;
 export const NR_WINDOWS = WINDOWS.table.length;
-if (NR_WINDOWS > WINDOW_SLOTS) throw new Error(`race windows: ${NR_WINDOWS} defined, WINSTAT has room for ${WINDOW_SLOTS} (src/shm/layout.ts)`);
+/** lib: slots USER_WINDOW_BASE.. are a user scenario's own windows (defineWindows, src/scenarios/define.ts), in the order it declares them */
+export const USER_WINDOW_BASE = 40;
+export const USER_WINDOW_MAX = WINDOW_SLOTS - USER_WINDOW_BASE;
+if (NR_WINDOWS > USER_WINDOW_BASE) throw new Error(`race windows: ${NR_WINDOWS} defined, WINSTAT has room for ${USER_WINDOW_BASE} before a scenario's own (src/shm/layout.ts)`);
+
+/** a window's name: a built-in's, or one of the scenario's own (`own`, by slot from USER_WINDOW_BASE) */
+export const window_name = (w: number, own: readonly string[] = []): string => (w >= USER_WINDOW_BASE ? own[w - USER_WINDOW_BASE] : WINDOW_NAMES[w]) ?? `window #${w}`;
 
 /** the race window `code` (WIN_*) is open on this CPU at this line: count it (allocation-free) */
 export function window_open(code: number): void {
@@ -57,12 +63,12 @@ export function window_open(code: number): void {
 /** how often one of a run's windows opened, summed over its CPUs */
 export interface WindowCount { name: string; count: number }
 
-/** the counts of `windows` (codes) in a run's Machine (its kept view: the next run may be booting) */
-export function window_counts(m: MachineView, windows: readonly number[] | undefined): WindowCount[] {
+/** the counts of `windows` (codes) in a run's Machine (its kept view: the next run may be booting); `own`: the scenario's own windows' names */
+export function window_counts(m: MachineView, windows: readonly number[] | undefined, own?: readonly string[]): WindowCount[] {
   return (windows ?? []).map((w) => {
     let count = 0;
     for (let c = 0; c < m.sizes.nr_cpus; c++) count += m.i32[m.bases.winstat + c * WINSTAT.stride + WINSTAT.count + w];
-    return { name: WINDOW_NAMES[w], count };
+    return { name: window_name(w, own), count };
   });
 }
 
@@ -95,12 +101,14 @@ export function windows_line(windows: readonly WindowCount[], over = ''): string
  * window's name as the table prints it; anything else is the module's
  * mistake, returned as a message (the list itself when it is fine)
  */
-export function window_codes(where: string, windows: unknown): number[] | string {
+export function window_codes(where: string, windows: unknown, own: readonly string[] = []): number[] | string {
   if (windows === undefined) return [];
   if (!Array.isArray(windows)) return `${where}: windows must be an array of race windows (src/cpu/windows.ts), got ${windows === null ? 'null' : typeof windows}`;
   const out: number[] = [];
+  const mine = (w: number) => w >= USER_WINDOW_BASE && w < USER_WINDOW_BASE + own.length; // lib: the scenario's own
   for (const w of windows) {
-    const code = typeof w === 'string' ? WINDOW_NAMES.indexOf(w) : Number.isInteger(w) && w >= 0 && w < NR_WINDOWS ? w : -1;
+    const code = typeof w === 'string' ? (own.includes(w) ? USER_WINDOW_BASE + own.indexOf(w) : WINDOW_NAMES.indexOf(w))
+      : Number.isInteger(w) && ((w >= 0 && w < NR_WINDOWS) || mine(w)) ? w : -1;
     if (code < 0) return `${where}: windows lists ${typeof w === 'string' ? `'${w}'` : String(w)}, not a race window (src/cpu/windows.ts; mmrace list names them)`;
     out.push(code);
   }

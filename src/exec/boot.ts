@@ -44,7 +44,7 @@ export function boot_machine(o: BootOptions): Booted {
   const err = validateSizes(s);
   if (err) throw new RangeError(err);
   const era = scenario_era(o.scenario, o.era);
-  const { mask, names, baseline } = bugs_mask(o.protocol, o.scenario.switches, o.extra_switches, era, o.scenario.also_fixed);
+  const { mask, names, baseline } = bugs_mask(o.protocol, o.scenario.switches, o.extra_switches, era, o.scenario.also_fixed, o.scenario.own_switches);
   const sab = createMachineBuffer(s);
   mem_init({ bugs: mask, jitter: o.jitter, seed: o.seed, ops_budget: o.ops, trace: o.trace, era, bounds_note: o.scenario.bounds === 'note' });
   const roles = o.scenario.roles(o.cpus);

@@ -216,7 +216,7 @@ export class ControlledExecutor {
       warmup_ms: 0, lockdep_cycle: lockdep_cycle(), jitter: 'none', roles, switches: names, baseline, era: era_label(era), bounds: read_bounds_note()?.text ?? null, elapsed_ms: wall_ms, ops: sum_ops(o.cpus), outcome,
       first_failure_ms: null, oops, invariants,
       cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'stuck', message: 'did not finish' }), watchdog, reason: this.reason, machine,
-      windows: window_counts(machine, o.scenario.windows), // cov
+      windows: window_counts(machine, o.scenario.windows, o.scenario.own_windows), // cov
     };
     return {
       run, first_cpu: first, switches: merge_switches(run.cpu_results),

@@ -237,6 +237,6 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
     roles, switches: names, baseline, era: era_label(era), bounds: read_bounds_note()?.text ?? null, elapsed_ms, ops, outcome, warmup_ms: warmed ? warmAt - t0 : 0, lockdep_cycle: lockdep_cycle(),
     first_failure_ms: finalOops ? first_failure_ms : null, oops: finalOops, invariants,
     cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'stuck', message: 'did not finish' }), watchdog,
-    reason, interrupted: interrupted_by, cpu_ops: cpu_ops.map((c) => c.value), machine, windows: window_counts(machine, o.scenario.windows),
+    reason, interrupted: interrupted_by, cpu_ops: cpu_ops.map((c) => c.value), machine, windows: window_counts(machine, o.scenario.windows, o.scenario.own_windows),
   };
 }

@@ -54,7 +54,7 @@ function validate(s: unknown, where: string): Scenario {
     throw new ScenarioError(`${where}: roles, setup and run must be functions`);
   }
   const roles = o.roles.bind(o);
-  const windows = window_codes(where, o.windows); // cov
+  const windows = window_codes(where, o.windows, o.own_windows); // cov; lib: and the scenario's own
   if (typeof windows === 'string') throw new ScenarioError(windows);
   // deprecated: `seed` was the patch id's old name (confusable with setup's RNG seed); a module
   // that still says `seed: '000_...'` keeps working, `patch` wins when both are given

@@ -1,6 +1,7 @@
 // What a scenario is: a setup run once on the boot CPU, a role per CPU run
 // inside each worker, the switches it is about, and what it expects.
 import type { MachineSizes } from '../shm/layout.js';
+import type { SwitchInfo } from '../shm/switches.js';
 
 /** plain data handed from setup to every CPU (structured-clone safe) */
 export type SetupState = Record<string, number | number[] | string>;
@@ -65,6 +66,10 @@ export interface Scenario {
    * A scenario module may name them as `mmrace list` prints them instead
    */
   windows?: readonly number[];
+  /** lib: the scenario's own switches (defineSwitches): bits 24..30, named in reports and schedules like the model's */
+  own_switches?: readonly SwitchInfo[];
+  /** lib: the names of the scenario's own race windows (defineWindows): slot USER_WINDOW_BASE + i of src/cpu/windows.ts */
+  own_windows?: readonly string[];
   /** role of each CPU for a run on nr_cpus CPUs */
   roles(nr_cpus: number): string[];
   /** build the initial state (runs on the boot CPU before the workers start) */

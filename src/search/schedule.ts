@@ -127,7 +127,8 @@ export function parse_schedule(text: string, where: string): ScheduleFile {
   if (!o.scenario) throw bad('"scenario" must be a scenario name or module path');
   if (o.protocol !== 'buggy' && o.protocol !== 'fixed') throw bad('"protocol" must be "buggy" or "fixed"');
   if (!Array.isArray(o.switches) || !o.switches.every((s) => typeof s === 'string')) throw bad('"switches" must be a list of switch names');
-  for (const s of o.switches as string[]) if (!SWITCHES.some((w) => w.name === s)) throw bad(`unknown switch '${clip(s)}'`);
+  // lib: a name the model lacks may be one of a user scenario's own switches (checked once the scenario is loaded)
+  for (const s of o.switches as string[]) if (!SWITCHES.some((w) => w.name === s) && !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(s)) throw bad(`unknown switch '${clip(s)}'`);
   if (o.era !== undefined && !isInt(o.era, 0, 4)) throw bad('"era" must be an integer 0..4 (E0..E4)');
   if (!isInt(o.cpus, 1, MAX_CPUS)) throw bad(`"cpus" must be an integer 1..${MAX_CPUS}`);
   const cpus = o.cpus as number;
@@ -245,6 +246,8 @@ export async function load_schedule(path: string, module?: string): Promise<Load
   if (roles.join(',') !== f.roles.join(',')) {
     throw new ScheduleError(`${path}: recorded roles ${clip(f.roles.join(','))} do not match ${scenario.name} on ${f.cpus} CPUs (${roles.join(',')})${module_changed ? ' (the module changed since it was recorded)' : ''}`);
   }
+  const unknown = f.switches.find((s) => !SWITCHES.some((w) => w.name === s) && !scenario.own_switches?.some((w) => w.name === s)); // lib
+  if (unknown !== undefined) throw new ScheduleError(`${path}: unknown switch '${clip(unknown)}' (neither the model's nor one of ${scenario.name}'s own)`);
   const proto = f.protocol === 'buggy' ? scenario.switches : [];
   const missing = proto.filter((s) => !f.switches.includes(s));
   if (missing.length) throw new ScheduleError(`${path}: protocol ${f.protocol} of ${scenario.name} turns on ${missing.join(', ')}, which the schedule's switches lack`);

@@ -44,6 +44,10 @@ export const SW_ZONE_DEVICE_LRU = 1 << 17;
 export const SW_EXCHANGE_BUSY_UNLOCK = 1 << 18;
 // a later kernel's fix that swapoff-cycling loads meet in every era (issue 12)
 export const SW_SWAPIN_SWAPOFF_RACE = 1 << 19;
+// lib: bits 24..30 belong to a user scenario's own switches (defineSwitches, src/scenarios/define.ts), in the
+// order it declares them; a run has one scenario, so two scenarios' own switches never meet in one word
+export const USER_SWITCH_SHIFT = 24;
+export const USER_SWITCH_MAX = 7;
 
 export const SWITCHES: readonly SwitchInfo[] = [
   { bit: SW_ANON_VMA_LIST_HEAD, name: 'anon-vma-list-head', patch: '000_f600569768ae13bb',
@@ -100,6 +104,8 @@ export const SWITCHES: readonly SwitchInfo[] = [
     what: 'do_swap_page holds no reference on the swap device, so a whole swapoff and swapon can pass under one fault; the same entry value, given out again, passes pte_same: the back-out reads VM_FAULT_OOM (the task is killed), or a stale page is mapped. 5.14 takes get_swap_device for the fault and swapoff waits for it',
     eras: [E0, E1, E2, E3, E4], baseline_in: [E0, E1, E2, E3, E4] },
 ];
+// lib: a model switch in the user bits would be read by a user scenario's buggy() too
+if (SWITCHES.some((s) => s.bit >>> USER_SWITCH_SHIFT !== 0)) throw new Error(`switches: bits ${USER_SWITCH_SHIFT}.. are a user scenario's own (defineSwitches)`);
 
 /**
  * The switches a run turns on: the scenario's own for the buggy protocol,
@@ -109,19 +115,22 @@ export const SWITCHES: readonly SwitchInfo[] = [
  * names it in `also_fixed`) and runs the fixed protocol. A switch outside
  * the run's era is refused.
  */
-export function bugs_mask(protocol: 'buggy' | 'fixed', scenarioSwitches: readonly string[], extra: readonly string[] = [], era = E2, alsoFixed: readonly string[] = []): { mask: number; names: string[]; baseline: string[] } {
+export function bugs_mask(protocol: 'buggy' | 'fixed', scenarioSwitches: readonly string[], extra: readonly string[] = [], era = E2, alsoFixed: readonly string[] = [],
+  own: readonly SwitchInfo[] = []): { mask: number; names: string[]; baseline: string[] } {
   const names = protocol === 'buggy' ? [...scenarioSwitches] : [];
   for (const n of extra) if (!names.includes(n)) names.push(n);
   // a scenario's fixed run also carries the later fixes it names (Scenario.also_fixed); its buggy run leaves them at the baseline
   const off = (n: string) => protocol === 'fixed' && (scenarioSwitches.includes(n) || alsoFixed.includes(n));
   const baseline = SWITCHES.filter((s) => s.baseline_in?.includes(era) && !names.includes(s.name) && !off(s.name)).map((s) => s.name);
   let mask = 0;
+  // lib: a user scenario's own switches (`own`) are found by name first
+  const by_name = (n: string) => own.find((s) => s.name === n) ?? switch_by_name(n);
   for (const n of [...scenarioSwitches, ...alsoFixed, ...names]) {
-    const s = switch_by_name(n);
-    if (!s) throw new SwitchError(`unknown switch '${n}' (known: ${SWITCHES.map((x) => x.name).join(', ')})`);
+    const s = by_name(n);
+    if (!s) throw new SwitchError(`unknown switch '${n}' (known: ${[...own, ...SWITCHES].map((x) => x.name).join(', ')})`);
     if (!s.eras.includes(era)) throw new SwitchError(`switch '${n}' is not in ${era_label(era)}: it exists in ${s.eras.map(era_label).join(', ')}`);
   }
-  for (const n of [...names, ...baseline]) mask |= switch_by_name(n)!.bit;
+  for (const n of [...names, ...baseline]) mask |= by_name(n)!.bit;
   return { mask, names, baseline };
 }
 
