@@ -32,7 +32,7 @@ const KNOWN = [
   // main's page_ref.ts (6e98eee), and seed 002's exchange.ts: a BUG_ON, as every mm/ file has
   'mm/page_ref -> check/bug', 'mm/exchange -> check/bug',
   // seed 003 (E0)
-  'mm/mremap -> check/bug', 'mm/rmap_anonmm -> check/bug',
+  'mm/mremap -> check/bug', 'mm/rmap_anonmm -> check/bug', 'mm/rmap_anonmm -> check/warn',
   // seed 004 (E3): the MMU's C-DEVMEM check on a device pfn and its fault-retry streak (C-LIVELOCK, kernel-notes 5.2);
   // memremap's paging-request oops; C-DEVLRU's message in add_page_to_lru
   'cpu/mmu -> check/bug', 'cpu/mmu -> check/rules', 'cpu/mmu -> check/livelock',
