@@ -63,6 +63,7 @@ export async function calibrate_k(ex: ControlledExecutor, o: ExploreOptions, run
   for (let i = 0; i < runs; i++) {
     const seed = mix_seed(o.seed ^ 0x6b63616c, i) & 0x7fffffff; // streams of their own: not the iterations'
     const r = await ex.run({ ...o.base, seed, strategy: { name: 'random', seed } });
+    ex.release(r);
     const exit = r.switches.find((w) => w.why === WHY_EXIT);
     ks.push(exit ? exit.step : r.steps);
   }
@@ -97,6 +98,7 @@ export async function explore(ex: ControlledExecutor, o: ExploreOptions): Promis
         rep.kinds[sig] = (rep.kinds[sig] ?? 0) + 1;
         if (!rep.first) { rep.first = { options, run: r, iteration: i }; rep.first_failure_iteration = i; }
       }
+      if (rep.first?.run !== r) ex.release(r); // xspeed: only the first failure's Machine is kept (constant memory)
       o.progress?.(strategy, i + 1, rep.failures);
       if ((o.stop_at_first && rep.first) || o.stop?.()) break;
     }
