@@ -75,6 +75,8 @@ export interface ExhaustiveOptions {
   preemptions: number;
   /** sleep sets on (false: every schedule within the bound, for checking the reduction) */
   reduction: boolean;
+  /** xspeed: false: a redundant run goes on to its end, as before the sleep-set cut (the bench compares the two) */
+  cut?: boolean;
   /** go on after a failure (collect every failing schedule) */
   keep_going?: boolean;
   /** resume from a saved state */
@@ -150,7 +152,7 @@ export async function exhaustive(ex: ControlledExecutor, o: ExhaustiveOptions): 
     if (st.stack.length === 0) st.stack.push(root(cpus));
     const rs = round();
     const stack = st.stack;
-    const sleep = o.reduction ? asleep_after(stack[stack.length - 1]) : [];
+    const sleep = o.reduction && o.cut !== false ? asleep_after(stack[stack.length - 1]) : [];
     const options: ControlledOptions = {
       ...o.base,
       strategy: { name: 'exhaustive', first: stack[0].chosen, choices: stack.slice(1).map((n) => n.chosen), ...(sleep.length ? { sleep: flat_sleep(sleep) } : {}) },
