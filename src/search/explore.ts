@@ -53,10 +53,18 @@ export function spec_for(strategy: ExploreStrategy, seed: number, depth: number,
 }
 
 /**
- * PCT's k when not given: how long the CPUs overlap. A change point only
- * matters while at least two CPUs still run, so the d-1 points are spread
- * over the decisions a random walk (CPUs advancing at the same pace) makes
- * before the first CPU has finished its operations (median of a few runs).
+ * PCT's k when not given: how long an operation is, in decisions. A change
+ * point only matters while at least two CPUs still run, and the preemption a
+ * race needs falls inside one CPU's operation, with another CPU's steps
+ * after it. Under PCT one CPU runs at a time, so the window is as long as
+ * the operations themselves: the preemption points the first CPU to finish
+ * passed (median of a few random-walk runs). xspeed: not the decisions of
+ * every CPU up to that exit, as it was: a random walk interleaves the n CPUs,
+ * so that count grows n-fold with the CPUs while an operation does not, and
+ * on 4 CPUs it spread the change points four times too thin for the orphan
+ * (found in 2 of 1,500 runs at k 450, in 6 at k 100). A CPU whose operation
+ * returned at once (fewer than MIN_OP points) says nothing of the window:
+ * the next CPU to finish is taken.
  */
 export async function calibrate_k(ex: ControlledExecutor, o: ExploreOptions, runs = 9): Promise<number> {
   const ks: number[] = [];
@@ -64,12 +72,15 @@ export async function calibrate_k(ex: ControlledExecutor, o: ExploreOptions, run
     const seed = mix_seed(o.seed ^ 0x6b63616c, i) & 0x7fffffff; // streams of their own: not the iterations'
     const r = await ex.run({ ...o.base, seed, strategy: { name: 'random', seed } });
     ex.release(r);
-    const exit = r.switches.find((w) => w.why === WHY_EXIT);
-    ks.push(exit ? exit.step : r.steps);
+    const exit = r.switches.find((w) => w.why === WHY_EXIT && w.pp >= MIN_OP);
+    ks.push(exit ? exit.pp : Math.ceil(r.steps / o.base.cpus));
   }
   ks.sort((a, b) => a - b);
-  return Math.max(1, ks[runs >> 1]); // the median: an operation that returns at once says little
+  return Math.max(1, ks[runs >> 1]); // the median
 }
+
+/** xspeed: the fewest preemption points of an operation that says how long the window is */
+const MIN_OP = 8;
 
 export async function explore(ex: ControlledExecutor, o: ExploreOptions): Promise<StrategyReport[]> {
   const out: StrategyReport[] = [];
