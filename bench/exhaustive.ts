@@ -16,6 +16,8 @@ import { load_module } from '../src/scenarios/registry.js';
 export interface ExhaustiveRow {
   what: string; protocol: 'buggy' | 'fixed'; reduction: boolean; runs: number; schedules: number; redundant: number; pruned: number;
   found: boolean; complete: boolean; k: number; seconds: number; runs_per_s: number; cpu_ms_per_run: number;
+  /** decisions per run: of the runs counted as schedules, and of the redundant ones (what the sleep-set cut shortens) */
+  decisions_per_schedule: number; decisions_per_redundant: number;
 }
 
 export async function exhaustive_bench(quick: boolean): Promise<ExhaustiveRow[]> {
@@ -31,11 +33,13 @@ export async function exhaustive_bench(quick: boolean): Promise<ExhaustiveRow[]>
     for (const ex of [before, now]) await exhaustive(ex, { base, preemptions: 1, reduction: false }); // warm the workers up (the first runs are several times slower)
     for (const [what, ex, reduction, cut, protocol] of configs) {
       const t0 = performance.now(), c0 = process.cpuUsage();
-      const r = await exhaustive(ex, { base: { ...base, protocol }, preemptions: 2, reduction, cut });
+      const d = [0, 0, 0, 0]; // decisions and runs: counted, redundant
+      const r = await exhaustive(ex, { base: { ...base, protocol }, preemptions: 2, reduction, cut, on_run: (x, counted) => { d[counted ? 0 : 2] += x.steps; d[counted ? 1 : 3]++; } });
       const seconds = (performance.now() - t0) / 1000, c = process.cpuUsage(c0);
       rows.push({
         what, protocol, reduction, runs: r.runs, schedules: r.schedules, redundant: r.redundant, pruned: r.pruned, found: !!r.first, complete: r.complete, k: r.first?.k ?? -1,
         seconds, runs_per_s: r.runs / seconds, cpu_ms_per_run: (c.user + c.system) / 1000 / r.runs,
+        decisions_per_schedule: d[0] / d[1], decisions_per_redundant: d[2] / d[3],
       });
     }
   } finally {
@@ -49,12 +53,12 @@ export async function exhaustive_bench(quick: boolean): Promise<ExhaustiveRow[]>
 export function exhaustive_table(rows: ExhaustiveRow[]): string {
   const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
   const out = [
-    '| run | protocol | reduction | runs | schedules | redundant (cut) | pruned | result | seconds | runs/s | CPU ms/run |',
-    '|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|',
+    '| run | protocol | reduction | runs | schedules | redundant | pruned | decisions/schedule | decisions/redundant run | result | seconds | runs/s | CPU ms/run |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|',
   ];
   for (const r of rows) {
     const result = r.found ? `failure at K=${r.k}` : r.complete ? 'complete, clean' : 'not complete';
-    out.push(`| ${r.what} | ${r.protocol} | ${r.reduction ? 'sleep sets' : 'none'} | ${r.runs} | ${r.schedules} | ${r.redundant} | ${r.pruned} | ${result} | ${f(r.seconds)} | ${f(r.runs_per_s, 0)} | ${f(r.cpu_ms_per_run, 2)} |`);
+    out.push(`| ${r.what} | ${r.protocol} | ${r.reduction ? 'sleep sets' : 'none'} | ${r.runs} | ${r.schedules} | ${r.redundant} | ${r.pruned} | ${f(r.decisions_per_schedule)} | ${f(r.decisions_per_redundant)} | ${result} | ${f(r.seconds)} | ${f(r.runs_per_s, 0)} | ${f(r.cpu_ms_per_run, 2)} |`);
   }
   const a = rows[0], b = rows[1];
   out.push('', `same run, to the first failure: ${f(b.runs_per_s / a.runs_per_s, 2)}x the runs/s of before, ${f(b.cpu_ms_per_run / a.cpu_ms_per_run, 2)}x its CPU time per run, ` +
