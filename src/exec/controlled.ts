@@ -97,7 +97,7 @@ export interface ControlledRun {
   /** exhaustive search only: every decision, in order */
   trail?: Decision[];
   /** xspeed: exhaustive search: the decision at which a sleeping CPU was chosen and the run stopped, redundant (0: not cut) */
-  cut: number;
+  cut?: number;
 }
 
 const now = () => performance.now();

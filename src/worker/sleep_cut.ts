@@ -17,15 +17,15 @@ import { Footprint, Point, dependent, footprint } from '../search/footprint.js';
 let asleep: (Footprint | null)[] = [];
 /** decisions of the prefix: a cut is only looked for after it */
 let prefix = 0;
-/** this CPU's point at its last decision (null: none yet) */
-let last: Point = null;
+/** this CPU's point at its last decision: kind and object (has_last false: none yet); numbers, so that a decision with no sleeper allocates nothing */
+let last_kind = 0, last_object = 0, has_last = false;
 
 /** a controlled task's sleep set (flat, src/search/footprint.ts flat_sleep) and the length of its prefix */
 export function sleep_install(flat: readonly number[] | undefined, prefix_len: number, n: number): void {
   asleep = new Array(n).fill(null);
   for (let k = 0; flat && k < flat.length; k += 2 + flat[k + 1]) asleep[flat[k]] = flat.slice(k + 2, k + 2 + flat[k + 1]);
   prefix = prefix_len;
-  last = null;
+  has_last = false;
 }
 
 /**
@@ -36,11 +36,12 @@ export function sleep_install(flat: readonly number[] | undefined, prefix_len: n
  */
 export function sleep_cut(me: number, step: number, next: number, kind: number, object: number): boolean {
   const s = BASES.sched;
-  const from = last;
-  last = { kind, object };
+  const had = has_last, from_kind = last_kind, from_object = last_object;
+  last_kind = kind; last_object = object; has_last = true;
   let mask = i32[s + SCHED.sleep];
   if (step <= prefix || mask === 0) return false;
-  const did = footprint(from, last);
+  const from: Point = had ? { kind: from_kind, object: from_object } : null;
+  const did = footprint(from, { kind, object });
   for (let c = 0; c < asleep.length; c++) {
     if (((mask >>> c) & 1) !== 0 && (c === me || dependent(asleep[c]!, did))) mask &= ~(1 << c);
   }
