@@ -3,7 +3,7 @@
 // (free-running and explored), then the controlled executor's scheduling
 // decisions per second. Figures are measured and printed, never asserted.
 // BENCH_QUICK=1 shortens every part; BENCH_PARTS picks some; BENCH_SCENARIOS picks first_failure's scenarios
-// (micro,scaling,first_failure,sched,exchange,exhaustive; all by default; first_bug, the part's
+// (micro,scaling,first_failure,sched,exchange,exhaustive,explore_rss; all by default; first_bug, the part's
 // old name, still selects first_failure).
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -13,10 +13,11 @@ import { scaling } from './scenario.js';
 import { first_failure, first_failure_options, first_failure_table, raced } from './first_failure.js';
 import { pingpong, sched } from './sched.js';
 import { exchange_bench } from './exchange.js';
-import { exhaustive_bench } from './exhaustive.js';
+import { exhaustive_bench, exhaustive_table } from './exhaustive.js';
+import { explore_rss, explore_rss_table } from './explore_rss.js';
 
 const quick = process.env.BENCH_QUICK === '1';
-const PARTS = ['micro', 'scaling', 'first_failure', 'sched', 'exchange', 'exhaustive'];
+const PARTS = ['micro', 'scaling', 'first_failure', 'sched', 'exchange', 'exhaustive', 'explore_rss'];
 const ALIASES: Record<string, string> = { first_bug: 'first_failure' };
 const parts = (process.env.BENCH_PARTS ?? PARTS.join(',')).split(',').map((x) => ALIASES[x.trim()] ?? x.trim());
 for (const p of parts) if (!PARTS.includes(p)) { console.error(`bench: BENCH_PARTS: unknown part '${p}' (${PARTS.join(', ')})`); process.exit(2); }
@@ -105,10 +106,16 @@ if (parts.includes('sched')) {
 
 if (parts.includes('exhaustive')) { // h14
   const rows = await exhaustive_bench(quick);
-  console.log('\n## exhaustive search: K=2 to the orphan (test/fixtures/orphan_small.mjs, buggy, 2 CPUs, one operation each)\n');
-  console.log('| reduction | runs | schedules | redundant | found | seconds | runs/s |\n|---|---:|---:|---:|---|---:|---:|');
-  for (const r of rows) console.log(`| ${r.reduction ? 'sleep sets' : 'none'} | ${r.runs} | ${r.schedules} | ${r.redundant} | ${r.found ? `yes, K=${r.k}` : 'no'} | ${f(r.seconds)} | ${f(r.runs_per_s, 0)} |`);
+  console.log('\n## exhaustive search: K=2 to the orphan (test/fixtures/orphan_small.mjs, 2 CPUs, one operation each)\n');
+  console.log(exhaustive_table(rows));
   figures.exhaustive = rows;
+}
+
+if (parts.includes('explore_rss')) { // xspeed: issue 16 item 6
+  const rows = await explore_rss(quick);
+  console.log('\n## explore in constant memory: RSS over PCT runs of the orphan (fixed, 2 CPUs)\n');
+  console.log(explore_rss_table(rows));
+  figures.explore_rss = rows;
 }
 
 if (out) writeFileSync(out, JSON.stringify(figures, null, 2));

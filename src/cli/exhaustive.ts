@@ -127,7 +127,7 @@ export async function cmd_explore_exhaustive(argv: string[]): Promise<number> {
     for (const r of res.rounds) {
       console.log(col(String(r.k), String(r.schedules), String(r.redundant), String(r.pruned), String(r.runs), (r.wall_ms / 1000).toFixed(1), fmt_count(r.runs / Math.max(r.wall_ms / 1000, 1e-3))));
     }
-    console.log(`(redundant: runs the reduction found equivalent to a schedule explored before, not counted; pruned: branches it never ran; ` +
+    console.log(`(redundant: runs the reduction found equivalent to a schedule explored before, stopped at the decision they became so, not counted; pruned: branches it never ran; ` +
       `runs: every run, with the replays of schedules a lower bound counted)`);
     let saved: string | null = null;
     if (res.first) {

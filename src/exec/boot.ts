@@ -2,7 +2,7 @@
 // scenario, switch on the protocol's bug switches, run the scenario's setup
 // on the boot CPU (this thread, as CPU 0) and forget that setup's traces.
 import { DEFAULT_SIZES, MachineSizes, TRACE_RING_SIZE } from '../shm/layout.js';
-import { createMachineBuffer, validateSizes } from '../shm/machine.js';
+import { createMachineBuffer, resetMachineBuffer, validateSizes } from '../shm/machine.js';
 import { SwitchError, bugs_mask } from '../shm/switches.js';
 import { DEFAULT_ERA, era_label } from '../shm/era.js';
 import { enter_boot_context } from '../cpu/current.js';
@@ -18,6 +18,8 @@ export interface BootOptions {
   trace?: boolean;
   /** --era: only for a scenario that runs in more than one era (default: its first) */
   era?: number;
+  /** xspeed: an earlier run's Machine buffer to boot in again (zeroed: a fresh one bit for bit) if its sizes fit */
+  reuse?: SharedArrayBuffer | null;
 }
 
 export interface Booted {
@@ -45,7 +47,7 @@ export function boot_machine(o: BootOptions): Booted {
   if (err) throw new RangeError(err);
   const era = scenario_era(o.scenario, o.era);
   const { mask, names, baseline } = bugs_mask(o.protocol, o.scenario.switches, o.extra_switches, era, o.scenario.also_fixed, o.scenario.own_switches);
-  const sab = createMachineBuffer(s);
+  const sab = o.reuse && resetMachineBuffer(o.reuse, s) ? o.reuse : createMachineBuffer(s);
   mem_init({ bugs: mask, jitter: o.jitter, seed: o.seed, ops_budget: o.ops, trace: o.trace, era, bounds_note: o.scenario.bounds === 'note' });
   const roles = o.scenario.roles(o.cpus);
   enter_boot_context(o.seed);

@@ -30,6 +30,7 @@ import { LOG_FIELDS, TRAIL_FIELDS } from '../worker/sched_cpu.js';
 import { era_label } from '../shm/era.js';
 import { read_bounds_note } from '../check/bounds.js';
 import { first_cpu, pct_changes, pct_init } from '../worker/strategies.js';
+import { sleep_mask } from '../search/footprint.js';
 import {
   FALLBACK_NONPREEMPTIVE, FALLBACK_RANDOM, STRAT_EXHAUSTIVE, STRAT_PCT, STRAT_RANDOM, STRAT_REPLAY, mix_seed,
 } from '../worker/sched_state.js';
@@ -40,7 +41,7 @@ export type StrategySpec =
   /** segments: flat (cpu, pp, spin); first: the CPU that starts if there is no segment */
   | { name: 'replay'; segments: number[]; first: number; fallback?: 'nonpreemptive' | 'random'; seed?: number }
   /** h14: exhaustive search: the first CPU, then the CPU chosen at each decision of a prefix; after it, no preemption */
-  | { name: 'exhaustive'; first: number; choices: number[] };
+  | { name: 'exhaustive'; first: number; choices: number[]; sleep?: number[] };
 
 export interface ControlledOptions {
   /** the scenario itself, loaded on this thread */
@@ -95,6 +96,8 @@ export interface ControlledRun {
   wall_ms: number;
   /** exhaustive search only: every decision, in order */
   trail?: Decision[];
+  /** xspeed: exhaustive search: the decision at which a sleeping CPU was chosen and the run stopped, redundant (0: not cut) */
+  cut?: number;
 }
 
 const now = () => performance.now();
@@ -147,6 +150,13 @@ export class ControlledExecutor {
   private poolError: string | null = null;
   /** the watch's one line on why it stopped the run, or null */
   private reason: string | null = null;
+  /** xspeed: the Machine buffer every run boots in again (null: none yet, or a CPU the watchdog gave up on may still write it) */
+  private machine: SharedArrayBuffer | null = null;
+  /** xspeed: the last run's Machine as its result keeps it, still the shared buffer: copied before the next boot unless released */
+  private lent: MachineView | null = null;
+
+  /** xspeed: `reuse_machine` false: a new Machine buffer for every run (as before; the tests compare the two) */
+  constructor(private readonly opts: { reuse_machine?: boolean } = {}) {}
 
   private ensure_pool(cpus: number): Piscina {
     if (this.pool && this.poolCpus === cpus) return this.pool;
@@ -162,6 +172,22 @@ export class ControlledExecutor {
   private drop_pool(): void {
     if (this.pool) void this.pool.destroy();
     this.pool = null;
+    this.machine = null; // nor the buffer it may still write
+  }
+
+  /** xspeed: the caller keeps nothing of `r`'s Machine (r.run.machine) past the next run: the next boot need not copy it */
+  release(r: ControlledRun): void {
+    if (this.lent === r.run.machine) this.lent = null;
+  }
+
+  /** xspeed: the last run's result gets the Machine it keeps as memory of its own before its buffer boots the next run */
+  private detach_lent(): void {
+    const m = this.lent;
+    this.lent = null;
+    if (!m) return;
+    m.i32 = m.i32.slice();
+    m.f64 = new Float64Array(m.i32.buffer);
+    m.u8 = new Uint8Array(m.i32.buffer);
   }
 
   async close(): Promise<void> {
@@ -171,7 +197,9 @@ export class ControlledExecutor {
   }
 
   async run(o: ControlledOptions): Promise<ControlledRun> {
-    const { sab, roles, setup, switches: names, baseline, era } = boot_machine({ ...o, jitter: 0, ops: 0 });
+    this.detach_lent();
+    const { sab, roles, setup, switches: names, baseline, era } = boot_machine({ ...o, jitter: 0, ops: 0, reuse: this.opts.reuse_machine === false ? null : this.machine });
+    this.machine = sab;
     const first = this.init_sched(o);
 
     const pool = this.ensure_pool(o.cpus);
@@ -185,7 +213,7 @@ export class ControlledExecutor {
     const all = Promise.all(roles.map((role, cpu) => {
       const t: CpuTask = {
         sab, cpu, nr_cpus: o.cpus, seed: o.seed, jitter: 0, scenarioImport: o.scenarioImport, role, setup, barrier_timeout_ms: 60_000,
-        controlled: { roles, segments, sites: o.sites ?? false, ...(o.strategy.name === 'exhaustive' ? { choices: o.strategy.choices } : {}) },
+        controlled: { roles, segments, sites: o.sites ?? false, ...(o.strategy.name === 'exhaustive' ? { choices: o.strategy.choices, sleep: o.strategy.sleep } : {}) },
       };
       return (pool.run(t) as Promise<CpuResult>).then(
         (r) => { results[cpu] = r; },
@@ -209,6 +237,7 @@ export class ControlledExecutor {
     }
     if (!oops && this.poolError) { record_oops(OOPS_INTERNAL, `worker failed: ${this.poolError}`, 0, 0, 0, 0, false); oops = read_oops(); }
     const machine = keep_machine(results.includes(null)); // after the last write (the sweep's, the pool's); a CPU the watchdog gave up on may still write: a copy
+    if (machine.i32.buffer === this.machine) this.lent = machine;
     const outcome = classify(oops, !!watchdog, allDone, lockdep_found); // as run_free classifies
     const sb = machine.bases.sched;
     const run: RunResult = {
@@ -220,7 +249,7 @@ export class ControlledExecutor {
     };
     return {
       run, first_cpu: first, switches: merge_switches(run.cpu_results),
-      steps: machine.i32[sb + SCHED.step], preemptions: machine.i32[sb + SCHED.preemptions], diverged: machine.i32[sb + SCHED.diverged],
+      steps: machine.i32[sb + SCHED.step], cut: machine.i32[sb + SCHED.cut], preemptions: machine.i32[sb + SCHED.preemptions], diverged: machine.i32[sb + SCHED.diverged],
       change_points: o.strategy.name === 'pct' ? pct_changes() : [], event_log: event_log(o.cpus, machine), wall_ms,
       ...(o.strategy.name === 'exhaustive' ? { trail: merge_trails(run.cpu_results) } : {}),
     };
@@ -237,6 +266,7 @@ export class ControlledExecutor {
     i32[s + SCHED.rng] = mix_seed(st.name === 'replay' ? st.seed ?? 0 : st.name === 'exhaustive' ? 0 : st.seed, 0);
     i32[s + SCHED.fallback] = st.name === 'replay' && st.fallback === 'random' ? FALLBACK_RANDOM : FALLBACK_NONPREEMPTIVE;
     if (st.name === 'pct') pct_init(o.cpus, st.depth, st.k);
+    if (st.name === 'exhaustive') i32[s + SCHED.sleep] = sleep_mask(st.sleep ?? []); // xspeed
     const replayFirst = st.name === 'replay' ? (st.segments.length ? st.segments[0] : st.first) : st.name === 'exhaustive' ? st.first : 0;
     const first = first_cpu(o.cpus, i32[s + SCHED.strategy], replayFirst);
     if (first < 0 || first >= o.cpus) throw new RangeError(`schedule starts on CPU ${first}, the run has ${o.cpus}`);

@@ -22,55 +22,17 @@
 // schedule a sleeping step stands for then needs no more preemptions than
 // the one set aside (Coons et al., OOPSLA 2013, show why other sleepers can
 // lose bounded schedules). Conservative: when unsure, it does not prune.
-// A run that chooses a sleeping CPU is redundant: it is still run (the
-// search learns where it goes only by running it), but not counted, and the
-// branches under it are not explored.
+// A run that chooses a sleeping CPU is redundant: it is not counted, and
+// the branches under it are not explored. The search learns where a run
+// goes only by running it, but not past that choice: the CPUs carry the
+// sleep set of the prefix's end and stop the run at it (the sleep-set cut,
+// src/worker/sleep_cut.ts), so a redundant run costs the decisions up to the
+// point it became redundant.
 import { ControlledExecutor, ControlledOptions, ControlledRun, Decision } from '../exec/controlled.js';
-import { PP_LOCK_ACQUIRE, PP_LOCK_RELEASE } from '../sync/preempt.js';
+import { Footprint, Point, dependent, flat_sleep, footprint } from './footprint.js';
 import { WindowCount, add_window_counts } from '../cpu/windows.js'; // cov
 
-/** the object of a footprint that stands for any word */
-const ALL = -1;
-
-/** what a step touches: flat (object, write 0/1) pairs */
-export type Footprint = number[];
-
-/** where a CPU stands: the point of its last decision (null: it has not run yet) */
-type Point = { kind: number; object: number } | null;
-
-function start_access(p: Point): Footprint {
-  if (!p || p.object < 0) return [ALL, 1];
-  switch (p.kind) {
-    case PP_LOCK_ACQUIRE: return [p.object, 1];
-    case PP_LOCK_RELEASE: return [p.object, 1]; // the code after an unlock: named by the lock, conservatively
-    // anything else may touch anything: an unlocked pte or rmap read (the MMU's walk also sets A/D bits and
-    // stores user data), a page wait, cond_resched, a waiter's retry and what follows it, and a read acquire:
-    // after down_read(mmap_sem) handle_pte_fault reads the pte unlocked, with no point of its own, and a step
-    // under that pte's lock on another CPU may change it (seen: orphan-small K=2 lost a final state)
-    default: return [ALL, 1];
-  }
-}
-
-function end_access(p: Point): Footprint {
-  if (!p) return [ALL, 1]; // the run ended in it: unknown
-  if (p.kind === PP_LOCK_RELEASE) return p.object >= 0 ? [p.object, 1] : [ALL, 1]; // (it may end a wait: a waiter's step is ALL)
-  return [];
-}
-
-/** the footprint of a CPU's step from point `from` to point `to` */
-export function footprint(from: Point, to: Point): Footprint {
-  return [...start_access(from), ...end_access(to)];
-}
-
-/** two steps of different CPUs do not commute */
-export function dependent(a: Footprint, b: Footprint): boolean {
-  for (let i = 0; i < a.length; i += 2) {
-    for (let j = 0; j < b.length; j += 2) {
-      if ((a[i] === b[j] || a[i] === ALL || b[j] === ALL) && (a[i + 1] | b[j + 1]) !== 0) return true;
-    }
-  }
-  return false;
-}
+export { type Footprint, type Point, dependent, footprint } from './footprint.js';
 
 /** one decision of the search tree */
 export interface Node {
@@ -113,6 +75,8 @@ export interface ExhaustiveOptions {
   preemptions: number;
   /** sleep sets on (false: every schedule within the bound, for checking the reduction) */
   reduction: boolean;
+  /** xspeed: false: a redundant run goes on to its end, as before the sleep-set cut (the bench compares the two) */
+  cut?: boolean;
   /** go on after a failure (collect every failing schedule) */
   keep_going?: boolean;
   /** resume from a saved state */
@@ -188,11 +152,15 @@ export async function exhaustive(ex: ControlledExecutor, o: ExhaustiveOptions): 
     if (st.stack.length === 0) st.stack.push(root(cpus));
     const rs = round();
     const stack = st.stack;
-    const options: ControlledOptions = { ...o.base, strategy: { name: 'exhaustive', first: stack[0].chosen, choices: stack.slice(1).map((n) => n.chosen) } };
+    const sleep = o.reduction && o.cut !== false ? asleep_after(stack[stack.length - 1]) : [];
+    const options: ControlledOptions = {
+      ...o.base,
+      strategy: { name: 'exhaustive', first: stack[0].chosen, choices: stack.slice(1).map((n) => n.chosen), ...(sleep.length ? { sleep: flat_sleep(sleep) } : {}) },
+    };
     const tr = performance.now();
     const r = await ex.run(options);
     rs.runs++;
-    if (r.run.outcome === 'internal') {
+    if (r.run.outcome === 'internal' && !r.cut) { // a cut run was halted where it became redundant: its end says nothing
       throw new Error(`internal error in exhaustive run ${rs.runs} (K=${st.k}): ${(r.run.oops?.text ?? r.run.watchdog ?? 'a CPU did not finish').split('\n')[0]}`);
     }
     const { cut, pruned } = extend(stack, r, cpus, st.k, o.reduction);
@@ -203,11 +171,12 @@ export async function exhaustive(ex: ControlledExecutor, o: ExhaustiveOptions): 
       if (cut) rs.redundant++; else rs.schedules++;
       o.on_run?.(r, !cut, options);
       if (!cut) st.windows = add_window_counts(st.windows ?? [], r.run.windows); // cov
-      if (r.run.outcome !== 'clean') {
+      if (r.run.outcome !== 'clean' && !cut) {
         rs.failures++;
         if (!first) first = { options, run: r, k: st.k, index: rs.schedules + rs.redundant, redundant: cut };
       }
     }
+    if (first?.run !== r) ex.release(r); // xspeed: only the first failure's Machine is kept
     rs.wall_ms += performance.now() - tr;
     // next branch: the deepest decision with a choice left
     while (stack.length && stack[stack.length - 1].todo.length === 0) stack.pop();
@@ -222,6 +191,11 @@ export async function exhaustive(ex: ControlledExecutor, o: ExhaustiveOptions): 
   }
   const t = totals();
   return { ...t, k: st.k, bound: o.preemptions, complete: st.done, stopped, rounds: st.rounds, first, state: st, windows: st.windows ?? [] };
+}
+
+/** the CPUs asleep once `n`'s choice runs: its own, and its holder's next step if the choice leaves it (explored first) */
+function asleep_after(n: Node): [number, Footprint][] {
+  return n.chosen !== n.holder && n.cont ? [...n.sleep, [n.holder, n.cont]] : n.sleep;
 }
 
 /**
@@ -254,8 +228,7 @@ function extend(stack: Node[], r: ControlledRun, cpus: number, k: number, reduct
     let sleep: [number, Footprint][] = [];
     if (reduction) {
       const did = footprint(pend[e.cpu], point(e));
-      const asleep = parent.chosen !== parent.holder && parent.cont ? [...parent.sleep, [parent.holder, parent.cont] as [number, Footprint]] : parent.sleep;
-      sleep = asleep.filter(([u, f]) => u !== e.cpu && !dependent(f, did));
+      sleep = asleep_after(parent).filter(([u, f]) => u !== e.cpu && !dependent(f, did));
     }
     const n: Node = { step: i, holder: e.cpu, mask: e.mask, pre: parent.pre + cost(parent, parent.chosen), chosen: e.next, todo: [], sleep, cont: null };
     const sleeping = (c: number) => sleep.some(([u]) => u === c);

@@ -57,18 +57,33 @@ export function spec_for(strategy: ExploreStrategy, seed: number, depth: number,
  * matters while at least two CPUs still run, so the d-1 points are spread
  * over the decisions a random walk (CPUs advancing at the same pace) makes
  * before the first CPU has finished its operations (median of a few runs).
+ * xspeed: divided by n - 1 on more than 2 CPUs (2 CPUs: as it was). A random
+ * walk interleaves all n CPUs, so that count grows with every CPU added,
+ * while a race between two of them does not; under PCT one CPU runs at a
+ * time. Measured on the orphan, 4 CPUs: the first exit came at ~450
+ * decisions, and PCT hit in 0.13% of runs at k 450, 0.53% at 150, 0 at 1200;
+ * found within 500 runs in each of seeds 1-5 at k 150, not in seed 4 at 225.
+ * On 2 CPUs a smaller k lost mremap-mapcount-race (6 of 300 runs at k 638, 0
+ * at 253), so 2 CPUs keep theirs. A CPU whose operation returned at once
+ * (fewer than MIN_OP points of its own) is not the exit counted on more
+ * than 2 CPUs (issue 16 saw the window come out as 4-6 decisions on 4).
  */
 export async function calibrate_k(ex: ControlledExecutor, o: ExploreOptions, runs = 9): Promise<number> {
   const ks: number[] = [];
+  const n = o.base.cpus;
   for (let i = 0; i < runs; i++) {
     const seed = mix_seed(o.seed ^ 0x6b63616c, i) & 0x7fffffff; // streams of their own: not the iterations'
     const r = await ex.run({ ...o.base, seed, strategy: { name: 'random', seed } });
-    const exit = r.switches.find((w) => w.why === WHY_EXIT);
-    ks.push(exit ? exit.step : r.steps);
+    ex.release(r);
+    const exit = r.switches.find((w) => w.why === WHY_EXIT && (n <= 2 || w.pp >= MIN_OP));
+    ks.push(Math.round((exit ? exit.step : r.steps) / Math.max(1, n - 1)));
   }
   ks.sort((a, b) => a - b);
   return Math.max(1, ks[runs >> 1]); // the median: an operation that returns at once says little
 }
+
+/** xspeed: the fewest preemption points of an operation that says how long the window is (more than 2 CPUs) */
+const MIN_OP = 8;
 
 export async function explore(ex: ControlledExecutor, o: ExploreOptions): Promise<StrategyReport[]> {
   const out: StrategyReport[] = [];
@@ -97,6 +112,7 @@ export async function explore(ex: ControlledExecutor, o: ExploreOptions): Promis
         rep.kinds[sig] = (rep.kinds[sig] ?? 0) + 1;
         if (!rep.first) { rep.first = { options, run: r, iteration: i }; rep.first_failure_iteration = i; }
       }
+      if (rep.first?.run !== r) ex.release(r); // xspeed: only the first failure's Machine is kept (constant memory)
       o.progress?.(strategy, i + 1, rep.failures);
       if ((o.stop_at_first && rep.first) || o.stop?.()) break;
     }

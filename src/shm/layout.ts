@@ -524,6 +524,9 @@ export const SCHED = defineStruct('sched', {
   pp: MAX_CPUS, // the CPU's preemption points (program points and its exit)
   spin: MAX_CPUS, // spin yields since its last preemption point
   prio: MAX_CPUS, // PCT priority (higher runs)
+  // xspeed: the exhaustive search's sleep-set cut (src/worker/sleep_cut.ts)
+  sleep: 1, // the CPUs asleep: bit per CPU
+  cut: 1, // the decision at which the run became redundant and was stopped (0: not cut)
 }, { padTo: 16 });
 
 // seed 004 (E3): device memory (kernel/memremap.c, src/mm/memremap.ts) and its driver (src/drivers/dmirror.ts)

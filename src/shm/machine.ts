@@ -156,17 +156,41 @@ export function validateSizes(s: MachineSizes): string | null {
 export const BASES: Bases = planBases({ nr_pages: 0, nr_mm: 0, nr_vma: 0, nr_anon_vma: 0, nr_cpus: 0 });
 export const lat_base = (cpu: number, kind: number, b: Readonly<Bases> = BASES) => b.lat + (cpu * NR_LAT_KINDS + kind) * LAT_BUCKETS;
 
+/** a Machine buffer's header words: magic, layout version, the sizes (attachMachine reads them back) */
+const header = (s: MachineSizes, b: Bases): number[] =>
+  [MAGIC, LAYOUT_VERSION, s.nr_pages, s.nr_mm, s.nr_vma, s.nr_anon_vma, s.nr_cpus, b.tring, s.nr_files ?? 0, s.nr_dev_pages ?? 0];
+
 /** allocate a zeroed Machine buffer and attach this thread to it */
 export function createMachineBuffer(s: MachineSizes): SharedArrayBuffer {
   const err = validateSizes(s);
   if (err) throw new RangeError(err);
   const b = planBases(s);
   const sab = new SharedArrayBuffer(b.total_words * 4);
-  const h = new Int32Array(sab, 0, HEADER_WORDS);
-  h[0] = MAGIC; h[1] = LAYOUT_VERSION;
-  h[2] = s.nr_pages; h[3] = s.nr_mm; h[4] = s.nr_vma; h[5] = s.nr_anon_vma; h[6] = s.nr_cpus; h[7] = b.tring; h[8] = s.nr_files ?? 0; h[9] = s.nr_dev_pages ?? 0;
+  new Int32Array(sab, 0, HEADER_WORDS).set(header(s, b));
   attachMachine(sab);
   return sab;
+}
+
+/**
+ * xspeed: boot again in `sab`, a Machine buffer of an earlier run, if it has
+ * the sizes `s` asks for: zeroed whole and its header written as
+ * createMachineBuffer writes it, so the buffer is bit for bit a fresh one
+ * (and this thread attached to it); false, and nothing touched, if it does
+ * not fit. The controlled executor runs every run in one buffer this way: a
+ * new SharedArrayBuffer per run costs its page faults, and the workers'
+ * clones of the old ones keep them alive until their threads collect.
+ */
+export function resetMachineBuffer(sab: SharedArrayBuffer, s: MachineSizes): boolean {
+  if (validateSizes(s)) return false;
+  const b = planBases(s);
+  if (sab.byteLength !== b.total_words * 4) return false;
+  const h = new Int32Array(sab, 0, HEADER_WORDS);
+  const want = header(s, b);
+  for (let k = 0; k < want.length; k++) if (h[k] !== want[k]) return false;
+  new Int32Array(sab).fill(0);
+  h.set(want);
+  attachMachine(sab);
+  return true;
 }
 
 /** point this thread's views at a Machine buffer (workers call this once) */

@@ -12,6 +12,7 @@ import { OOPS_SOFTLOCKUP, record_oops } from '../check/bug.js';
 import { HUNG_TASK_TIMEOUT_SECS, cpu_states, lockup_report, softlockup_thresh_secs, waits_sleeping } from '../check/lockup.js';
 import { Segments, enabled_mask, next_to_unwind, pick_next } from './strategies.js';
 import { TASK_DONE, TASK_RUNNABLE, TASK_WAITING, WHY_BLOCK, WHY_EXIT, WHY_PREEMPT } from './sched_state.js';
+import { sleep_cut, sleep_install } from './sleep_cut.js';
 
 /** what the executor hands a CPU it runs under control */
 export interface ControlledTask {
@@ -23,6 +24,8 @@ export interface ControlledTask {
   sites: boolean;
   /** exhaustive search: the choice at each decision of the prefix; every decision is then logged (trail) */
   choices?: number[];
+  /** xspeed: exhaustive search: the CPUs asleep when the prefix ends (src/search/footprint.ts flat_sleep) */
+  sleep?: number[];
 }
 
 /** one decision in a CPU's trail (exhaustive search): decision number, why, kind, object, enabled CPUs (mask), the CPU chosen */
@@ -54,6 +57,7 @@ export function install_controlled(cpu: number, t: ControlledTask): void {
   roles = t.roles;
   choices = t.choices ? Int32Array.from(t.choices) : undefined;
   trail = t.choices ? [] : null;
+  sleep_install(t.sleep, t.choices?.length ?? 0, n); // xspeed
   set_preempt_hooks(on_point, on_wait, { release: on_release, controlled: true });
 }
 
@@ -135,6 +139,7 @@ function decide(why: number, kind: number, object: number): void {
   if (step >= i32[s + SCHED.max_steps] && over_bound(step)) return;
   const next = pick_next(me, why !== WHY_PREEMPT, n, step, segs, choices);
   if (trail) trail.push(step, why, kind, object, enabled_mask(me, why !== WHY_PREEMPT, n), next);
+  if (trail && sleep_cut(me, step, next, kind, object)) return; // xspeed: redundant from here: halted, this CPU unwinds
   if (next === me) return;
   if (next < 0) { deadlock(step); return; }
   log.push(step, i32[s + SCHED.pp + me], i32[s + SCHED.spin + me], next, why, Atomics.load(i32, BASES.seq), kind, object);
