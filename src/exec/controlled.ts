@@ -30,7 +30,7 @@ import { LOG_FIELDS, TRAIL_FIELDS } from '../worker/sched_cpu.js';
 import { era_label } from '../shm/era.js';
 import { read_bounds_note } from '../check/bounds.js';
 import { first_cpu, pct_changes, pct_init } from '../worker/strategies.js';
-import { sleep_mask } from '../search/footprint.js';
+import { sleep_mask } from '../worker/footprint.js';
 import {
   FALLBACK_NONPREEMPTIVE, FALLBACK_RANDOM, STRAT_EXHAUSTIVE, STRAT_PCT, STRAT_RANDOM, STRAT_REPLAY, mix_seed,
 } from '../worker/sched_state.js';

@@ -29,10 +29,10 @@
 // src/worker/sleep_cut.ts), so a redundant run costs the decisions up to the
 // point it became redundant.
 import { ControlledExecutor, ControlledOptions, ControlledRun, Decision } from '../exec/controlled.js';
-import { Footprint, Point, dependent, flat_sleep, footprint } from './footprint.js';
+import { Footprint, Point, dependent, flat_sleep, footprint } from '../worker/footprint.js';
 import { WindowCount, add_window_counts } from '../cpu/windows.js'; // cov
 
-export { type Footprint, type Point, dependent, footprint } from './footprint.js';
+export { type Footprint, type Point, dependent, footprint } from '../worker/footprint.js';
 
 /** one decision of the search tree */
 export interface Node {

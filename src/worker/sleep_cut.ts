@@ -11,7 +11,7 @@
 // its own last point are its own. Without a sleep set it does nothing.
 import { GLOBALS, SCHED } from '../shm/layout.js';
 import { BASES, i32 } from '../shm/machine.js';
-import { Footprint, Point, dependent, footprint } from '../search/footprint.js';
+import { Footprint, Point, dependent, footprint } from './footprint.js';
 
 /** the sleeping CPUs' next steps, by CPU (null: not asleep) */
 let asleep: (Footprint | null)[] = [];
