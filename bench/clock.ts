@@ -14,6 +14,7 @@
 // CPU-second with 1 and 2 threads, the 2-thread efficiency (their ratio:
 // 1.0 is perfect scaling, 2 threads = 2x), how long the two threads were
 // surely on CPUs at once, and the cost of an event on one thread.
+// Last, one thread's cost of trace_event free-running and under the controlled executor.
 // Run: node dist/bench/clock.js (CLOCK_BENCH_MS, CLOCK_BENCH_ROUNDS, CLOCK_BENCH_LOCAL)
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { DEFAULT_SIZES, PERCPU } from '../src/shm/layout.js';
 import { BASES, attachMachine, createMachineBuffer, i32 } from '../src/shm/machine.js';
 import { set_current_cpu } from '../src/cpu/current.js';
 import { EV_FAULT, events_attach, trace_event } from '../src/cpu/events.js';
+import { set_preempt_hooks } from '../src/sync/preempt.js';
 
 const VARIANTS = ['raw', 'before', 'step1'] as const;
 type Variant = typeof VARIANTS[number];
@@ -103,5 +105,24 @@ async function main(): Promise<void> {
   }
 }
 
-if (isMainThread) await main();
+/** one thread: trace_event as a free-running CPU (Atomics.add on BASES.seq) and under the controlled executor (a plain increment) */
+function event_cost(): void {
+  attachMachine(createMachineBuffer({ ...DEFAULT_SIZES, nr_cpus: 2 }));
+  set_current_cpu(0, 1);
+  events_attach();
+  const N = 1_000_000, ns: Record<string, number[]> = { free: [], controlled: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const mode of ['free', 'controlled']) {
+      set_preempt_hooks(null, null, { controlled: mode === 'controlled' });
+      const t = performance.now();
+      for (let k = 0; k < N; k++) trace_event(EV_FAULT, 1, k, 0);
+      ns[mode].push((performance.now() - t) * 1e6 / N);
+    }
+  }
+  set_preempt_hooks(null, null);
+  console.log(`  trace_event on 1 thread: ${median(ns.free).toFixed(1)} ns free-running, ${median(ns.controlled).toFixed(1)} ns under the controlled executor ` +
+    `(same-round ratio ${median(ns.free.map((f, i) => ns.controlled[i] / f)).toFixed(2)})`);
+}
+
+if (isMainThread) { await main(); event_cost(); }
 else parentPort!.postMessage(worker(workerData as Job));
