@@ -1,12 +1,16 @@
 // Per-CPU event rings (ftrace-like). Each event is stamped with a global
 // sequence number so the rings of all CPUs merge into the exact order in
-// which the events happened. Writing an event allocates nothing. With
+// which the events happened. Under the controlled executor only the CPU
+// holding the token runs, so the number is a plain increment of BASES.seq
+// (the token's hand-off orders it); free-running CPUs take it with an
+// Atomics.add. Writing an event allocates nothing. With
 // --trace (GLOBALS.trace) every event also gets a timestamp, and the
 // trace-only events below (spans, lock waits and holds) are written too.
 import { EVENT, GLOBALS, LAT_KIND_FAULT, LOCKSTAT_NR_PATHS, PERCPU } from '../shm/layout.js';
 import { defineEnum } from '../shm/struct.js';
 import { BASES, MachineView, f64, i32 } from '../shm/machine.js';
 import { current } from './current.js';
+import { controlled } from '../sync/preempt.js';
 
 /** this CPU records timestamps and trace-only events (read once when the CPU attaches) */
 export let tracing = false;
@@ -175,7 +179,10 @@ export const RMP_SKIP = 0, RMP_RESTORED = 1, RMP_NOT_OURS = 2, RMP_NO_TABLE = 3,
 
 /** record an event in this CPU's ring */
 export function trace_event(code: number, a0 = 0, a1 = 0, a2 = 0, a3 = 0): void {
-  ring_write(BASES.events, BASES.events_ts_f64, BASES.ring, PERCPU.ring_head, Atomics.add(i32, BASES.seq, 1) + 1, code, a0, a1, a2, a3);
+  // controlled: one CPU runs at a time, and the token's hand-off (Atomics) orders one holder's plain write
+  // before the next holder's read: the same numbers, with no atomic read-modify-write per event
+  const seq = controlled ? (i32[BASES.seq] = i32[BASES.seq] + 1) : Atomics.add(i32, BASES.seq, 1) + 1;
+  ring_write(BASES.events, BASES.events_ts_f64, BASES.ring, PERCPU.ring_head, seq, code, a0, a1, a2, a3);
 }
 
 /**

@@ -145,12 +145,11 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   let watchdog: string | null = null;
   let reason: string | null = boot_reason;
   let stopAt = Infinity;
-  let warmOps = -1; // BASES.ops when the warm-up ended, -1 before
+  let warmOps = -1; // ops completed when the warm-up ended, -1 before
   let warmAt = t0;
   const warmup_ms = o.ops === 0 ? o.warmup_ms ?? 0 : 0; // a run by duration: warm-up, then duration_ms measured
-  const ops64 = new Counter64(), cpu_ops = Array.from({ length: o.cpus }, () => new Counter64());
+  const cpu_ops = Array.from({ length: o.cpus }, () => new Counter64()); // the run's ops: their sum (there is no global op counter)
   const sample_ops = () => {
-    ops64.sample(Atomics.load(i32, BASES.ops));
     for (let c = 0; c < o.cpus; c++) cpu_ops[c].sample(i32[percpu_base(c) + PERCPU.ops]);
   };
   let interrupted_by: string | null = null;
@@ -161,7 +160,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
     await sleep(10);
     const t = now();
     sample_ops();
-    if (warmup_ms > 0 && warmOps < 0 && t - t0 >= warmup_ms) { warmOps = stat_epoch_begin(); ops64.rebase(); for (const c of cpu_ops) c.rebase(); warmAt = t; }
+    if (warmup_ms > 0 && warmOps < 0 && t - t0 >= warmup_ms) { warmOps = stat_epoch_begin(); for (const c of cpu_ops) c.rebase(); warmAt = t; }
     if (o.ops === 0 && t - t0 >= o.duration_ms + warmup_ms) Atomics.store(i32, gb + GLOBALS.stop, 1);
     if (!interrupted_by && (interrupted_by = o.interrupt?.() ?? null)) Atomics.store(i32, gb + GLOBALS.stop, 1);
     const stopping = Atomics.load(i32, gb + GLOBALS.stop) !== 0 || Atomics.load(i32, gb + GLOBALS.halt) !== 0;
@@ -219,7 +218,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   const warmed = warmOps >= 0;
   const elapsed_ms = end - warmAt;
   sample_ops();
-  const ops = ops64.value;
+  const ops = cpu_ops.reduce((t, c) => t + c.value, 0);
 
   const oops = read_oops();
   let invariants: string[] = [];

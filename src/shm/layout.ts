@@ -194,9 +194,9 @@ export const GLOBALS = defineStruct('globals', {
   zero_page: 1, // E0: pfn of ZERO_PAGE (PG_reserved), mapped read-only by read faults of anonymous memory
 }, { padTo: 16 });
 
-/** hot global counters, each on its own cache line */
+/** the event sequence counter, on its own cache line (src/cpu/events.ts). There is no global op
+ *  counter: each CPU counts its operations in PERCPU.ops and the budget check sums them (src/worker/cpu_main.ts) */
 export const SEQ_LINE = defineStruct('seq_line', { seq: 1 }, { padTo: 16 });
-export const OPS_LINE = defineStruct('ops_line', { ops: 1 }, { padTo: 16 });
 
 /** the page allocator's free stack (zone->lock) */
 export const ZONE = defineStruct('zone', {
@@ -219,8 +219,8 @@ export const PERCPU = defineStruct('percpu', {
   announce: 1, // MMU: pte slot this CPU may be accessing through, 0 = none
   access_seq: 1, // MMU: bumped at the end of every access, so a flush need not wait for later ones
   flush_waiting: 1, // a TLB flush sleeps on our announce word
-  progress: 1, // bumped at every completed kernel op: the watchdog's heartbeat
-  ops: 1,
+  progress: 1, // bumped at every completed kernel op: the watchdog's heartbeat, and (Atomics) what the ops budget sums
+  ops: 1, // operations this CPU completed (zeroed at a warm-up's end); written by this CPU only
   path: 1, // event code of the kernel path being run (EV_*)
   state: 1, // CPU_* below
   nheld: 1, // locks recorded in held[] (at most HELD_MAX)

@@ -5,7 +5,7 @@ import {
   ADDRESS_SPACE, BIO, FILE_PAGES, REQUEST_QUEUE, SWAPPER_SPACE,
   SWAP_INFO, SWAP_TYPES, BOUNDS, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG,
   ANON_VMA, ANONMM, HUGETLB, CPUSTAT, EVENT, GLOBALS, HELDTIME, IDALLOC, LOCKSTAT, MM, MMLIST, MachineSizes,
-  MAX_CPUS, OOPS, OPS_LINE, PAGE, PERCPU, PTRS_PER_PTE, RING_SIZE, SCHED, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
+  MAX_CPUS, OOPS, PAGE, PERCPU, PTRS_PER_PTE, RING_SIZE, SCHED, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
   LAT_BUCKETS, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, LOCKDEP_EDGE, LOCKDEP_REPORT, NR_LAT_KINDS,
   DEV_MIRROR, DEV_PAGEMAP, DMIRROR, NR_PGMAPS,
   WINSTAT, WARN,
@@ -18,7 +18,7 @@ const HEADER_WORDS = 16;
 
 /** region bases: word index into i32 (or double index into f64 for *_f64) */
 export interface Bases {
-  globals: number; seq: number; ops: number; zone: number; mm_alloc: number; vma_alloc: number;
+  globals: number; seq: number; zone: number; mm_alloc: number; vma_alloc: number;
   av_alloc: number; mmlist: number; oops: number; bounds: number; pages: number; phys: number; ptes: number;
   free_stack: number; mms: number; mm_free: number; vmas: number; vma_free: number; anon_vmas: number;
   percpu: number; cpustat: number; events: number; lockstat_f64: number; heldtime_f64: number; sched: number;
@@ -73,7 +73,6 @@ export function planBases(s: MachineSizes): Bases {
   const b = {} as Bases;
   b.globals = take(GLOBALS.stride);
   b.seq = take(SEQ_LINE.stride);
-  b.ops = take(OPS_LINE.stride);
   b.zone = take(ZONE.stride);
   b.mm_alloc = take(IDALLOC.stride);
   b.vma_alloc = take(IDALLOC.stride);

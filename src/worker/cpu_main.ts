@@ -10,7 +10,7 @@ import { livelock_attach } from '../check/livelock.js';
 import { events_attach, trace_op_end, tracing } from '../cpu/events.js';
 import { lat_op_done, lat_op_start } from '../cpu/latency.js';
 import { blk_drain, blk_run_queue } from '../cpu/io.js';
-import { stat_epoch_attach, stat_epoch_check } from './warmup.js';
+import { ops_budget_spent, stat_epoch_attach, stat_epoch_check } from './warmup.js';
 import { KernelBug, OOPS_INTERNAL, record_oops } from '../check/bug.js';
 import { Halted } from '../sync/preempt.js';
 import { JITTER_RECORD, install_jitter } from './jitter.js';
@@ -22,7 +22,7 @@ import type { CpuResult, CpuTask } from './task.js';
 
 function make_ctx(task: CpuTask): CpuContext {
   const gb = BASES.globals;
-  const budget = i32[gb + GLOBALS.ops_budget];
+  // a free run's ops budget (GLOBALS.ops_budget) is checked by ops_budget_spent, every few ops (src/worker/warmup.ts)
   // a controlled run gives every CPU the same number of operations, so that
   // a strategy that favours one CPU does not let it spend the others' budget
   const quota = task.controlled ? i32[BASES.sched + SCHED.ops_quota] : 0;
@@ -40,8 +40,8 @@ function make_ctx(task: CpuTask): CpuContext {
       stat_epoch_check();
       i32[pc + PERCPU.ops] += 1;
       Atomics.add(i32, pc + PERCPU.progress, 1);
-      const total = Atomics.add(i32, BASES.ops, 1) + 1;
-      if (budget > 0 && total >= budget) Atomics.store(i32, gb + GLOBALS.stop, 1);
+      // no global op counter that every CPU bumps: every few ops this CPU sums the CPUs' counts
+      if (ops_budget_spent()) Atomics.store(i32, gb + GLOBALS.stop, 1);
     },
   };
 }
