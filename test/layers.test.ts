@@ -19,6 +19,7 @@ const LAYERS = ['shm', 'cpu', 'sync', 'mm', 'check', 'drivers', 'scenarios', 'wo
 const KNOWN = [
   'shm/machine -> sync/lock_class',
   'cpu/current -> sync/lock_class',
+  'cpu/events -> sync/preempt', // clock: a controlled CPU numbers its events without an atomic RMW
   'cpu/io -> check/bug', 'cpu/io -> sync/lock_class', 'cpu/io -> sync/page_lock', 'cpu/io -> sync/preempt', 'cpu/io -> sync/spinlock',
   'cpu/mmu -> mm/memory', 'cpu/mmu -> mm/mm_types', 'cpu/mmu -> mm/mmap', 'cpu/mmu -> mm/pagewalk', 'cpu/mmu -> mm/pgtable',
   'cpu/mmu -> sync/lock_class', 'cpu/mmu -> sync/preempt', 'cpu/mmu -> sync/rwsem',
