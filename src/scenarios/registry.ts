@@ -18,6 +18,7 @@ import { exchangeAbba, exchangeAsyncReadahead, exchangeFreezeUnwind, exchangeWri
 import { ANONMM_SCENARIOS } from './anonmm.js';
 import { hmmFaultLivelock } from './hmm_fault_livelock.js';
 import { hmmDeviceLru } from './hmm_device_lru.js';
+import { scale } from './scale.js'; // scale (issue 16 item 4)
 
 export const SCENARIOS: readonly Scenario[] = [
   orphanedMigrationEntry, cowMigrationEntry, mprotectMigrationEntry, swapFaultMigrationEntry,
@@ -26,6 +27,7 @@ export const SCENARIOS: readonly Scenario[] = [
   exchangeAbba, exchangeAsyncReadahead, exchangeFreezeUnwind, exchangeWriteback, exchangeWritebackBusy,
   ...ANONMM_SCENARIOS, // seed 003 (E0)
   hmmFaultLivelock, hmmDeviceLru,
+  scale, // scale (issue 16 item 4): disjoint work, fixed protocol only
 ];
 
 export class ScenarioError extends Error {}
