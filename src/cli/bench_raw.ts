@@ -120,7 +120,7 @@ if (!isMainThread && (workerData as { mmrace_raw?: RawTask } | null)?.mmrace_raw
   raw_worker((workerData as { mmrace_raw: RawTask }).mmrace_raw);
 }
 
-export interface RawPoint { workers: number; ops_per_s: number }
+export interface RawPoint { workers: number; ops_per_s: number; ops_per_cpu_s: number }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -136,17 +136,25 @@ export async function raw_point(workers: number, duration_ms: number, warmup_ms:
   const queues = ws.map(() => [] as number[]);
   const failed: Error[] = [];
   ws.forEach((w, i) => { w.on('message', (v: number) => queues[i].push(v)); w.on('error', (e: Error) => failed.push(e)); });
+  let cpu = 0;
   const round = async (r: number, ms: number): Promise<number> => {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
     Atomics.store(a, 0, r);
     await sleep(ms);
     Atomics.store(a, 1, r);
+    const wall = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
     while (!failed.length && queues.some((q) => q.length < r)) await sleep(2);
     if (failed.length) throw failed[0];
-    return queues.reduce((x, q) => x + q[r - 1], 0);
+    const ops_per_s = queues.reduce((x, q) => x + q[r - 1], 0);
+    cpu = (c.user + c.system) / 1e6 / wall; // CPUs' worth busy: ops/s over it is ops per CPU second
+    return ops_per_s;
   };
   try {
     await round(1, warmup_ms);
-    return { workers, ops_per_s: await round(2, duration_ms) };
+    const ops_per_s = await round(2, duration_ms);
+    return { workers, ops_per_s, ops_per_cpu_s: cpu > 0 ? ops_per_s / cpu : 0 };
   } finally {
     Atomics.store(a, 0, -1);
     await Promise.all(ws.map((w) => w.terminate()));

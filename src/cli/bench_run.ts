@@ -7,7 +7,8 @@ import { build_report } from '../report/json.js';
 import type { BenchPoint, BenchReport } from '../report/report_types.js';
 import { FAULT_SAMPLE_EVERY, OP_SAMPLE_EVERY } from '../cpu/latency.js';
 import { CPUSTAT } from '../shm/layout.js'; // scale
-import { MachineView, cpustat_base } from '../shm/machine.js'; // scale
+import { BASES, MachineView, cpustat_base, i32 } from '../shm/machine.js'; // scale
+import { GLOBALS } from '../shm/layout.js'; // scale
 import { raw_point } from './bench_raw.js'; // scale
 
 export interface BenchOptions extends Omit<RunOptions, 'cpus' | 'ops'> {
@@ -54,6 +55,29 @@ function weigh_work(points: BenchPoint[]): void {
 }
 
 /**
+ * scale: the process's CPU time (every thread: the CPUs', and the main
+ * thread's ticks) from the end of the warm-up (GLOBALS.stat_epoch bumped) to
+ * the stop: what a point's operations cost in CPU, however loaded the host.
+ * Read at the executor's ticks, through the hook it asks every tick.
+ */
+function cpu_meter(inner?: () => string | null): { interrupt: () => string | null; seconds: () => number } {
+  let epoch = -1, from: NodeJS.CpuUsage | null = null, used = 0;
+  return {
+    interrupt: () => {
+      const e = Atomics.load(i32, BASES.globals + GLOBALS.stat_epoch);
+      if (epoch < 0) epoch = e;
+      else if (e !== epoch && from === null) from = process.cpuUsage();
+      if (from && used === 0 && (Atomics.load(i32, BASES.globals + GLOBALS.stop) !== 0 || Atomics.load(i32, BASES.globals + GLOBALS.halt) !== 0)) {
+        const d = process.cpuUsage(from);
+        used = (d.user + d.system) / 1e6;
+      }
+      return inner?.() ?? null;
+    },
+    seconds: () => used,
+  };
+}
+
+/**
  * scale: when the mix of roles changes from one CPU count to the next, say so
  * (a speedup then compares unlike workloads); when it never does, say that
  */
@@ -79,12 +103,13 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
   const points: BenchPoint[] = [];
   let switches: string[] = [];
   let era = '';
-  const raw: number[] = [];
+  const raw: number[] = [], raw_cpu: number[] = [];
   for (const cpus of o.cpus_list) {
     if (points.length && o.interrupt?.()) break;
     const rawp = o.raw_ceiling ? await raw_point(cpus, Math.min(o.duration_ms, 1000), Math.min(o.warmup_ms, 300)) : null; // scale
-    if (rawp) raw[cpus] = rawp.ops_per_s;
-    const r = await run_free({ ...o, cpus, ops: 0, warmup_ms: o.warmup_ms });
+    if (rawp) { raw[cpus] = rawp.ops_per_s; raw_cpu[cpus] = rawp.ops_per_cpu_s; }
+    const cpu = cpu_meter(o.interrupt);
+    const r = await run_free({ ...o, cpus, ops: 0, warmup_ms: o.warmup_ms, interrupt: cpu.interrupt });
     const rep = build_report(r, { duration_ms: o.duration_ms }, null, null, version);
     switches = rep.switches;
     era = rep.era;
@@ -97,8 +122,14 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
       acquisitions: rep.lock_stat.reduce((a, x) => a + x.acquisitions, 0),
       lock_stat: rep.lock_stat, latency: rep.latency,
       events_per_s: events_per_s(r.machine, cpus, rep.elapsed_ms / 1000), // scale
+      cpu_s: cpu.seconds(), // scale
     };
-    if (rawp) { p.raw_ops_per_s = rawp.ops_per_s; p.raw_speedup = raw[1] ? rawp.ops_per_s / raw[1] : null; } // scale
+    if (p.cpu_s) p.ops_per_cpu_s = rep.ops / p.cpu_s;
+    if (rawp) { // scale
+      p.raw_ops_per_s = rawp.ops_per_s; p.raw_speedup = raw[1] ? rawp.ops_per_s / raw[1] : null;
+      p.raw_ops_per_cpu_s = rawp.ops_per_cpu_s; p.raw_efficiency = raw_cpu[1] ? rawp.ops_per_cpu_s / raw_cpu[1] : null;
+    }
+    if (one?.ops_per_cpu_s && p.ops_per_cpu_s) p.efficiency = p.ops_per_cpu_s / one.ops_per_cpu_s;
     points.push(p);
     o.on_point?.(p);
   }

@@ -1,7 +1,7 @@
 // mmrace list, run and demo: free-running runs and their reports.
 import { parseArgs } from 'node:util';
 import { check_output, write_output } from './outputs.js';
-import { SCENARIOS, loadScenario, scenarioModuleUrl } from '../scenarios/registry.js';
+import { SCENARIOS, WORKLOADS, loadScenario, scenarioModuleUrl } from '../scenarios/registry.js';
 import { SWITCHES } from '../shm/switches.js';
 import { DEFAULT_ERA, ERAS, era_label } from '../shm/era.js';
 import { scenario_era } from '../exec/boot.js';
@@ -42,6 +42,7 @@ export function cmd_list(): number {
     if (s.also_fixed?.length) rows.push(['', `the fixed run also carries: ${s.also_fixed.join(', ')} (a later fix its load needs)`]);
     if (s.windows?.length) rows.push(['', `race windows: ${s.windows.map((w) => WINDOW_NAMES[w]).join('; ')}`]); // cov
   }
+  for (const s of WORKLOADS) rows.push([`  ${s.name}`, `${s.title}; ${(s.eras ?? [DEFAULT_ERA]).map(era_label).join(', ')}; a workload, no race: mmrace bench ${s.name} --cpus 1,2`]); // scale
   const sw = SWITCHES.map((w) => {
     const base = w.baseline_in?.length ? `; on in every ${w.baseline_in.map((e) => ERAS[e].name).join('/')} run unless its scenario runs fixed` : '';
     return [`  ${w.name}`, `${w.what} (${w.eras.map(era_label).join(', ')}; seed ${w.patch}${base})`];

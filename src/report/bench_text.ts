@@ -22,16 +22,16 @@ export function format_bench_point(p: BenchPoint, cores: number): string {
 const x = (v: number | null | undefined) => (v === null || v === undefined ? '-' : `${v.toFixed(2)}x`);
 
 /** scale (issue 16 item 4): speedup of work and of the raw harness beside ops/s; ops/s by kind; kernel events/s */
-function scaling_lines(r: BenchReport): string[] {
+export function scaling_lines(r: BenchReport): string[] {
   const out: string[] = [];
   if (r.points.some((p) => p.work_per_s !== undefined || p.raw_ops_per_s !== undefined)) {
-    const w = [5, 10, 8, 12, 13, 12, 12, 14];
-    out.push('', 'scaling: work-weighted throughput (s of work per s) and the raw harness (same shape of work, plain JS) in the same run:');
-    out.push(row(['CPUs', 'ops/s', 'speedup', 'work/s', 'work speedup', 'raw ops/s', 'raw speedup', 'model / raw'], w));
+    const w = [5, 9, 8, 9, 8, 10, 8, 11, 9, 10, 8];
+    out.push('', 'scaling, model and raw harness (same shape of work in plain JS) in the same run; per CPU s: operations per second of CPU time the process used:');
+    out.push(row(['CPUs', 'ops/s', 'speedup', 'work/s', 'work x', 'per CPU s', 'effic.', 'raw ops/s', 'raw x', 'raw/CPU s', 'raw eff.'], w));
     for (const p of r.points) {
-      out.push(row([String(p.cpus), fmt_count(p.ops_per_s), x(p.speedup), p.work_per_s === undefined ? '-' : p.work_per_s.toFixed(3), x(p.work_speedup),
-        p.raw_ops_per_s === undefined ? '-' : fmt_count(p.raw_ops_per_s), x(p.raw_speedup),
-        p.speedup != null && p.raw_speedup ? `${(100 * p.speedup / p.raw_speedup).toFixed(0)}% of raw` : '-'], w));
+      const n = (v: number | undefined, d = 0) => (v === undefined || !(v > 0) ? '-' : d ? v.toFixed(d) : fmt_count(v));
+      out.push(row([String(p.cpus), fmt_count(p.ops_per_s), x(p.speedup), n(p.work_per_s, 3), x(p.work_speedup), n(p.ops_per_cpu_s), x(p.efficiency),
+        n(p.raw_ops_per_s), x(p.raw_speedup), n(p.raw_ops_per_cpu_s), x(p.raw_efficiency)], w));
     }
   }
   const kinds = [...new Set(r.points.flatMap((p) => (p.kinds ?? []).map((k) => k.op)))];

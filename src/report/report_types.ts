@@ -65,6 +65,15 @@ export interface BenchPoint {
   raw_ops_per_s?: number;
   /** raw_ops_per_s over the raw harness's on 1 worker in the same run, null if there is none */
   raw_speedup?: number | null;
+  /** CPU seconds the whole process used while the point measured (0: not measured, e.g. no warm-up) */
+  cpu_s?: number;
+  /** operations per CPU second: what the work costs, however loaded the host */
+  ops_per_cpu_s?: number;
+  /** ops_per_cpu_s over the 1-CPU point's: 1 = no cost of running beside other CPUs; cpus x efficiency is the speedup idle cores would give */
+  efficiency?: number;
+  raw_ops_per_cpu_s?: number;
+  /** the raw harness's ops per CPU second over its 1-worker figure */
+  raw_efficiency?: number | null;
 }
 
 /** one kind of operation in a bench point (scale: issue 16 item 4) */
