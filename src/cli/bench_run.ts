@@ -81,7 +81,7 @@ function cpu_meter(inner?: () => string | null): { interrupt: () => string | nul
  * scale: when the mix of roles changes from one CPU count to the next, say so
  * (a speedup then compares unlike workloads); when it never does, say that
  */
-function role_mix_notes(roles: (n: number) => string[], counts: number[]): string[] {
+export function role_mix_notes(roles: (n: number) => string[], counts: number[]): string[] {
   const mix = (n: number) => {
     const m = new Map<string, number>();
     for (const r of roles(n)) m.set(r, (m.get(r) ?? 0) + 1 / n);
