@@ -5,7 +5,7 @@ import {
   ADDRESS_SPACE, BIO, FILE_PAGES, REQUEST_QUEUE, SWAPPER_SPACE,
   SWAP_INFO, SWAP_TYPES, BOUNDS, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG,
   ANON_VMA, ANONMM, HUGETLB, CPUSTAT, EVENT, GLOBALS, HELDTIME, IDALLOC, LOCKSTAT, MM, MMLIST, MachineSizes,
-  MAX_CPUS, OOPS, OPS_LINE, PAGE, PERCPU, PTRS_PER_PTE, RING_SIZE, SCHED, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
+  MAX_CPUS, OOPS, OPS_LINE, PAGE, PCP, PERCPU, PTRS_PER_PTE, RING_SIZE, SCHED, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
   LAT_BUCKETS, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, LOCKDEP_EDGE, LOCKDEP_REPORT, NR_LAT_KINDS,
   DEV_MIRROR, DEV_PAGEMAP, DMIRROR, NR_PGMAPS,
   WINSTAT,
@@ -33,6 +33,8 @@ export interface Bases {
   pgmaps: number; dmirror: number; dev_free: number; devmem: number; dev_mirror: number;
   /** cov: per-CPU race-window counters (WINSTAT, src/cpu/windows.ts) */
   winstat: number;
+  /** scale: per-CPU page lists (PCP, src/mm/page_alloc.ts) */
+  pcp: number;
   total_words: number;
 }
 
@@ -131,6 +133,7 @@ export function planBases(s: MachineSizes): Bases {
   b.devmem = take(nd * WORDS_PER_PAGE);
   b.dev_mirror = take(nd * DEV_MIRROR.stride);
   b.winstat = take(s.nr_cpus * WINSTAT.stride); // cov
+  b.pcp = take(s.nr_cpus * PCP.stride); // scale
   b.total_words = w;
   return b;
 }
@@ -185,6 +188,8 @@ export const av_base = (av: number) => BASES.anon_vmas + av * ANON_VMA.stride;
 export const as_base = (as: number) => BASES.mappings + as * ADDRESS_SPACE.stride;
 export const bio_base = (pfn: number) => BASES.bios + pfn * BIO.stride;
 export const percpu_base = (cpu: number, b: Readonly<Bases> = BASES) => b.percpu + cpu * PERCPU.stride;
+/** scale: a CPU's per-CPU page list */
+export const pcp_base = (cpu: number, b: Readonly<Bases> = BASES) => b.pcp + cpu * PCP.stride;
 export const cpustat_base = (cpu: number, b: Readonly<Bases> = BASES) => b.cpustat + cpu * CPUSTAT.stride;
 export const phys_base = (pfn: number) => BASES.phys + pfn * WORDS_PER_PAGE;
 export const ptes_base = (ptpfn: number) => BASES.ptes + ptpfn * PTRS_PER_PTE;
