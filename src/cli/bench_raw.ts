@@ -46,6 +46,19 @@ function raw_worker(t: RawTask): void {
     unlock(a, b + LOCK);
     return pg;
   };
+  /** a new page with old's words, its pte set in slot (a COW's or a migration's copy), old's reference dropped */
+  const copy_to_new = (old: number, slot: number): number => {
+    lock(a, b + LOCK);
+    const pg = alloc();
+    unlock(a, b + LOCK);
+    for (let w = 0; w < WORDS; w++) Atomics.store(a, b + PHYS + pg * WORDS + w, Atomics.load(a, b + PHYS + old * WORDS + w));
+    Atomics.store(a, b + REF + pg, 1);
+    lock(a, b + LOCK);
+    Atomics.store(a, b + slot, pg + 1);
+    unlock(a, b + LOCK);
+    put(old);
+    return pg;
+  };
   for (let k = 0; k < POOL; k++) { a[b + FREE + k] = k; }
   a[b + FREE_TOP] = POOL;
   for (let p = 0; p < PAGES; p++) fault_in(PTE + p);
@@ -66,16 +79,7 @@ function raw_worker(t: RawTask): void {
         }
         for (let p = 0; p < PAGES; p++) sink += Atomics.load(a, b + PHYS + (Atomics.load(a, b + CPTE + p) - 1) * WORDS + (p & 7));
         for (let p = 0; p < PAGES; p += 4) {
-          const old = Atomics.load(a, b + CPTE + p) - 1;
-          lock(a, b + LOCK);
-          const pg = alloc();
-          unlock(a, b + LOCK);
-          for (let w = 0; w < WORDS; w++) Atomics.store(a, b + PHYS + pg * WORDS + w, Atomics.load(a, b + PHYS + old * WORDS + w));
-          Atomics.store(a, b + REF + pg, 1);
-          lock(a, b + LOCK);
-          Atomics.store(a, b + CPTE + p, pg + 1);
-          unlock(a, b + LOCK);
-          put(old);
+          const pg = copy_to_new(Atomics.load(a, b + CPTE + p) - 1, CPTE + p);
           Atomics.store(a, b + PHYS + pg * WORDS, p);
         }
         for (let p = 0; p < PAGES; p++) {
@@ -100,15 +104,9 @@ function raw_worker(t: RawTask): void {
         for (let j = 0; j < 2; j++) {
           const p = (k * 5 + j) % PAGES;
           lock(a, b + LOCK);
-          const old = Atomics.exchange(a, b + PTE + p, 0) - 1;
-          const pg = alloc();
+          const old = Atomics.exchange(a, b + PTE + p, 0) - 1; // the pte cleared while the page is copied
           unlock(a, b + LOCK);
-          for (let w = 0; w < WORDS; w++) Atomics.store(a, b + PHYS + pg * WORDS + w, Atomics.load(a, b + PHYS + old * WORDS + w));
-          Atomics.store(a, b + REF + pg, 1);
-          lock(a, b + LOCK);
-          Atomics.store(a, b + PTE + p, pg + 1);
-          unlock(a, b + LOCK);
-          put(old);
+          copy_to_new(old, PTE + p);
         }
       }
     }
