@@ -7,8 +7,7 @@ import { build_report } from '../report/json.js';
 import type { BenchPoint, BenchReport } from '../report/report_types.js';
 import { FAULT_SAMPLE_EVERY, OP_SAMPLE_EVERY } from '../cpu/latency.js';
 import { CPUSTAT } from '../shm/layout.js'; // scale
-import { BASES, MachineView, cpustat_base, i32 } from '../shm/machine.js'; // scale
-import { GLOBALS } from '../shm/layout.js'; // scale
+import { MachineView, cpustat_base } from '../shm/machine.js'; // scale
 import { raw_point } from './bench_raw.js'; // scale
 
 export interface BenchOptions extends Omit<RunOptions, 'cpus' | 'ops'> {
@@ -56,18 +55,21 @@ function weigh_work(points: BenchPoint[]): void {
 
 /**
  * scale: the process's CPU time (every thread: the CPUs', and the main
- * thread's ticks) from the end of the warm-up (GLOBALS.stat_epoch bumped) to
- * the stop: what a point's operations cost in CPU, however loaded the host.
- * Read at the executor's ticks, through the hook it asks every tick.
+ * thread's ticks) while a point measures: from warmup_ms after the CPUs
+ * started to duration_ms later, read at the executor's ticks through the
+ * hook it calls every tick (so within a tick, 10 ms, of each end; the CLI
+ * reads no live Machine). What a point's operations cost in CPU, however
+ * loaded the host.
  */
-function cpu_meter(inner?: () => string | null): { interrupt: () => string | null; seconds: () => number } {
-  let epoch = -1, from: NodeJS.CpuUsage | null = null, used = 0;
+function cpu_meter(warmup_ms: number, duration_ms: number, inner?: () => string | null): { interrupt: () => string | null; seconds: () => number } {
+  const TICK_MS = 10; // the executor's first tick comes about one tick after the CPUs start
+  let start = -1, from: NodeJS.CpuUsage | null = null, used = 0;
   return {
     interrupt: () => {
-      const e = Atomics.load(i32, BASES.globals + GLOBALS.stat_epoch);
-      if (epoch < 0) epoch = e;
-      else if (e !== epoch && from === null) from = process.cpuUsage();
-      if (from && used === 0 && (Atomics.load(i32, BASES.globals + GLOBALS.stop) !== 0 || Atomics.load(i32, BASES.globals + GLOBALS.halt) !== 0)) {
+      const t = performance.now();
+      if (start < 0) start = t - TICK_MS;
+      if (from === null && t - start >= warmup_ms) from = process.cpuUsage();
+      else if (from && used === 0 && t - start >= warmup_ms + duration_ms) {
         const d = process.cpuUsage(from);
         used = (d.user + d.system) / 1e6;
       }
@@ -108,7 +110,7 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
     if (points.length && o.interrupt?.()) break;
     const rawp = o.raw_ceiling ? await raw_point(cpus, Math.min(o.duration_ms, 1000), Math.min(o.warmup_ms, 300)) : null; // scale
     if (rawp) { raw[cpus] = rawp.ops_per_s; raw_cpu[cpus] = rawp.ops_per_cpu_s; }
-    const cpu = cpu_meter(o.interrupt);
+    const cpu = cpu_meter(o.warmup_ms, o.duration_ms, o.interrupt);
     const r = await run_free({ ...o, cpus, ops: 0, warmup_ms: o.warmup_ms, interrupt: cpu.interrupt });
     const rep = build_report(r, { duration_ms: o.duration_ms }, null, null, version);
     switches = rep.switches;

@@ -98,13 +98,14 @@ function rmqueue_bulk(pc: number, count: number): number {
   const n = i32[BASES.zone + ZONE.nr_free];
   const k = Math.min(PCP_BATCH, n);
   const list = pc + PCP.list;
-  i32.copyWithin(list + k, list, list + count);
+  i32.copyWithin(list + k, list, list + count); // the list and its count change between two preemption points
   for (let j = 0; j < k; j++) {
     const pfn = i32[BASES.free_stack + n - 1 - j];
     Atomics.and(i32, page_base(pfn) + PAGE.flags, ~PG_buddy); // rmv_page_order: out of the buddy
     i32[list + k - 1 - j] = pfn; // the first taken nearest the head
   }
   i32[BASES.zone + ZONE.nr_free] = n - k;
+  i32[pc + PCP.count] = count + k;
   spin_unlock(lock);
   return count + k;
 }
@@ -124,8 +125,9 @@ function free_pages_bulk(pc: number, count: number): void {
     i32[BASES.free_stack + n + j] = pfn;
   }
   i32[BASES.zone + ZONE.nr_free] = n + PCP_BATCH;
+  i32.copyWithin(list, list + PCP_BATCH, list + count); // the list and its count change between two preemption points
+  i32[pc + PCP.count] = count - PCP_BATCH;
   spin_unlock(lock);
-  i32.copyWithin(list, list + PCP_BATCH, list + count);
 }
 
 /**
@@ -133,7 +135,8 @@ function free_pages_bulk(pc: number, count: number): void {
  * refilled from the buddy first when empty (E0, 2.6.6: when down to
  * pcp->low). Returns a pfn with _count 1, or 0 when memory is exhausted
  * (pages on other CPUs' lists stay there: 2.6.x did not drain them for an
- * allocation).
+ * allocation). Caller may hold spinlocks; this CPU's list needs no lock
+ * (the kernel's local_irq_save); a refill takes zone->lock.
  */
 export function alloc_page(): number {
   const pc = pcp_base(current.cpu);
@@ -162,7 +165,8 @@ const BAD_FLAGS = PG_lru | PG_private | PG_locked | PG_active | PG_swapcache | P
 /**
  * free_hot_cold_page: the last reference is gone; the page goes on the head
  * of this CPU's list, and a list that reached PCP_HIGH gives PCP_BATCH back
- * to the buddy (zone->lock)
+ * to the buddy. No lock for the list (local_irq_save); the give-back takes
+ * zone->lock.
  */
 export function free_hot_cold_page(pfn: number): void {
   const p = page_base(pfn);
@@ -176,8 +180,8 @@ export function free_hot_cold_page(pfn: number): void {
   const pc = pcp_base(current.cpu);
   const count = i32[pc + PCP.count];
   i32[pc + PCP.list + count] = pfn;
+  i32[pc + PCP.count] = count + 1;
   if (count + 1 >= PCP_HIGH) free_pages_bulk(pc, count + 1);
-  i32[pc + PCP.count] = count + 1 >= PCP_HIGH ? count + 1 - PCP_BATCH : count + 1;
 }
 
 /** pte_alloc_one: a page-table page with its split PTL, all ptes none */
