@@ -3,10 +3,10 @@
 // (free-running and explored), then the controlled executor's scheduling
 // decisions per second. Figures are measured and printed, never asserted.
 // BENCH_QUICK=1 shortens every part; BENCH_PARTS picks some; BENCH_SCENARIOS picks first_failure's scenarios
-// (micro,scaling,first_failure,sched,exchange,exhaustive,explore_rss; all by default; first_bug, the part's
+// (micro,scaling,first_failure,sched,exchange,exhaustive,explore_rss,scale; all by default; first_bug, the part's
 // old name, still selects first_failure).
 import { writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { device_micro, micro } from './micro.js';
 import { device_load } from './device.js';
 import { scaling } from './scenario.js';
@@ -15,9 +15,10 @@ import { pingpong, sched } from './sched.js';
 import { exchange_bench } from './exchange.js';
 import { exhaustive_bench, exhaustive_table } from './exhaustive.js';
 import { explore_rss, explore_rss_table } from './explore_rss.js';
+import { scale_bench } from './scale.js'; // scale
 
 const quick = process.env.BENCH_QUICK === '1';
-const PARTS = ['micro', 'scaling', 'first_failure', 'sched', 'exchange', 'exhaustive', 'explore_rss'];
+const PARTS = ['micro', 'scaling', 'first_failure', 'sched', 'exchange', 'exhaustive', 'explore_rss', 'scale'];
 const ALIASES: Record<string, string> = { first_bug: 'first_failure' };
 const parts = (process.env.BENCH_PARTS ?? PARTS.join(',')).split(',').map((x) => ALIASES[x.trim()] ?? x.trim());
 for (const p of parts) if (!PARTS.includes(p)) { console.error(`bench: BENCH_PARTS: unknown part '${p}' (${PARTS.join(', ')})`); process.exit(2); }
@@ -116,6 +117,16 @@ if (parts.includes('explore_rss')) { // xspeed: issue 16 item 6
   console.log('\n## explore in constant memory: RSS over PCT runs of the orphan (fixed, 2 CPUs)\n');
   console.log(explore_rss_table(rows));
   figures.explore_rss = rows;
+}
+
+if (parts.includes('scale')) { // scale (issue 16 item 4)
+  const { report, text } = await scale_bench(quick ? 500 : 2000);
+  console.log(`\n## scale: disjoint process families, one per CPU (fixed protocol, free-running; ${availableParallelism()} cores, load average ${loadavg()[0].toFixed(1)})\n`);
+  console.log(text);
+  const two = report.points.find((p) => p.cpus === 2);
+  if (two) console.log(`\nsame run: the model scales ${two.speedup?.toFixed(2) ?? '-'}x on 2 CPUs (work-weighted ${two.work_speedup?.toFixed(2) ?? '-'}x; goal 1.8x), the raw harness ${two.raw_speedup?.toFixed(2) ?? '-'}x (the ceiling)`);
+  figures.scale = report.points.map((p) => ({ cpus: p.cpus, ops_per_s: p.ops_per_s, speedup: p.speedup, work_per_s: p.work_per_s, work_speedup: p.work_speedup,
+    raw_ops_per_s: p.raw_ops_per_s, raw_speedup: p.raw_speedup, kinds: p.kinds, events_per_s: p.events_per_s, outcome: p.outcome }));
 }
 
 if (out) writeFileSync(out, JSON.stringify(figures, null, 2));

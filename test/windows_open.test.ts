@@ -20,7 +20,9 @@ type Probe =
 
 /** per scenario: how its windows are reached (sized by measuring how often they open) */
 const PROBE: Record<string, Probe> = {
-  'orphaned-migration-entry': { walk: [3, 4, 20] },
+  // scale: 40, not 20: the per-CPU page lists took zone->lock's preemption points out of fork's page and page-table
+  // allocations (the kernel's run with interrupts off), so a random walk switches inside the fork about half as often
+  'orphaned-migration-entry': { walk: [3, 4, 40] },
   'cow-migration-entry': { walk: [2, 4, 10] }, // migrator and forker: fork meets the entry a few times a second free-running
   'mprotect-migration-entry': { walk: [3, 4, 8] },
   'swap-fault-on-migration-entry': { free: [3, JITTER_NONE, 800] },

@@ -18,6 +18,7 @@ import { DevRefs, check_device, count_device_pte } from './device_invariants.js'
 import { check_page_cache } from './page_cache.js';
 import { mm_on_mmlist } from '../mm/mmap.js';
 import { rmap_unreachable } from './rmap_reach.js';
+import { pcp_pages } from '../mm/page_alloc.js'; // scale
 import { Complain, SwapRefs, check_swap, count_swap_pte, swap_cache_holds } from './swap_invariants.js';
 
 import { invariant_message } from './rules.js';
@@ -33,6 +34,7 @@ export function check_invariants(limit = 20): string[] {
   const swapRefs: SwapRefs = new Map();
   const devRefs: DevRefs = new Map();
   const cow_writable: number[] = []; // (pfn, mm) of writable ptes in private mappings
+  const pcp = check_pcp(bad, n); // scale: pages on per-CPU lists are free, though not PG_buddy
 
   for (let mm = 1; mm < sizes.nr_mm; mm++) {
     const m = mm_base(mm);
@@ -61,7 +63,7 @@ export function check_invariants(limit = 20): string[] {
             if ((pf & PG_reserved) !== 0) { bad('I-PTE', `mm#${mm} ${hex(addr)} maps reserved pfn ${pfn} (a hugetlb run's page?) through a pte`); continue; }
             if ((pf & PG_anon) !== 0) rss++; else bad('I-PTE', `pfn ${pfn} mapped at mm#${mm} ${hex(addr)} is not PageAnon (mapping ${hex(i32[page_base(pfn) + PAGE.mapping])})`);
             maps[pfn]++;
-            if ((pf & (PG_buddy | PG_pgtable)) !== 0) bad('I-PTE', `mm#${mm} ${hex(addr)} maps pfn ${pfn}, which is free or a page table`);
+            if ((pf & (PG_buddy | PG_pgtable)) !== 0 || pcp[pfn] !== 0) bad('I-PTE', `mm#${mm} ${hex(addr)} maps pfn ${pfn}, which is free or a page table`);
             if (pte_write(pte) && (i32[v + VMA.vm_flags] & VM_WRITE) === 0) bad('I-RO', `writable pte in a read-only vma: mm#${mm} ${hex(addr)}`);
             if (pte_write(pte)) cow_writable.push(pfn, mm);
             const why = (pf & PG_anon) !== 0 && i32[page_base(pfn) + PAGE.anonmm_residual] === 0 ? anonmm_unreachable(pfn, mm, addr) : null; // a residual page: counted, not a failure
@@ -70,7 +72,7 @@ export function check_invariants(limit = 20): string[] {
           }
           if ((i32[page_base(pfn) + PAGE.mapping] & PAGE_MAPPING_ANON) !== 0) rss++; else frss++;
           maps[pfn]++;
-          if ((i32[page_base(pfn) + PAGE.flags] & (PG_buddy | PG_pgtable)) !== 0) bad('I-PTE', `mm#${mm} ${hex(addr)} maps pfn ${pfn}, which is free or a page table`);
+          if ((i32[page_base(pfn) + PAGE.flags] & (PG_buddy | PG_pgtable)) !== 0 || pcp[pfn] !== 0) bad('I-PTE', `mm#${mm} ${hex(addr)} maps pfn ${pfn}, which is free or a page table`);
           if (pte_write(pte) && (i32[v + VMA.vm_flags] & VM_WRITE) === 0) bad('I-RO', `writable pte in a read-only vma: mm#${mm} ${hex(addr)}`);
           if (pte_write(pte) && (i32[v + VMA.vm_flags] & VM_SHARED) === 0) cow_writable.push(pfn, mm);
           const mapping = i32[page_base(pfn) + PAGE.mapping];
@@ -114,8 +116,9 @@ export function check_invariants(limit = 20): string[] {
     const f = i32[p + PAGE.flags];
     const count = i32[p + PAGE._count];
     const mapcount = i32[p + PAGE._mapcount] + 1;
-    if ((f & PG_buddy) !== 0) {
-      free++;
+    if ((f & PG_buddy) !== 0 || pcp[pfn] !== 0) {
+      if (pcp[pfn] === 0) free++; // zone->nr_free counts the buddy's pages only
+      else if (f !== 0) bad('I-ZONE', `pfn ${pfn} on CPU ${pcp[pfn] - 1}'s per-CPU list has flags ${hex(f)} (a free page not in the buddy has none)`);
       if (count !== 0 || mapcount !== 0) bad('I-REF', `free pfn ${pfn} has count ${count} mapcount ${mapcount}`);
       if ((f & PG_lru) !== 0 || lru.has(pfn)) bad('I-LRU', `free pfn ${pfn} is on the LRU`);
       continue;
@@ -146,6 +149,22 @@ export function check_invariants(limit = 20): string[] {
   if (ERA.id === E0) check_hugetlb((s) => bad('I-HUGE', s));
   check_device(bad, devRefs, lru);
   return out;
+}
+
+/**
+ * scale: every CPU's per-CPU page list: within its size, no pfn on two lists
+ * or twice; returns cpu + 1 for each pfn on a list, 0 elsewhere
+ */
+function check_pcp(bad: Complain, n: number): Uint8Array {
+  const on = new Uint8Array(n);
+  for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) {
+    for (const pfn of pcp_pages(cpu)) {
+      if (pfn <= 0 || pfn >= n) { bad('I-ZONE', `CPU ${cpu}'s per-CPU list holds pfn ${pfn}, which is not RAM`); continue; }
+      if (on[pfn] !== 0) bad('I-ZONE', `pfn ${pfn} is on CPU ${on[pfn] - 1}'s per-CPU list and on CPU ${cpu}'s`);
+      on[pfn] = cpu + 1;
+    }
+  }
+  return on;
 }
 
 /** the two LRU lists against their counts and each page's PG_lru/PG_active; returns the pfns on them */

@@ -5,6 +5,7 @@ import { ADDRESS_SPACE, BIO, PAGE, PG_buddy, PG_swapcache, PG_writeback, SWAPPER
 import { as_base, bio_base, i32, nr_mappings, page_base, sizes } from '../shm/machine.js';
 import { nr_queued } from '../cpu/io.js';
 import type { Complain } from './swap_invariants.js';
+import { pcp_pages } from '../mm/page_alloc.js'; // scale
 
 const hex = (n: number) => '0x' + (n >>> 0).toString(16);
 
@@ -17,6 +18,8 @@ function slot_index(as: number, k: number): number {
 
 /** I-CACHE for every address_space, and nothing in flight */
 export function check_page_cache(bad: Complain): void {
+  const on_pcp = new Set<number>(); // scale: a page on a per-CPU list is free, though not PG_buddy
+  for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) for (const pfn of pcp_pages(cpu)) on_pcp.add(pfn);
   for (let as = SWAPPER_SPACE; as < nr_mappings(sizes); as++) {
     const a = as_base(as);
     const tree = i32[a + ADDRESS_SPACE.tree_base];
@@ -28,7 +31,7 @@ export function check_page_cache(bad: Complain): void {
       const p = page_base(pfn);
       const index = slot_index(as, k);
       const swapcache = (i32[p + PAGE.flags] & PG_swapcache) !== 0;
-      if ((i32[p + PAGE.flags] & PG_buddy) !== 0) bad('I-CACHE', `address_space#${as} index ${hex(index)} holds free pfn ${pfn}`);
+      if ((i32[p + PAGE.flags] & PG_buddy) !== 0 || on_pcp.has(pfn)) bad('I-CACHE', `address_space#${as} index ${hex(index)} holds free pfn ${pfn}`);
       else if (as === SWAPPER_SPACE ? !swapcache || (i32[p + PAGE.private] >>> 0) !== index
         : swapcache || i32[p + PAGE.mapping] !== as << 1 || i32[p + PAGE.index] !== index) {
         bad('I-CACHE', `address_space#${as} index ${hex(index)} holds pfn ${pfn}, whose mapping ${hex(i32[p + PAGE.mapping])} index ${hex(i32[p + PAGE.index])} private ${hex(i32[p + PAGE.private])} say otherwise`);

@@ -6,6 +6,9 @@ import { RunOptions, run_free } from '../exec/free_run.js';
 import { build_report } from '../report/json.js';
 import type { BenchPoint, BenchReport } from '../report/report_types.js';
 import { FAULT_SAMPLE_EVERY, OP_SAMPLE_EVERY } from '../cpu/latency.js';
+import { CPUSTAT } from '../shm/layout.js'; // scale
+import { MachineView, cpustat_base } from '../shm/machine.js'; // scale
+import { raw_point } from './bench_raw.js'; // scale
 
 export interface BenchOptions extends Omit<RunOptions, 'cpus' | 'ops'> {
   cpus_list: number[];
@@ -13,6 +16,88 @@ export interface BenchOptions extends Omit<RunOptions, 'cpus' | 'ops'> {
   warmup_ms: number;
   /** called after each point (progress) */
   on_point?: (p: BenchPoint) => void;
+  /** scale: before each point, run the raw harness (src/cli/bench_raw.ts) on as many workers: the same run's ceiling */
+  raw_ceiling?: boolean;
+}
+
+// scale (issue 16 item 4): throughput by kind of work
+/** the kernel events a bench point reports per second */
+const EVENT_RATES = ['faults', 'cow', 'forks', 'exits', 'migrate_ok'] as const;
+
+function events_per_s(m: MachineView, cpus: number, secs: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const f of EVENT_RATES) {
+    let n = 0;
+    for (let c = 0; c < cpus; c++) n += m.i32[cpustat_base(c, m.bases) + CPUSTAT[f]];
+    if (n > 0) out[f] = n / secs;
+  }
+  return out;
+}
+
+/**
+ * each point's ops/s by kind (its share of the sampled operation timings),
+ * weighted by the first point's p50 of that kind: work done per second, in
+ * seconds of the first point's work, so a change of mix does not pass for a
+ * change of speed
+ */
+function weigh_work(points: BenchPoint[]): void {
+  const first = points[0];
+  if (!first) return;
+  const one = points.find((p) => p.cpus === 1);
+  for (const p of points) {
+    const ops = p.latency.filter((l) => l.op.startsWith('op:') && l.samples > 0);
+    const total = ops.reduce((a, l) => a + l.samples, 0);
+    p.kinds = ops.map((l) => ({ op: l.op, ops_per_s: total ? p.ops_per_s * l.samples / total : 0, weight_ns: first.latency.find((x) => x.op === l.op)?.p50_ns ?? l.p50_ns }));
+    p.work_per_s = p.kinds.reduce((a, k) => a + k.ops_per_s * k.weight_ns / 1e9, 0);
+  }
+  for (const p of points) p.work_speedup = one?.work_per_s ? p.work_per_s! / one.work_per_s : null;
+}
+
+/**
+ * scale: the process's CPU time (every thread: the CPUs', and the main
+ * thread's ticks) while a point measures: from warmup_ms after the CPUs
+ * started to duration_ms later, read at the executor's ticks through the
+ * hook it calls every tick (so within a tick, 10 ms, of each end; the CLI
+ * reads no live Machine). What a point's operations cost in CPU, however
+ * loaded the host.
+ */
+function cpu_meter(warmup_ms: number, duration_ms: number, inner?: () => string | null): { interrupt: () => string | null; seconds: () => number } {
+  const TICK_MS = 10; // the executor's first tick comes about one tick after the CPUs start
+  let start = -1, from: NodeJS.CpuUsage | null = null, used = 0;
+  return {
+    interrupt: () => {
+      const t = performance.now();
+      if (start < 0) start = t - TICK_MS;
+      if (from === null && t - start >= warmup_ms) from = process.cpuUsage();
+      else if (from && used === 0 && t - start >= warmup_ms + duration_ms) {
+        const d = process.cpuUsage(from);
+        used = (d.user + d.system) / 1e6;
+      }
+      return inner?.() ?? null;
+    },
+    seconds: () => used,
+  };
+}
+
+/**
+ * scale: when the mix of roles changes from one CPU count to the next, say so
+ * (a speedup then compares unlike workloads); when it never does, say that
+ */
+export function role_mix_notes(roles: (n: number) => string[], counts: number[]): string[] {
+  const mix = (n: number) => {
+    const m = new Map<string, number>();
+    for (const r of roles(n)) m.set(r, (m.get(r) ?? 0) + 1 / n);
+    return m;
+  };
+  const show = (n: number) => [...mix(n)].map(([r, f]) => `${r} ${Math.round(f * 100)}%`).join(', ');
+  const same = (a: number, b: number) => {
+    const x = mix(a), y = mix(b);
+    return x.size === y.size && [...x].every(([r, f]) => Math.abs((y.get(r) ?? -1) - f) < 1e-9);
+  };
+  const changed = counts.slice(1).flatMap((n, i) => (same(counts[i], n) ? [] : [`${counts[i]} -> ${n} CPUs: ${show(counts[i])} -> ${show(n)}`]));
+  if (counts.length < 2) return [];
+  if (changed.length === 0) return [`the role mix is the same at every point (${show(counts[0])}): ops/s compare like workloads.`];
+  return [`the role mix changes with the CPU count (${changed.join('; ')}): ops/s compare unlike workloads; see the work-weighted figures.`];
 }
 
 export async function run_bench(o: BenchOptions, version: string): Promise<BenchReport> {
@@ -20,9 +105,13 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
   const points: BenchPoint[] = [];
   let switches: string[] = [];
   let era = '';
+  const raw: number[] = [], raw_cpu: number[] = [];
   for (const cpus of o.cpus_list) {
     if (points.length && o.interrupt?.()) break;
-    const r = await run_free({ ...o, cpus, ops: 0, warmup_ms: o.warmup_ms });
+    const rawp = o.raw_ceiling ? await raw_point(cpus, Math.min(o.duration_ms, 1000), Math.min(o.warmup_ms, 300)) : null; // scale
+    if (rawp) { raw[cpus] = rawp.ops_per_s; raw_cpu[cpus] = rawp.ops_per_cpu_s; }
+    const cpu = cpu_meter(o.warmup_ms, o.duration_ms, o.interrupt);
+    const r = await run_free({ ...o, cpus, ops: 0, warmup_ms: o.warmup_ms, interrupt: cpu.interrupt });
     const rep = build_report(r, { duration_ms: o.duration_ms }, null, null, version);
     switches = rep.switches;
     era = rep.era;
@@ -34,10 +123,19 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
       contentions: rep.lock_stat.reduce((a, x) => a + x.contentions, 0),
       acquisitions: rep.lock_stat.reduce((a, x) => a + x.acquisitions, 0),
       lock_stat: rep.lock_stat, latency: rep.latency,
+      events_per_s: events_per_s(r.machine, cpus, rep.elapsed_ms / 1000), // scale
+      cpu_s: cpu.seconds(), // scale
     };
+    if (p.cpu_s) p.ops_per_cpu_s = rep.ops / p.cpu_s;
+    if (rawp) { // scale
+      p.raw_ops_per_s = rawp.ops_per_s; p.raw_speedup = raw[1] ? rawp.ops_per_s / raw[1] : null;
+      p.raw_ops_per_cpu_s = rawp.ops_per_cpu_s; p.raw_efficiency = raw_cpu[1] ? rawp.ops_per_cpu_s / raw_cpu[1] : null;
+    }
+    if (one?.ops_per_cpu_s && p.ops_per_cpu_s) p.efficiency = p.ops_per_cpu_s / one.ops_per_cpu_s;
     points.push(p);
     o.on_point?.(p);
   }
+  weigh_work(points); // scale
   const notes: string[] = [];
   const over = points.filter((p) => p.cpus > cores).map((p) => p.cpus);
   if (over.length) {
@@ -45,8 +143,14 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
       'throughput measures lock hand-offs, parking and the OS scheduler, not parallel hardware. Contention then depends on which threads ' +
       'the OS runs together: a descheduled CPU cannot contend, and a descheduled holder makes its waiters wait longer, so waits grow while counts may fall.');
   }
-  if (points.some((p) => p.cpus === 1) && points.some((p) => p.cpus > 1) && o.scenario.roles(1)[0] !== o.scenario.roles(2)[0]) {
-    notes.push(`1 CPU runs role '${o.scenario.roles(1)[0]}' (every operation on one CPU); from 2 CPUs each CPU has a role, so the mix of operations differs from the 1-CPU point and speedup compares unlike workloads.`);
+  notes.push(...role_mix_notes(o.scenario.roles.bind(o.scenario), points.map((p) => p.cpus))); // scale: every change of mix, not only 1 -> 2 CPUs
+  if (points.some((p) => p.kinds?.length)) {
+    notes.push(`work-weighted throughput: each kind of operation (named by its first kernel path) counts for its p50 at the ${points[0].cpus}-CPU point; ` +
+      `its ops/s are the point's ops/s shared out as its sampled timings (1 in ${OP_SAMPLE_EVERY}) are; a speedup of work is one at an unchanged mix of work.`);
+  }
+  if (o.raw_ceiling && raw[1]) {
+    notes.push('raw: the raw harness (plain JavaScript doing the same shape of work on as many worker threads, no model: src/cli/bench_raw.ts) run just before each point; ' +
+      'its ratio is what this machine gives disjoint work at all, the ceiling for the model\'s.');
   }
   if (o.warmup_ms > 0) {
     const w = points.map((p) => p.warmup_ms);

@@ -1,7 +1,7 @@
 // mmrace list, run and demo: free-running runs and their reports.
 import { parseArgs } from 'node:util';
 import { check_output, write_output } from './outputs.js';
-import { SCENARIOS, loadScenario, scenarioModuleUrl } from '../scenarios/registry.js';
+import { SCENARIOS, WORKLOADS, loadScenario, scenarioModuleUrl } from '../scenarios/registry.js';
 import { SWITCHES } from '../shm/switches.js';
 import { DEFAULT_ERA, ERAS, era_label } from '../shm/era.js';
 import { scenario_era } from '../exec/boot.js';
@@ -55,6 +55,7 @@ export async function cmd_list(argv: string[] = []): Promise<number> {
     if (own.length) console.log(`\nits own switches (on = the buggy line runs):\n${both.slice(rows.length).join('\n')}`);
     return EXIT_OK;
   }
+  for (const s of WORKLOADS) rows.push([`  ${s.name}`, `${s.title}; ${(s.eras ?? [DEFAULT_ERA]).map(era_label).join(', ')}; a workload, no race: mmrace bench ${s.name} --cpus 1,2`]); // scale
   const sw = SWITCHES.map((w) => {
     const base = w.baseline_in?.length ? `; on in every ${w.baseline_in.map((e) => ERAS[e].name).join('/')} run unless its scenario runs fixed` : '';
     return [`  ${w.name}`, `${w.what} (${w.eras.map(era_label).join(', ')}; seed ${w.patch}${base})`];

@@ -14,7 +14,7 @@ import { EV_COMPACT, trace_event } from '../cpu/events.js';
 import { LC_LRU } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { PAGE_MAPPING_ANON } from './mm_types.js';
-import { alloc_page } from './page_alloc.js';
+import { alloc_page, nr_free_pages } from './page_alloc.js'; // scale: the buddy's free pages and the per-CPU lists'
 import { isolate_lru_page, lru_lock, putback_lru_page } from './swap.js';
 import { exchange_pages } from './exchange.js';
 import { MIGRATE_ASYNC, MIGRATE_MT } from './migrate_mode.js';
@@ -28,7 +28,6 @@ const SCAN = 64;
 let low_mark = 0;
 export function set_compact_low_mark(n: number): void { low_mark = n; }
 
-const nr_free_pages = () => Atomics.load(i32, BASES.zone + ZONE.nr_free);
 const candidates = new Int32Array(4 * COMPACT_PAIRS);
 const pairs = new Int32Array(2 * COMPACT_PAIRS);
 

@@ -19,6 +19,31 @@ export function format_bench_point(p: BenchPoint, cores: number): string {
     `${fmt_count(p.contentions).padStart(8)} contentions${top && top.contentions ? ` (most: ${top.class})` : ''}  ${p.outcome}${p.outcome === 'clean' ? '' : `: ${p.reason}`}`;
 }
 
+const x = (v: number | null | undefined) => (v === null || v === undefined ? '-' : `${v.toFixed(2)}x`);
+
+/** scale (issue 16 item 4): speedup of work and of the raw harness beside ops/s; ops/s by kind; kernel events/s */
+export function scaling_lines(r: BenchReport): string[] {
+  const out: string[] = [];
+  if (r.points.some((p) => p.work_per_s !== undefined || p.raw_ops_per_s !== undefined)) {
+    const w = [5, 9, 8, 9, 8, 10, 8, 11, 9, 10, 8];
+    out.push('', 'scaling, model and raw harness (same shape of work in plain JS) in the same run; per CPU s: operations per second of CPU time the process used:');
+    out.push(row(['CPUs', 'ops/s', 'speedup', 'work/s', 'work x', 'per CPU s', 'effic.', 'raw ops/s', 'raw x', 'raw/CPU s', 'raw eff.'], w));
+    for (const p of r.points) {
+      const n = (v: number | undefined, d = 0) => (v === undefined || !(v > 0) ? '-' : d ? v.toFixed(d) : fmt_count(v));
+      out.push(row([String(p.cpus), fmt_count(p.ops_per_s), x(p.speedup), n(p.work_per_s, 3), x(p.work_speedup), n(p.ops_per_cpu_s), x(p.efficiency),
+        n(p.raw_ops_per_s), x(p.raw_speedup), n(p.raw_ops_per_cpu_s), x(p.raw_efficiency)], w));
+    }
+  }
+  const kinds = [...new Set(r.points.flatMap((p) => (p.kinds ?? []).map((k) => k.op)))];
+  out.push(...matrix(r, 'ops/s by kind (weight: p50 at the first point):', kinds, 24, (p, k) => {
+    const y = p.kinds?.find((z) => z.op === k);
+    return y ? `${fmt_count(y.ops_per_s)} (${fmt_ns(y.weight_ns)})` : '-';
+  }));
+  const ev = [...new Set(r.points.flatMap((p) => Object.keys(p.events_per_s ?? {})))];
+  out.push(...matrix(r, 'kernel events per second:', ev, 24, (p, e) => fmt_count(p.events_per_s?.[e] ?? 0)));
+  return out;
+}
+
 export function format_bench(r: BenchReport): string {
   const out: string[] = [];
   out.push(`mmrace bench ${r.scenario}  era=${r.era}  protocol=${r.protocol}${r.switches.length ? ` [${r.switches.join(', ')}]` : ''}  ` +
@@ -32,6 +57,7 @@ export function format_bench(r: BenchReport): string {
       p.speedup === null ? '-' : `${p.speedup.toFixed(2)}x`, fmt_count(p.contentions),
       p.acquisitions ? (1000 * p.contentions / p.acquisitions).toFixed(2) : '-', fmt_ns(wait * 1000), p.outcome], w));
   }
+  out.push(...scaling_lines(r)); // scale
   // contention per lock class, and latency per operation, across the points
   const classes = [...new Set(r.points.flatMap((p) => p.lock_stat.filter((x) => x.contentions > 0).map((x) => x.class)))];
   out.push(...matrix(r, 'contentions (waittime-avg) per lock class:', classes, 24, (p, c) => {

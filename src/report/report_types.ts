@@ -52,6 +52,37 @@ export interface BenchPoint {
   contentions: number; acquisitions: number;
   lock_stat: LockStatRow[];
   latency: LatencySummary[];
+  // scale (issue 16 item 4): throughput by kind of work, and the raw harness's ceiling
+  /** kernel events per second, summed over the CPUs (CPUSTAT: faults, cow, forks, exits, migrate_ok), the non-zero ones */
+  events_per_s?: Record<string, number>;
+  /** ops/s by kind of operation (its first kernel path), from the sampled operation timings */
+  kinds?: BenchKind[];
+  /** work-weighted throughput: each kind's ops/s times its weight (ns), summed, in seconds of work per second */
+  work_per_s?: number;
+  /** work_per_s over the 1-CPU point's, null if there is none */
+  work_speedup?: number | null;
+  /** the raw harness (src/cli/bench_raw.ts) on as many workers, measured just before this point */
+  raw_ops_per_s?: number;
+  /** raw_ops_per_s over the raw harness's on 1 worker in the same run, null if there is none */
+  raw_speedup?: number | null;
+  /** CPU seconds the whole process used while the point measured (0: not measured, e.g. no warm-up) */
+  cpu_s?: number;
+  /** operations per CPU second: what the work costs, however loaded the host */
+  ops_per_cpu_s?: number;
+  /** ops_per_cpu_s over the 1-CPU point's: 1 = no cost of running beside other CPUs; cpus x efficiency is the speedup idle cores would give */
+  efficiency?: number;
+  raw_ops_per_cpu_s?: number;
+  /** the raw harness's ops per CPU second over its 1-worker figure */
+  raw_efficiency?: number | null;
+}
+
+/** one kind of operation in a bench point (scale: issue 16 item 4) */
+export interface BenchKind {
+  /** 'op:dup_mmap' */
+  op: string;
+  ops_per_s: number;
+  /** ns of work one operation of this kind counts for: its p50 at the bench's first point */
+  weight_ns: number;
 }
 
 export interface BenchReport {

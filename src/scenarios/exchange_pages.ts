@@ -21,8 +21,9 @@
 //  - exchange-writeback-busy (exchange-busy-unlock, a bug of the RFC
 //    itself): sync-light exchanges give up on that writeback with -EBUSY and
 //    leave the to page locked; the filer's next write(2) of it hangs
-import { PAGE_SIZE, PG_lru, WORDS_PER_PAGE, ZONE } from '../shm/layout.js';
-import { BASES, i32, sizes } from '../shm/machine.js';
+import { PAGE_SIZE, PG_lru, WORDS_PER_PAGE } from '../shm/layout.js';
+import { i32, sizes } from '../shm/machine.js';
+import { nr_free_pages } from '../mm/page_alloc.js'; // scale
 import { E4 } from '../shm/era.js';
 import { prandom_below } from '../cpu/current.js';
 import { EV_EXCHANGE, EV_FILE_READ, EV_FILE_WRITE, EV_FSYNC, EV_READAHEAD, EV_SHRINK, EV_USER, SP_SHRINK, span_begin, span_end } from '../cpu/events.js';
@@ -81,7 +82,7 @@ function exchange_setup(npages: number, fpages: number, cached: boolean, mapped:
       for (let pg = 0; pg < fpages; pg++) user_access(q, QMAP + pg * PAGE_SIZE, 0, false, 0);
     }
   }
-  return { p, q, npages, fpages, free: Atomics.load(i32, BASES.zone + ZONE.nr_free) };
+  return { p, q, npages, fpages, free: nr_free_pages() }; // scale: the buddy's and the per-CPU lists'
 }
 
 /** one CPU's part of an exchange scenario */

@@ -18,6 +18,7 @@ import { exchangeAbba, exchangeAsyncReadahead, exchangeFreezeUnwind, exchangeWri
 import { ANONMM_SCENARIOS } from './anonmm.js';
 import { hmmFaultLivelock } from './hmm_fault_livelock.js';
 import { hmmDeviceLru } from './hmm_device_lru.js';
+import { scale } from './scale.js'; // scale (issue 16 item 4)
 
 export const SCENARIOS: readonly Scenario[] = [
   orphanedMigrationEntry, cowMigrationEntry, mprotectMigrationEntry, swapFaultMigrationEntry,
@@ -27,6 +28,12 @@ export const SCENARIOS: readonly Scenario[] = [
   ...ANONMM_SCENARIOS, // seed 003 (E0)
   hmmFaultLivelock, hmmDeviceLru,
 ];
+
+// scale (issue 16 item 4)
+/** built-in workloads that reproduce no race (no switch, no race window): benchmarks, found by name as the scenarios are */
+export const WORKLOADS: readonly Scenario[] = [scale];
+/** a built-in scenario or workload by name, or undefined */
+export const find_builtin = (name: string): Scenario | undefined => SCENARIOS.find((s) => s.name === name) ?? WORKLOADS.find((s) => s.name === name);
 
 export class ScenarioError extends Error {}
 
@@ -81,7 +88,7 @@ function checked_roles(where: string, roles: (n: number) => unknown, n: number):
 
 /** find a built-in scenario by name, or import a scenario module by path */
 export async function loadScenario(nameOrPath: string): Promise<Scenario> {
-  const builtin = SCENARIOS.find((s) => s.name === nameOrPath);
+  const builtin = find_builtin(nameOrPath); // scale: workloads too
   if (builtin) return builtin;
   const url = scenarioModuleUrl(nameOrPath);
   if (!url) throw new ScenarioError(`unknown scenario '${nameOrPath}' (see 'mmrace list')`);

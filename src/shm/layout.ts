@@ -214,6 +214,25 @@ export const IDALLOC = defineStruct('idalloc', { lock: SPINLOCK.stride, top: 1, 
 /** init_mm.mmlist and its lock */
 export const MMLIST = defineStruct('mmlist', { lock: SPINLOCK.stride, first: 1, last: 1 }, { padTo: 16 });
 
+// scale (session 23, issue 16 item 3): the per-CPU page lists' size (2.6.x setup_pageset: high = 6 * batch).
+// The kernel's zone_batchsize gives 31 for a zone of 512 MB or more (1 for the model's few-MB zone, which would
+// make the lists do nothing); the model scales the batch down with everything else.
+/** pages moved between the buddy and a per-CPU list at once, under zone->lock */
+export const PCP_BATCH = 8;
+/** a per-CPU list that reaches this many pages gives PCP_BATCH back to the buddy */
+export const PCP_HIGH = 6 * PCP_BATCH;
+/** E0 (2.6.6): the list is refilled once it is down to this many (2.6.16 dropped pcp->low: refilled when empty) */
+export const PCP_LOW = 2 * PCP_BATCH;
+/**
+ * a CPU's per_cpu_pages (zone->pageset[cpu]'s hot list, src/mm/page_alloc.ts), one per CPU in a region of
+ * their own (kernel state: not PERCPU, which the executor zeroes after setup), each on its own cache lines.
+ * Only its CPU reads or writes it while the CPUs run (the kernel's local_irq_save): no lock.
+ */
+export const PCP = defineStruct('per_cpu_pages', {
+  count: 1, // pages on list: free (free_pages_check ran) but not PG_buddy, and not in zone->nr_free
+  list: PCP_HIGH, // their pfns; list[count - 1] is the list's head, the hottest page
+}, { padTo: 16 });
+
 /** per-CPU state: on its own cache lines */
 export const PERCPU = defineStruct('percpu', {
   announce: 1, // MMU: pte slot this CPU may be accessing through, 0 = none

@@ -5,7 +5,7 @@ import {
   ADDRESS_SPACE, BIO, FILE_PAGES, REQUEST_QUEUE, SWAPPER_SPACE,
   SWAP_INFO, SWAP_TYPES, BOUNDS, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG,
   ANON_VMA, ANONMM, HUGETLB, CPUSTAT, EVENT, GLOBALS, HELDTIME, IDALLOC, LOCKSTAT, MM, MMLIST, MachineSizes,
-  MAX_CPUS, OOPS, PAGE, PERCPU, PTRS_PER_PTE, RING_SIZE, SCHED, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
+  MAX_CPUS, OOPS, PAGE, PCP, PERCPU, PTRS_PER_PTE, RING_SIZE, SCHED, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
   LAT_BUCKETS, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, LOCKDEP_EDGE, LOCKDEP_REPORT, NR_LAT_KINDS,
   DEV_MIRROR, DEV_PAGEMAP, DMIRROR, NR_PGMAPS,
   WINSTAT, WARN,
@@ -35,6 +35,8 @@ export interface Bases {
   winstat: number;
   /** the first WARN_ON of the run (WARN, src/check/warn.ts) */
   warn: number;
+  /** scale: per-CPU page lists (PCP, src/mm/page_alloc.ts) */
+  pcp: number;
   total_words: number;
 }
 
@@ -133,6 +135,7 @@ export function planBases(s: MachineSizes): Bases {
   b.dev_mirror = take(nd * DEV_MIRROR.stride);
   b.winstat = take(s.nr_cpus * WINSTAT.stride); // cov
   b.warn = take(WARN.stride);
+  b.pcp = take(s.nr_cpus * PCP.stride); // scale
   b.total_words = w;
   return b;
 }
@@ -211,6 +214,8 @@ export const av_base = (av: number) => BASES.anon_vmas + av * ANON_VMA.stride;
 export const as_base = (as: number) => BASES.mappings + as * ADDRESS_SPACE.stride;
 export const bio_base = (pfn: number) => BASES.bios + pfn * BIO.stride;
 export const percpu_base = (cpu: number, b: Readonly<Bases> = BASES) => b.percpu + cpu * PERCPU.stride;
+/** scale: a CPU's per-CPU page list */
+export const pcp_base = (cpu: number, b: Readonly<Bases> = BASES) => b.pcp + cpu * PCP.stride;
 export const cpustat_base = (cpu: number, b: Readonly<Bases> = BASES) => b.cpustat + cpu * CPUSTAT.stride;
 export const phys_base = (pfn: number) => BASES.phys + pfn * WORDS_PER_PAGE;
 export const ptes_base = (ptpfn: number) => BASES.ptes + ptpfn * PTRS_PER_PTE;

@@ -16,7 +16,7 @@ import { Halted } from '../sync/preempt.js';
 import { JITTER_RECORD, install_jitter } from './jitter.js';
 import { controlled_exit, controlled_log, install_controlled, wait_token } from './sched_cpu.js';
 import { recorded_runs } from './sched_record.js';
-import { SCENARIOS, load_module } from '../scenarios/registry.js';
+import { find_builtin, load_module } from '../scenarios/registry.js';
 import type { CpuContext, Scenario } from '../scenarios/types.js';
 import type { CpuResult, CpuTask } from './task.js';
 
@@ -59,7 +59,7 @@ export async function cpu_main(task: CpuTask): Promise<CpuResult> {
   let scenario: Scenario;
   try {
     // a module's URL as given: percent-encoded (spaces, %, non-ASCII), perhaps asking for a fresh instance
-    scenario = SCENARIOS.find((s) => s.name === task.scenarioImport) ?? (await load_module(task.scenarioImport));
+    scenario = find_builtin(task.scenarioImport) ?? (await load_module(task.scenarioImport));
   } catch (e) {
     return { cpu: task.cpu, status: 'error', message: (e as Error).message };
   }

@@ -1,0 +1,63 @@
+// scale (issue 16 item 4): the scale workload runs clean on several CPUs,
+// each CPU on its own process family; `mmrace bench scale` reports the raw
+// harness's ratio, work by kind, kernel events and CPU time beside ops/s,
+// and says whether the role mix changes with the CPU count. Figures are
+// only checked to be there and to add up, never against a speed.
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run_free } from '../src/exec/free_run.js';
+import { WORKLOADS, SCENARIOS, loadScenario } from '../src/scenarios/registry.js';
+import { role_mix_notes } from '../src/cli/bench_run.js';
+import { mmrace } from './cli_helpers.js';
+import type { BenchReport } from '../src/report/report_types.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'mmrace-scale-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('the scale workload', () => {
+  it('is found by name, is no race scenario, and runs clean on 3 CPUs (invariants checked at the end)', async () => {
+    const s = await loadScenario('scale');
+    expect(WORKLOADS).toContain(s);
+    expect(SCENARIOS).not.toContain(s);
+    expect(s.switches).toEqual([]);
+    const r = await run_free({ scenario: s, scenarioImport: s.name, protocol: 'fixed', cpus: 3, ops: 900, duration_ms: 0, seed: 3, jitter: 1, watchdog_ms: 30_000 });
+    expect(r.outcome, r.oops?.text ?? r.reason ?? '').toBe('clean');
+    expect(r.invariants).toEqual([]);
+    for (const n of r.cpu_ops!) expect(n).toBeGreaterThan(0);
+    expect(new Set(r.roles)).toEqual(new Set(['family']));
+  }, 60_000);
+
+  it('role-mix notes: unchanged for scale, changed (with the mix) for the orphan scenario', async () => {
+    const scale = await loadScenario('scale');
+    expect(role_mix_notes(scale.roles, [1, 2, 4])).toEqual([expect.stringContaining('the role mix is the same at every point (family 100%)')]);
+    const orphan = await loadScenario('orphaned-migration-entry');
+    const [n] = role_mix_notes(orphan.roles, [1, 2]);
+    expect(n).toContain('the role mix changes with the CPU count (1 -> 2 CPUs: solo 100% -> migrator 50%, forker 50%)');
+    expect(role_mix_notes(orphan.roles, [2])).toEqual([]);
+  });
+
+  it('mmrace bench scale --cpus 1,2: raw harness, work by kind, events and CPU time in the text and the JSON', () => {
+    const j = join(tmp, 'scale.json');
+    const r = mmrace('bench', 'scale', '--cpus', '1,2', '--duration', '0.3', '--warmup', '0.2', '--json', j);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out).toContain('scaling, model and raw harness');
+    expect(r.out).toContain('ops/s by kind');
+    const rep = JSON.parse(readFileSync(j, 'utf8')) as BenchReport;
+    expect(rep.points.map((p) => p.cpus)).toEqual([1, 2]);
+    for (const p of rep.points) {
+      expect(p.outcome).toBe('clean');
+      expect(p.raw_ops_per_s).toBeGreaterThan(0);
+      expect(p.kinds!.map((k) => k.op).sort()).toEqual(['op:dup_mmap', 'op:migrate_pages', 'op:user access']);
+      // the kinds share out the point's ops/s
+      expect(p.kinds!.reduce((a, k) => a + k.ops_per_s, 0)).toBeCloseTo(p.ops_per_s, 3);
+      expect(Object.keys(p.events_per_s!)).toEqual(expect.arrayContaining(['faults', 'cow', 'forks', 'exits', 'migrate_ok']));
+      expect(p.cpu_s).toBeGreaterThan(0);
+    }
+    expect(rep.points[0].raw_speedup).toBe(1);
+    expect(rep.points[1].raw_speedup).toEqual(expect.any(Number));
+    expect(rep.points[1].work_speedup).toEqual(expect.any(Number));
+    expect(rep.notes.some((n) => n.includes('the role mix is the same at every point'))).toBe(true);
+  }, 60_000);
+});
