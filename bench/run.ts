@@ -3,7 +3,7 @@
 // (free-running and explored), then the controlled executor's scheduling
 // decisions per second. Figures are measured and printed, never asserted.
 // BENCH_QUICK=1 shortens every part; BENCH_PARTS picks some; BENCH_SCENARIOS picks first_failure's scenarios
-// (micro,scaling,first_failure,sched,exchange,exhaustive; all by default; first_bug, the part's
+// (micro,scaling,first_failure,sched,exchange,exhaustive,capture; all by default; first_bug, the part's
 // old name, still selects first_failure).
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -14,9 +14,10 @@ import { first_failure, first_failure_options, first_failure_table, raced } from
 import { pingpong, sched } from './sched.js';
 import { exchange_bench } from './exchange.js';
 import { exhaustive_bench } from './exhaustive.js';
+import { capture_bench } from './capture.js';
 
 const quick = process.env.BENCH_QUICK === '1';
-const PARTS = ['micro', 'scaling', 'first_failure', 'sched', 'exchange', 'exhaustive'];
+const PARTS = ['micro', 'scaling', 'first_failure', 'sched', 'exchange', 'exhaustive', 'capture'];
 const ALIASES: Record<string, string> = { first_bug: 'first_failure' };
 const parts = (process.env.BENCH_PARTS ?? PARTS.join(',')).split(',').map((x) => ALIASES[x.trim()] ?? x.trim());
 for (const p of parts) if (!PARTS.includes(p)) { console.error(`bench: BENCH_PARTS: unknown part '${p}' (${PARTS.join(', ')})`); process.exit(2); }
@@ -109,6 +110,15 @@ if (parts.includes('exhaustive')) { // h14
   console.log('| reduction | runs | schedules | redundant | found | seconds | runs/s |\n|---|---:|---:|---:|---|---:|---:|');
   for (const r of rows) console.log(`| ${r.reduction ? 'sleep sets' : 'none'} | ${r.runs} | ${r.schedules} | ${r.redundant} | ${r.found ? `yes, K=${r.k}` : 'no'} | ${f(r.seconds)} | ${f(r.runs_per_s, 0)} |`);
   figures.exhaustive = rows;
+}
+
+if (parts.includes('capture')) { // h14 item 3
+  const c = await capture_bench(quick ? 5 : 20);
+  console.log('\n## exact capture: orphaned-migration-entry, buggy, 2 CPUs, free runs of 5 s (mmrace capture\'s defaults), no re-hunting\n');
+  console.log('| start seed | failing free run | ops | steps | turns | replay | seconds |\n|---:|---:|---:|---:|---:|---|---:|');
+  for (const r of c.rows) console.log(`| ${r.seed} | ${r.free_seed ?? '-'} | ${r.free_ops} | ${r.steps} | ${r.turns} | ${r.result} | ${f(r.seconds)} |`);
+  console.log(`\nexact capture: ${c.replayed} of ${c.captured} free-running failures replay at the same CPU, operation and pfn (${f(100 * c.rate, 0)} %; goal >= 50 %)`);
+  figures.capture = c;
 }
 
 if (out) writeFileSync(out, JSON.stringify(figures, null, 2));

@@ -1,11 +1,18 @@
 // From a free-running failure to a schedule the controlled executor replays.
 //
-// The free run numbers every preemption point (jitter flag JITTER_RECORD,
-// src/worker/sched_record.ts). Merged, the numbers give the order in which
-// the CPUs passed their points: a list of segments "CPU c ran to its point
-// pp", which is exactly what a replay follows. Free-running CPUs overlap
-// between points, so that order is one linearisation of what happened; if
-// replaying it does not fail the same way, the failure is re-hunted around
+// The free run numbers each CPU's steps (the code between two of its
+// preemption points) on one shared counter, where they met other CPUs':
+// once a lock was taken, before it was released, after the MMU read a pte
+// (jitter flag JITTER_RECORD, src/worker/sched_record.ts). Merged in number
+// order, the steps give a list of segments "CPU c runs to its point pp",
+// which is exactly what a replay follows, in which every lock changes hands
+// in the order it did free-running. A step a CPU was descheduled in has two
+// numbers far apart, so there are two orders, by first and by last number;
+// each is replayed, and one that fails with the same message on the same
+// CPU, in the same one of its operations, on the same pfn is an exact
+// capture ('replayed'). Reads without a lock in the middle of a step (a
+// page's count or flags) are placed only as well as their step's numbers
+// place them; if neither order replays the failure, it is re-hunted around
 // it: controlled runs that follow a prefix of the captured schedule and then
 // continue as a seeded random walk (shorter prefixes as attempts go on),
 // alternating with random walks from the start of the same run.
@@ -18,7 +25,6 @@ import { ControlledExecutor, ControlledOptions, ControlledRun } from '../exec/co
 import { failure_signature } from './schedule.js';
 import { mix_seed } from '../worker/sched_state.js';
 import { SEG } from '../worker/strategies.js';
-import type { CpuResult } from '../worker/task.js';
 
 export interface CaptureResult {
   free: RunResult;
@@ -26,6 +32,8 @@ export interface CaptureResult {
   free_runs: number;
   /** segments merged from the free run's record */
   captured_segments: number;
+  /** steps recorded (every CPU's, from its start to its last point and on) */
+  points: number;
   /** replayed: the captured order fails the same way at the same place; re-hunted: a controlled run around it fails the same way */
   method: 'replayed' | 're-hunted' | null;
   /** how the controlled failure relates to the free-running one, in words */
@@ -36,22 +44,27 @@ export interface CaptureResult {
   controlled: ControlledRun | null;
 }
 
-/** merge the CPUs' runs of point numbers into replay segments (cpu, pp, 0) */
-export function merge_record(results: CpuResult[]): { segments: number[]; points: number } {
-  const runs: { g: number; cpu: number; pp: number; len: number }[] = [];
-  for (const r of results) {
-    const l = r.record ?? [];
-    for (let k = 0; k < l.length; k += REC_FIELDS) runs.push({ g: l[k], cpu: r.cpu, pp: l[k + 1], len: l[k + 2] });
-  }
-  runs.sort((a, b) => a.g - b.g);
+/**
+ * merge the CPUs' records (each step's number, by the point it starts at:
+ * src/worker/sched_record.ts) into replay segments (cpu, pp, 0): the steps
+ * of every CPU in number order, a CPU's consecutive steps one segment ending
+ * at the point after its last. Every CPU's numbers ascend, so it is a merge.
+ */
+export function merge_record(records: { cpu: number; keys: ArrayLike<number> }[]): { segments: number[]; points: number } {
+  const at = records.map(() => 0);
   const segments: number[] = [];
-  let points = 0;
-  for (let i = 0; i < runs.length; i++) {
-    const x = runs[i];
-    points += x.len;
-    const next = runs[i + 1];
-    if (next && next.cpu === x.cpu) continue; // the same CPU again: one segment
-    segments.push(x.cpu, x.pp + x.len - 1, 0);
+  let points = 0, cur = -1;
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < records.length; i++) {
+      if (at[i] < records[i].keys.length && (best < 0 || records[i].keys[at[i]] < records[best].keys[at[best]])) best = i;
+    }
+    if (best < 0) break;
+    const pp = at[best]++; // step pp runs from point pp to point pp + 1
+    points++;
+    if (best === cur) segments[segments.length - 2] = pp + 1;
+    else segments.push(records[best].cpu, pp + 1, 0);
+    cur = best;
   }
   return { segments, points };
 }
@@ -84,7 +97,9 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
   const signature = failure_signature(fr);
   const free_ops = cpu_ops(fr);
   const quota = Math.max(...free_ops) + 1;
-  const { segments, points } = merge_record(fr.cpu_results);
+  // the two orders of the record (src/worker/sched_record.ts): every step by its first number, and by its last
+  const orders = [0, 1].map((f) => merge_record(fr.cpu_results.map((r) => ({ cpu: r.cpu, keys: field(r.record, f) }))));
+  const { segments, points } = orders[0];
   const base: ControlledOptions = {
     scenario: o.free.scenario, scenarioImport: o.free.scenarioImport, scenarioAsTyped: o.free.scenarioAsTyped, protocol: o.free.protocol,
     cpus: fr.cpus, seed: fr.seed, ops: quota, max_steps: Math.max(o.max_steps, 2 * points + 10_000),
@@ -92,25 +107,24 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
     extra_switches: o.free.extra_switches,
   };
   const result: CaptureResult = {
-    free: fr, free_runs: k + 1, captured_segments: segments.length / SEG, method: null, note: '', attempts: 0, options: null, controlled: null,
+    free: fr, free_runs: k + 1, captured_segments: segments.length / SEG, points, method: null, note: '', attempts: 0, options: null, controlled: null,
   };
   // the same failure in the same place: same CPU, in the same one of its operations, on the same page
   const fingerprint = (r: RunResult, ops: number[]) => `${failure_signature(r)} cpu ${r.oops?.cpu} op ${ops[r.oops?.cpu ?? 0]} pfn ${r.oops?.pfn}`;
   const want = fingerprint(fr, free_ops);
   const where = (r: RunResult, ops: number[]) => `CPU ${r.oops?.cpu} in its operation ${(ops[r.oops?.cpu ?? 0] ?? 0) + 1}, pfn ${r.oops?.pfn}`;
   let near: { options: ControlledOptions; run: ControlledRun; note: string } | null = null;
-  // a free-running CPU passed its last recorded point and then ran on, in
-  // parallel, for an unknown while: replay it stopping at that point, then
-  // stopping just before its next one
-  for (const late of [false, true]) {
-    const segs = late ? segments.map((v, i) => (i % SEG === 1 ? v + 1 : v)) : segments;
+  // each step numbered where it took its locks and read ptes, then where it released them: the two
+  // differ for a CPU descheduled with a lock held, whose writes in the step fall between them
+  for (const [i, order] of orders.entries()) {
+    const segs = order.segments;
     const opts: ControlledOptions = { ...base, strategy: { name: 'replay', segments: segs, first: segs.length ? segs[0] : 0 } };
-    o.progress?.(`replaying the captured order (${late ? 'late' : 'early'} cut)`);
+    o.progress?.(`replaying the captured order (steps by their ${i ? 'last' : 'first'} numbers)`);
     const r = await ex.run(opts);
     result.attempts++;
     const ops = cpu_ops(r.run);
     if (fingerprint(r.run, ops) === want) {
-      return { ...result, method: 'replayed', options: opts, controlled: r, note: `the captured order replays to the same failure at the same place (${where(r.run, ops)})` };
+      return { ...result, method: 'replayed', options: opts, controlled: r, note: `the captured order (steps by their ${i ? 'last' : 'first'} numbers) replays to the same failure at the same place (${where(r.run, ops)})` };
     }
     if (!near && failure_signature(r.run) === signature) {
       near = { options: opts, run: r, note: `the captured order, replayed under control, fails the same way but elsewhere (${where(r.run, ops)}; free-running: ${where(fr, free_ops)})` };
@@ -140,6 +154,14 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
   }
   result.note = `neither the captured order nor ${o.rehunt} re-hunting runs around it failed the same way under control`;
   return result;
+}
+
+/** one field (0: first, 1: last) of every step of a CPU's record */
+function field(rec: Int32Array | undefined, f: number): Int32Array {
+  const n = rec ? rec.length / REC_FIELDS : 0;
+  const out = new Int32Array(n);
+  for (let k = 0; k < n; k++) out[k] = rec![k * REC_FIELDS + f];
+  return out;
 }
 
 /** decisions a replay of these segments makes at least: every CPU's last point in them */

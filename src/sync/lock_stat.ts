@@ -11,6 +11,7 @@ import { NR_LOCK_CLASSES } from './lock_class.js';
 import { current, sample_draw } from '../cpu/current.js';
 import { EV_LOCK_ACQ, EV_LOCK_REL, EV_LOCK_WAIT, EV_LOCK_WAITED, trace_only, tracing } from '../cpu/events.js';
 import { lockdep_acquire, lockdep_depth_overflow } from './lockdep.js';
+import { record_step, recording } from './preempt.js';
 
 const HOLD_SAMPLE_MASK = 15;
 
@@ -22,6 +23,7 @@ const ls_row = (cls: number, read: boolean) => current.lockstat_f64 + (cls * LOC
  * (a trylock teaches nothing) and push it on the held stack
  */
 export function lock_acquired(lock: number, cls: number, bounce: boolean, trylock = false, contended = false, read = false): void {
+  if (recording) record_step(false); // capture: the hand-off's number, taken while the lock is held
   const ls = ls_row(cls, read);
   f64[ls + LOCKSTAT.acquisitions] += 1;
   if (bounce) f64[ls + LOCKSTAT.acq_bounces] += 1;
@@ -92,6 +94,7 @@ function held_push(lock: number, cls: number): void {
  * top, the sampled hold time and the overflow are out of line.
  */
 export function lock_released(lock: number): void {
+  if (recording) record_step(true); // capture: numbered while the lock is still held
   const pc = current.pcpu;
   const top = i32[pc + PERCPU.nheld] - 1;
   if (top >= 0 && i32[pc + PERCPU.held + top] === lock) held_drop(lock, pc, top, top);

@@ -49,6 +49,9 @@ let releaseHook: PreemptHook = noop;
 let spinHook: () => void = noop;
 /** true while a controlled executor runs this CPU: waits yield instead of parking */
 export let controlled = false;
+/** capture (src/worker/sched_record.ts): true while a free-running CPU records; lock_stat's acquisitions and releases and the MMU's pte read then call record_step() */
+export let recording = false;
+let recordHook: (release: boolean) => void = noop;
 
 /**
  * install the executor's hooks (jitter, controlled scheduling). `release`
@@ -56,11 +59,18 @@ export let controlled = false;
  * there that a waiter may go on); it defaults to `pp`.
  */
 export function set_preempt_hooks(pp: PreemptHook | null, spin: (() => void) | null,
-  opts: { release?: PreemptHook; controlled?: boolean } = {}): void {
+  opts: { release?: PreemptHook; controlled?: boolean; record?: (release: boolean) => void } = {}): void {
   hook = pp ?? noop;
   releaseHook = opts.release ?? hook;
   spinHook = spin ?? noop;
   controlled = opts.controlled ?? false;
+  recording = opts.record !== undefined;
+  recordHook = opts.record ?? noop;
+}
+
+/** a lock was just taken or is about to be released, or the MMU just read a pte (called only while `recording`: capture numbers the step there) */
+export function record_step(release: boolean): void {
+  recordHook(release);
 }
 
 export function halted(): boolean {

@@ -1,34 +1,66 @@
-// Recording a free-running run's order of preemption points (mmrace capture).
-// Each point takes the next number of one shared counter (SCHED.rec_next);
-// a CPU keeps, in its own memory, the runs of consecutive numbers it took
-// (first number, its pp there, length) and returns them with its result.
-// Merged, the runs say which CPU passed which of its points in what order:
-// a schedule the controlled executor can replay. The counter is one more
-// contended word per point, a perturbation of the order of jitter's.
+// Recording a free-running run for mmrace capture (jitter flag JITTER_RECORD).
+// A CPU's steps are what it runs between two of its preemption points; the
+// controlled executor runs each step whole, one CPU at a time. To replay a
+// free run, every step gets numbers (from one shared counter,
+// SCHED.rec_next) taken at the moments its work met other CPUs':
+//  - at its point, just before it runs;
+//  - once it holds a lock it took (lock_acquired), just before it releases
+//    one (lock_released), and just after the MMU read a pte unlocked.
+// A step keeps two of them: `first`, its first number after the point
+// (its acquisition, its pte read; else the point's), and `last`, its last
+// (a release, if it made one). Either orders every lock's hand-offs as the
+// free run made them: a holder's steps are numbered before it releases, the
+// next holder's only once it has the lock. They differ for a CPU descheduled
+// while it holds a lock: its writes happened between the two, and `last`
+// puts them after the reads others made meanwhile, `first` before.
+// src/search/capture.ts merges the CPUs' steps in number order (first, then
+// last) into replay segments. A CPU keeps its numbers in its own memory
+// (index: its point count) and returns them with its result. Only a
+// recording CPU does any of this: others have no hook, and lock_stat and the
+// MMU test one flag.
 import { SCHED } from '../shm/layout.js';
 import { BASES, i32 } from '../shm/machine.js';
 import type { PreemptHook } from '../sync/preempt.js';
 
-/** a run in a CPU's record: first global number, the CPU's pp at it, length */
-export const REC_FIELDS = 3;
+/** numbers a record keeps per step: first, last */
+export const REC_FIELDS = 2;
 
-let runs: number[] = [];
-let last = -2;
+/** rec[REC_FIELDS * pp + f]: the numbers of the step that starts at this CPU's point pp (step 0: from its start to its first point) */
+let rec = new Int32Array(0);
 let pp = 0;
+/** the step whose `first` an acquisition or pte read has already set */
+let first_pp = -1;
 
-/** the recording hook, with the jitter delay (if any) after the point is numbered */
-export function recording_hook(delay: PreemptHook | null): PreemptHook {
-  runs = []; last = -2; pp = 0;
-  const rec = (): void => {
-    const g = Atomics.add(i32, BASES.sched + SCHED.rec_next, 1);
-    pp++;
-    if (g === last + 1) runs[runs.length - 1]++;
-    else runs.push(g, pp, 1);
-    last = g;
-  };
-  return delay ? (kind, object) => { rec(); delay(kind, object); } : rec;
+function ticket(): number {
+  return Atomics.add(i32, BASES.sched + SCHED.rec_next, 1);
 }
 
-export function recorded_runs(): number[] {
-  return runs;
+/** past the preallocated record: double it (rare; one allocation per 128k points at most) */
+function grow(): void {
+  const r = new Int32Array(rec.length * 2);
+  r.set(rec);
+  rec = r;
+}
+
+/** the recording hooks: at a point (then the jitter delay, if any), and at an acquisition, release or pte read */
+export function recording_hooks(delay: PreemptHook | null): { point: PreemptHook; record: (release: boolean) => void } {
+  if (rec.length === 0) rec = new Int32Array(REC_FIELDS << 17);
+  pp = 0; first_pp = -1;
+  rec[0] = rec[1] = -1; // before every numbered step
+  const point = (): void => {
+    pp++;
+    if (REC_FIELDS * pp === rec.length) grow();
+    rec[REC_FIELDS * pp] = rec[REC_FIELDS * pp + 1] = ticket();
+  };
+  const record = (release: boolean): void => {
+    const g = ticket();
+    if (!release && first_pp !== pp) { first_pp = pp; rec[REC_FIELDS * pp] = g; }
+    rec[REC_FIELDS * pp + 1] = g;
+  };
+  return { point: delay ? (kind, object) => { point(); delay(kind, object); } : point, record };
+}
+
+/** this CPU's record, steps 0..pp (a copy, returned with its result) */
+export function recorded_steps(): Int32Array {
+  return rec.slice(0, REC_FIELDS * (pp + 1));
 }
