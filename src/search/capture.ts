@@ -20,7 +20,7 @@ import { PERCPU } from '../shm/layout.js';
 import { percpu_base } from '../shm/machine.js';
 import { RunOptions, RunResult, run_free } from '../exec/free_run.js';
 import { JITTER_RECORD } from '../worker/jitter.js';
-import { REC_FIELDS } from '../worker/sched_record.js';
+import { MOVES, Mismatch, first_mismatch, further, move_step, position, record_keys } from './capture_repair.js';
 import { ControlledExecutor, ControlledOptions, ControlledRun } from '../exec/controlled.js';
 import { failure_signature } from './schedule.js';
 import { mix_seed } from '../worker/sched_state.js';
@@ -75,6 +75,8 @@ export interface CaptureOptions {
   runs: number;
   /** controlled attempts to re-hunt the failure if the captured order does not replay it */
   rehunt: number;
+  /** replays that may move steps where a replay left the free run (src/search/capture_repair.ts); default 16 */
+  repair?: number;
   max_steps: number;
   progress?: (what: string) => void;
   /** called with the failing free run's result, before any controlled run */
@@ -98,8 +100,9 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
   const free_ops = cpu_ops(fr);
   const quota = Math.max(...free_ops) + 1;
   // the two orders of the record (src/worker/sched_record.ts): every step by its first number, and by its last
-  const orders = [0, 1].map((f) => merge_record(fr.cpu_results.map((r) => ({ cpu: r.cpu, keys: field(r.record, f) }))));
-  const { segments, points } = orders[0];
+  const keysets = [0, 1].map((f) => fr.cpu_results.map((r) => record_keys(r.record, f)));
+  const order = (keys: Float64Array[]) => merge_record(keys.map((k, cpu) => ({ cpu, keys: k })));
+  const { segments, points } = order(keysets[0]);
   const base: ControlledOptions = {
     scenario: o.free.scenario, scenarioImport: o.free.scenarioImport, scenarioAsTyped: o.free.scenarioAsTyped, protocol: o.free.protocol,
     cpus: fr.cpus, seed: fr.seed, ops: quota, max_steps: Math.max(o.max_steps, 2 * points + 10_000),
@@ -113,22 +116,46 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
   const fingerprint = (r: RunResult, ops: number[]) => `${failure_signature(r)} cpu ${r.oops?.cpu} op ${ops[r.oops?.cpu ?? 0]} pfn ${r.oops?.pfn}`;
   const want = fingerprint(fr, free_ops);
   const where = (r: RunResult, ops: number[]) => `CPU ${r.oops?.cpu} in its operation ${(ops[r.oops?.cpu ?? 0] ?? 0) + 1}, pfn ${r.oops?.pfn}`;
-  let near: { options: ControlledOptions; run: ControlledRun; note: string } | null = null;
+  let near = null as { options: ControlledOptions; run: ControlledRun; note: string } | null; // set in attempt()
   // each step numbered where it took its locks and read ptes, then where it released them: the two
-  // differ for a CPU descheduled with a lock held, whose writes in the step fall between them
-  for (const [i, order] of orders.entries()) {
-    const segs = order.segments;
+  // differ for a CPU descheduled with a lock held, whose writes in the step fall between them; then
+  // repairs from the one whose replay followed the free run further
+  let from: { keys: Float64Array[]; at: Mismatch; pos: number } | null = null;
+  let moves = 0, tries = 0;
+  const repair = o.repair ?? 16;
+  const attempt = async (keys: Float64Array[], what: string) => {
+    const segs = order(keys).segments;
     const opts: ControlledOptions = { ...base, strategy: { name: 'replay', segments: segs, first: segs.length ? segs[0] : 0 } };
-    o.progress?.(`replaying the captured order (steps by their ${i ? 'last' : 'first'} numbers)`);
-    const r = await ex.run(opts);
+    o.progress?.(`replaying the captured order (${what})`);
+    const r = await ex.run({ ...opts, points: true });
     result.attempts++;
     const ops = cpu_ops(r.run);
-    if (fingerprint(r.run, ops) === want) {
-      return { ...result, method: 'replayed', options: opts, controlled: r, note: `the captured order (steps by their ${i ? 'last' : 'first'} numbers) replays to the same failure at the same place (${where(r.run, ops)})` };
-    }
-    if (!near && failure_signature(r.run) === signature) {
+    if (!near && fingerprint(r.run, ops) !== want && failure_signature(r.run) === signature) {
       near = { options: opts, run: r, note: `the captured order, replayed under control, fails the same way but elsewhere (${where(r.run, ops)}; free-running: ${where(fr, free_ops)})` };
     }
+    const at = first_mismatch(fr, r, keys);
+    return { opts, r, ops, exact: fingerprint(r.run, ops) === want, at, pos: at ? position(keys, at) : -1 };
+  };
+  const exact = (a: { opts: ControlledOptions; r: ControlledRun; ops: number[] }, how: string): CaptureResult =>
+    ({ ...result, method: 'replayed', options: a.opts, controlled: a.r, note: `the captured order (${how}) replays to the same failure at the same place (${where(a.r.run, a.ops)})` });
+  for (const [i, keys] of keysets.entries()) {
+    const how = `steps by their ${i ? 'last' : 'first'} numbers`;
+    const a = await attempt(keys, how);
+    if (a.exact) return exact(a, how);
+    if (a.at && (!from || further(from.at, from.pos, a.at, a.pos))) from = { keys, at: a.at, pos: a.pos };
+  }
+  while (from && tries < repair && !o.free.interrupt?.()) {
+    let moved = false;
+    for (const d of MOVES) {
+      if (tries >= repair) break;
+      const keys = move_step(from.keys, from.at, d);
+      if (!keys) continue;
+      tries++;
+      const a = await attempt(keys, `repair ${tries}/${repair}`);
+      if (a.exact) return exact(a, `with ${moves + 1} step${moves ? 's' : ''} moved where replays left the free run, ${tries} repair replays`);
+      if (a.at && further(from.at, from.pos, a.at, a.pos)) { from = { keys, at: a.at, pos: a.pos }; moves++; moved = true; break; }
+    }
+    if (!moved) break;
   }
   if (near) return { ...result, method: 're-hunted', options: near.options, controlled: near.run, note: near.note };
   const nseg = segments.length / SEG;
@@ -154,14 +181,6 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
   }
   result.note = `neither the captured order nor ${o.rehunt} re-hunting runs around it failed the same way under control`;
   return result;
-}
-
-/** one field (0: first, 1: last) of every step of a CPU's record */
-function field(rec: Int32Array | undefined, f: number): Int32Array {
-  const n = rec ? rec.length / REC_FIELDS : 0;
-  const out = new Int32Array(n);
-  for (let k = 0; k < n; k++) out[k] = rec![k * REC_FIELDS + f];
-  return out;
 }
 
 /** decisions a replay of these segments makes at least: every CPU's last point in them */

@@ -23,6 +23,8 @@ export interface ControlledTask {
   sites: boolean;
   /** exhaustive search: the choice at each decision of the prefix; every decision is then logged (trail) */
   choices?: number[];
+  /** capture: log every point's kind and object (compared with the free run's record) */
+  points?: boolean;
 }
 
 /** one decision in a CPU's trail (exhaustive search): decision number, why, kind, object, enabled CPUs (mask), the CPU chosen */
@@ -42,6 +44,8 @@ let sites: string[] | null = null;
 let roles: string[] = [];
 let choices: Int32Array | undefined;
 let trail: number[] | null = null;
+/** capture: every point's kind and object, in order (null: not asked) */
+let points: number[] | null = null;
 /** this CPU's last preemption point: [kind, object] (preallocated: a wait names what its point named) */
 const last_point = new Int32Array(2);
 
@@ -54,13 +58,15 @@ export function install_controlled(cpu: number, t: ControlledTask): void {
   roles = t.roles;
   choices = t.choices ? Int32Array.from(t.choices) : undefined;
   trail = t.choices ? [] : null;
+  points = t.points ? [] : null;
   set_preempt_hooks(on_point, on_wait, { release: on_release, controlled: true });
 }
 
 /** this CPU's hand-offs (returned with its result when the run is over) */
-export function controlled_log(): { switches: number[]; sites?: string[]; trail?: number[] } {
-  const r: { switches: number[]; sites?: string[]; trail?: number[] } = sites ? { switches: log, sites } : { switches: log };
+export function controlled_log(): { switches: number[]; sites?: string[]; trail?: number[]; points?: number[] } {
+  const r: { switches: number[]; sites?: string[]; trail?: number[]; points?: number[] } = sites ? { switches: log, sites } : { switches: log };
   if (trail) r.trail = trail;
+  if (points) r.points = points;
   return r;
 }
 
@@ -147,6 +153,7 @@ function decide(why: number, kind: number, object: number): void {
 /** preempt_point(kind, object): a program point before a step of `kind` on `object` */
 function on_point(kind: number, object: number): void {
   last_point[0] = kind; last_point[1] = object;
+  if (points) points.push(kind, object);
   const s = BASES.sched;
   i32[s + SCHED.pp + me] += 1;
   i32[s + SCHED.spin + me] = 0;
@@ -157,6 +164,7 @@ function on_point(kind: number, object: number): void {
 /** preempt_point_release(lock): a program point after a release, which may end others' waits; never throws */
 function on_release(kind: number, object: number): void {
   last_point[0] = kind; last_point[1] = object;
+  if (points) points.push(kind, object);
   const s = BASES.sched;
   i32[s + SCHED.gen] += 1;
   i32[s + SCHED.pp + me] += 1;
