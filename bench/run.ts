@@ -115,9 +115,9 @@ if (parts.includes('exhaustive')) { // h14
 if (parts.includes('capture')) { // h14 item 3
   const c = await capture_bench(quick ? 5 : 20);
   console.log('\n## exact capture: orphaned-migration-entry, buggy, 2 CPUs, free runs of 5 s (mmrace capture\'s defaults), no re-hunting\n');
-  console.log('| start seed | failing free run | ops | steps | turns | replay | seconds |\n|---:|---:|---:|---:|---:|---|---:|');
-  for (const r of c.rows) console.log(`| ${r.seed} | ${r.free_seed ?? '-'} | ${r.free_ops} | ${r.steps} | ${r.turns} | ${r.result} | ${f(r.seconds)} |`);
-  console.log(`\nexact capture: ${c.replayed} of ${c.captured} free-running failures replay at the same CPU, operation and pfn (${f(100 * c.rate, 0)} %; goal >= 50 %)`);
+  console.log('| start seed | failing free run | ops | steps | turns | replay | replays | seconds |\n|---:|---:|---:|---:|---:|---|---:|---:|');
+  for (const r of c.rows) console.log(`| ${r.seed} | ${r.free_seed ?? '-'} | ${r.free_ops} | ${r.steps} | ${r.turns} | ${r.result} | ${r.replays} | ${f(r.seconds)} |`);
+  console.log(`\nexact capture: ${c.replayed} of ${c.captured} free-running orphans replay at the same CPU, operation and pfn (${f(100 * c.rate, 0)} %; goal >= 50 %)`);
   figures.capture = c;
 }
 

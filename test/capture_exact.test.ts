@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ControlledExecutor } from '../src/exec/controlled.js';
 import { capture, merge_record } from '../src/search/capture.js';
+import { further, move_step, position } from '../src/search/capture_repair.js';
 import { SEG } from '../src/worker/strategies.js';
 import { failure_signature } from '../src/search/schedule.js';
 import { PERCPU } from '../src/shm/layout.js';
@@ -39,6 +40,33 @@ describe('merge_record', () => {
         expect(mine[mine.length - 1]).toBe(k.length);
       });
     }), { numRuns: 200 });
+  });
+});
+
+describe('repairing an order', () => {
+  const keys = () => [Float64Array.from([-1, 1, 3, 5]), Float64Array.from([-1, 2, 4, 6])];
+  const order = (k: Float64Array[]) => pairs(merge_record(k.map((x, cpu) => ({ cpu, keys: x }))).segments);
+
+  it('moves a step past the other CPU\'s next step, dragging its own later steps in the way along', () => {
+    expect(order(keys())).toEqual([[0, 1], [1, 1], [0, 2], [1, 2], [0, 3], [1, 3], [0, 4], [1, 4]]);
+    const later = move_step(keys(), { cpu: 0, step: 1 }, 1)!;
+    expect(order(later)).toEqual([[0, 1], [1, 2], [0, 3], [1, 3], [0, 4], [1, 4]]);
+    expect(Array.from(later[1])).toEqual([-1, 2, 4, 6]); // the other CPU's keys stay
+  });
+
+  it('moves a step before the other CPU\'s previous step, dragging its own earlier steps along', () => {
+    const earlier = move_step(keys(), { cpu: 0, step: 2 }, -1)!;
+    expect(order(earlier)).toEqual([[0, 1], [1, 1], [0, 3], [1, 3], [0, 4], [1, 4]]);
+    for (const k of earlier) for (let i = 1; i < k.length; i++) expect(k[i]).toBeGreaterThan(k[i - 1]);
+  });
+
+  it('no move past more steps than there are; progress is a later step on one CPU, else a later position', () => {
+    expect(move_step(keys(), { cpu: 0, step: 1 }, 4)).toBeNull();
+    expect(move_step(keys(), { cpu: 0, step: 1 }, -3)).toBeNull();
+    expect(position(keys(), { cpu: 1, step: 2 })).toBe(5); // after -1, -1, 1, 2, 3
+    expect(further({ cpu: 0, step: 2 }, 9, { cpu: 0, step: 3 }, 1)).toBe(true);
+    expect(further({ cpu: 0, step: 2 }, 1, { cpu: 0, step: 2 }, 9)).toBe(false); // the same step, moved: no progress
+    expect(further({ cpu: 0, step: 2 }, 4, { cpu: 1, step: 1 }, 5)).toBe(true);
   });
 });
 

@@ -20,6 +20,7 @@ import { PERCPU } from '../shm/layout.js';
 import { percpu_base } from '../shm/machine.js';
 import { RunOptions, RunResult, run_free } from '../exec/free_run.js';
 import { JITTER_RECORD } from '../worker/jitter.js';
+import { REC_AFTER_WAIT, REC_FIRST, REC_LAST } from '../worker/sched_record.js';
 import { MOVES, Mismatch, first_mismatch, further, move_step, position, record_keys } from './capture_repair.js';
 import { ControlledExecutor, ControlledOptions, ControlledRun } from '../exec/controlled.js';
 import { failure_signature } from './schedule.js';
@@ -99,8 +100,8 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
   const signature = failure_signature(fr);
   const free_ops = cpu_ops(fr);
   const quota = Math.max(...free_ops) + 1;
-  // the two orders of the record (src/worker/sched_record.ts): every step by its first number, and by its last
-  const keysets = [0, 1].map((f) => fr.cpu_results.map((r) => record_keys(r.record, f)));
+  // the three orders of the record (src/worker/sched_record.ts): every step by its first number, its last, its first after a wait
+  const keysets = [REC_FIRST, REC_LAST, REC_AFTER_WAIT].map((f) => fr.cpu_results.map((r) => record_keys(r.record, f)));
   const order = (keys: Float64Array[]) => merge_record(keys.map((k, cpu) => ({ cpu, keys: k })));
   const { segments, points } = order(keysets[0]);
   const base: ControlledOptions = {
@@ -117,9 +118,9 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
   const want = fingerprint(fr, free_ops);
   const where = (r: RunResult, ops: number[]) => `CPU ${r.oops?.cpu} in its operation ${(ops[r.oops?.cpu ?? 0] ?? 0) + 1}, pfn ${r.oops?.pfn}`;
   let near = null as { options: ControlledOptions; run: ControlledRun; note: string } | null; // set in attempt()
-  // each step numbered where it took its locks and read ptes, then where it released them: the two
-  // differ for a CPU descheduled with a lock held, whose writes in the step fall between them; then
-  // repairs from the one whose replay followed the free run further
+  // each step numbered where it took its locks and read ptes, where it released them, where its wait
+  // ended: they differ for a CPU descheduled with a lock held, whose writes in the step fall between
+  // them; then repairs from the order whose replay followed the free run furthest
   let from: { keys: Float64Array[]; at: Mismatch; pos: number } | null = null;
   let moves = 0, tries = 0;
   const repair = o.repair ?? 16;
@@ -139,7 +140,7 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
   const exact = (a: { opts: ControlledOptions; r: ControlledRun; ops: number[] }, how: string): CaptureResult =>
     ({ ...result, method: 'replayed', options: a.opts, controlled: a.r, note: `the captured order (${how}) replays to the same failure at the same place (${where(a.r.run, a.ops)})` });
   for (const [i, keys] of keysets.entries()) {
-    const how = `steps by their ${i ? 'last' : 'first'} numbers`;
+    const how = `steps by their ${['first', 'last', 'first after a wait'][i]} numbers`;
     const a = await attempt(keys, how);
     if (a.exact) return exact(a, how);
     if (a.at && (!from || further(from.at, from.pos, a.at, a.pos))) from = { keys, at: a.at, pos: a.pos };

@@ -9,24 +9,18 @@
 // it past 1, 2, 4, ... of the other CPUs' steps, later or earlier, keeping
 // each CPU's own order, and keeps a move whose replay follows the free run
 // further. The keys are fractional: a moved step goes between two others.
-import { REC_FIELDS } from '../worker/sched_record.js';
+import { REC_FIELDS, REC_KIND, REC_OBJECT } from '../worker/sched_record.js';
 import type { ControlledRun } from '../exec/controlled.js';
 import type { RunResult } from '../exec/free_run.js';
 
 /** where a replay first left the free run: the step `step` (from point step to step + 1) of `cpu` */
 export interface Mismatch { cpu: number; step: number }
 
-/**
- * one field of every step of a CPU's record (0: first number, 1: last) as
- * keys; step 0 (from the CPU's start to its first point, unnumbered) just
- * before its first point: the CPUs start together, each reading what the
- * others' first steps may have written
- */
+/** one number of every step of a CPU's record (REC_FIRST, REC_LAST, REC_AFTER_WAIT) as keys */
 export function record_keys(rec: Int32Array | undefined, f: number): Float64Array {
   const n = rec ? rec.length / REC_FIELDS : 0;
   const out = new Float64Array(n);
   for (let k = 0; k < n; k++) out[k] = rec![k * REC_FIELDS + f];
-  if (n > 1) out[0] = rec![REC_FIELDS] - 0.5;
   return out;
 }
 
@@ -49,7 +43,7 @@ export function first_mismatch(free: RunResult, replay: ControlledRun, keys: Flo
     if (!rec || !pts) continue;
     const P = rec.length / REC_FIELDS - 1, Q = pts.length / 2;
     let i = 1;
-    while (i <= P && i <= Q && rec[i * REC_FIELDS + 2] === pts[2 * (i - 1)] && rec[i * REC_FIELDS + 3] === pts[2 * (i - 1) + 1]) i++;
+    while (i <= P && i <= Q && rec[i * REC_FIELDS + REC_KIND] === pts[2 * (i - 1)] && rec[i * REC_FIELDS + REC_OBJECT] === pts[2 * (i - 1) + 1]) i++;
     let step = -1;
     if (i <= P && i <= Q) step = i - 1; // a different point
     else if (Q > P && free.oops?.cpu === c) step = P; // it failed there free-running

@@ -7,15 +7,16 @@
 //  - once it holds a lock it took (lock_acquired), just before it releases
 //    one (lock_released), once a wait for a lock or page is over
 //    (lock_wait_end), and just after the MMU read a pte unlocked.
-// A step keeps two of them: `first`, its first number after the point
-// (its acquisition, its pte read; else the point's; a wait's end if it
-// waited), and `last`, its last (a release, if it made one). Either orders every lock's hand-offs as the
+// A step keeps three of them: `first`, its first number after the point
+// (its acquisition, its pte read; else the point's), `last`, its last (a
+// release, if it made one), and `first` again but no earlier than the end of
+// a wait in it. Either orders every lock's hand-offs as the
 // free run made them: a holder's steps are numbered before it releases, the
 // next holder's only once it has the lock. They differ for a CPU descheduled
 // while it holds a lock: its writes happened between the two, and `last`
 // puts them after the reads others made meanwhile, `first` before.
-// src/search/capture.ts merges the CPUs' steps in number order (first, then
-// last) into replay segments. A CPU keeps its numbers in its own memory
+// src/search/capture.ts merges the CPUs' steps in number order (by each of
+// the three in turn) into replay segments. A CPU keeps its numbers in its own memory
 // (index: its point count), with each point's kind and object (capture
 // compares a replay's points with them), and returns them with its result. Only a
 // recording CPU does any of this: others have no hook, and lock_stat and the
@@ -24,14 +25,15 @@ import { SCHED } from '../shm/layout.js';
 import { BASES, i32 } from '../shm/machine.js';
 import { REC_RELEASE, REC_WAITED, type PreemptHook } from '../sync/preempt.js';
 
-/** what a record keeps per step: first and last numbers, the kind and object of the point it starts at */
-export const REC_FIELDS = 4;
+/** what a record keeps per step: first and last numbers, first after a wait, the kind and object of the point it starts at */
+export const REC_FIELDS = 5;
+export const REC_FIRST = 0, REC_LAST = 1, REC_AFTER_WAIT = 2, REC_KIND = 3, REC_OBJECT = 4;
 
 /** rec[REC_FIELDS * pp + f]: the numbers of the step that starts at this CPU's point pp (step 0: from its start to its first point) */
 let rec = new Int32Array(0);
 let pp = 0;
-/** the step whose `first` an acquisition or pte read has already set */
-let first_pp = -1;
+/** the step whose `first` an acquisition or pte read has already set, and the step whose wait ended */
+let first_pp = -1, wait_pp = -1;
 
 function ticket(): number {
   return Atomics.add(i32, BASES.sched + SCHED.rec_next, 1);
@@ -47,20 +49,20 @@ function grow(): void {
 /** the recording hooks: at a point (then the jitter delay, if any), and at an acquisition, release or pte read */
 export function recording_hooks(delay: PreemptHook | null): { point: PreemptHook; record: (what: number) => void } {
   if (rec.length === 0) rec = new Int32Array(REC_FIELDS << 17);
-  pp = 0; first_pp = -1;
-  rec[0] = rec[1] = rec[2] = rec[3] = -1; // before every numbered step
+  pp = 0; first_pp = -1; wait_pp = -1;
+  rec.fill(-1, 0, REC_FIELDS); // before every numbered step
   const point = (kind: number, object: number): void => {
     pp++;
     const at = REC_FIELDS * pp;
     if (at === rec.length) grow();
-    rec[at] = rec[at + 1] = ticket();
-    rec[at + 2] = kind; rec[at + 3] = object;
+    rec[at + REC_FIRST] = rec[at + REC_LAST] = rec[at + REC_AFTER_WAIT] = ticket();
+    rec[at + REC_KIND] = kind; rec[at + REC_OBJECT] = object;
   };
   const record = (what: number): void => {
-    const g = ticket();
-    // a wait's end (lock_wait_end) comes after what it waited for: `first` may not be earlier
-    if (what === REC_WAITED || (what !== REC_RELEASE && first_pp !== pp)) { first_pp = pp; rec[REC_FIELDS * pp] = g; }
-    rec[REC_FIELDS * pp + 1] = g;
+    const g = ticket(), at = REC_FIELDS * pp;
+    if (what === REC_WAITED) { wait_pp = pp; rec[at + REC_AFTER_WAIT] = g; } // it comes after what it waited for
+    else if (what !== REC_RELEASE && first_pp !== pp) { first_pp = pp; rec[at + REC_FIRST] = g; if (wait_pp !== pp) rec[at + REC_AFTER_WAIT] = g; }
+    rec[at + REC_LAST] = g;
   };
   return { point: delay ? (kind, object) => { point(kind, object); delay(kind, object); } : point, record };
 }
