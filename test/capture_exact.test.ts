@@ -24,6 +24,14 @@ describe('merge_record', () => {
     expect(m.segments.filter((_, i) => i % SEG === 2).every((s) => s === 0)).toBe(true);
   });
 
+  it('a step that waited goes in two: to its first wait yield where the wait began, the rest at its number', () => {
+    const m = merge_record([{ cpu: 0, keys: [-1, 10], waits: [-1, 4] }, { cpu: 1, keys: [-1, 3, 6] }]);
+    expect(m.points).toBe(5);
+    expect(m.segments).toEqual([0, 1, 0, 1, 2, 0, 0, 1, 1, 1, 3, 0, 0, 2, 0]);
+    // a wait's beginning not between the step's number and its previous step's is ignored
+    expect(merge_record([{ cpu: 0, keys: [-1, 10], waits: [-1, 11] }, { cpu: 1, keys: [-1, 3, 6] }]).segments).toEqual([0, 1, 0, 1, 3, 0, 0, 2, 0]);
+  });
+
   it('any records: every step once, each CPU\'s segments ascend and end after its last step, no two neighbours on one CPU', () => {
     const record = fc.array(fc.integer({ min: 0, max: 1000 }), { maxLength: 40 }).map((xs) => [-1, ...[...new Set(xs)].sort((a, b) => a - b)]);
     fc.assert(fc.property(fc.array(record, { minLength: 1, maxLength: 4 }), (recs) => {

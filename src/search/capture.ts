@@ -20,7 +20,7 @@ import { PERCPU } from '../shm/layout.js';
 import { percpu_base } from '../shm/machine.js';
 import { RunOptions, RunResult, run_free } from '../exec/free_run.js';
 import { JITTER_RECORD } from '../worker/jitter.js';
-import { REC_AFTER_WAIT, REC_FIRST, REC_LAST } from '../worker/sched_record.js';
+import { REC_AFTER_WAIT, REC_FIRST, REC_LAST, REC_WAIT_BEGIN } from '../worker/sched_record.js';
 import { MOVES, Mismatch, first_mismatch, further, move_step, position, record_keys } from './capture_repair.js';
 import { ControlledExecutor, ControlledOptions, ControlledRun } from '../exec/controlled.js';
 import { failure_signature } from './schedule.js';
@@ -47,24 +47,37 @@ export interface CaptureResult {
 
 /**
  * merge the CPUs' records (each step's number, by the point it starts at:
- * src/worker/sched_record.ts) into replay segments (cpu, pp, 0): the steps
- * of every CPU in number order, a CPU's consecutive steps one segment ending
- * at the point after its last. Every CPU's numbers ascend, so it is a merge.
+ * src/worker/sched_record.ts) into replay segments (cpu, pp, spin): the
+ * steps of every CPU in number order, a CPU's consecutive steps one segment
+ * ending at the point after its last. A step with a wait's beginning
+ * (`waits`, -1: none) between its own number and its previous step's goes in
+ * two: to its first wait yield (cpu, pp, 1) at that beginning, the rest at
+ * its number. Every CPU's numbers ascend, so it is a merge.
  */
-export function merge_record(records: { cpu: number; keys: ArrayLike<number> }[]): { segments: number[]; points: number } {
+export function merge_record(records: { cpu: number; keys: ArrayLike<number>; waits?: ArrayLike<number> }[]): { segments: number[]; points: number } {
   const at = records.map(() => 0);
+  const half = records.map(() => false); // the part of the current step up to its wait is merged
+  const key = (i: number): number => {
+    const { keys, waits } = records[i], j = at[i];
+    const w = waits ? waits[j] : -1;
+    return !half[i] && w >= 0 && w < keys[j] && (j === 0 || w > keys[j - 1]) ? w : keys[j];
+  };
   const segments: number[] = [];
   let points = 0, cur = -1;
   for (;;) {
-    let best = -1;
+    let best = -1, bk = 0;
     for (let i = 0; i < records.length; i++) {
-      if (at[i] < records[i].keys.length && (best < 0 || records[i].keys[at[i]] < records[best].keys[at[best]])) best = i;
+      if (at[i] >= records[i].keys.length) continue;
+      const k = key(i);
+      if (best < 0 || k < bk) { best = i; bk = k; }
     }
     if (best < 0) break;
-    const pp = at[best]++; // step pp runs from point pp to point pp + 1
-    points++;
-    if (best === cur) segments[segments.length - 2] = pp + 1;
-    else segments.push(records[best].cpu, pp + 1, 0);
+    const pp = at[best]; // step pp runs from point pp to point pp + 1
+    let end = pp + 1, spin = 0;
+    if (bk !== records[best].keys[pp]) { half[best] = true; end = pp; spin = 1; } // to its first wait yield
+    else { at[best]++; half[best] = false; points++; }
+    if (best === cur) { segments[segments.length - 2] = end; segments[segments.length - 1] = spin; }
+    else segments.push(records[best].cpu, end, spin);
     cur = best;
   }
   return { segments, points };
@@ -102,7 +115,10 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
   const quota = Math.max(...free_ops) + 1;
   // the three orders of the record (src/worker/sched_record.ts): every step by its first number, its last, its first after a wait
   const keysets = [REC_FIRST, REC_LAST, REC_AFTER_WAIT].map((f) => fr.cpu_results.map((r) => record_keys(r.record, f)));
-  const order = (keys: Float64Array[]) => merge_record(keys.map((k, cpu) => ({ cpu, keys: k })));
+  // the third splits a step that waited: to its wait where the wait began, the rest after the wait's end
+  const waits = fr.cpu_results.map((r) => record_keys(r.record, REC_WAIT_BEGIN));
+  const order = (keys: Float64Array[]) => merge_record(keys.map((k, cpu) => ({ cpu, keys: k, waits: keys === keysets[2] || from?.waits ? waits[cpu] : undefined })));
+  let from: { keys: Float64Array[]; waits: boolean; at: Mismatch; pos: number } | null = null;
   const { segments, points } = order(keysets[0]);
   const base: ControlledOptions = {
     scenario: o.free.scenario, scenarioImport: o.free.scenarioImport, scenarioAsTyped: o.free.scenarioAsTyped, protocol: o.free.protocol,
@@ -121,7 +137,6 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
   // each step numbered where it took its locks and read ptes, where it released them, where its wait
   // ended: they differ for a CPU descheduled with a lock held, whose writes in the step fall between
   // them; then repairs from the order whose replay followed the free run furthest
-  let from: { keys: Float64Array[]; at: Mismatch; pos: number } | null = null;
   let moves = 0, tries = 0;
   const repair = o.repair ?? 16;
   const attempt = async (keys: Float64Array[], what: string) => {
@@ -143,7 +158,7 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
     const how = `steps by their ${['first', 'last', 'first after a wait'][i]} numbers`;
     const a = await attempt(keys, how);
     if (a.exact) return exact(a, how);
-    if (a.at && (!from || further(from.at, from.pos, a.at, a.pos))) from = { keys, at: a.at, pos: a.pos };
+    if (a.at && (!from || further(from.at, from.pos, a.at, a.pos))) from = { keys, waits: i === 2, at: a.at, pos: a.pos };
   }
   while (from && tries < repair && !o.free.interrupt?.()) {
     let moved = false;
@@ -154,7 +169,7 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
       tries++;
       const a = await attempt(keys, `repair ${tries}/${repair}`);
       if (a.exact) return exact(a, `with ${moves + 1} step${moves ? 's' : ''} moved where replays left the free run, ${tries} repair replays`);
-      if (a.at && further(from.at, from.pos, a.at, a.pos)) { from = { keys, at: a.at, pos: a.pos }; moves++; moved = true; break; }
+      if (a.at && further(from.at, from.pos, a.at, a.pos)) { from = { ...from, keys, at: a.at, pos: a.pos }; moves++; moved = true; break; }
     }
     if (!moved) break;
   }

@@ -11,7 +11,7 @@ import { NR_LOCK_CLASSES } from './lock_class.js';
 import { current, sample_draw } from '../cpu/current.js';
 import { EV_LOCK_ACQ, EV_LOCK_REL, EV_LOCK_WAIT, EV_LOCK_WAITED, trace_only, tracing } from '../cpu/events.js';
 import { lockdep_acquire, lockdep_depth_overflow } from './lockdep.js';
-import { REC_RELEASE, REC_TOUCH, REC_WAITED, record_step, recording } from './preempt.js';
+import { REC_RELEASE, REC_TOUCH, REC_WAIT, REC_WAITED, record_step, recording } from './preempt.js';
 
 const HOLD_SAMPLE_MASK = 15;
 
@@ -54,6 +54,7 @@ export function lock_contended_acquired(lock: number, cls: number, bounce: boole
  * lockdep learns the dependency before the wait can deadlock
  */
 export function lock_wait_begin(lock: number, cls: number, holder: number, read = false): number {
+  if (recording) record_step(REC_WAIT); // capture: where the step found it busy
   // the holder's path is read racily: it is where the holder was about when we found the lock taken
   i32[current.pcpu + PERCPU.await_holder_path] = holder > 0 && holder <= sizes.nr_cpus ? i32[percpu_base(holder - 1) + PERCPU.path] : 0;
   // published before lockdep looks at the other CPUs' waits (page_lock_cycle): of two CPUs that begin

@@ -10,7 +10,8 @@
 // A step keeps three of them: `first`, its first number after the point
 // (its acquisition, its pte read; else the point's), `last`, its last (a
 // release, if it made one), and `first` again but no earlier than the end of
-// a wait in it. Either orders every lock's hand-offs as the
+// a wait in it; and where its first wait began (a replay in the third
+// order runs the step to that wait, then the rest after the wait's end). Either orders every lock's hand-offs as the
 // free run made them: a holder's steps are numbered before it releases, the
 // next holder's only once it has the lock. They differ for a CPU descheduled
 // while it holds a lock: its writes happened between the two, and `last`
@@ -23,11 +24,11 @@
 // MMU test one flag.
 import { SCHED } from '../shm/layout.js';
 import { BASES, i32 } from '../shm/machine.js';
-import { REC_RELEASE, REC_WAITED, type PreemptHook } from '../sync/preempt.js';
+import { REC_RELEASE, REC_WAIT, REC_WAITED, type PreemptHook } from '../sync/preempt.js';
 
-/** what a record keeps per step: first and last numbers, first after a wait, the kind and object of the point it starts at */
-export const REC_FIELDS = 5;
-export const REC_FIRST = 0, REC_LAST = 1, REC_AFTER_WAIT = 2, REC_KIND = 3, REC_OBJECT = 4;
+/** what a record keeps per step: first and last numbers, first after a wait, the first wait's beginning (-1: none), the kind and object of the point it starts at */
+export const REC_FIELDS = 6;
+export const REC_FIRST = 0, REC_LAST = 1, REC_AFTER_WAIT = 2, REC_WAIT_BEGIN = 3, REC_KIND = 4, REC_OBJECT = 5;
 
 /** rec[REC_FIELDS * pp + f]: the numbers of the step that starts at this CPU's point pp (step 0: from its start to its first point) */
 let rec = new Int32Array(0);
@@ -56,10 +57,12 @@ export function recording_hooks(delay: PreemptHook | null): { point: PreemptHook
     const at = REC_FIELDS * pp;
     if (at === rec.length) grow();
     rec[at + REC_FIRST] = rec[at + REC_LAST] = rec[at + REC_AFTER_WAIT] = ticket();
+    rec[at + REC_WAIT_BEGIN] = -1;
     rec[at + REC_KIND] = kind; rec[at + REC_OBJECT] = object;
   };
   const record = (what: number): void => {
     const g = ticket(), at = REC_FIELDS * pp;
+    if (what === REC_WAIT) { if (rec[at + REC_WAIT_BEGIN] < 0) rec[at + REC_WAIT_BEGIN] = g; return; }
     if (what === REC_WAITED) { wait_pp = pp; rec[at + REC_AFTER_WAIT] = g; } // it comes after what it waited for
     else if (what !== REC_RELEASE && first_pp !== pp) { first_pp = pp; rec[at + REC_FIRST] = g; if (wait_pp !== pp) rec[at + REC_AFTER_WAIT] = g; }
     rec[at + REC_LAST] = g;
