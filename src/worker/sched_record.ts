@@ -30,8 +30,15 @@ import { REC_RELEASE, REC_WAIT, REC_WAITED, type PreemptHook } from '../sync/pre
 export const REC_FIELDS = 6;
 export const REC_FIRST = 0, REC_LAST = 1, REC_AFTER_WAIT = 2, REC_WAIT_BEGIN = 3, REC_KIND = 4, REC_OBJECT = 5;
 
+/**
+ * the record's memory: shared, so that returning it with the result passes a
+ * view, not a copy (a long run's record is tens of MB, and a halted CPU that
+ * took seconds to copy it would be reported as not stopping)
+ */
+const shared = (n: number) => new Int32Array(new SharedArrayBuffer(4 * n));
+
 /** rec[REC_FIELDS * pp + f]: the numbers of the step that starts at this CPU's point pp (step 0: from its start to its first point) */
-let rec = new Int32Array(0);
+let rec: Int32Array<SharedArrayBuffer> = shared(0);
 let pp = 0;
 /** the step whose `first` an acquisition or pte read has already set, and the step whose wait ended */
 let first_pp = -1, wait_pp = -1;
@@ -42,14 +49,14 @@ function ticket(): number {
 
 /** past the preallocated record: double it (rare; one allocation per 128k points at most) */
 function grow(): void {
-  const r = new Int32Array(rec.length * 2);
+  const r = shared(rec.length * 2);
   r.set(rec);
   rec = r;
 }
 
 /** the recording hooks: at a point (then the jitter delay, if any), and at an acquisition, release or pte read */
 export function recording_hooks(delay: PreemptHook | null): { point: PreemptHook; record: (what: number) => void } {
-  if (rec.length === 0) rec = new Int32Array(REC_FIELDS << 17);
+  rec = shared(REC_FIELDS << 17); // each run its own: the last run's record belongs to its result
   pp = 0; first_pp = -1; wait_pp = -1;
   rec.fill(-1, 0, REC_FIELDS); // before every numbered step
   const point = (kind: number, object: number): void => {
@@ -70,7 +77,7 @@ export function recording_hooks(delay: PreemptHook | null): { point: PreemptHook
   return { point: delay ? (kind, object) => { point(kind, object); delay(kind, object); } : point, record };
 }
 
-/** this CPU's record, steps 0..pp (a copy, returned with its result) */
+/** this CPU's record, steps 0..pp (a view of its shared memory, returned with its result) */
 export function recorded_steps(): Int32Array {
-  return rec.slice(0, REC_FIELDS * (pp + 1));
+  return rec.subarray(0, REC_FIELDS * (pp + 1));
 }
