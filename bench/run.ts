@@ -3,7 +3,7 @@
 // (free-running and explored), then the controlled executor's scheduling
 // decisions per second. Figures are measured and printed, never asserted.
 // BENCH_QUICK=1 shortens every part; BENCH_PARTS picks some; BENCH_SCENARIOS picks first_failure's scenarios
-// (micro,scaling,first_failure,sched,exchange,exhaustive,explore_rss,scale; all by default; first_bug, the part's
+// (micro,scaling,first_failure,sched,exchange,exhaustive,explore_rss,scale,capture; all by default; first_bug, the part's
 // old name, still selects first_failure).
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -16,9 +16,10 @@ import { exchange_bench } from './exchange.js';
 import { exhaustive_bench, exhaustive_table } from './exhaustive.js';
 import { explore_rss, explore_rss_table } from './explore_rss.js';
 import { scale_bench } from './scale.js'; // scale
+import { capture_bench } from './capture.js';
 
 const quick = process.env.BENCH_QUICK === '1';
-const PARTS = ['micro', 'scaling', 'first_failure', 'sched', 'exchange', 'exhaustive', 'explore_rss', 'scale'];
+const PARTS = ['micro', 'scaling', 'first_failure', 'sched', 'exchange', 'exhaustive', 'explore_rss', 'scale', 'capture'];
 const ALIASES: Record<string, string> = { first_bug: 'first_failure' };
 const parts = (process.env.BENCH_PARTS ?? PARTS.join(',')).split(',').map((x) => ALIASES[x.trim()] ?? x.trim());
 for (const p of parts) if (!PARTS.includes(p)) { console.error(`bench: BENCH_PARTS: unknown part '${p}' (${PARTS.join(', ')})`); process.exit(2); }
@@ -127,6 +128,15 @@ if (parts.includes('scale')) { // scale (issue 16 item 4)
   if (two) console.log(`\nsame run: the model scales ${two.speedup?.toFixed(2) ?? '-'}x on 2 CPUs (work-weighted ${two.work_speedup?.toFixed(2) ?? '-'}x; goal 1.8x), the raw harness ${two.raw_speedup?.toFixed(2) ?? '-'}x (the ceiling)`);
   figures.scale = report.points.map((p) => ({ cpus: p.cpus, ops_per_s: p.ops_per_s, speedup: p.speedup, work_per_s: p.work_per_s, work_speedup: p.work_speedup,
     raw_ops_per_s: p.raw_ops_per_s, raw_speedup: p.raw_speedup, kinds: p.kinds, events_per_s: p.events_per_s, outcome: p.outcome }));
+}
+
+if (parts.includes('capture')) { // h14 item 3
+  const c = await capture_bench(quick ? 5 : 20);
+  console.log('\n## exact capture: orphaned-migration-entry, buggy, 2 CPUs, free runs of 5 s (mmrace capture\'s defaults), no re-hunting\n');
+  console.log('| start seed | failing free run | ops | steps | turns | replay | replays | seconds |\n|---:|---:|---:|---:|---:|---|---:|---:|');
+  for (const r of c.rows) console.log(`| ${r.seed} | ${r.free_seed ?? '-'} | ${r.free_ops} | ${r.steps} | ${r.turns} | ${r.result} | ${r.replays} | ${f(r.seconds)} |`);
+  console.log(`\nexact capture: ${c.replayed} of ${c.captured} free-running orphans replay at the same CPU, operation and pfn (${f(100 * c.rate, 0)} %; goal >= 50 %)`);
+  figures.capture = c;
 }
 
 if (out) writeFileSync(out, JSON.stringify(figures, null, 2));

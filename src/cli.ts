@@ -36,7 +36,7 @@ usage:
   mmrace replay FILE [--module M.js] [--verify] [--ladder] [--trace FILE] [--json FILE] [--report FILE.html] [--watchdog S]
   mmrace shrink FILE [--module M.js] [--out FILE] [--max-runs N] [--watchdog S]
   mmrace capture <scenario|module.js> [--protocol buggy|fixed] [--cpus N] [--era E] [--ops N | --duration S]
-             [--seed S] [--jitter none|light|heavy] [--runs K] [--rehunt N] [--max-steps N] [--out FILE]
+             [--seed S] [--jitter none|light|heavy] [--runs K] [--repair N] [--rehunt N] [--max-steps N] [--out FILE]
 
 exit: 0 ok/expectation met, 1 violation/expectation missed, 2 usage, 3 liveness, 4 internal,
       130/143 stopped by SIGINT/SIGTERM (after its partial report)

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { first_failure, first_failure_options, first_failure_table, raced } from '../bench/first_failure.js';
 import { SCENARIOS } from '../src/scenarios/registry.js';
+import { capture_bench } from '../bench/capture.js';
 
 describe('bench first_failure part', () => {
   it('measures every scenario with a switch, and nothing else', () => {
@@ -36,5 +37,22 @@ describe('bench first_failure part', () => {
     const table = first_failure_table(rows, o, r.wall_ms);
     expect(table).toContain(`| ${s.name} | ${r.free.reproduced}/${r.free.runs} |`);
     expect(table).toMatch(/part wall time: \d+\.\d s/);
+  });
+});
+
+describe('bench capture part', () => {
+  it('one start seed: a row of the right shape; the rate counts only orphan captures', async () => {
+    const c = await capture_bench(1, 2000);
+    expect(c.rows).toHaveLength(1);
+    const r = c.rows[0];
+    expect(r.seed).toBe(10);
+    expect(['replayed', 'elsewhere', 'none', 'no free failure', 'not the orphan']).toContain(r.result);
+    expect(c.captured).toBe(['replayed', 'elsewhere', 'none'].includes(r.result) ? 1 : 0);
+    expect(c.replayed).toBe(r.result === 'replayed' ? 1 : 0);
+    if (c.captured) {
+      expect(r.steps).toBeGreaterThan(0);
+      expect(r.replays).toBeGreaterThanOrEqual(1);
+      expect(c.rate).toBe(c.replayed);
+    }
   });
 });

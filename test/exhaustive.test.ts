@@ -115,6 +115,11 @@ describe('exhaustive search', () => {
     const fj = json(jf);
     expect(f.out).toContain(`complete: all ${fj.schedules} schedules with <= 2 preemptions explored, 0 failures`);
     expect(fj).toMatchObject({ complete: true, failures: 0, stopped: null });
+    // not vacuous: both of the orphan's race windows opened in the schedules explored (--expect clean requires it too)
+    expect(f.out).not.toMatch(/vacuous/);
+    expect(fj.vacuous).toBeNull();
+    expect(fj.windows.map((w: { name: string }) => w.name)).toEqual(['copy_one_pte copied a migration entry', 'remove_migration_pte found the child\'s pte empty while its fork was in flight']);
+    for (const w of fj.windows) expect(w.count, w.name).toBeGreaterThan(0);
     expect(fj.schedules).toBeGreaterThan(1000);
   }, 600_000);
 

@@ -291,11 +291,13 @@ export async function cmd_capture(argv: string[]): Promise<number> {
     options: {
       protocol: { type: 'string' }, cpus: { type: 'string' }, duration: { type: 'string' }, ops: { type: 'string' }, seed: { type: 'string' },
       jitter: { type: 'string' }, runs: { type: 'string' }, rehunt: { type: 'string' }, out: { type: 'string' }, 'max-steps': { type: 'string' }, era: { type: 'string' },
+      repair: { type: 'string' },
     },
   });
   const { protocol, cpus, ops, duration_ms, seed, jitter, era } = run_args('capture', values, positionals, 2 ** 31 - 1000);
   const runs = int('runs', values.runs, 5, 1, 1000);
   const rehunt = int('rehunt', values.rehunt, 200, 0, 1_000_000);
+  const repair = int('repair', values.repair, 16, 0, 10_000);
   const max_steps = int('max-steps', values['max-steps'], 100_000, 100, 2 ** 30);
   let scenario;
   try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
@@ -310,7 +312,7 @@ export async function cmd_capture(argv: string[]): Promise<number> {
     try {
       res = await capture(ex, {
         free: { scenario, scenarioImport: ref, scenarioAsTyped: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, era, interrupt: interrupted },
-        runs, rehunt, max_steps,
+        runs, rehunt, repair, max_steps,
         on_free_failure: (r) => { freeReport = build_report({ ...r, jitter: JITTER_NAMES[jitter] }, ops > 0 ? { ops } : { duration_ms }, null, null, VERSION); },
       });
     } finally { stop(); }
@@ -325,7 +327,7 @@ export async function cmd_capture(argv: string[]): Promise<number> {
       if (fr.failure) console.log(`\n${fr.failure.splat}`);
       return EXIT_INTERNAL; // the free run itself failed: nothing to turn into a schedule
     }
-    console.log(`recorded order of preemption points: ${fmt_count(res.captured_segments)} turns`);
+    console.log(`recorded: ${fmt_count(res.points)} steps, merged in the order they met other CPUs: ${fmt_count(res.captured_segments)} turns`);
     if (!res.method || !res.options || !res.controlled) {
       console.log(`${res.note}: no schedule`);
       if (fr.failure) console.log(`\nthe free-running failure:\n\n${fr.failure.splat}`);

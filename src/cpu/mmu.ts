@@ -19,7 +19,7 @@ import { VMA } from '../shm/layout.js';
 import { vma_field, VM_EXEC, VM_READ, VM_WRITE, mm_mmap_sem } from '../mm/mm_types.js';
 import { down_read, up_read } from '../sync/rwsem.js';
 import { LC_MMAP_SEM } from '../sync/lock_class.js';
-import { PP_PTE_READ, controlled, preempt_point } from '../sync/preempt.js';
+import { PP_PTE_READ, REC_TOUCH, controlled, preempt_point, record_step, recording } from '../sync/preempt.js';
 import { lat_fault_begin, lat_fault_end } from './latency.js';
 import { EV_SPAN_BEGIN, EV_SPAN_END, SP_FAULT, trace_only, tracing } from './events.js';
 
@@ -58,7 +58,7 @@ export function user_access(mm: number, addr: number, word: number, write: boole
   const pgd = mm_base(mm) + MM.pgd + pgd_index(addr);
   const livelock = ERA.id === E3; // C-LIVELOCK's bookkeeping (seed 004): one era test per access, not one per step
   for (;;) {
-    preempt_point(PP_PTE_READ, controlled ? walk_object(pgd, addr) : -1); // named only when an executor records it
+    preempt_point(PP_PTE_READ, controlled || recording ? walk_object(pgd, addr) : -1); // named only when an executor records it
     const table = Atomics.load(i32, pgd);
     if (pgd_huge(table)) { // seed 003 (E0): a hugetlb pgd entry maps its run directly, no pte table
       Atomics.store(i32, pc + PERCPU.announce, pgd);
@@ -76,6 +76,7 @@ export function user_access(mm: number, addr: number, word: number, write: boole
       Atomics.store(i32, pc + PERCPU.announce, slot);
       pte = Atomics.load(i32, slot);
     }
+    if (recording) record_step(REC_TOUCH); // capture: this step is numbered where it read the pte (or found no table)
     if (!pte_hw_present(pte) || (write && !pte_write(pte))) {
       if (table !== 0) tlb_access_done();
       if (livelock) livelock_fault_begin(); // C-LIVELOCK (seed 004)

@@ -62,6 +62,8 @@ export interface ControlledOptions {
   extra_switches?: string[];
   /** record where each hand-off happened (for the ladder) */
   sites?: boolean;
+  /** capture: log every CPU's points (kind, object) in its result */
+  points?: boolean;
   /** wall-clock safety net for a CPU that never reaches a preemption point */
   watchdog_ms?: number;
   /** record a timestamped trace (replay --trace) */
@@ -213,7 +215,7 @@ export class ControlledExecutor {
     const all = Promise.all(roles.map((role, cpu) => {
       const t: CpuTask = {
         sab, cpu, nr_cpus: o.cpus, seed: o.seed, jitter: 0, scenarioImport: o.scenarioImport, role, setup, barrier_timeout_ms: 60_000,
-        controlled: { roles, segments, sites: o.sites ?? false, ...(o.strategy.name === 'exhaustive' ? { choices: o.strategy.choices, sleep: o.strategy.sleep } : {}) },
+        controlled: { roles, segments, sites: o.sites ?? false, ...(o.strategy.name === 'exhaustive' ? { choices: o.strategy.choices, sleep: o.strategy.sleep } : {}), ...(o.points ? { points: true } : {}) },
       };
       return (pool.run(t) as Promise<CpuResult>).then(
         (r) => { results[cpu] = r; },

@@ -1,11 +1,18 @@
 // From a free-running failure to a schedule the controlled executor replays.
 //
-// The free run numbers every preemption point (jitter flag JITTER_RECORD,
-// src/worker/sched_record.ts). Merged, the numbers give the order in which
-// the CPUs passed their points: a list of segments "CPU c ran to its point
-// pp", which is exactly what a replay follows. Free-running CPUs overlap
-// between points, so that order is one linearisation of what happened; if
-// replaying it does not fail the same way, the failure is re-hunted around
+// The free run numbers each CPU's steps (the code between two of its
+// preemption points) on one shared counter, where they met other CPUs':
+// once a lock was taken, before it was released, after the MMU read a pte
+// (jitter flag JITTER_RECORD, src/worker/sched_record.ts). Merged in number
+// order, the steps give a list of segments "CPU c runs to its point pp",
+// which is exactly what a replay follows, in which every lock changes hands
+// in the order it did free-running. A step a CPU was descheduled in has two
+// numbers far apart, so there are two orders, by first and by last number;
+// each is replayed, and one that fails with the same message on the same
+// CPU, in the same one of its operations, on the same pfn is an exact
+// capture ('replayed'). Reads without a lock in the middle of a step (a
+// page's count or flags) are placed only as well as their step's numbers
+// place them; if neither order replays the failure, it is re-hunted around
 // it: controlled runs that follow a prefix of the captured schedule and then
 // continue as a seeded random walk (shorter prefixes as attempts go on),
 // alternating with random walks from the start of the same run.
@@ -13,12 +20,12 @@ import { PERCPU } from '../shm/layout.js';
 import { percpu_base } from '../shm/machine.js';
 import { RunOptions, RunResult, run_free } from '../exec/free_run.js';
 import { JITTER_RECORD } from '../worker/jitter.js';
-import { REC_FIELDS } from '../worker/sched_record.js';
+import { REC_AFTER_WAIT, REC_FIRST, REC_LAST, REC_WAIT_BEGIN } from '../worker/sched_record.js';
+import { MOVES, Mismatch, first_mismatch, further, move_step, position, record_keys } from './capture_repair.js';
 import { ControlledExecutor, ControlledOptions, ControlledRun } from '../exec/controlled.js';
 import { failure_signature } from './schedule.js';
 import { mix_seed } from '../worker/sched_state.js';
 import { SEG } from '../worker/strategies.js';
-import type { CpuResult } from '../worker/task.js';
 
 export interface CaptureResult {
   free: RunResult;
@@ -26,6 +33,8 @@ export interface CaptureResult {
   free_runs: number;
   /** segments merged from the free run's record */
   captured_segments: number;
+  /** steps recorded (every CPU's, from its start to its last point and on) */
+  points: number;
   /** replayed: the captured order fails the same way at the same place; re-hunted: a controlled run around it fails the same way */
   method: 'replayed' | 're-hunted' | null;
   /** how the controlled failure relates to the free-running one, in words */
@@ -36,22 +45,40 @@ export interface CaptureResult {
   controlled: ControlledRun | null;
 }
 
-/** merge the CPUs' runs of point numbers into replay segments (cpu, pp, 0) */
-export function merge_record(results: CpuResult[]): { segments: number[]; points: number } {
-  const runs: { g: number; cpu: number; pp: number; len: number }[] = [];
-  for (const r of results) {
-    const l = r.record ?? [];
-    for (let k = 0; k < l.length; k += REC_FIELDS) runs.push({ g: l[k], cpu: r.cpu, pp: l[k + 1], len: l[k + 2] });
-  }
-  runs.sort((a, b) => a.g - b.g);
+/**
+ * merge the CPUs' records (each step's number, by the point it starts at:
+ * src/worker/sched_record.ts) into replay segments (cpu, pp, spin): the
+ * steps of every CPU in number order, a CPU's consecutive steps one segment
+ * ending at the point after its last. A step with a wait's beginning
+ * (`waits`, -1: none) between its own number and its previous step's goes in
+ * two: to its first wait yield (cpu, pp, 1) at that beginning, the rest at
+ * its number. Every CPU's numbers ascend, so it is a merge.
+ */
+export function merge_record(records: { cpu: number; keys: ArrayLike<number>; waits?: ArrayLike<number> }[]): { segments: number[]; points: number } {
+  const at = records.map(() => 0);
+  const half = records.map(() => false); // the part of the current step up to its wait is merged
+  const key = (i: number): number => {
+    const { keys, waits } = records[i], j = at[i];
+    const w = waits ? waits[j] : -1;
+    return !half[i] && w >= 0 && w < keys[j] && (j === 0 || w > keys[j - 1]) ? w : keys[j];
+  };
   const segments: number[] = [];
-  let points = 0;
-  for (let i = 0; i < runs.length; i++) {
-    const x = runs[i];
-    points += x.len;
-    const next = runs[i + 1];
-    if (next && next.cpu === x.cpu) continue; // the same CPU again: one segment
-    segments.push(x.cpu, x.pp + x.len - 1, 0);
+  let points = 0, cur = -1;
+  for (;;) {
+    let best = -1, bk = 0;
+    for (let i = 0; i < records.length; i++) {
+      if (at[i] >= records[i].keys.length) continue;
+      const k = key(i);
+      if (best < 0 || k < bk) { best = i; bk = k; }
+    }
+    if (best < 0) break;
+    const pp = at[best]; // step pp runs from point pp to point pp + 1
+    let end = pp + 1, spin = 0;
+    if (bk !== records[best].keys[pp]) { half[best] = true; end = pp; spin = 1; } // to its first wait yield
+    else { at[best]++; half[best] = false; points++; }
+    if (best === cur) { segments[segments.length - 2] = end; segments[segments.length - 1] = spin; }
+    else segments.push(records[best].cpu, end, spin);
+    cur = best;
   }
   return { segments, points };
 }
@@ -62,6 +89,8 @@ export interface CaptureOptions {
   runs: number;
   /** controlled attempts to re-hunt the failure if the captured order does not replay it */
   rehunt: number;
+  /** replays that may move steps where a replay left the free run (src/search/capture_repair.ts); default 16 */
+  repair?: number;
   max_steps: number;
   progress?: (what: string) => void;
   /** called with the failing free run's result, before any controlled run */
@@ -84,7 +113,13 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
   const signature = failure_signature(fr);
   const free_ops = cpu_ops(fr);
   const quota = Math.max(...free_ops) + 1;
-  const { segments, points } = merge_record(fr.cpu_results);
+  // the three orders of the record (src/worker/sched_record.ts): every step by its first number, its last, its first after a wait
+  const keysets = [REC_FIRST, REC_LAST, REC_AFTER_WAIT].map((f) => fr.cpu_results.map((r) => record_keys(r.record, f)));
+  // the third splits a step that waited: to its wait where the wait began, the rest after the wait's end
+  const waits = fr.cpu_results.map((r) => record_keys(r.record, REC_WAIT_BEGIN));
+  const order = (keys: Float64Array[]) => merge_record(keys.map((k, cpu) => ({ cpu, keys: k, waits: keys === keysets[2] || from?.waits ? waits[cpu] : undefined })));
+  let from: { keys: Float64Array[]; waits: boolean; at: Mismatch; pos: number } | null = null;
+  const { segments, points } = order(keysets[0]);
   const base: ControlledOptions = {
     scenario: o.free.scenario, scenarioImport: o.free.scenarioImport, scenarioAsTyped: o.free.scenarioAsTyped, protocol: o.free.protocol,
     cpus: fr.cpus, seed: fr.seed, ops: quota, max_steps: Math.max(o.max_steps, 2 * points + 10_000),
@@ -92,29 +127,51 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
     extra_switches: o.free.extra_switches,
   };
   const result: CaptureResult = {
-    free: fr, free_runs: k + 1, captured_segments: segments.length / SEG, method: null, note: '', attempts: 0, options: null, controlled: null,
+    free: fr, free_runs: k + 1, captured_segments: segments.length / SEG, points, method: null, note: '', attempts: 0, options: null, controlled: null,
   };
   // the same failure in the same place: same CPU, in the same one of its operations, on the same page
   const fingerprint = (r: RunResult, ops: number[]) => `${failure_signature(r)} cpu ${r.oops?.cpu} op ${ops[r.oops?.cpu ?? 0]} pfn ${r.oops?.pfn}`;
   const want = fingerprint(fr, free_ops);
   const where = (r: RunResult, ops: number[]) => `CPU ${r.oops?.cpu} in its operation ${(ops[r.oops?.cpu ?? 0] ?? 0) + 1}, pfn ${r.oops?.pfn}`;
-  let near: { options: ControlledOptions; run: ControlledRun; note: string } | null = null;
-  // a free-running CPU passed its last recorded point and then ran on, in
-  // parallel, for an unknown while: replay it stopping at that point, then
-  // stopping just before its next one
-  for (const late of [false, true]) {
-    const segs = late ? segments.map((v, i) => (i % SEG === 1 ? v + 1 : v)) : segments;
+  let near = null as { options: ControlledOptions; run: ControlledRun; note: string } | null; // set in attempt()
+  // each step numbered where it took its locks and read ptes, where it released them, where its wait
+  // ended: they differ for a CPU descheduled with a lock held, whose writes in the step fall between
+  // them; then repairs from the order whose replay followed the free run furthest
+  let moves = 0, tries = 0;
+  const repair = o.repair ?? 16;
+  const attempt = async (keys: Float64Array[], what: string) => {
+    const segs = order(keys).segments;
     const opts: ControlledOptions = { ...base, strategy: { name: 'replay', segments: segs, first: segs.length ? segs[0] : 0 } };
-    o.progress?.(`replaying the captured order (${late ? 'late' : 'early'} cut)`);
-    const r = await ex.run(opts);
+    o.progress?.(`replaying the captured order (${what})`);
+    const r = await ex.run({ ...opts, points: true });
     result.attempts++;
     const ops = cpu_ops(r.run);
-    if (fingerprint(r.run, ops) === want) {
-      return { ...result, method: 'replayed', options: opts, controlled: r, note: `the captured order replays to the same failure at the same place (${where(r.run, ops)})` };
-    }
-    if (!near && failure_signature(r.run) === signature) {
+    if (!near && fingerprint(r.run, ops) !== want && failure_signature(r.run) === signature) {
       near = { options: opts, run: r, note: `the captured order, replayed under control, fails the same way but elsewhere (${where(r.run, ops)}; free-running: ${where(fr, free_ops)})` };
     }
+    const at = first_mismatch(fr, r, keys);
+    return { opts, r, ops, exact: fingerprint(r.run, ops) === want, at, pos: at ? position(keys, at) : -1 };
+  };
+  const exact = (a: { opts: ControlledOptions; r: ControlledRun; ops: number[] }, how: string): CaptureResult =>
+    ({ ...result, method: 'replayed', options: a.opts, controlled: a.r, note: `the captured order (${how}) replays to the same failure at the same place (${where(a.r.run, a.ops)})` });
+  for (const [i, keys] of keysets.entries()) {
+    const how = `steps by their ${['first', 'last', 'first after a wait'][i]} numbers`;
+    const a = await attempt(keys, how);
+    if (a.exact) return exact(a, how);
+    if (a.at && (!from || further(from.at, from.pos, a.at, a.pos))) from = { keys, waits: i === 2, at: a.at, pos: a.pos };
+  }
+  while (from && tries < repair && !o.free.interrupt?.()) {
+    let moved = false;
+    for (const d of MOVES) {
+      if (tries >= repair) break;
+      const keys = move_step(from.keys, from.at, d);
+      if (!keys) continue;
+      tries++;
+      const a = await attempt(keys, `repair ${tries}/${repair}`);
+      if (a.exact) return exact(a, `with ${moves + 1} step${moves ? 's' : ''} moved where replays left the free run, ${tries} repair replays`);
+      if (a.at && further(from.at, from.pos, a.at, a.pos)) { from = { ...from, keys, at: a.at, pos: a.pos }; moves++; moved = true; break; }
+    }
+    if (!moved) break;
   }
   if (near) return { ...result, method: 're-hunted', options: near.options, controlled: near.run, note: near.note };
   const nseg = segments.length / SEG;

@@ -11,6 +11,7 @@ import { NR_LOCK_CLASSES } from './lock_class.js';
 import { current, sample_draw } from '../cpu/current.js';
 import { EV_LOCK_ACQ, EV_LOCK_REL, EV_LOCK_WAIT, EV_LOCK_WAITED, trace_only, tracing } from '../cpu/events.js';
 import { lockdep_acquire, lockdep_depth_overflow } from './lockdep.js';
+import { REC_RELEASE, REC_TOUCH, REC_WAIT, REC_WAITED, record_step, recording } from './preempt.js';
 
 const HOLD_SAMPLE_MASK = 15;
 
@@ -22,6 +23,7 @@ const ls_row = (cls: number, read: boolean) => current.lockstat_f64 + (cls * LOC
  * (a trylock teaches nothing) and push it on the held stack
  */
 export function lock_acquired(lock: number, cls: number, bounce: boolean, trylock = false, contended = false, read = false): void {
+  if (recording) record_step(REC_TOUCH); // capture: the hand-off's number, taken while the lock is held
   const ls = ls_row(cls, read);
   f64[ls + LOCKSTAT.acquisitions] += 1;
   if (bounce) f64[ls + LOCKSTAT.acq_bounces] += 1;
@@ -52,6 +54,7 @@ export function lock_contended_acquired(lock: number, cls: number, bounce: boole
  * lockdep learns the dependency before the wait can deadlock
  */
 export function lock_wait_begin(lock: number, cls: number, holder: number, read = false): number {
+  if (recording) record_step(REC_WAIT); // capture: where the step found it busy
   // the holder's path is read racily: it is where the holder was about when we found the lock taken
   i32[current.pcpu + PERCPU.await_holder_path] = holder > 0 && holder <= sizes.nr_cpus ? i32[percpu_base(holder - 1) + PERCPU.path] : 0;
   // published before lockdep looks at the other CPUs' waits (page_lock_cycle): of two CPUs that begin
@@ -64,6 +67,7 @@ export function lock_wait_begin(lock: number, cls: number, holder: number, read 
 }
 
 export function lock_wait_end(t0: number): number {
+  if (recording) record_step(REC_WAITED); // capture: the step goes after what it waited for
   const pc = current.pcpu;
   if (tracing) trace_only(EV_LOCK_WAITED, i32[pc + PERCPU.await_lock], i32[pc + PERCPU.await_cls] & HELD_CLS_MASK);
   Atomics.store(i32, pc + PERCPU.await_lock, 0);
@@ -92,6 +96,7 @@ function held_push(lock: number, cls: number): void {
  * top, the sampled hold time and the overflow are out of line.
  */
 export function lock_released(lock: number): void {
+  if (recording) record_step(REC_RELEASE); // capture: numbered while the lock is still held
   const pc = current.pcpu;
   const top = i32[pc + PERCPU.nheld] - 1;
   if (top >= 0 && i32[pc + PERCPU.held + top] === lock) held_drop(lock, pc, top, top);

@@ -49,6 +49,11 @@ let releaseHook: PreemptHook = noop;
 let spinHook: () => void = noop;
 /** true while a controlled executor runs this CPU: waits yield instead of parking */
 export let controlled = false;
+/** capture (src/worker/sched_record.ts): true while a free-running CPU records; lock_stat's acquisitions, releases and ends of waits and the MMU's pte read then call record_step() */
+export let recording = false;
+let recordHook: (what: number) => void = noop;
+/** what record_step saw: a lock taken or a pte read, a lock about to be released, a wait over, a wait begun */
+export const REC_TOUCH = 0, REC_RELEASE = 1, REC_WAITED = 2, REC_WAIT = 3;
 
 /**
  * install the executor's hooks (jitter, controlled scheduling). `release`
@@ -56,11 +61,18 @@ export let controlled = false;
  * there that a waiter may go on); it defaults to `pp`.
  */
 export function set_preempt_hooks(pp: PreemptHook | null, spin: (() => void) | null,
-  opts: { release?: PreemptHook; controlled?: boolean } = {}): void {
+  opts: { release?: PreemptHook; controlled?: boolean; record?: (what: number) => void } = {}): void {
   hook = pp ?? noop;
   releaseHook = opts.release ?? hook;
   spinHook = spin ?? noop;
   controlled = opts.controlled ?? false;
+  recording = opts.record !== undefined;
+  recordHook = opts.record ?? noop;
+}
+
+/** a lock was just taken or is about to be released, a wait is over, or the MMU just read a pte (called only while `recording`: capture numbers the step there) */
+export function record_step(what: number): void {
+  recordHook(what);
 }
 
 export function halted(): boolean {

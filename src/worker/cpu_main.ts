@@ -15,7 +15,7 @@ import { KernelBug, OOPS_INTERNAL, record_oops } from '../check/bug.js';
 import { Halted } from '../sync/preempt.js';
 import { JITTER_RECORD, install_jitter } from './jitter.js';
 import { controlled_exit, controlled_log, install_controlled, wait_token } from './sched_cpu.js';
-import { recorded_runs } from './sched_record.js';
+import { recorded_steps } from './sched_record.js';
 import { find_builtin, load_module } from '../scenarios/registry.js';
 import type { CpuContext, Scenario } from '../scenarios/types.js';
 import type { CpuResult, CpuTask } from './task.js';
@@ -74,7 +74,7 @@ export async function cpu_main(task: CpuTask): Promise<CpuResult> {
     controlled_exit(); // the token goes on to the next CPU
     return { ...r, ...controlled_log() };
   }
-  if ((task.jitter & JITTER_RECORD) !== 0) r.record = recorded_runs();
+  if ((task.jitter & JITTER_RECORD) !== 0) r.record = recorded_steps();
   return r;
 }
 

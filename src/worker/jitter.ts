@@ -2,11 +2,11 @@
 // windows (as KCSAN's delays do) without changing what the code does.
 import { prandom_u32 } from '../cpu/current.js';
 import { set_preempt_hooks } from '../sync/preempt.js';
-import { recording_hook } from './sched_record.js';
+import { recording_hooks } from './sched_record.js';
 
 export const JITTER_NONE = 0, JITTER_LIGHT = 1, JITTER_HEAVY = 2;
 export const JITTER_NAMES = ['none', 'light', 'heavy'] as const;
-/** a flag on the level: also number every preemption point (mmrace capture, src/worker/sched_record.ts) */
+/** a flag on the level: also number every step and lock hand-off (mmrace capture, src/worker/sched_record.ts) */
 export const JITTER_RECORD = 4;
 
 let sink = 0;
@@ -29,5 +29,7 @@ function heavy(): void {
 export function install_jitter(level: number): void {
   const lv = level & ~JITTER_RECORD;
   const delay = lv === JITTER_HEAVY ? heavy : lv === JITTER_LIGHT ? light : null;
-  set_preempt_hooks((level & JITTER_RECORD) !== 0 ? recording_hook(delay) : delay, null);
+  if ((level & JITTER_RECORD) === 0) { set_preempt_hooks(delay, null); return; }
+  const rec = recording_hooks(delay);
+  set_preempt_hooks(rec.point, null, { record: rec.record });
 }

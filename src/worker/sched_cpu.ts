@@ -24,8 +24,10 @@ export interface ControlledTask {
   sites: boolean;
   /** exhaustive search: the choice at each decision of the prefix; every decision is then logged (trail) */
   choices?: number[];
-  /** xspeed: exhaustive search: the CPUs asleep when the prefix ends (src/search/footprint.ts flat_sleep) */
+  /** xspeed: exhaustive search: the CPUs asleep when the prefix ends (src/worker/footprint.ts flat_sleep) */
   sleep?: number[];
+  /** capture: log every point's kind and object (compared with the free run's record) */
+  points?: boolean;
 }
 
 /** one decision in a CPU's trail (exhaustive search): decision number, why, kind, object, enabled CPUs (mask), the CPU chosen */
@@ -45,6 +47,8 @@ let sites: string[] | null = null;
 let roles: string[] = [];
 let choices: Int32Array | undefined;
 let trail: number[] | null = null;
+/** capture: every point's kind and object, in order (null: not asked) */
+let points: number[] | null = null;
 /** this CPU's last preemption point: [kind, object] (preallocated: a wait names what its point named) */
 const last_point = new Int32Array(2);
 
@@ -58,13 +62,15 @@ export function install_controlled(cpu: number, t: ControlledTask): void {
   choices = t.choices ? Int32Array.from(t.choices) : undefined;
   trail = t.choices ? [] : null;
   sleep_install(t.sleep, t.choices?.length ?? 0, n); // xspeed
+  points = t.points ? [] : null;
   set_preempt_hooks(on_point, on_wait, { release: on_release, controlled: true });
 }
 
 /** this CPU's hand-offs (returned with its result when the run is over) */
-export function controlled_log(): { switches: number[]; sites?: string[]; trail?: number[] } {
-  const r: { switches: number[]; sites?: string[]; trail?: number[] } = sites ? { switches: log, sites } : { switches: log };
+export function controlled_log(): { switches: number[]; sites?: string[]; trail?: number[]; points?: number[] } {
+  const r: { switches: number[]; sites?: string[]; trail?: number[]; points?: number[] } = sites ? { switches: log, sites } : { switches: log };
   if (trail) r.trail = trail;
+  if (points) r.points = points;
   return r;
 }
 
@@ -152,6 +158,7 @@ function decide(why: number, kind: number, object: number): void {
 /** preempt_point(kind, object): a program point before a step of `kind` on `object` */
 function on_point(kind: number, object: number): void {
   last_point[0] = kind; last_point[1] = object;
+  if (points) points.push(kind, object);
   const s = BASES.sched;
   i32[s + SCHED.pp + me] += 1;
   i32[s + SCHED.spin + me] = 0;
@@ -162,6 +169,7 @@ function on_point(kind: number, object: number): void {
 /** preempt_point_release(lock): a program point after a release, which may end others' waits; never throws */
 function on_release(kind: number, object: number): void {
   last_point[0] = kind; last_point[1] = object;
+  if (points) points.push(kind, object);
   const s = BASES.sched;
   i32[s + SCHED.gen] += 1;
   i32[s + SCHED.pp + me] += 1;

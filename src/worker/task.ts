@@ -30,6 +30,8 @@ export interface CpuResult {
   sites?: string[];
   /** controlled under the exhaustive search: every decision (TRAIL_FIELDS numbers each, src/worker/sched_cpu.ts) */
   trail?: number[];
-  /** free-running with JITTER_RECORD: runs of preemption-point numbers (src/worker/sched_record.ts) */
-  record?: number[];
+  /** controlled with points (capture): every point's kind and object, in order */
+  points?: number[];
+  /** free-running with JITTER_RECORD: each step's first and last numbers, by the point it starts at (src/worker/sched_record.ts) */
+  record?: Int32Array;
 }
