@@ -30,4 +30,14 @@ describe('ops budget', () => {
       expect(r.ops).toBeLessThanOrEqual(ops + cpus * ops_check_every(ops, cpus));
     }
   }, 60_000);
+
+  it('one CPU stops exactly at its budget, however far apart its checks start', async () => {
+    const scenario = SCENARIOS.find((s) => s.name === 'orphaned-migration-entry')!;
+    for (const ops of [200, 5_000]) {
+      expect(ops_check_every(ops, 1)).toBeGreaterThan(1); // checks start every few ops, not every op
+      const r = await run_free({ scenario, scenarioImport: scenario.name, protocol: 'fixed', cpus: 1, ops, duration_ms: 0, seed: 3, jitter: 0, watchdog_ms: 30_000 });
+      expect(r.outcome).toBe('clean');
+      expect(r.ops).toBe(ops);
+    }
+  }, 60_000);
 });

@@ -31,8 +31,12 @@ export function stat_epoch_attach(): void {
  */
 export function ops_budget_spent(): boolean {
   if (budget === 0 || --until_check !== 0) return false;
-  until_check = check_every;
-  return ops_total(sizes.nr_cpus) >= budget;
+  const left = budget - ops_total(sizes.nr_cpus);
+  if (left <= 0) return true;
+  // look again sooner as the budget runs out: no later than when every CPU has done its share of what is
+  // left, so the stop comes at the budget, late only by the ops under way (as with one global counter)
+  until_check = Math.min(check_every, Math.max(1, Math.floor(left / sizes.nr_cpus)));
+  return false;
 }
 
 /** at the end of each operation: start this CPU's counters afresh if the executor began a new epoch */
@@ -66,9 +70,9 @@ export const OPS_CHECK_MAX = 32;
 /**
  * how often (in its own ops) a CPU checks an ops budget: every op for a small
  * budget, at most every OPS_CHECK_MAX ops, and at most every budget / (64 * nr_cpus).
- * The run then stops at most nr_cpus * (every - 1) ops later than a check at
- * every op would stop it (at most 1/64 of the budget), besides the ops under
- * way when the stop is seen (as before). A controlled run has no budget (GLOBALS.ops_budget 0): each
+ * Near the end a CPU checks sooner (ops_budget_spent: after its share of
+ * what is left), so the run stops at the budget, late only by the ops under
+ * way when the stop is seen (as with one global counter). A controlled run has no budget (GLOBALS.ops_budget 0): each
  * CPU stops at its own quota (SCHED.ops_quota), exactly.
  */
 export function ops_check_every(budget: number, nr_cpus: number): number {
