@@ -13,7 +13,7 @@
 // it took is a `from` for later acquisitions. Nesting within one class (two
 // PTLs in copy_pte_range, old and new page in migration) is not checked: the
 // kernel annotates those with *_nested subclasses.
-import { GLOBALS, HELD_CLS_MASK, HELD_MAX, LD_LOCK, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT, LOCKDEP_STACK_BYTES, PERCPU } from '../shm/layout.js';
+import { GLOBALS, HELD_CLS_MASK, HELD_MAX, LD_LOCK, LD_WAIT, LOCKDEP_EDGE, LOCKDEP_REPORT, LOCKDEP_STACK_BYTES, MAX_CPUS, PERCPU, PG_locked } from '../shm/layout.js';
 import { BASES, Bases, i32, percpu_base, sizes, u8 } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { raw_call_trace } from '../check/stack.js';
@@ -63,12 +63,35 @@ function page_lock_cycle(lock: number): boolean {
   for (let step = 0; step < sizes.nr_cpus; step++) {
     const owner = page_lock_owner(want); // cpu + 1 of the page lock's holder
     if (owner === 0 || owner === current.tag) return false;
+    chain_lock[step] = want; chain_owner[step] = owner;
     const opc = percpu_base(owner - 1);
     want = Atomics.load(i32, opc + PERCPU.await_lock);
     if (want === 0 || (Atomics.load(i32, opc + PERCPU.await_cls) & HELD_CLS_MASK) !== LC_PAGE_LOCK) return false;
-    for (let k = 0; k < n; k++) if (i32[pc + PERCPU.held + k] === want) return true;
+    for (let k = 0; k < n; k++) if (i32[pc + PERCPU.held + k] === want) return chain_still_holds(step + 1, want);
   }
   return false;
+}
+
+/** the cycle page_lock_cycle read, one link per CPU: the lock waited for and its holder (cpu + 1) */
+const chain_lock = new Int32Array(MAX_CPUS), chain_owner = new Int32Array(MAX_CPUS);
+
+/**
+ * Read the cycle again: each link's lock still locked by the same holder,
+ * which still waits for the next. The first reads were made one after the
+ * other while the CPUs ran, so they may join two moments: a holder read
+ * before it unlocked and its wait read after it began waiting for another
+ * lock (lock-two-pages, fixed: CPU 1 unlocks in another order than it
+ * locked, and a false cycle was reported). In a real deadlock every CPU of
+ * the cycle is parked: the second reading sees the same.
+ */
+function chain_still_holds(len: number, last: number): boolean {
+  for (let k = 0; k < len; k++) {
+    const lk = chain_lock[k], owner = chain_owner[k];
+    if ((Atomics.load(i32, lk) & PG_locked) === 0 || page_lock_owner(lk) !== owner) return false;
+    const next = k + 1 < len ? chain_lock[k + 1] : last;
+    if (Atomics.load(i32, percpu_base(owner - 1) + PERCPU.await_lock) !== next) return false;
+  }
+  return true;
 }
 
 /** a CPU holds more locks than the held stack records: lockdep turns itself off (as the kernel's does) */
