@@ -216,12 +216,9 @@ export const MMLIST = defineStruct('mmlist', { lock: SPINLOCK.stride, first: 1, 
 
 // scale (session 23, issue 16 item 3): the per-CPU page lists' size (2.6.x setup_pageset: high = 6 * batch).
 // The kernel's zone_batchsize gives 31 for a zone of 512 MB or more (1 for the model's few-MB zone, which would
-// make the lists do nothing); the model scales the batch down with everything else, to 2: the kernel of the
-// era did not drain other CPUs' lists when the buddy ran dry, so a page kept on a list is lost to the others,
-// and with a batch of 8 (48 per CPU) the small scenarios near OOM (dio-migration-refcount, E1) ran out of
-// memory in CI
+// make the lists do nothing); the model scales the batch down with everything else.
 /** pages moved between the buddy and a per-CPU list at once, under zone->lock */
-export const PCP_BATCH = 2;
+export const PCP_BATCH = 8;
 /** a per-CPU list that reaches this many pages gives PCP_BATCH back to the buddy */
 export const PCP_HIGH = 6 * PCP_BATCH;
 /** E0 (2.6.6): the list is refilled once it is down to this many (2.6.16 dropped pcp->low: refilled when empty) */
