@@ -51,7 +51,7 @@ import { pte_offset, pte_table } from '../mm/pagewalk.js';
 import { is_swap_pte, pte_pfn, pte_present } from '../mm/pgtable.js';
 import { pte_to_swp_entry } from '../mm/swapops.js';
 import { blk_drain } from '../cpu/io.js';
-import { BASE, cycle_roles, must, set_path } from './family.js';
+import { BASE, cycle_roles, must, must_syscall, set_path } from './family.js';
 import type { CpuContext, Scenario, SetupState } from './types.js';
 import { WIN_PINNED_ACROSS_UNMAP } from '../cpu/windows.js'; // cov
 
@@ -156,7 +156,7 @@ class Dio {
     } finally {
       up_read(sem);
     }
-    must(n === 1, 'direct I/O (get_user_pages)');
+    must_syscall(n, 1, 'direct I/O: get_user_pages');
     const page = this.pages[0];
     io_time(prandom_below(IO_US + 1));
     const v = this.shadow.next_value();

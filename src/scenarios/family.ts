@@ -39,6 +39,19 @@ export function set_path(code: number): void {
 const hex = (n: number) => '0x' + (n >>> 0).toString(16);
 
 /** a user access that must work: anything else is a user-visible failure */
+/**
+ * a system call the user program made failed with `ret` (a negative errno):
+ * its program had no way to go on, so the run stops with what it returned
+ */
+export function must_syscall(ret: number, want: number, what: string): void {
+  if (ret !== want) fail(OOPS_SHADOW, `user program: ${what} returned ${errno_name(ret)} (wanted ${want})`);
+}
+
+const ERRNO_NAMES: Record<number, string> = { [-11]: '-EAGAIN', [-12]: '-ENOMEM', [-14]: '-EFAULT', [-16]: '-EBUSY' };
+function errno_name(ret: number): string {
+  return ERRNO_NAMES[ret] ?? String(ret);
+}
+
 export function must(ok: boolean, what: string): void {
   if (!ok) fail(OOPS_SHADOW, `user program: unexpected ${mmu.status === 1 ? 'SIGSEGV' : mmu.status === 2 ? 'OOM kill' : 'SIGBUS'} in ${what}`);
 }
