@@ -226,12 +226,18 @@ export function get_swap_page(): number {
   return entry;
 }
 
-/** scan_swap_map: the next free slot from cluster_next (swap_lock held) */
+/**
+ * scan_swap_map: the next free slot from cluster_next, going back to
+ * lowest_bit once cluster_next is past highest_bit (swap_lock held). The
+ * slots are handed out round the device, not the one just freed again: a
+ * faulter that slept on an entry meets its value again only after a lap.
+ */
 function scan_swap_map(type: number): number {
   const p = swap_info_base(type);
   const lo = i32[p + SWAP_INFO.lowest_bit], hi = i32[p + SWAP_INFO.highest_bit];
   if (hi < lo || i32[p + SWAP_INFO.inuse_pages] >= i32[p + SWAP_INFO.pages]) return 0;
-  let off = Math.max(lo, Math.min(i32[p + SWAP_INFO.cluster_next], hi));
+  let off = i32[p + SWAP_INFO.cluster_next];
+  if (off > hi || off < lo) off = lo;
   for (let n = 0; n <= hi - lo; n++, off = off >= hi ? lo : off + 1) {
     if (i32[swap_map_slot(type, off)] !== 0) continue;
     i32[swap_map_slot(type, off)] = 1;
