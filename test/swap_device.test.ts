@@ -14,7 +14,8 @@ import { is_swap_pte, pte_pfn, pte_present } from '../src/mm/pgtable.js';
 import { BASES, i32 } from '../src/shm/machine.js';
 import { SWAPG, SWAP_INFO } from '../src/shm/layout.js';
 import { pte_lockptr, pte_table } from '../src/mm/pagewalk.js';
-import { get_swap_device, put_swap_device, swap_info_base, sys_swapoff, sys_swapon } from '../src/mm/swapfile.js';
+import { get_swap_device, get_swap_page, put_swap_device, swap_free, swap_info_base, sys_swapoff, sys_swapon } from '../src/mm/swapfile.js';
+import { swp_offset } from '../src/mm/swapops.js';
 import { shrink_page_list } from '../src/mm/vmscan.js';
 import { PP_LOCK_ACQUIRE, set_preempt_hooks } from '../src/sync/preempt.js';
 import { SW_SWAPIN_NO_ENTRY_RECHECK, SW_SWAPIN_SWAPOFF_RACE } from '../src/shm/switches.js';
@@ -89,6 +90,20 @@ function placed_race(era: number, bugs: number) {
   set_preempt_hooks(null, null);
   return { status: mmu.status, swapoff_ran, held, steps: step, users: users() };
 }
+
+describe('scan_swap_map', () => {
+  it('hands the slots out round the device: past highest_bit it goes back to lowest_bit, never the slot just freed again', () => {
+    boot({}, 0, E2);
+    expect(sys_swapon(8, 0)).toBe(0); // slots 1..7
+    const offs: number[] = [];
+    for (let k = 0; k < 16; k++) {
+      const e = get_swap_page();
+      offs.push(swp_offset(e));
+      swap_free(e); // one entry in use at a time, as one migrator's passes use them
+    }
+    expect(offs).toEqual([1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 5, 6, 7, 1, 2]);
+  });
+});
 
 describe('swapin-swapoff-race', () => {
   afterEach(() => set_preempt_hooks(null, null));
