@@ -27,6 +27,8 @@ export interface CaptureRow {
   /** controlled replays made (3 orders, then repairs) */
   replays: number;
   seconds: number;
+  /** where the replay that followed the free run furthest left it (none replayed it exactly) */
+  diverged?: string;
 }
 
 export interface CaptureFigures { rows: CaptureRow[]; captured: number; replayed: number; rate: number }
@@ -51,6 +53,7 @@ export async function capture_bench(seeds: number, duration_ms = 5000): Promise<
         seed, free_seed: failed ? res.free.seed : null, free_ops: res.free.ops,
         steps: 'points' in res ? res.points : 0, turns: 'captured_segments' in res ? res.captured_segments : 0,
         result, replays: 'attempts' in res ? res.attempts : 0, seconds: (performance.now() - t0) / 1000,
+        ...('diverged' in res && res.diverged ? { diverged: res.diverged } : {}),
       });
     }
   } finally {

@@ -131,10 +131,13 @@ if (parts.includes('scale')) { // scale (issue 16 item 4)
 }
 
 if (parts.includes('capture')) { // h14 item 3
+  const load0 = loadavg()[0];
   const c = await capture_bench(quick ? 5 : 20);
-  console.log('\n## exact capture: orphaned-migration-entry, buggy, 2 CPUs, free runs of 5 s (mmrace capture\'s defaults), no re-hunting\n');
+  console.log(`\n## exact capture: orphaned-migration-entry, buggy, 2 CPUs, free runs of 5 s (mmrace capture's defaults), no re-hunting (load average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end)\n`);
   console.log('| start seed | failing free run | ops | steps | turns | replay | replays | seconds |\n|---:|---:|---:|---:|---:|---|---:|---:|');
   for (const r of c.rows) console.log(`| ${r.seed} | ${r.free_seed ?? '-'} | ${r.free_ops} | ${r.steps} | ${r.turns} | ${r.result} | ${r.replays} | ${f(r.seconds)} |`);
+  const left = c.rows.filter((r) => r.diverged);
+  if (left.length) console.log(`\nwhere the replay that followed the free run furthest left it:\n${left.map((r) => `- start seed ${r.seed}: ${r.diverged}`).join('\n')}`);
   console.log(`\nexact capture: ${c.replayed} of ${c.captured} free-running orphans replay at the same CPU, operation and pfn (${f(100 * c.rate, 0)} %; goal >= 50 %)`);
   figures.capture = c;
 }

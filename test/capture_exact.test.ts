@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ControlledExecutor } from '../src/exec/controlled.js';
 import { capture, merge_record } from '../src/search/capture.js';
-import { further, move_step, position } from '../src/search/capture_repair.js';
+import { further, move_step, position, record_keys, step_numbers } from '../src/search/capture_repair.js';
+import { REC_FIELDS, REC_FIRST, REC_LAST, REC_PEEK_FIRST, REC_PEEK_LAST } from '../src/worker/sched_record.js';
 import { SEG } from '../src/worker/strategies.js';
 import { failure_signature } from '../src/search/schedule.js';
 import { PERCPU } from '../src/shm/layout.js';
@@ -66,6 +67,22 @@ describe('repairing an order', () => {
     const earlier = move_step(keys(), { cpu: 0, step: 2 }, -1)!;
     expect(order(earlier)).toEqual([[0, 1], [1, 1], [0, 3], [1, 3], [0, 4], [1, 4]]);
     for (const k of earlier) for (let i = 1; i < k.length; i++) expect(k[i]).toBeGreaterThan(k[i - 1]);
+  });
+
+  it('a step is first keyed by its own other numbers (last, peeks), each only where its CPU\'s steps stay in order', () => {
+    // CPU 0's record: step 1 numbered 1 (first), 3 (last), peeks 2 and 9 (9 is past its next step's 5: not offered)
+    const rec = new Int32Array(4 * REC_FIELDS).fill(-1);
+    const set = (k: number, f: number, v: number) => { rec[k * REC_FIELDS + f] = v; };
+    [[1, 1], [2, 5], [3, 7]].forEach(([k, v]) => { set(k, REC_FIRST, v); set(k, REC_LAST, v); });
+    set(1, REC_LAST, 3); set(1, REC_PEEK_FIRST, 2); set(1, REC_PEEK_LAST, 9);
+    const keys = [record_keys(rec, REC_FIRST), Float64Array.from([-1, 2.5, 4, 6])];
+    expect(Array.from(record_keys(rec, REC_PEEK_FIRST, REC_FIRST))).toEqual([-1, 2, 5, 7]); // no peek: its first number
+    const alts = step_numbers(rec, keys, { cpu: 0, step: 1 }).map((k) => k[0][1]);
+    expect(alts).toEqual([3, 2]);
+    const later = step_numbers(rec, keys, { cpu: 0, step: 1 })[0];
+    expect(order(later)).toEqual([[0, 1], [1, 2], [0, 2], [1, 3], [0, 3], [1, 4], [0, 4]]); // step 1 now after CPU 1's 2.5
+    expect(Array.from(later[1])).toEqual([-1, 2.5, 4, 6]);
+    expect(step_numbers(undefined, keys, { cpu: 0, step: 1 })).toEqual([]);
   });
 
   it('no move past more steps than there are; progress is a later step on one CPU, else a later position', () => {

@@ -12,6 +12,7 @@ import { VM_DONTCOPY, mm_mmap_sem } from './mm_types.js';
 import { exit_mmap, insert_vm_struct, mm_alloc, vma_alloc } from './mmap.js';
 import { anon_vma_link, vma_link_file } from './rmap.js';
 import { copy_page_range } from './memory.js';
+import { REC_PEEK, record_step, recording } from '../sync/preempt.js';
 
 /** dup_mmap: copy every vma and its ptes into mm (both mmap_sems held for write) */
 function dup_mmap(mm: number, oldmm: number): number {
@@ -53,6 +54,7 @@ export function copy_mm(oldmm: number): number {
 
 /** mmget_not_zero: pin an mm found on a list, unless it is already exiting */
 export function mmget_not_zero(mm: number): boolean {
+  if (recording) record_step(REC_PEEK); // capture: mm_users, changed without a lock
   const u = mm_base(mm) + MM.mm_users;
   for (;;) {
     const v = Atomics.load(i32, u);
@@ -63,6 +65,7 @@ export function mmget_not_zero(mm: number): boolean {
 
 /** mmput: drop a user; the last one tears the mm down */
 export function mmput(mm: number): void {
+  if (recording) record_step(REC_PEEK); // capture: mm_users, changed without a lock
   if (Atomics.sub(i32, mm_base(mm) + MM.mm_users, 1) === 1) {
     exit_mmap(mm);
     i32[current.stat + CPUSTAT.exits] += 1;

@@ -13,7 +13,7 @@ import { flush_tlb_page } from '../cpu/tlb.js';
 import { OOPS_ERROR, OOPS_INTERNAL, OOPS_INVARIANT, fail } from '../check/bug.js';
 import { invariant_message } from '../check/rules.js';
 import { LC_PTL } from '../sync/lock_class.js';
-import { cond_resched } from '../sync/preempt.js';
+import { REC_PEEK, cond_resched, record_step, recording } from '../sync/preempt.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { lock_page, trylock_page, unlock_page } from '../sync/page_lock.js';
 import { PageAnon, PageReserved, PageSwapCacheP, SetPageFlag, maybe_mkwrite, page_private, VM_HUGETLB, VM_READ, VM_SHARED, VM_WRITE, is_cow_mapping, page_count, page_flags, page_mapcount, vma_field } from './mm_types.js';
@@ -157,6 +157,7 @@ function do_anonymous_page(mm: number, vma: number, addr: number, table: number,
   Atomics.add(i32, anon_rss(mm), 1);
   lru_cache_add_active(page);
   page_add_new_anon_rmap(page, vma, addr);
+  if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
   Atomics.store(i32, slot, entry);
   trace_event(EV_ANON_PAGE, mm, addr, page);
   if (ERA.id === E0) check_anonmm_pte(mm, slot, ptl, addr); // C-ANONMM
@@ -170,6 +171,7 @@ function do_anonymous_zero_page(mm: number, vma: number, addr: number, table: nu
   const slot = pte_offset(table, addr);
   spin_lock(ptl, LC_PTL);
   if (pte_none(Atomics.load(i32, slot))) {
+    if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
     Atomics.store(i32, slot, pte_wrprotect(mk_pte(ZERO_PAGE(), vma_field(vma, VMA.vm_page_prot))));
     trace_event(EV_ANON_PAGE, mm, addr, ZERO_PAGE());
   }
@@ -239,6 +241,7 @@ function do_no_page(mm: number, vma: number, addr: number, table: number, write:
       Atomics.add(i32, file_rss(mm), 1);
       page_add_file_rmap(page);
     }
+    if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
     Atomics.store(i32, slot, entry); // the page's reference from nopage becomes the pte's
     trace_event(EV_NO_PAGE, mm, addr, page, anon ? 1 : 0);
     spin_unlock(ptl);
@@ -304,6 +307,7 @@ function do_wp_page(mm: number, vma: number, addr: number, table: number, orig: 
     ptep_clear_flush(slot); // ptep_establish: no CPU keeps using the old page
     lru_cache_add_active(newpage);
     page_add_new_anon_rmap(newpage, vma, addr);
+    if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
     Atomics.store(i32, slot, entry);
     wp_outcome = WP_COPIED;
     trace_event(EV_WP_PAGE, mm, addr, old, newpage);
@@ -416,6 +420,7 @@ function do_swap_page_entry(mm: number, vma: number, addr: number, table: number
     write_access = false;
   }
   if (e0) unlock_page(page);
+  if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
   Atomics.store(i32, slot, pte);
   page_add_anon_rmap(page, vma, addr);
   trace_event(EV_SWAPIN_MAP, mm, addr, page, pte_write(pte) ? 1 : 0);
@@ -483,8 +488,10 @@ function copy_one_pte(dst_mm: number, src_mm: number, dst_slot: number, src_slot
         if (is_write_device_private_entry(entry) && is_cow_mapping(vm_flags)) {
           entry = make_device_private_entry_read(entry);
           pte = swp_entry_to_pte(entry);
+          if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
           Atomics.store(i32, src_slot, pte);
         }
+        if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
         Atomics.store(i32, dst_slot, pte);
         return;
       }
@@ -498,16 +505,19 @@ function copy_one_pte(dst_mm: number, src_mm: number, dst_slot: number, src_slot
           const page = migration_entry_to_page(entry);
           entry = make_migration_entry(page, SWP_MIGRATION_READ);
           pte = swp_entry_to_pte(entry);
+          if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
           Atomics.store(i32, src_slot, pte);
         }
       } else if (is_write_migration_entry(entry) && is_cow_mapping(vm_flags)) {
         // COW mappings require pages in both parent and child to be set to read
         entry = make_migration_entry_read(entry);
         pte = swp_entry_to_pte(entry);
+        if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
         Atomics.store(i32, src_slot, pte);
       }
       if (is_migration_entry(entry)) trace_event(EV_COPY_MIGRATION_ENTRY, dst_mm, addr, swp_offset(entry), is_write_migration_entry(entry) ? 1 : 0);
     }
+    if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
     Atomics.store(i32, dst_slot, pte);
     return;
   }
@@ -519,10 +529,12 @@ function copy_one_pte(dst_mm: number, src_mm: number, dst_slot: number, src_slot
   if ((vm_flags & VM_SHARED) !== 0) pte = pte_mkclean(pte);
   pte = pte_mkold(pte);
   const page = pte_pfn(pte);
+  if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
   if (ERA.id === E0 && PageReserved(page)) { Atomics.store(i32, dst_slot, pte); return; } // ZERO_PAGE: no count, no rmap
   get_page(page);
   page_dup_rmap(page);
   Atomics.add(i32, rss_of(dst_mm, page), 1);
+  if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
   Atomics.store(i32, dst_slot, pte);
 }
 
@@ -591,6 +603,7 @@ function zap_pte_range(mm: number, table: number, addr: number, end: number): vo
       // 4.14 (seed 004): a device-private entry is a mapping of its device page
       if (ERA.id >= E3 && is_device_private_entry(entry)) {
         const page = device_private_entry_to_page(entry);
+        if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
         Atomics.store(i32, slot, 0);
         Atomics.sub(i32, anon_rss(mm), 1);
         page_remove_rmap(page);
@@ -607,6 +620,7 @@ function zap_pte_range(mm: number, table: number, addr: number, end: number): vo
       }
       free_swap_and_cache(entry);
     }
+    if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
     Atomics.store(i32, slot, 0);
   }
   spin_unlock(ptl);

@@ -10,7 +10,7 @@ import { EV_MIGRATE, EV_MIGRATE_DONE, EV_MIGRATE_FAIL, EV_MIGRATION_WAIT, EV_MOV
 import { BUG, BUG_ON, OOPS_INVARIANT, fail } from '../check/bug.js';
 import { LC_MMAP_SEM, LC_PTL } from '../sync/lock_class.js';
 import { holds_class } from '../sync/lock_stat.js';
-import { cond_resched } from '../sync/preempt.js';
+import { REC_PEEK, cond_resched, record_step, recording } from '../sync/preempt.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { PageWriteback, lock_page, trylock_page, unlock_page, wait_on_page_locked, wait_on_page_writeback } from '../sync/page_lock.js';
 import { PAGE_MAPPING_ANON, PageAnon, TestClearPageFlag, maybe_mkwrite, page_cache_index, page_count, page_mapcount, page_mapped, page_mapping, vma_address, vma_field } from './mm_types.js';
@@ -76,6 +76,7 @@ export function remove_migration_pte(vma: number, addr: number, old: number, new
   if (is_write_migration_entry(entry)) pte = ERA.restore_with_maybe_mkwrite ? maybe_mkwrite(pte, vma) : pte_mkwrite(pte);
   // seed 004 (E3): a device-private page comes back as a device-private entry, never a present pte
   if (is_zone_device_page(newpage) && is_device_private_page(newpage)) pte = swp_entry_to_pte(make_device_private_entry(newpage, pte_write(pte)));
+  if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
   Atomics.store(i32, slot, pte);
   if (anon) page_add_anon_rmap(newpage, vma, addr);
   else page_add_file_rmap(newpage);

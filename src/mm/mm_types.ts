@@ -5,6 +5,7 @@ import { ANON_VMA, MM, PAGE, PAGE_SHIFT, PG_anon, PG_reserved, PG_swapcache, SWA
 import { E0, ERA } from '../shm/era.js';
 import { av_base, i32, mm_base, page_base, vma_base } from '../shm/machine.js';
 import { ListDesc } from '../shm/list.js';
+import { REC_PEEK, record_step, recording } from '../sync/preempt.js';
 import { PAGE_NONE, PAGE_READONLY, PAGE_SHARED } from './pgtable.js';
 
 export const VM_READ = 0x1, VM_WRITE = 0x2, VM_EXEC = 0x4, VM_SHARED = 0x8;
@@ -14,13 +15,13 @@ export const PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
 export const PAGE_MAPPING_ANON = 1;
 
 // struct page
-export const page_flags = (pfn: number) => Atomics.load(i32, page_base(pfn) + PAGE.flags);
-export const SetPageFlag = (pfn: number, f: number) => { Atomics.or(i32, page_base(pfn) + PAGE.flags, f); };
-export const ClearPageFlag = (pfn: number, f: number) => { Atomics.and(i32, page_base(pfn) + PAGE.flags, ~f); };
+export const page_flags = (pfn: number) => { if (recording) record_step(REC_PEEK); return Atomics.load(i32, page_base(pfn) + PAGE.flags); }; // capture: a peek (src/worker/sched_record.ts)
+export const SetPageFlag = (pfn: number, f: number) => { if (recording) record_step(REC_PEEK); Atomics.or(i32, page_base(pfn) + PAGE.flags, f); };
+export const ClearPageFlag = (pfn: number, f: number) => { if (recording) record_step(REC_PEEK); Atomics.and(i32, page_base(pfn) + PAGE.flags, ~f); };
 export const TestClearPageFlag = (pfn: number, f: number) => (Atomics.and(i32, page_base(pfn) + PAGE.flags, ~f) & f) !== 0;
-export const page_count = (pfn: number) => Atomics.load(i32, page_base(pfn) + PAGE._count);
-export const page_mapcount = (pfn: number) => Atomics.load(i32, page_base(pfn) + PAGE._mapcount) + 1;
-export const page_mapped = (pfn: number) => Atomics.load(i32, page_base(pfn) + PAGE._mapcount) >= 0;
+export const page_count = (pfn: number) => { if (recording) record_step(REC_PEEK); return Atomics.load(i32, page_base(pfn) + PAGE._count); };
+export const page_mapcount = (pfn: number) => { if (recording) record_step(REC_PEEK); return Atomics.load(i32, page_base(pfn) + PAGE._mapcount) + 1; };
+export const page_mapped = (pfn: number) => { if (recording) record_step(REC_PEEK); return Atomics.load(i32, page_base(pfn) + PAGE._mapcount) >= 0; };
 export const page_mapping_raw = (pfn: number) => i32[page_base(pfn) + PAGE.mapping];
 /** E0's PG_anon test, apart so that PageAnon stays small enough for the JIT to inline (perf: ~150 instructions a write fault) */
 const PageAnon_flag = (pfn: number) => (Atomics.load(i32, page_base(pfn) + PAGE.flags) & PG_anon) !== 0;

@@ -20,6 +20,7 @@ import { unmap_vmas, zap_page_range } from './memory.js';
 import { E0, ERA } from '../shm/era.js';
 import { PGD_HUGE } from '../shm/layout.js';
 import { dup_rmap, exec_rmap, exit_rmap } from './rmap_anonmm.js';
+import { REC_PEEK, record_step, recording } from '../sync/preempt.js';
 
 export const MMLIST_DESC: ListDesc = { base: mm_base, next: MM.mmlist_next, prev: MM.mmlist_prev };
 
@@ -79,6 +80,7 @@ export function mm_alloc(parent = 0): number {
   i32[m + MM.parent_mm] = parent;
   // E0 (2.6.6-mm): a new mm starts an anonmm family (exec_rmap), a forked one joins its parent's (dup_rmap)
   if (ERA.id === E0 && (parent === 0 ? exec_rmap(mm) : dup_rmap(mm, parent)) !== 0) { id_free(BASES.mm_alloc, BASES.mm_free, mm); return 0; }
+  if (recording) record_step(REC_PEEK); // capture: mm->live, read without a lock by whoever looks for a process
   Atomics.store(i32, m + MM.live, 1);
   return mm;
 }
@@ -265,6 +267,7 @@ export function exit_mmap(mm: number): void {
     list_del(MMLIST_DESC, BASES.mmlist + MMLIST.first, mm);
     spin_unlock(BASES.mmlist + MMLIST.lock);
   }
+  if (recording) record_step(REC_PEEK); // capture: mm->live, read without a lock
   Atomics.store(i32, m + MM.live, 0);
   id_free(BASES.mm_alloc, BASES.mm_free, mm);
 }

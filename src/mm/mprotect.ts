@@ -10,6 +10,7 @@ import { flush_tlb_page } from '../cpu/tlb.js';
 import { LC_MMAP_SEM, LC_PTL } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { down_write, up_write } from '../sync/rwsem.js';
+import { REC_PEEK, record_step, recording } from '../sync/preempt.js';
 import { VM_EXEC, VM_READ, VM_WRITE, calc_vm_prot_bits, mm_mmap_sem, vm_get_page_prot, vma_field } from './mm_types.js';
 import { pmd_addr_end, pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
 import { pte_file, pte_modify, pte_present } from './pgtable.js';
@@ -29,6 +30,7 @@ function change_pte_range(mm: number, table: number, addr: number, end: number, 
     if (!pte_present(oldpte) && oldpte !== 0 && !pte_file(oldpte) && is_write_migration_entry(pte_to_swp_entry(oldpte))) window_open(WIN_MPROTECT_WRITE_MIGRATION); // cov
     if (pte_present(oldpte)) {
       // Avoid an SMP race with hardware updated dirty/clean bits: wipe the pte, then set the new one
+      if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
       const ptent = pte_modify(Atomics.exchange(i32, slot, 0), newprot);
       Atomics.store(i32, slot, ptent);
     } else if (oldpte !== 0 && !pte_file(oldpte) && !buggy(SW_MPROTECT_SKIPS_MIGRATION_ENTRY)) {
@@ -36,6 +38,7 @@ function change_pte_range(mm: number, table: number, addr: number, end: number, 
       const entry = pte_to_swp_entry(oldpte);
       if (is_write_migration_entry(entry)) {
         // A protection check is difficult so just be safe and disable write
+        if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
         Atomics.store(i32, slot, swp_entry_to_pte(make_migration_entry_read(entry)));
       }
     }

@@ -7,6 +7,7 @@ import { LC_PAGE_TABLE_LOCK, LC_PTL } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { pte_alloc_one, pte_free } from './page_alloc.js';
 import { E0, ERA } from '../shm/era.js';
+import { REC_PEEK, record_step, recording } from '../sync/preempt.js';
 
 export const pgd_index = (addr: number) => (addr >>> (PAGE_SHIFT + 4)) & (PTRS_PER_PGD - 1);
 export const pte_index = (addr: number) => (addr >>> PAGE_SHIFT) & (PTRS_PER_PTE - 1);
@@ -15,7 +16,7 @@ export const PMD_SIZE = PTRS_PER_PTE << PAGE_SHIFT;
 export const pmd_addr_end = (addr: number, end: number) => Math.min(((addr + PMD_SIZE) & ~(PMD_SIZE - 1)) >>> 0, end);
 
 /** the page-table page mapping addr in mm, or 0 (pmd_none) */
-export const pte_table = (mm: number, addr: number) => Atomics.load(i32, mm_base(mm) + MM.pgd + pgd_index(addr));
+export const pte_table = (mm: number, addr: number) => { if (recording) record_step(REC_PEEK); return Atomics.load(i32, mm_base(mm) + MM.pgd + pgd_index(addr)); }; // capture: a pgd entry, read without page_table_lock
 /** pte_offset_map: the word index of the pte for addr in a table */
 export const pte_offset = (table: number, addr: number) => ptes_base(table) + pte_index(addr);
 /**
@@ -64,6 +65,7 @@ export function pte_alloc(mm: number, addr: number): number {
   const ptl = mm_base(mm) + MM.page_table_lock;
   spin_lock(ptl, page_table_lock_class());
   let used = table;
+  if (recording) record_step(REC_PEEK); // capture: the pgd entry written here is read by walkers without page_table_lock
   if (Atomics.load(i32, slot) !== 0) used = Atomics.load(i32, slot); // someone populated it first
   else Atomics.store(i32, slot, table);
   spin_unlock(ptl);

@@ -32,6 +32,7 @@ import {
 } from './rmap_anonmm.js';
 import { is_device_private_page, is_zone_device_page } from './memremap.js';
 import { page_vma_mapped_walk, pvmw } from './page_vma_mapped.js';
+import { REC_PEEK, record_step, recording } from '../sync/preempt.js';
 
 export const SWAP_SUCCESS = 0, SWAP_AGAIN = 1, SWAP_FAIL = 2;
 
@@ -134,6 +135,7 @@ export function anon_vma_unpin(av: number): void {
  * model's reference is anon_vma_pin (takes anon_vma->lock).
  */
 export function page_get_anon_vma(pfn: number): number {
+  if (recording) record_step(REC_PEEK); // capture: page->mapping and _mapcount, read under the page lock only
   const m = i32[page_base(pfn) + PAGE.mapping];
   if ((m & PAGE_MAPPING_ANON) === 0 || !page_mapped(pfn)) return 0;
   anon_vma_pin(m >>> 1);
@@ -154,6 +156,7 @@ function __page_set_anon_rmap(pfn: number, vma: number, addr: number): void {
 /** page_add_anon_rmap: caller holds the pte's PTL */
 export function page_add_anon_rmap(pfn: number, vma: number, addr: number): void {
   if (ERA.id === E0) { page_add_anon_rmap_anonmm(pfn, vma_field(vma, VMA.vm_mm), addr); return; }
+  if (recording) record_step(REC_PEEK); // capture: _mapcount and mapping change under the PTL, read without it
   if (Atomics.add(i32, page_base(pfn) + PAGE._mapcount, 1) === -1) __page_set_anon_rmap(pfn, vma, addr);
 }
 
@@ -161,24 +164,28 @@ export function page_add_anon_rmap(pfn: number, vma: number, addr: number): void
 export function page_add_new_anon_rmap(pfn: number, vma: number, addr: number): void {
   if (ERA.id === E0) { page_add_anon_rmap_anonmm(pfn, vma_field(vma, VMA.vm_mm), addr); return; } // 2.6.6 has no _new variant
   if (ERA.id === E4) Atomics.or(i32, page_base(pfn) + PAGE.flags, PG_swapbacked); // 5.1: __SetPageSwapBacked (2.6.28 on); exchange carries it
+  if (recording) record_step(REC_PEEK); // capture: _mapcount and mapping, read without the PTL
   Atomics.store(i32, page_base(pfn) + PAGE._mapcount, 0);
   __page_set_anon_rmap(pfn, vma, addr);
 }
 
 /** page_add_file_rmap: one more pte maps this page-cache page (caller holds the pte's PTL) */
 export function page_add_file_rmap(pfn: number): void {
+  if (recording) record_step(REC_PEEK); // capture: _mapcount, read without the PTL
   Atomics.add(i32, page_base(pfn) + PAGE._mapcount, 1);
 }
 
 /** page_dup_rmap: fork maps an already-mapped page once more (PTL held) */
 export function page_dup_rmap(pfn: number): void {
   if (ERA.id === E0) { page_dup_rmap_anonmm(pfn); return; }
+  if (recording) record_step(REC_PEEK); // capture: _mapcount, read without the PTL
   Atomics.add(i32, page_base(pfn) + PAGE._mapcount, 1);
 }
 
 /** page_remove_rmap: caller holds the pte's PTL */
 export function page_remove_rmap(pfn: number): void {
   if (ERA.id === E0) { page_remove_rmap_anonmm(pfn); return; }
+  if (recording) record_step(REC_PEEK); // capture: _mapcount, read without the PTL
   const now = Atomics.sub(i32, page_base(pfn) + PAGE._mapcount, 1) - 1;
   if (now < -1) BUG('Eeek! page_mapcount(page) went negative! in page_remove_rmap', pfn);
 }
@@ -204,6 +211,7 @@ export function ptep_clear_flush_young(slot: number): boolean {
 
 /** ptep_clear_flush: take the pte away and wait out every access through it */
 export function ptep_clear_flush(slot: number): number {
+  if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
   const old = Atomics.exchange(i32, slot, 0);
   flush_tlb_page(slot);
   return old;
@@ -230,6 +238,7 @@ export const I_MMAP_LIST: ListDesc = { base: vma_base, next: VMA.shared_next, pr
  */
 export function rmap_walk(pfn: number, one: RmapOne, a0: number, a1: number): number {
   if (ERA.id === E0) no_anon_vma('rmap_walk (migration)');
+  if (recording) record_step(REC_PEEK); // capture: page->mapping, read under the page lock only
   const m = i32[page_base(pfn) + PAGE.mapping];
   if (m === 0) return SWAP_AGAIN;
   const anon = (m & PAGE_MAPPING_ANON) !== 0;
@@ -336,6 +345,7 @@ function try_to_unmap_one(pfn: number, vma: number, migration: boolean, ignore_r
   if (migration && device) {
     // seed 004: the device entry becomes a (read) migration entry of the page: ptep_get_and_clear,
     // no TLB holds a device entry; do_swap_page will wait until the migration pte is removed
+    if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
     Atomics.exchange(i32, slot, 0);
     Atomics.store(i32, slot, swp_entry_to_pte(make_migration_entry(pfn, 0)));
     trace_event(EV_UNMAP_ONE, mm, addr, pfn, 0);
@@ -366,6 +376,7 @@ function try_to_unmap_one(pfn: number, vma: number, migration: boolean, ignore_r
     BUG_ON(!migration, 'BUG_ON(!migration) in try_to_unmap_one', pfn);
     entry = make_migration_entry(pfn, pte_write(pteval));
   }
+  if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
   if (entry !== 0) Atomics.store(i32, slot, swp_entry_to_pte(entry));
   trace_event(EV_UNMAP_ONE, mm, addr, pfn, entry === 0 ? 3 : !is_migration_entry(entry) ? 2 : pte_write(pteval) ? 1 : 0);
   Atomics.sub(i32, BASES.mms + mm * MM.stride + (anon ? MM.anon_rss : MM.file_rss), 1);

@@ -13,11 +13,13 @@ import { OOPS_INVARIANT, fail } from '../check/bug.js';
 import { invariant_message } from '../check/rules.js';
 import { EV_DEV_LRU, trace_event } from '../cpu/events.js';
 import { is_device_private_page, put_zone_device_private_page } from './memremap.js';
+import { REC_PEEK, record_step, recording } from '../sync/preempt.js';
 
 export const LRU: ListDesc = { base: page_base, next: PAGE.lru_next, prev: PAGE.lru_prev };
 export const lru_lock = () => BASES.zone + ZONE.lru_lock;
 
 export function get_page(pfn: number): void {
+  if (recording) record_step(REC_PEEK); // capture: a count another CPU changes without a common lock
   const old = Atomics.add(i32, page_base(pfn) + PAGE._count, 1);
   if (old <= 0) BUG(ERA.id >= E3 ? 'VM_BUG_ON_PAGE(page_ref_count(page) <= 0)' : 'mmrace: get_page on a page with no reference (2.6.18 has no check here)', pfn); // the era's message, read only when it fires
 }
@@ -35,6 +37,7 @@ export function get_page_unless_zero(pfn: number): boolean {
 export function put_page(pfn: number): void {
   // 4.14: a device-private page's 2 -> 1 is its return to the driver (include/linux/mm.h put_page)
   if (ERA.id >= E3 && is_device_private_page(pfn)) { put_zone_device_private_page(pfn); return; }
+  if (recording) record_step(REC_PEEK); // capture: a count another CPU changes without a common lock
   const old = Atomics.sub(i32, page_base(pfn) + PAGE._count, 1);
   if (old <= 0) BUG(ERA.id >= E3 ? 'VM_BUG_ON_PAGE(page_ref_count(page) == 0) in put_page_testzero' : 'BUG_ON(atomic_read(&page->_count) == 0) in put_page_testzero', pfn);
   if (old === 1) __page_cache_release(pfn);

@@ -11,7 +11,7 @@ import { LC_MMAP_SEM, LC_MMLIST, LC_PTL, LC_SWAP } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { down_read, down_read_trylock, up_read } from '../sync/rwsem.js';
 import { lock_page, unlock_page, trylock_page, wait_on_page_locked, wait_on_page_writeback } from '../sync/page_lock.js';
-import { cond_resched, cpu_relax } from '../sync/preempt.js';
+import { REC_PEEK, cond_resched, cpu_relax, record_step, recording } from '../sync/preempt.js';
 import { COW_UNUSE_CLASH, EV_EARLY_COW, EV_UNUSE_PTE, trace_event } from '../cpu/events.js';
 import { current } from '../cpu/current.js';
 import { is_migration_entry, pte_to_swp_entry, swp_entry, swp_entry_to_pte, swp_offset, swp_type } from './swapops.js';
@@ -302,6 +302,7 @@ export function sys_swapon(slots: number, prio: number): number {
 function unuse_pte(mm: number, vma: number, slot: number, addr: number, entry: number, page: number): void {
   Atomics.add(i32, mm_base(mm) + MM.anon_rss, 1);
   get_page(page);
+  if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
   Atomics.store(i32, slot, pte_mkold(mk_pte(page, i32[vma_base(vma) + VMA.vm_page_prot])));
   page_add_anon_rmap(page, vma, addr);
   trace_event(EV_UNUSE_PTE, mm, addr, page, entry);

@@ -10,9 +10,12 @@
 // numbers far apart, so there are two orders, by first and by last number;
 // each is replayed, and one that fails with the same message on the same
 // CPU, in the same one of its operations, on the same pfn is an exact
-// capture ('replayed'). Reads without a lock in the middle of a step (a
-// page's count or flags) are placed only as well as their step's numbers
-// place them; if neither order replays the failure, it is re-hunted around
+// capture ('replayed'). Reads and writes without a common lock in the middle
+// of a step (a page's count, mapcount or mapping, a pgd entry, a pte the MMU
+// reads) are numbered too ('peeks'): two more orders key each step by its
+// last and by its first peek. Repairs first key the step where a replay left
+// the free run by its other numbers, then move it past others' steps
+// (src/search/capture_repair.ts). If no order replays the failure, it is re-hunted around
 // it: controlled runs that follow a prefix of the captured schedule and then
 // continue as a seeded random walk (shorter prefixes as attempts go on),
 // alternating with random walks from the start of the same run.
@@ -20,8 +23,8 @@ import { PERCPU } from '../shm/layout.js';
 import { percpu_base } from '../shm/machine.js';
 import { RunOptions, RunResult, run_free } from '../exec/free_run.js';
 import { JITTER_RECORD } from '../worker/jitter.js';
-import { REC_AFTER_WAIT, REC_FIRST, REC_LAST, REC_WAIT_BEGIN } from '../worker/sched_record.js';
-import { MOVES, Mismatch, first_mismatch, further, move_step, position, record_keys } from './capture_repair.js';
+import { REC_AFTER_WAIT, REC_FIRST, REC_LAST, REC_PEEK_FIRST, REC_PEEK_LAST, REC_WAIT_BEGIN } from '../worker/sched_record.js';
+import { MOVES, Mismatch, describe_mismatch, first_mismatch, further, move_step, position, record_keys, step_numbers } from './capture_repair.js';
 import { ControlledExecutor, ControlledOptions, ControlledRun } from '../exec/controlled.js';
 import { failure_signature } from './schedule.js';
 import { mix_seed } from '../worker/sched_state.js';
@@ -39,6 +42,8 @@ export interface CaptureResult {
   method: 'replayed' | 're-hunted' | null;
   /** how the controlled failure relates to the free-running one, in words */
   note: string;
+  /** where the replay that followed the free run furthest left it (describe_mismatch), if none replayed it */
+  diverged?: string;
   /** controlled runs tried after the free failure */
   attempts: number;
   options: ControlledOptions | null;
@@ -113,12 +118,14 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
   const signature = failure_signature(fr);
   const free_ops = cpu_ops(fr);
   const quota = Math.max(...free_ops) + 1;
-  // the three orders of the record (src/worker/sched_record.ts): every step by its first number, its last, its first after a wait
-  const keysets = [REC_FIRST, REC_LAST, REC_AFTER_WAIT].map((f) => fr.cpu_results.map((r) => record_keys(r.record, f)));
+  // the orders of the record (src/worker/sched_record.ts): every step by its first number, its last, its first after a wait,
+  // its last peek, its first peek (a step that peeked at nothing: by its first number)
+  const ORDERS = [[REC_FIRST, REC_FIRST], [REC_LAST, REC_LAST], [REC_AFTER_WAIT, REC_AFTER_WAIT], [REC_PEEK_LAST, REC_FIRST], [REC_PEEK_FIRST, REC_FIRST]];
+  const keysets = ORDERS.map(([f, or]) => fr.cpu_results.map((r) => record_keys(r.record, f, or)));
   // the third splits a step that waited: to its wait where the wait began, the rest after the wait's end
   const waits = fr.cpu_results.map((r) => record_keys(r.record, REC_WAIT_BEGIN));
   const order = (keys: Float64Array[]) => merge_record(keys.map((k, cpu) => ({ cpu, keys: k, waits: keys === keysets[2] || from?.waits ? waits[cpu] : undefined })));
-  let from: { keys: Float64Array[]; waits: boolean; at: Mismatch; pos: number } | null = null;
+  let from: { keys: Float64Array[]; waits: boolean; at: Mismatch; pos: number; desc: string } | null = null;
   const { segments, points } = order(keysets[0]);
   const base: ControlledOptions = {
     scenario: o.free.scenario, scenarioImport: o.free.scenarioImport, scenarioAsTyped: o.free.scenarioAsTyped, protocol: o.free.protocol,
@@ -155,24 +162,27 @@ export async function capture(ex: ControlledExecutor, o: CaptureOptions): Promis
   const exact = (a: { opts: ControlledOptions; r: ControlledRun; ops: number[] }, how: string): CaptureResult =>
     ({ ...result, method: 'replayed', options: a.opts, controlled: a.r, note: `the captured order (${how}) replays to the same failure at the same place (${where(a.r.run, a.ops)})` });
   for (const [i, keys] of keysets.entries()) {
-    const how = `steps by their ${['first', 'last', 'first after a wait'][i]} numbers`;
+    const how = `steps by their ${['first', 'last', 'first after a wait', 'last peek', 'first peek'][i]} numbers`;
     const a = await attempt(keys, how);
     if (a.exact) return exact(a, how);
-    if (a.at && (!from || further(from.at, from.pos, a.at, a.pos))) from = { keys, waits: i === 2, at: a.at, pos: a.pos };
+    if (a.at && (!from || further(from.at, from.pos, a.at, a.pos))) from = { keys, waits: i === 2, at: a.at, pos: a.pos, desc: describe_mismatch(fr, a.r, a.at, keys) };
   }
   while (from && tries < repair && !o.free.interrupt?.()) {
     let moved = false;
-    for (const d of MOVES) {
+    const at = from.at, cur = from.keys;
+    // the step keyed by its own other numbers first, then moved past 1, -1, 2, ... of the other CPUs' steps
+    const candidates = [...step_numbers(fr.cpu_results[at.cpu]?.record, cur, at), ...MOVES.map((d) => move_step(cur, at, d))];
+    for (const keys of candidates) {
       if (tries >= repair) break;
-      const keys = move_step(from.keys, from.at, d);
       if (!keys) continue;
       tries++;
       const a = await attempt(keys, `repair ${tries}/${repair}`);
       if (a.exact) return exact(a, `with ${moves + 1} step${moves ? 's' : ''} moved where replays left the free run, ${tries} repair replays`);
-      if (a.at && further(from.at, from.pos, a.at, a.pos)) { from = { ...from, keys, at: a.at, pos: a.pos }; moves++; moved = true; break; }
+      if (a.at && further(from.at, from.pos, a.at, a.pos)) { from = { ...from, keys, at: a.at, pos: a.pos, desc: describe_mismatch(fr, a.r, a.at, keys) }; moves++; moved = true; break; }
     }
     if (!moved) break;
   }
+  if (from) result.diverged = from.desc;
   if (near) return { ...result, method: 're-hunted', options: near.options, controlled: near.run, note: near.note };
   const nseg = segments.length / SEG;
   for (let t = 0; t < o.rehunt && !o.free.interrupt?.(); t++) {

@@ -9,18 +9,24 @@
 // it past 1, 2, 4, ... of the other CPUs' steps, later or earlier, keeping
 // each CPU's own order, and keeps a move whose replay follows the free run
 // further. The keys are fractional: a moved step goes between two others.
-import { REC_FIELDS, REC_KIND, REC_OBJECT } from '../worker/sched_record.js';
+import { REC_AFTER_WAIT, REC_FIELDS, REC_FIRST, REC_KIND, REC_LAST, REC_OBJECT, REC_PEEK_FIRST, REC_PEEK_LAST } from '../worker/sched_record.js';
+import { PP_KIND_NAMES } from '../sync/preempt.js';
+import { PAGE } from '../shm/layout.js';
+import type { MachineView } from '../shm/machine.js';
 import type { ControlledRun } from '../exec/controlled.js';
 import type { RunResult } from '../exec/free_run.js';
 
 /** where a replay first left the free run: the step `step` (from point step to step + 1) of `cpu` */
 export interface Mismatch { cpu: number; step: number }
 
-/** one number of every step of a CPU's record (REC_FIRST, REC_LAST, REC_AFTER_WAIT) as keys */
-export function record_keys(rec: Int32Array | undefined, f: number): Float64Array {
+/** one number of every step of a CPU's record (REC_FIRST, REC_LAST, ...) as keys; where it is -1 (a step with no peek), field `or` */
+export function record_keys(rec: Int32Array | undefined, f: number, or = f): Float64Array {
   const n = rec ? rec.length / REC_FIELDS : 0;
   const out = new Float64Array(n);
-  for (let k = 0; k < n; k++) out[k] = rec![k * REC_FIELDS + f];
+  for (let k = 0; k < n; k++) {
+    const v = rec![k * REC_FIELDS + f];
+    out[k] = v < 0 ? rec![k * REC_FIELDS + or] : v;
+  }
   return out;
 }
 
@@ -51,6 +57,30 @@ export function first_mismatch(free: RunResult, replay: ControlledRun, keys: Flo
     if (step >= 0 && step < keys[c].length && (!best || keys[c][step] < keys[best.cpu][best.step])) best = { cpu: c, step };
   }
   return best;
+}
+
+/**
+ * where a replay left the free run, in words: the CPU's step, how many of its
+ * steps the free run recorded, the point the step started at, where it ended
+ * free-running and where under control (for the bench and diagnosis)
+ */
+export function describe_mismatch(free: RunResult, replay: ControlledRun, m: Mismatch, keys: Float64Array[]): string {
+  const rec = free.cpu_results[m.cpu]!.record!, pts = replay.run.cpu_results[m.cpu]?.points ?? [];
+  const P = rec.length / REC_FIELDS - 1;
+  const pt = (kind: number, object: number) => `${PP_KIND_NAMES[kind] ?? kind} ${word_name(object, free.machine)}`;
+  const at = (i: number) => (i >= 1 && i <= P ? pt(rec[i * REC_FIELDS + REC_KIND], rec[i * REC_FIELDS + REC_OBJECT]) : i > P ? 'its failure' : 'its start');
+  const got = m.step < pts.length / 2 ? pt(pts[2 * m.step], pts[2 * m.step + 1]) : replay.run.oops?.cpu === m.cpu ? 'a failure' : 'its end';
+  const total = keys.reduce((t, k) => t + k.length, 0);
+  return `CPU ${m.cpu} step ${m.step} of ${P} (${position(keys, m)} of ${total} steps in order), from ${at(m.step)}: free to ${at(m.step + 1)}, replay to ${got}`;
+}
+
+/** a word of the Machine by its region: "pages[41].ptl", "ptes+1027", "word 12" */
+export function word_name(w: number, m: MachineView): string {
+  if (w < 0) return '-';
+  let best = '', at = -1;
+  for (const [k, v] of Object.entries(m.bases)) if (typeof v === 'number' && !k.endsWith('_f64') && v <= w && v > at && k !== 'total_words' && k !== 'ring' && k !== 'tring') { best = k; at = v; }
+  if (best === 'pages') return `pages[${Math.floor((w - at) / PAGE.stride)}].${PAGE.fields.find((f) => (PAGE as unknown as Record<string, number>)[f] === (w - at) % PAGE.stride) ?? (w - at) % PAGE.stride}`;
+  return best ? `${best}+${w - at}` : `word ${w}`;
 }
 
 /** how far into the order a mismatch is: the steps before it */
@@ -92,6 +122,32 @@ export function move_step(keys: Float64Array[], m: Mismatch, d: number): Float64
   else for (let j = m.step - 1; j >= 0 && mine[j] >= K - (n - 1) * EPS; j--, n++) mine[j] = K - n * EPS;
   if (n * EPS >= room) return null;
   return keys.map((ks, c) => (c === m.cpu ? mine : ks));
+}
+
+/** the numbers a step's record holds (its first, last, first after a wait, first and last peek), for step_numbers */
+const STEP_NUMBERS = [REC_FIRST, REC_LAST, REC_AFTER_WAIT, REC_PEEK_FIRST, REC_PEEK_LAST];
+
+/**
+ * keys with step `m` keyed by each other number its own record holds, where
+ * that keeps its CPU's steps in order: a step's numbers are all moments of
+ * its own run, so these are the first repairs worth a replay (before moving
+ * it past a guessed count of the other CPUs' steps)
+ */
+export function step_numbers(rec: Int32Array | undefined, keys: Float64Array[], m: Mismatch): Float64Array[][] {
+  const mine = keys[m.cpu], k = m.step;
+  if (!rec || (k + 1) * REC_FIELDS > rec.length) return [];
+  const lo = k > 0 ? mine[k - 1] : -Infinity, hi = k + 1 < mine.length ? mine[k + 1] : Infinity;
+  const out: Float64Array[][] = [];
+  const seen = new Set<number>([mine[k]]);
+  for (const f of STEP_NUMBERS) {
+    const v = rec[k * REC_FIELDS + f];
+    if (v < 0 || v <= lo || v >= hi || seen.has(v)) continue;
+    seen.add(v);
+    const moved = Float64Array.from(mine);
+    moved[k] = v;
+    out.push(keys.map((ks, c) => (c === m.cpu ? moved : ks)));
+  }
+  return out;
 }
 
 /** the moves a repair tries at a mismatch, nearest first */

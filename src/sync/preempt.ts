@@ -52,8 +52,11 @@ export let controlled = false;
 /** capture (src/worker/sched_record.ts): true while a free-running CPU records; lock_stat's acquisitions, releases and ends of waits and the MMU's pte read then call record_step() */
 export let recording = false;
 let recordHook: (what: number) => void = noop;
-/** what record_step saw: a lock taken or a pte read, a lock about to be released, a wait over, a wait begun */
-export const REC_TOUCH = 0, REC_RELEASE = 1, REC_WAITED = 2, REC_WAIT = 3;
+/**
+ * what record_step saw: a lock taken or a pte read, a lock about to be released, a wait over, a wait begun;
+ * REC_PEEK: a word another CPU may change without a lock this step holds (a page's count, mapcount, flags) was read or written
+ */
+export const REC_TOUCH = 0, REC_RELEASE = 1, REC_WAITED = 2, REC_WAIT = 3, REC_PEEK = 4;
 
 /**
  * install the executor's hooks (jitter, controlled scheduling). `release`

@@ -17,18 +17,29 @@
 // while it holds a lock: its writes happened between the two, and `last`
 // puts them after the reads others made meanwhile, `first` before.
 // src/search/capture.ts merges the CPUs' steps in number order (by each of
-// the three in turn) into replay segments. A CPU keeps its numbers in its own memory
+// the three in turn) into replay segments. A step is also numbered where it
+// peeks (record_step(REC_PEEK)): where it reads or writes a word another CPU
+// changes without a lock this step holds (a page's count, mapcount, mapping
+// or flags, a pgd entry, a pte the MMU reads without the PTL); its first and
+// last peek are kept, and capture replays two more orders, every step by its
+// last peek and by its first (a step without one by its first number). Any
+// number taken between a step's acquisition and its release keeps every
+// lock's hand-offs in order, so these orders do too, and they put a step that
+// raced another CPU on such a word where its access was. A CPU keeps its numbers in its own memory
 // (index: its point count), with each point's kind and object (capture
 // compares a replay's points with them), and returns them with its result. Only a
 // recording CPU does any of this: others have no hook, and lock_stat and the
 // MMU test one flag.
 import { SCHED } from '../shm/layout.js';
 import { BASES, i32 } from '../shm/machine.js';
-import { REC_RELEASE, REC_WAIT, REC_WAITED, type PreemptHook } from '../sync/preempt.js';
+import { REC_PEEK, REC_RELEASE, REC_WAIT, REC_WAITED, type PreemptHook } from '../sync/preempt.js';
 
-/** what a record keeps per step: first and last numbers, first after a wait, the first wait's beginning (-1: none), the kind and object of the point it starts at */
-export const REC_FIELDS = 6;
-export const REC_FIRST = 0, REC_LAST = 1, REC_AFTER_WAIT = 2, REC_WAIT_BEGIN = 3, REC_KIND = 4, REC_OBJECT = 5;
+/**
+ * what a record keeps per step: first and last numbers, first after a wait, the first wait's beginning (-1: none),
+ * the kind and object of the point it starts at, the numbers of its first and last peek (REC_PEEK; -1: none)
+ */
+export const REC_FIELDS = 8;
+export const REC_FIRST = 0, REC_LAST = 1, REC_AFTER_WAIT = 2, REC_WAIT_BEGIN = 3, REC_KIND = 4, REC_OBJECT = 5, REC_PEEK_FIRST = 6, REC_PEEK_LAST = 7;
 
 /**
  * the record's memory: shared, so that returning it with the result passes a
@@ -64,11 +75,12 @@ export function recording_hooks(delay: PreemptHook | null): { point: PreemptHook
     const at = REC_FIELDS * pp;
     if (at === rec.length) grow();
     rec[at + REC_FIRST] = rec[at + REC_LAST] = rec[at + REC_AFTER_WAIT] = ticket();
-    rec[at + REC_WAIT_BEGIN] = -1;
+    rec[at + REC_WAIT_BEGIN] = rec[at + REC_PEEK_FIRST] = rec[at + REC_PEEK_LAST] = -1;
     rec[at + REC_KIND] = kind; rec[at + REC_OBJECT] = object;
   };
   const record = (what: number): void => {
     const g = ticket(), at = REC_FIELDS * pp;
+    if (what === REC_PEEK) { if (rec[at + REC_PEEK_FIRST] < 0) rec[at + REC_PEEK_FIRST] = g; rec[at + REC_PEEK_LAST] = g; return; }
     if (what === REC_WAIT) { if (rec[at + REC_WAIT_BEGIN] < 0) rec[at + REC_WAIT_BEGIN] = g; return; }
     if (what === REC_WAITED) { wait_pp = pp; rec[at + REC_AFTER_WAIT] = g; } // it comes after what it waited for
     else if (what !== REC_RELEASE && first_pp !== pp) { first_pp = pp; rec[at + REC_FIRST] = g; if (wait_pp !== pp) rec[at + REC_AFTER_WAIT] = g; }
