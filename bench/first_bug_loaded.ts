@@ -39,12 +39,13 @@ export interface LoadedRow {
   sides: { jitter: string; loaded: LoadedSide; quiet: LoadedSide | null }[];
 }
 
-/** a process keeping one core busy: killed by the returned function (and at exit, should the bench die first) */
-export function start_spinner(): () => void {
+/** a process keeping one core busy; `stop` kills it and resolves once it is gone (it is killed at exit too, should the bench die first) */
+export function start_spinner(): { pid: number; stop: () => Promise<void> } {
   const child: ChildProcess = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' });
+  const gone = new Promise<void>((r) => child.once('exit', () => r()));
   const kill = () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); };
   process.once('exit', kill);
-  return () => { kill(); process.removeListener('exit', kill); };
+  return { pid: child.pid ?? -1, stop: async () => { kill(); process.removeListener('exit', kill); await gone; } };
 }
 
 async function side_of(s: Scenario, o: LoadedOptions, era: number | undefined, jitter: number): Promise<LoadedSide> {
@@ -58,7 +59,7 @@ async function side_of(s: Scenario, o: LoadedOptions, era: number | undefined, j
  * every scenario's loaded (and quiet) free runs at each jitter level;
  * `quiet_from`: the first_failure part's rows, whose free side stands for the quiet side of jitter none
  */
-export async function first_bug_loaded(scenarios: readonly Scenario[], o: LoadedOptions, quiet_from: FirstFailureRow[] = []): Promise<LoadedRow[]> {
+export async function first_bug_loaded(scenarios: readonly Scenario[], o: LoadedOptions, quiet_from: FirstFailureRow[] = [], on_spinner?: (pid: number) => void): Promise<LoadedRow[]> {
   const rows: LoadedRow[] = [];
   for (const s of scenarios) for (const era of eras_of(s)) {
     rows.push({ scenario: s.name, era: era ?? null, deterministic: expected_of(s).deterministic, sides: o.jitters.map((j) => ({ jitter: JITTER_NAMES[j], loaded: null as unknown as LoadedSide, quiet: null })) });
@@ -75,14 +76,15 @@ export async function first_bug_loaded(scenarios: readonly Scenario[], o: Loaded
       }
     });
   }
-  const stop = start_spinner();
+  const spinner = start_spinner();
+  on_spinner?.(spinner.pid);
   try {
     await new Promise((r) => setTimeout(r, 300)); // the spinner is running before the first run boots
     await each(async (s, era, row) => {
       for (const [i, j] of o.jitters.entries()) row.sides[i].loaded = await side_of(s, o, era, j);
     });
   } finally {
-    stop();
+    await spinner.stop();
   }
   return rows;
 }
