@@ -3,8 +3,8 @@
 // on it.
 //
 // Measure: at the end of each of its ops a CPU takes a sample: did another
-// CPU progress (a kernel event in its ring, or an op done) since this CPU's
-// last sample? When two workers share one core, the OS runs each for a time
+// CPU progress (a kernel event in its ring, a user access, an op done) since
+// this CPU's last sample? When two workers share one core, the OS runs each for a time
 // slice of milliseconds, hundreds of ops, and only the first sample after a
 // switch sees the other's progress: the fraction of samples that saw some is
 // near 0. When they run on two cores at once nearly every sample sees some.
@@ -22,8 +22,10 @@
 // preemption there would; it never changes what any CPU does. After a yield
 // the CPU looks at the others' progress afresh, so its next sample covers
 // only the time it ran (the other CPU ran because this one slept: that is no
-// overlap), and the controller does not talk itself out of yielding.
-import { PERCPU } from '../shm/layout.js';
+// overlap), and the controller does not talk itself out of yielding. A
+// sample in which no other CPU progressed but none could (each waits for a
+// lock or is done) leaves the controller as it was: yielding would not help.
+import { CPU_RUNNING, PERCPU } from '../shm/layout.js';
 import { BASES, MachineView, i32 } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 
@@ -53,9 +55,10 @@ let estimate = OV_ONE; // assume overlap until samples say otherwise
 let engaged = false; // ov_low(estimate), read at every preemption point
 let rng = 1; // adaptive jitter's own xorshift32: the scenario's prandom stream stays as without it
 
+/** what changes whenever a CPU progresses: a kernel event in its ring, a user access through its MMU, an op done */
 const sig = (cpu: number): number => {
   const pc = BASES.percpu + cpu * PERCPU.stride;
-  return (i32[pc + PERCPU.ring_head] + i32[pc + PERCPU.progress]) | 0;
+  return (i32[pc + PERCPU.ring_head] + i32[pc + PERCPU.access_seq] + i32[pc + PERCPU.progress]) | 0;
 };
 
 let always = false; // JITTER_ADAPTIVE_ALWAYS: engaged whatever the estimate
@@ -77,15 +80,19 @@ export function overlap_attach(free: boolean, nr_cpus: number, seed: number, alw
 export function overlap_sample(): void {
   if (!on) return;
   const me = current.cpu;
-  let seen = false;
+  let seen = false, could = false; // another CPU progressed; another CPU could have (running, not waiting for a lock)
   for (let c = 0; c < nr; c++) {
     if (c === me) continue;
     const s = sig(c);
     if (s !== last[c]) { last[c] = s; seen = true; }
+    const pc = BASES.percpu + c * PERCPU.stride;
+    if (i32[pc + PERCPU.state] === CPU_RUNNING && i32[pc + PERCPU.await_lock] === 0) could = true;
   }
   const pc = current.pcpu;
   i32[pc + PERCPU.ov_samples] += 1;
   if (seen) i32[pc + PERCPU.ov_seen] += 1;
+  // others that only wait for a lock (perhaps this CPU's) or are done say nothing of the OS's turns: a yield would not help them
+  if (!seen && !could) return;
   estimate = ov_update(estimate, seen);
   engaged = always || ov_low(estimate);
 }
