@@ -4,7 +4,7 @@
 // mmrace explore's defaults, stopping at the first failing schedule).
 // Only a failure with the scenario's own signature counts as reproduced:
 // another failure first is a miss, counted apart.
-import { run_free } from '../src/exec/free_run.js';
+import { run_free, type RunResult } from '../src/exec/free_run.js';
 import { ControlledExecutor } from '../src/exec/controlled.js';
 import { explore } from '../src/search/explore.js';
 import { EXPLORE_DEFAULTS } from '../src/cli/controlled.js';
@@ -56,7 +56,7 @@ export interface FirstFailureRow {
 }
 
 /** nearest-rank quantile of sorted values (NaN if none) */
-const q = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * (sorted.length - 1)))] : NaN);
+export const q = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * (sorted.length - 1)))] : NaN);
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 
 function side(runs: number, ms: number[], other_failure: number, not_found: number): SideFigures {
@@ -74,13 +74,15 @@ function goal(f: SideFigures, ms: number[], deterministic: string | null): 'met'
   return q(all, 0.5) <= GOAL_MS ? 'met' : 'missed';
 }
 
-async function free_side(s: Scenario, o: FirstFailureOptions, era?: number): Promise<FirstFailureRow['free']> {
+/** the free runs of one scenario (seeds 1000..), with jitter level `jitter` (first_bug_loaded: also adaptive); `each` sees every run */
+export async function free_side(s: Scenario, o: FirstFailureOptions, era?: number, jitter = 0, each?: (r: RunResult) => void): Promise<FirstFailureRow['free']> {
   const e = expected_of(s);
   const ms: number[] = [];
   let runs = 0, other = 0, clean = 0;
   for (let k = 0; k < o.runs && !(k >= o.give_up && ms.length === 0); k++) {
-    const r = await run_free({ scenario: s, scenarioImport: s.name, protocol: 'buggy', cpus: o.cpus, ops: 0, duration_ms: o.cap_ms, seed: 1000 + k, jitter: 0, era });
+    const r = await run_free({ scenario: s, scenarioImport: s.name, protocol: 'buggy', cpus: o.cpus, ops: 0, duration_ms: o.cap_ms, seed: 1000 + k, jitter, era });
     runs++;
+    each?.(r);
     // an exit-time violation has no time of its own: the run's length is when it was found
     if (reproduced(e, r)) ms.push(r.first_failure_ms ?? r.elapsed_ms);
     else if (r.outcome === 'clean') clean++;
@@ -123,7 +125,7 @@ async function explore_side(ex: ControlledExecutor, s: Scenario, o: FirstFailure
 }
 
 /** the eras a scenario is measured in: its default (no --era), then each other era it lists */
-const eras_of = (s: Scenario): (number | undefined)[] => [undefined, ...(s.eras ?? []).slice(1)];
+export const eras_of = (s: Scenario): (number | undefined)[] => [undefined, ...(s.eras ?? []).slice(1)];
 
 /** the scenarios the part measures: every one with a switch (a scenario without one has no buggy protocol) */
 export const raced = (all: readonly Scenario[] = SCENARIOS) => all.filter((s) => s.switches.length > 0);
@@ -149,7 +151,7 @@ export async function first_failure(scenarios: readonly Scenario[], o: FirstFail
 }
 
 /** a row's scenario as a user runs it */
-const row_name = (r: FirstFailureRow) => (r.era === null ? r.scenario : `${r.scenario} --era ${r.era}`);
+export const row_name = (r: { scenario: string; era: number | null }) => (r.era === null ? r.scenario : `${r.scenario} --era ${r.era}`);
 
 const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-');
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');

@@ -3,23 +3,27 @@
 // (free-running and explored), then the controlled executor's scheduling
 // decisions per second. Figures are measured and printed, never asserted.
 // BENCH_QUICK=1 shortens every part; BENCH_PARTS picks some; BENCH_SCENARIOS picks first_failure's scenarios
-// (micro,scaling,first_failure,sched,exchange,exhaustive,explore_rss,scale,capture; all by default; first_bug, the part's
+// (micro,scaling,first_failure,sched,exchange,exhaustive,explore_rss,scale,capture,first_bug_loaded; all by default; first_bug, the part's
 // old name, still selects first_failure).
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { device_micro, micro } from './micro.js';
 import { device_load } from './device.js';
 import { scaling } from './scenario.js';
-import { first_failure, first_failure_options, first_failure_table, raced } from './first_failure.js';
+import { type FirstFailureRow, first_failure, first_failure_options, first_failure_table, raced } from './first_failure.js';
 import { pingpong, sched } from './sched.js';
 import { exchange_bench } from './exchange.js';
 import { exhaustive_bench, exhaustive_table } from './exhaustive.js';
 import { explore_rss, explore_rss_table } from './explore_rss.js';
 import { scale_bench } from './scale.js'; // scale
 import { capture_bench } from './capture.js';
+import { first_bug_loaded, first_bug_loaded_options, first_bug_loaded_table } from './first_bug_loaded.js'; // load
+import { JITTER_NAMES } from '../src/worker/jitter.js'; // load
 
 const quick = process.env.BENCH_QUICK === '1';
-const PARTS = ['micro', 'scaling', 'first_failure', 'sched', 'exchange', 'exhaustive', 'explore_rss', 'scale', 'capture'];
+const PARTS = ['micro', 'scaling', 'first_failure', 'sched', 'exchange', 'exhaustive', 'explore_rss', 'scale', 'capture',
+  'first_bug_loaded', // load (issue 16 item 5)
+];
 const ALIASES: Record<string, string> = { first_bug: 'first_failure' };
 const parts = (process.env.BENCH_PARTS ?? PARTS.join(',')).split(',').map((x) => ALIASES[x.trim()] ?? x.trim());
 for (const p of parts) if (!PARTS.includes(p)) { console.error(`bench: BENCH_PARTS: unknown part '${p}' (${PARTS.join(', ')})`); process.exit(2); }
@@ -93,6 +97,22 @@ if (parts.includes('first_failure')) {
   console.log(`\n## time to first failure, buggy protocol, ${o.cpus} CPUs: free-running and explored\n`);
   console.log(first_failure_table(rows, o, performance.now() - t0));
   figures.first_failure = { options: o, rows };
+}
+
+if (parts.includes('first_bug_loaded')) { // load (issue 16 item 5)
+  // BENCH_LOADED_JITTER=none,adaptive (default): the levels measured; BENCH_LOADED_QUIET=0: loaded only; BENCH_LOADED_RUNS=N
+  const jitters = (process.env.BENCH_LOADED_JITTER ?? 'none,adaptive').split(',').map((x) => JITTER_NAMES.indexOf(x.trim() as typeof JITTER_NAMES[number]));
+  if (jitters.some((j) => j < 0)) { console.error(`bench: BENCH_LOADED_JITTER: one of ${JITTER_NAMES.join(', ')}`); process.exit(2); }
+  const o = { ...first_bug_loaded_options(quick, jitters), quiet: process.env.BENCH_LOADED_QUIET !== '0' };
+  if (process.env.BENCH_LOADED_RUNS) o.runs = Number(process.env.BENCH_LOADED_RUNS);
+  const only = process.env.BENCH_SCENARIOS?.split(',').map((x) => x.trim()).filter(Boolean);
+  const chosen = raced().filter((s) => !only || only.includes(s.name));
+  const t0 = performance.now();
+  const quiet = (figures.first_failure as { rows?: FirstFailureRow[] } | undefined)?.rows ?? [];
+  const rows = await first_bug_loaded(chosen, o, quiet);
+  console.log(`\n## time to first failure under load: buggy protocol, ${o.cpus} CPUs, free-running, one core kept busy by another process (${availableParallelism()} cores)\n`);
+  console.log(first_bug_loaded_table(rows, o, performance.now() - t0));
+  figures.first_bug_loaded = { options: o, rows };
 }
 
 if (parts.includes('sched')) {

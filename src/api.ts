@@ -47,8 +47,8 @@ export interface RunOptions extends CommonOptions {
   ops?: number;
   /** run this long when ops is 0 (ms, default 5000) */
   duration_ms?: number;
-  /** scheduling noise: 0 none (default), 1 light, 2 heavy */
-  jitter?: 0 | 1 | 2;
+  /** scheduling noise: 0 none (default), 1 light, 2 heavy, 3 adaptive (gives up the core at preemption points while the CPUs rarely run at once) */
+  jitter?: 0 | 1 | 2 | 3;
   /** what the run should show: the report's expectation_met says whether it did */
   expect?: 'bug' | 'clean';
 }

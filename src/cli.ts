@@ -22,7 +22,7 @@ const HELP = `mmrace ${VERSION}: Linux mm locking protocols on real threads
 usage:
   mmrace list [scenario|module.js]
   mmrace run <scenario|module.js> [--protocol buggy|fixed] [--cpus N] [--era E]
-             [--duration S | --ops N] [--seed S] [--jitter none|light|heavy]
+             [--duration S | --ops N] [--seed S] [--jitter none|light|heavy|adaptive]
              [--expect bug|clean] [--json FILE] [--trace FILE] [--report FILE.html]
              [--watchdog S] [--no-lock-stat] [--no-latency] [--lock-order]
   mmrace bench <scenario|module.js> [--cpus 1,2,4,8] [--protocol fixed|buggy] [--era E] [--duration S] [--warmup S]

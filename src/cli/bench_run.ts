@@ -162,7 +162,7 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
   if (sig) notes.push(`interrupted by ${sig}: ${points.length} of ${o.cpus_list.length} points ran (the last may be cut short)`);
   const failed = points.filter((p) => p.outcome !== 'clean');
   if (failed.length) notes.push(`not clean: ${failed.map((p) => `${p.cpus} CPUs ${p.outcome}: ${p.reason}`).join('; ')} (figures of a run that stopped at its failure)`);
-  const jitter = ['none', 'light', 'heavy'][o.jitter] ?? String(o.jitter);
+  const jitter = ['none', 'light', 'heavy', 'adaptive'][o.jitter] ?? String(o.jitter);
   return {
     schema: 'mmrace.bench/1', tool: `mmrace ${version}`, scenario: o.scenario.name, era, protocol: o.protocol, switches, cores,
     duration_ms: o.duration_ms, warmup_ms: o.warmup_ms, seed: o.seed, jitter, points, notes,

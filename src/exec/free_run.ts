@@ -12,7 +12,7 @@ import { read_bounds_note } from '../check/bounds.js';
 import { cpu_states, deadlock_report, lockup_reason, lockup_report } from '../check/lockup.js';
 import { Counter64 } from './counter64.js';
 import { create_pool } from './pool.js';
-import { JITTER_NAMES } from '../worker/jitter.js';
+import { JITTER_ADAPTIVE_ALWAYS, JITTER_NAMES, JITTER_RECORD } from '../worker/jitter.js';
 import type { Scenario } from '../scenarios/types.js';
 import { boot_machine } from './boot.js';
 import { era_label } from '../shm/era.js';
@@ -20,6 +20,7 @@ import { lockdep_cycle, lockdep_found } from '../sync/lockdep.js';
 import { stat_epoch_begin } from '../worker/warmup.js';
 import type { CpuResult, CpuTask } from '../worker/task.js';
 import { WindowCount, window_counts } from '../cpu/windows.js';
+import { type Overlap, overlap_of } from '../worker/overlap.js';
 
 export interface RunOptions {
   /** the scenario itself, loaded on this thread */
@@ -83,6 +84,8 @@ export interface RunResult {
   machine: MachineView;
   /** cov: how often each of the scenario's race windows opened (src/cpu/windows.ts) */
   windows: WindowCount[];
+  /** load: how much the CPUs ran at the same time, and adaptive jitter's yields (src/worker/overlap.ts); null: no sample (a controlled run) */
+  overlap?: Overlap | null;
 }
 
 const now = () => performance.now();
@@ -232,10 +235,11 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   const outcome = classify(finalOops, !!watchdog, allDone, lockdep_found);
   if (interrupted_by && outcome === 'clean') reason = `interrupted by ${interrupted_by}: every CPU stopped when asked and no check failed`;
   return {
-    scenario: o.scenario.name, scenario_arg: o.scenarioAsTyped ?? o.scenario.name, era_arg: o.era === undefined ? '' : ` --era ${o.era}`, protocol: o.protocol, cpus: o.cpus, seed: o.seed, jitter: JITTER_NAMES[o.jitter],
+    scenario: o.scenario.name, scenario_arg: o.scenarioAsTyped ?? o.scenario.name, era_arg: o.era === undefined ? '' : ` --era ${o.era}`, protocol: o.protocol, cpus: o.cpus, seed: o.seed, jitter: JITTER_NAMES[o.jitter & ~(JITTER_RECORD | JITTER_ADAPTIVE_ALWAYS)],
     roles, switches: names, baseline, era: era_label(era), bounds: read_bounds_note()?.text ?? null, elapsed_ms, ops, outcome, warmup_ms: warmed ? warmAt - t0 : 0, lockdep_cycle: lockdep_cycle(),
     first_failure_ms: finalOops ? first_failure_ms : null, oops: finalOops, invariants,
     cpu_results: results.map((r, cpu) => r ?? { cpu, status: 'stuck', message: 'did not finish' }), watchdog,
     reason, interrupted: interrupted_by, cpu_ops: cpu_ops.map((c) => c.value), machine, windows: window_counts(machine, o.scenario.windows, o.scenario.own_windows),
+    overlap: overlap_of(machine),
   };
 }

@@ -13,6 +13,7 @@ import type { LatencySummary, LockdepSection } from './report_types.js';
 import { latency_summaries } from './latency.js';
 import { lockdep_section } from './lockdep.js';
 import { WindowCount, never_opened } from '../cpu/windows.js';
+import type { Overlap } from '../worker/overlap.js';
 import { read_warn } from '../check/warn.js';
 
 export const RUN_SCHEMA = 'mmrace.run/2';
@@ -50,6 +51,8 @@ export interface RunReport {
   windows: WindowCount[];
   /** cov: a clean run in which this window (the first such) never opened: the verdict is vacuous; null otherwise */
   vacuous: string | null;
+  /** load: how much the CPUs ran at the same time (the fraction of samples in which another CPU progressed too) and adaptive jitter's yields; null for a controlled run (src/worker/overlap.ts) */
+  overlap: Overlap | null;
 }
 
 /**
@@ -104,5 +107,6 @@ export function build_report(r: RunResult, budget: RunReport['budget'], expect: 
     replay: `mmrace run ${r.scenario_arg}${r.era_arg} --protocol ${r.protocol} --cpus ${r.cpus} --seed ${r.seed} --jitter ${r.jitter} ${b}`,
     windows: r.windows, vacuous,
     warning: warning_of(m),
+    overlap: r.overlap ?? null,
   };
 }

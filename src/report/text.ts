@@ -42,8 +42,19 @@ export function text_report(r: RunReport, opts: { lockStat?: boolean; latency?: 
   }
   const dev = device_line(r);
   if (dev) out.push('', dev);
-  out.push('', `throughput: ${fmt_count(r.ops_per_s)} ops/s (${fmt_count(r.ops_per_s / r.cpus)} per CPU)`, `replay: ${r.replay}`);
+  out.push('', `throughput: ${fmt_count(r.ops_per_s)} ops/s (${fmt_count(r.ops_per_s / r.cpus)} per CPU)`);
+  const ov = overlap_line(r);
+  if (ov) out.push(ov);
+  out.push(`replay: ${r.replay}`);
   return out.join('\n');
+}
+
+/** load: how much the CPUs of a free run ran at the same time (src/worker/overlap.ts); null for a controlled run or one CPU */
+export function overlap_line(r: Pick<RunReport, 'overlap' | 'cpus'>): string | null {
+  const o = r.overlap;
+  if (!o || r.cpus < 2) return null;
+  return `overlap: another CPU progressed in ${(100 * o.fraction).toFixed(0)} % of ${fmt_count(o.samples)} samples (one per op)` +
+    (o.yields ? `; adaptive jitter gave up the core ${fmt_count(o.yields)} times` : '');
 }
 
 /**

@@ -257,6 +257,11 @@ export const PERCPU = defineStruct('percpu', {
   wait_ref: 1, // model: pfn this CPU holds a migration_entry_wait reference on (0 = none), for the livelock report
   // h13 (session 22, seed 004)
   migrate_ref: 1, // model: pfn this CPU's migrate_vma holds a reference on (collect's, or a new page's until finalize drops it; 0 = none), for the livelock report
+  // load (session 24, issue 16 item 5): the CPUs' overlap in a free run (src/worker/overlap.ts); written by this CPU only
+  ov_samples: 1, // overlap samples taken: one per completed op
+  ov_seen: 1, // of them, those in which another CPU progressed too
+  ov_yields: 1, // times adaptive jitter gave up the core at a preemption point
+  ov_park: 1, // always 0: what a yield waits on (never notified; the wait times out)
 }, { padTo: 16 });
 
 export const CPU_IDLE = 0;

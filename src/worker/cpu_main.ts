@@ -13,9 +13,10 @@ import { blk_drain, blk_run_queue } from '../cpu/io.js';
 import { ops_budget_spent, stat_epoch_attach, stat_epoch_check } from './warmup.js';
 import { KernelBug, OOPS_INTERNAL, record_oops } from '../check/bug.js';
 import { Halted } from '../sync/preempt.js';
-import { JITTER_RECORD, install_jitter } from './jitter.js';
+import { JITTER_ADAPTIVE_ALWAYS, JITTER_RECORD, install_jitter } from './jitter.js';
 import { controlled_exit, controlled_log, install_controlled, wait_token } from './sched_cpu.js';
 import { recorded_steps } from './sched_record.js';
+import { overlap_attach, overlap_sample } from './overlap.js';
 import { find_builtin, load_module } from '../scenarios/registry.js';
 import type { CpuContext, Scenario } from '../scenarios/types.js';
 import type { CpuResult, CpuTask } from './task.js';
@@ -40,6 +41,7 @@ function make_ctx(task: CpuTask): CpuContext {
       stat_epoch_check();
       i32[pc + PERCPU.ops] += 1;
       Atomics.add(i32, pc + PERCPU.progress, 1);
+      overlap_sample(); // load: did another CPU progress since this CPU's last op (free runs only)
       // no global op counter that every CPU bumps: every few ops this CPU sums the CPUs' counts
       if (ops_budget_spent()) Atomics.store(i32, gb + GLOBALS.stop, 1);
     },
@@ -56,6 +58,7 @@ export async function cpu_main(task: CpuTask): Promise<CpuResult> {
   stat_epoch_attach();
   if (task.controlled) install_controlled(task.cpu, task.controlled);
   else install_jitter(task.jitter);
+  overlap_attach(!task.controlled, task.nr_cpus, task.seed, (task.jitter & JITTER_ADAPTIVE_ALWAYS) !== 0); // load
   let scenario: Scenario;
   try {
     // a module's URL as given: percent-encoded (spaces, %, non-ASCII), perhaps asking for a fresh instance
