@@ -2,7 +2,7 @@
 // own cache lines) and the held-lock stack that lockdep-style reports and the
 // watchdog read. Clock reads are the expensive part (~50 ns), so wait time is
 // measured only on the contended path and hold time on one acquisition in 16
-// (drawn at random, not every 16th).
+// (at random gaps, not every 16th).
 // Every acquisition also feeds lockdep (src/sync/lockdep.ts), and, when the
 // run is traced, writes lock wait/hold events for the Perfetto trace.
 import { HELD_CLS_MASK, HELD_MAX, HELD_READ, HELDTIME, LD_LOCK, LOCKSTAT, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, PERCPU } from '../shm/layout.js';
@@ -13,7 +13,22 @@ import { EV_LOCK_ACQ, EV_LOCK_REL, EV_LOCK_WAIT, EV_LOCK_WAITED, trace_only, tra
 import { lockdep_acquire, lockdep_depth_overflow } from './lockdep.js';
 import { REC_RELEASE, REC_TOUCH, REC_WAIT, REC_WAITED, record_step, recording } from './preempt.js';
 
-const HOLD_SAMPLE_MASK = 15;
+/** hold times are sampled one acquisition in HOLD_SAMPLE_EVERY on average */
+const HOLD_SAMPLE_EVERY = 16;
+/**
+ * acquisitions left before this CPU's next sampled hold (each worker is one
+ * CPU: a module variable is per CPU). The gaps are drawn at random, uniform
+ * in [1, 2 * HOLD_SAMPLE_EVERY - 1] (mean HOLD_SAMPLE_EVERY), so sampling does
+ * not alias with an operation's fixed lock order (see sample_draw), and an
+ * unsampled acquisition costs a decrement instead of a draw.
+ */
+let hold_gap = 1;
+
+/** a sampled hold begins: draw the next gap and read the clock (out of line: one acquisition in 16) */
+function hold_sample_begin(): number {
+  hold_gap = 1 + (sample_draw() & 0x7fffffff) % (2 * HOLD_SAMPLE_EVERY - 1);
+  return performance.now();
+}
 
 /** this CPU's lock_stat row of a class, for writes (and plain locks) or reads */
 const ls_row = (cls: number, read: boolean) => current.lockstat_f64 + (cls * LOCKSTAT_RW + (read ? 1 : 0)) * LOCKSTAT.stride;
@@ -80,7 +95,7 @@ function held_push(lock: number, cls: number): void {
   if (n < HELD_MAX) {
     i32[pc + PERCPU.held + n] = lock;
     i32[pc + PERCPU.held_cls + n] = cls;
-    f64[current.heldtime_f64 + HELDTIME.t + n] = (sample_draw() & HOLD_SAMPLE_MASK) === 0 ? performance.now() : 0;
+    f64[current.heldtime_f64 + HELDTIME.t + n] = --hold_gap === 0 ? hold_sample_begin() : 0;
     i32[pc + PERCPU.nheld] = n + 1;
     return;
   }

@@ -31,9 +31,9 @@ export const edge_base = (from: number, to: number, b: Readonly<Bases> = BASES) 
 
 /** this CPU is about to take (LD_LOCK) or wait for (LD_WAIT) `lock` of class `cls` (`read`: for read, an rwsem or rwlock) */
 export function lockdep_acquire(lock: number, cls: number, kind: number, read = false): void {
-  if (i32[BASES.globals + GLOBALS.lockdep_off] !== 0) return;
   const pc = current.pcpu;
   const n = i32[pc + PERCPU.nheld];
+  if (n === 0 || i32[BASES.globals + GLOBALS.lockdep_off] !== 0) return; // nothing held: no dependency (a per-CPU word read first)
   let same = false;
   for (let k = 0; k < n; k++) {
     const from = i32[pc + PERCPU.held_cls + k] & HELD_CLS_MASK;
