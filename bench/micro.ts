@@ -3,7 +3,7 @@
 // runs BATCH iterations so the timer's own cost does not dominate.
 import { Bench } from 'tinybench';
 import { BASES, attachMachine, createMachineBuffer, i32, page_base } from '../src/shm/machine.js';
-import { DEFAULT_SIZES, GLOBALS, PAGE } from '../src/shm/layout.js';
+import { DEFAULT_SIZES, GLOBALS, PAGE, TRACE_RING_SIZE } from '../src/shm/layout.js';
 import { events_attach } from '../src/cpu/events.js';
 import { set_current_cpu } from '../src/cpu/current.js';
 import { mem_init } from '../src/mm/init.js';
@@ -52,7 +52,8 @@ export async function micro(timeMs = 400): Promise<MicroRow[]> {
   mem_init({ bugs: 0, jitter: 0, seed: 1, ops_budget: 0, era: E0 });
   set_current_cpu(0, 1);
   const e0w = family_of_four();
-  const e2 = createMachineBuffer({ ...DEFAULT_SIZES, nr_pages: 4096, nr_cpus: 1 });
+  // a trace ring, for the traced row (without one, --trace's events had nowhere to go and wrote past their region)
+  const e2 = createMachineBuffer({ ...DEFAULT_SIZES, nr_pages: 4096, nr_cpus: 1, trace_ring: TRACE_RING_SIZE });
   mem_init({ bugs: 0, jitter: 0, seed: 1, ops_budget: 0 });
   set_current_cpu(0, 1);
   const e2w = family_of_four();

@@ -19,7 +19,8 @@ let open_op = 0;
 
 /** read the run's trace switch (each worker once, after attaching) */
 export function events_attach(): void {
-  tracing = i32[BASES.globals + GLOBALS.trace] !== 0;
+  // a Machine built without a trace ring cannot trace: its trace ring has no slots to wrap in
+  tracing = i32[BASES.globals + GLOBALS.trace] !== 0 && BASES.tring > 0;
   open_op = 0; // a pooled worker runs one CPU after another: nothing is open in a new run
 }
 
