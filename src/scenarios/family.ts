@@ -38,7 +38,6 @@ export function set_path(code: number): void {
 
 const hex = (n: number) => '0x' + (n >>> 0).toString(16);
 
-/** a user access that must work: anything else is a user-visible failure */
 /**
  * a system call the user program made failed with `ret` (a negative errno):
  * its program had no way to go on, so the run stops with what it returned
@@ -52,6 +51,7 @@ function errno_name(ret: number): string {
   return ERRNO_NAMES[ret] ?? String(ret);
 }
 
+/** a user access that must work: anything else is a user-visible failure */
 export function must(ok: boolean, what: string): void {
   if (!ok) fail(OOPS_SHADOW, `user program: unexpected ${mmu.status === 1 ? 'SIGSEGV' : mmu.status === 2 ? 'OOM kill' : 'SIGBUS'} in ${what}`);
 }
