@@ -13,6 +13,8 @@ import { explore } from '../src/search/explore.js';
 import { JITTER_NONE } from '../src/worker/jitter.js';
 import { add_window_counts, never_opened, type WindowCount } from '../src/cpu/windows.js';
 import type { Scenario } from '../src/scenarios/types.js';
+import { build_report } from '../src/report/json.js';
+import { text_report } from '../src/report/text.js';
 
 type Probe =
   | { free: [cpus: number, jitter: number, ms: number] } // free runs of ms each, seeds 1.. until every window opened
@@ -64,6 +66,8 @@ async function probe(s: Scenario, p: Probe): Promise<{ windows: WindowCount[]; w
   let seed = 1;
   for (; seed <= SEEDS; seed++) {
     const r = await run_free({ scenario: s, scenarioImport: s.name, protocol: 'fixed', cpus, ops: 0, duration_ms: ms, seed, jitter, watchdog_ms: 30_000 });
+    // a failure prints its whole report (the splat and its interleaving): a rare one must be readable from the CI log alone
+    if (r.outcome !== 'clean') console.log(`${s.name} seed ${seed}, fixed, not clean:\n${text_report(build_report(r, { duration_ms: ms }, null, null, 'test'), { lockStat: false, latency: false })}`);
     expect(r.outcome, `${s.name} seed ${seed}: ${r.oops?.text.split('\n')[0] ?? r.reason ?? ''}`).toBe('clean');
     windows = add_window_counts(windows, r.windows); // a window counts when any run opened it
     if (never_opened(windows) === null) break;

@@ -98,6 +98,25 @@ function task_state(cpu: number, comm: string): string[] {
   return out;
 }
 
+/** khungtaskd's lines for one blocked task: the INFO line, the hint, the task's state and locks */
+function hung_task_lines(cpu: number, secs: number, roles: string[]): string[] {
+  const comm = roles[cpu] ?? '?';
+  return [`INFO: task ${comm}:${cpu + 1} blocked for more than ${secs} seconds.`,
+    '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.', ...task_state(cpu, comm)];
+}
+
+/** khungtaskd came with 2.6.25; E3/E4's kernels have it, the earlier eras' reports say so */
+const hung_task_era_note = () => (ERA.id < E3 ? [`mmrace: hung task (${ERA.kernel} had no hung-task detector; reported as 2.6.25 and later kernels report it):`] : []);
+
+/** what follows every lockup report: the wait-for cycle if there is one, then every CPU's locks */
+function lockup_tail(roles: string[]): string[] {
+  const out: string[] = [];
+  const cycle = wait_cycle(wait_for_graph());
+  if (cycle) out.push(`mmrace: wait-for cycle: ${format_cycle(cycle, roles)}`);
+  out.push('', 'mmrace: every CPU\'s locks, held and awaited:', cpu_states(roles));
+  return out;
+}
+
 /**
  * The report of CPU `cpu`, stuck for `secs` seconds (or, for a run with no
  * clock, the detector's own threshold), in the run's era.
@@ -107,10 +126,7 @@ export function lockup_report(cpu: number, secs: number, roles: string[], began_
   const pid = cpu + 1;
   const out: string[] = [];
   if (waits_sleeping(cpu)) {
-    // khungtaskd came with 2.6.25; E3/E4's kernels have it
-    if (ERA.id < E3) out.push(`mmrace: hung task (${ERA.kernel} had no hung-task detector; reported as 2.6.25 and later kernels report it):`);
-    out.push(`INFO: task ${comm}:${pid} blocked for more than ${secs} seconds.`,
-      '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.', ...task_state(cpu, comm));
+    out.push(...hung_task_era_note(), ...hung_task_lines(cpu, secs, roles));
   } else if (ERA.id >= E3) {
     out.push(`watchdog: BUG: soft lockup - CPU#${cpu} stuck for ${secs}s! [${comm}:${pid}]`);
   } else if (ERA.id >= E1) {
@@ -120,9 +136,25 @@ export function lockup_report(cpu: number, secs: number, roles: string[], began_
     out.push(`mmrace: soft lockup: CPU#${cpu} (${comm}:${pid}) stuck for ${secs}s in ${path_of(cpu)} (${ERA.kernel} had no soft-lockup detector)`);
   }
   if (began_s !== undefined) out.push(`mmrace: CPU#${cpu} made its last progress ${began_s.toFixed(2)} s into the run`);
-  const cycle = wait_cycle(wait_for_graph());
-  if (cycle) out.push(`mmrace: wait-for cycle: ${format_cycle(cycle, roles)}`);
-  out.push('', 'mmrace: every CPU\'s locks, held and awaited:', cpu_states(roles));
+  out.push(...lockup_tail(roles));
+  return out.join('\n');
+}
+
+/** a task a hung-task scan found: its CPU, the timeout it was blocked past (what the INFO line prints), when it last progressed */
+export interface HungTask { cpu: number; secs: number; began_s: number }
+
+/**
+ * One scan of khungtaskd (check_hung_uninterruptible_tasks): every task in
+ * a sleeping wait that has not run since the previous scan, in task-list
+ * order (pid order here), each with its INFO line and locks, as one scan
+ * prints them; then the cycle and every CPU's locks, as lockup_report.
+ */
+export function hung_tasks_report(hung: readonly HungTask[], roles: string[]): string {
+  const out = hung_task_era_note();
+  for (const h of [...hung].sort((a, b) => a.cpu - b.cpu)) {
+    out.push(...hung_task_lines(h.cpu, h.secs, roles), `mmrace: CPU#${h.cpu} made its last progress ${h.began_s.toFixed(2)} s into the run`);
+  }
+  out.push(...lockup_tail(roles));
   return out.join('\n');
 }
 

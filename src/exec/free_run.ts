@@ -9,7 +9,7 @@ import { OOPS_INTERNAL, OOPS_INVARIANT, OOPS_SOFTLOCKUP, OopsRecord, read_oops, 
 import { Outcome, classify } from '../check/outcome.js';
 import { check_invariants } from '../check/invariants.js';
 import { read_bounds_note } from '../check/bounds.js';
-import { cpu_states, deadlock_report, lockup_reason, lockup_report } from '../check/lockup.js';
+import { type HungTask, cpu_states, deadlock_report, hung_tasks_report, lockup_reason, lockup_report, waits_sleeping } from '../check/lockup.js';
 import { Counter64 } from './counter64.js';
 import { create_pool } from './pool.js';
 import { JITTER_ADAPTIVE_ALWAYS, JITTER_NAMES, JITTER_RECORD } from '../worker/jitter.js';
@@ -145,6 +145,9 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   const stop_grace = Math.min(STOP_GRACE_MS, wd);
   const lastProgress = new Array(o.cpus).fill(0);
   const lastChange = new Array(o.cpus).fill(now());
+  // each CPU's progress at khungtaskd's last scan (the first is the start)
+  const scanProgress = Array.from({ length: o.cpus }, (_, c) => Atomics.load(i32, percpu_base(c) + PERCPU.progress));
+  let hungScanAt = now();
   let watchdog: string | null = null;
   let reason: string | null = boot_reason;
   let stopAt = Infinity;
@@ -205,12 +208,32 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
       const pc = percpu_base(cpu);
       const p = Atomics.load(i32, pc + PERCPU.progress);
       if (p !== lastProgress[cpu] || Atomics.load(i32, pc + PERCPU.state) !== CPU_RUNNING) { lastProgress[cpu] = p; lastChange[cpu] = t; continue; }
-      if (t - lastChange[cpu] > wd) {
+      // the soft-lockup detector's: a CPU that spins, or runs a loop that never sleeps (a sleeping wait is khungtaskd's, below)
+      if (t - lastChange[cpu] > wd && !waits_sleeping(cpu)) {
         const secs = Math.round((t - lastChange[cpu]) / 1000);
         watchdog = lockup_report(cpu, secs, roles, (lastChange[cpu] - t0) / 1000);
         set_current_cpu(cpu, o.seed);
         if (record_oops(OOPS_SOFTLOCKUP, watchdog, 0, cpu, 0, 0, false)) reason = lockup_reason(cpu, secs, roles);
         break;
+      }
+    }
+    if (!watchdog && !stopping && t - hungScanAt >= wd) {
+      // khungtaskd's scan, every wd: each CPU in a sleeping wait that made no progress since the previous scan is a
+      // hung task, and one scan reports them all (a deadlock's tasks together, whichever of them blocked first)
+      const hung: HungTask[] = [];
+      const hung_secs = Math.max(1, Math.round(wd / 1000)); // the kernel prints its timeout, not how long the task slept
+      for (let cpu = 0; cpu < o.cpus; cpu++) {
+        const p = Atomics.load(i32, percpu_base(cpu) + PERCPU.progress);
+        if (p === scanProgress[cpu] && Atomics.load(i32, percpu_base(cpu) + PERCPU.state) === CPU_RUNNING && waits_sleeping(cpu)) {
+          hung.push({ cpu, secs: hung_secs, began_s: (lastChange[cpu] - t0) / 1000 });
+        }
+        scanProgress[cpu] = p;
+      }
+      hungScanAt = t;
+      if (hung.length) {
+        watchdog = hung_tasks_report(hung, roles);
+        set_current_cpu(hung[0].cpu, o.seed);
+        if (record_oops(OOPS_SOFTLOCKUP, watchdog, 0, hung[0].cpu, 0, 0, false)) reason = lockup_reason(hung[0].cpu, hung[0].secs, roles);
       }
     }
     if (watchdog) break;
