@@ -141,7 +141,7 @@ export function lockup_report(cpu: number, secs: number, roles: string[], began_
 }
 
 /** a task a hung-task scan found: its CPU, the timeout it was blocked past (what the INFO line prints), when it last progressed */
-export interface HungTask { cpu: number; secs: number; began_s: number }
+export interface HungTask { cpu: number; secs: number; began_s?: number }
 
 /**
  * One scan of khungtaskd (check_hung_uninterruptible_tasks): every task in
@@ -152,7 +152,8 @@ export interface HungTask { cpu: number; secs: number; began_s: number }
 export function hung_tasks_report(hung: readonly HungTask[], roles: string[]): string {
   const out = hung_task_era_note();
   for (const h of [...hung].sort((a, b) => a.cpu - b.cpu)) {
-    out.push(...hung_task_lines(h.cpu, h.secs, roles), `mmrace: CPU#${h.cpu} made its last progress ${h.began_s.toFixed(2)} s into the run`);
+    out.push(...hung_task_lines(h.cpu, h.secs, roles));
+    if (h.began_s !== undefined) out.push(`mmrace: CPU#${h.cpu} made its last progress ${h.began_s.toFixed(2)} s into the run`);
   }
   out.push(...lockup_tail(roles));
   return out.join('\n');

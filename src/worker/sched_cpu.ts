@@ -9,7 +9,7 @@ import { GLOBALS, SCHED } from '../shm/layout.js';
 import { BASES, i32, sizes } from '../shm/machine.js';
 import { HALTED, PP_EXIT, PP_WAIT, set_preempt_hooks } from '../sync/preempt.js';
 import { OOPS_SOFTLOCKUP, record_oops } from '../check/bug.js';
-import { HUNG_TASK_TIMEOUT_SECS, cpu_states, lockup_report, softlockup_thresh_secs, waits_sleeping } from '../check/lockup.js';
+import { HUNG_TASK_TIMEOUT_SECS, type HungTask, cpu_states, hung_tasks_report, lockup_report, softlockup_thresh_secs, waits_sleeping } from '../check/lockup.js';
 import { Segments, enabled_mask, next_to_unwind, pick_next } from './strategies.js';
 import { TASK_DONE, TASK_RUNNABLE, TASK_WAITING, WHY_BLOCK, WHY_EXIT, WHY_PREEMPT } from './sched_state.js';
 import { sleep_cut, sleep_install } from './sleep_cut.js';
@@ -115,8 +115,15 @@ function deadlock(step: number): void {
   const s = BASES.sched;
   for (let c = 0; c < n; c++) {
     if (i32[s + SCHED.state + c] === TASK_DONE) continue;
-    const secs = waits_sleeping(c) ? HUNG_TASK_TIMEOUT_SECS : softlockup_thresh_secs();
-    record_oops(OOPS_SOFTLOCKUP, `mmrace: controlled run deadlocked at decision ${step}: every CPU left waits and none can go on\n${lockup_report(c, secs, roles)}`, 0, 0, 0, 0, false);
+    const head = `mmrace: controlled run deadlocked at decision ${step}: every CPU left waits and none can go on\n`;
+    if (waits_sleeping(c)) {
+      // khungtaskd's one scan names every task in a sleeping wait (this is called once; the run stops here)
+      const hung: HungTask[] = [];
+      for (let d = c; d < n; d++) if (i32[s + SCHED.state + d] !== TASK_DONE && waits_sleeping(d)) hung.push({ cpu: d, secs: HUNG_TASK_TIMEOUT_SECS });
+      record_oops(OOPS_SOFTLOCKUP, `${head}${hung_tasks_report(hung, roles)}`, 0, 0, 0, 0, false);
+    } else {
+      record_oops(OOPS_SOFTLOCKUP, `${head}${lockup_report(c, softlockup_thresh_secs(), roles)}`, 0, 0, 0, 0, false);
+    }
     return;
   }
 }
