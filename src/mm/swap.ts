@@ -23,7 +23,7 @@ import { free_hot_cold_page } from './page_alloc.js';
 import { E1, E2, E3, ERA } from '../shm/era.js';
 import { current } from '../cpu/current.js';
 import { check_halt, controlled, cpu_relax } from '../sync/preempt.js';
-import { SPIN_LIMIT } from '../sync/spinlock.js';
+import { PARK_MS, SLEEPERS, SPIN_LIMIT } from '../sync/spinlock.js';
 import { DMIRROR, ZONE_DEVICE } from '../shm/layout.js';
 import { OOPS_INVARIANT, fail } from '../check/bug.js';
 import { invariant_message } from '../check/rules.js';
@@ -117,18 +117,27 @@ export function lru_cache_add(pfn: number): void {
  */
 function get_cpu_pvecs(cpu: number): number {
   const pv = pvec_base(cpu);
+  const w = pv + PAGEVEC.busy;
   const me = current.tag;
-  for (let i = 0; Atomics.compareExchange(i32, pv + PAGEVEC.busy, 0, me) !== 0; i++) {
-    if (i < SPIN_LIMIT || controlled) { cpu_relax(); continue; } // controlled: yield to the CPU inside
+  if (Atomics.compareExchange(i32, w, 0, me) === 0) return pv;
+  // as spin_lock's slow path: spin on a plain read, then park with SLEEPERS set (controlled: yield to the CPU inside)
+  for (let i = 0; ; i++) {
+    const cur = Atomics.load(i32, w);
+    if (cur === 0) {
+      // taken with SLEEPERS when we parked: others may still be parked behind us
+      if (Atomics.compareExchange(i32, w, 0, i < SPIN_LIMIT || controlled ? me : me | SLEEPERS) === 0) return pv;
+      continue;
+    }
+    if (i < SPIN_LIMIT || controlled) { cpu_relax(); continue; }
     check_halt();
-    Atomics.wait(i32, pv + PAGEVEC.busy, Atomics.load(i32, pv + PAGEVEC.busy), 1);
+    if ((cur & SLEEPERS) === 0 && Atomics.compareExchange(i32, w, cur, cur | SLEEPERS) !== cur) continue;
+    Atomics.wait(i32, w, cur | SLEEPERS, PARK_MS);
   }
-  return pv;
 }
 
-/** put_cpu_var: the pagevecs claimed by get_cpu_pvecs are free again */
+/** put_cpu_var: the pagevecs claimed by get_cpu_pvecs are free again (a parked claimant woken) */
 function put_cpu_pvecs(pv: number): void {
-  Atomics.store(i32, pv + PAGEVEC.busy, 0);
+  if ((Atomics.exchange(i32, pv + PAGEVEC.busy, 0) & SLEEPERS) !== 0) Atomics.notify(i32, pv + PAGEVEC.busy, Infinity);
 }
 
 /**

@@ -608,7 +608,7 @@ export const PAGEVEC_SIZE = 14;
  * that CPU did between two of its preempt-off sections).
  */
 export const PAGEVEC = defineStruct('lru_add_pvecs', {
-  busy: 1, // 0, or the tag (cpu + 1) of the CPU inside get_cpu_var on them: their owner, or a drainer for it
+  busy: 1, // 0, or the tag (cpu + 1) of the CPU inside get_cpu_var on them (their owner, or a drainer for it), with SLEEPERS when a claimant parks
   nr: 1, // lru_add_pvecs: pages bound for the inactive list
   pages: PAGEVEC_SIZE,
   nr_active: 1, // lru_add_active_pvecs: pages bound for the active list
