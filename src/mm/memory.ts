@@ -369,6 +369,18 @@ function do_swap_page(mm: number, vma: number, addr: number, table: number, orig
   return r;
 }
 
+/**
+ * swapin_readahead (2.6.16/2.6.18 mm/memory.c) as with vm.page-cluster 0:
+ * no neighbouring slot is read (swap readahead is not modelled), which
+ * leaves its last step, run whatever it read: lru_add_drain, this CPU's
+ * pagevecs onto the LRU (E1/E2; a no-op elsewhere). The faulted page itself
+ * is added after it, by read_swap_cache_async. Caller holds mmap_sem for
+ * read and no spinlock.
+ */
+function swapin_readahead(): void {
+  lru_add_drain();
+}
+
 /** do_swap_page's swap entry: look it up or read it, lock the page, recheck, map (caller holds mmap_sem for read) */
 function do_swap_page_entry(mm: number, vma: number, addr: number, table: number, orig: number, entry: number, write: boolean): number {
   const ptl = pte_lockptr(table);
@@ -376,6 +388,7 @@ function do_swap_page_entry(mm: number, vma: number, addr: number, table: number
   let ret = VM_FAULT_MINOR;
   let page = lookup_swap_cache(entry);
   if (page === 0) {
+    swapin_readahead();
     page = read_swap_cache_async(entry);
     if (page === 0) {
       // Back out if somebody else faulted in this pte while we were reading

@@ -187,6 +187,7 @@ function release_pages(pages: Int32Array, at: number, n: number): void {
   let locked = false, nfree = 0;
   for (let k = 0; k < n; k++) {
     const pfn = pages[at + k];
+    if (recording) record_step(REC_PEEK); // capture: a count another CPU changes without a common lock (as put_page's)
     const old = Atomics.sub(i32, page_base(pfn) + PAGE._count, 1);
     if (old <= 0) { if (locked) spin_unlock(lru_lock()); put_page_testzero_bug(pfn); }
     if (old !== 1) continue;
@@ -203,12 +204,14 @@ function release_pages(pages: Int32Array, at: number, n: number): void {
 /**
  * the mmu_gather's page release (E1/E2), free_pages_and_swap_cache's: the
  * references of the `nr` pages gathered in `pages` dropped PAGEVEC_SIZE at a
- * time through release_pages; other eras put each page at once. The
+ * time through release_pages (2.6.18 took 16 at a time: from memory,
+ * unchecked); other eras put each page at once. The
  * swap-cache half (free_swap_cache) is not modelled: the model's zap never
  * dropped a swap-cache page there. Caller may hold the PTL (a full gather).
  */
 export function free_pages_and_swap_cache(pages: Int32Array, nr: number): void {
   if (!lru_pagevecs()) { for (let k = 0; k < nr; k++) put_page(pages[k]); return; }
+  lru_add_drain(); // 2.6.18 drained this CPU's pagevecs first here too
   for (let k = 0; k < nr; k += PAGEVEC_SIZE) release_pages(pages, k, Math.min(PAGEVEC_SIZE, nr - k));
 }
 
@@ -299,13 +302,29 @@ function isolate_get_page(pfn: number): boolean {
 /**
  * move_to_lru (2.6.18 migrate.c): back to the LRU (lru_cache_add or
  * lru_cache_add_active: E1/E2 through the pagevec), then drop the isolation
- * reference. Reclaim's put back of a page it keeps (shrink_inactive_list's,
- * for the list shrink_page_list returns) does the same for one page.
+ * reference: migration's put back. Reclaim's is putback_inactive_pages.
  */
 export function move_to_lru(pfn: number): void {
   const f = page_base(pfn) + PAGE.flags;
   const active = (Atomics.and(i32, f, ~PG_active) & PG_active) !== 0;
   if (active) lru_cache_add_active(pfn); else lru_cache_add(pfn); // E1/E2: through this CPU's pagevec
+  put_page(pfn);
+}
+
+/**
+ * reclaim's put back of a page it keeps, for the one-page list the model's
+ * shrink_page_list works on (2.6.18 did it inline in shrink_inactive_list;
+ * putback_inactive_pages is the 3.x name): straight onto its list under
+ * lru_lock, in every era, never through a pagevec; then the isolation
+ * reference goes as __pagevec_release dropped it, this CPU's pagevecs
+ * drained first (E1/E2). Caller holds no spinlock.
+ */
+export function putback_inactive_pages(pfn: number): void {
+  const active = (Atomics.and(i32, page_base(pfn) + PAGE.flags, ~PG_active) & PG_active) !== 0;
+  spin_lock(lru_lock(), LC_LRU);
+  add_page_to_lru(pfn, active);
+  spin_unlock(lru_lock());
+  lru_add_drain();
   put_page(pfn);
 }
 

@@ -41,10 +41,27 @@ function read_all(f: Family): void {
 }
 const DEVICE_SLOTS = 8;
 
+/**
+ * The parent's two threads allocate (a COW copy, a swap-in) on a machine
+ * short of memory, so one of their operations in DIRECT_RECLAIM first
+ * reclaims directly, as 2.6.x's __alloc_pages did below the low mark
+ * (try_to_free_pages): on their own CPU, whose LRU pagevecs the reclaim
+ * drains first (shrink_inactive_list's lru_add_drain; E1/E2). Without it
+ * their new pages wait in those pagevecs, where kswapd's drain (the
+ * reclaimers', each of its own CPU) never reaches: 2.6.18's kswapd could not
+ * see them either, and nothing would be swapped out. Done between two
+ * operations, not inside the allocation that would have entered it.
+ */
+function direct_reclaim(f: Family): void {
+  if (prandom_below(DIRECT_RECLAIM) === 0) f.reclaim_one();
+}
+const DIRECT_RECLAIM = 2;
+
 function run(ctx: CpuContext): void {
   run_family(ctx, ['toucher', 'solo'], roles, {
     swapper: (f) => swap_cycle(DEVICE_SLOTS, f.ctx),
-    reader: read_all,
+    reader: (f) => { direct_reclaim(f); read_all(f); },
+    toucher: (f) => { direct_reclaim(f); f.touch(); },
     solo: (f) => { const r = prandom_below(8); if (r === 0) swap_cycle(DEVICE_SLOTS); else if (r < 4) f.reclaim_one(); else f.touch(); },
   });
 }
