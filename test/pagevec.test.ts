@@ -4,12 +4,21 @@
 // LRU at once or a drain moves them; lru_add_drain_all drains every CPU's;
 // migration finds a just-faulted page because migrate_prep drains first;
 // the invariant sweep counts the pagevec's reference and catches a page in
-// a pagevec that is also on the LRU. E0 (and E3/E4) add at once.
+// a pagevec that is also on the LRU. E0 (and E3/E4) add at once. Where
+// 2.6.18 drained for a CPU that faults: a swap-in's swapin_readahead, the
+// swapoff's close; reclaim puts a page it keeps straight back on its list.
 import { describe, expect, it } from 'vitest';
 import { BASE, boot, parent } from './helpers.js';
 import { PAGE, PAGEVEC_SIZE, PG_lru, ZONE } from '../src/shm/layout.js';
 import { BASES, i32, page_base } from '../src/shm/machine.js';
-import { isolate_lru_page, lru_add_drain, lru_add_drain_all, lru_cache_add_active, pagevec_pages } from '../src/mm/swap.js';
+import { isolate_lru_page, lru_add_drain, lru_add_drain_all, lru_cache_add_active, pagevec_pages, put_page } from '../src/mm/swap.js';
+import { PAGEOUT_ACTIVATED, shrink_page_list } from '../src/mm/vmscan.js';
+import { sys_swapoff, sys_swapon } from '../src/mm/swapfile.js';
+import { blk_drain } from '../src/cpu/io.js';
+import { is_swap_pte, pte_pfn, pte_present } from '../src/mm/pgtable.js';
+import { lookup_swap_cache } from '../src/mm/swap_state.js';
+import { pte_to_swp_entry } from '../src/mm/swapops.js';
+import { PG_active } from '../src/shm/layout.js';
 import { alloc_page } from '../src/mm/page_alloc.js';
 import { do_move_pages } from '../src/mm/migrate.js';
 import { set_current_cpu } from '../src/cpu/current.js';
@@ -19,6 +28,22 @@ import { E0, E1, E2 } from '../src/shm/era.js';
 const flags = (pfn: number) => i32[page_base(pfn) + PAGE.flags];
 const count = (pfn: number) => i32[page_base(pfn) + PAGE._count];
 const on_lru = () => i32[BASES.zone + ZONE.nr_active] + i32[BASES.zone + ZONE.nr_inactive];
+
+/** reclaim the page at pte `slot` until the pte holds its swap entry and the page has left the swap cache (each pass drains first, as shrink_inactive_list does; the write completes between passes) */
+function swap_out(slot: number): void {
+  for (let k = 0; k < 8; k++) {
+    const pte = i32[slot];
+    const p = pte_present(pte) ? pte_pfn(pte) : is_swap_pte(pte) ? lookup_swap_cache(pte_to_swp_entry(pte)) : 0;
+    if (p === 0) break;
+    if (!pte_present(pte)) put_page(p); // lookup_swap_cache's reference
+    lru_add_drain();
+    if (isolate_lru_page(p) !== 0) break;
+    shrink_page_list(p);
+    blk_drain();
+  }
+  expect(is_swap_pte(i32[slot])).toBe(true);
+  expect(lookup_swap_cache(pte_to_swp_entry(i32[slot]))).toBe(0);
+}
 
 describe('per-CPU LRU pagevecs', () => {
   it('a faulted page waits in this CPU\'s pagevec with its reference, not PG_lru; lru_add_drain puts it on the LRU', () => {
@@ -110,5 +135,40 @@ describe('per-CPU LRU pagevecs', () => {
     lru_cache_add_active(p);
     expect(pagevec_pages(0)).toEqual([]);
     expect(flags(p) & PG_lru).toBe(PG_lru);
+  });
+
+  it('a swap-in fault drains this CPU\'s pagevecs first (swapin_readahead), its own page then waits there; swapoff drains at its close', () => {
+    boot({}, 0, E2);
+    expect(sys_swapon(8, 0)).toBe(0);
+    const { sh, slot, pfn } = parent(2);
+    swap_out(slot(0));
+    lru_add_drain();
+    const other = parent(1); // a new page waits in CPU 0's pagevec
+    expect(pagevec_pages(0)).toEqual([other.pfn(0)]);
+    expect(sh.check(0, 0)).toBe(true); // the swap-in fault
+    expect(flags(other.pfn(0)) & PG_lru).toBe(PG_lru); // drained by the fault's swapin_readahead
+    expect(pagevec_pages(0)).toEqual([pfn(0)]); // the swapped-in page, added after the drain
+    expect(check_invariants()).toEqual([]);
+    // out again, then swapoff brings it back in (try_to_unuse): on the LRU when sys_swapoff returns
+    swap_out(slot(0));
+    expect(sys_swapoff(0)).toBe(0);
+    expect(is_swap_pte(i32[slot(0)])).toBe(false);
+    expect(pagevec_pages(0)).toEqual([]);
+    expect(flags(pfn(0)) & PG_lru).toBe(PG_lru);
+    expect(sh.check(0, 0)).toBe(true);
+    expect(check_invariants()).toEqual([]);
+  });
+
+  it('reclaim puts a page it keeps straight back on its LRU list, not through the pagevec', () => {
+    boot({}, 0, E2);
+    const { pfn } = parent(1);
+    lru_add_drain();
+    const p = pfn(0);
+    expect(isolate_lru_page(p)).toBe(0);
+    expect(shrink_page_list(p)).toBe(PAGEOUT_ACTIVATED); // its pte is young: referenced, so activated
+    expect(pagevec_pages(0)).toEqual([]);
+    expect(flags(p) & (PG_lru | PG_active)).toBe(PG_lru | PG_active);
+    expect(count(p)).toBe(1); // the isolation reference went
+    expect(check_invariants()).toEqual([]);
   });
 });

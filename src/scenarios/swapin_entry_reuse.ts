@@ -16,10 +16,11 @@
 import { BASE, Family, cycle_roles, must, run_family, set_path } from './family.js';
 import { ACCESS_OK, mmu, switch_mm, user_access } from '../cpu/mmu.js';
 import { EV_USER } from '../cpu/events.js';
-import { PAGE_SIZE, WORDS_PER_PAGE } from '../shm/layout.js';
+import { CPUSTAT, PAGE_SIZE, WORDS_PER_PAGE } from '../shm/layout.js';
 import { swap_cycle, swap_family_setup } from './swap_stress.js';
 import type { CpuContext, Scenario } from './types.js';
-import { prandom_below } from '../cpu/current.js';
+import { current, prandom_below } from '../cpu/current.js';
+import { i32 } from '../shm/machine.js';
 import { WIN_SWAPIN_PAGE_GONE } from '../cpu/windows.js'; // cov
 
 const roles = cycle_roles(['swapper', 'toucher', 'reader', 'reclaimer', 'forker', 'reclaimer', 'migrator'], ['reader', 'reclaimer']);
@@ -41,27 +42,31 @@ function read_all(f: Family): void {
 }
 const DEVICE_SLOTS = 8;
 
+/** this CPU's allocations for the parent's threads so far: COW copies and swap-ins */
+const allocated = () => i32[current.stat + CPUSTAT.cow] + i32[current.stat + CPUSTAT.swapins];
+
 /**
- * The parent's two threads allocate (a COW copy, a swap-in) on a machine
- * short of memory, so one of their operations in DIRECT_RECLAIM first
- * reclaims directly, as 2.6.x's __alloc_pages did below the low mark
- * (try_to_free_pages): on their own CPU, whose LRU pagevecs the reclaim
- * drains first (shrink_inactive_list's lru_add_drain; E1/E2). Without it
- * their new pages wait in those pagevecs, where kswapd's drain (the
- * reclaimers', each of its own CPU) never reaches: 2.6.18's kswapd could not
- * see them either, and nothing would be swapped out. Done between two
- * operations, not inside the allocation that would have entered it.
+ * One operation of the parent's two threads (`op`), on a machine short of
+ * memory: an operation that allocated (a COW copy, a swap-in) reclaims
+ * directly, as 2.6.x's __alloc_pages did below the low mark
+ * (try_to_free_pages), on this CPU, whose LRU pagevecs that reclaim drains
+ * first (shrink_inactive_list's lru_add_drain; E1/E2). Without it their new
+ * pages wait in those pagevecs, where the reclaimers' drains (each of its
+ * own CPU, as 2.6.18's kswapd) never reach, and nothing goes out to swap.
+ * Done after the operation, not inside the allocation that entered it
+ * (which drained before adding its own page: the next one would push it).
  */
-function direct_reclaim(f: Family): void {
-  if (prandom_below(DIRECT_RECLAIM) === 0) f.reclaim_one();
+function allocating(f: Family, op: (f: Family) => void): void {
+  const before = allocated();
+  op(f);
+  if (allocated() !== before) f.reclaim_one();
 }
-const DIRECT_RECLAIM = 2;
 
 function run(ctx: CpuContext): void {
   run_family(ctx, ['toucher', 'solo'], roles, {
     swapper: (f) => swap_cycle(DEVICE_SLOTS, f.ctx),
-    reader: (f) => { direct_reclaim(f); read_all(f); },
-    toucher: (f) => { direct_reclaim(f); f.touch(); },
+    reader: (f) => allocating(f, read_all),
+    toucher: (f) => allocating(f, (g) => g.touch()),
     solo: (f) => { const r = prandom_below(8); if (r === 0) swap_cycle(DEVICE_SLOTS); else if (r < 4) f.reclaim_one(); else f.touch(); },
   });
 }
