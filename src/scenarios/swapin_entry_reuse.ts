@@ -13,6 +13,9 @@
 // faulter's page leaves the cache), swapon, the parent's store COWing the
 // page it shares with a child, and reclaim of that copy to the same slot,
 // all while the faulter is preempted (7 CPUs on 2 cores, heavy jitter).
+// E2's pagevecs hide a new page from reclaim until its CPU drains them, so
+// the parent's two threads reclaim directly after each operation that
+// allocated (see allocating): the COW copy reaches the LRU there.
 import { BASE, Family, cycle_roles, must, run_family, set_path } from './family.js';
 import { ACCESS_OK, mmu, switch_mm, user_access } from '../cpu/mmu.js';
 import { EV_USER } from '../cpu/events.js';
@@ -48,7 +51,7 @@ const allocated = () => i32[current.stat + CPUSTAT.cow] + i32[current.stat + CPU
 /**
  * One operation of the parent's two threads (`op`), on a machine short of
  * memory: an operation that allocated (a COW copy, a swap-in) reclaims
- * directly, as 2.6.x's __alloc_pages did below the low mark
+ * directly, as 2.6.x's __alloc_pages did once the watermarks failed
  * (try_to_free_pages), on this CPU, whose LRU pagevecs that reclaim drains
  * first (shrink_inactive_list's lru_add_drain; E1/E2). Without it their new
  * pages wait in those pagevecs, where the reclaimers' drains (each of its
