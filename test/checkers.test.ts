@@ -11,7 +11,7 @@ import { make_migration_entry, swp_entry_to_pte } from '../src/mm/swapops.js';
 import { lock_page, unlock_page } from '../src/sync/page_lock.js';
 import { i32, page_base, phys_base } from '../src/shm/machine.js';
 import { PAGE } from '../src/shm/layout.js';
-import { put_page } from '../src/mm/swap.js';
+import { lru_add_drain, put_page } from '../src/mm/swap.js';
 
 describe('checkers', () => {
   it('the user-data shadow reports a lost write', () => {
@@ -69,6 +69,7 @@ describe('checkers', () => {
   it('put_page on a mapped page with count 1 frees it: Bad page state', () => {
     boot();
     const { pfn } = parent();
+    lru_add_drain(); // E2: the pagevec's reference dropped, so the pte's is the page's only one
     const p = pfn(1);
     expect(() => put_page(p)).toThrow(KernelBug);
     expect(read_oops()!.kind).toBe(OOPS_BAD_PAGE);

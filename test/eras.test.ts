@@ -13,7 +13,7 @@ import { mm_base, page_base, i32 } from '../src/shm/machine.js';
 import { MM, PAGE, SWAP_GUARD_CANARY } from '../src/shm/layout.js';
 import { lock_class_name, LC_PTL, LC_MMAP_SEM } from '../src/sync/lock_class.js';
 import { migrate_pages } from '../src/mm/migrate.js';
-import { isolate_lru_page } from '../src/mm/swap.js';
+import { isolate_lru_page, lru_add_drain } from '../src/mm/swap.js';
 import { KernelBug, read_oops } from '../src/check/bug.js';
 import { down_read, up_read } from '../src/sync/rwsem.js';
 import { mm_mmap_sem } from '../src/mm/mm_types.js';
@@ -103,12 +103,14 @@ describe('the migrator takes the locks its era\'s callers took', () => {
   it('E2: migrate_pages without an mmap_sem is refused (every 2.6.18 caller holds one)', () => {
     bootEra(E2);
     const p = parent(2);
+    lru_add_drain(); // E2: the new pages wait in this CPU's pagevec until a drain (migrate_prep's, for a real caller)
     const pfn = p.pfn(0);
     expect(isolate_lru_page(pfn)).toBe(0);
     expect(() => migrate_pages(Int32Array.of(pfn), 1)).toThrow(KernelBug);
     expect(read_oops()!.text).toMatch(/^mmrace: migrate_pages called without an mmap_sem/);
     bootEra(E2);
     const q = parent(2);
+    lru_add_drain();
     expect(isolate_lru_page(q.pfn(0))).toBe(0);
     down_read(mm_mmap_sem(q.mm), LC_MMAP_SEM);
     expect(migrate_pages(Int32Array.of(q.pfn(0)), 1)).toBe(0);

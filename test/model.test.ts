@@ -9,7 +9,7 @@ import { do_mmap_anon, mm_alloc } from '../src/mm/mmap.js';
 import { copy_mm, mmput } from '../src/mm/fork.js';
 import { sys_mprotect } from '../src/mm/mprotect.js';
 import { migrate_pages } from '../src/mm/migrate.js';
-import { isolate_lru_page, put_page } from '../src/mm/swap.js';
+import { isolate_lru_page, lru_add_drain, put_page } from '../src/mm/swap.js';
 import { lookup_swap_cache } from '../src/mm/swap_state.js';
 import { pte_to_swp_entry } from '../src/mm/swapops.js';
 import { blk_drain } from '../src/cpu/io.js';
@@ -118,10 +118,12 @@ class Migrate implements fc.Command<Model, Real> {
     const pte = table ? Atomics.load(i32, pte_offset(table, addr(this.p))) : 0;
     if (pte_present(pte)) {
       const pfn = pte_pfn(pte);
+      lru_add_drain(); // sys_move_pages' migrate_prep (E2: a new page waits in this CPU's pagevec)
       expect(isolate_lru_page(pfn)).toBe(0);
       down_read(mm_mmap_sem(r.mms[this.i]), LC_MMAP_SEM); // sys_move_pages holds it
       expect(migrate_pages(Int32Array.of(pfn), 1)).toBe(0); // single-threaded: nothing can make it fail
       up_read(mm_mmap_sem(r.mms[this.i]));
+      lru_add_drain(); // E2: move_to_lru left the old page's last reference in the pagevec
       expect(page_count(pfn)).toBe(0); // the old page went back to the allocator
     }
     clean(this.toString());
@@ -144,6 +146,7 @@ class SwapOut implements fc.Command<Model, Real> {
         pfn = lookup_swap_cache(pte_to_swp_entry(pte));
         if (pfn !== 0) put_page(pfn); // the swap cache still holds it
       }
+      lru_add_drain(); // each pass is a shrink_inactive_list's, whose first step this is (E2)
       if (pfn === 0 || isolate_lru_page(pfn) !== 0) break;
       shrink_page_list(pfn);
       blk_drain();

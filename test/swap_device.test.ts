@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { boot, parent, BASE } from './helpers.js';
 import { ACCESS_OK, ACCESS_OOM, mmu, user_access } from '../src/cpu/mmu.js';
-import { isolate_lru_page, put_page } from '../src/mm/swap.js';
+import { isolate_lru_page, lru_add_drain, put_page } from '../src/mm/swap.js';
 import { lookup_swap_cache } from '../src/mm/swap_state.js';
 import { pte_to_swp_entry } from '../src/mm/swapops.js';
 import { blk_drain } from '../src/cpu/io.js';
@@ -40,6 +40,7 @@ function swap_out(slot: number): number {
     const pte = Atomics.load(i32, slot);
     let pfn = pte_present(pte) ? pte_pfn(pte) : 0;
     if (pfn === 0 && is_swap_pte(pte)) { pfn = lookup_swap_cache(pte_to_swp_entry(pte)); if (pfn !== 0) put_page(pfn); }
+    lru_add_drain(); // each pass is a shrink_inactive_list's (E1/E2: a new or kept page waits in this CPU's pagevec)
     if (pfn === 0 || isolate_lru_page(pfn) !== 0) break;
     shrink_page_list(pfn);
     blk_drain();
@@ -160,6 +161,7 @@ describe('swapin-swapoff-race', () => {
     // reclaim once: the pte goes to swap, the page Q stays in the swap cache until the next pass
     const q = p.pfn(0);
     for (let k = 0; k < 8 && !is_swap_pte(Atomics.load(i32, p.slot(0))); k++) {
+      lru_add_drain(); // as swap_out's passes
       if (isolate_lru_page(q) !== 0) break;
       shrink_page_list(q);
       blk_drain();

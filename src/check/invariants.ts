@@ -10,7 +10,7 @@ import { E0, ERA } from '../shm/era.js';
 import { anonmm_unreachable } from '../mm/rmap_anonmm.js';
 import { check_hugetlb } from '../mm/hugetlb.js';
 import { radix_tree_lookup } from '../mm/filemap.js';
-import { LRU } from '../mm/swap.js';
+import { LRU, pagevec_pages } from '../mm/swap.js';
 import { pgd_index, pte_offset } from '../mm/pagewalk.js';
 import { is_swap_pte, pte_pfn, pte_present, pte_write } from '../mm/pgtable.js';
 import { is_device_private_entry, is_migration_entry, pte_to_swp_entry, swp_offset } from '../mm/swapops.js';
@@ -35,6 +35,7 @@ export function check_invariants(limit = 20): string[] {
   const devRefs: DevRefs = new Map();
   const cow_writable: number[] = []; // (pfn, mm) of writable ptes in private mappings
   const pcp = check_pcp(bad, n); // scale: pages on per-CPU lists are free, though not PG_buddy
+  const pvec = check_pagevecs(bad, n); // scale2: a page in a pagevec holds its reference and is not yet on the LRU
 
   for (let mm = 1; mm < sizes.nr_mm; mm++) {
     const m = mm_base(mm);
@@ -121,6 +122,7 @@ export function check_invariants(limit = 20): string[] {
       else if (f !== 0) bad('I-ZONE', `pfn ${pfn} on CPU ${pcp[pfn] - 1}'s per-CPU list has flags ${hex(f)} (a free page not in the buddy has none)`);
       if (count !== 0 || mapcount !== 0) bad('I-REF', `free pfn ${pfn} has count ${count} mapcount ${mapcount}`);
       if ((f & PG_lru) !== 0 || lru.has(pfn)) bad('I-LRU', `free pfn ${pfn} is on the LRU`);
+      if (pvec[pfn] !== 0) bad('I-LRU', `free pfn ${pfn} is in CPU ${pvec[pfn] - 1}'s pagevec`);
       continue;
     }
     if (ERA.id === E0 && (f & PG_reserved) !== 0) continue; // E0's ZERO_PAGE and hugetlb runs (I-HUGE); no other era has reserved pages
@@ -135,12 +137,14 @@ export function check_invariants(limit = 20): string[] {
     const m = i32[p + PAGE.mapping];
     const file = ERA.id !== E0 && !cached && m !== 0 && (m & PAGE_MAPPING_ANON) === 0 && radix_tree_lookup(m >>> 1, i32[p + PAGE.index]) === pfn ? 1 : 0;
     const buffers = !cached && (f & PG_private) !== 0 ? 1 : 0;
-    const held = maps[pfn] + cached + file + buffers;
-    const refs = `${maps[pfn]} ptes${cached ? ' + the swap cache' : ''}${file ? ' + the page cache' : ''}${buffers ? ' + its buffers' : ''}`;
+    const inpv = pvec[pfn] !== 0 ? 1 : 0;
+    const held = maps[pfn] + cached + file + buffers + inpv;
+    const refs = `${maps[pfn]} ptes${cached ? ' + the swap cache' : ''}${file ? ' + the page cache' : ''}${buffers ? ' + its buffers' : ''}${inpv ? ' + a pagevec' : ''}`;
     if (count === 0) bad('I-REF', `pfn ${pfn} left frozen: count 0 but not free (${refs} refer to it)`);
     else if (count !== held) bad('I-REF', `pfn ${pfn}: count ${count} but ${refs} refer to it${held === 0 ? ': leaked' : ''}`);
     if (cached && !swap_cache_holds(pfn, swapRefs)) bad('I-CACHE', `pfn ${pfn} has PG_swapcache for entry ${hex(i32[p + PAGE.private])} but the swap cache does not hold it there`);
-    if (maps[pfn] + cached + file > 0 && (f & PG_lru) === 0) bad('I-LRU', `in-use ${file ? 'page-cache' : 'anon'} pfn ${pfn} is not on the LRU`);
+    if (maps[pfn] + cached + file > 0 && (f & PG_lru) === 0 && !inpv) bad('I-LRU', `in-use ${file ? 'page-cache' : 'anon'} pfn ${pfn} is not on the LRU (nor in a pagevec)`);
+    if (inpv && ((f & PG_lru) !== 0 || lru.has(pfn))) bad('I-LRU', `pfn ${pfn} is in CPU ${pvec[pfn] - 1}'s pagevec and on the LRU`);
     if ((f & PG_lru) !== 0 && !lru.has(pfn)) bad('I-LRU', `pfn ${pfn} has PG_lru but is on no LRU list`);
   }
   if (free !== i32[BASES.zone + ZONE.nr_free]) bad('I-ZONE', `zone nr_free ${i32[BASES.zone + ZONE.nr_free]} but ${free} pages are free`);
@@ -161,6 +165,22 @@ function check_pcp(bad: Complain, n: number): Uint8Array {
     for (const pfn of pcp_pages(cpu)) {
       if (pfn <= 0 || pfn >= n) { bad('I-ZONE', `CPU ${cpu}'s per-CPU list holds pfn ${pfn}, which is not RAM`); continue; }
       if (on[pfn] !== 0) bad('I-ZONE', `pfn ${pfn} is on CPU ${on[pfn] - 1}'s per-CPU list and on CPU ${cpu}'s`);
+      on[pfn] = cpu + 1;
+    }
+  }
+  return on;
+}
+
+/**
+ * scale2: every CPU's LRU pagevecs (E1/E2): no pfn in two or twice (the
+ * kernel's __pagevec_lru_add would BUG); returns cpu + 1 for each pfn in one, 0 elsewhere
+ */
+function check_pagevecs(bad: Complain, n: number): Uint8Array {
+  const on = new Uint8Array(n);
+  for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) {
+    for (const pfn of pagevec_pages(cpu)) {
+      if (pfn <= 0 || pfn >= n) { bad('I-LRU', `CPU ${cpu}'s pagevec holds pfn ${pfn}, which is not RAM`); continue; }
+      if (on[pfn] !== 0) bad('I-LRU', `pfn ${pfn} is in CPU ${on[pfn] - 1}'s pagevec and in CPU ${cpu}'s`);
       on[pfn] = cpu + 1;
     }
   }

@@ -29,7 +29,7 @@ import {
 } from './swapops.js';
 import { alloc_bootmem_page, alloc_page } from './page_alloc.js';
 import { device_private_entry_fault } from './memremap.js';
-import { get_page, lru_cache_add_active, mark_page_accessed, put_page } from './swap.js';
+import { free_pages_and_swap_cache, get_page, lru_add_drain, lru_cache_add_active, lru_pagevecs, mark_page_accessed, put_page } from './swap.js';
 import { NOPAGE_OOM, NOPAGE_SIGBUS, filemap_nopage, mapping_truncate_count } from './filemap.js';
 import { anon_vma_prepare, page_add_anon_rmap, page_add_file_rmap, page_add_new_anon_rmap, page_dup_rmap, page_remove_rmap, ptep_clear_flush, set_page_dirty } from './rmap.js';
 import { migration_entry_wait } from './migrate.js';
@@ -369,6 +369,18 @@ function do_swap_page(mm: number, vma: number, addr: number, table: number, orig
   return r;
 }
 
+/**
+ * swapin_readahead (2.6.16/2.6.18 mm/memory.c) as with vm.page-cluster 0:
+ * no neighbouring slot is read (swap readahead is not modelled), which
+ * leaves its last step, run whatever it read: lru_add_drain, this CPU's
+ * pagevecs onto the LRU (E1/E2; a no-op elsewhere). The faulted page itself
+ * is added after it, by read_swap_cache_async. Caller holds mmap_sem for
+ * read and no spinlock.
+ */
+function swapin_readahead(): void {
+  lru_add_drain();
+}
+
 /** do_swap_page's swap entry: look it up or read it, lock the page, recheck, map (caller holds mmap_sem for read) */
 function do_swap_page_entry(mm: number, vma: number, addr: number, table: number, orig: number, entry: number, write: boolean): number {
   const ptl = pte_lockptr(table);
@@ -376,6 +388,7 @@ function do_swap_page_entry(mm: number, vma: number, addr: number, table: number
   let ret = VM_FAULT_MINOR;
   let page = lookup_swap_cache(entry);
   if (page === 0) {
+    swapin_readahead();
     page = read_swap_cache_async(entry);
     if (page === 0) {
       // Back out if somebody else faulted in this pte while we were reading
@@ -576,7 +589,39 @@ export function copy_page_range(dst_mm: number, src_mm: number, vma: number): nu
   return 0;
 }
 
-/** zap_pte_range: drop every pte of [addr, end) in one table; takes the PTL */
+/**
+ * mmu_gather (2.6.18 on SMP), E1/E2: the pages zap_pte_range unmapped keep
+ * their ptes' references here until tlb_finish_mmu (the end of the zap, or
+ * a full gather) drops them PAGEVEC_SIZE at a time, one lru_lock take each;
+ * other eras put each page at once. This CPU's, in its worker (a kernel
+ * stack's); tlb_gather_mmu empties it, a halted run may have left pages in
+ * it. The model gathers at every CPU count (2.6.18 freed at once, its fast
+ * mode, with one CPU online).
+ */
+const FREE_PTE_NR = 64;
+const tlb_pages = new Int32Array(FREE_PTE_NR);
+let tlb_nr = 0;
+
+/** tlb_gather_mmu: an empty gather for this zap */
+function tlb_gather_mmu(): void {
+  tlb_nr = 0;
+}
+
+/** tlb_remove_page: the unmapped page's reference into the gather (a full one released at once, under the caller's PTL as in 2.6.18) */
+function tlb_remove_page(page: number): void {
+  if (!lru_pagevecs()) { put_page(page); return; }
+  tlb_pages[tlb_nr++] = page;
+  if (tlb_nr === FREE_PTE_NR) tlb_finish_mmu();
+}
+
+/** tlb_finish_mmu (tlb_flush_mmu): every gathered reference dropped; caller holds no spinlock but maybe a PTL */
+function tlb_finish_mmu(): void {
+  const nr = tlb_nr;
+  tlb_nr = 0;
+  if (nr > 0) free_pages_and_swap_cache(tlb_pages, nr);
+}
+
+/** zap_pte_range: drop every pte of [addr, end) in one table; takes the PTL; the pages' references go to the gather */
 function zap_pte_range(mm: number, table: number, addr: number, end: number): void {
   const ptl = pte_lockptr(table);
   spin_lock(ptl, LC_PTL);
@@ -595,7 +640,7 @@ function zap_pte_range(mm: number, table: number, addr: number, end: number): vo
       }
       Atomics.sub(i32, rss_of(mm, page), 1);
       page_remove_rmap(page);
-      put_page(page);
+      tlb_remove_page(page);
       continue;
     }
     if (!pte_file(pte)) {
@@ -632,16 +677,20 @@ function zap_pte_range(mm: number, table: number, addr: number, end: number): vo
  */
 export function zap_page_range(vma: number, addr: number, end: number): void {
   const mm = vma_field(vma, VMA.vm_mm);
+  lru_add_drain(); // E1/E2: this CPU's pagevecs first, as 2.6.18's zap_page_range did
+  tlb_gather_mmu();
   while (addr < end) {
     const next = pmd_addr_end(addr, end);
     const table = pte_table(mm, addr);
     if (table !== 0) zap_pte_range(mm, table, addr, next);
     addr = next;
   }
+  tlb_finish_mmu();
 }
 
 /** unmap_vmas: zap every vma of an exiting mm (mmap_sem held for write) */
 export function unmap_vmas(mm: number): void {
+  tlb_gather_mmu();
   for (let vma = i32[mm_base(mm) + MM.mmap_first]; vma !== 0; vma = i32[vma_base(vma) + VMA.vm_next]) {
     if ((vma_field(vma, VMA.vm_flags) & VM_HUGETLB) !== 0) { unmap_hugepage_range(vma); continue; } // E0 only: no pte table behind it
     const end = vma_field(vma, VMA.vm_end);
@@ -650,6 +699,7 @@ export function unmap_vmas(mm: number): void {
       const table = pte_table(mm, addr);
       if (table !== 0) zap_pte_range(mm, table, addr, next);
       addr = next;
+      tlb_finish_mmu(); // 2.6.18's unmap_vmas finished the gather before each cond_resched and began a new one
       cond_resched();
     }
   }

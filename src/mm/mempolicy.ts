@@ -14,7 +14,7 @@ import { page_mapcount } from './mm_types.js';
 import { pmd_addr_end, pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
 import { pte_pfn, pte_present } from './pgtable.js';
 import { isolate_lru_page } from './swap.js';
-import { migrate_pages } from './migrate.js';
+import { migrate_pages, migrate_prep } from './migrate.js';
 
 /** MPOL_MF_MOVE: only pages mapped once; MPOL_MF_MOVE_ALL (CAP_SYS_NICE, as root's migratepages has): shared ones too */
 export const MPOL_MF_MOVE = 1 << 1, MPOL_MF_MOVE_ALL = 1 << 2;
@@ -63,6 +63,7 @@ function check_range(mm: number, flags: number, list: Int32Array): number {
  */
 export function do_migrate_pages(mm: number, flags: number, list: Int32Array): number {
   const sem = mm_base(mm) + MM.mmap_sem;
+  migrate_prep();
   down_read(sem, LC_MMAP_SEM);
   let failed = 0;
   try {

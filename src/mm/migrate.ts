@@ -22,7 +22,7 @@ import { alloc_page } from './page_alloc.js';
 import { BUFFER_MIGRATE, MIGRATE_NONE, try_to_release_page, mapping_field, radix_tree_slot, write_lock_tree, write_unlock_tree } from './filemap.js';
 import { writepage } from './page_io.js';
 import { writeback_met } from '../cpu/io.js';
-import { get_page, get_page_unless_zero, isolate_lru_page, move_to_lru, put_page } from './swap.js';
+import { get_page, get_page_unless_zero, isolate_lru_page, lru_add_drain_all, move_to_lru, put_page } from './swap.js';
 import { find_vma } from './mmap.js';
 import { FOLL_GET, follow_page } from './memory.js';
 import { down_read, up_read } from '../sync/rwsem.js';
@@ -337,7 +337,7 @@ function unmap_and_move(old: number, force: boolean): number {
   }
   unlock_page(old);
   if (rc === 0) trace_event(EV_MIGRATE_DONE, old, newpage);
-  if (rc !== EAGAIN) move_to_lru(old); // migrated: this drops the last reference and frees it
+  if (rc !== EAGAIN) move_to_lru(old); // migrated: this drops the last reference (E1/E2: the pagevec's, when it drains) and frees it
   // move the new page to the LRU; if migration failed this frees it
   move_to_lru(newpage);
   return rc;
@@ -399,6 +399,15 @@ export function putback_lru_pages(from: Int32Array, nr: number): number {
 }
 
 /**
+ * migrate_prep (2.6.18): every CPU's pagevecs onto the LRU, so that the
+ * pages about to be isolated are there (may sleep: no spinlock held). 2.6.16
+ * (E1) had none: its isolate_lru_page drained on a miss.
+ */
+export function migrate_prep(): void {
+  if (ERA.id !== E1) lru_add_drain_all();
+}
+
+/**
  * do_move_pages (sys_move_pages, 2.6.18): move the pages mapped at `addrs`
  * in mm. With mm's mmap_sem held for read: look each page up, isolate it
  * onto the list (shared pages too when `migrate_all`, i.e. MPOL_MF_MOVE_ALL),
@@ -411,6 +420,7 @@ export function do_move_pages(mm: number, addrs: Int32Array, n: number, migrate_
   let nr = 0;
   let failed = 0;
   try {
+    migrate_prep();
     for (let k = 0; k < n && nr < list.length; k++) {
       const addr = addrs[k];
       const vma = find_vma(mm, addr);

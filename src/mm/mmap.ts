@@ -17,6 +17,7 @@ import { __anon_vma_link, __vma_link_file, anon_vma_unlink, vma_link_file, vma_u
 import { file_check, mapping_i_mmap_lock } from './filemap.js';
 import { pte_free } from './page_alloc.js';
 import { unmap_vmas, zap_page_range } from './memory.js';
+import { lru_add_drain } from './swap.js';
 import { E0, ERA } from '../shm/era.js';
 import { PGD_HUGE } from '../shm/layout.js';
 import { dup_rmap, exec_rmap, exit_rmap } from './rmap_anonmm.js';
@@ -248,6 +249,7 @@ export function exit_mmap(mm: number): void {
   trace_event(EV_EXIT_MMAP, mm);
   const m = mm_base(mm);
   // no mmap_sem: mm_users is zero, nobody else can reach this mm's vmas
+  lru_add_drain(); // E1/E2: this CPU's pagevecs first, as 2.6.18's exit_mmap did
   unmap_vmas(mm);
   for (let vma = i32[m + MM.mmap_first]; vma !== 0; vma = i32[vma_base(vma) + VMA.vm_next]) {
     anon_vma_unlink(vma);

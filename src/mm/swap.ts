@@ -1,13 +1,29 @@
 // Page references and the LRU (mm/swap.c). put_page dropping the last
 // reference takes the page off the LRU under lru_lock and frees it.
-import { PAGE, PG_active, PG_lru, PG_referenced, ZONE } from '../shm/layout.js';
-import { BASES, i32, page_base } from '../shm/machine.js';
+//
+// 2.6.16-2.6.18 (E1, E2): a page joins the LRU through its CPU's pagevec
+// (lru_cache_add, lru_cache_add_active): it takes the pagevec's reference
+// and waits there, not yet PG_lru, until PAGEVEC_SIZE of them go onto the
+// LRU under one lru_lock take (__pagevec_lru_add), or until a drain:
+// lru_add_drain (this CPU's: reclaim, zap_page_range, exit_mmap) or
+// lru_add_drain_all (every CPU's: migrate_prep in 2.6.18, a missed
+// isolate_lru_page in 2.6.16). The kernel drained another CPU's pagevecs by
+// running a work item on it (schedule_on_each_cpu) and waiting for it; here
+// the requester drains them for that CPU, between two of its preempt-off
+// sections (PAGEVEC.busy): the same pages reach the LRU before it returns.
+// E0 and E3/E4 add a page at once (a deliberate difference: 2.6.6 had the
+// pagevecs but no lru_add_drain_all, 4.14 one pagevec for both lists).
+import { PAGE, PAGEVEC, PAGEVEC_SIZE, PG_active, PG_lru, PG_referenced, ZONE } from '../shm/layout.js';
+import { BASES, i32, page_base, pvec_base, sizes } from '../shm/machine.js';
 import { ListDesc, list_add, list_del } from '../shm/list.js';
 import { BUG } from '../check/bug.js';
 import { LC_LRU } from '../sync/lock_class.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { free_hot_cold_page } from './page_alloc.js';
-import { E3, ERA } from '../shm/era.js';
+import { E1, E2, E3, ERA } from '../shm/era.js';
+import { current } from '../cpu/current.js';
+import { check_halt, controlled, cpu_relax } from '../sync/preempt.js';
+import { PARK_MS, SLEEPERS, SPIN_LIMIT } from '../sync/spinlock.js';
 import { DMIRROR, ZONE_DEVICE } from '../shm/layout.js';
 import { OOPS_INVARIANT, fail } from '../check/bug.js';
 import { invariant_message } from '../check/rules.js';
@@ -39,8 +55,12 @@ export function put_page(pfn: number): void {
   if (ERA.id >= E3 && is_device_private_page(pfn)) { put_zone_device_private_page(pfn); return; }
   if (recording) record_step(REC_PEEK); // capture: a count another CPU changes without a common lock
   const old = Atomics.sub(i32, page_base(pfn) + PAGE._count, 1);
-  if (old <= 0) BUG(ERA.id >= E3 ? 'VM_BUG_ON_PAGE(page_ref_count(page) == 0) in put_page_testzero' : 'BUG_ON(atomic_read(&page->_count) == 0) in put_page_testzero', pfn);
+  if (old <= 0) put_page_testzero_bug(pfn);
   if (old === 1) __page_cache_release(pfn);
+}
+
+function put_page_testzero_bug(pfn: number): never {
+  BUG(ERA.id >= E3 ? 'VM_BUG_ON_PAGE(page_ref_count(page) == 0) in put_page_testzero' : 'BUG_ON(atomic_read(&page->_count) == 0) in put_page_testzero', pfn);
 }
 
 function __page_cache_release(pfn: number): void {
@@ -70,18 +90,165 @@ function add_page_to_lru(pfn: number, active: boolean): void {
   i32[BASES.zone + (active ? ZONE.nr_active : ZONE.nr_inactive)] += 1;
 }
 
-/** lru_cache_add_active (no per-CPU pagevecs in the model: added at once) */
+/** the era has the per-CPU LRU pagevecs in the model (2.6.16, 2.6.18), and the mmu_gather's batched release */
+export const lru_pagevecs = (): boolean => ERA.id === E1 || ERA.id === E2;
+
+/** lru_cache_add_active: a new anon or swap-cache page (or one put back) for the active list; E1/E2 through this CPU's pagevec, else at once under lru_lock */
 export function lru_cache_add_active(pfn: number): void {
+  if (lru_pagevecs()) { pagevec_lru_add_one(pfn, PAGEVEC.nr_active, PAGEVEC.active, true); return; }
   spin_lock(lru_lock(), LC_LRU);
   add_page_to_lru(pfn, true);
   spin_unlock(lru_lock());
 }
 
-/** lru_cache_add: a new page-cache page joins the inactive list */
+/** lru_cache_add: a new page-cache page (or one put back) for the inactive list; as lru_cache_add_active */
 export function lru_cache_add(pfn: number): void {
+  if (lru_pagevecs()) { pagevec_lru_add_one(pfn, PAGEVEC.nr, PAGEVEC.pages, false); return; }
   spin_lock(lru_lock(), LC_LRU);
   add_page_to_lru(pfn, false);
   spin_unlock(lru_lock());
+}
+
+/**
+ * get_cpu_var(lru_add_pvecs) for `cpu`: claim its pagevecs, as their owner
+ * or as lru_add_drain_all draining them for it; the other side is inside a
+ * short section (a page added, or one drain under lru_lock), so wait it out.
+ * Returns their base.
+ */
+function get_cpu_pvecs(cpu: number): number {
+  const pv = pvec_base(cpu);
+  const w = pv + PAGEVEC.busy;
+  const me = current.tag;
+  if (Atomics.compareExchange(i32, w, 0, me) === 0) return pv;
+  // as spin_lock's slow path: spin on a plain read, then park with SLEEPERS set (controlled: yield to the CPU inside)
+  for (let i = 0; ; i++) {
+    const cur = Atomics.load(i32, w);
+    if (cur === 0) {
+      // taken with SLEEPERS when we parked: others may still be parked behind us
+      if (Atomics.compareExchange(i32, w, 0, i < SPIN_LIMIT || controlled ? me : me | SLEEPERS) === 0) return pv;
+      continue;
+    }
+    if (i < SPIN_LIMIT || controlled) { cpu_relax(); continue; }
+    check_halt();
+    if ((cur & SLEEPERS) === 0 && Atomics.compareExchange(i32, w, cur, cur | SLEEPERS) !== cur) continue;
+    Atomics.wait(i32, w, cur | SLEEPERS, PARK_MS);
+  }
+}
+
+/** put_cpu_var: the pagevecs claimed by get_cpu_pvecs are free again (a parked claimant woken) */
+function put_cpu_pvecs(pv: number): void {
+  if ((Atomics.exchange(i32, pv + PAGEVEC.busy, 0) & SLEEPERS) !== 0) Atomics.notify(i32, pv + PAGEVEC.busy, Infinity);
+}
+
+/**
+ * lru_cache_add's pagevec step (E1/E2): the pagevec's reference, the page
+ * into this CPU's pagevec (nr word `nrf`, pages at `pagesf`); a full one
+ * goes onto the LRU at once. Takes lru_lock only then.
+ */
+function pagevec_lru_add_one(pfn: number, nrf: number, pagesf: number, active: boolean): void {
+  const pv = get_cpu_pvecs(current.cpu);
+  get_page(pfn); // page_cache_get: held by the pagevec until __pagevec_lru_add has put the page on the LRU
+  const n = i32[pv + nrf];
+  i32[pv + pagesf + n] = pfn;
+  i32[pv + nrf] = n + 1;
+  if (n + 1 === PAGEVEC_SIZE) __pagevec_lru_add(pv, nrf, pagesf, active);
+  put_cpu_pvecs(pv);
+}
+
+/**
+ * __pagevec_lru_add / __pagevec_lru_add_active: every page of a claimed
+ * pagevec onto the LRU under one lru_lock take, then the pagevec's
+ * references dropped (release_pages) and the pagevec emptied. A page that is
+ * PG_lru (or, for the active list, PG_active) already is the kernel's BUG.
+ */
+function __pagevec_lru_add(pv: number, nrf: number, pagesf: number, active: boolean): void {
+  const n = i32[pv + nrf];
+  spin_lock(lru_lock(), LC_LRU);
+  for (let k = 0; k < n; k++) {
+    const pfn = i32[pv + pagesf + k];
+    if ((Atomics.load(i32, page_base(pfn) + PAGE.flags) & (active ? PG_lru | PG_active : PG_lru)) !== 0) {
+      spin_unlock(lru_lock());
+      BUG(active ? 'BUG() in __pagevec_lru_add_active (TestSetPageLRU or TestSetPageActive)' : 'BUG() in __pagevec_lru_add (TestSetPageLRU)', pfn);
+    }
+    add_page_to_lru(pfn, active);
+  }
+  spin_unlock(lru_lock());
+  i32[pv + nrf] = 0; // pagevec_reinit; the words stay ours until put_cpu_pvecs
+  release_pages(i32, pv + pagesf, n);
+}
+
+/**
+ * release_pages: drop a reference on each of the `n` pages listed in `pages`
+ * from `at` (a claimed pagevec, or this CPU's mmu_gather; reused as its
+ * pages_to_free). A page whose count reaches 0 comes off the LRU, lru_lock
+ * taken once for all of them, and is freed after lru_lock is dropped.
+ */
+function release_pages(pages: Int32Array, at: number, n: number): void {
+  let locked = false, nfree = 0;
+  for (let k = 0; k < n; k++) {
+    const pfn = pages[at + k];
+    if (recording) record_step(REC_PEEK); // capture: a count another CPU changes without a common lock (as put_page's)
+    const old = Atomics.sub(i32, page_base(pfn) + PAGE._count, 1);
+    if (old <= 0) { if (locked) spin_unlock(lru_lock()); put_page_testzero_bug(pfn); }
+    if (old !== 1) continue;
+    if ((Atomics.load(i32, page_base(pfn) + PAGE.flags) & PG_lru) !== 0) {
+      if (!locked) { spin_lock(lru_lock(), LC_LRU); locked = true; }
+      if ((Atomics.load(i32, page_base(pfn) + PAGE.flags) & PG_lru) !== 0) del_page_from_lru(pfn);
+    }
+    pages[at + nfree++] = pfn; // pages_to_free: nfree <= k, so no page still to be read is overwritten
+  }
+  if (locked) spin_unlock(lru_lock());
+  for (let k = 0; k < nfree; k++) free_hot_cold_page(pages[at + k]);
+}
+
+/**
+ * the mmu_gather's page release (E1/E2), free_pages_and_swap_cache's: the
+ * references of the `nr` pages gathered in `pages` dropped PAGEVEC_SIZE at a
+ * time through release_pages (2.6.18 took 16 at a time: from memory,
+ * unchecked); other eras put each page at once. The
+ * swap-cache half (free_swap_cache) is not modelled: the model's zap never
+ * dropped a swap-cache page there. Caller may hold the PTL (a full gather).
+ */
+export function free_pages_and_swap_cache(pages: Int32Array, nr: number): void {
+  if (!lru_pagevecs()) { for (let k = 0; k < nr; k++) put_page(pages[k]); return; }
+  lru_add_drain(); // 2.6.18 drained this CPU's pagevecs first here too
+  for (let k = 0; k < nr; k += PAGEVEC_SIZE) release_pages(pages, k, Math.min(PAGEVEC_SIZE, nr - k));
+}
+
+/** drain `cpu`'s pagevecs onto the LRU (claiming them: its own, or for it); takes lru_lock if any page waits */
+function drain_cpu_pagevecs(cpu: number): void {
+  const pv = get_cpu_pvecs(cpu);
+  if (i32[pv + PAGEVEC.nr] !== 0) __pagevec_lru_add(pv, PAGEVEC.nr, PAGEVEC.pages, false);
+  if (i32[pv + PAGEVEC.nr_active] !== 0) __pagevec_lru_add(pv, PAGEVEC.nr_active, PAGEVEC.active, true);
+  put_cpu_pvecs(pv);
+}
+
+/** lru_add_drain: this CPU's pagevecs onto the LRU (E1/E2; nothing waits in them elsewhere) */
+export function lru_add_drain(): void {
+  if (!lru_pagevecs()) return;
+  const pv = pvec_base(current.cpu);
+  if (i32[pv + PAGEVEC.nr] === 0 && i32[pv + PAGEVEC.nr_active] === 0) return; // only this CPU fills them
+  drain_cpu_pagevecs(current.cpu);
+}
+
+/**
+ * lru_add_drain_all: every CPU's pagevecs onto the LRU before it returns
+ * (2.6.16-2.6.18: schedule_on_each_cpu of lru_add_drain, waited for). Each
+ * CPU's are drained here for it, under its claim word, at a moment when it
+ * is not inside its own section: where its keventd would have run the work.
+ * May sleep in the kernel: callers hold no spinlock (2.6.16's
+ * isolate_lru_page is the exception, see there).
+ */
+export function lru_add_drain_all(): void {
+  if (!lru_pagevecs()) return;
+  for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) drain_cpu_pagevecs(cpu);
+}
+
+/** the pages waiting in `cpu`'s pagevecs, inactive's then active's (for the checkers, at a quiescent point; a count out of range reads as what fits) */
+export function pagevec_pages(cpu: number): number[] {
+  const pv = pvec_base(cpu);
+  const take = (nrf: number, pagesf: number) => Array.from(i32.subarray(pv + pagesf, pv + pagesf + Math.max(0, Math.min(PAGEVEC_SIZE, i32[pv + nrf]))));
+  return [...take(PAGEVEC.nr, PAGEVEC.pages), ...take(PAGEVEC.nr_active, PAGEVEC.active)];
 }
 
 /** mark_page_accessed: a read(2) or a fault used the page (reclaim's second chance) */
@@ -95,7 +262,14 @@ export function mark_page_accessed(pfn: number): void {
  */
 export function isolate_lru_page(pfn: number): number {
   const f = page_base(pfn) + PAGE.flags;
-  if ((Atomics.load(i32, f) & PG_lru) === 0) return -16;
+  if ((Atomics.load(i32, f) & PG_lru) === 0) {
+    // 2.6.16: a page not on the LRU may still wait in a CPU's pagevec: drain every CPU's, look again. (Its
+    // migration callers held the PTL here, where schedule_on_each_cpu may sleep; 2.6.17 moved the drain out
+    // to migrate_prep.) Safe in the model: a drain takes no PTL.
+    if (ERA.id !== E1) return -16;
+    lru_add_drain_all();
+    if ((Atomics.load(i32, f) & PG_lru) === 0) return -16;
+  }
   let ret = -16;
   spin_lock(lru_lock(), LC_LRU);
   if ((Atomics.load(i32, f) & PG_lru) !== 0 && isolate_get_page(pfn)) {
@@ -126,16 +300,31 @@ function isolate_get_page(pfn: number): boolean {
 }
 
 /**
- * move_to_lru (2.6.18 migrate.c): back on the LRU, then drop the isolation
- * reference. Reclaim's put back of a page it keeps (shrink_inactive_list's,
- * for the list shrink_page_list returns) does the same for one page.
+ * move_to_lru (2.6.18 migrate.c): back to the LRU (lru_cache_add or
+ * lru_cache_add_active: E1/E2 through the pagevec), then drop the isolation
+ * reference: migration's put back. Reclaim's is putback_inactive_pages.
  */
 export function move_to_lru(pfn: number): void {
   const f = page_base(pfn) + PAGE.flags;
   const active = (Atomics.and(i32, f, ~PG_active) & PG_active) !== 0;
+  if (active) lru_cache_add_active(pfn); else lru_cache_add(pfn); // E1/E2: through this CPU's pagevec
+  put_page(pfn);
+}
+
+/**
+ * reclaim's put back of a page it keeps, for the one-page list the model's
+ * shrink_page_list works on (2.6.18 did it inline in shrink_inactive_list;
+ * putback_inactive_pages is the 3.x name): straight onto its list under
+ * lru_lock, in every era, never through a pagevec; then the isolation
+ * reference goes as __pagevec_release dropped it, this CPU's pagevecs
+ * drained first (E1/E2). Caller holds no spinlock.
+ */
+export function putback_inactive_pages(pfn: number): void {
+  const active = (Atomics.and(i32, page_base(pfn) + PAGE.flags, ~PG_active) & PG_active) !== 0;
   spin_lock(lru_lock(), LC_LRU);
   add_page_to_lru(pfn, active);
   spin_unlock(lru_lock());
+  lru_add_drain();
   put_page(pfn);
 }
 

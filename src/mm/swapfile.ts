@@ -23,7 +23,7 @@ import { swap_writepage } from './page_io.js';
 import { mmput } from './fork.js';
 import { mk_pte, pte_mkold } from './pgtable.js';
 import { pgd_index, pmd_addr_end, pte_lockptr, pte_offset, pte_table } from './pagewalk.js';
-import { get_page, put_page } from './swap.js';
+import { get_page, lru_add_drain, put_page } from './swap.js';
 import { page_add_anon_rmap } from './rmap.js';
 import { PTRS_PER_PGD, PTRS_PER_PTE, PAGE_SHIFT } from '../shm/layout.js';
 import { flush_tlb_page } from '../cpu/tlb.js';
@@ -530,6 +530,19 @@ function try_to_unuse(type: number): number {
 }
 
 /** sys_swapoff: stop allocating from the device, bring its pages back, switch it off */
+/**
+ * sys_swapoff's filp_close of the swap partition (2.6.16/2.6.18): its last
+ * close (blkdev_put -> kill_bdev) truncates the device's page cache, which
+ * holds the header page sys_swapon read (the model's reclaimers never take
+ * a page-cache page of it, so it is still there), and truncate_inode_pages
+ * releases that page through a pagevec: __pagevec_release drains this CPU's
+ * LRU pagevecs first (E1/E2: the pages try_to_unuse swapped in reach the
+ * LRU here). The header page itself is not modelled. No lock held.
+ */
+function swapoff_close(): void {
+  lru_add_drain();
+}
+
 export function sys_swapoff(type: number): number {
   spin_lock(swap_lock(), LC_SWAP);
   if (type < 0 || type >= nr_swapfiles()) { spin_unlock(swap_lock()); return EINVAL; }
@@ -570,6 +583,7 @@ export function sys_swapoff(type: number): number {
   i32[p + SWAP_INFO.max] = 0;
   i32[p + SWAP_INFO.pages] = 0;
   spin_unlock(swap_lock());
+  swapoff_close();
   i32[current.stat + CPUSTAT.swapoffs] += 1;
   return 0;
 }

@@ -15,7 +15,7 @@ import { __delete_from_swap_cache, add_to_swap } from './swap_state.js';
 import { __remove_from_page_cache, mapping_field, try_to_release_page, write_lock_tree, write_unlock_tree } from './filemap.js';
 import { writepage } from './page_io.js';
 import { swap_free } from './swapfile.js';
-import { move_to_lru, put_page } from './swap.js';
+import { put_page, putback_inactive_pages } from './swap.js';
 import { E4, ERA } from '../shm/era.js';
 import { page_ref_freeze, page_ref_unfreeze } from './page_ref.js';
 
@@ -74,7 +74,7 @@ export function remove_mapping(mapping: number, pfn: number): boolean {
  */
 export function shrink_page_list(pfn: number): number {
   ClearPageFlag(pfn, PG_active); // reclaim works on the inactive list
-  if (!trylock_page(pfn)) { move_to_lru(pfn); return PAGEOUT_KEPT; }
+  if (!trylock_page(pfn)) { putback_inactive_pages(pfn); return PAGEOUT_KEPT; }
   let verdict = PAGEOUT_KEPT;
   done: {
     if ((page_flags(pfn) & PG_writeback) !== 0) { writeback_met(pfn); break done; }
@@ -94,7 +94,7 @@ export function shrink_page_list(pfn: number): number {
       if (out === PAGE_KEEP) break done;
       if (out === PAGE_SUCCESS) {
         // the write is in flight (the page is unlocked): a later pass frees it once it is clean
-        if ((page_flags(pfn) & (PG_writeback | PG_dirty)) !== 0 || !trylock_page(pfn)) { move_to_lru(pfn); return PAGEOUT_KEPT; }
+        if ((page_flags(pfn) & (PG_writeback | PG_dirty)) !== 0 || !trylock_page(pfn)) { putback_inactive_pages(pfn); return PAGEOUT_KEPT; }
         if ((page_flags(pfn) & (PG_writeback | PG_dirty)) !== 0) break done;
         mapping = page_mapping(pfn);
       }
@@ -110,6 +110,6 @@ export function shrink_page_list(pfn: number): number {
   }
   if (verdict === PAGEOUT_ACTIVATED) SetPageFlag(pfn, PG_active);
   unlock_page(pfn);
-  move_to_lru(pfn);
+  putback_inactive_pages(pfn);
   return verdict;
 }

@@ -43,7 +43,7 @@ import { PROT_READ, PROT_WRITE, PageSwapCacheP, mm_mmap_sem } from '../mm/mm_typ
 import { do_mmap_anon, mm_alloc } from '../mm/mmap.js';
 import { get_user_pages, set_page_dirty_lock } from '../mm/memory.js';
 import { MPOL_MF_MOVE, do_migrate_pages } from '../mm/mempolicy.js';
-import { isolate_lru_page, put_page } from '../mm/swap.js';
+import { isolate_lru_page, lru_add_drain, put_page } from '../mm/swap.js';
 import { shrink_page_list } from '../mm/vmscan.js';
 import { lookup_swap_cache } from '../mm/swap_state.js';
 import { sys_swapon } from '../mm/swapfile.js';
@@ -65,6 +65,7 @@ const roles = cycle_roles(['migrator', 'dio', 'toucher'], ['dio', 'toucher']);
 /** reclaim one page of mm to swap: a few passes (the first may only clear young bits; the write completes between) */
 function swap_out(mm: number, addr: number): void {
   for (let k = 0; k < 8; k++) {
+    lru_add_drain(); // each pass is a shrink_inactive_list, whose first step this is (E1/E2: a page kept by the last pass waits in the pagevec)
     const table = pte_table(mm, addr);
     const pte = Atomics.load(i32, pte_offset(table, addr));
     let pfn = pte_present(pte) ? pte_pfn(pte) : 0;

@@ -19,7 +19,7 @@ import { FIRST_FILE, file_write } from '../mm/filemap.js';
 import { copy_mm, mmget_not_zero, mmput } from '../mm/fork.js';
 import { MPOL_MF_MOVE_ALL, do_migrate_pages } from '../mm/mempolicy.js';
 import { do_move_pages, migrate_pages } from '../mm/migrate.js';
-import { isolate_lru_page, putback_lru_page } from '../mm/swap.js';
+import { isolate_lru_page, lru_add_drain, putback_lru_page } from '../mm/swap.js';
 import { anon_vma_pin, anon_vma_unpin } from '../mm/rmap.js';
 import { shrink_page_list } from '../mm/vmscan.js';
 import { pte_offset, pte_table } from '../mm/pagewalk.js';
@@ -215,6 +215,7 @@ export class Family {
   /** reclaim one page to swap (kswapd-like) */
   reclaim_one(): void {
     set_path(EV_SHRINK);
+    lru_add_drain(); // shrink_inactive_list's first step (E1/E2: this CPU's pagevecs)
     const pfn = this.pick_page();
     if (pfn === 0 || (page_flags(pfn) & PG_lru) === 0 || !PageAnon(pfn)) return;
     if (isolate_lru_page(pfn) !== 0) return;

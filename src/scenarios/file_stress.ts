@@ -24,7 +24,7 @@ import { MAP_PRIVATE, MAP_SHARED, do_mmap_anon, do_mmap_pgoff, mm_alloc } from '
 import { PROT_READ, PROT_WRITE, page_flags } from '../mm/mm_types.js';
 import { copy_mm, mmput } from '../mm/fork.js';
 import { MPOL_MF_MOVE_ALL, do_migrate_pages } from '../mm/mempolicy.js';
-import { isolate_lru_page } from '../mm/swap.js';
+import { isolate_lru_page, lru_add_drain } from '../mm/swap.js';
 import { PAGEOUT_FREED, shrink_page_list } from '../mm/vmscan.js';
 import { sys_swapon } from '../mm/swapfile.js';
 import { sizes } from '../shm/machine.js';
@@ -252,6 +252,7 @@ class Program {
       span_begin(SP_SHRINK);
       // scanned twice, as the inactive list would pass it again: the first pass may only clear its referenced bits
       for (let pass = 0; pass < 2; pass++) {
+        lru_add_drain(); // shrink_inactive_list's first step (E1/E2: a page the last pass kept waits in this CPU's pagevec)
         if (pfn === 0 || (page_flags(pfn) & PG_lru) === 0 || isolate_lru_page(pfn) !== 0) break;
         if (shrink_page_list(pfn) === PAGEOUT_FREED) break;
       }

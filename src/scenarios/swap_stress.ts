@@ -13,6 +13,7 @@ import { OOPS_SHADOW, fail } from '../check/bug.js';
 import { SWAP_SLOTS } from '../shm/layout.js';
 import { nr_swap_pages, sys_swapoff, sys_swapon, total_swap_pages } from '../mm/swapfile.js';
 import { cond_resched } from '../sync/preempt.js';
+import { lru_add_drain } from '../mm/swap.js';
 import { cycle_roles, family_setup, run_family, set_path } from './family.js';
 import type { CpuContext, Scenario, SetupState } from './types.js';
 import { WIN_SWAPIN_PAGE_GONE } from '../cpu/windows.js'; // cov
@@ -23,6 +24,10 @@ const DEVICE_SLOTS = SWAP_SLOTS / 4;
 /** the family, and one swap device of `slots` slots */
 export function swap_family_setup(npages: number, siblings: number, slots: number, written = npages): SetupState {
   const s = family_setup(npages, siblings, written);
+  // the program wrote its pages long before the run: a real CPU's pagevecs would have turned over since, so
+  // they start on the LRU, where reclaim can find them (E1/E2; setup's CPU would otherwise hold them until
+  // that CPU drained, and only the parent's COWs would ever bring its pages to the LRU)
+  lru_add_drain();
   if (sys_swapon(slots, 0) !== 0) throw new Error('setup: swapon failed');
   return { ...s, device_slots: slots };
 }

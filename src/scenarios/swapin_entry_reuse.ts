@@ -13,13 +13,17 @@
 // faulter's page leaves the cache), swapon, the parent's store COWing the
 // page it shares with a child, and reclaim of that copy to the same slot,
 // all while the faulter is preempted (7 CPUs on 2 cores, heavy jitter).
+// E2's pagevecs hide a new page from reclaim until its CPU drains them, so
+// the parent's two threads reclaim directly after each operation that
+// allocated (see allocating): the COW copy reaches the LRU there.
 import { BASE, Family, cycle_roles, must, run_family, set_path } from './family.js';
 import { ACCESS_OK, mmu, switch_mm, user_access } from '../cpu/mmu.js';
 import { EV_USER } from '../cpu/events.js';
-import { PAGE_SIZE, WORDS_PER_PAGE } from '../shm/layout.js';
+import { CPUSTAT, PAGE_SIZE, WORDS_PER_PAGE } from '../shm/layout.js';
 import { swap_cycle, swap_family_setup } from './swap_stress.js';
 import type { CpuContext, Scenario } from './types.js';
-import { prandom_below } from '../cpu/current.js';
+import { current, prandom_below } from '../cpu/current.js';
+import { i32 } from '../shm/machine.js';
 import { WIN_SWAPIN_PAGE_GONE } from '../cpu/windows.js'; // cov
 
 const roles = cycle_roles(['swapper', 'toucher', 'reader', 'reclaimer', 'forker', 'reclaimer', 'migrator'], ['reader', 'reclaimer']);
@@ -41,10 +45,31 @@ function read_all(f: Family): void {
 }
 const DEVICE_SLOTS = 8;
 
+/** this CPU's allocations for the parent's threads so far: COW copies and swap-ins */
+const allocated = () => i32[current.stat + CPUSTAT.cow] + i32[current.stat + CPUSTAT.swapins];
+
+/**
+ * One operation of the parent's two threads (`op`), on a machine short of
+ * memory: an operation that allocated (a COW copy, a swap-in) reclaims
+ * directly, as 2.6.x's __alloc_pages did once the watermarks failed
+ * (try_to_free_pages), on this CPU, whose LRU pagevecs that reclaim drains
+ * first (shrink_inactive_list's lru_add_drain; E1/E2). Without it their new
+ * pages wait in those pagevecs, where the reclaimers' drains (each of its
+ * own CPU, as 2.6.18's kswapd) never reach, and nothing goes out to swap.
+ * Done after the operation, not inside the allocation that entered it
+ * (which drained before adding its own page: the next one would push it).
+ */
+function allocating(f: Family, op: (f: Family) => void): void {
+  const before = allocated();
+  op(f);
+  if (allocated() !== before) f.reclaim_one();
+}
+
 function run(ctx: CpuContext): void {
   run_family(ctx, ['toucher', 'solo'], roles, {
     swapper: (f) => swap_cycle(DEVICE_SLOTS, f.ctx),
-    reader: read_all,
+    reader: (f) => allocating(f, read_all),
+    toucher: (f) => allocating(f, (g) => g.touch()),
     solo: (f) => { const r = prandom_below(8); if (r === 0) swap_cycle(DEVICE_SLOTS); else if (r < 4) f.reclaim_one(); else f.touch(); },
   });
 }

@@ -596,3 +596,21 @@ export const WINDOW_SLOTS = 48;
  * Atomics; on their own cache lines, away from CPUSTAT's
  */
 export const WINSTAT = defineStruct('winstat', { count: WINDOW_SLOTS }, { padTo: 16 });
+
+// scale2 (session 24, issue 16 item 3): the per-CPU LRU pagevecs (2.6.16-2.6.18 mm/swap.c)
+/** pages a pagevec holds (include/linux/pagevec.h) */
+export const PAGEVEC_SIZE = 14;
+/**
+ * a CPU's lru_add_pvecs and lru_add_active_pvecs (src/mm/swap.ts), in a region of their own (kernel state,
+ * not PERCPU), each CPU's on its own cache lines. A page in one holds the pagevec's reference and is not
+ * yet PG_lru. Its CPU uses them inside get_cpu_var (preemption off in the kernel; here `busy` holds its tag);
+ * lru_add_drain_all drains them for it, claiming `busy` the same way (what schedule_on_each_cpu's work on
+ * that CPU did between two of its preempt-off sections).
+ */
+export const PAGEVEC = defineStruct('lru_add_pvecs', {
+  busy: 1, // 0, or the tag (cpu + 1) of the CPU inside get_cpu_var on them (their owner, or a drainer for it), with SLEEPERS when a claimant parks
+  nr: 1, // lru_add_pvecs: pages bound for the inactive list
+  pages: PAGEVEC_SIZE,
+  nr_active: 1, // lru_add_active_pvecs: pages bound for the active list
+  active: PAGEVEC_SIZE,
+}, { padTo: 16 });

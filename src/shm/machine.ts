@@ -5,7 +5,7 @@ import {
   ADDRESS_SPACE, BIO, FILE_PAGES, REQUEST_QUEUE, SWAPPER_SPACE,
   SWAP_INFO, SWAP_TYPES, BOUNDS, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG,
   ANON_VMA, ANONMM, HUGETLB, CPUSTAT, EVENT, GLOBALS, HELDTIME, IDALLOC, LOCKSTAT, MM, MMLIST, MachineSizes,
-  MAX_CPUS, OOPS, PAGE, PCP, PERCPU, PTRS_PER_PTE, RING_SIZE, SCHED, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
+  MAX_CPUS, OOPS, PAGE, PAGEVEC, PCP, PERCPU, PTRS_PER_PTE, RING_SIZE, SCHED, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
   LAT_BUCKETS, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, LOCKDEP_EDGE, LOCKDEP_REPORT, NR_LAT_KINDS,
   DEV_MIRROR, DEV_PAGEMAP, DMIRROR, NR_PGMAPS,
   WINSTAT, WARN,
@@ -37,6 +37,8 @@ export interface Bases {
   warn: number;
   /** scale: per-CPU page lists (PCP, src/mm/page_alloc.ts) */
   pcp: number;
+  /** scale2: per-CPU LRU pagevecs (PAGEVEC, src/mm/swap.ts) */
+  pvec: number;
   total_words: number;
 }
 
@@ -136,6 +138,7 @@ export function planBases(s: MachineSizes): Bases {
   b.winstat = take(s.nr_cpus * WINSTAT.stride); // cov
   b.warn = take(WARN.stride);
   b.pcp = take(s.nr_cpus * PCP.stride); // scale
+  b.pvec = take(s.nr_cpus * PAGEVEC.stride); // scale2
   b.total_words = w;
   return b;
 }
@@ -216,6 +219,8 @@ export const bio_base = (pfn: number) => BASES.bios + pfn * BIO.stride;
 export const percpu_base = (cpu: number, b: Readonly<Bases> = BASES) => b.percpu + cpu * PERCPU.stride;
 /** scale: a CPU's per-CPU page list */
 export const pcp_base = (cpu: number, b: Readonly<Bases> = BASES) => b.pcp + cpu * PCP.stride;
+/** scale2: a CPU's LRU pagevecs */
+export const pvec_base = (cpu: number, b: Readonly<Bases> = BASES) => b.pvec + cpu * PAGEVEC.stride;
 export const cpustat_base = (cpu: number, b: Readonly<Bases> = BASES) => b.cpustat + cpu * CPUSTAT.stride;
 export const phys_base = (pfn: number) => BASES.phys + pfn * WORDS_PER_PAGE;
 export const ptes_base = (ptpfn: number) => BASES.ptes + ptpfn * PTRS_PER_PTE;
