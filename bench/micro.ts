@@ -16,7 +16,7 @@ import { MAP_SHARED, do_mmap_anon, do_mmap_pgoff, find_vma, mm_alloc } from '../
 import { zap_page_range } from '../src/mm/memory.js';
 import { FIRST_FILE, file_write, find_get_page } from '../src/mm/filemap.js';
 import { copy_mm, mmput } from '../src/mm/fork.js';
-import { migrate_pages } from '../src/mm/migrate.js';
+import { migrate_pages, migrate_prep } from '../src/mm/migrate.js';
 import { isolate_lru_page, put_page } from '../src/mm/swap.js';
 import { ACCESS_OK, mmu, user_access } from '../src/cpu/mmu.js';
 import { flush_tlb_page } from '../src/cpu/tlb.js';
@@ -160,7 +160,8 @@ export async function micro(timeMs = 400): Promise<MicroRow[]> {
     for (let k = 0; k < BATCH / 10; k++) {
       const table = pte_table(parent, BASE + (k & 31) * 4096);
       const pfn = pte_pfn(Atomics.load(i32, pte_offset(table, BASE + (k & 31) * 4096)));
-      isolate_lru_page(pfn);
+      migrate_prep(); // sys_move_pages' lru_add_drain_all: a page still in a CPU's pagevec is on no LRU list yet (E2)
+      if (isolate_lru_page(pfn) !== 0) throw new Error(`bench micro: 'migrate one mapped page': pfn ${pfn} could not be isolated`);
       list[0] = pfn;
       migrate_pages(list, 1); // with the parent's mmap_sem held, as sys_move_pages holds it
     }

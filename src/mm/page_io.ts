@@ -3,7 +3,7 @@
 // queues the bio and leaves the page locked and !PG_uptodate. The transfer
 // and the completion are the I/O agent's (src/cpu/io.ts), on another CPU or
 // on whichever CPU must wait for the page.
-import { ADDRESS_SPACE, PAGE, PG_error, PG_locked, PG_uptodate, PG_writeback, SWAP_INFO, SWAP_SLOTS, WORDS_PER_PAGE } from '../shm/layout.js';
+import { ADDRESS_SPACE, PAGE, PG_error, PG_locked, PG_swapcache, PG_uptodate, PG_writeback, SWAP_INFO, SWAP_SLOTS, WORDS_PER_PAGE } from '../shm/layout.js';
 import { BASES, as_base, i32, page_base, phys_base } from '../shm/machine.js';
 import { BUG_ON, OOPS_ERROR, fail } from '../check/bug.js';
 import { page_lock_to_io, unlock_page } from '../sync/page_lock.js';
@@ -24,6 +24,7 @@ export function swap_device_slot(entry: number, fn: string): number {
 
 /** __writepage: page locked, clean for I/O; under writeback and unlocked on return */
 function __writepage(pfn: number, dev: number): void {
+  BUG_ON((page_flags(pfn) & PG_locked) === 0, 'mmrace: writepage of a page its caller has not locked', pfn);
   BUG_ON((page_flags(pfn) & PG_writeback) !== 0, 'BUG_ON(PageWriteback(page)) in set_page_writeback', pfn);
   SetPageFlag(pfn, PG_writeback); // set_page_writeback
   submit_bio(WRITE, pfn, dev);
@@ -32,6 +33,9 @@ function __writepage(pfn: number, dev: number): void {
 
 /** swap_writepage: page locked, in the swap cache, clean for I/O; starts the write and unlocks the page */
 export function swap_writepage(pfn: number): void {
+  // the model's check: a swap write of a page that left the swap cache writes another page's slot, and the page
+  // is left under writeback with no cache reference (its last put frees it mid-write: Bad page state)
+  BUG_ON((page_flags(pfn) & PG_swapcache) === 0, 'mmrace: swap_writepage of a page not in the swap cache', pfn);
   const d = swap_device_slot(i32[page_base(pfn) + PAGE.private], 'swap_writepage');
   BUG_ON(d < 0, 'BUG_ON(!swap device) in swap_writepage', pfn);
   __writepage(pfn, d);
