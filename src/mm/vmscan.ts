@@ -34,6 +34,10 @@ function page_mapping_inuse(pfn: number): boolean {
 export function pageout(pfn: number, mapping: number): number {
   // is_page_cache_freeable: the cache and our isolation reference only (the buffers' one aside)
   if (page_count(pfn) - ((page_flags(pfn) & PG_private) !== 0 ? 1 : 0) !== 2) return PAGE_KEEP;
+  // no mapping, nowhere to write it: an anon page that lost its rmap and its swap cache while isolated (E0: a swap-in
+  // took it out of the cache, vm_swap_full, and has not mapped it yet). Without this line the model wrote it to
+  // address_space 0's writepage, a swap write of a page in no swap cache, left under writeback with no cache reference
+  if (mapping === 0) return PAGE_KEEP;
   if (!TestClearPageFlag(pfn, PG_dirty)) return PAGE_CLEAN; // clear_page_dirty_for_io
   writepage(mapping, pfn);
   return PAGE_SUCCESS;
