@@ -10,6 +10,7 @@ import { mem_init } from '../src/mm/init.js';
 import { spin_lock, spin_unlock } from '../src/sync/spinlock.js';
 import { lock_page, unlock_page } from '../src/sync/page_lock.js';
 import { LC_MMAP_SEM, LC_PTL } from '../src/sync/lock_class.js';
+import { lock_stat_attach } from '../src/sync/lock_stat.js';
 import { down_read, up_read } from '../src/sync/rwsem.js';
 import { alloc_page } from '../src/mm/page_alloc.js';
 import { MAP_SHARED, do_mmap_anon, do_mmap_pgoff, find_vma, mm_alloc } from '../src/mm/mmap.js';
@@ -110,6 +111,12 @@ export async function micro(timeMs = 400): Promise<MicroRow[]> {
   });
   b.add('spin_lock/spin_unlock (lock_stat, held stack, preempt point)', () => {
     for (let k = 0; k < BATCH; k++) { spin_lock(ptl, LC_PTL); spin_unlock(ptl); }
+  });
+  b.add('spin_lock/spin_unlock, lock_stat off (--no-lock-stat: lockdep check and held stack only)', () => {
+    for (let k = 0; k < BATCH; k++) { spin_lock(ptl, LC_PTL); spin_unlock(ptl); }
+  }, {
+    beforeAll: () => { i32[BASES.globals + GLOBALS.lock_stat_off] = 1; lock_stat_attach(); },
+    afterAll: () => { i32[BASES.globals + GLOBALS.lock_stat_off] = 0; lock_stat_attach(); },
   });
   b.add('spin_lock/spin_unlock, traced (--trace: timestamped hold events)', () => {
     for (let k = 0; k < BATCH; k++) { spin_lock(ptl, LC_PTL); spin_unlock(ptl); }

@@ -35,6 +35,19 @@ describe('output paths', () => {
     expect(r.err.trim()).toMatch(new RegExp(`^mmrace: could not write ${join(dir, 'r.json')}: ENOENT`));
   });
 
+  it('--no-lock-stat turns lock_stat off in the workers: no section and an empty JSON lock_stat', () => {
+    const dir = tmp();
+    const on = mmrace('run', 'orphaned-migration-entry', '--protocol', 'fixed', '--cpus', '2', '--ops', '2000', '--json', join(dir, 'on.json'));
+    const off = mmrace('run', 'orphaned-migration-entry', '--protocol', 'fixed', '--cpus', '2', '--ops', '2000', '--no-lock-stat', '--json', join(dir, 'off.json'));
+    expect(on.code, on.err).toBe(0);
+    expect(off.code, off.err).toBe(0);
+    expect(on.out).toMatch(/lock_stat version 0\.4/);
+    expect(off.out).not.toMatch(/lock_stat version/);
+    const j = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8'));
+    expect(j('on.json').lock_stat.length).toBeGreaterThan(0);
+    expect(j('off.json').lock_stat).toEqual([]);
+  });
+
   it('two runs saving the default schedule name keep both schedules', () => {
     const cwd = tmp();
     const a = mmrace('explore', 'orphaned-migration-entry', '--stop-at-first', { cwd });

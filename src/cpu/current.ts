@@ -1,7 +1,7 @@
 // `current` for the thread running a simulated CPU: its id and the bases of
 // its per-CPU records, set once when the worker attaches. A worker is one CPU.
 import { BASES, cpustat_base, percpu_base } from '../shm/machine.js';
-import { HELDTIME, LOCKSTAT, LOCKSTAT_RW } from '../shm/layout.js';
+import { LOCKSTAT, LOCKSTAT_RW } from '../shm/layout.js';
 import { NR_LOCK_CLASSES } from '../sync/lock_class.js';
 
 export const current = {
@@ -11,7 +11,6 @@ export const current = {
   pcpu: 0, // word index of this CPU's PERCPU record
   stat: 0, // word index of this CPU's CPUSTAT record
   lockstat_f64: 0, // index in f64 (doubles) of this CPU's LOCKSTAT records
-  heldtime_f64: 0, // index in f64 (doubles) of this CPU's HELDTIME record
   /** xorshift32 state for the CPU's own choices (workload, jitter) */
   rng: 0x9e3779b9,
   /** the task's comm as the kernel's own messages name it: the CPU's role (set by cpu_main), the boot task's before */
@@ -36,7 +35,6 @@ export function set_current_cpu(cpu: number, seed: number): void {
   current.pcpu = percpu_base(cpu);
   current.stat = cpustat_base(cpu);
   current.lockstat_f64 = BASES.lockstat_f64 + cpu * NR_LOCK_CLASSES * LOCKSTAT_RW * LOCKSTAT.stride;
-  current.heldtime_f64 = BASES.heldtime_f64 + cpu * HELDTIME.stride;
   // distinct, never-zero stream per CPU from one run seed
   let s = (seed ^ Math.imul(cpu + 1, 0x9e3779b1)) >>> 0;
   if (s === 0) s = 0x2545f491;
@@ -77,6 +75,7 @@ export function prandom_u32(): number {
  * heap number, allocated on every draw (perf: about 15 ns per lock acquisition).
  */
 const sampler = new Int32Array(1);
+sampler[0] = 0x2545f491; // never 0 (xorshift's fixed point), even before set_current_cpu seeds it
 
 /**
  * next draw of this CPU's measuring sampler: 32 random bits as an int32 (the

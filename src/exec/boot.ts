@@ -16,6 +16,8 @@ export interface BootOptions {
   jitter: number; ops: number; extra_switches?: string[];
   /** --trace: timestamps, and a ring per CPU for spans, lock waits and holds */
   trace?: boolean;
+  /** false: --no-lock-stat, lock_stat off (CONFIG_LOCK_STAT=n): no counts and no clock reads; lockdep stays */
+  lock_stat?: boolean;
   /** --era: only for a scenario that runs in more than one era (default: its first) */
   era?: number;
   /** xspeed: an earlier run's Machine buffer to boot in again (zeroed: a fresh one bit for bit) if its sizes fit */
@@ -48,7 +50,7 @@ export function boot_machine(o: BootOptions): Booted {
   const era = scenario_era(o.scenario, o.era);
   const { mask, names, baseline } = bugs_mask(o.protocol, o.scenario.switches, o.extra_switches, era, o.scenario.also_fixed, o.scenario.own_switches);
   const sab = o.reuse && resetMachineBuffer(o.reuse, s) ? o.reuse : createMachineBuffer(s);
-  mem_init({ bugs: mask, jitter: o.jitter, seed: o.seed, ops_budget: o.ops, trace: o.trace, era, bounds_note: o.scenario.bounds === 'note' });
+  mem_init({ bugs: mask, jitter: o.jitter, seed: o.seed, ops_budget: o.ops, trace: o.trace, lock_stat: o.lock_stat, era, bounds_note: o.scenario.bounds === 'note' });
   const roles = o.scenario.roles(o.cpus);
   enter_boot_context(o.seed);
   let setup: SetupState;

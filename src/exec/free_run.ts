@@ -40,6 +40,8 @@ export interface RunOptions {
   extra_switches?: string[];
   /** record a timestamped trace (--trace) */
   trace?: boolean;
+  /** false: --no-lock-stat (lock_stat off: src/sync/lock_stat.ts) */
+  lock_stat?: boolean;
   /** --era, for a scenario that runs in more than one */
   era?: number;
   /** run this many ms before duration_ms and leave them out of every counter (bench; src/worker/warmup.ts) */

@@ -1,8 +1,9 @@
 // Boot: mem_init for the page allocator and the slab-like id allocators,
 // and the run-wide configuration every CPU reads.
-import { CPUSTAT, EVENT, GLOBALS, HELDTIME, LAT_BUCKETS, LOCKSTAT, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, NR_LAT_KINDS, PERCPU } from '../shm/layout.js';
+import { CPUSTAT, EVENT, GLOBALS, LAT_BUCKETS, LOCKSTAT, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, NR_LAT_KINDS, PERCPU } from '../shm/layout.js';
 import { BASES, f64, i32, sizes } from '../shm/machine.js';
 import { NR_LOCK_CLASSES } from '../sync/lock_class.js';
+import { lock_stat_attach } from '../sync/lock_stat.js';
 import { init_zone } from './page_alloc.js';
 import { init_id_allocators } from './mmap.js';
 import { swap_init } from './swapfile.js';
@@ -16,6 +17,8 @@ import { WINSTAT } from '../shm/layout.js'; // cov
 
 export interface BootConfig {
   bugs: number; jitter: number; seed: number; ops_budget: number; trace?: boolean;
+  /** false: lock_stat off (--no-lock-stat: CONFIG_LOCK_STAT=n) */
+  lock_stat?: boolean;
   /** E0..E4 (src/shm/era.ts); default E2 */
   era?: number;
   /** the bounds checker only notes the first out-of-bounds access (src/check/bounds.ts) */
@@ -38,6 +41,8 @@ export function mem_init(cfg: BootConfig): void {
   i32[gb + GLOBALS.ops_budget] = cfg.ops_budget;
   i32[gb + GLOBALS.bounds_note] = cfg.bounds_note ? 1 : 0;
   i32[gb + GLOBALS.trace] = cfg.trace ? 1 : 0;
+  i32[gb + GLOBALS.lock_stat_off] = cfg.lock_stat === false ? 1 : 0;
+  lock_stat_attach(); // the boot CPU (this thread) runs setup with the run's lock_stat
 }
 
 /** forget what scenario setup did on the boot CPU: counters, rings, held locks */
@@ -53,7 +58,6 @@ export function reset_cpu_accounting(): void {
   i32.fill(0, BASES.lockstat_contending, BASES.lockstat_contending + n * NR_LOCK_CLASSES * LOCKSTAT_NR_PATHS);
   // lockdep keeps what setup taught it (as the kernel keeps boot-time dependencies)
   f64.fill(0, BASES.lockstat_f64, BASES.lockstat_f64 + n * NR_LOCK_CLASSES * LOCKSTAT_RW * LOCKSTAT.stride);
-  f64.fill(0, BASES.heldtime_f64, BASES.heldtime_f64 + n * HELDTIME.stride);
   i32.fill(0, BASES.winstat, BASES.winstat + n * WINSTAT.stride); // cov: setup's paths opened no window of the run
   Atomics.store(i32, BASES.seq, 0);
 }

@@ -186,6 +186,7 @@ export const GLOBALS = defineStruct('globals', {
   go: 1, // released by the executor
   ops_budget: 1, // 0 = run by duration
   trace: 1, // 1: events carry timestamps, and spans, lock waits and holds are traced (--trace)
+  lock_stat_off: 1, // 1: no lock_stat (--no-lock-stat, CONFIG_LOCK_STAT=n): no counts, no wait or hold timing; lockdep and the held-lock stack stay
   lockdep_off: 1, // 0: lockdep validates; else cpu+1 of the CPU that held more than HELD_MAX locks
   lockdep_off_path: 1, // that CPU's path then
   stat_epoch: 1, // bumped when a warm-up ends: each CPU zeroes its own counters (src/worker/warmup.ts)
@@ -291,9 +292,6 @@ export const LOCKSTAT = defineStruct('lockstat', {
  * Every path id fits (src/cpu/events.ts checks PATH_IDS against it at load).
  */
 export const LOCKSTAT_NR_PATHS = 64;
-
-/** held-lock acquire timestamps per CPU (doubles), for sampled hold times */
-export const HELDTIME = defineStruct('heldtime', { t: HELD_MAX }, { kind: 'f64', padTo: 8 });
 
 /** per-CPU operation counters for the report (own lines) */
 export const CPUSTAT = defineStruct('cpustat', {

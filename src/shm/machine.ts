@@ -4,7 +4,7 @@
 import {
   ADDRESS_SPACE, BIO, FILE_PAGES, REQUEST_QUEUE, SWAPPER_SPACE,
   SWAP_INFO, SWAP_TYPES, BOUNDS, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG,
-  ANON_VMA, ANONMM, HUGETLB, CPUSTAT, EVENT, GLOBALS, HELDTIME, IDALLOC, LOCKSTAT, MM, MMLIST, MachineSizes,
+  ANON_VMA, ANONMM, HUGETLB, CPUSTAT, EVENT, GLOBALS, IDALLOC, LOCKSTAT, MM, MMLIST, MachineSizes,
   MAX_CPUS, OOPS, PAGE, PAGEVEC, PCP, PERCPU, PTRS_PER_PTE, RING_SIZE, SCHED, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
   LAT_BUCKETS, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, LOCKDEP_EDGE, LOCKDEP_REPORT, NR_LAT_KINDS,
   DEV_MIRROR, DEV_PAGEMAP, DMIRROR, NR_PGMAPS,
@@ -21,7 +21,7 @@ export interface Bases {
   globals: number; seq: number; zone: number; mm_alloc: number; vma_alloc: number;
   av_alloc: number; mmlist: number; oops: number; bounds: number; pages: number; phys: number; ptes: number;
   free_stack: number; mms: number; mm_free: number; vmas: number; vma_free: number; anon_vmas: number;
-  percpu: number; cpustat: number; events: number; lockstat_f64: number; heldtime_f64: number; sched: number;
+  percpu: number; cpustat: number; events: number; lockstat_f64: number; sched: number;
   swapg: number; swap_info: number; swap_map: number; swap_slots: number;
   mappings: number; page_tree: number; backing: number; bios: number; queue: number;
   events_ts_f64: number; lat: number; lockstat_points: number; lockstat_contending: number; lockdep_dep: number; lockdep_edges: number; lockdep_report: number;
@@ -100,7 +100,6 @@ export function planBases(s: MachineSizes): Bases {
   b.events = take(s.nr_cpus * b.ring * EVENT.stride);
   // doubles: word index is even (16-aligned), so double index = word / 2
   b.lockstat_f64 = take(2 * s.nr_cpus * NR_LOCK_CLASSES * LOCKSTAT_RW * LOCKSTAT.stride) / 2;
-  b.heldtime_f64 = take(2 * s.nr_cpus * HELDTIME.stride) / 2;
   b.sched = take(SCHED.stride);
   b.swapg = take(SWAPG.stride);
   // swap_info[] (MAX_SWAPFILES records of the era, at most 32) is followed directly by the guard

@@ -5,7 +5,9 @@
 // (at random gaps, not every 16th).
 // Every acquisition also feeds lockdep (src/sync/lockdep.ts), and, when the
 // run is traced, writes lock wait/hold events for the Perfetto trace.
-import { HELD_CLS_MASK, HELD_MAX, HELD_READ, HELDTIME, LD_LOCK, LOCKSTAT, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, PERCPU } from '../shm/layout.js';
+// --no-lock-stat is CONFIG_LOCK_STAT=n: no counts and no clock reads, while
+// lockdep and the held-lock stack (CONFIG_PROVE_LOCKING) stay.
+import { GLOBALS, HELD_CLS_MASK, HELD_MAX, HELD_READ, LD_LOCK, LOCKSTAT, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, PERCPU } from '../shm/layout.js';
 import { BASES, f64, i32, percpu_base, sizes } from '../shm/machine.js';
 import { NR_LOCK_CLASSES } from './lock_class.js';
 import { current, sample_draw } from '../cpu/current.js';
@@ -16,18 +18,58 @@ import { REC_RELEASE, REC_TOUCH, REC_WAIT, REC_WAITED, record_step, recording } 
 /** hold times are sampled one acquisition in HOLD_SAMPLE_EVERY on average */
 const HOLD_SAMPLE_EVERY = 16;
 /**
- * acquisitions left before this CPU's next sampled hold (each worker is one
- * CPU: a module variable is per CPU). The gaps are drawn at random, uniform
- * in [1, 2 * HOLD_SAMPLE_EVERY - 1] (mean HOLD_SAMPLE_EVERY), so sampling does
- * not alias with an operation's fixed lock order (see sample_draw), and an
- * unsampled acquisition costs a decrement instead of a draw.
+ * this CPU's hold sampling (each worker is one CPU: module state is per CPU,
+ * and only this CPU reads it, so it lives in the worker, not in the Machine).
+ * hold[GAP]: acquisitions left before the next sampled hold. The gaps are
+ * random, uniform in [1, 2 * HOLD_SAMPLE_EVERY - 1] (mean HOLD_SAMPLE_EVERY),
+ * so sampling does not alias with an operation's fixed lock order (see
+ * sample_draw); an unsampled acquisition costs a decrement. hold[BITS]: bit k
+ * set while held[k]'s hold is timed, from hold_t[k] (ms). A const typed array:
+ * cheaper on the hot path than module `let`s.
  */
-let hold_gap = 1;
+const hold = new Int32Array(2);
+/** lock_stat is on in this run (GLOBALS.lock_stat_off: --no-lock-stat); read once per thread by lock_stat_attach */
+let lockstat = true;
 
-/** a sampled hold begins: draw the next gap and read the clock (out of line: one acquisition in 16) */
-function hold_sample_begin(): number {
-  hold_gap = 1 + (sample_draw() & 0x7fffffff) % (2 * HOLD_SAMPLE_EVERY - 1);
-  return performance.now();
+/**
+ * this thread now runs a CPU (or the boot context) of the attached Machine:
+ * is lock_stat on in its run? And a fresh table of gaps for its hold sampling.
+ */
+export function lock_stat_attach(): void {
+  lockstat = i32[BASES.globals + GLOBALS.lock_stat_off] === 0;
+  lock_stat_seed();
+}
+
+/** is lock_stat on in this thread's run */
+export function lock_stat_on(): boolean {
+  return lockstat;
+}
+const GAP = 0, BITS = 1;
+const hold_t = new Float64Array(HELD_MAX);
+hold[GAP] = 1;
+
+/**
+ * gaps between sampled holds, drawn once per worker (uniform in [1, 2 * HOLD_SAMPLE_EVERY - 1]) and
+ * taken in turn: the branch that starts a sampled hold stays a few instructions, which the JIT keeps
+ * from costing the unsampled acquisitions around it (a draw there cost every acquisition ~8 ns)
+ */
+const HOLD_GAPS = 1024;
+const hold_gaps = new Int32Array(HOLD_GAPS).fill(HOLD_SAMPLE_EVERY); // until set_current_cpu draws them
+let hold_gap_next = 0;
+
+/** draw this CPU's table of gaps from its sampling stream (sample_draw: the CPU's own, seeded by set_current_cpu) */
+function lock_stat_seed(): void {
+  hold_gap_next = 0;
+  for (let k = 0; k < HOLD_GAPS; k++) hold_gaps[k] = 1 + (sample_draw() & 0x7fffffff) % (2 * HOLD_SAMPLE_EVERY - 1);
+  hold[GAP] = hold_gaps[0];
+  hold[BITS] = 0;
+}
+
+/** a sampled hold of held-stack entry n begins: the next gap, and the clock read (one acquisition in 16) */
+function hold_sample_begin(n: number): void {
+  hold[GAP] = hold_gaps[hold_gap_next = (hold_gap_next + 1) & (HOLD_GAPS - 1)];
+  hold_t[n] = performance.now();
+  hold[BITS] |= 1 << n;
 }
 
 /** this CPU's lock_stat row of a class, for writes (and plain locks) or reads */
@@ -39,16 +81,42 @@ const ls_row = (cls: number, read: boolean) => current.lockstat_f64 + (cls * LOC
  */
 export function lock_acquired(lock: number, cls: number, bounce: boolean, trylock = false, contended = false, read = false): void {
   if (recording) record_step(REC_TOUCH); // capture: the hand-off's number, taken while the lock is held
-  const ls = ls_row(cls, read);
-  f64[ls + LOCKSTAT.acquisitions] += 1;
-  if (bounce) f64[ls + LOCKSTAT.acq_bounces] += 1;
+  if (lockstat) {
+    const ls = ls_row(cls, read);
+    f64[ls + LOCKSTAT.acquisitions] += 1;
+    if (bounce) f64[ls + LOCKSTAT.acq_bounces] += 1;
+  }
   if (!trylock) lockdep_acquire(lock, cls, LD_LOCK, read);
   if (tracing) trace_only(EV_LOCK_ACQ, lock, cls, contended ? 1 : 0);
   held_push(lock, read ? cls | HELD_READ : cls);
 }
 
+/**
+ * the common acquisition, kept small enough for the JIT to inline into every
+ * lock (callers pass `read` as a constant): a lock taken at once, not a
+ * trylock. The same bookkeeping as lock_acquired (count, lockdep's check, the
+ * held stack); recording, tracing and a full held stack go the long way.
+ */
+export function lock_acquired_fast(lock: number, cls: number, bounce: boolean, read: boolean): void {
+  const pc = current.pcpu;
+  const n = i32[pc + PERCPU.nheld];
+  if (recording || tracing || n >= HELD_MAX) { lock_acquired(lock, cls, bounce, false, false, read); return; }
+  if (n !== 0) lockdep_acquire(lock, cls, LD_LOCK, read);
+  else hold[BITS] = 0; // an empty stack has no sampled entry (clears what a run unwound by a BUG left)
+  if (lockstat) {
+    const ls = ls_row(cls, read);
+    f64[ls + LOCKSTAT.acquisitions] += 1;
+    if (bounce) f64[ls + LOCKSTAT.acq_bounces] += 1;
+    if (--hold[GAP] === 0) hold_sample_begin(n);
+  }
+  i32[pc + PERCPU.held + n] = lock;
+  i32[pc + PERCPU.held_cls + n] = read ? cls | HELD_READ : cls;
+  i32[pc + PERCPU.nheld] = n + 1;
+}
+
 /** a contended acquisition that waited `waitNs` */
 export function lock_contended_acquired(lock: number, cls: number, bounce: boolean, waitNs: number, read = false): void {
+  if (!lockstat) { lock_acquired(lock, cls, bounce, false, true, read); return; }
   const ls = ls_row(cls, read);
   f64[ls + LOCKSTAT.contentions] += 1;
   if (bounce) f64[ls + LOCKSTAT.con_bounces] += 1;
@@ -78,7 +146,7 @@ export function lock_wait_begin(lock: number, cls: number, holder: number, read 
   Atomics.store(i32, current.pcpu + PERCPU.await_lock, lock);
   lockdep_acquire(lock, cls, LD_LOCK, read);
   if (tracing) trace_only(EV_LOCK_WAIT, lock, cls);
-  return performance.now();
+  return lockstat ? performance.now() : 0;
 }
 
 export function lock_wait_end(t0: number): number {
@@ -86,7 +154,7 @@ export function lock_wait_end(t0: number): number {
   const pc = current.pcpu;
   if (tracing) trace_only(EV_LOCK_WAITED, i32[pc + PERCPU.await_lock], i32[pc + PERCPU.await_cls] & HELD_CLS_MASK);
   Atomics.store(i32, pc + PERCPU.await_lock, 0);
-  return (performance.now() - t0) * 1e6;
+  return lockstat ? (performance.now() - t0) * 1e6 : 0;
 }
 
 function held_push(lock: number, cls: number): void {
@@ -95,7 +163,8 @@ function held_push(lock: number, cls: number): void {
   if (n < HELD_MAX) {
     i32[pc + PERCPU.held + n] = lock;
     i32[pc + PERCPU.held_cls + n] = cls;
-    f64[current.heldtime_f64 + HELDTIME.t + n] = --hold_gap === 0 ? hold_sample_begin() : 0;
+    if (n === 0) hold[BITS] = 0; // an empty stack has no sampled entry (clears what a run unwound by a BUG left)
+    if (lockstat && --hold[GAP] === 0) hold_sample_begin(n);
     i32[pc + PERCPU.nheld] = n + 1;
     return;
   }
@@ -114,8 +183,10 @@ export function lock_released(lock: number): void {
   if (recording) record_step(REC_RELEASE); // capture: numbered while the lock is still held
   const pc = current.pcpu;
   const top = i32[pc + PERCPU.nheld] - 1;
-  if (top >= 0 && i32[pc + PERCPU.held + top] === lock) held_drop(lock, pc, top, top);
-  else lock_released_below(lock, pc, top);
+  if (top >= 0 && i32[pc + PERCPU.held + top] === lock) {
+    if (tracing || (hold[BITS] & (1 << top)) !== 0) held_drop(lock, pc, top, top);
+    else i32[pc + PERCPU.nheld] = top; // the common case: the top entry, not timed, not traced
+  } else lock_released_below(lock, pc, top);
 }
 
 /** lock_released of a lock that is not on top of the held stack: found below it, or one held past HELD_MAX */
@@ -134,14 +205,21 @@ function lock_released_below(lock: number, pc: number, top: number): void {
 function held_drop(lock: number, pc: number, k: number, top: number): void {
   const hc = i32[pc + PERCPU.held_cls + k];
   if (tracing) trace_only(EV_LOCK_REL, lock, hc & HELD_CLS_MASK);
-  const t = f64[current.heldtime_f64 + HELDTIME.t + k];
-  if (t !== 0) hold_sample(hc, t);
+  if ((hold[BITS] & (1 << k)) !== 0) hold_sample(hc, hold_t[k]);
+  if (k < top) held_shift(pc, k, top);
+  else hold[BITS] &= ~(1 << k);
+  i32[pc + PERCPU.nheld] = top;
+}
+
+/** entries k+1..top of the held stack move down one (a release below the top), with their sampled bits and start times */
+function held_shift(pc: number, k: number, top: number): void {
   for (let j = k; j < top; j++) {
     i32[pc + PERCPU.held + j] = i32[pc + PERCPU.held + j + 1];
     i32[pc + PERCPU.held_cls + j] = i32[pc + PERCPU.held_cls + j + 1];
-    f64[current.heldtime_f64 + HELDTIME.t + j] = f64[current.heldtime_f64 + HELDTIME.t + j + 1];
+    hold_t[j] = hold_t[j + 1];
   }
-  i32[pc + PERCPU.nheld] = top;
+  const below = (1 << k) - 1;
+  hold[BITS] = (hold[BITS] & below) | ((hold[BITS] >>> 1) & ~below);
 }
 
 /** a sampled hold (held-stack class word hc, taken at time t) ends now: into the class's lock_stat row */

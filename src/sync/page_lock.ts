@@ -11,7 +11,7 @@ import { PF_MEMALLOC, current } from '../cpu/current.js';
 import { BUG_ON, OOPS_INVARIANT, fail } from '../check/bug.js';
 import { LC_PAGE_LOCK, lock_class_name } from './lock_class.js';
 import { PP_LOCK_ACQUIRE, PP_PAGE_WAIT, check_halt, controlled, cpu_relax, preempt_point, preempt_point_release } from './preempt.js';
-import { lock_acquired, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
+import { lock_acquired, lock_acquired_fast, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
 import { PARK_MS, SPIN_LIMIT } from './spinlock.js';
 import { LD_WAIT, lockdep_acquire } from './lockdep.js';
 
@@ -45,7 +45,7 @@ export function lock_page(pfn: number): void {
   preempt_point(PP_LOCK_ACQUIRE, f);
   if ((Atomics.or(i32, f, PG_locked) & PG_locked) === 0) {
     i32[p + PAGE.owner_cpu] = current.tag;
-    lock_acquired(f, LC_PAGE_LOCK, false);
+    lock_acquired_fast(f, LC_PAGE_LOCK, false, false);
     return;
   }
   // C-ASYNC's rule is "parks on a page lock": only the contended path

@@ -15,7 +15,7 @@ import { RWLOCK } from '../shm/layout.js';
 import { i32, sizes } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { PP_LOCK_ACQUIRE, PP_LOCK_ACQUIRE_READ, preempt_point, preempt_point_release } from './preempt.js';
-import { HELD_NONE, held_mode, lock_acquired, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
+import { HELD_NONE, held_mode, lock_acquired, lock_acquired_fast, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
 import { wait_round, wake_all } from './spinlock.js';
 
 export const RW_READERS = 0xffff;
@@ -50,7 +50,7 @@ export function read_lock(lock: number, cls: number): void {
   while ((cur & RW_WRITER) === 0) {
     const seen = Atomics.compareExchange(i32, v, cur, cur + 1);
     if (seen === cur) {
-      lock_acquired(lock, cls, rw_bounce(lock, current.tag), false, false, true);
+      lock_acquired_fast(lock, cls, rw_bounce(lock, current.tag), true);
       return;
     }
     cur = seen;
@@ -96,7 +96,7 @@ export function write_lock(lock: number, cls: number): void {
   const mine = me << RW_WRITER_SHIFT;
   const cur = Atomics.load(i32, v);
   if ((cur & (RW_READERS | RW_WRITER)) === 0 && Atomics.compareExchange(i32, v, cur, cur | mine) === cur) {
-    lock_acquired(lock, cls, rw_bounce(lock, me));
+    lock_acquired_fast(lock, cls, rw_bounce(lock, me), false);
     return;
   }
   const t0 = lock_wait_begin(lock, cls, rw_holder_tag(lock, cur));

@@ -4,7 +4,7 @@
 // fair in the same way), so writers cannot starve.
 import { i32 } from '../shm/machine.js';
 import { PP_LOCK_ACQUIRE, PP_LOCK_ACQUIRE_READ, preempt_point, preempt_point_release } from './preempt.js';
-import { lock_acquired, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
+import { lock_acquired, lock_acquired_fast, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
 import { wait_round, wake_all } from './spinlock.js';
 
 const READERS = 0xffff;
@@ -16,7 +16,7 @@ export function down_read(sem: number, cls: number): void {
   preempt_point(PP_LOCK_ACQUIRE_READ, sem);
   const cur = i32[sem]; // a plain peek: the compare-exchange below is the atomic step, and fails on a stale value
   if ((cur & (WRITER | WAITING_MASK)) === 0 && Atomics.compareExchange(i32, sem, cur, cur + 1) === cur) {
-    lock_acquired(sem, cls, false, false, false, true);
+    lock_acquired_fast(sem, cls, false, true);
     return;
   }
   const t0 = lock_wait_begin(sem, cls, 0, true);
@@ -49,7 +49,7 @@ export function up_read(sem: number): void {
 export function down_write(sem: number, cls: number): void {
   preempt_point(PP_LOCK_ACQUIRE, sem);
   if (Atomics.compareExchange(i32, sem, 0, WRITER) === 0) {
-    lock_acquired(sem, cls, false);
+    lock_acquired_fast(sem, cls, false, false);
     return;
   }
   const t0 = lock_wait_begin(sem, cls, 0);

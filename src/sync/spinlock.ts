@@ -6,7 +6,7 @@ import { SPINLOCK } from '../shm/layout.js';
 import { i32 } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { PP_LOCK_ACQUIRE, check_halt, controlled, cpu_relax, preempt_point, preempt_point_release } from './preempt.js';
-import { lock_acquired, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
+import { lock_acquired, lock_acquired_fast, lock_contended_acquired, lock_released, lock_wait_begin, lock_wait_end } from './lock_stat.js';
 
 export const SLEEPERS = 0x40000000;
 /** spins before parking; tuned by bench/spinlock (see README) */
@@ -41,7 +41,7 @@ export function spin_lock(lock: number, cls: number): void {
   if (Atomics.compareExchange(i32, lock + SPINLOCK.val, 0, me) === 0) {
     const bounce = i32[lock + SPINLOCK.last] !== me;
     i32[lock + SPINLOCK.last] = me;
-    lock_acquired(lock, cls, bounce);
+    lock_acquired_fast(lock, cls, bounce, false);
     return;
   }
   spin_lock_slow(lock, cls, me);

@@ -7,6 +7,7 @@ import { BASES, attachMachine, i32 } from '../shm/machine.js';
 import { era_attach } from '../shm/era.js';
 import { current, set_current_cpu } from '../cpu/current.js';
 import { livelock_attach } from '../check/livelock.js';
+import { lock_stat_attach } from '../sync/lock_stat.js';
 import { events_attach, trace_op_end, tracing } from '../cpu/events.js';
 import { lat_op_done, lat_op_start } from '../cpu/latency.js';
 import { blk_drain, blk_run_queue } from '../cpu/io.js';
@@ -54,6 +55,7 @@ export async function cpu_main(task: CpuTask): Promise<CpuResult> {
   set_current_cpu(task.cpu, task.seed);
   current.comm = task.role;
   events_attach();
+  lock_stat_attach(); // --no-lock-stat
   livelock_attach(); // seed 004: a pooled worker's C-LIVELOCK streak starts afresh in each run
   stat_epoch_attach();
   if (task.controlled) install_controlled(task.cpu, task.controlled);
