@@ -51,6 +51,8 @@ export interface RunOptions extends CommonOptions {
   jitter?: 0 | 1 | 2 | 3;
   /** what the run should show: the report's expectation_met says whether it did */
   expect?: 'bug' | 'clean';
+  /** false: lock_stat off, as --no-lock-stat (CONFIG_LOCK_STAT=n: no counts and no clock reads; lockdep stays). Default true */
+  lock_stat?: boolean;
 }
 
 interface Resolved { scenario: Scenario; scenarioImport: string; scenarioAsTyped: string }
@@ -79,14 +81,14 @@ export async function run(ref: ScenarioRef, o: RunOptions = {}): Promise<RunRepo
   const { run_free } = await import('./exec/free_run.js');
   const { build_report } = await import('./report/json.js');
   const ops = o.ops ?? 0, duration_ms = o.duration_ms ?? 5000;
-  const r: RunResult = await run_free({ ...s, ...common(o), ops, duration_ms, jitter: o.jitter ?? 0 });
+  const r: RunResult = await run_free({ ...s, ...common(o), ops, duration_ms, jitter: o.jitter ?? 0, lock_stat: o.lock_stat });
   const failed = r.outcome === 'bug' || r.outcome === 'violation';
   const expect = o.expect ?? null;
   const met = expect === null ? null : expect === 'bug' ? failed : r.outcome === 'clean';
   return build_report(r, ops > 0 ? { ops } : { duration_ms }, expect, met, await version());
 }
 
-export interface BenchOptions extends Omit<RunOptions, 'cpus' | 'ops' | 'expect'> {
+export interface BenchOptions extends Omit<RunOptions, 'cpus' | 'ops' | 'expect' | 'lock_stat'> {
   /** the CPU counts to measure, one run each (default [1, 2]) */
   cpus_list?: number[];
   /** ms each point runs before it measures (default 500) */

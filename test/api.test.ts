@@ -41,6 +41,10 @@ describe('the programmatic API', () => {
     const r = await run('orphaned-migration-entry', { protocol: 'fixed', ops: 500, expect: 'clean' });
     expect(r).toMatchObject({ outcome: 'clean', expectation_met: true, protocol: 'fixed' });
     expect(await text_report(r)).toMatch(/outcome: clean/);
+    expect(r.lock_stat.length).toBeGreaterThan(0);
+    const off = await run('orphaned-migration-entry', { protocol: 'fixed', ops: 500, lock_stat: false });
+    expect(off.outcome).toBe('clean');
+    expect(off.lock_stat).toEqual([]); // --no-lock-stat: nothing counted
     const b = await bench('orphaned-migration-entry', { protocol: 'fixed', cpus_list: [1, 2], duration_ms: 100, warmup_ms: 50 });
     expect(b.points.map((p) => [p.cpus, p.outcome])).toEqual([[1, 'clean'], [2, 'clean']]);
     expect(await html_report(b)).toMatch(/^<!DOCTYPE html>/);
