@@ -63,8 +63,9 @@ describe('mmrace CLI', () => {
     expect(cols.size).toBe(1);
   });
 
+  // a watchdog under mmrace's own deadlock detector's 0.5 s (BLOCKED_MS), so the kernel's detector speaks first
   it('a spinning deadlock becomes 2.6.18\'s soft-lockup report naming held and awaited locks, exit 3', () => {
-    const r = mmrace('run', 'test/fixtures/abba.mjs', '--cpus', '3', '--duration', '30', '--watchdog', '1');
+    const r = mmrace('run', 'test/fixtures/abba.mjs', '--cpus', '3', '--duration', '30', '--watchdog', '0.2');
     expect(r.code).toBe(3);
     // softlockup.c's words until 2.6.23; how long the CPU was stuck is mmrace's line
     expect(r.out).toMatch(/\nBUG: soft lockup detected on CPU#([01])!\nmmrace: CPU#\1 \((ab|ba):[12]\) stuck for \d+s in /);
@@ -74,7 +75,7 @@ describe('mmrace CLI', () => {
   });
 
   it('a sleeping deadlock (page lock, mmap_sem) becomes a hung-task report, labelled as mmrace\'s in 2.6.18, exit 3', () => {
-    const r = mmrace('run', 'test/fixtures/abba_sleep.mjs', '--cpus', '3', '--duration', '30', '--watchdog', '1');
+    const r = mmrace('run', 'test/fixtures/abba_sleep.mjs', '--cpus', '3', '--duration', '30', '--watchdog', '0.2');
     expect(r.code).toBe(3);
     expect(r.out).toMatch(/\nmmrace: hung task \(2\.6\.18 had no hung-task detector; reported as 2\.6\.25 and later kernels report it\):\n/);
     expect(r.out).toMatch(/\nINFO: task (pager|semmer):([12]) blocked for more than 1 seconds\.\n"echo 0 > \/proc\/sys\/kernel\/hung_task_timeout_secs" disables this message\.\n\1 +D CPU#\d pid \2 in .*\n1 lock held by \1\/\2:\n #0:  \(/);

@@ -12,6 +12,7 @@ import { E1, E3, ERA } from '../shm/era.js';
 import { EVENTS } from '../cpu/events.js';
 import { LC_MMAP_SEM, LC_PAGE_LOCK } from '../sync/lock_class.js';
 import { describe_lock } from './lock_names.js';
+import { OOPS_ERROR, fail } from './bug.js';
 import { HELD_NONE, HELD_WRITE, held_mode } from '../sync/lock_stat.js';
 
 /** khungtaskd's default timeout (2.6.25 on), what a controlled run, which has no clock, reports */
@@ -86,16 +87,35 @@ export function cpu_states(roles: string[]): string {
  * the kernel's lockdep never tracked PG_locked: the line says so.
  */
 function task_state(cpu: number, comm: string): string[] {
+  return [`${comm.padEnd(13)} D CPU#${cpu} pid ${cpu + 1} in ${path_of(cpu)}`, ...held_locks(cpu, comm)];
+}
+
+/** lockdep_print_held_locks: the CPU's held stack, "N locks held by comm/pid:" and a line per lock */
+function held_locks(cpu: number, comm: string): string[] {
   const pc = percpu_base(cpu);
-  const pid = cpu + 1;
   const n = Math.min(i32[pc + PERCPU.nheld], HELD_MAX);
-  const out = [`${comm.padEnd(13)} D CPU#${cpu} pid ${pid} in ${path_of(cpu)}`,
-    `${n === 0 ? 'no locks' : `${n} lock${n === 1 ? '' : 's'}`} held by ${comm}/${pid}:`];
+  const out = [`${n === 0 ? 'no locks' : `${n} lock${n === 1 ? '' : 's'}`} held by ${comm}/${cpu + 1}:`];
   for (let k = 0; k < n; k++) {
     const cls = i32[pc + PERCPU.held_cls + k] & HELD_CLS_MASK;
     out.push(` #${k}:  (${describe_lock(i32[pc + PERCPU.held + k], cls)})${cls === LC_PAGE_LOCK ? '  [mmrace: a page lock, which the kernel\'s lockdep does not track]' : ''}`);
   }
   return out;
+}
+
+/**
+ * lockdep_sys_exit: this CPU's operation ended (its return to user space)
+ * with a lock still held, a lock leaked by the path it ran: nobody will ever
+ * release it, and the next task to want it sleeps for good. Reported there,
+ * in lockdep's words (2.6.24 on), at once instead of at a hung task's
+ * timeout; the caller checks the held stack first (a read per operation).
+ */
+export function lockdep_sys_exit(cpu: number, comm: string): never {
+  const out = ['', '================================================', '[ BUG: lock held when returning to user space! ]',
+    '------------------------------------------------', `${comm}/${cpu + 1} is leaving the kernel with locks still held!`, ...held_locks(cpu, comm)];
+  const over = i32[percpu_base(cpu) + PERCPU.held_over];
+  if (over > 0) out.push(`mmrace: and ${over} more past the held-lock stack's ${HELD_MAX}`);
+  out.push(`mmrace: checked where each operation of a CPU ends${ERA.id < E3 ? ` (${ERA.kernel}'s lockdep had no such check: lockdep_sys_exit came in 2.6.24)` : ''}`);
+  fail(OOPS_ERROR, out.join('\n'));
 }
 
 /** khungtaskd's lines for one blocked task: the INFO line, the hint, the task's state and locks */
@@ -218,12 +238,27 @@ export function format_cycle(c: readonly WaitFor[], roles: string[]): string {
 }
 
 /**
- * The run's budget ended and these CPUs (`blocked`) never came back: what
+ * the cycle of the wait-for graph as a key that changes whenever it does:
+ * each CPU on it, the lock it waits for and its progress count; '' if there
+ * is no cycle (a cheap look at the awaited locks first: no CPU waits, no graph)
+ */
+export function wait_cycle_key(): string {
+  let any = false;
+  for (let cpu = 0; cpu < sizes.nr_cpus && !any; cpu++) any = Atomics.load(i32, percpu_base(cpu) + PERCPU.await_lock) !== 0;
+  if (!any) return '';
+  const c = wait_cycle(wait_for_graph());
+  return c ? c.map((w) => `${w.cpu}:${w.lock}:${Atomics.load(i32, percpu_base(w.cpu) + PERCPU.progress)}`).join(' ') : '';
+}
+
+/**
+ * These CPUs (`blocked`) never came back: the run's budget ended (`running`
+ * false), or mid-run they formed a wait-for cycle that stayed as it was for
+ * `stuck_ms` (`running` true: mmrace's detector ends the run there). What
  * each waits for and who holds it, the cycle if there is one, then every
  * CPU's locks. The kernel would have said nothing yet (its detectors wait
  * far longer), so this speaks as mmrace.
  */
-export function deadlock_report(blocked: readonly number[], stuck_ms: number, roles: string[]): { text: string; reason: string } {
+export function deadlock_report(blocked: readonly number[], stuck_ms: number, roles: string[], running = false): { text: string; reason: string } {
   const g = wait_for_graph();
   const cycle = wait_cycle(g);
   const secs = (stuck_ms / 1000).toFixed(1);
@@ -233,7 +268,9 @@ export function deadlock_report(blocked: readonly number[], stuck_ms: number, ro
     : g.length
       ? `blocked at the end of the run: ${g.map((w) => `${who(w.cpu, roles)} waits for ${describe_lock(w.lock, w.cls)}, held by ${w.holders.length ? w.holders.map((h) => who(h, roles)).join(' and ') : 'no CPU'}`).join('; ')}`
       : `${list} did not stop`;
-  const out = [`mmrace: ${cycle ? 'deadlock' : 'liveness failure'}: the run's budget ended and ${list} made no progress for ${secs} s after being asked to stop`];
+  const out = [running
+    ? `mmrace: deadlock: ${list} made no progress for ${secs} s, each waiting for a lock the next one holds: mmrace ends the run here (the kernel's hung-task and soft-lockup detectors would speak only after their timeouts)`
+    : `mmrace: ${cycle ? 'deadlock' : 'liveness failure'}: the run's budget ended and ${list} made no progress for ${secs} s after being asked to stop`];
   if (cycle) out.push(`mmrace: wait-for cycle: ${format_cycle(cycle, roles)}`);
   else if (g.length) out.push(`mmrace: no wait-for cycle: ${reason.replace(/^blocked at the end of the run: /, '')}`);
   out.push('', 'mmrace: every CPU\'s locks, held and awaited:', cpu_states(roles));

@@ -9,7 +9,7 @@ import { OOPS_INTERNAL, OOPS_INVARIANT, OOPS_SOFTLOCKUP, OopsRecord, read_oops, 
 import { Outcome, classify } from '../check/outcome.js';
 import { check_invariants } from '../check/invariants.js';
 import { read_bounds_note } from '../check/bounds.js';
-import { type HungTask, cpu_states, deadlock_report, hung_tasks_report, lockup_reason, lockup_report, waits_sleeping } from '../check/lockup.js';
+import { type HungTask, cpu_states, deadlock_report, hung_tasks_report, lockup_reason, lockup_report, wait_cycle_key, waits_sleeping } from '../check/lockup.js';
 import { Counter64 } from './counter64.js';
 import { create_pool } from './pool.js';
 import { JITTER_ADAPTIVE_ALWAYS, JITTER_NAMES, JITTER_RECORD } from '../worker/jitter.js';
@@ -161,6 +161,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
     for (let c = 0; c < o.cpus; c++) cpu_ops[c].sample(i32[percpu_base(c) + PERCPU.ops]);
   };
   let interrupted_by: string | null = null;
+  let cycleKey = '', cycleAt = 0; // the wait-for cycle seen last (wait_cycle_key), and since when
   let still = '', stillAt = 0; // what the CPUs still running were doing, and since when
   let done = false;
   void all.then(() => { done = true; });
@@ -236,6 +237,20 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
         watchdog = hung_tasks_report(hung, roles);
         set_current_cpu(hung[0].cpu, o.seed);
         if (record_oops(OOPS_SOFTLOCKUP, watchdog, 0, hung[0].cpu, 0, 0, false)) reason = lockup_reason(hung[0].cpu, hung[0].secs, roles);
+      }
+    }
+    if (!watchdog && !stopping) {
+      // mmrace's deadlock detector (C-WAITFOR): CPUs each waiting for a lock the next one holds, the cycle unchanged
+      // and none of them progressing for BLOCKED_MS, can never go on: the run ends there, not at its budget or at a
+      // kernel detector's timeout. Checked after those detectors, so a watchdog shorter than BLOCKED_MS speaks first.
+      const key = wait_cycle_key();
+      if (key !== cycleKey) { cycleKey = key; cycleAt = t; }
+      else if (key !== '' && t - cycleAt >= BLOCKED_MS) {
+        const blocked = key.split(' ').map((w) => Number(w.split(':')[0]));
+        const d = deadlock_report(blocked, t - cycleAt, roles, true);
+        watchdog = d.text;
+        set_current_cpu(blocked[0], o.seed);
+        if (record_oops(OOPS_SOFTLOCKUP, d.text, 0, blocked[0], 0, 0, false)) reason = d.reason;
       }
     }
     if (watchdog) break;

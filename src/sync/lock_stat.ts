@@ -28,6 +28,9 @@ const HOLD_SAMPLE_EVERY = 16;
  * cheaper on the hot path than module `let`s.
  */
 const hold = new Int32Array(2);
+const GAP = 0, BITS = 1;
+const hold_t = new Float64Array(HELD_MAX);
+hold[GAP] = 1;
 /** lock_stat is on in this run (GLOBALS.lock_stat_off: --no-lock-stat); read once per thread by lock_stat_attach */
 let lockstat = true;
 
@@ -40,24 +43,16 @@ export function lock_stat_attach(): void {
   lock_stat_seed();
 }
 
-/** is lock_stat on in this thread's run */
-export function lock_stat_on(): boolean {
-  return lockstat;
-}
-const GAP = 0, BITS = 1;
-const hold_t = new Float64Array(HELD_MAX);
-hold[GAP] = 1;
-
 /**
- * gaps between sampled holds, drawn once per worker (uniform in [1, 2 * HOLD_SAMPLE_EVERY - 1]) and
+ * gaps between sampled holds, drawn at each lock_stat_attach (uniform in [1, 2 * HOLD_SAMPLE_EVERY - 1]) and
  * taken in turn: the branch that starts a sampled hold stays a few instructions, which the JIT keeps
  * from costing the unsampled acquisitions around it (a draw there cost every acquisition ~8 ns)
  */
 const HOLD_GAPS = 1024;
-const hold_gaps = new Int32Array(HOLD_GAPS).fill(HOLD_SAMPLE_EVERY); // until set_current_cpu draws them
+const hold_gaps = new Int32Array(HOLD_GAPS).fill(HOLD_SAMPLE_EVERY); // until lock_stat_attach draws them
 let hold_gap_next = 0;
 
-/** draw this CPU's table of gaps from its sampling stream (sample_draw: the CPU's own, seeded by set_current_cpu) */
+/** draw this CPU's table of gaps from its measuring sampler (sample_draw: the CPU's own stream, which set_current_cpu seeds) */
 function lock_stat_seed(): void {
   hold_gap_next = 0;
   for (let k = 0; k < HOLD_GAPS; k++) hold_gaps[k] = 1 + (sample_draw() & 0x7fffffff) % (2 * HOLD_SAMPLE_EVERY - 1);

@@ -7,6 +7,7 @@ import { BASES, attachMachine, i32 } from '../shm/machine.js';
 import { era_attach } from '../shm/era.js';
 import { current, set_current_cpu } from '../cpu/current.js';
 import { livelock_attach } from '../check/livelock.js';
+import { lockdep_sys_exit } from '../check/lockup.js';
 import { lock_stat_attach } from '../sync/lock_stat.js';
 import { events_attach, trace_op_end, tracing } from '../cpu/events.js';
 import { lat_op_done, lat_op_start } from '../cpu/latency.js';
@@ -36,6 +37,8 @@ function make_ctx(task: CpuTask): CpuContext {
       : () => Atomics.load(i32, gb + GLOBALS.stop) !== 0 || Atomics.load(i32, gb + GLOBALS.halt) !== 0,
     op_done: () => {
       const pc = current.pcpu;
+      // the return to user space: a lock still held was leaked by the operation's path
+      if ((i32[pc + PERCPU.nheld] | i32[pc + PERCPU.held_over]) !== 0) lockdep_sys_exit(current.cpu, current.comm);
       lat_op_done();
       if (tracing) trace_op_end();
       blk_run_queue(); // no lock held: complete other CPUs' I/O (nothing to do, and no preemption point, if none is queued)
