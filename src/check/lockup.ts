@@ -106,11 +106,12 @@ function held_locks(cpu: number, comm: string): string[] {
  * lockdep_sys_exit: this CPU's operation ended (its return to user space)
  * with a lock still held, a lock leaked by the path it ran: nobody will ever
  * release it, and the next task to want it sleeps for good. Reported there,
- * in lockdep's words (2.6.24 on), at once instead of at a hung task's
- * timeout; the caller checks the held stack first (a read per operation).
+ * in lockdep's words (2.6.24 on; the header as 4.13 on print it, as the
+ * cycle report does), at once instead of at a hung task's timeout; the
+ * caller checks the held stack first (a read per operation).
  */
 export function lockdep_sys_exit(cpu: number, comm: string): never {
-  const out = ['', '================================================', '[ BUG: lock held when returning to user space! ]',
+  const out = ['', '================================================', 'WARNING: lock held when returning to user space!',
     '------------------------------------------------', `${comm}/${cpu + 1} is leaving the kernel with locks still held!`, ...held_locks(cpu, comm)];
   const over = i32[percpu_base(cpu) + PERCPU.held_over];
   if (over > 0) out.push(`mmrace: and ${over} more past the held-lock stack's ${HELD_MAX}`);

@@ -389,7 +389,7 @@ export const exchangeWritebackBusy: Scenario = {
   expect_buggy: 'the exchanger returns to user space with the page lock held (lockdep\'s "lock held when returning to user space", exit 1), or a user of the file hangs on it (liveness, exit 3), or I-LOCKED at the end',
   // the exchanger's operation ended with the lock held; or the users of the file pages (or the exchanger itself, retrying
   // that page) hung on the page lock; or the lock still held at the end
-  signature: /exchanger\/\d+ is leaving the kernel with locks still held!\n1 lock held by exchanger\/\d+:\n #0:  \(PG_locked|INFO: task (filer|exchanger):\d+ blocked for more than \d+ seconds|I-LOCKED/,
+  signature: /exchanger\/\d+ is leaving the kernel with locks still held!\n\d+ locks? held by exchanger\/\d+:\n #0:  \(PG_locked|INFO: task (filer|exchanger):\d+ blocked for more than \d+ seconds|I-LOCKED/,
   sizes: { nr_pages: 256, nr_mm: 8, nr_vma: 32, nr_files: 1 },
   roles: busy_roles,
   setup: () => exchange_setup(8, 8, true, true),
