@@ -111,11 +111,18 @@ function held_locks(cpu: number, comm: string): string[] {
  * caller checks the held stack first (a read per operation).
  */
 export function lockdep_sys_exit(cpu: number, comm: string): never {
-  const out = ['', '================================================', 'WARNING: lock held when returning to user space!',
+  const pc = percpu_base(cpu);
+  const n = Math.min(i32[pc + PERCPU.nheld], HELD_MAX) + i32[pc + PERCPU.held_over];
+  let page_locks = false;
+  for (let k = 0; k < Math.min(i32[pc + PERCPU.nheld], HELD_MAX); k++) page_locks ||= (i32[pc + PERCPU.held_cls + k] & HELD_CLS_MASK) === LC_PAGE_LOCK;
+  // the first line is the run's reason; it says whose check this is when the era's kernel would not have printed it
+  const whose = ERA.id < E3 ? `${ERA.kernel}'s lockdep had no such check (lockdep_sys_exit came in 2.6.24): reported as later kernels report it`
+    : page_locks ? 'PG_locked is no lockdep class in the kernel, whose lockdep_sys_exit never sees a page lock: mmrace\'s check reports it' : '';
+  const out = [`mmrace: lock held when returning to user space: ${comm}/${cpu + 1} ended an operation holding ${n} lock${n === 1 ? '' : 's'}${whose ? ` (${whose})` : ''}`,
+    '================================================', 'WARNING: lock held when returning to user space!',
     '------------------------------------------------', `${comm}/${cpu + 1} is leaving the kernel with locks still held!`, ...held_locks(cpu, comm)];
-  const over = i32[percpu_base(cpu) + PERCPU.held_over];
+  const over = i32[pc + PERCPU.held_over];
   if (over > 0) out.push(`mmrace: and ${over} more past the held-lock stack's ${HELD_MAX}`);
-  out.push(`mmrace: checked where each operation of a CPU ends${ERA.id < E3 ? ` (${ERA.kernel}'s lockdep had no such check: lockdep_sys_exit came in 2.6.24)` : ''}`);
   fail(OOPS_ERROR, out.join('\n'));
 }
 

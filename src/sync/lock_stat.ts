@@ -70,17 +70,20 @@ function hold_sample_begin(n: number): void {
 /** this CPU's lock_stat row of a class, for writes (and plain locks) or reads */
 const ls_row = (cls: number, read: boolean) => current.lockstat_f64 + (cls * LOCKSTAT_RW + (read ? 1 : 0)) * LOCKSTAT.stride;
 
+/** lock_stat's count of an acquisition, in this CPU's row of the class (and of its bounces: the lock last held by another CPU) */
+function count_acquisition(cls: number, read: boolean, bounce: boolean): void {
+  const ls = ls_row(cls, read);
+  f64[ls + LOCKSTAT.acquisitions] += 1;
+  if (bounce) f64[ls + LOCKSTAT.acq_bounces] += 1;
+}
+
 /**
  * an acquisition (`read`: a read hold of an rwsem or rwlock): count it, teach lockdep
  * (a trylock teaches nothing) and push it on the held stack
  */
 export function lock_acquired(lock: number, cls: number, bounce: boolean, trylock = false, contended = false, read = false): void {
   if (recording) record_step(REC_TOUCH); // capture: the hand-off's number, taken while the lock is held
-  if (lockstat) {
-    const ls = ls_row(cls, read);
-    f64[ls + LOCKSTAT.acquisitions] += 1;
-    if (bounce) f64[ls + LOCKSTAT.acq_bounces] += 1;
-  }
+  if (lockstat) count_acquisition(cls, read, bounce);
   if (!trylock) lockdep_acquire(lock, cls, LD_LOCK, read);
   if (tracing) trace_only(EV_LOCK_ACQ, lock, cls, contended ? 1 : 0);
   held_push(lock, read ? cls | HELD_READ : cls);
@@ -99,9 +102,7 @@ export function lock_acquired_fast(lock: number, cls: number, bounce: boolean, r
   if (n !== 0) lockdep_acquire(lock, cls, LD_LOCK, read);
   else hold[BITS] = 0; // an empty stack has no sampled entry (clears what a run unwound by a BUG left)
   if (lockstat) {
-    const ls = ls_row(cls, read);
-    f64[ls + LOCKSTAT.acquisitions] += 1;
-    if (bounce) f64[ls + LOCKSTAT.acq_bounces] += 1;
+    count_acquisition(cls, read, bounce);
     if (--hold[GAP] === 0) hold_sample_begin(n);
   }
   i32[pc + PERCPU.held + n] = lock;
