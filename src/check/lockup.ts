@@ -146,6 +146,16 @@ function lockup_tail(roles: string[]): string[] {
 }
 
 /**
+ * how long a CPU was stuck, in the seconds its report prints: whole seconds,
+ * as the kernel's detectors print them (their thresholds are whole seconds),
+ * and tenths below one second, which only mmrace's --watchdog can ask for
+ * (a 0.3 s watchdog must not print "stuck for 0s")
+ */
+export function lockup_secs(ms: number): number {
+  return ms >= 1000 ? Math.round(ms / 1000) : Math.round(ms / 100) / 10;
+}
+
+/**
  * The report of CPU `cpu`, stuck for `secs` seconds (or, for a run with no
  * clock, the detector's own threshold), in the run's era.
  */

@@ -23,7 +23,7 @@ import { classify } from '../check/outcome.js';
 import { check_invariants } from '../check/invariants.js';
 import { create_pool } from './pool.js';
 import type { RunResult } from './free_run.js';
-import { lockup_report } from '../check/lockup.js';
+import { lockup_report, lockup_secs } from '../check/lockup.js';
 import type { Scenario } from '../scenarios/types.js';
 import type { CpuResult, CpuTask } from '../worker/task.js';
 import { LOG_FIELDS, TRAIL_FIELDS } from '../worker/sched_cpu.js';
@@ -292,7 +292,7 @@ export class ControlledExecutor {
       const failed = results.findIndex((r) => r?.status === 'error');
       if (failed >= 0 || t - lastChange > wd) {
         const cpu = failed >= 0 ? failed : Atomics.load(i32, BASES.sched + SCHED.token);
-        const secs = Math.round((t - lastChange) / 1000);
+        const secs = lockup_secs(t - lastChange);
         const msg = failed >= 0
           ? `mmrace: CPU ${failed} (${roles[failed]}) failed: ${results[failed]!.message ?? 'no message'}`
           : `${lockup_report(cpu, secs, roles, (lastChange - t0) / 1000)}\n` +

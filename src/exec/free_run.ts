@@ -9,7 +9,7 @@ import { OOPS_INTERNAL, OOPS_INVARIANT, OOPS_SOFTLOCKUP, OopsRecord, read_oops, 
 import { Outcome, classify } from '../check/outcome.js';
 import { check_invariants } from '../check/invariants.js';
 import { read_bounds_note } from '../check/bounds.js';
-import { type HungTask, cpu_states, deadlock_report, hung_tasks_report, lockup_reason, lockup_report, wait_cycle_key, waits_sleeping } from '../check/lockup.js';
+import { type HungTask, cpu_states, deadlock_report, hung_tasks_report, lockup_reason, lockup_report, lockup_secs, wait_cycle_key, waits_sleeping } from '../check/lockup.js';
 import { Counter64 } from './counter64.js';
 import { create_pool } from './pool.js';
 import { JITTER_ADAPTIVE_ALWAYS, JITTER_NAMES, JITTER_RECORD } from '../worker/jitter.js';
@@ -213,7 +213,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
       if (p !== lastProgress[cpu] || Atomics.load(i32, pc + PERCPU.state) !== CPU_RUNNING) { lastProgress[cpu] = p; lastChange[cpu] = t; continue; }
       // the soft-lockup detector's: a CPU that spins, or runs a loop that never sleeps (a sleeping wait is khungtaskd's, below)
       if (t - lastChange[cpu] > wd && !waits_sleeping(cpu)) {
-        const secs = Math.round((t - lastChange[cpu]) / 1000);
+        const secs = lockup_secs(t - lastChange[cpu]);
         watchdog = lockup_report(cpu, secs, roles, (lastChange[cpu] - t0) / 1000);
         set_current_cpu(cpu, o.seed);
         if (record_oops(OOPS_SOFTLOCKUP, watchdog, 0, cpu, 0, 0, false)) reason = lockup_reason(cpu, secs, roles);

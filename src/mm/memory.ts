@@ -34,13 +34,22 @@ import { NOPAGE_OOM, NOPAGE_SIGBUS, filemap_nopage, mapping_truncate_count } fro
 import { anon_vma_prepare, page_add_anon_rmap, page_add_file_rmap, page_add_new_anon_rmap, page_dup_rmap, page_remove_rmap, ptep_clear_flush, set_page_dirty } from './rmap.js';
 import { migration_entry_wait } from './migrate.js';
 import { can_share_swap_page, free_swap_and_cache, get_swap_device, page_swapcount, put_swap_device, swap_duplicate, swap_free, vm_swap_full } from './swapfile.js';
-import { delete_from_swap_cache, lookup_swap_cache, read_swap_cache_async } from './swap_state.js';
+import { delete_from_swap_cache, lookup_swap_cache, read_swap_cache_async, swapin_fail } from './swap_state.js';
 import { find_vma, mmlist_add } from './mmap.js';
 import { anonmm_check, mremap_moved_anon_rmap } from './rmap_anonmm.js';
 import { unmap_hugepage_range } from './hugetlb.js';
 import { WIN_COPY_MIGRATION_ENTRY, WIN_COPY_MIGRATION_COW, WIN_SWAPIN_PAGE_GONE, WIN_SWAPIN_CLASH, WIN_SWAP_FAULT_MIGRATION, window_open } from '../cpu/windows.js'; // cov
 
 export const VM_FAULT_OOM = 0, VM_FAULT_SIGBUS = 1, VM_FAULT_MINOR = 2, VM_FAULT_MAJOR = 3; // 2.6.18 values
+
+/** where this CPU's last VM_FAULT_OOM came from, for the report of a system call that failed with -ENOMEM (show_mem.ts) */
+export const fault_oom = { at: '' };
+
+/** VM_FAULT_OOM, noting where (a cold path: only a fault that fails comes here) */
+function oom(at: string): number {
+  fault_oom.at = at;
+  return VM_FAULT_OOM;
+}
 
 const anon_rss = (mm: number) => mm_base(mm) + MM.anon_rss;
 const file_rss = (mm: number) => mm_base(mm) + MM.file_rss;
@@ -101,7 +110,7 @@ export function handle_mm_fault(mm: number, vma: number, addr: number, write: bo
   trace_event(EV_FAULT, mm, addr, write ? 1 : 0);
   if ((vma_field(vma, VMA.vm_flags) & VM_HUGETLB) !== 0) return VM_FAULT_SIGBUS; // mapping truncation does this
   const table = pte_alloc(mm, addr);
-  if (table === 0) return VM_FAULT_OOM;
+  if (table === 0) return oom('handle_mm_fault: pte_alloc_map found no page for a page table');
   return handle_pte_fault(mm, vma, addr, table, write);
 }
 
@@ -141,9 +150,9 @@ function pte_changed_before_lock(mm: number, vma: number, addr: number, table: n
 /** do_anonymous_page: caller holds mmap_sem for read; takes the PTL */
 function do_anonymous_page(mm: number, vma: number, addr: number, table: number, write: boolean): number {
   if (ERA.id === E0 && !write) return do_anonymous_zero_page(mm, vma, addr, table);
-  if (anon_vma_prepare(vma) !== 0) return VM_FAULT_OOM;
+  if (anon_vma_prepare(vma) !== 0) return oom('do_anonymous_page: anon_vma_prepare');
   const page = alloc_page();
-  if (page === 0) return VM_FAULT_OOM;
+  if (page === 0) return oom('do_anonymous_page: alloc_page');
   let entry = mk_pte(page, vma_field(vma, VMA.vm_page_prot));
   if (write) entry = maybe_mkwrite(pte_mkdirty(entry), vma);
   const ptl = pte_lockptr(table);
@@ -196,15 +205,15 @@ function do_no_page(mm: number, vma: number, addr: number, table: number, write:
     const sequence = Atomics.load(i32, mapping_truncate_count(as));
     let page = filemap_nopage(vma, addr);
     if (page === NOPAGE_SIGBUS) return VM_FAULT_SIGBUS;
-    if (page === NOPAGE_OOM) return VM_FAULT_OOM;
+    if (page === NOPAGE_OOM) return oom('do_no_page: ->nopage returned NOPAGE_OOM');
     // E4: filemap_fault returned the page locked, held until its pte is set (do_read_fault/do_shared_fault)
     let locked = ERA.id === E4 ? page : 0;
     let anon = false;
     // Should we do an early C-O-W break?
     if (write && (vma_field(vma, VMA.vm_flags) & VM_SHARED) === 0) {
-      if (anon_vma_prepare(vma) !== 0) { if (locked) unlock_page(locked); put_page(page); return VM_FAULT_OOM; }
+      if (anon_vma_prepare(vma) !== 0) { if (locked) unlock_page(locked); put_page(page); return oom('do_no_page: anon_vma_prepare'); }
       const newpage = alloc_page();
-      if (newpage === 0) { if (locked) unlock_page(locked); put_page(page); return VM_FAULT_OOM; }
+      if (newpage === 0) { if (locked) unlock_page(locked); put_page(page); return oom('do_no_page: alloc_page for the private copy'); }
       copy_user_highpage(newpage, page);
       if (locked) { unlock_page(locked); locked = 0; } // do_cow_fault: the copy is made, the file page goes
       put_page(page);
@@ -289,9 +298,9 @@ function do_wp_page(mm: number, vma: number, addr: number, table: number, orig: 
   get_page(old);
   spin_unlock(ptl);
   i32[current.stat + CPUSTAT.cow] += 1;
-  if (anon_vma_prepare(vma) !== 0) { put_page(old); wp_outcome = WP_NOMEM; return VM_FAULT_OOM; }
+  if (anon_vma_prepare(vma) !== 0) { put_page(old); wp_outcome = WP_NOMEM; return oom('do_wp_page: anon_vma_prepare'); }
   const newpage = alloc_page();
-  if (newpage === 0) { put_page(old); wp_outcome = WP_NOMEM; return VM_FAULT_OOM; }
+  if (newpage === 0) { put_page(old); wp_outcome = WP_NOMEM; return oom('do_wp_page: alloc_page for the copy'); }
   copy_user_highpage(newpage, old);
   spin_lock(ptl, LC_PTL);
   let drop = newpage;
@@ -369,6 +378,11 @@ function do_swap_page(mm: number, vma: number, addr: number, table: number, orig
   return r;
 }
 
+/** why read_swap_cache_async gave do_swap_page no page for entry while its pte still held it (the report's line) */
+function swapin_oom_at(entry: number): string {
+  return `do_swap_page: read_swap_cache_async(entry ${'0x' + (entry >>> 0).toString(16)}) returned no page (${swapin_fail.why}) and the pte still holds the entry`;
+}
+
 /**
  * swapin_readahead (2.6.16/2.6.18 mm/memory.c) as with vm.page-cluster 0:
  * no neighbouring slot is read (swap readahead is not modelled), which
@@ -395,7 +409,7 @@ function do_swap_page_entry(mm: number, vma: number, addr: number, table: number
       spin_lock(ptl, LC_PTL);
       const same = Atomics.load(i32, slot) === orig;
       spin_unlock(ptl);
-      return same ? VM_FAULT_OOM : VM_FAULT_MINOR;
+      return same ? oom(swapin_oom_at(entry)) : VM_FAULT_MINOR;
     }
     ret = VM_FAULT_MAJOR;
     i32[current.stat + CPUSTAT.swapins] += 1;

@@ -16,6 +16,8 @@ import { Shadow, TAG_CHILD, TAG_SETUP, initial_value, tag_of } from '../check/sh
 import { PROT_READ, PROT_WRITE, PageAnon, VM_WRITE, page_anon_vma, page_flags } from '../mm/mm_types.js';
 import { MAP_SHARED, do_mmap_anon, do_mmap_pgoff, mm_alloc } from '../mm/mmap.js';
 import { FIRST_FILE, file_write } from '../mm/filemap.js';
+import { fault_oom } from '../mm/memory.js';
+import { show_mem } from '../mm/show_mem.js';
 import { copy_mm, mmget_not_zero, mmput } from '../mm/fork.js';
 import { MPOL_MF_MOVE_ALL, do_migrate_pages } from '../mm/mempolicy.js';
 import { do_move_pages, migrate_pages } from '../mm/migrate.js';
@@ -43,8 +45,13 @@ const hex = (n: number) => '0x' + (n >>> 0).toString(16);
  * its program had no way to go on, so the run stops with what it returned
  */
 export function must_syscall(ret: number, want: number, what: string): void {
-  if (ret !== want) fail(OOPS_SHADOW, `user program: ${what} returned ${errno_name(ret)} (wanted ${want})`);
+  if (ret === want) return;
+  // -ENOMEM: the kernel's memory summary, and where the fault gave up, so the report tells real exhaustion from a fault that backed out
+  const mem = ret === ENOMEM ? `\n${show_mem(fault_oom.at)}` : '';
+  fail(OOPS_SHADOW, `user program: ${what} returned ${errno_name(ret)} (wanted ${want})${mem}`);
 }
+
+const ENOMEM = -12;
 
 const ERRNO_NAMES: Record<number, string> = { [-11]: '-EAGAIN', [-12]: '-ENOMEM', [-14]: '-EFAULT', [-16]: '-EBUSY' };
 function errno_name(ret: number): string {
