@@ -3,7 +3,7 @@
 // differently from a fault that backed out with memory to spare.
 import { describe, expect, it } from 'vitest';
 import { KernelBug } from '../src/check/bug.js';
-import { must_syscall } from '../src/scenarios/family.js';
+import { must, must_syscall } from '../src/scenarios/family.js';
 import { get_user_pages } from '../src/mm/memory.js';
 import { alloc_page } from '../src/mm/page_alloc.js';
 import { down_read, up_read } from '../src/sync/rwsem.js';
@@ -51,5 +51,19 @@ describe('show_mem under -ENOMEM', () => {
     const { mm } = parent(1);
     const text = gup_report(mm, BASE + 64 * 4096); // no vma there: -EFAULT
     expect(text).toBe('user program: direct I/O: get_user_pages returned -EFAULT (wanted 1)');
+  });
+});
+
+describe('show_mem under an OOM kill', () => {
+  it('a user access whose fault found no page reports the summary too', () => {
+    boot({ nr_pages: 64 });
+    const mm = mm_alloc();
+    do_mmap_anon(mm, BASE, 8 * 4096, PROT_READ | PROT_WRITE);
+    const sh = new Shadow(mm, BASE, 8, 1, 'parent');
+    for (let p = 0; p < 4; p++) sh.store(p, 0);
+    while (alloc_page() !== 0) { /* take every free page */ }
+    let text = '';
+    try { must(sh.store(5, 0), 'store'); } catch (e) { text = (e as Error).message; }
+    expect(text).toMatch(/^user program: unexpected OOM kill in store\nmmrace: the fault returned VM_FAULT_OOM from do_anonymous_page: alloc_page\nMem-info:/);
   });
 });

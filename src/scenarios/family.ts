@@ -9,7 +9,7 @@ import { current, prandom_below } from '../cpu/current.js';
 import {
   EV_DUP_MMAP, EV_MIGRATE, EV_SHRINK, EV_USER, SP_DUP_MMAP, SP_EXIT_MMAP, SP_MIGRATE, SP_SHRINK, path_id, span_begin, span_end, trace_path, tracing,
 } from '../cpu/events.js';
-import { ACCESS_OK, mmu, switch_mm, user_access } from '../cpu/mmu.js';
+import { ACCESS_OK, ACCESS_OOM, ACCESS_SEGV, mmu, switch_mm, user_access } from '../cpu/mmu.js';
 import { cond_resched } from '../sync/preempt.js';
 import { OOPS_INTERNAL, OOPS_SHADOW, fail } from '../check/bug.js';
 import { Shadow, TAG_CHILD, TAG_SETUP, initial_value, tag_of } from '../check/shadow.js';
@@ -60,7 +60,9 @@ function errno_name(ret: number): string {
 
 /** a user access that must work: anything else is a user-visible failure */
 export function must(ok: boolean, what: string): void {
-  if (!ok) fail(OOPS_SHADOW, `user program: unexpected ${mmu.status === 1 ? 'SIGSEGV' : mmu.status === 2 ? 'OOM kill' : 'SIGBUS'} in ${what}`);
+  if (ok) return;
+  const oom = mmu.status === ACCESS_OOM; // the fault returned VM_FAULT_OOM: show_mem, as the OOM killer printed it
+  fail(OOPS_SHADOW, `user program: unexpected ${mmu.status === ACCESS_SEGV ? 'SIGSEGV' : oom ? 'OOM kill' : 'SIGBUS'} in ${what}${oom ? `\n${show_mem(fault_oom.at)}` : ''}`);
 }
 
 /**
