@@ -24,7 +24,7 @@ import {
 } from './pgtable.js';
 import {
   SWP_MIGRATION_READ, is_migration_entry, is_write_migration_entry, make_migration_entry, make_migration_entry_read,
-  migration_entry_to_page, pte_to_swp_entry, swp_entry_to_pte, swp_offset,
+  migration_entry_to_page, pte_to_swp_entry, swp_entry_to_pte, swp_offset, swp_type,
   device_private_entry_to_page, is_device_private_entry, is_write_device_private_entry, make_device_private_entry_read, non_swap_entry,
 } from './swapops.js';
 import { alloc_bootmem_page, alloc_page } from './page_alloc.js';
@@ -33,7 +33,7 @@ import { free_pages_and_swap_cache, get_page, lru_add_drain, lru_cache_add_activ
 import { NOPAGE_OOM, NOPAGE_SIGBUS, filemap_nopage, mapping_truncate_count } from './filemap.js';
 import { anon_vma_prepare, page_add_anon_rmap, page_add_file_rmap, page_add_new_anon_rmap, page_dup_rmap, page_remove_rmap, ptep_clear_flush, set_page_dirty } from './rmap.js';
 import { migration_entry_wait } from './migrate.js';
-import { can_share_swap_page, free_swap_and_cache, get_swap_device, page_swapcount, put_swap_device, swap_duplicate, swap_free, vm_swap_full } from './swapfile.js';
+import { can_share_swap_page, free_swap_and_cache, get_swap_device, nr_swapfiles, page_swapcount, put_swap_device, swap_duplicate, swap_free, swap_map_slot, vm_swap_full } from './swapfile.js';
 import { delete_from_swap_cache, lookup_swap_cache, read_swap_cache_async, swapin_fail } from './swap_state.js';
 import { find_vma, mmlist_add } from './mmap.js';
 import { anonmm_check, mremap_moved_anon_rmap } from './rmap_anonmm.js';
@@ -380,7 +380,12 @@ function do_swap_page(mm: number, vma: number, addr: number, table: number, orig
 
 /** why read_swap_cache_async gave do_swap_page no page for entry while its pte still held it (the report's line) */
 function swapin_oom_at(entry: number): string {
-  return `do_swap_page: read_swap_cache_async(entry ${'0x' + (entry >>> 0).toString(16)}) returned no page (${swapin_fail.why}) and the pte still holds the entry`;
+  const e = '0x' + (entry >>> 0).toString(16);
+  // a slot that was free when the read looked and is in use again now was given out anew: the same pte may
+  // have been unmapped to the same entry meanwhile (an ABA that pte_same cannot see), not memory running out
+  const uses = swp_type(entry) < nr_swapfiles() ? Atomics.load(i32, swap_map_slot(swp_type(entry), swp_offset(entry))) : 0;
+  const again = swapin_fail.slot_freed && uses > 0 ? `; the slot is in use again (swap_map ${uses}): freed and given out anew while the fault slept, and the pte holds the same entry value once more` : '';
+  return `do_swap_page: read_swap_cache_async(entry ${e}) returned no page (${swapin_fail.why}) and the pte still holds the entry${again}`;
 }
 
 /**

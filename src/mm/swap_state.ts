@@ -85,7 +85,7 @@ export function delete_from_swap_cache(pfn: number): void {
 }
 
 /** why this CPU's last read_swap_cache_async returned no page (a cold path; for the -ENOMEM report) */
-export const swapin_fail = { why: '' };
+export const swapin_fail = { why: '', slot_freed: false };
 
 /**
  * read_swap_cache_async: the page for entry, from the swap cache or read
@@ -96,7 +96,7 @@ export function read_swap_cache_async(entry: number): number {
     const found = lookup_swap_cache(entry);
     if (found !== 0) return found;
     const newpage = alloc_page();
-    if (newpage === 0) { swapin_fail.why = 'alloc_page found no free page'; return 0; }
+    if (newpage === 0) { swapin_fail.why = 'alloc_page found no free page'; swapin_fail.slot_freed = false; return 0; }
     // lock before it is visible in the cache: faulters wait for the read
     trylock_page(newpage);
     const err = add_to_swap_cache(newpage, entry);
@@ -107,6 +107,6 @@ export function read_swap_cache_async(entry: number): number {
     }
     unlock_page(newpage);
     put_page(newpage);
-    if (err !== EEXIST) { swapin_fail.why = 'the slot is no longer in use: swap_duplicate failed'; return 0; } // -ENOENT: the slot was freed meanwhile
+    if (err !== EEXIST) { swapin_fail.why = 'the slot is no longer in use: swap_duplicate failed'; swapin_fail.slot_freed = true; return 0; } // -ENOENT: the slot was freed meanwhile
   }
 }

@@ -29,7 +29,7 @@
 // get_user_pages/COW race, a bug of its own that the kernel closed only
 // with FOLL_PIN (5.8-5.9), and the reason O_DIRECT buffers were not to
 // share pages with data other threads write.
-import { PAGE_SIZE, USER_PAGES, WORDS_PER_PAGE } from '../shm/layout.js';
+import { PAGE_SIZE, SWAP_SLOTS, USER_PAGES, WORDS_PER_PAGE } from '../shm/layout.js';
 import { i32, phys_base } from '../shm/machine.js';
 import { E1, E2, ERA } from '../shm/era.js';
 import { prandom_below } from '../cpu/current.js';
@@ -56,7 +56,17 @@ import type { CpuContext, Scenario, SetupState } from './types.js';
 import { WIN_PINNED_ACROSS_UNMAP } from '../cpu/windows.js'; // cov
 
 const NPAGES = 8;
-const DEVICE_SLOTS = 64;
+/**
+ * the largest device the model has: E1's migration takes a slot for every
+ * anon page it moves and frees it at once, so the slots go round fast, and
+ * a faulter that sleeps for a lap of them can meet do_swap_page's ABA (its
+ * VM_FAULT_OOM back-out sees the same entry value in the pte again: a
+ * spurious OOM kill or -ENOMEM; test/swapin_oom_aba.test.ts). A 64-slot
+ * device met it in about 1 run in 100 of the fixed E1 run on a loaded
+ * machine; a lap four times longer makes it that much rarer. It is a race of
+ * the kernel's own, not of the seed: kernel swap devices lap in hours.
+ */
+const DEVICE_SLOTS = SWAP_SLOTS;
 /** the I/O takes 0..IO_US µs */
 const IO_US = 200;
 
