@@ -12,7 +12,7 @@ import { loadavg } from 'node:os';
 import type { Scenario } from '../src/scenarios/types.js';
 import { JITTER_NAMES } from '../src/worker/jitter.js';
 import { expected_of } from './expected.js';
-import { type FirstFailureOptions, type FirstFailureRow, GOAL_MS, eras_of, free_side, row_name } from './first_failure.js';
+import { type FirstFailureOptions, type FirstFailureRow, GOAL_MS, cpus_of, eras_of, free_side, row_name } from './first_failure.js';
 
 export interface LoadedOptions extends FirstFailureOptions {
   /** the jitter levels measured (JITTER_* codes) */
@@ -34,6 +34,8 @@ export type LoadedSide = FirstFailureRow['free'] & {
 export interface LoadedRow {
   scenario: string;
   era: number | null;
+  /** the CPUs it ran on when its recipe needs more than the part's (Scenario.cpus), else null */
+  cpus: number | null;
   deterministic: string | null;
   /** by jitter level name: loaded, and quiet (null when not measured) */
   sides: { jitter: string; loaded: LoadedSide; quiet: LoadedSide | null }[];
@@ -62,7 +64,7 @@ async function side_of(s: Scenario, o: LoadedOptions, era: number | undefined, j
 export async function first_bug_loaded(scenarios: readonly Scenario[], o: LoadedOptions, quiet_from: FirstFailureRow[] = [], on_spinner?: (pid: number) => void): Promise<LoadedRow[]> {
   const rows: LoadedRow[] = [];
   for (const s of scenarios) for (const era of eras_of(s)) {
-    rows.push({ scenario: s.name, era: era ?? null, deterministic: expected_of(s).deterministic, sides: o.jitters.map((j) => ({ jitter: JITTER_NAMES[j], loaded: null as unknown as LoadedSide, quiet: null })) });
+    rows.push({ scenario: s.name, era: era ?? null, cpus: cpus_of(s, o) !== o.cpus ? cpus_of(s, o) : null, deterministic: expected_of(s).deterministic, sides: o.jitters.map((j) => ({ jitter: JITTER_NAMES[j], loaded: null as unknown as LoadedSide, quiet: null })) });
   }
   const each = async (f: (s: Scenario, era: number | undefined, row: LoadedRow) => Promise<void>) => {
     let k = 0;
@@ -107,7 +109,7 @@ export function first_bug_loaded_table(rows: LoadedRow[], o: LoadedOptions, wall
   }
   const loads = rows.flatMap((r) => r.sides.flatMap((x) => [...x.loaded.load]));
   out.push('');
-  out.push(`${o.cpus} CPUs, buggy protocol, free-running; loaded: a child \`node -e 'for(;;){}'\` spinning beside the runs. Up to ${o.runs} runs per side (seeds 1000..), ` +
+  out.push(`${o.cpus} CPUs (a row with --cpus N: its recipe's roles need N), buggy protocol, free-running; loaded: a child \`node -e 'for(;;){}'\` spinning beside the runs. Up to ${o.runs} runs per side (seeds 1000..), ` +
     `each capped at ${o.cap_ms / 1000} s; medians and p90s over the reproduced runs; the goal column is the median over all runs (a miss counts as longer than any). ` +
     'Overlap: the mean over the runs of the fraction of the CPUs\' overlap samples in which at least 2 CPUs progressed. ' +
     `A quiet row of jitter none with overlap '-' is the first_failure part's. Load average (1 min) while loaded: ${f1(Math.min(...loads))}-${f1(Math.max(...loads))}.`);

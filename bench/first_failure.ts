@@ -43,6 +43,8 @@ export interface FirstFailureRow {
   scenario: string;
   /** the era run with --era (a scenario whose switch spans eras gets a row per era), or null: its default */
   era: number | null;
+  /** the CPUs it ran on when its recipe needs more than the part's (Scenario.cpus), else null */
+  cpus: number | null;
   /** the signature counted (regex source), or null: any failure counted */
   signature: string | null;
   /** why the failure is no race, or null */
@@ -74,13 +76,16 @@ function goal(f: SideFigures, ms: number[], deterministic: string | null): 'met'
   return q(all, 0.5) <= GOAL_MS ? 'met' : 'missed';
 }
 
+/** the CPUs a scenario is measured on: the part's, or more when its recipe needs them (Scenario.cpus) */
+export const cpus_of = (s: Scenario, o: FirstFailureOptions): number => Math.max(o.cpus, s.cpus ?? 0);
+
 /** the free runs of one scenario (seeds 1000..), with jitter level `jitter` (first_bug_loaded: also adaptive); `each` sees every run */
 export async function free_side(s: Scenario, o: FirstFailureOptions, era?: number, jitter = 0, each?: (r: RunResult) => void): Promise<FirstFailureRow['free']> {
   const e = expected_of(s);
   const ms: number[] = [];
   let runs = 0, other = 0, clean = 0;
   for (let k = 0; k < o.runs && !(k >= o.give_up && ms.length === 0); k++) {
-    const r = await run_free({ scenario: s, scenarioImport: s.name, protocol: 'buggy', cpus: o.cpus, ops: 0, duration_ms: o.cap_ms, seed: 1000 + k, jitter, era });
+    const r = await run_free({ scenario: s, scenarioImport: s.name, protocol: 'buggy', cpus: cpus_of(s, o), ops: 0, duration_ms: o.cap_ms, seed: 1000 + k, jitter, era });
     runs++;
     each?.(r);
     // an exit-time violation has no time of its own: the run's length is when it was found
@@ -95,7 +100,7 @@ export async function free_side(s: Scenario, o: FirstFailureOptions, era?: numbe
 async function explore_side(ex: ControlledExecutor, s: Scenario, o: FirstFailureOptions, notes: string[], era?: number): Promise<FirstFailureRow['explore']> {
   const e = expected_of(s);
   const D = EXPLORE_DEFAULTS;
-  const base = { scenario: s, scenarioImport: s.name, protocol: 'buggy' as const, cpus: o.cpus, ops: D.ops, max_steps: D.max_steps, watchdog_ms: D.watchdog_s * 1000, era };
+  const base = { scenario: s, scenarioImport: s.name, protocol: 'buggy' as const, cpus: cpus_of(s, o), ops: D.ops, max_steps: D.max_steps, watchdog_ms: D.watchdog_s * 1000, era };
   const ms: number[] = [], schedules: number[] = [];
   let runs = 0, other = 0, none = 0;
   for (let k = 0; k < o.runs && !(k >= o.give_up && ms.length === 0); k++) {
@@ -141,7 +146,7 @@ export async function first_failure(scenarios: readonly Scenario[], o: FirstFail
         const notes: string[] = [];
         const free = await free_side(s, o, era);
         const expl = await explore_side(ex, s, o, notes, era);
-        rows.push({ scenario: s.name, era: era ?? null, signature: e.signature?.source ?? null, deterministic: e.deterministic, free, explore: expl, notes, wall_ms: performance.now() - t0 });
+        rows.push({ scenario: s.name, era: era ?? null, cpus: cpus_of(s, o) !== o.cpus ? cpus_of(s, o) : null, signature: e.signature?.source ?? null, deterministic: e.deterministic, free, explore: expl, notes, wall_ms: performance.now() - t0 });
       }
     }
   } finally {
@@ -151,7 +156,8 @@ export async function first_failure(scenarios: readonly Scenario[], o: FirstFail
 }
 
 /** a row's scenario as a user runs it */
-export const row_name = (r: { scenario: string; era: number | null }) => (r.era === null ? r.scenario : `${r.scenario} --era ${r.era}`);
+export const row_name = (r: { scenario: string; era: number | null; cpus: number | null }) =>
+  `${r.scenario}${r.era === null ? '' : ` --era ${r.era}`}${r.cpus === null ? '' : ` --cpus ${r.cpus}`}`;
 
 const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-');
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
@@ -171,7 +177,7 @@ export function first_failure_table(rows: FirstFailureRow[], o: FirstFailureOpti
   }
   out.push('');
   const D = EXPLORE_DEFAULTS;
-  out.push(`${o.cpus} CPUs, buggy protocol, no jitter. Free: up to ${o.runs} runs (seeds 1000..), each capped at ${o.cap_ms / 1000} s (capped: clean at the cap). ` +
+  out.push(`${o.cpus} CPUs (a row with --cpus N: its recipe's roles need N), buggy protocol, no jitter. Free: up to ${o.runs} runs (seeds 1000..), each capped at ${o.cap_ms / 1000} s (capped: clean at the cap). ` +
     `Explore: up to ${o.runs} explorations (seeds ${D.seed}..), ${D.strategies.join('+')} d=${D.depth}, ${D.ops} op/CPU, at most ${D.iterations} schedules or ${o.cap_ms / 1000} s each, ` +
     'stopping at the first failing schedule; its ms include calibrating k. Medians and p90s are over the reproduced runs; ' +
     `the goal column is the median over all runs (a miss counts as longer than any), against ${GOAL_MS / 1000} s. ` +

@@ -3,7 +3,7 @@
 // its counts add up. Times are only checked to be numbers: figures are
 // measured, never asserted.
 import { describe, expect, it } from 'vitest';
-import { first_failure, first_failure_options, first_failure_table, raced } from '../bench/first_failure.js';
+import { cpus_of, first_failure, first_failure_options, first_failure_table, raced, row_name } from '../bench/first_failure.js';
 import { SCENARIOS } from '../src/scenarios/registry.js';
 import { capture_bench } from '../bench/capture.js';
 
@@ -12,6 +12,20 @@ describe('bench first_failure part', () => {
     const names = raced().map((s) => s.name);
     expect(names).toContain('orphaned-migration-entry');
     for (const s of SCENARIOS) expect(names.includes(s.name)).toBe(s.switches.length > 0);
+  });
+
+  it('a scenario whose race needs a role dealt out only from more CPUs is measured on them, and its row says so', () => {
+    const o = first_failure_options(true);
+    const byName = (n: string) => SCENARIOS.find((x) => x.name === n)!;
+    for (const [n, cpus, needs] of [['swapin-entry-reuse', 7, 'reader'], ['swap-stress', 5, 'swapper']] as const) {
+      const s = byName(n);
+      expect(cpus_of(s, o)).toBe(cpus);
+      expect(s.roles(o.cpus)).not.toContain(needs); // on the part's 2 CPUs the race's role is not there at all
+      expect(s.roles(cpus)).toContain(needs);
+    }
+    expect(cpus_of(byName('orphaned-migration-entry'), o)).toBe(o.cpus);
+    expect(row_name({ scenario: 'swapin-entry-reuse', era: null, cpus: 7 })).toBe('swapin-entry-reuse --cpus 7');
+    expect(row_name({ scenario: 'dio-migration-refcount', era: 1, cpus: null })).toBe('dio-migration-refcount --era 1');
   });
 
   it('one scenario, BENCH_QUICK: a row of the right shape, reproduced <= runs', async () => {

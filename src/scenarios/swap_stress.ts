@@ -64,6 +64,7 @@ export const swapStress: Scenario = {
   signature: /^user data: (lost write|wrong data)/,
   sizes: { nr_pages: 1024, nr_mm: 64, nr_vma: 256 },
   roles,
+  cpus: 5, // the swapper (swapoff/swapon, whose entry reuse is the switch's race) is the fifth role
   setup: () => swap_family_setup(32, 1, DEVICE_SLOTS),
   run,
 };

@@ -86,6 +86,7 @@ export const swapinEntryReuse: Scenario = {
   signature: /^user data: (lost write|wrong data)/,
   sizes: { nr_pages: 1024, nr_mm: 64, nr_vma: 256 },
   roles,
+  cpus: 7, // the reader (the faulter that sleeps) is the third role and the reclaimers the fourth and sixth: the recipe's 7 CPUs on 2 cores
   setup: () => swap_family_setup(2, 1, DEVICE_SLOTS), // two pages: every CPU works on the same ones
   run,
 };

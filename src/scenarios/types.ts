@@ -60,6 +60,14 @@ export interface Scenario {
   /** optional (seed 004): the buggy failure is a livelock (outcome liveness), which then counts as reproduced with the signature */
   liveness?: boolean;
   /**
+   * optional: the CPUs the scenario's recipe runs on, when a role its race
+   * needs is dealt out only from that many (cycle_roles gives the first ones
+   * to 2 CPUs): `npm run bench` measures its time to first failure there
+   * rather than on its usual 2, and names the count. `mmrace run` keeps
+   * the user's --cpus.
+   */
+  cpus?: number;
+  /**
    * cov: the race windows (WIN_* of src/cpu/windows.ts) this scenario's race
    * needs. Every run reports how often each opened; a clean run in which one
    * never opened is vacuous and does not pass --expect clean. Absent: none declared.
