@@ -28,14 +28,20 @@ function gup_report(mm: number, addr: number): string {
   return '';
 }
 
+/** a 64-page machine, a process of 8 pages with pages 0-3 faulted in (their page table too), then every free page taken */
+function exhausted() {
+  boot({ nr_pages: 64 });
+  const mm = mm_alloc();
+  do_mmap_anon(mm, BASE, 8 * 4096, PROT_READ | PROT_WRITE);
+  const sh = new Shadow(mm, BASE, 8, 1, 'parent');
+  for (let p = 0; p < 4; p++) sh.store(p, 0);
+  while (alloc_page() !== 0) { /* take every free page */ }
+  return { mm, sh };
+}
+
 describe('show_mem under -ENOMEM', () => {
   it('memory exhausted: the anonymous fault found no page, and the summary shows none free', () => {
-    boot({ nr_pages: 64 });
-    const mm = mm_alloc();
-    do_mmap_anon(mm, BASE, 8 * 4096, PROT_READ | PROT_WRITE);
-    const sh = new Shadow(mm, BASE, 8, 1, 'parent');
-    for (let p = 0; p < 4; p++) sh.store(p, 0); // pages 0-3 faulted in (their page table too); page 4 not yet
-    while (alloc_page() !== 0) { /* take every free page */ }
+    const { mm } = exhausted();
     const text = gup_report(mm, BASE + 4 * 4096);
     expect(text).toMatch(/^user program: direct I\/O: get_user_pages returned -ENOMEM \(wanted 1\)\n/);
     expect(text).toContain('mmrace: the fault returned VM_FAULT_OOM from do_anonymous_page: alloc_page');
@@ -56,12 +62,7 @@ describe('show_mem under -ENOMEM', () => {
 
 describe('show_mem under an OOM kill', () => {
   it('a user access whose fault found no page reports the summary too', () => {
-    boot({ nr_pages: 64 });
-    const mm = mm_alloc();
-    do_mmap_anon(mm, BASE, 8 * 4096, PROT_READ | PROT_WRITE);
-    const sh = new Shadow(mm, BASE, 8, 1, 'parent');
-    for (let p = 0; p < 4; p++) sh.store(p, 0);
-    while (alloc_page() !== 0) { /* take every free page */ }
+    const { sh } = exhausted();
     let text = '';
     try { must(sh.store(5, 0), 'store'); } catch (e) { text = (e as Error).message; }
     expect(text).toMatch(/^user program: unexpected OOM kill in store\nmmrace: the fault returned VM_FAULT_OOM from do_anonymous_page: alloc_page\nMem-info:/);
