@@ -48,6 +48,15 @@ describe('output paths', () => {
     expect(j('off.json').lock_stat).toEqual([]);
   });
 
+  it('a scenario whose race needs more CPUs than the run has says so first, and a run with enough does not', () => {
+    const few = mmrace('run', 'swap-stress', '--protocol', 'fixed', '--duration', '0.2');
+    expect(few.code, few.err).toBe(0);
+    expect(few.out.split('\n')[0]).toBe('mmrace: swap-stress\'s race needs 5 CPUs (roles reclaimer, toucher, forker, migrator, swapper); on 2 the roles are reclaimer, toucher: try --cpus 5');
+    const enough = mmrace('run', 'swap-stress', '--protocol', 'fixed', '--cpus', '5', '--duration', '0.2');
+    expect(enough.code, enough.err).toBe(0);
+    expect(enough.out).not.toContain('race needs');
+  });
+
   it('two runs saving the default schedule name keep both schedules', () => {
     const cwd = tmp();
     const a = mmrace('explore', 'orphaned-migration-entry', '--stop-at-first', { cwd });

@@ -101,6 +101,11 @@ export async function cmd_run(argv: string[]): Promise<number> {
   try { scenario = await loadScenario(positionals[0]); } catch (e) { throw new UsageError((e as Error).message); }
   const ref = scenarioModuleUrl(positionals[0]) ?? scenario.name;
   scenario_era(scenario, era); // a usage error before anything boots
+  if (scenario.cpus !== undefined && cpus < scenario.cpus) {
+    // cycle_roles deals the race's roles out only from this many CPUs: on fewer, the run cannot meet it
+    console.log(`mmrace: ${scenario.name}'s race needs ${scenario.cpus} CPUs (roles ${scenario.roles(scenario.cpus).join(', ')}); ` +
+      `on ${cpus} the roles are ${scenario.roles(cpus).join(', ')}: try --cpus ${scenario.cpus}`);
+  }
   const { result, report } = await run_once({ scenario, scenarioImport: ref, scenarioAsTyped: positionals[0], protocol, cpus, duration_ms, ops, seed, jitter, watchdog_ms, trace: values.trace !== undefined, lock_stat: !values['no-lock-stat'], era, interrupt: interrupted },
     ops > 0 ? { ops } : { duration_ms }, expect);
   console.log(text_report(report, { lockStat: !values['no-lock-stat'], latency: !values['no-latency'], lockOrder: values['lock-order'] }));
