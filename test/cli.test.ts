@@ -78,10 +78,10 @@ describe('mmrace CLI', () => {
     const r = mmrace('run', 'test/fixtures/abba_sleep.mjs', '--cpus', '3', '--duration', '30', '--watchdog', '0.2');
     expect(r.code).toBe(3);
     expect(r.out).toMatch(/\nmmrace: hung task \(2\.6\.18 had no hung-task detector; reported as 2\.6\.25 and later kernels report it\):\n/);
-    expect(r.out).toMatch(/\nINFO: task (pager|semmer):([12]) blocked for more than 1 seconds\.\n"echo 0 > \/proc\/sys\/kernel\/hung_task_timeout_secs" disables this message\.\n\1 +D CPU#\d pid \2 in .*\n1 lock held by \1\/\2:\n #0:  \(/);
+    expect(r.out).toMatch(/\nINFO: task (pager|semmer):([12]) blocked for more than 0\.2 seconds\.\n"echo 0 > \/proc\/sys\/kernel\/hung_task_timeout_secs" disables this message\.\n\1 +D CPU#\d pid \2 in .*\n1 lock held by \1\/\2:\n #0:  \(/);
     expect(r.out).toContain(' #0:  (PG_locked (page lock of pfn 1))  [mmrace: a page lock, which the kernel\'s lockdep does not track]');
     // one khungtaskd scan reports every task blocked since the previous one, in task-list (pid) order: both sides of the deadlock
-    expect(r.out).toMatch(/INFO: task pager:1 blocked for more than 1 seconds\.[^]*\nINFO: task semmer:2 blocked for more than 1 seconds\./);
+    expect(r.out).toMatch(/INFO: task pager:1 blocked for more than 0\.2 seconds\.[^]*\nINFO: task semmer:2 blocked for more than 0\.2 seconds\./);
     expect(r.out).not.toMatch(/soft lockup/);
     expect(r.out).toMatch(/1 lock held: PG_locked \(page lock of pfn 1\)\n  waiting for: &mm->mmap_sem \(mm#1\)/);
     expect(r.out).toMatch(/1 lock held: &mm->mmap_sem \(mm#1\)\n  waiting for: PG_locked \(page lock of pfn 1\)/);

@@ -31,7 +31,7 @@ import { find_vma } from '../mm/mmap.js';
 import { alloc_page } from '../mm/page_alloc.js';
 import { get_page } from '../mm/swap.js';
 import { dev_pfn_base, device_time, devm_memremap_pages, nr_dev_pages, pfn_is_device, register_pgmap_ops } from '../mm/memremap.js';
-import { VM_FAULT_MINOR, VM_FAULT_OOM } from '../mm/memory.js';
+import { VM_FAULT_MINOR, oom } from '../mm/memory.js';
 import { migration_entry_wait } from '../mm/migrate.js';
 import { pte_offset, pte_table } from '../mm/pagewalk.js';
 import { is_swap_pte, pte_none, pte_present } from '../mm/pgtable.js';
@@ -195,7 +195,7 @@ function dmirror_devmem_fault(mm: number, vma: number, addr: number, pfn: number
   trace_event(EV_DEVICE_FAULT, mm, addr, pfn, moved ? 1 : 0);
   if (moved) i32[current.stat + CPUSTAT.dev_to_ram] += 1;
   else i32[current.stat + CPUSTAT.dev_fault_retries] += 1;
-  if (!moved && m !== null && (m.src[0] & MIGRATE_PFN_MIGRATE) !== 0 && migrate_pfn_to_page(m.dst[0]) === 0) return VM_FAULT_OOM;
+  if (!moved && m !== null && (m.src[0] & MIGRATE_PFN_MIGRATE) !== 0 && migrate_pfn_to_page(m.dst[0]) === 0) return oom('dmirror_devmem_fault: no page to migrate the device page back to');
   return VM_FAULT_MINOR;
 }
 

@@ -224,7 +224,7 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
       // khungtaskd's scan, every wd: each CPU in a sleeping wait that made no progress since the previous scan is a
       // hung task, and one scan reports them all (a deadlock's tasks together, whichever of them blocked first)
       const hung: HungTask[] = [];
-      const hung_secs = Math.max(1, Math.round(wd / 1000)); // the kernel prints its timeout, not how long the task slept
+      const hung_secs = lockup_secs(wd); // the kernel prints its timeout (hung_task_timeout_secs, here --watchdog), not how long the task slept
       for (let cpu = 0; cpu < o.cpus; cpu++) {
         const p = Atomics.load(i32, percpu_base(cpu) + PERCPU.progress);
         if (p === scanProgress[cpu] && Atomics.load(i32, percpu_base(cpu) + PERCPU.state) === CPU_RUNNING && waits_sleeping(cpu)) {

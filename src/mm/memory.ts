@@ -45,8 +45,8 @@ export const VM_FAULT_OOM = 0, VM_FAULT_SIGBUS = 1, VM_FAULT_MINOR = 2, VM_FAULT
 /** where this CPU's last VM_FAULT_OOM came from, for the report of a system call that failed with -ENOMEM (show_mem.ts) */
 export const fault_oom = { at: '' };
 
-/** VM_FAULT_OOM, noting where (a cold path: only a fault that fails comes here) */
-function oom(at: string): number {
+/** VM_FAULT_OOM, noting where (a cold path: only a fault that fails comes here); every VM_FAULT_OOM of a fault returns through it */
+export function oom(at: string): number {
   fault_oom.at = at;
   return VM_FAULT_OOM;
 }
