@@ -136,7 +136,7 @@ export async function micro(timeMs = 400): Promise<MicroRow[]> {
   b.add('write fault, do_wp_page reuse (the minimal fault path)', () => {
     for (let k = 0; k < BATCH; k++) {
       Atomics.and(i32, slot, ~_PAGE_RW); // write-protect behind the program's back, as soft-dirty tracking does
-      flush_tlb_page(slot);
+      flush_tlb_page(parent, slot);
       user_access(parent, BASE, 1, true, k);
     }
   });

@@ -49,7 +49,7 @@ async function measure(wt: string): Promise<string> {
   const writeFault = () => {
     for (let k = 0; k < BATCH_FAULTS; k++) {
       Atomics.and(M.i32, slot, ~_PAGE_RW);
-      flush_tlb_page(slot);
+      flush_tlb_page(parent, slot);
       user_access(parent, BASE, 1, true, k);
     }
   };

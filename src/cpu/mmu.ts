@@ -10,7 +10,7 @@ import { livelock_fault_begin, livelock_fault_end, livelock_progress } from '../
 import { OOPS_INVARIANT, fail } from '../check/bug.js';
 import { invariant_message } from '../check/rules.js';
 import { current } from './current.js';
-import { tlb_access_done } from './tlb.js';
+import { tlb_access_done, tlb_switch_mm } from './tlb.js';
 import { pgd_huge, pgd_huge_pfn, pgd_index, pte_index, pte_offset } from '../mm/pagewalk.js';
 import { _PAGE_ACCESSED, _PAGE_DIRTY, pte_hw_present, pte_pfn, pte_write } from '../mm/pgtable.js';
 import { VM_FAULT_MAJOR, VM_FAULT_MINOR, VM_FAULT_OOM, handle_mm_fault } from '../mm/memory.js';
@@ -57,6 +57,7 @@ export function user_access(mm: number, addr: number, word: number, write: boole
   const pc = current.pcpu;
   const pgd = mm_base(mm) + MM.pgd + pgd_index(addr);
   const livelock = ERA.id === E3; // C-LIVELOCK's bookkeeping (seed 004): one era test per access, not one per step
+  if (i32[pc + PERCPU.active_mm] !== mm) tlb_switch_mm(mm); // before any announce of mm's slots
   for (;;) {
     preempt_point(PP_PTE_READ, controlled || recording ? walk_object(pgd, addr) : -1); // named only when an executor records it
     const table = Atomics.load(i32, pgd);

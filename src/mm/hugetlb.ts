@@ -122,7 +122,7 @@ export function unmap_hugepage_range(vma: number): void {
   if (pgd_huge(entry)) Atomics.store(i32, slot, 0);
   spin_unlock(ptl);
   if (!pgd_huge(entry)) { trace_event(EV_HUGETLB, mm, addr, 0, HUGETLB_ENTRY_GONE); return; }
-  flush_tlb_page(slot);
+  flush_tlb_page(mm, slot);
   const first = pgd_huge_pfn(entry);
   Atomics.sub(i32, page_base(first) + PAGE._count, 1);
   free_huge_run(first);

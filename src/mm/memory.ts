@@ -313,7 +313,7 @@ function do_wp_page(mm: number, vma: number, addr: number, table: number, orig: 
     }
     if (!zero) page_remove_rmap(old);
     const entry = maybe_mkwrite(pte_mkdirty(mk_pte(newpage, vma_field(vma, VMA.vm_page_prot))), vma);
-    ptep_clear_flush(slot); // ptep_establish: no CPU keeps using the old page
+    ptep_clear_flush(mm, slot); // ptep_establish: no CPU keeps using the old page
     lru_cache_add_active(newpage);
     page_add_new_anon_rmap(newpage, vma, addr);
     if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
@@ -555,7 +555,7 @@ function copy_one_pte(dst_mm: number, src_mm: number, dst_slot: number, src_slot
   }
   if (is_cow_mapping(vm_flags) && pte_write(pte)) {
     Atomics.and(i32, src_slot, ~_PAGE_RW); // ptep_set_wrprotect: atomic against hardware A/D updates
-    flush_tlb_page(src_slot);
+    flush_tlb_page(src_mm, src_slot);
     pte = pte_wrprotect(Atomics.load(i32, src_slot));
   }
   if ((vm_flags & VM_SHARED) !== 0) pte = pte_mkclean(pte);
@@ -649,7 +649,7 @@ function zap_pte_range(mm: number, table: number, addr: number, end: number): vo
     const pte = Atomics.load(i32, slot);
     if (pte_none(pte)) continue;
     if (pte_present(pte)) {
-      const ptent = ptep_clear_flush(slot); // tlb gather, flushed before the page can be freed
+      const ptent = ptep_clear_flush(mm, slot); // tlb gather, flushed before the page can be freed
       const page = pte_pfn(ptent);
       if (ERA.id === E0 && PageReserved(page)) continue; // ZERO_PAGE
       if (!PageAnon(page)) {

@@ -167,7 +167,7 @@ function migrate_vma_collect_pte(m: MigrateVma, mm: number, addr: number, slot: 
   if (locked) {
     // Optimize for the common case where page is only mapped once in one process
     mpfn |= MIGRATE_PFN_LOCKED;
-    if (pte_present(pte)) ptep_clear_flush(slot); // the model flushes each pte it clears (kernel-notes 1.11)
+    if (pte_present(pte)) ptep_clear_flush(mm, slot); // the model flushes each pte it clears (kernel-notes 1.11)
     else Atomics.exchange(i32, slot, 0);
     Atomics.store(i32, slot, swp_entry_to_pte(make_migration_entry(page, mpfn & MIGRATE_PFN_WRITE)));
     Atomics.sub(i32, mm_base(mm) + MM.anon_rss, 1); // a migration entry is not counted (I-RSS); remove_migration_pte counts it back

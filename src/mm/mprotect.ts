@@ -44,7 +44,7 @@ function change_pte_range(mm: number, table: number, addr: number, end: number, 
     }
   }
   spin_unlock(ptl);
-  for (let a = start; a < end; a += 1 << PAGE_SHIFT) flush_tlb_page(pte_offset(table, a)); // flush_tlb_range
+  for (let a = start; a < end; a += 1 << PAGE_SHIFT) flush_tlb_page(mm, pte_offset(table, a)); // flush_tlb_range
 }
 
 function change_protection(mm: number, start: number, end: number, newprot: number): void {

@@ -86,7 +86,7 @@ export function move_one_page(vma: number, old_addr: number, new_addr: number): 
   else if (buggy(SW_MREMAP_ANONMM_NO_COW)) {
     // switch:mremap-anonmm-no-cow (seed 003, the pre-patch copy_one_pte): move, then redo the rmap; for a page
     // another mm maps too, the pair only moves mapcount down and up: index keeps the old address
-    const pte = ptep_clear_flush(src);
+    const pte = ptep_clear_flush(mm, src);
     Atomics.store(i32, pte_offset(dst_table, new_addr), pte);
     if (pte_present(pte) && PageAnon(pte_pfn(pte))) {
       page_remove_rmap(pte_pfn(pte));
@@ -97,7 +97,7 @@ export function move_one_page(vma: number, old_addr: number, new_addr: number): 
     error = EAGAIN;
     what = MOVE_EAGAIN;
   } else {
-    Atomics.store(i32, pte_offset(dst_table, new_addr), ptep_clear_flush(src));
+    Atomics.store(i32, pte_offset(dst_table, new_addr), ptep_clear_flush(mm, src));
   }
   trace_event(EV_MOVE_ONE_PAGE, mm, old_addr, new_addr, what);
   if (error === 0) check_anonmm_pte(mm, pte_offset(dst_table, new_addr), ptl, new_addr); // C-ANONMM

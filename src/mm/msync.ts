@@ -31,7 +31,7 @@ function msync_pte_range(mm: number, addr: number, end: number): void {
     if (!pte_present(pte)) continue;
     // ptep_clear_flush_dirty: an atomic and, then the flush, so a store in flight lands dirty again
     if ((Atomics.and(i32, slot, ~_PAGE_DIRTY) & _PAGE_DIRTY) === 0) continue;
-    flush_tlb_page(slot);
+    flush_tlb_page(mm, slot);
     set_page_dirty(pte_pfn(pte));
   }
   spin_unlock(ptl);

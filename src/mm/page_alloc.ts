@@ -153,8 +153,10 @@ export function alloc_page(): number {
   i32[p + PAGE.mapping] = 0; i32[p + PAGE.index] = 0; i32[p + PAGE.private] = 0;
   i32[p + PAGE.anonmm_residual] = 0; // seed 003 (E0)
   i32[p + PAGE.lru_next] = 0; i32[p + PAGE.lru_prev] = 0;
+  // clear_highpage: plain stores, as clear_page's: no CPU can reach the page until a pte or a
+  // cache slot (both Atomics stores, after these) publishes it
   const ph = phys_base(pfn);
-  for (let w = 0; w < WORDS_PER_PAGE; w++) Atomics.store(i32, ph + w, 0);
+  for (let w = 0; w < WORDS_PER_PAGE; w++) i32[ph + w] = 0;
   Atomics.store(i32, p + PAGE._count, 1);
   Atomics.store(i32, p + PAGE.flags, 0);
   return pfn;
@@ -191,7 +193,7 @@ export function pte_alloc_one(): number {
   const p = page_base(pfn);
   i32[p + PAGE.ptl] = 0;
   const pt = ptes_base(pfn);
-  for (let j = 0; j < PTRS_PER_PTE; j++) Atomics.store(i32, pt + j, 0);
+  for (let j = 0; j < PTRS_PER_PTE; j++) i32[pt + j] = 0; // plain: the MMU meets the table only once __pte_alloc's pgd store (Atomics) installs it
   Atomics.or(i32, p + PAGE.flags, PG_pgtable);
   return pfn;
 }

@@ -203,17 +203,17 @@ export function set_page_dirty(pfn: number): void {
 }
 
 /** ptep_clear_flush_young: test and clear the accessed bit, flushing if it was set */
-export function ptep_clear_flush_young(slot: number): boolean {
+export function ptep_clear_flush_young(mm: number, slot: number): boolean {
   const young = (Atomics.and(i32, slot, ~_PAGE_ACCESSED) & _PAGE_ACCESSED) !== 0;
-  if (young) flush_tlb_page(slot);
+  if (young) flush_tlb_page(mm, slot);
   return young;
 }
 
 /** ptep_clear_flush: take the pte away and wait out every access through it */
-export function ptep_clear_flush(slot: number): number {
+export function ptep_clear_flush(mm: number, slot: number): number {
   if (recording) record_step(REC_PEEK); // capture: a pte the MMU reads without the PTL
   const old = Atomics.exchange(i32, slot, 0);
-  flush_tlb_page(slot);
+  flush_tlb_page(mm, slot);
   return old;
 }
 
@@ -305,7 +305,7 @@ let referenced = 0, mapcount_left = 0;
 function page_referenced_one(pfn: number, vma: number): number {
   const slot = page_check_address(pfn, vma);
   if (slot < 0) return SWAP_AGAIN;
-  if (ptep_clear_flush_young(slot)) referenced++;
+  if (ptep_clear_flush_young(vma_field(vma, VMA.vm_mm), slot)) referenced++;
   spin_unlock(pca_ptl);
   // every mapping found: the rest of the list cannot map it
   return --mapcount_left === 0 ? SWAP_SUCCESS : SWAP_AGAIN;
@@ -358,11 +358,11 @@ function try_to_unmap_one(pfn: number, vma: number, migration: boolean, ignore_r
   }
   // If the page is mlock()d or recently referenced, reclaim must not unmap it (2.6.18's migration must);
   // 2.6.16's migration (seed 001's hunk) still clears the young bit but ignores it (ignore_refs)
-  if (!migration && ((vma_field(vma, VMA.vm_flags) & VM_LOCKED) !== 0 || (ptep_clear_flush_young(slot) && !ignore_refs))) {
+  if (!migration && ((vma_field(vma, VMA.vm_flags) & VM_LOCKED) !== 0 || (ptep_clear_flush_young(mm, slot) && !ignore_refs))) {
     spin_unlock(ptl);
     return SWAP_FAIL;
   }
-  const pteval = ptep_clear_flush(slot);
+  const pteval = ptep_clear_flush(mm, slot);
   if (pte_dirty(pteval)) set_page_dirty(pfn);
   const anon = PageAnon(pfn);
   let entry = 0;

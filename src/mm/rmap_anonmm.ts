@@ -299,7 +299,7 @@ export function page_referenced_anon(pfn: number): number {
     if (!spin_trylock(ptl, LC_PTL)) { w_failed++; continue; }
     const slot = anon_pte_slot(pfn, walk_mms[k], addr);
     if (slot >= 0) {
-      if (ptep_clear_flush_young(slot)) w_referenced++;
+      if (ptep_clear_flush_young(walk_mms[k], slot)) w_referenced++;
       w_mapcount--;
     }
     spin_unlock(ptl);
@@ -329,8 +329,8 @@ export function try_to_unmap_one_anonmm(pfn: number, mm: number, addr: number): 
   const slot = anon_pte_slot(pfn, mm, addr);
   if (slot < 0) return SWAP_AGAIN;
   // If the page was recently referenced, reclaim must not unmap it (the mlock test needs the vma: not modelled)
-  if (ptep_clear_flush_young(slot)) return SWAP_FAIL;
-  const pteval = ptep_clear_flush(slot);
+  if (ptep_clear_flush_young(mm, slot)) return SWAP_FAIL;
+  const pteval = ptep_clear_flush(mm, slot);
   if (pte_dirty(pteval)) set_page_dirty(pfn);
   const p = page_base(pfn);
   BUG_ON((Atomics.load(i32, p + PAGE.flags) & PG_swapcache) === 0, 'kernel BUG at mm/rmap.c:511! BUG_ON(!PageSwapCache(page)) in try_to_unmap_one', pfn);

@@ -377,7 +377,7 @@ function unuse_pmd(mm: number, vma: number, s: number, entry: number, page: numb
   if (pgd_huge(table)) {
     // pmd_bad (i386: the PSE bit): 2.6.6 reports it and clears the entry, unmapping the huge page
     Atomics.store(i32, pgd, 0); // pmd_clear
-    flush_tlb_page(pgd);
+    flush_tlb_page(mm, pgd);
     spin_unlock(mm_base(mm) + MM.page_table_lock);
     // pmd_ERROR as i386 printed it: the entry's value, here a 4 MB page's (_PAGE_PSE | _PAGE_TABLE bits)
     const pmd_val = ((pgd_huge_pfn(table) << PAGE_SHIFT) | _PAGE_PSE | _KERNPG_TABLE_BITS) >>> 0;

@@ -7,6 +7,11 @@ export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
 /** words of content per simulated physical page (kernel-notes 1.1) */
 export const WORDS_PER_PAGE = 8;
+/**
+ * words from one page's content to the next: a cache line, so two pages'
+ * contents never share one (as 4 KB pages' never do); the rest is padding
+ */
+export const PHYS_STRIDE = 16;
 /** ptes per page-table page: small so scenarios spread over several PTLs */
 export const PTRS_PER_PTE = 16;
 /** top-level slots per mm: 16 x 16 pages = 1 MiB of user address space */
@@ -114,7 +119,11 @@ export const MM = defineStruct('mm', {
   pgd: PTRS_PER_PGD, // page-table pfn per slot, 0 = none; page_table_lock to populate
   // seed 003 (E0)
   anonmm: 1, // E0: this mm's anonmm (set at exec/fork, constant while the mm lives)
-});
+  // CPUs that may hold a translation of this mm (bit c of word c >> 5): set and cleared only by CPU c itself
+  // (tlb_switch_mm); flush_tlb_page waits out only these. Kept across the id's reuse (mm_alloc): a bit
+  // follows PERCPU.active_mm, which may still name a freed id
+  cpu_vm_mask: MAX_CPUS >> 5,
+}, { padTo: 16 }); // mm_cachep is SLAB_HWCACHE_ALIGN: no two mms share a cache line
 
 /**
  * seed 003 (E0, 2.6.6-mm's struct anonmm): one per mm, all mms of a fork
@@ -263,6 +272,7 @@ export const PERCPU = defineStruct('percpu', {
   ov_seen: 1, // of them, those in which another CPU progressed too
   ov_yields: 1, // times adaptive jitter gave up the core at a preemption point
   ov_park: 1, // always 0: what a yield waits on (never notified; the wait times out)
+  active_mm: 1, // mm whose cpu_vm_mask has this CPU's bit (the MMU's last address space), 0 = none; this CPU only
 }, { padTo: 16 });
 
 export const CPU_IDLE = 0;

@@ -5,7 +5,7 @@ import {
   ADDRESS_SPACE, BIO, FILE_PAGES, REQUEST_QUEUE, SWAPPER_SPACE,
   SWAP_INFO, SWAP_TYPES, BOUNDS, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG,
   ANON_VMA, ANONMM, HUGETLB, CPUSTAT, EVENT, GLOBALS, IDALLOC, LOCKSTAT, MM, MMLIST, MachineSizes,
-  MAX_CPUS, OOPS, PAGE, PAGEVEC, PCP, PERCPU, PTRS_PER_PTE, RING_SIZE, SCHED, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
+  MAX_CPUS, OOPS, PAGE, PAGEVEC, PCP, PERCPU, PHYS_STRIDE, PTRS_PER_PTE, RING_SIZE, SCHED, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
   LAT_BUCKETS, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, LOCKDEP_EDGE, LOCKDEP_REPORT, NR_LAT_KINDS,
   DEV_MIRROR, DEV_PAGEMAP, DMIRROR, NR_PGMAPS,
   WINSTAT, WARN,
@@ -85,7 +85,7 @@ export function planBases(s: MachineSizes): Bases {
   b.oops = take(OOPS.stride);
   b.bounds = take(BOUNDS.stride);
   b.pages = take(nr_pfns(s) * PAGE.stride);
-  b.phys = take(s.nr_pages * WORDS_PER_PAGE);
+  b.phys = take(s.nr_pages * PHYS_STRIDE);
   b.ptes = take(s.nr_pages * PTRS_PER_PTE);
   b.free_stack = take(s.nr_pages);
   b.mms = take(s.nr_mm * MM.stride);
@@ -221,7 +221,7 @@ export const pcp_base = (cpu: number, b: Readonly<Bases> = BASES) => b.pcp + cpu
 /** scale2: a CPU's LRU pagevecs */
 export const pvec_base = (cpu: number, b: Readonly<Bases> = BASES) => b.pvec + cpu * PAGEVEC.stride;
 export const cpustat_base = (cpu: number, b: Readonly<Bases> = BASES) => b.cpustat + cpu * CPUSTAT.stride;
-export const phys_base = (pfn: number) => BASES.phys + pfn * WORDS_PER_PAGE;
+export const phys_base = (pfn: number) => BASES.phys + pfn * PHYS_STRIDE;
 export const ptes_base = (ptpfn: number) => BASES.ptes + ptpfn * PTRS_PER_PTE;
 export const g = (field: number) => BASES.globals + field;
 
