@@ -146,9 +146,9 @@ if (parts.includes('scale')) { // scale (issue 16 item 4)
   console.log(`\n## scale: disjoint process families, one per CPU (fixed protocol, free-running; ${availableParallelism()} cores, load average ${loadavg()[0].toFixed(1)})\n`);
   console.log(text);
   const two = report.points.find((p) => p.cpus === 2);
-  if (two) console.log(`\nsame run: the model scales ${two.speedup?.toFixed(2) ?? '-'}x on 2 CPUs (work-weighted ${two.work_speedup?.toFixed(2) ?? '-'}x; goal 1.8x), the raw harness ${two.raw_speedup?.toFixed(2) ?? '-'}x (the ceiling)`);
+  if (two) console.log(`\nsame run: the model scales ${two.speedup?.toFixed(2) ?? '-'}x on 2 CPUs (work-weighted ${two.work_speedup?.toFixed(2) ?? '-'}x; goal 1.8x), the raw harness ${two.raw_speedup?.toFixed(2) ?? '-'}x (the ceiling), two separate 1-CPU processes of the model ${two.procs_speedup?.toFixed(2) ?? '-'}x (the model's own ceiling here)`);
   figures.scale = report.points.map((p) => ({ cpus: p.cpus, ops_per_s: p.ops_per_s, speedup: p.speedup, work_per_s: p.work_per_s, work_speedup: p.work_speedup,
-    raw_ops_per_s: p.raw_ops_per_s, raw_speedup: p.raw_speedup, kinds: p.kinds, events_per_s: p.events_per_s, outcome: p.outcome }));
+    raw_ops_per_s: p.raw_ops_per_s, raw_speedup: p.raw_speedup, procs_ops_per_s: p.procs_ops_per_s, procs_speedup: p.procs_speedup, kinds: p.kinds, events_per_s: p.events_per_s, outcome: p.outcome }));
 }
 
 if (parts.includes('capture')) { // h14 item 3

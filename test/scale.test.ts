@@ -42,7 +42,7 @@ describe('the scale workload', () => {
     const j = join(tmp, 'scale.json');
     const r = mmrace('bench', 'scale', '--cpus', '1,2', '--duration', '0.3', '--warmup', '0.2', '--json', j);
     expect(r.code, r.out + r.err).toBe(0);
-    expect(r.out).toContain('scaling, model and raw harness');
+    expect(r.out).toContain('scaling, model, raw harness');
     expect(r.out).toContain('ops/s by kind');
     const rep = JSON.parse(readFileSync(j, 'utf8')) as BenchReport;
     expect(rep.points.map((p) => p.cpus)).toEqual([1, 2]);
@@ -57,6 +57,11 @@ describe('the scale workload', () => {
     }
     expect(rep.points[0].raw_speedup).toBe(1);
     expect(rep.points[1].raw_speedup).toEqual(expect.any(Number));
+    // the separate-processes ceiling: one process alone, then two together
+    for (const p of rep.points) expect(p.procs_ops_per_s).toBeGreaterThan(0);
+    expect(rep.points[0].procs_speedup).toBe(1);
+    expect(rep.points[1].procs_speedup).toEqual(expect.any(Number));
+    expect(r.out).toContain('procs x');
     expect(rep.points[1].work_speedup).toEqual(expect.any(Number));
     expect(rep.notes.some((n) => n.includes('the role mix is the same at every point'))).toBe(true);
   }, 60_000);

@@ -9,6 +9,7 @@ import { FAULT_SAMPLE_EVERY, OP_SAMPLE_EVERY } from '../cpu/latency.js';
 import { CPUSTAT } from '../shm/layout.js'; // scale
 import { MachineView, cpustat_base } from '../shm/machine.js'; // scale
 import { raw_point } from './bench_raw.js'; // scale
+import { procs_point } from './bench_procs.js'; // scale
 
 export interface BenchOptions extends Omit<RunOptions, 'cpus' | 'ops'> {
   cpus_list: number[];
@@ -16,7 +17,10 @@ export interface BenchOptions extends Omit<RunOptions, 'cpus' | 'ops'> {
   warmup_ms: number;
   /** called after each point (progress) */
   on_point?: (p: BenchPoint) => void;
-  /** scale: before each point, run the raw harness (src/cli/bench_raw.ts) on as many workers: the same run's ceiling */
+  /**
+   * scale: before each point, run the raw harness (src/cli/bench_raw.ts) on as many workers, and the
+   * scenario as that many separate 1-CPU processes (src/cli/bench_procs.ts): the same run's ceilings
+   */
   raw_ceiling?: boolean;
 }
 
@@ -105,11 +109,12 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
   const points: BenchPoint[] = [];
   let switches: string[] = [];
   let era = '';
-  const raw: number[] = [], raw_cpu: number[] = [];
+  const raw: number[] = [], raw_cpu: number[] = [], procs: number[] = [];
   for (const cpus of o.cpus_list) {
     if (points.length && o.interrupt?.()) break;
     const rawp = o.raw_ceiling ? await raw_point(cpus, Math.min(o.duration_ms, 1000), Math.min(o.warmup_ms, 300)) : null; // scale
     if (rawp) { raw[cpus] = rawp.ops_per_s; raw_cpu[cpus] = rawp.ops_per_cpu_s; }
+    if (o.raw_ceiling) procs[cpus] = await procs_point(cpus, { scenario: o.scenarioAsTyped ?? o.scenario.name, era: o.era, seed: o.seed, duration_ms: o.duration_ms }); // scale
     const cpu = cpu_meter(o.warmup_ms, o.duration_ms, o.interrupt);
     const r = await run_free({ ...o, cpus, ops: 0, warmup_ms: o.warmup_ms, interrupt: cpu.interrupt });
     const rep = build_report(r, { duration_ms: o.duration_ms }, null, null, version);
@@ -131,6 +136,7 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
       p.raw_ops_per_s = rawp.ops_per_s; p.raw_speedup = raw[1] ? rawp.ops_per_s / raw[1] : null;
       p.raw_ops_per_cpu_s = rawp.ops_per_cpu_s; p.raw_efficiency = raw_cpu[1] ? rawp.ops_per_cpu_s / raw_cpu[1] : null;
     }
+    if (procs[cpus] !== undefined) { p.procs_ops_per_s = procs[cpus]; p.procs_speedup = procs[1] ? procs[cpus] / procs[1] : null; } // scale
     if (one?.ops_per_cpu_s && p.ops_per_cpu_s) p.efficiency = p.ops_per_cpu_s / one.ops_per_cpu_s;
     points.push(p);
     o.on_point?.(p);
@@ -151,6 +157,8 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
   if (o.raw_ceiling && raw[1]) {
     notes.push('raw: the raw harness (plain JavaScript doing the same shape of work on as many worker threads, no model: src/cli/bench_raw.ts) run just before each point; ' +
       'its ratio is what this machine gives disjoint work at all, the ceiling for the model\'s.');
+    notes.push('procs: the same scenario as that many separate processes of 1 CPU each, run together just before each point (src/cli/bench_procs.ts); they share no Machine, ' +
+      'so their ratio is what this machine gives the model\'s own code and working set, and the model\'s speedup against it is what sharing one Machine costs.');
   }
   if (o.warmup_ms > 0) {
     const w = points.map((p) => p.warmup_ms);

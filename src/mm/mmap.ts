@@ -1,7 +1,7 @@
 // mm_structs and vmas (mm/mmap.c, kernel/fork.c allocation side): id
 // allocation, the sorted vma list, anonymous mmap, split_vma for mprotect,
 // and exit_mmap's teardown order (unmap, unlink from rmap, then free tables).
-import { IDALLOC, MM, MMLIST, PTRS_PER_PGD, VMA } from '../shm/layout.js';
+import { IDALLOC, IDCACHE, IDCACHE_BATCH, IDCACHE_LIMIT, MM, MMLIST, PTRS_PER_PGD, VMA } from '../shm/layout.js';
 import { BASES, i32, mm_base, sizes, vma_base } from '../shm/machine.js';
 import { ListDesc, list_add, list_add_after, list_del } from '../shm/list.js';
 import { EV_EXIT_MMAP, trace_event } from '../cpu/events.js';
@@ -22,6 +22,7 @@ import { E0, ERA } from '../shm/era.js';
 import { PGD_HUGE } from '../shm/layout.js';
 import { dup_rmap, exec_rmap, exit_rmap } from './rmap_anonmm.js';
 import { REC_PEEK, record_step, recording } from '../sync/preempt.js';
+import { current } from '../cpu/current.js';
 
 export const MMLIST_DESC: ListDesc = { base: mm_base, next: MM.mmlist_next, prev: MM.mmlist_prev };
 
@@ -45,49 +46,81 @@ export function mmlist_add(mm: number, after = 0): void {
   spin_unlock(BASES.mmlist + MMLIST.lock);
 }
 
-/** boot: every mm and vma id but 0 is free */
+/** boot: every mm and vma id but 0 is free, on the shared stack; every CPU's array cache empty */
 export function init_id_allocators(): void {
-  for (const [alloc, stack, cap] of [[BASES.mm_alloc, BASES.mm_free, sizes.nr_mm], [BASES.vma_alloc, BASES.vma_free, sizes.nr_vma]]) {
+  for (const [alloc, stack, cap, cache] of [[BASES.mm_alloc, BASES.mm_free, sizes.nr_mm, BASES.mm_cache], [BASES.vma_alloc, BASES.vma_free, sizes.nr_vma, BASES.vma_cache]]) {
     let n = 0;
     for (let id = cap - 1; id >= 1; id--) i32[stack + n++] = id;
     i32[alloc + IDALLOC.top] = n;
+    for (let cpu = 0; cpu < sizes.nr_cpus; cpu++) i32[cache + cpu * IDCACHE.stride + IDCACHE.avail] = 0;
   }
 }
 
-function id_alloc(alloc: number, stack: number): number {
+/**
+ * kmem_cache_alloc of an id (2.6.18's SLAB): the id this CPU freed last, from
+ * its array cache, so the record's cache lines are still this CPU's; else
+ * from the shared stack; else (ids are bounded, where the slab would grow)
+ * from another CPU's array cache. Takes the allocator's lock, which 2.6.18's
+ * fast path did not (it disabled interrupts): the model always took it.
+ */
+function id_alloc(alloc: number, stack: number, cache: number): number {
   spin_lock(alloc + IDALLOC.lock, LC_IDALLOC);
-  const n = i32[alloc + IDALLOC.top];
-  const id = n === 0 ? 0 : i32[stack + n - 1];
-  if (n !== 0) i32[alloc + IDALLOC.top] = n - 1;
+  let id = id_cache_pop(cache + current.cpu * IDCACHE.stride);
+  if (id === 0) {
+    const n = i32[alloc + IDALLOC.top];
+    if (n !== 0) { id = i32[stack + n - 1]; i32[alloc + IDALLOC.top] = n - 1; }
+  }
+  for (let cpu = 0; id === 0 && cpu < sizes.nr_cpus; cpu++) id = id_cache_pop(cache + cpu * IDCACHE.stride);
   spin_unlock(alloc + IDALLOC.lock);
   return id;
 }
 
-function id_free(alloc: number, stack: number, id: number): void {
+/** the array cache's hottest id, or 0 (caller holds the allocator's lock) */
+function id_cache_pop(ac: number): number {
+  const avail = i32[ac + IDCACHE.avail];
+  if (avail === 0) return 0;
+  i32[ac + IDCACHE.avail] = avail - 1;
+  return i32[ac + IDCACHE.entry + avail - 1];
+}
+
+/**
+ * kmem_cache_free of an id: onto this CPU's array cache; a full one first
+ * gives its IDCACHE_BATCH coldest ids back to the shared stack, oldest first
+ * (cache_flusharray), so one CPU's ids come back in the order they were freed
+ */
+function id_free(alloc: number, stack: number, cache: number, id: number): void {
   spin_lock(alloc + IDALLOC.lock, LC_IDALLOC);
-  const n = i32[alloc + IDALLOC.top];
-  i32[stack + n] = id;
-  i32[alloc + IDALLOC.top] = n + 1;
+  const ac = cache + current.cpu * IDCACHE.stride;
+  let avail = i32[ac + IDCACHE.avail];
+  if (avail === IDCACHE_LIMIT) {
+    const n = i32[alloc + IDALLOC.top];
+    for (let k = 0; k < IDCACHE_BATCH; k++) i32[stack + n + k] = i32[ac + IDCACHE.entry + k];
+    i32[alloc + IDALLOC.top] = n + IDCACHE_BATCH;
+    i32.copyWithin(ac + IDCACHE.entry, ac + IDCACHE.entry + IDCACHE_BATCH, ac + IDCACHE.entry + avail);
+    avail -= IDCACHE_BATCH;
+  }
+  i32[ac + IDCACHE.entry + avail] = id;
+  i32[ac + IDCACHE.avail] = avail + 1;
   spin_unlock(alloc + IDALLOC.lock);
 }
 
 /** mm_alloc: a fresh mm with no vmas and no page tables; 0 when out of ids */
 export function mm_alloc(parent = 0): number {
-  const mm = id_alloc(BASES.mm_alloc, BASES.mm_free);
+  const mm = id_alloc(BASES.mm_alloc, BASES.mm_free, BASES.mm_cache);
   if (mm === 0) return 0;
   const m = mm_base(mm);
   i32.fill(0, m, m + MM.cpu_vm_mask); // every field but cpu_vm_mask, the last: its bits stay with the id (src/shm/layout.ts)
   i32[m + MM.mm_users] = 1;
   i32[m + MM.parent_mm] = parent;
   // E0 (2.6.6-mm): a new mm starts an anonmm family (exec_rmap), a forked one joins its parent's (dup_rmap)
-  if (ERA.id === E0 && (parent === 0 ? exec_rmap(mm) : dup_rmap(mm, parent)) !== 0) { id_free(BASES.mm_alloc, BASES.mm_free, mm); return 0; }
+  if (ERA.id === E0 && (parent === 0 ? exec_rmap(mm) : dup_rmap(mm, parent)) !== 0) { id_free(BASES.mm_alloc, BASES.mm_free, BASES.mm_cache, mm); return 0; }
   if (recording) record_step(REC_PEEK); // capture: mm->live, read without a lock by whoever looks for a process
   Atomics.store(i32, m + MM.live, 1);
   return mm;
 }
 
 export function vma_alloc(): number {
-  const vma = id_alloc(BASES.vma_alloc, BASES.vma_free);
+  const vma = id_alloc(BASES.vma_alloc, BASES.vma_free, BASES.vma_cache);
   if (vma === 0) return 0;
   const v = vma_base(vma);
   for (let k = 0; k < VMA.stride; k++) i32[v + k] = 0;
@@ -97,7 +130,7 @@ export function vma_alloc(): number {
 
 function vma_free(vma: number): void {
   Atomics.store(i32, vma_base(vma) + VMA.live, 0);
-  id_free(BASES.vma_alloc, BASES.vma_free, vma);
+  id_free(BASES.vma_alloc, BASES.vma_free, BASES.vma_cache, vma);
 }
 
 /** find_vma: the first vma with vm_end > addr (caller holds mmap_sem) */
@@ -271,5 +304,5 @@ export function exit_mmap(mm: number): void {
   }
   if (recording) record_step(REC_PEEK); // capture: mm->live, read without a lock
   Atomics.store(i32, m + MM.live, 0);
-  id_free(BASES.mm_alloc, BASES.mm_free, mm);
+  id_free(BASES.mm_alloc, BASES.mm_free, BASES.mm_cache, mm);
 }

@@ -65,6 +65,10 @@ export interface BenchPoint {
   raw_ops_per_s?: number;
   /** raw_ops_per_s over the raw harness's on 1 worker in the same run, null if there is none */
   raw_speedup?: number | null;
+  /** the scenario as this many separate 1-CPU processes run together (src/cli/bench_procs.ts), measured just before this point: their ops/s summed */
+  procs_ops_per_s?: number;
+  /** procs_ops_per_s over one such process alone in the same run, null if there is none */
+  procs_speedup?: number | null;
   /** CPU seconds the whole process used while the point measured (0: not measured, e.g. no warm-up) */
   cpu_s?: number;
   /** operations per CPU second: what the work costs, however loaded the host */

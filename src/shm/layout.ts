@@ -221,6 +221,17 @@ export const ZONE = defineStruct('zone', {
 /** slab-like id allocators for mm and vma records */
 export const IDALLOC = defineStruct('idalloc', { lock: SPINLOCK.stride, top: 1, next_never_used: 1 }, { padTo: 16 });
 
+/** ids an id allocator's per-CPU array cache holds (SLAB's array_cache: ac->limit) */
+export const IDCACHE_LIMIT = 15;
+/** ids a full array cache gives back to the shared stack at once, its coldest (cache_flusharray's batchcount) */
+export const IDCACHE_BATCH = 8;
+/**
+ * one CPU's array cache of free ids of one allocator, on its own cache line:
+ * the ids it freed last, handed out again first (their records are still in
+ * this CPU's cache). The allocator's lock protects it (src/mm/mmap.ts)
+ */
+export const IDCACHE = defineStruct('idcache', { avail: 1, entry: IDCACHE_LIMIT }, { padTo: 16 });
+
 /** init_mm.mmlist and its lock */
 export const MMLIST = defineStruct('mmlist', { lock: SPINLOCK.stride, first: 1, last: 1 }, { padTo: 16 });
 

@@ -4,7 +4,7 @@
 import {
   ADDRESS_SPACE, BIO, FILE_PAGES, REQUEST_QUEUE, SWAPPER_SPACE,
   SWAP_INFO, SWAP_TYPES, BOUNDS, SWAP_INFO_GUARD, SWAP_SLOTS, SWAPG,
-  ANON_VMA, ANONMM, HUGETLB, CPUSTAT, EVENT, GLOBALS, IDALLOC, LOCKSTAT, MM, MMLIST, MachineSizes,
+  ANON_VMA, ANONMM, HUGETLB, CPUSTAT, EVENT, GLOBALS, IDALLOC, IDCACHE, LOCKSTAT, MM, MMLIST, MachineSizes,
   MAX_CPUS, OOPS, PAGE, PAGEVEC, PCP, PERCPU, PHYS_STRIDE, PTRS_PER_PTE, RING_SIZE, SCHED, SEQ_LINE, VMA, WORDS_PER_PAGE, ZONE,
   LAT_BUCKETS, LOCKSTAT_NR_PATHS, LOCKSTAT_RW, LOCKDEP_EDGE, LOCKDEP_REPORT, NR_LAT_KINDS,
   DEV_MIRROR, DEV_PAGEMAP, DMIRROR, NR_PGMAPS,
@@ -21,6 +21,8 @@ export interface Bases {
   globals: number; seq: number; zone: number; mm_alloc: number; vma_alloc: number;
   av_alloc: number; mmlist: number; oops: number; bounds: number; pages: number; phys: number; ptes: number;
   free_stack: number; mms: number; mm_free: number; vmas: number; vma_free: number; anon_vmas: number;
+  /** per-CPU array caches of free mm and vma ids (IDCACHE) */
+  mm_cache: number; vma_cache: number;
   percpu: number; cpustat: number; events: number; lockstat_f64: number; sched: number;
   swapg: number; swap_info: number; swap_map: number; swap_slots: number;
   mappings: number; page_tree: number; backing: number; bios: number; queue: number;
@@ -92,6 +94,8 @@ export function planBases(s: MachineSizes): Bases {
   b.mm_free = take(s.nr_mm);
   b.vmas = take(s.nr_vma * VMA.stride);
   b.vma_free = take(s.nr_vma);
+  b.mm_cache = take(s.nr_cpus * IDCACHE.stride);
+  b.vma_cache = take(s.nr_cpus * IDCACHE.stride);
   b.anon_vmas = take(s.nr_anon_vma * ANON_VMA.stride);
   b.percpu = take(s.nr_cpus * PERCPU.stride);
   b.cpustat = take(s.nr_cpus * CPUSTAT.stride);
