@@ -11,7 +11,7 @@ import type { BenchReport } from '../src/report/report_types.js';
 
 export async function scale_bench(duration_ms: number, cpus_list = [1, 2]): Promise<{ report: BenchReport; text: string }> {
   const scenario = WORKLOADS.find((s) => s.name === 'scale')!;
-  const report = await run_bench({ scenario, scenarioImport: scenario.name, protocol: 'fixed', cpus_list, duration_ms, warmup_ms: 500, seed: 1, jitter: 0, raw_ceiling: true }, VERSION);
+  const report = await run_bench({ scenario, scenarioImport: scenario.name, protocol: 'fixed', cpus_list, duration_ms, warmup_ms: 500, seed: 1, jitter: 0, ceilings: true }, VERSION);
   const notes = report.notes.filter((n) => /role mix|raw harness|not clean/.test(n));
   return { report, text: [...scaling_lines(report), '', ...notes.map((n) => `- ${n}`)].join('\n') };
 }

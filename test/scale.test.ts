@@ -12,6 +12,8 @@ import { WORKLOADS, SCENARIOS, loadScenario } from '../src/scenarios/registry.js
 import { role_mix_notes } from '../src/cli/bench_run.js';
 import { mmrace } from './cli_helpers.js';
 import type { BenchReport } from '../src/report/report_types.js';
+// the built module: it starts the built CLI (dist/src/cli.js) as its children
+import { procs_point } from '../dist/src/cli/bench_procs.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mmrace-scale-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -64,5 +66,11 @@ describe('the scale workload', () => {
     expect(r.out).toContain('procs x');
     expect(rep.points[1].work_speedup).toEqual(expect.any(Number));
     expect(rep.notes.some((n) => n.includes('the role mix is the same at every point'))).toBe(true);
+  }, 60_000);
+
+  it('the separate-processes ceiling: n children of 1 CPU each, summed; a child that fails names its error', async () => {
+    expect(await procs_point(2, { scenario: 'scale', seed: 1, duration_ms: 300 })).toBeGreaterThan(0);
+    await expect(procs_point(1, { scenario: 'no-such-scenario', seed: 1, duration_ms: 100 }))
+      .rejects.toThrow(/separate process .* ended with exit 2: mmrace: error: unknown scenario 'no-such-scenario'/);
   }, 60_000);
 });

@@ -38,7 +38,7 @@ export async function cmd_bench(argv: string[]): Promise<number> {
   const cores = availableParallelism();
   console.log(`mmrace bench ${scenario.name} (${protocol}): ${cpus_list.join(', ')} CPUs, ${warmup_ms / 1000} s warm-up + ${duration_ms / 1000} s each, on ${cores} host cores`);
   const r = await run_bench({ scenario, scenarioImport: ref, scenarioAsTyped: positionals[0], protocol, cpus_list, duration_ms, warmup_ms, seed, jitter, watchdog_ms, era, interrupt: interrupted,
-    raw_ceiling: scenario.name === 'scale', // scale: the raw harness's ratio beside the model's, same run
+    ceilings: scenario.name === 'scale', // scale: the raw harness's and separate processes' ratios beside the model's, same run
     on_point: (p) => console.log(format_bench_point(p, cores)) }, VERSION);
   console.log('\n' + format_bench(r));
   if (values.json) write_output(values.json, () => JSON.stringify(r, null, 2) + '\n');

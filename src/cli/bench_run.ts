@@ -21,7 +21,7 @@ export interface BenchOptions extends Omit<RunOptions, 'cpus' | 'ops'> {
    * scale: before each point, run the raw harness (src/cli/bench_raw.ts) on as many workers, and the
    * scenario as that many separate 1-CPU processes (src/cli/bench_procs.ts): the same run's ceilings
    */
-  raw_ceiling?: boolean;
+  ceilings?: boolean;
 }
 
 // scale (issue 16 item 4): throughput by kind of work
@@ -112,9 +112,10 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
   const raw: number[] = [], raw_cpu: number[] = [], procs: number[] = [];
   for (const cpus of o.cpus_list) {
     if (points.length && o.interrupt?.()) break;
-    const rawp = o.raw_ceiling ? await raw_point(cpus, Math.min(o.duration_ms, 1000), Math.min(o.warmup_ms, 300)) : null; // scale
+    const rawp = o.ceilings ? await raw_point(cpus, Math.min(o.duration_ms, 1000), Math.min(o.warmup_ms, 300)) : null; // scale
     if (rawp) { raw[cpus] = rawp.ops_per_s; raw_cpu[cpus] = rawp.ops_per_cpu_s; }
-    if (o.raw_ceiling) procs[cpus] = await procs_point(cpus, { scenario: o.scenarioAsTyped ?? o.scenario.name, era: o.era, seed: o.seed, duration_ms: o.duration_ms }); // scale
+    const procsp = o.ceilings ? await procs_point(cpus, { scenario: o.scenarioAsTyped ?? o.scenario.name, era: o.era, seed: o.seed, duration_ms: o.duration_ms }) : null; // scale
+    if (procsp !== null) procs[cpus] = procsp;
     const cpu = cpu_meter(o.warmup_ms, o.duration_ms, o.interrupt);
     const r = await run_free({ ...o, cpus, ops: 0, warmup_ms: o.warmup_ms, interrupt: cpu.interrupt });
     const rep = build_report(r, { duration_ms: o.duration_ms }, null, null, version);
@@ -154,7 +155,7 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
     notes.push(`work-weighted throughput: each kind of operation (named by its first kernel path) counts for its p50 at the ${points[0].cpus}-CPU point; ` +
       `its ops/s are the point's ops/s shared out as its sampled timings (1 in ${OP_SAMPLE_EVERY}) are; a speedup of work is one at an unchanged mix of work.`);
   }
-  if (o.raw_ceiling && raw[1]) {
+  if (o.ceilings && raw[1]) {
     notes.push('raw: the raw harness (plain JavaScript doing the same shape of work on as many worker threads, no model: src/cli/bench_raw.ts) run just before each point; ' +
       'its ratio is what this machine gives disjoint work at all, the ceiling for the model\'s.');
     notes.push('procs: the same scenario as that many separate processes of 1 CPU each, run together just before each point (src/cli/bench_procs.ts); they share no Machine, ' +
