@@ -1,7 +1,7 @@
 // mm/memory.c: the fault handlers, fork's page-table copy and the zap done
 // at exit. PTL rules: a pte is read unlocked only to decide what to do and
 // is always re-checked under its PTL before it is changed.
-import { CPUSTAT, GLOBALS, MM, PAGE, PAGE_SIZE, PG_dirty, PG_locked, PG_uptodate, PG_writeback, VMA, WORDS_PER_PAGE } from '../shm/layout.js';
+import { CPUSTAT, GLOBALS, MM, PAGE, PAGE_SIZE, PG_locked, PG_uptodate, VMA, WORDS_PER_PAGE } from '../shm/layout.js';
 import { BASES, i32, mm_base, page_base, phys_base, vma_base } from '../shm/machine.js';
 import { SW_MIGRATION_READ_AS_BOOL, SW_SWAPIN_NO_EARLY_COW, SW_SWAPIN_NO_ENTRY_RECHECK, SW_SWAPIN_SWAPOFF_RACE, SW_SWAP_FAULT_ON_MIGRATION_ENTRY, buggy } from '../shm/switches.js';
 import { E0, E1, E2, E3, E4, ERA } from '../shm/era.js';
@@ -16,7 +16,7 @@ import { LC_PTL } from '../sync/lock_class.js';
 import { REC_PEEK, cond_resched, record_step, recording } from '../sync/preempt.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { lock_page, trylock_page, unlock_page } from '../sync/page_lock.js';
-import { PageAnon, PageReserved, PageSwapCacheP, SetPageFlag, maybe_mkwrite, page_private, VM_HUGETLB, VM_READ, VM_SHARED, VM_WRITE, is_cow_mapping, page_count, page_flags, page_mapcount, vma_field } from './mm_types.js';
+import { PageAnon, PageReserved, PageSwapCacheP, maybe_mkwrite, page_private, VM_HUGETLB, VM_READ, VM_SHARED, VM_WRITE, is_cow_mapping, page_count, page_flags, page_mapcount, vma_field } from './mm_types.js';
 import { pmd_addr_end, pte_alloc, pte_alloc_map_lock, pte_lockptr, pte_offset, pte_offset_map_lock, pte_table, pte_unmap_unlock } from './pagewalk.js';
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW, mk_pte, pte_dirty, pte_file, pte_mkclean, pte_mkdirty, pte_mkold,
@@ -29,12 +29,12 @@ import {
 } from './swapops.js';
 import { alloc_bootmem_page, alloc_page } from './page_alloc.js';
 import { device_private_entry_fault } from './memremap.js';
-import { free_pages_and_swap_cache, get_page, lru_add_drain, lru_cache_add_active, lru_pagevecs, mark_page_accessed, put_page } from './swap.js';
+import { get_page, lru_add_drain, lru_cache_add_active, lru_pagevecs, mark_page_accessed, put_page } from './swap.js';
 import { NOPAGE_OOM, NOPAGE_SIGBUS, filemap_nopage, mapping_truncate_count } from './filemap.js';
 import { anon_vma_prepare, page_add_anon_rmap, page_add_file_rmap, page_add_new_anon_rmap, page_dup_rmap, page_remove_rmap, ptep_clear_flush, set_page_dirty } from './rmap.js';
 import { migration_entry_wait } from './migrate.js';
-import { can_share_swap_page, free_swap_and_cache, get_swap_device, nr_swapfiles, page_swapcount, put_swap_device, swap_duplicate, swap_free, swap_map_slot, vm_swap_full } from './swapfile.js';
-import { delete_from_swap_cache, lookup_swap_cache, read_swap_cache_async, swapin_fail } from './swap_state.js';
+import { can_share_swap_page, free_swap_and_cache, remove_exclusive_swap_page, get_swap_device, nr_swapfiles, put_swap_device, swap_duplicate, swap_free, swap_map_slot, vm_swap_full } from './swapfile.js';
+import { free_page_and_swap_cache, free_pages_and_swap_cache, lookup_swap_cache, read_swap_cache_async, swapin_fail } from './swap_state.js';
 import { find_vma, mmlist_add } from './mmap.js';
 import { anonmm_check, mremap_moved_anon_rmap } from './rmap_anonmm.js';
 import { unmap_hugepage_range } from './hugetlb.js';
@@ -491,15 +491,6 @@ function print_bad_pte(mm: number, addr: number, pte: number): void {
   fail(OOPS_ERROR, `BUG: Bad page map in process ${current.comm}  pte:${(pte >>> 0).toString(16).padStart(8, '0')} pmd:00000000\nmmrace: mm#${mm} addr 0x${addr.toString(16)}`, 0, mm, addr);
 }
 
-/** remove_exclusive_swap_page: free the slot of a page only we map (page lock held) */
-function remove_exclusive_swap_page(page: number): void {
-  if (!PageSwapCacheP(page) || (page_flags(page) & PG_writeback) !== 0) return;
-  if (page_count(page) !== 2) return; // the cache and our pte
-  if (page_swapcount(page) !== 0) return; // other ptes still hold the slot
-  delete_from_swap_cache(page);
-  SetPageFlag(page, PG_dirty); // the only copy is in memory now
-}
-
 /**
  * copy_one_pte: called with the child's and the parent's PTLs held. A swap
  * or migration entry is copied as it is (made read for a COW mapping); a
@@ -612,7 +603,8 @@ export function copy_page_range(dst_mm: number, src_mm: number, vma: number): nu
  * mmu_gather (2.6.18 on SMP), E1/E2: the pages zap_pte_range unmapped keep
  * their ptes' references here until tlb_finish_mmu (the end of the zap, or
  * a full gather) drops them PAGEVEC_SIZE at a time, one lru_lock take each;
- * other eras put each page at once. This CPU's, in its worker (a kernel
+ * other eras release each page at once (free_page_and_swap_cache). Either
+ * way a page only the swap cache still holds leaves the cache there. This CPU's, in its worker (a kernel
  * stack's); tlb_gather_mmu empties it, a halted run may have left pages in
  * it. The model gathers at every CPU count (2.6.18 freed at once, its fast
  * mode, with one CPU online).
@@ -628,7 +620,7 @@ function tlb_gather_mmu(): void {
 
 /** tlb_remove_page: the unmapped page's reference into the gather (a full one released at once, under the caller's PTL as in 2.6.18) */
 function tlb_remove_page(page: number): void {
-  if (!lru_pagevecs()) { put_page(page); return; }
+  if (!lru_pagevecs()) { free_page_and_swap_cache(page); return; }
   tlb_pages[tlb_nr++] = page;
   if (tlb_nr === FREE_PTE_NR) tlb_finish_mmu();
 }

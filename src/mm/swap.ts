@@ -183,7 +183,7 @@ function __pagevec_lru_add(pv: number, nrf: number, pagesf: number, active: bool
  * pages_to_free). A page whose count reaches 0 comes off the LRU, lru_lock
  * taken once for all of them, and is freed after lru_lock is dropped.
  */
-function release_pages(pages: Int32Array, at: number, n: number): void {
+export function release_pages(pages: Int32Array, at: number, n: number): void {
   let locked = false, nfree = 0;
   for (let k = 0; k < n; k++) {
     const pfn = pages[at + k];
@@ -199,20 +199,6 @@ function release_pages(pages: Int32Array, at: number, n: number): void {
   }
   if (locked) spin_unlock(lru_lock());
   for (let k = 0; k < nfree; k++) free_hot_cold_page(pages[at + k]);
-}
-
-/**
- * the mmu_gather's page release (E1/E2), free_pages_and_swap_cache's: the
- * references of the `nr` pages gathered in `pages` dropped PAGEVEC_SIZE at a
- * time through release_pages (2.6.18 took 16 at a time: from memory,
- * unchecked); other eras put each page at once. The
- * swap-cache half (free_swap_cache) is not modelled: the model's zap never
- * dropped a swap-cache page there. Caller may hold the PTL (a full gather).
- */
-export function free_pages_and_swap_cache(pages: Int32Array, nr: number): void {
-  if (!lru_pagevecs()) { for (let k = 0; k < nr; k++) put_page(pages[k]); return; }
-  lru_add_drain(); // 2.6.18 drained this CPU's pagevecs first here too
-  for (let k = 0; k < nr; k += PAGEVEC_SIZE) release_pages(pages, k, Math.min(PAGEVEC_SIZE, nr - k));
 }
 
 /** drain `cpu`'s pagevecs onto the LRU (claiming them: its own, or for it); takes lru_lock if any page waits */

@@ -6,10 +6,12 @@ import { PAGE, PG_dirty, PG_locked, PG_swapcache, PG_uptodate, PG_writeback, SWA
 import { i32, page_base } from '../shm/machine.js';
 import { BUG_ON } from '../check/bug.js';
 import { trylock_page, unlock_page } from '../sync/page_lock.js';
-import { ClearPageFlag, SetPageFlag, page_flags } from './mm_types.js';
+import { ClearPageFlag, PageSwapCacheP, SetPageFlag, page_flags, page_mapped } from './mm_types.js';
 import { alloc_page } from './page_alloc.js';
-import { lru_cache_add_active, put_page } from './swap.js';
-import { get_swap_page, swap_duplicate, swap_free } from './swapfile.js';
+import { lru_add_drain, lru_cache_add_active, lru_pagevecs, put_page, release_pages } from './swap.js';
+import { get_swap_page, remove_exclusive_swap_page, swap_duplicate, swap_free, try_to_free_swap } from './swapfile.js';
+import { E3, ERA } from '../shm/era.js';
+import { PAGEVEC_SIZE } from '../shm/layout.js';
 import { EEXIST, ENOENT, find_get_page, mapping_tree_lock, write_lock_tree, write_unlock_tree, radix_tree_delete, radix_tree_insert, radix_tree_slot } from './filemap.js';
 import { get_page } from './swap.js';
 import { swap_readpage } from './page_io.js';
@@ -108,5 +110,49 @@ export function read_swap_cache_async(entry: number): number {
     unlock_page(newpage);
     put_page(newpage);
     if (err !== EEXIST) { swapin_fail.why = 'the slot is no longer in use: swap_duplicate failed'; swapin_fail.slot_freed = true; return 0; } // -ENOENT: the slot was freed meanwhile
+  }
+}
+
+// ---------------------------------------------------------------------------
+// the zap's page release: the pte's reference, and the swap cache's if no one
+// else wants the page (without this an exited process's swap-cache pages
+// would keep their slots until reclaim met them)
+
+/**
+ * free_swap_cache: the caller just dropped a pte of `page` and still holds
+ * its reference. A page that only the swap cache holds besides is taken out
+ * of it now, freeing its slot. Only a trylock of the page: the caller may
+ * hold a PTL. 4.x asks first that no pte maps it and frees the slot whatever
+ * references are in flight (try_to_free_swap).
+ */
+export function free_swap_cache(page: number): void {
+  if (!PageSwapCacheP(page)) return;
+  if (ERA.id >= E3 && page_mapped(page)) return;
+  if (!trylock_page(page)) return;
+  if (ERA.id >= E3) try_to_free_swap(page);
+  else remove_exclusive_swap_page(page);
+  unlock_page(page);
+}
+
+/** free_page_and_swap_cache: one zapped page at once (no mmu_gather): its swap cache if exclusive, then its reference */
+export function free_page_and_swap_cache(page: number): void {
+  free_swap_cache(page);
+  put_page(page);
+}
+
+/**
+ * free_pages_and_swap_cache: the mmu_gather's page release (E1/E2): the
+ * `nr` pages gathered in `pages`, PAGEVEC_SIZE at a time, each one's swap
+ * cache if exclusive, then their references through release_pages
+ * (2.6.18 took 16 at a time: from memory, unchecked). Caller may hold the
+ * PTL (a full gather).
+ */
+export function free_pages_and_swap_cache(pages: Int32Array, nr: number): void {
+  if (!lru_pagevecs()) { for (let k = 0; k < nr; k++) free_page_and_swap_cache(pages[k]); return; }
+  lru_add_drain(); // 2.6.18 drained this CPU's pagevecs first here too
+  for (let k = 0; k < nr; k += PAGEVEC_SIZE) {
+    const todo = Math.min(PAGEVEC_SIZE, nr - k);
+    for (let i = k; i < k + todo; i++) free_swap_cache(pages[i]);
+    release_pages(pages, k, todo);
   }
 }

@@ -17,7 +17,7 @@ import { current } from '../cpu/current.js';
 import { is_migration_entry, pte_to_swp_entry, swp_entry, swp_entry_to_pte, swp_offset, swp_type } from './swapops.js';
 import { E0, ERA, MAX_SWAPFILES, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, era_label } from '../shm/era.js';
 import { ClearPageFlag, PageSwapCacheP, SetPageFlag, page_count, page_flags, page_private } from './mm_types.js';
-import { delete_from_swap_cache, lookup_swap_cache, read_swap_cache_async } from './swap_state.js';
+import { __delete_from_swap_cache, delete_from_swap_cache, lookup_swap_cache, read_swap_cache_async } from './swap_state.js';
 import { write_lock_tree, write_unlock_tree } from './filemap.js';
 import { swap_writepage } from './page_io.js';
 import { mmput } from './fork.js';
@@ -175,6 +175,46 @@ export function page_swapcount(pfn: number): number {
   const count = i32[swap_map_slot(type, swp_offset(entry))] - 1; // the swap cache's own use
   spin_unlock(swap_lock());
   return count;
+}
+
+/**
+ * remove_exclusive_swap_page (2.6.x): if the swap cache is the slot's only
+ * user and the caller's reference and the cache's are the page's only ones,
+ * take the page out of the cache and free the slot (the page, now dirty, is
+ * the only copy). Caller holds the page lock and a reference, maybe a PTL;
+ * takes swap_lock, then the swap cache's tree_lock, under which it tests the
+ * count again: a lookup_swap_cache takes its reference under that lock.
+ */
+export function remove_exclusive_swap_page(page: number): boolean {
+  if (!PageSwapCacheP(page) || (page_flags(page) & PG_writeback) !== 0) return false;
+  if (page_count(page) !== 2) return false; // us and the cache
+  const entry = page_private(page);
+  const type = swap_info_get(entry);
+  let freed = false;
+  if (i32[swap_map_slot(type, swp_offset(entry))] === 1) { // the cache is the slot's only user
+    write_lock_tree(SWAPPER_SPACE);
+    if (page_count(page) === 2 && (page_flags(page) & PG_writeback) === 0) {
+      __delete_from_swap_cache(page);
+      SetPageFlag(page, PG_dirty);
+      freed = true;
+    }
+    write_unlock_tree(SWAPPER_SPACE);
+  }
+  spin_unlock(swap_lock());
+  if (freed) {
+    swap_free(entry);
+    put_page(page); // the cache's reference
+  }
+  return freed;
+}
+
+/** try_to_free_swap (4.x): drop a locked page from the swap cache if no pte holds its slot; the page is dirty again (page lock held) */
+export function try_to_free_swap(page: number): boolean {
+  if (!PageSwapCacheP(page) || (page_flags(page) & PG_writeback) !== 0) return false;
+  if (page_swapcount(page) !== 0) return false;
+  delete_from_swap_cache(page);
+  SetPageFlag(page, PG_dirty);
+  return true;
 }
 
 /** can_share_swap_page: the faulting pte is the only user (page lock held) */
