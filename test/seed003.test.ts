@@ -25,6 +25,7 @@ import { lock_page, unlock_page } from '../src/sync/page_lock.js';
 import { SW_ANONMM_MAPCOUNT_SINGLE_CHECK, SW_MREMAP_ANONMM_NO_COW, SW_SWAPIN_NO_EARLY_COW, SW_UNUSE_PROCESS_HUGETLB, SwitchError, bugs_mask } from '../src/shm/switches.js';
 import { do_mmap_hugetlb, hugetlb_init } from '../src/mm/hugetlb.js';
 import { run_free, RunResult } from '../src/exec/free_run.js';
+import { JITTER_ADAPTIVE } from '../src/worker/jitter.js';
 import { SCENARIOS } from '../src/scenarios/registry.js';
 import { ControlledExecutor } from '../src/exec/controlled.js';
 import { explore } from '../src/search/explore.js';
@@ -264,6 +265,18 @@ describe('seed 003 scenarios on 3 CPUs', () => {
     // round built the state, the child's ptes stayed present and the window could not open: 2.75 faults per
     // mremap in this run, 0.15 in a free run of 10 s
     expect(total(3, CPUSTAT.faults)).toBeGreaterThanOrEqual(3.5 * total(3, CPUSTAT.mremaps));
+  });
+
+  it('mremap-mapcount-race: free-running, adaptive jitter finds the buggy window (its stall at the unlocked mapcount test)', async () => {
+    const sc = scenario('mremap-mapcount-race');
+    const attempts: string[] = [];
+    let hit: RunResult | null = null;
+    for (let seed = 1; seed <= 4 && !hit; seed++) { // each run stops at its first failure; a busy CI may need another seed
+      const r = await run_free({ scenario: sc, scenarioImport: sc.name, protocol: 'buggy', cpus: 2, ops: 0, duration_ms: 10_000, seed, jitter: JITTER_ADAPTIVE, watchdog_ms: 30_000 });
+      attempts.push(`${r.outcome}@${r.ops}: ${r.oops?.text.split('\n')[0] ?? ''}`);
+      if (r.outcome === 'violation' && sc.signature!.test(r.oops?.text ?? '')) hit = r;
+    }
+    expect(hit, `attempts: ${attempts.join('; ')}`).not.toBeNull();
   });
 
   it(`e0-family-stress: fork, mremap, reclaim, swap-in and swapoff on 4 CPUs hold ${FIXED_OPS} ops`, async () => {

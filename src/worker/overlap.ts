@@ -25,9 +25,30 @@
 // overlap), and the controller does not talk itself out of yielding. A
 // sample in which no other CPU progressed but none could (each waits for a
 // lock or is done) leaves the controller as it was: yielding would not help.
+//
+// Adaptive jitter also stalls, whatever the overlap, at half the points that
+// name an unlocked read a later step trusts (PP_RMAP_READ: mremap's
+// mapcount test): a busy delay of a few microseconds between the read and the
+// step that trusts it, as KCSAN delays at a watched access, so that a CPU on
+// the other core can act inside a window two steps wide. Like a yield it
+// changes only when a CPU runs.
 import { CPU_RUNNING, PERCPU } from '../shm/layout.js';
 import { BASES, MachineView, i32 } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
+import { PP_RMAP_READ } from '../sync/preempt.js';
+
+/**
+ * how long a stall at a racy read lasts (spin iterations, a few microseconds):
+ * KCSAN's watchpoint delay, here at the one kind of point that names an
+ * unlocked read a later step trusts (PP_RMAP_READ), whatever the overlap
+ */
+export const STALL_ITERS = 4096;
+let sink = 0;
+function stall(): void {
+  let v = sink;
+  for (let i = 0; i < STALL_ITERS; i++) v = (v * 1103515245 + 12345) | 0;
+  sink = v;
+}
 
 /** the controller's estimate is fixed point: OV_ONE = every recent sample saw another CPU progress */
 export const OV_ONE = 1 << 12;
@@ -98,11 +119,12 @@ export function overlap_sample(): void {
 }
 
 /** adaptive jitter's preemption-point hook: while the CPUs rarely overlap, now and then give up the core */
-export function adaptive_point(): void {
-  if (!engaged) return;
+export function adaptive_point(kind: number): void {
   let x = rng;
   x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
   rng = x;
+  if (kind === PP_RMAP_READ && (x & 1) === 0) { stall(); return; }
+  if (!engaged) return;
   if ((x & ((1 << YIELD_BITS) - 1)) !== 0) return;
   const pc = current.pcpu;
   i32[pc + PERCPU.ov_yields] += 1;
