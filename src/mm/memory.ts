@@ -604,9 +604,9 @@ export function copy_page_range(dst_mm: number, src_mm: number, vma: number): nu
  * their ptes' references here until tlb_finish_mmu (the end of the zap, or
  * a full gather) drops them PAGEVEC_SIZE at a time, one lru_lock take each;
  * other eras release each page at once (free_page_and_swap_cache). Either
- * way a page only the swap cache still holds leaves the cache there. This CPU's, in its worker (a kernel
- * stack's); tlb_gather_mmu empties it, a halted run may have left pages in
- * it. The model gathers at every CPU count (2.6.18 freed at once, its fast
+ * way a page only the swap cache still holds leaves the cache there. This
+ * CPU's, in its worker (a kernel stack's); tlb_gather_mmu empties it, a
+ * halted run may have left pages in it. The model gathers at every CPU count (2.6.18 freed at once, its fast
  * mode, with one CPU online).
  */
 const FREE_PTE_NR = 64;

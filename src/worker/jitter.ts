@@ -3,7 +3,7 @@
 import { prandom_u32 } from '../cpu/current.js';
 import { set_preempt_hooks } from '../sync/preempt.js';
 import { recording_hooks } from './sched_record.js';
-import { adaptive_point } from './overlap.js';
+import { adaptive_point, delay } from './overlap.js';
 
 export const JITTER_NONE = 0, JITTER_LIGHT = 1, JITTER_HEAVY = 2;
 /** load: give up the core at preemption points while the CPUs are seen not to run at once (src/worker/overlap.ts) */
@@ -14,12 +14,6 @@ export const JITTER_RECORD = 4;
 /** load: a flag on JITTER_ADAPTIVE: engaged whatever the overlap (tests exercise its yields on any machine) */
 export const JITTER_ADAPTIVE_ALWAYS = 8;
 
-let sink = 0;
-function delay(iters: number): void {
-  let x = sink;
-  for (let i = 0; i < iters; i++) x = (x * 1103515245 + 12345) | 0;
-  sink = x;
-}
 
 function light(): void {
   const r = prandom_u32();

@@ -44,10 +44,11 @@ import { PP_RMAP_READ } from '../sync/preempt.js';
  */
 export const STALL_ITERS = 4096;
 let sink = 0;
-function stall(): void {
-  let v = sink;
-  for (let i = 0; i < STALL_ITERS; i++) v = (v * 1103515245 + 12345) | 0;
-  sink = v;
+/** a busy delay of `iters` steps of an LCG (its result kept, so the loop is not optimised away); also light and heavy jitter's */
+export function delay(iters: number): void {
+  let x = sink;
+  for (let i = 0; i < iters; i++) x = (x * 1103515245 + 12345) | 0;
+  sink = x;
 }
 
 /** the controller's estimate is fixed point: OV_ONE = every recent sample saw another CPU progress */
@@ -75,6 +76,14 @@ let last = new Int32Array(8); // each CPU's progress signature at this CPU's las
 let estimate = OV_ONE; // assume overlap until samples say otherwise
 let engaged = false; // ov_low(estimate), read at every preemption point
 let rng = 1; // adaptive jitter's own xorshift32: the scenario's prandom stream stays as without it
+
+/** adaptive jitter's own xorshift32 (the scenario's prandom stream stays as without it) */
+function next_rng(): number {
+  let x = rng;
+  x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+  rng = x;
+  return x;
+}
 
 /** what changes whenever a CPU progresses: a kernel event in its ring, a user access through its MMU, an op done */
 const sig = (cpu: number): number => {
@@ -118,14 +127,11 @@ export function overlap_sample(): void {
   engaged = always || ov_low(estimate);
 }
 
-/** adaptive jitter's preemption-point hook: while the CPUs rarely overlap, now and then give up the core */
+/** adaptive jitter's preemption-point hook: a stall at a racy read; while the CPUs rarely overlap, now and then give up the core */
 export function adaptive_point(kind: number): void {
-  let x = rng;
-  x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-  rng = x;
-  if (kind === PP_RMAP_READ && (x & 1) === 0) { stall(); return; }
-  if (!engaged) return;
-  if ((x & ((1 << YIELD_BITS) - 1)) !== 0) return;
+  if (kind === PP_RMAP_READ) { if ((next_rng() & 1) === 0) delay(STALL_ITERS); return; }
+  if (!engaged) return; // the common case: nothing but this test
+  if ((next_rng() & ((1 << YIELD_BITS) - 1)) !== 0) return;
   const pc = current.pcpu;
   i32[pc + PERCPU.ov_yields] += 1;
   Atomics.wait(i32, pc + PERCPU.ov_park, 0, YIELD_MS);
