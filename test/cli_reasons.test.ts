@@ -53,6 +53,17 @@ describe('a run ends with its reason', () => {
     expect(r.out).toContain(rep.reason);
   });
 
+  it('a swapoff that cannot finish (a leaked swap count) gives up with -EINTR when the run ends, as 2.6.18 does on a signal: the sweep names the leak', () => {
+    // before, try_to_unuse went round the leaked slot for ever: "CPU 0 (admin) did not stop ... a role loop must end"
+    const j = join(tmp(), 'leak.json');
+    const r = mmrace('run', 'test/fixtures/swapoff_leak.mjs', '--duration', '0.3', '--watchdog', '3', '--json', j);
+    expect(r.code, r.out + r.err).toBe(1);
+    expect(r.out).toContain('mmrace: invariant I-SWAPCNT: swap_map[0][1] is 1 but 0 ptes and swap cache pages refer to it');
+    const rep = json(j);
+    expect(rep.outcome).toBe('violation');
+    expect(rep.per_cpu.map((c: { status: string }) => c.status)).toEqual(['done', 'done']); // the admin's swapoff returned (the fixture checks it was -EINTR)
+  });
+
   it('a CPU that never reaches a preemption point (controlled): reported with the time its lockup began', () => {
     const out = join(tmp(), 'np.json');
     const r = mmrace('explore', 'test/fixtures/no_preempt.mjs', '--watchdog', '0.3', '--iterations', '1', '--out', out);

@@ -1,7 +1,7 @@
 // `current` for the thread running a simulated CPU: its id and the bases of
 // its per-CPU records, set once when the worker attaches. A worker is one CPU.
-import { BASES, cpustat_base, percpu_base } from '../shm/machine.js';
-import { LOCKSTAT, LOCKSTAT_RW } from '../shm/layout.js';
+import { BASES, cpustat_base, i32, percpu_base } from '../shm/machine.js';
+import { GLOBALS, LOCKSTAT, LOCKSTAT_RW } from '../shm/layout.js';
 import { NR_LOCK_CLASSES } from '../sync/lock_class.js';
 
 export const current = {
@@ -23,6 +23,19 @@ export const current = {
 
 /** task flag: the task is allocating memory for itself (direct compaction), sched.h's PF_MEMALLOC */
 export const PF_MEMALLOC = 0x800;
+
+/**
+ * signal_pending(current). The model delivers one signal: the end of the run.
+ * Once the executor asks the CPUs to stop (GLOBALS.stop: the budget is spent,
+ * ^C, a controlled run's step bound), every task has a fatal signal pending,
+ * and a kernel loop the kernel made interruptible (swapoff's try_to_unuse)
+ * gives up with -EINTR, as it would for the admin's kill. A loop that cannot
+ * end (a leaked swap count) then ends the run with the sweep's finding, not
+ * with a CPU that never stops.
+ */
+export function signal_pending(): boolean {
+  return Atomics.load(i32, BASES.globals + GLOBALS.stop) !== 0;
+}
 
 /** the CPU whose per-CPU records the boot context borrows, and which its oopses name (the kernel's boot CPU) */
 export const BOOT_CPU = 0;

@@ -13,7 +13,7 @@ import { down_read, down_read_trylock, up_read } from '../sync/rwsem.js';
 import { lock_page, unlock_page, trylock_page, wait_on_page_locked, wait_on_page_writeback } from '../sync/page_lock.js';
 import { REC_PEEK, cond_resched, cpu_relax, record_step, recording } from '../sync/preempt.js';
 import { COW_UNUSE_CLASH, EV_EARLY_COW, EV_UNUSE_PTE, trace_event } from '../cpu/events.js';
-import { current } from '../cpu/current.js';
+import { current, signal_pending } from '../cpu/current.js';
 import { is_migration_entry, pte_to_swp_entry, swp_entry, swp_entry_to_pte, swp_offset, swp_type } from './swapops.js';
 import { E0, ERA, MAX_SWAPFILES, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, era_label } from '../shm/era.js';
 import { ClearPageFlag, PageSwapCacheP, SetPageFlag, page_count, page_flags, page_private } from './mm_types.js';
@@ -35,7 +35,7 @@ import { WIN_SWAPON_TYPE_PAST_MAX, WIN_UNUSE_CLASH, WIN_UNUSE_HUGETLB_VMA, windo
 
 export const SWP_USED = 1, SWP_WRITEOK = 2;
 export const SWAP_MAP_MAX = 0x7fff, SWAP_MAP_BAD = 0x8000;
-export const EPERM = -1, EINVAL = -22, ENOMEM = -12, EBUSY = -16;
+export const EPERM = -1, EINTR = -4, EINVAL = -22, ENOMEM = -12, EBUSY = -16;
 
 const swap_lock = () => BASES.swapg + SWAPG.swap_lock;
 /** swap_info[type], deliberately unchecked: a type past the array lands in the guard records after it */
@@ -513,11 +513,14 @@ function find_next_to_unuse(type: number, prev: number): number {
  * try_to_unuse: bring every used slot of the device back into memory and
  * point its ptes at the page (every mm on init_mm.mmlist), then drop it
  * from the swap cache; go round until no slot is in use (an exiting mm's
- * slots are freed by its own zap). Returns 0 or -ENOMEM.
+ * slots are freed by its own zap). A slot whose count never falls (a leak)
+ * keeps it going round for ever, so a signal ends it: returns 0, -ENOMEM or
+ * -EINTR.
  */
 function try_to_unuse(type: number): number {
   const ml = BASES.mmlist + MMLIST.lock;
   for (let off = 0; (off = find_next_to_unuse(type, off)) !== 0;) {
+    if (signal_pending()) return EINTR; // the admin's kill, or the run's end (the model's only signal)
     cond_resched();
     const map = swap_map_slot(type, off);
     const entry = swp_entry(type, off);

@@ -11,7 +11,7 @@ import { prandom_below } from '../cpu/current.js';
 import { EV_SWAPOFF, trace_event } from '../cpu/events.js';
 import { OOPS_SHADOW, fail } from '../check/bug.js';
 import { SWAP_SLOTS } from '../shm/layout.js';
-import { nr_swap_pages, sys_swapoff, sys_swapon, total_swap_pages } from '../mm/swapfile.js';
+import { EINTR, nr_swap_pages, sys_swapoff, sys_swapon, total_swap_pages } from '../mm/swapfile.js';
 import { cond_resched } from '../sync/preempt.js';
 import { lru_add_drain } from '../mm/swap.js';
 import { cycle_roles, family_setup, run_family, set_path } from './family.js';
@@ -38,8 +38,9 @@ export function swap_cycle(slots: number, ctx?: CpuContext): void {
   while (ctx && nr_swap_pages() >= total_swap_pages() && !ctx.should_stop()) cond_resched();
   set_path(EV_SWAPOFF);
   let rc = sys_swapoff(0);
-  for (let tries = 0; rc !== 0 && tries < 10; tries++) rc = sys_swapoff(0);
+  for (let tries = 0; rc !== 0 && rc !== EINTR && tries < 10; tries++) rc = sys_swapoff(0); // -ENOMEM: memory is short for now
   trace_event(EV_SWAPOFF, 0, rc);
+  if (rc === EINTR) return; // the run is ending (the model's signal): the device stays on, as the kernel leaves it, for the sweep
   if (rc !== 0) fail(OOPS_SHADOW, `admin: swapoff failed with ${rc}`);
   const t = sys_swapon(slots, 0);
   if (t !== 0) fail(OOPS_SHADOW, `admin: swapon returned ${t}, expected type 0 again`);

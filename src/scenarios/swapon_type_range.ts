@@ -16,7 +16,7 @@
 import { prandom_below } from '../cpu/current.js';
 import { EV_SWAPOFF, EV_SWAPON, trace_event } from '../cpu/events.js';
 import { OOPS_SHADOW, fail } from '../check/bug.js';
-import { EPERM, sys_swapoff, sys_swapon } from '../mm/swapfile.js';
+import { EINTR, EPERM, sys_swapoff, sys_swapon } from '../mm/swapfile.js';
 import { MAX_SWAPFILES } from '../mm/swapops.js';
 import { cycle_roles, family_setup, run_family, set_path } from './family.js';
 import type { CpuContext, Scenario } from './types.js';
@@ -60,8 +60,9 @@ class Admin {
     set_path(EV_SWAPOFF);
     for (const t of this.types.reverse()) {
       let rc = sys_swapoff(t);
-      for (let tries = 0; rc !== 0 && tries < 10; tries++) rc = sys_swapoff(t); // -ENOMEM: memory is short for now
+      for (let tries = 0; rc !== 0 && rc !== EINTR && tries < 10; tries++) rc = sys_swapoff(t); // -ENOMEM: memory is short for now
       trace_event(EV_SWAPOFF, t, rc);
+      if (rc === EINTR) return; // the run is ending (the model's signal): the devices left stay on, for the sweep
       if (rc !== 0) fail(OOPS_SHADOW, `admin: swapoff of type ${t} failed with ${rc}`);
     }
     this.types.length = 0;
