@@ -16,6 +16,7 @@ import { exchange_bench } from './exchange.js';
 import { exhaustive_bench, exhaustive_table } from './exhaustive.js';
 import { explore_rss, explore_rss_table } from './explore_rss.js';
 import { scale_bench } from './scale.js'; // scale
+import { spread } from '../src/report/bench_text.js'; // scale
 import { capture_bench } from './capture.js';
 import { first_bug_loaded, first_bug_loaded_options, first_bug_loaded_table } from './first_bug_loaded.js'; // load
 import { JITTER_NAMES } from '../src/worker/jitter.js'; // load
@@ -142,13 +143,17 @@ if (parts.includes('explore_rss')) { // xspeed: issue 16 item 6
 }
 
 if (parts.includes('scale')) { // scale (issue 16 item 4)
-  const { report, text } = await scale_bench(quick ? 500 : 2000);
+  const { report, text } = await scale_bench(quick ? 500 : 2000, quick ? 1 : 5);
   console.log(`\n## scale: disjoint process families, one per CPU (fixed protocol, free-running; ${availableParallelism()} cores, load average ${loadavg()[0].toFixed(1)})\n`);
   console.log(text);
   const two = report.points.find((p) => p.cpus === 2);
-  if (two) console.log(`\nsame run: the model scales ${two.speedup?.toFixed(2) ?? '-'}x on 2 CPUs (work-weighted ${two.work_speedup?.toFixed(2) ?? '-'}x; goal 1.8x), the raw harness ${two.raw_speedup?.toFixed(2) ?? '-'}x (the ceiling), two separate 1-CPU processes of the model ${two.procs_speedup?.toFixed(2) ?? '-'}x (the model's own ceiling here)`);
+  const r2 = report.rounds?.per_cpus.find((c) => c.cpus === 2);
+  const med = (vs: (number | null)[] | undefined, one: number | null | undefined) => (vs ? spread(vs)?.median : one)?.toFixed(2) ?? '-';
+  const over = report.rounds ? ` (medians over ${report.rounds.n} rounds)` : '';
+  if (two) console.log(`\nsame run${over}: the model scales ${med(r2?.speedup, two.speedup)}x on 2 CPUs (work-weighted ${two.work_speedup?.toFixed(2) ?? '-'}x in the median round; goal 1.8x), the raw harness ${med(r2?.raw_speedup, two.raw_speedup)}x (the ceiling), two separate 1-CPU processes of the model ${med(r2?.procs_speedup, two.procs_speedup)}x (the model's own ceiling here)`);
   figures.scale = report.points.map((p) => ({ cpus: p.cpus, ops_per_s: p.ops_per_s, speedup: p.speedup, work_per_s: p.work_per_s, work_speedup: p.work_speedup,
     raw_ops_per_s: p.raw_ops_per_s, raw_speedup: p.raw_speedup, procs_ops_per_s: p.procs_ops_per_s, procs_speedup: p.procs_speedup, kinds: p.kinds, events_per_s: p.events_per_s, outcome: p.outcome }));
+  if (report.rounds) figures.scale_rounds = report.rounds;
 }
 
 if (parts.includes('capture')) { // h14 item 3

@@ -93,6 +93,8 @@ export interface BenchOptions extends Omit<RunOptions, 'cpus' | 'ops' | 'expect'
   cpus_list?: number[];
   /** ms each point runs before it measures (default 500) */
   warmup_ms?: number;
+  /** run the sweep this many times in turn (default 1): the report gives the median round's points and every round's ratios (`rounds`) */
+  rounds?: number;
 }
 
 /** throughput, lock_stat and latency at each CPU count (mmrace bench) */
@@ -101,7 +103,7 @@ export async function bench(ref: ScenarioRef, o: BenchOptions = {}): Promise<Ben
   const { run_bench } = await import('./cli/bench_run.js');
   const { cpus: _cpus, ...c } = common(o);
   return run_bench({ ...s, ...c, cpus_list: o.cpus_list ?? [1, 2], duration_ms: o.duration_ms ?? 2000, warmup_ms: o.warmup_ms ?? 500,
-    jitter: o.jitter ?? 0 }, await version());
+    jitter: o.jitter ?? 0, rounds: o.rounds }, await version());
 }
 
 /** a failing schedule, what its replay reported, and the schedule file's text */

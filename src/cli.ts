@@ -26,7 +26,7 @@ usage:
              [--expect bug|clean] [--json FILE] [--trace FILE] [--report FILE.html]
              [--watchdog S] [--no-lock-stat] [--no-latency] [--lock-order]
   mmrace bench <scenario|module.js> [--cpus 1,2,4,8] [--protocol fixed|buggy] [--era E] [--duration S] [--warmup S]
-             [--seed S] [--jitter none|light|heavy] [--json FILE] [--report FILE.html] [--watchdog S]
+             [--seed S] [--jitter none|light|heavy] [--rounds N] [--json FILE] [--report FILE.html] [--watchdog S]
   mmrace demo [--cpus N] [--runs K] [--duration S]
   mmrace explore <scenario|module.js> [--protocol buggy|fixed] [--cpus N] [--ops N] [--era E]
              [--strategy random|pct|random,pct] [--depth D] [--k K] [--iterations N]

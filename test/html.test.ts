@@ -120,6 +120,18 @@ describe('render_html', () => {
     expect(html).toContain('&#60;/script&#62;&#60;script&#62;');
   });
 
+  it('a bench of several rounds shows each CPU count\'s speedups, median (range) and round by round', () => {
+    const b = bench_report([1, 2]);
+    b.rounds = { n: 3, median_round: 1, per_cpus: [
+      { cpus: 1, ops_per_s: [1, 1, 1], speedup: [null, null, null], raw_speedup: [1, 1, 1], procs_speedup: [1, 1, 1] },
+      { cpus: 2, ops_per_s: [2, 2, 2], speedup: [1.3, 1.1, 0.9], raw_speedup: [1.8, 1.7, 1.9], procs_speedup: [1.6, null, 1.5] }] };
+    const html = render_html(b);
+    expect(html).toContain('<h2>Rounds</h2>');
+    expect(html).toContain('round 2\'s, the median');
+    expect(html).toContain('<td>1.10× (0.90-1.30)</td><td>1.80× (1.70-1.90)</td><td>1.55× (1.50-1.60)</td><td>1.30 1.10 0.90</td>');
+    expect(render_html(bench_report([1, 2]))).not.toContain('<h2>Rounds</h2>');
+  });
+
   it('empty data renders without throwing', () => {
     const r = run_report({ lock_stat: [], latency: [], per_cpu: [], failure: null, lockdep: { edges: [], report: null, disabled: null } });
     expect(render_html(r)).toContain('no lock was taken');

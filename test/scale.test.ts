@@ -11,6 +11,7 @@ import { run_free } from '../src/exec/free_run.js';
 import { WORKLOADS, SCENARIOS, loadScenario } from '../src/scenarios/registry.js';
 import { role_mix_notes } from '../src/cli/bench_run.js';
 import { mmrace } from './cli_helpers.js';
+import { spread } from '../src/report/bench_text.js';
 import type { BenchReport } from '../src/report/report_types.js';
 // the built module: it starts the built CLI (dist/src/cli.js) as its children
 import { procs_point } from '../dist/src/cli/bench_procs.js';
@@ -40,9 +41,9 @@ describe('the scale workload', () => {
     expect(role_mix_notes(orphan.roles, [2])).toEqual([]);
   });
 
-  it('mmrace bench scale --cpus 1,2: raw harness, work by kind, events and CPU time in the text and the JSON', () => {
+  it('mmrace bench scale --cpus 1,2 --rounds 2: raw harness, work by kind, events, CPU time and every round\'s ratios in the text and the JSON', () => {
     const j = join(tmp, 'scale.json');
-    const r = mmrace('bench', 'scale', '--cpus', '1,2', '--duration', '0.3', '--warmup', '0.2', '--json', j);
+    const r = mmrace('bench', 'scale', '--cpus', '1,2', '--duration', '0.3', '--warmup', '0.2', '--rounds', '2', '--json', j);
     expect(r.code, r.out + r.err).toBe(0);
     expect(r.out).toContain('scaling, model, raw harness');
     expect(r.out).toContain('ops/s by kind');
@@ -66,7 +67,26 @@ describe('the scale workload', () => {
     expect(r.out).toContain('procs x');
     expect(rep.points[1].work_speedup).toEqual(expect.any(Number));
     expect(rep.notes.some((n) => n.includes('the role mix is the same at every point'))).toBe(true);
-  }, 60_000);
+    // two sweeps in turn: each round's ratios, and the points are the median round's (of two, the lower by the 2-CPU speedup)
+    expect(r.out).toMatch(/^round 1: +1 CPUs/m);
+    expect(r.out).toMatch(/^round 2: +2 CPUs/m);
+    expect(r.out).toContain('rounds: the sweep of 1, 2 CPUs ran 2 times in turn');
+    const R = rep.rounds!;
+    expect(R.n).toBe(2);
+    expect(R.per_cpus.map((c) => c.cpus)).toEqual([1, 2]);
+    for (const c of R.per_cpus) for (const k of ['ops_per_s', 'speedup', 'raw_speedup', 'procs_speedup'] as const) expect(c[k]).toHaveLength(2);
+    const two = R.per_cpus[1].speedup as number[];
+    expect(rep.points[1].speedup).toBe(two[R.median_round]);
+    expect(two[R.median_round]).toBe(Math.min(...two));
+    expect(rep.points[0].ops_per_s).toBe(R.per_cpus[0].ops_per_s[R.median_round]);
+    expect(rep.replay).toMatch(/ --rounds 2$/);
+  }, 90_000);
+
+  it('spread: median, least and greatest of the rounds\' figures, skipping the missing', () => {
+    expect(spread([1.2, null, 0.9, 1.5])).toEqual({ median: 1.2, min: 0.9, max: 1.5 });
+    expect(spread([2, 1])).toEqual({ median: 1.5, min: 1, max: 2 });
+    expect(spread([null, null])).toBeNull();
+  });
 
   it('the separate-processes ceiling: n children of 1 CPU each, summed; a child that fails names its error', async () => {
     expect(await procs_point(2, { scenario: 'scale', seed: 1, duration_ms: 300 })).toBeGreaterThan(0);

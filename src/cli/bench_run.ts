@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { RunOptions, run_free } from '../exec/free_run.js';
 import { build_report } from '../report/json.js';
-import type { BenchPoint, BenchReport } from '../report/report_types.js';
+import type { BenchPoint, BenchReport, BenchRounds } from '../report/report_types.js';
 import { FAULT_SAMPLE_EVERY, OP_SAMPLE_EVERY } from '../cpu/latency.js';
 import { CPUSTAT } from '../shm/layout.js'; // scale
 import { MachineView, cpustat_base } from '../shm/machine.js'; // scale
@@ -15,13 +15,15 @@ export interface BenchOptions extends Omit<RunOptions, 'cpus' | 'ops'> {
   cpus_list: number[];
   /** ms each point runs before it measures (fresh workers compile first) */
   warmup_ms: number;
-  /** called after each point (progress) */
-  on_point?: (p: BenchPoint) => void;
+  /** called after each point (progress), with its round (0-based) */
+  on_point?: (p: BenchPoint, round: number) => void;
   /**
    * scale: before each point, run the raw harness (src/cli/bench_raw.ts) on as many workers, and the
    * scenario as that many separate 1-CPU processes (src/cli/bench_procs.ts): the same run's ceilings
    */
   ceilings?: boolean;
+  /** run the sweep of cpus_list this many times in turn (default 1); the report gives the median round's points and every round's ratios */
+  rounds?: number;
 }
 
 // scale (issue 16 item 4): throughput by kind of work
@@ -104,14 +106,15 @@ export function role_mix_notes(roles: (n: number) => string[], counts: number[])
   return [`the role mix changes with the CPU count (${changed.join('; ')}): ops/s compare unlike workloads; see the work-weighted figures.`];
 }
 
-export async function run_bench(o: BenchOptions, version: string): Promise<BenchReport> {
+/** one sweep of o.cpus_list (round `round`, 0-based): a point per CPU count, each with its ceilings when asked */
+async function sweep(o: BenchOptions, version: string, round: number): Promise<{ points: BenchPoint[]; switches: string[]; era: string }> {
   const cores = availableParallelism();
   const points: BenchPoint[] = [];
   let switches: string[] = [];
   let era = '';
   const raw: number[] = [], raw_cpu: number[] = [], procs: number[] = [];
   for (const cpus of o.cpus_list) {
-    if (points.length && o.interrupt?.()) break;
+    if ((points.length || round > 0) && o.interrupt?.()) break;
     const rawp = o.ceilings ? await raw_point(cpus, Math.min(o.duration_ms, 1000), Math.min(o.warmup_ms, 300)) : null; // scale
     if (rawp) { raw[cpus] = rawp.ops_per_s; raw_cpu[cpus] = rawp.ops_per_cpu_s; }
     const procsp = o.ceilings ? await procs_point(cpus, { scenario: o.scenarioAsTyped ?? o.scenario.name, era: o.era, seed: o.seed, duration_ms: o.duration_ms }) : null; // scale
@@ -140,9 +143,52 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
     if (procs[cpus] !== undefined) { p.procs_ops_per_s = procs[cpus]; p.procs_speedup = procs[1] ? procs[cpus] / procs[1] : null; } // scale
     if (one?.ops_per_cpu_s && p.ops_per_cpu_s) p.efficiency = p.ops_per_cpu_s / one.ops_per_cpu_s;
     points.push(p);
-    o.on_point?.(p);
+    o.on_point?.(p, round);
   }
   weigh_work(points); // scale
+  return { points, switches, era };
+}
+
+/** the figure a round is ranked by: its last point's speedup (or ops/s, with one point) */
+const rank_of = (points: BenchPoint[]): number => {
+  const last = points[points.length - 1];
+  return last ? (last.speedup ?? last.ops_per_s) : 0;
+};
+
+/** every round's ratios per CPU count, and which round is the median (complete rounds only) */
+function rounds_of(all: BenchPoint[][], cpus_list: number[]): BenchRounds {
+  const whole = all.map((pts, i) => ({ pts, i })).filter((r) => r.pts.length === cpus_list.length);
+  const byRank = [...(whole.length ? whole : all.map((pts, i) => ({ pts, i })))].sort((a, b) => rank_of(a.pts) - rank_of(b.pts));
+  const median_round = byRank[(byRank.length - 1) >> 1]?.i ?? 0;
+  const at = (pts: BenchPoint[], cpus: number) => pts.find((p) => p.cpus === cpus);
+  return {
+    n: all.length, median_round,
+    per_cpus: cpus_list.map((cpus) => ({
+      cpus,
+      ops_per_s: all.map((pts) => at(pts, cpus)?.ops_per_s ?? 0),
+      speedup: all.map((pts) => at(pts, cpus)?.speedup ?? null),
+      raw_speedup: all.map((pts) => at(pts, cpus)?.raw_speedup ?? null),
+      procs_speedup: all.map((pts) => at(pts, cpus)?.procs_speedup ?? null),
+    })),
+  };
+}
+
+export async function run_bench(o: BenchOptions, version: string): Promise<BenchReport> {
+  const cores = availableParallelism();
+  const nrounds = Math.max(1, o.rounds ?? 1);
+  const all: BenchPoint[][] = [];
+  let switches: string[] = [];
+  let era = '';
+  for (let k = 0; k < nrounds; k++) {
+    if (k > 0 && o.interrupt?.()) break;
+    const r = await sweep(o, version, k);
+    if (r.points.length === 0) break;
+    all.push(r.points);
+    switches = r.switches;
+    era = r.era;
+  }
+  const rounds = nrounds > 1 ? rounds_of(all, o.cpus_list) : undefined;
+  const points = all[rounds?.median_round ?? 0] ?? [];
   const notes: string[] = [];
   const over = points.filter((p) => p.cpus > cores).map((p) => p.cpus);
   if (over.length) {
@@ -155,7 +201,7 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
     notes.push(`work-weighted throughput: each kind of operation (named by its first kernel path) counts for its p50 at the ${points[0].cpus}-CPU point; ` +
       `its ops/s are the point's ops/s shared out as its sampled timings (1 in ${OP_SAMPLE_EVERY}) are; a speedup of work is one at an unchanged mix of work.`);
   }
-  if (o.ceilings && raw[1]) {
+  if (o.ceilings && points.some((p) => p.cpus === 1 && (p.raw_ops_per_s ?? 0) > 0)) {
     notes.push('raw: the raw harness (plain JavaScript doing the same shape of work on as many worker threads, no model: src/cli/bench_raw.ts) run just before each point; ' +
       'its ratio is what this machine gives disjoint work at all, the ceiling for the model\'s.');
     notes.push('procs: the same scenario as that many separate processes of 1 CPU each, run together just before each point (src/cli/bench_procs.ts); they share no Machine, ' +
@@ -168,13 +214,14 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
   }
   notes.push(`hold times are sampled (1 acquisition in 16, at random); wait times are measured on every contended acquisition; operations are timed 1 in ${OP_SAMPLE_EVERY} and page faults 1 in ${FAULT_SAMPLE_EVERY}, at random.`);
   const sig = o.interrupt?.();
-  if (sig) notes.push(`interrupted by ${sig}: ${points.length} of ${o.cpus_list.length} points ran (the last may be cut short)`);
+  if (sig) notes.push(nrounds > 1 ? `interrupted by ${sig}: ${all.length} of ${nrounds} rounds ran (the last may be cut short)` : `interrupted by ${sig}: ${points.length} of ${o.cpus_list.length} points ran (the last may be cut short)`);
+  if (rounds) notes.push(`rounds: the sweep of ${o.cpus_list.join(', ')} CPUs ran ${rounds.n} times in turn; the tables are round ${rounds.median_round + 1}'s, the median by the ${o.cpus_list[o.cpus_list.length - 1]}-CPU point's ${o.cpus_list.length > 1 ? 'speedup' : 'ops/s'}; every round's ratios are under "rounds".`);
   const failed = points.filter((p) => p.outcome !== 'clean');
   if (failed.length) notes.push(`not clean: ${failed.map((p) => `${p.cpus} CPUs ${p.outcome}: ${p.reason}`).join('; ')} (figures of a run that stopped at its failure)`);
   const jitter = ['none', 'light', 'heavy', 'adaptive'][o.jitter] ?? String(o.jitter);
   return {
     schema: 'mmrace.bench/1', tool: `mmrace ${version}`, scenario: o.scenario.name, era, protocol: o.protocol, switches, cores,
-    duration_ms: o.duration_ms, warmup_ms: o.warmup_ms, seed: o.seed, jitter, points, notes,
-    replay: `mmrace bench ${o.scenarioAsTyped ?? o.scenario.name}${o.era === undefined ? '' : ` --era ${o.era}`} --protocol ${o.protocol} --cpus ${o.cpus_list.join(',')} --duration ${o.duration_ms / 1000} --warmup ${o.warmup_ms / 1000} --seed ${o.seed} --jitter ${jitter}`,
+    duration_ms: o.duration_ms, warmup_ms: o.warmup_ms, seed: o.seed, jitter, points, ...(rounds ? { rounds } : {}), notes,
+    replay: `mmrace bench ${o.scenarioAsTyped ?? o.scenario.name}${o.era === undefined ? '' : ` --era ${o.era}`} --protocol ${o.protocol} --cpus ${o.cpus_list.join(',')} --duration ${o.duration_ms / 1000} --warmup ${o.warmup_ms / 1000} --seed ${o.seed} --jitter ${jitter}${nrounds > 1 ? ` --rounds ${nrounds}` : ''}`,
   };
 }

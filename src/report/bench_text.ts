@@ -21,9 +21,37 @@ export function format_bench_point(p: BenchPoint, cores: number): string {
 
 const x = (v: number | null | undefined) => (v === null || v === undefined ? '-' : `${v.toFixed(2)}x`);
 
+/** the median of the non-null values, and their least and greatest (null if none) */
+export function spread(vs: (number | null)[]): { median: number; min: number; max: number } | null {
+  const v = vs.filter((x): x is number => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const m = v.length >> 1;
+  return { median: v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2, min: v[0], max: v[v.length - 1] };
+}
+
+const xs = (vs: (number | null)[]) => {
+  const s = spread(vs);
+  return s ? `${s.median.toFixed(2)}x (${s.min.toFixed(2)}-${s.max.toFixed(2)})` : '-';
+};
+
+/** --rounds N: each CPU count's speedups in every round, their median and range, beside the ceilings' */
+export function rounds_lines(r: BenchReport): string[] {
+  const R = r.rounds;
+  if (!R || R.n < 2) return [];
+  const cpus = R.per_cpus.map((c) => c.cpus);
+  const w = [5, 22, 22, 22];
+  const out = ['', `rounds: the sweep of ${cpus.join(', ')} CPUs ran ${R.n} times in turn; the other tables are round ${R.median_round + 1}'s, the median by the ${cpus[cpus.length - 1]}-CPU point's ${cpus.length > 1 ? 'speedup' : 'ops/s'}. Speedups, median (min-max) over the rounds, then each round's:`];
+  out.push(row(['CPUs', 'model x', 'raw x', 'procs x'], w) + '  model x by round');
+  for (const c of R.per_cpus) {
+    if (c.speedup.every((v) => v === null)) continue;
+    out.push(row([String(c.cpus), xs(c.speedup), xs(c.raw_speedup), xs(c.procs_speedup)], w) + '  ' + c.speedup.map((v) => (v === null ? '-' : v.toFixed(2))).join(' '));
+  }
+  return out;
+}
+
 /** scale (issue 16 item 4): speedup of work and of the raw harness beside ops/s; ops/s by kind; kernel events/s */
 export function scaling_lines(r: BenchReport): string[] {
-  const out: string[] = [];
+  const out: string[] = [...rounds_lines(r)];
   if (r.points.some((p) => p.work_per_s !== undefined || p.raw_ops_per_s !== undefined)) {
     const w = [5, 9, 8, 9, 8, 10, 8, 11, 9, 10, 8, 11, 8];
     out.push('', 'scaling, model, raw harness (same shape of work in plain JS) and separate 1-CPU processes of the model, in the same run; per CPU s: operations per second of CPU time the process used:');

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type { RunReport } from './json.js';
 import type { BenchReport, LatencySummary, LockdepSection, LockStatRow } from './report_types.js';
 import { PAGE_SCRIPT } from './html_script.js';
+import { spread } from './bench_text.js';
 import { lock_stat_modes } from './lock_stat.js';
 
 /** one line or bar series; `values[i]` belongs to `x[i]` of its chart (null: no value there) */
@@ -200,6 +201,17 @@ function header(rows: [string, string][]): string {
 const outcome_tag = (o: string) => `<span class="outcome ${o === 'clean' ? 'ok' : 'bad'}">${esc(o)}</span>`;
 const charts_html = (charts: ChartSpec[]) => charts.map((c) => `<div class="chart" id="${c.id}"></div>`).join('\n');
 
+/** --rounds N: each CPU count's speedups, median (min-max) over the rounds and round by round */
+function rounds_section(b: BenchReport): string {
+  const R = b.rounds;
+  if (!R || R.n < 2) return '';
+  const sx = (vs: (number | null)[]) => { const s = spread(vs); return s ? `${s.median.toFixed(2)}× (${s.min.toFixed(2)}-${s.max.toFixed(2)})` : '-'; };
+  const rows = R.per_cpus.filter((c) => c.speedup.some((v) => v !== null)).map((c) => [c.cpus, sx(c.speedup), sx(c.raw_speedup), sx(c.procs_speedup),
+    c.speedup.map((v) => (v === null ? '-' : v.toFixed(2))).join(' ')]);
+  return `<h2>Rounds</h2>\n<p>${R.n} sweeps in turn; the points above are round ${R.median_round + 1}'s, the median.</p>\n` +
+    table(['cpus', 'model speedup', 'raw speedup', 'procs speedup', 'model, round by round'], rows, 'num');
+}
+
 function bench_body(b: BenchReport, charts: ChartSpec[]): string {
   const pts = [...b.points].sort((p, q) => p.cpus - q.cpus);
   const last = pts[pts.length - 1];
@@ -215,6 +227,7 @@ function bench_body(b: BenchReport, charts: ChartSpec[]): string {
     pts.length ? table(['cpus', 'oversubscription', 'ops/s', 'per CPU', 'speedup', 'contentions', 'outcome'], pts.map((p) => [p.cpus,
       `${p.oversubscription.toFixed(2)}×`, int(p.ops_per_s), int(p.ops_per_s_per_cpu), p.speedup === null ? '-' : `${p.speedup.toFixed(2)}×`,
       int(p.contentions), p.outcome]), 'num') : '<p class="nodata">no bench points</p>',
+    rounds_section(b),
     b.notes.length ? `<ul class="notes">${b.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '',
     `<h2>lock_stat at ${last ? plural(last.cpus, 'CPU') : '-'}</h2>`, '<p class="unit">times in µs</p>', lock_stat_table(last?.lock_stat ?? []),
     `<h2>Latency at ${last ? plural(last.cpus, 'CPU') : '-'}</h2>`, latency_table(last?.latency ?? []),

@@ -89,6 +89,26 @@ export interface BenchKind {
   weight_ns: number;
 }
 
+/**
+ * `--rounds N` (scale, issue 16 item 4): the sweep of CPU counts run N times
+ * in turn, so that each round's ratios are of points measured minutes apart
+ * at most, and a noisy host shows as a spread, not as one lucky figure
+ */
+export interface BenchRounds {
+  /** rounds run (fewer than asked if interrupted) */
+  n: number;
+  /** the round whose points the report gives (0-based): the median by the last point's speedup */
+  median_round: number;
+  /** per CPU count, each round's figures in round order (null where a round had none) */
+  per_cpus: {
+    cpus: number;
+    ops_per_s: number[];
+    speedup: (number | null)[];
+    raw_speedup: (number | null)[];
+    procs_speedup: (number | null)[];
+  }[];
+}
+
 export interface BenchReport {
   schema: 'mmrace.bench/1';
   tool: string; scenario: string;
@@ -100,6 +120,8 @@ export interface BenchReport {
   /** each point: warmup_ms unmeasured, then duration_ms measured */
   duration_ms: number; warmup_ms: number; seed: number; jitter: string;
   points: BenchPoint[];
+  /** present with --rounds N > 1: every round's ratios; `points` are the median round's */
+  rounds?: BenchRounds;
   /** caveats printed with the table (oversubscription, sampling) */
   notes: string[];
   replay: string;
