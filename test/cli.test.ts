@@ -55,6 +55,19 @@ describe('mmrace CLI', () => {
     }
   });
 
+  it('capture: a free-running BUG becomes a saved schedule that replay runs to the same BUG; a capture that is not exact says where its replay left the free run', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'mmrace-capture-')), 'c.json');
+    // a long free run with heavy jitter (thousands of steps) seldom replays exactly: then re-hunted, and the line that says where
+    const r = mmrace('capture', 'orphaned-migration-entry', '--ops', '20000', '--jitter', 'heavy', '--seed', '10', '--repair', '2', '--rehunt', '20', '--out', out);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out).toMatch(/^free run \(seed \d+\): BUG after .*: BUG_ON\(!PageLocked\(p\)\) in migration_entry_to_page$/m);
+    expect(r.out).toMatch(/^(replayed: |re-hunted: .*\nnot replayed exactly: the replay that followed the free run furthest left it at CPU \d+ step \d+ of \d+ \(\d+ of \d+ steps in order\), from .*: free to .*, replay to .*$)/m);
+    const rp = mmrace('replay', out, '--verify');
+    expect(rp.code, rp.out + rp.err).toBe(1);
+    expect(rp.out).toContain('replay: followed the schedule exactly');
+    expect(rp.out).toContain('BUG_ON(!PageLocked(p)) in migration_entry_to_page');
+  }, 60_000);
+
   it('list aligns its descriptions in one column, however long the names', () => {
     const lines = mmrace('list').out.split('\n');
     const from = lines.indexOf('scenarios:') + 1, to = lines.indexOf('eras:') - 1;

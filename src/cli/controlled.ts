@@ -328,13 +328,16 @@ export async function cmd_capture(argv: string[]): Promise<number> {
       return EXIT_INTERNAL; // the free run itself failed: nothing to turn into a schedule
     }
     console.log(`recorded: ${fmt_count(res.points)} steps, merged in the order they met other CPUs: ${fmt_count(res.captured_segments)} turns`);
+    const left = res.diverged ? `not replayed exactly: the replay that followed the free run furthest left it at ${res.diverged}` : null;
     if (!res.method || !res.options || !res.controlled) {
       console.log(`${res.note}: no schedule`);
+      if (left) console.log(left);
       if (fr.failure) console.log(`\nthe free-running failure:\n\n${fr.failure.splat}`);
       return EXIT_VIOLATION;
     }
     const rep = await run_reported(ex, replay_of(res.options, res.controlled));
     console.log(`${res.method}: ${res.note}`);
+    if (left) console.log(left);
     console.log(controlled_outcome(rep));
     if (rep.splat) console.log(`\n${rep.splat}`);
     save_schedule(out, res.options, rep, { name: 'capture', seed: fr.seed, from: res.method });
