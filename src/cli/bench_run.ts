@@ -215,7 +215,7 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
   notes.push(`hold times are sampled (1 acquisition in 16, at random); wait times are measured on every contended acquisition; operations are timed 1 in ${OP_SAMPLE_EVERY} and page faults 1 in ${FAULT_SAMPLE_EVERY}, at random.`);
   const sig = o.interrupt?.();
   if (sig) notes.push(nrounds > 1 ? `interrupted by ${sig}: ${all.length} of ${nrounds} rounds ran (the last may be cut short)` : `interrupted by ${sig}: ${points.length} of ${o.cpus_list.length} points ran (the last may be cut short)`);
-  if (rounds) notes.push(`rounds: the sweep of ${o.cpus_list.join(', ')} CPUs ran ${rounds.n} times in turn; the tables are round ${rounds.median_round + 1}'s, the median by the ${o.cpus_list[o.cpus_list.length - 1]}-CPU point's ${o.cpus_list.length > 1 ? 'speedup' : 'ops/s'}; every round's ratios are under "rounds".`);
+  if (rounds) notes.push(`rounds: the sweep of ${o.cpus_list.join(', ')} CPUs ran ${rounds.n === 1 ? 'once (of ' + nrounds + ' asked)' : `${rounds.n} times in turn`}; the tables are round ${rounds.median_round + 1}'s, the median by the ${o.cpus_list[o.cpus_list.length - 1]}-CPU point's ${o.cpus_list.length > 1 ? 'speedup' : 'ops/s'}; every round's ratios are under "rounds".`);
   const failed = points.filter((p) => p.outcome !== 'clean');
   if (failed.length) notes.push(`not clean: ${failed.map((p) => `${p.cpus} CPUs ${p.outcome}: ${p.reason}`).join('; ')} (figures of a run that stopped at its failure)`);
   const jitter = ['none', 'light', 'heavy', 'adaptive'][o.jitter] ?? String(o.jitter);
