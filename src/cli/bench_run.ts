@@ -106,28 +106,32 @@ export function role_mix_notes(roles: (n: number) => string[], counts: number[])
   return [`the role mix changes with the CPU count (${changed.join('; ')}): ops/s compare unlike workloads; see the work-weighted figures.`];
 }
 
-/** one sweep of o.cpus_list (round `round`, 0-based): a point per CPU count, each with its ceilings when asked */
+/**
+ * one sweep of o.cpus_list (round `round`, 0-based): a point per CPU count,
+ * each with its ceilings when asked. Odd rounds run the counts in reverse
+ * (1, 2, then 2, 1, ...: ABBA), so that a host getting slower or faster
+ * through a run does not favour the count that always runs first. The
+ * ratios are worked out once the sweep is over; the points come back in
+ * cpus_list order.
+ */
 async function sweep(o: BenchOptions, version: string, round: number): Promise<{ points: BenchPoint[]; switches: string[]; era: string }> {
   const cores = availableParallelism();
   const points: BenchPoint[] = [];
   let switches: string[] = [];
   let era = '';
-  const raw: number[] = [], raw_cpu: number[] = [], procs: number[] = [];
-  for (const cpus of o.cpus_list) {
+  const order = round % 2 === 1 ? [...o.cpus_list].reverse() : o.cpus_list;
+  for (const cpus of order) {
     if ((points.length || round > 0) && o.interrupt?.()) break;
     const rawp = o.ceilings ? await raw_point(cpus, Math.min(o.duration_ms, 1000), Math.min(o.warmup_ms, 300)) : null; // scale
-    if (rawp) { raw[cpus] = rawp.ops_per_s; raw_cpu[cpus] = rawp.ops_per_cpu_s; }
     const procsp = o.ceilings ? await procs_point(cpus, { scenario: o.scenarioAsTyped ?? o.scenario.name, era: o.era, seed: o.seed, duration_ms: o.duration_ms }) : null; // scale
-    if (procsp !== null) procs[cpus] = procsp;
     const cpu = cpu_meter(o.warmup_ms, o.duration_ms, o.interrupt);
     const r = await run_free({ ...o, cpus, ops: 0, warmup_ms: o.warmup_ms, interrupt: cpu.interrupt });
     const rep = build_report(r, { duration_ms: o.duration_ms }, null, null, version);
     switches = rep.switches;
     era = rep.era;
-    const one = points.find((p) => p.cpus === 1);
     const p: BenchPoint = {
       cpus, oversubscription: cpus / cores, warmup_ms: r.warmup_ms, elapsed_ms: rep.elapsed_ms, ops: rep.ops, ops_per_s: rep.ops_per_s,
-      ops_per_s_per_cpu: rep.ops_per_s / cpus, speedup: one && one.ops_per_s > 0 ? rep.ops_per_s / one.ops_per_s : null,
+      ops_per_s_per_cpu: rep.ops_per_s / cpus, speedup: null,
       outcome: rep.outcome, reason: rep.reason,
       contentions: rep.lock_stat.reduce((a, x) => a + x.contentions, 0),
       acquisitions: rep.lock_stat.reduce((a, x) => a + x.acquisitions, 0),
@@ -136,17 +140,31 @@ async function sweep(o: BenchOptions, version: string, round: number): Promise<{
       cpu_s: cpu.seconds(), // scale
     };
     if (p.cpu_s) p.ops_per_cpu_s = rep.ops / p.cpu_s;
-    if (rawp) { // scale
-      p.raw_ops_per_s = rawp.ops_per_s; p.raw_speedup = raw[1] ? rawp.ops_per_s / raw[1] : null;
-      p.raw_ops_per_cpu_s = rawp.ops_per_cpu_s; p.raw_efficiency = raw_cpu[1] ? rawp.ops_per_cpu_s / raw_cpu[1] : null;
-    }
-    if (procs[cpus] !== undefined) { p.procs_ops_per_s = procs[cpus]; p.procs_speedup = procs[1] ? procs[cpus] / procs[1] : null; } // scale
-    if (one?.ops_per_cpu_s && p.ops_per_cpu_s) p.efficiency = p.ops_per_cpu_s / one.ops_per_cpu_s;
+    if (rawp) { p.raw_ops_per_s = rawp.ops_per_s; p.raw_ops_per_cpu_s = rawp.ops_per_cpu_s; } // scale
+    if (procsp !== null) p.procs_ops_per_s = procsp; // scale
     points.push(p);
     o.on_point?.(p, round);
   }
+  points.sort((a, b) => o.cpus_list.indexOf(a.cpus) - o.cpus_list.indexOf(b.cpus));
+  ratios(points);
   weigh_work(points); // scale
   return { points, switches, era };
+}
+
+/** each point's ratios to the same sweep's 1-CPU point (null without one): speedup, efficiency, and the ceilings' */
+function ratios(points: BenchPoint[]): void {
+  const one = points.find((p) => p.cpus === 1);
+  const per = (v: number | undefined, base: number | undefined) => (v !== undefined && base ? v / base : null);
+  for (const p of points) {
+    // the 1-CPU point's own speedup and efficiency stay unset ('-' in the tables), its ceilings' ratios read 1
+    p.speedup = one && p !== one && one.ops_per_s > 0 ? p.ops_per_s / one.ops_per_s : null;
+    if (one?.ops_per_cpu_s && p !== one && p.ops_per_cpu_s) p.efficiency = p.ops_per_cpu_s / one.ops_per_cpu_s;
+    if (p.raw_ops_per_s !== undefined) { // scale
+      p.raw_speedup = per(p.raw_ops_per_s, one?.raw_ops_per_s);
+      p.raw_efficiency = per(p.raw_ops_per_cpu_s, one?.raw_ops_per_cpu_s);
+    }
+    if (p.procs_ops_per_s !== undefined) p.procs_speedup = per(p.procs_ops_per_s, one?.procs_ops_per_s); // scale
+  }
 }
 
 /** the figure a round is ranked by: its last point's speedup (or ops/s, with one point) */
@@ -215,7 +233,7 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
   notes.push(`hold times are sampled (1 acquisition in 16, at random); wait times are measured on every contended acquisition; operations are timed 1 in ${OP_SAMPLE_EVERY} and page faults 1 in ${FAULT_SAMPLE_EVERY}, at random.`);
   const sig = o.interrupt?.();
   if (sig) notes.push(nrounds > 1 ? `interrupted by ${sig}: ${all.length} of ${nrounds} rounds ran (the last may be cut short)` : `interrupted by ${sig}: ${points.length} of ${o.cpus_list.length} points ran (the last may be cut short)`);
-  if (rounds) notes.push(`rounds: the sweep of ${o.cpus_list.join(', ')} CPUs ran ${rounds.n === 1 ? 'once (of ' + nrounds + ' asked)' : `${rounds.n} times in turn`}; the tables are round ${rounds.median_round + 1}'s, the median by the ${o.cpus_list[o.cpus_list.length - 1]}-CPU point's ${o.cpus_list.length > 1 ? 'speedup' : 'ops/s'}; every round's ratios are under "rounds".`);
+  if (rounds) notes.push(`rounds: the sweep of ${o.cpus_list.join(', ')} CPUs ran ${rounds.n === 1 ? 'once (of ' + nrounds + ' asked)' : `${rounds.n} times in turn, every other one in reverse order (ABBA)`}; the tables are round ${rounds.median_round + 1}'s, the median by the ${o.cpus_list[o.cpus_list.length - 1]}-CPU point's ${o.cpus_list.length > 1 ? 'speedup' : 'ops/s'}; every round's ratios are under "rounds".`);
   const failed = points.filter((p) => p.outcome !== 'clean');
   if (failed.length) notes.push(`not clean: ${failed.map((p) => `${p.cpus} CPUs ${p.outcome}: ${p.reason}`).join('; ')} (figures of a run that stopped at its failure)`);
   const jitter = ['none', 'light', 'heavy', 'adaptive'][o.jitter] ?? String(o.jitter);

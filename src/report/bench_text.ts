@@ -40,7 +40,7 @@ export function rounds_lines(r: BenchReport): string[] {
   if (!R || R.n < 2) return [];
   const cpus = R.per_cpus.map((c) => c.cpus);
   const w = [5, 22, 22, 22];
-  const out = ['', `rounds: the sweep of ${cpus.join(', ')} CPUs ran ${R.n} times in turn; the other tables are round ${R.median_round + 1}'s, the median by the ${cpus[cpus.length - 1]}-CPU point's ${cpus.length > 1 ? 'speedup' : 'ops/s'}. Speedups, median (min-max) over the rounds, then each round's:`];
+  const out = ['', `rounds: the sweep of ${cpus.join(', ')} CPUs ran ${R.n} times in turn (every other one in reverse order); the other tables are round ${R.median_round + 1}'s, the median by the ${cpus[cpus.length - 1]}-CPU point's ${cpus.length > 1 ? 'speedup' : 'ops/s'}. Speedups, median (min-max) over the rounds, then each round's:`];
   out.push(row(['CPUs', 'model x', 'raw x', 'procs x'], w) + '  model x by round');
   for (const c of R.per_cpus) {
     if (c.speedup.every((v) => v === null)) continue;
