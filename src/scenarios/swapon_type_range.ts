@@ -58,14 +58,16 @@ class Admin {
 
   private swapoff_all(): void {
     set_path(EV_SWAPOFF);
-    for (const t of this.types.reverse()) {
+    // newest first; each device switched off leaves the list, so an interrupted pass leaves exactly those still on
+    while (this.types.length) {
+      const t = this.types[this.types.length - 1];
       let rc = sys_swapoff(t);
       for (let tries = 0; rc !== 0 && rc !== EINTR && tries < 10; tries++) rc = sys_swapoff(t); // -ENOMEM: memory is short for now
       trace_event(EV_SWAPOFF, t, rc);
       if (rc === EINTR) return; // the run is ending (the model's signal): the devices left stay on, for the sweep
       if (rc !== 0) fail(OOPS_SHADOW, `admin: swapoff of type ${t} failed with ${rc}`);
+      this.types.pop();
     }
-    this.types.length = 0;
   }
 }
 
