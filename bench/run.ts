@@ -6,6 +6,9 @@
 // (micro,scaling,first_failure,sched,exchange,exhaustive,explore_rss,scale,capture,first_bug_loaded; all by default; first_bug, the part's
 // old name, still selects first_failure).
 import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { type PairedRatios, paired_line } from './paired.js';
 import { availableParallelism, loadavg } from 'node:os';
 import { device_micro, micro } from './micro.js';
 import { device_load } from './device.js';
@@ -45,6 +48,11 @@ if (parts.includes('micro')) {
   const wpFault = m.find((r) => r.name.startsWith('write fault'))!.ns_per_op;
   console.log(`\nsame run: a spin_lock/spin_unlock pair costs ${f(lockPair / rawPair, 2)}x a raw Atomics pair with lock_stat on, ${f(offPair / rawPair, 2)}x with it off (--no-lock-stat) (goal 2x); a write fault ${f(wpFault / rawPte, 1)}x the raw lock+PTE step (goal 10x)`);
   figures.primitive_ratios = { lock_pair_vs_raw_pair: lockPair / rawPair, lock_pair_lock_stat_off_vs_raw_pair: offPair / rawPair, write_fault_vs_raw_pte_step: wpFault / rawPte };
+  // the same three ratios with the raw baseline and the path timed in turn, batch by batch (bench/paired.ts), in a
+  // process of its own: both then see the same load, which the rows above, each timed for a stretch of its own, do not
+  const paired = JSON.parse(execFileSync(process.execPath, [fileURLToPath(new URL('./paired.js', import.meta.url)), '--json'], { encoding: 'utf8' })) as PairedRatios;
+  console.log(`interleaved (${paired.rounds} rounds of a raw batch and a model batch in turn; the median round's ratio): ${paired_line(paired)} (goals 2x and 10x)`);
+  figures.primitive_ratios_interleaved = paired;
   // the page cache against the anonymous fault, measured in this same run (issue 10)
   const anon = m.find((r) => r.name.startsWith('anon fault'))!.ns_per_op;
   const lookup = m.find((r) => r.name.startsWith('page-cache lookup'))!.ns_per_op;

@@ -230,7 +230,7 @@ export async function run_bench(o: BenchOptions, version: string): Promise<Bench
     notes.push(`each point warmed up for ${(Math.min(...w) / 1000).toFixed(2)}-${(Math.max(...w) / 1000).toFixed(2)} s, then measured for about ${o.duration_ms / 1000} s; ` +
       'every CPU zeroed its counters when the warm-up ended, so nothing of the warm-up (minima and maxima included) is in the figures.');
   }
-  notes.push(`hold times are sampled (1 acquisition in 16, at random); wait times are measured on every contended acquisition; operations are timed 1 in ${OP_SAMPLE_EVERY} and page faults 1 in ${FAULT_SAMPLE_EVERY}, at random.`);
+  notes.push(`hold times are sampled (each of a lock class's first 64 acquisitions on a CPU, then 1 in 64, at random); wait times are measured on every contended acquisition; operations are timed 1 in ${OP_SAMPLE_EVERY} and page faults 1 in ${FAULT_SAMPLE_EVERY}, at random.`);
   const sig = o.interrupt?.();
   if (sig) notes.push(nrounds > 1 ? `interrupted by ${sig}: ${all.length} of ${nrounds} rounds ran (the last may be cut short)` : `interrupted by ${sig}: ${points.length} of ${o.cpus_list.length} points ran (the last may be cut short)`);
   if (rounds) notes.push(`rounds: the sweep of ${o.cpus_list.join(', ')} CPUs ran ${rounds.n === 1 ? 'once (of ' + nrounds + ' asked)' : `${rounds.n} times in turn, every other one in reverse order (ABBA)`}; the tables are round ${rounds.median_round + 1}'s, the median by the ${o.cpus_list[o.cpus_list.length - 1]}-CPU point's ${o.cpus_list.length > 1 ? 'speedup' : 'ops/s'}; every round's ratios are under "rounds".`);

@@ -1,8 +1,9 @@
 // /proc/lock_stat (version 0.4) from the per-CPU counters, merged. Times are
-// in microseconds as the kernel prints them; hold times are sampled (1 in 16
-// acquisitions), wait times are measured on every contended acquisition. An
-// rwsem's or rwlock's reads and writes are counted apart and printed as -W
-// and -R rows (mapping->tree_lock in E1/E2 is an rwlock_t, a spinlock
+// in microseconds as the kernel prints them; hold times are sampled (each of
+// a class's first 64 acquisitions on a CPU, then 1 in 64), so holdtime-total
+// is estimated (each CPU's timed holds' mean times its acquisitions), wait
+// times are measured on every contended acquisition. An rwsem's or rwlock's reads and
+// writes are counted apart and printed as -W and -R rows (mapping->tree_lock in E1/E2 is an rwlock_t, a spinlock
 // elsewhere: one row).
 import { LOCKSTAT, LOCKSTAT_NR_PATHS, LOCKSTAT_RW } from '../shm/layout.js';
 import type { MachineView } from '../shm/machine.js';
@@ -44,6 +45,7 @@ function counts(m: MachineView, cls: number, modes: readonly number[]): LockStat
   const r: LockStatCounts = { con_bounces: 0, contentions: 0, waittime_min: 0, waittime_max: 0, waittime_total: 0, waittime_avg: 0,
     acq_bounces: 0, acquisitions: 0, holdtime_min: 0, holdtime_max: 0, holdtime_total: 0, holdtime_avg: 0, hold_samples: 0 };
   let wmin = Infinity, hmin = Infinity;
+  let timed_acq = 0; // acquisitions of the rows that have timed holds: holdtime-avg's divisor
   for (let cpu = 0; cpu < m.sizes.nr_cpus; cpu++) {
     for (const mode of modes) {
       const b = m.bases.lockstat_f64 + ((cpu * NR_LOCK_CLASSES + cls) * LOCKSTAT_RW + mode) * LOCKSTAT.stride;
@@ -56,9 +58,12 @@ function counts(m: MachineView, cls: number, modes: readonly number[]): LockStat
         r.waittime_max = Math.max(r.waittime_max, f64[b + LOCKSTAT.wait_max] / 1000);
         wmin = Math.min(wmin, f64[b + LOCKSTAT.wait_min] / 1000);
       }
-      r.hold_samples += f64[b + LOCKSTAT.hold_samples];
-      r.holdtime_total += f64[b + LOCKSTAT.hold_total] / 1000;
-      if (f64[b + LOCKSTAT.hold_samples] > 0) {
+      // the kernel's holdtime-total is the sum of every hold: the timed ones' mean times the row's acquisitions
+      const timed = f64[b + LOCKSTAT.hold_samples];
+      r.hold_samples += timed;
+      if (timed > 0) {
+        r.holdtime_total += (f64[b + LOCKSTAT.hold_total] / 1000) * (f64[b + LOCKSTAT.acquisitions] / timed);
+        timed_acq += f64[b + LOCKSTAT.acquisitions];
         r.holdtime_max = Math.max(r.holdtime_max, f64[b + LOCKSTAT.hold_max] / 1000);
         hmin = Math.min(hmin, f64[b + LOCKSTAT.hold_min] / 1000);
       }
@@ -67,7 +72,7 @@ function counts(m: MachineView, cls: number, modes: readonly number[]): LockStat
   r.waittime_min = Number.isFinite(wmin) ? wmin : 0;
   r.holdtime_min = Number.isFinite(hmin) ? hmin : 0;
   r.waittime_avg = r.contentions ? r.waittime_total / r.contentions : 0;
-  r.holdtime_avg = r.hold_samples ? r.holdtime_total / r.hold_samples : 0;
+  r.holdtime_avg = timed_acq ? r.holdtime_total / timed_acq : 0;
   return r;
 }
 

@@ -1,8 +1,10 @@
 // Per-CPU lock_stat counters (one record per CPU per lock class, on their
 // own cache lines) and the held-lock stack that lockdep-style reports and the
 // watchdog read. Clock reads are the expensive part (~50 ns), so wait time is
-// measured only on the contended path and hold time on one acquisition in 16
-// (at random gaps, not every 16th).
+// measured only on the contended path, and hold time on every one of the
+// first 64 acquisitions of a class on a CPU, then on one in 64 (at random
+// gaps, not every 64th): a lock taken rarely has every hold timed, a hot one
+// pays for a pair of clock reads once in 64 pairs.
 // Every acquisition also feeds lockdep (src/sync/lockdep.ts), and, when the
 // run is traced, writes lock wait/hold events for the Perfetto trace.
 // --no-lock-stat is CONFIG_LOCK_STAT=n: no counts and no clock reads, while
@@ -15,8 +17,14 @@ import { EV_LOCK_ACQ, EV_LOCK_REL, EV_LOCK_WAIT, EV_LOCK_WAITED, trace_only, tra
 import { lockdep_acquire, lockdep_depth_overflow } from './lockdep.js';
 import { REC_RELEASE, REC_TOUCH, REC_WAIT, REC_WAITED, record_step, recording } from './preempt.js';
 
-/** hold times are sampled one acquisition in HOLD_SAMPLE_EVERY on average */
-const HOLD_SAMPLE_EVERY = 16;
+/** past a row's first HOLD_TIME_ALL acquisitions, hold times are sampled one acquisition in HOLD_SAMPLE_EVERY on average */
+const HOLD_SAMPLE_EVERY = 64;
+/**
+ * the first HOLD_TIME_ALL acquisitions of each lock_stat row (class, read or
+ * write) on each CPU are all timed: swapon's swap_lock or a truncate's
+ * i_mmap_lock, taken a few times in a run, then gets every hold, not none
+ */
+const HOLD_TIME_ALL = 64;
 /**
  * this CPU's hold sampling (each worker is one CPU: module state is per CPU,
  * and only this CPU reads it, so it lives in the worker, not in the Machine).
@@ -60,21 +68,36 @@ function lock_stat_seed(): void {
   hold[BITS] = 0;
 }
 
-/** a sampled hold of held-stack entry n begins: the next gap, and the clock read (one acquisition in 16) */
+/** a sampled hold of held-stack entry n begins: the next gap, and the clock read (one acquisition in 64) */
 function hold_sample_begin(n: number): void {
   hold[GAP] = hold_gaps[hold_gap_next = (hold_gap_next + 1) & (HOLD_GAPS - 1)];
+  hold_time(n);
+}
+
+/** the hold of held-stack entry n is timed: its start now */
+function hold_time(n: number): void {
   hold_t[n] = performance.now();
   hold[BITS] |= 1 << n;
+}
+
+/**
+ * is the hold of held-stack entry n, the row's acquisition number `a`,
+ * timed? Every gap runs down whatever the answer (the draws stay those of
+ * the CPU's stream), and one of the row's first HOLD_TIME_ALL always is.
+ */
+function hold_start(n: number, a: number): void {
+  if (--hold[GAP] === 0) hold_sample_begin(n);
+  else if (a <= HOLD_TIME_ALL) hold_time(n);
 }
 
 /** this CPU's lock_stat row of a class, for writes (and plain locks) or reads */
 const ls_row = (cls: number, read: boolean) => current.lockstat_f64 + (cls * LOCKSTAT_RW + (read ? 1 : 0)) * LOCKSTAT.stride;
 
 /** lock_stat's count of an acquisition, in this CPU's row of the class (and of its bounces: the lock last held by another CPU) */
-function count_acquisition(cls: number, read: boolean, bounce: boolean): void {
+function count_acquisition(cls: number, read: boolean, bounce: boolean): number {
   const ls = ls_row(cls, read);
-  f64[ls + LOCKSTAT.acquisitions] += 1;
   if (bounce) f64[ls + LOCKSTAT.acq_bounces] += 1;
+  return (f64[ls + LOCKSTAT.acquisitions] += 1);
 }
 
 /**
@@ -83,10 +106,10 @@ function count_acquisition(cls: number, read: boolean, bounce: boolean): void {
  */
 export function lock_acquired(lock: number, cls: number, bounce: boolean, trylock = false, contended = false, read = false): void {
   if (recording) record_step(REC_TOUCH); // capture: the hand-off's number, taken while the lock is held
-  if (lockstat) count_acquisition(cls, read, bounce);
+  const a = lockstat ? count_acquisition(cls, read, bounce) : 0;
   if (!trylock) lockdep_acquire(lock, cls, LD_LOCK, read);
   if (tracing) trace_only(EV_LOCK_ACQ, lock, cls, contended ? 1 : 0);
-  held_push(lock, read ? cls | HELD_READ : cls);
+  held_push(lock, read ? cls | HELD_READ : cls, a);
 }
 
 /**
@@ -101,10 +124,7 @@ export function lock_acquired_fast(lock: number, cls: number, bounce: boolean, r
   if (recording || tracing || n >= HELD_MAX) { lock_acquired(lock, cls, bounce, false, false, read); return; }
   if (n !== 0) lockdep_acquire(lock, cls, LD_LOCK, read);
   else hold[BITS] = 0; // an empty stack has no sampled entry (clears what a run unwound by a BUG left)
-  if (lockstat) {
-    count_acquisition(cls, read, bounce);
-    if (--hold[GAP] === 0) hold_sample_begin(n);
-  }
+  if (lockstat) hold_start(n, count_acquisition(cls, read, bounce));
   i32[pc + PERCPU.held + n] = lock;
   i32[pc + PERCPU.held_cls + n] = read ? cls | HELD_READ : cls;
   i32[pc + PERCPU.nheld] = n + 1;
@@ -153,14 +173,15 @@ export function lock_wait_end(t0: number): number {
   return lockstat ? (performance.now() - t0) * 1e6 : 0;
 }
 
-function held_push(lock: number, cls: number): void {
+/** push an acquisition on the held stack; `a`: its number in its lock_stat row (lock_stat on) */
+function held_push(lock: number, cls: number, a: number): void {
   const pc = current.pcpu;
   const n = i32[pc + PERCPU.nheld];
   if (n < HELD_MAX) {
     i32[pc + PERCPU.held + n] = lock;
     i32[pc + PERCPU.held_cls + n] = cls;
     if (n === 0) hold[BITS] = 0; // an empty stack has no sampled entry (clears what a run unwound by a BUG left)
-    if (lockstat && --hold[GAP] === 0) hold_sample_begin(n);
+    if (lockstat) hold_start(n, a);
     i32[pc + PERCPU.nheld] = n + 1;
     return;
   }

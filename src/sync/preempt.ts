@@ -97,8 +97,8 @@ export function preempt_point(kind: number, object: number): void {
  * a finally block while unwinding from a BUG keeps the BUG's exception
  */
 export function preempt_point_release(lock: number): void {
-  if (i32[BASES.globals + GLOBALS.halt] !== 0) return;
-  if (releaseHook !== noop) releaseHook(PP_LOCK_RELEASE, lock);
+  // no hook (free-running without jitter): nothing to skip, so the halt word is not read either
+  if (releaseHook !== noop && i32[BASES.globals + GLOBALS.halt] === 0) releaseHook(PP_LOCK_RELEASE, lock);
 }
 
 /** where the kernel calls cond_resched(): a voluntary switch point that names nothing */
