@@ -1,10 +1,12 @@
-// Load-robust same-process ratios for issue 16 item 1: short batches of the
+// Load-robust same-process ratios for issue 16 item 1 (and issue 18's bench
+// clause, comparing builds on a busy machine): short batches of the
 // raw baseline and of the measured path, interleaved, so that both see the
 // same load; the figure is the median of the per-round ratios (and
 // min(path)/min(raw), the least disturbed batch of each). tinybench's rows
 // (bench/micro.ts) time each task for a stretch of its own, which on a shared
 // 2-core machine can put the raw baseline and the path under different
-// loads: npm run bench prints both, and judges the goals by these.
+// loads: npm run bench prints both, and these are the ones to read
+// against the goals.
 //   node dist/bench/paired.js [--json] [built worktree ...]   (default: this one)
 // Each worktree must be built (its dist/); a build of another commit is
 // loaded by path, so one copy of this file compares old and new builds.
