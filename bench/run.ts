@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { type PairedRatios, paired_line } from './paired.js';
+import { drain_pools } from '../src/exec/pool.js';
 import { availableParallelism, loadavg } from 'node:os';
 import { device_micro, micro } from './micro.js';
 import { device_load } from './device.js';
@@ -144,6 +145,7 @@ if (parts.includes('exhaustive')) { // h14
 }
 
 if (parts.includes('explore_rss')) { // xspeed: issue 16 item 6
+  await drain_pools(); // the earlier parts' kept free-run workers are not explore's memory
   const rows = await explore_rss(quick);
   console.log('\n## explore in constant memory: RSS over PCT runs of the orphan (fixed, 2 CPUs)\n');
   console.log(explore_rss_table(rows));

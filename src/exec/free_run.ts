@@ -11,7 +11,7 @@ import { check_invariants } from '../check/invariants.js';
 import { read_bounds_note } from '../check/bounds.js';
 import { type HungTask, cpu_states, deadlock_report, hung_tasks_report, lockup_reason, lockup_report, lockup_secs, wait_cycle_key, waits_sleeping } from '../check/lockup.js';
 import { Counter64 } from './counter64.js';
-import { create_pool } from './pool.js';
+import { give_back_pool, take_pool } from './pool.js';
 import { JITTER_ADAPTIVE_ALWAYS, JITTER_NAMES, JITTER_RECORD } from '../worker/jitter.js';
 import type { Scenario } from '../scenarios/types.js';
 import { boot_machine } from './boot.js';
@@ -104,8 +104,9 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   const { sab, roles, setup, switches: names, baseline, era } = boot_machine(o);
 
   const gb = BASES.globals;
-  const pool = create_pool(o.cpus);
-  pool.on('error', (e: Error) => { record_oops(OOPS_INTERNAL, `worker failed: ${e.message}`, 0, 0, 0, 0, false); });
+  const pool = take_pool(o.cpus);
+  const on_error = (e: Error) => { record_oops(OOPS_INTERNAL, `worker failed: ${e.message}`, 0, 0, 0, 0, false); };
+  pool.on('error', on_error);
   const results: (CpuResult | null)[] = new Array(o.cpus).fill(null);
   let over = false; // the run has ended: what its workers report from now on is not recorded
   const tasks = roles.map((role, cpu) => {
@@ -257,7 +258,8 @@ export async function run_free(o: RunOptions): Promise<RunResult> {
   }
   const end = now();
   over = true;
-  if (done) await pool.destroy(); else void pool.destroy();
+  pool.off('error', on_error);
+  if (done) await give_back_pool(pool, o.cpus, true); else void pool.destroy(); // a CPU still running: its worker cannot be reused
   const warmed = warmOps >= 0;
   const elapsed_ms = end - warmAt;
   sample_ops();

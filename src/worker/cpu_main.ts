@@ -7,6 +7,7 @@ import { BASES, attachMachine, i32 } from '../shm/machine.js';
 import { era_attach } from '../shm/era.js';
 import { current, set_current_cpu } from '../cpu/current.js';
 import { livelock_attach } from '../check/livelock.js';
+import { set_compact_low_mark } from '../mm/compaction.js';
 import { lockdep_sys_exit } from '../check/lockup.js';
 import { lock_stat_attach } from '../sync/lock_stat.js';
 import { events_attach, trace_op_end, tracing } from '../cpu/events.js';
@@ -60,6 +61,7 @@ export async function cpu_main(task: CpuTask): Promise<CpuResult> {
   events_attach();
   lock_stat_attach(); // --no-lock-stat
   livelock_attach(); // seed 004: a pooled worker's C-LIVELOCK streak starts afresh in each run
+  set_compact_low_mark(0); // seed 002: a pooled worker's compaction mark is its last scenario's until this one's run sets its own
   stat_epoch_attach();
   if (task.controlled) install_controlled(task.cpu, task.controlled);
   else install_jitter(task.jitter);
