@@ -92,8 +92,13 @@ export async function give_back_pool(pool: Piscina, nr_cpus: number, settled: bo
   let kept = 0;
   for (const n of idle.keys()) kept += n;
   if (!settled || idle.has(nr_cpus) || kept + nr_cpus > MAX_IDLE_THREADS) { await pool.destroy(); return; }
+  // an 'error' with no listener would throw in the main thread: a worker that fails while idle belongs to no
+  // run (piscina replaces it), and the next run's own listener is added when it takes the pool
+  if (pool.listenerCount('error') === 0) pool.on('error', ignore_idle_error);
   idle.set(nr_cpus, pool);
 }
+
+const ignore_idle_error = (): void => {};
 
 /** tear down every kept pool (a measurement of this process's memory must not count idle workers) */
 export async function drain_pools(): Promise<void> {
