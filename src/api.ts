@@ -175,6 +175,8 @@ export interface ExploreOptions extends CommonOptions {
   ops?: number;
   /** PCT bug depth (default 3) */
   depth?: number;
+  /** PCT's window: the decisions its d-1 change points are spread over (default: measured, as `--k`) */
+  k?: number;
   /** scheduling decisions before the CPUs are asked to stop (default 100 000) */
   max_steps?: number;
   /** stop at the first failing run (default true) */
@@ -197,7 +199,7 @@ export async function explore(ref: ScenarioRef, o: ExploreOptions = {}): Promise
   const base = { ...s, ...common(o), ops: o.ops ?? 1, max_steps: o.max_steps ?? 100_000 };
   const depth = o.depth ?? 3;
   return with_executor(async (ex) => {
-    const strategies = await search(ex, { base, strategies: o.strategies ?? ['pct'], iterations: o.iterations ?? 500, seed: o.seed ?? 1, depth, k: null,
+    const strategies = await search(ex, { base, strategies: o.strategies ?? ['pct'], iterations: o.iterations ?? 500, seed: o.seed ?? 1, depth, k: o.k ?? null,
       stop_at_first: o.stop_at_first ?? true });
     const found = strategies.find((x) => x.first);
     const f = found?.first;

@@ -20,7 +20,7 @@ export { do_truncate, truncate_inode_pages } from './mm/truncate.js';
 export { sys_msync, MS_ASYNC, MS_SYNC } from './mm/msync.js';
 export { get_user_pages, set_page_dirty_lock } from './mm/memory.js';
 export { alloc_page } from './mm/page_alloc.js';
-export { copy_mm, mmput } from './mm/fork.js';
+export { copy_mm, exit_mm, get_task_mm, mmput } from './mm/fork.js';
 export { migrate_pages } from './mm/migrate.js';
 export { isolate_lru_page, move_to_lru, putback_lru_page, get_page, put_page } from './mm/swap.js';
 export { sys_mprotect } from './mm/mprotect.js';

@@ -15,8 +15,9 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describe('the programmatic API', () => {
   it('explore -> shrink -> replay of a built-in scenario; the CLI replays the saved file', async () => {
     const out = join(tmp, 'orphan.json'), min = join(tmp, 'orphan.min.json');
-    const e = await explore('orphaned-migration-entry', { out });
+    const e = await explore('orphaned-migration-entry', { out, k: 400 }); // the README's session's window
     expect(e.strategies[0].strategy).toBe('pct');
+    expect(e.strategies[0].k).toBe(400);
     expect(e.first, 'PCT finds the orphaned migration entry within 500 runs').not.toBeNull();
     expect(e.first!.saved).toBe(out);
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(e.first!.schedule);

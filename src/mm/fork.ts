@@ -6,10 +6,11 @@ import { CPUSTAT, MM, VMA } from '../shm/layout.js';
 import { i32, mm_base, vma_base } from '../shm/machine.js';
 import { current } from '../cpu/current.js';
 import { EV_DUP_MMAP, EV_DUP_MMAP_DONE, trace_event } from '../cpu/events.js';
-import { LC_MMAP_SEM } from '../sync/lock_class.js';
+import { LC_ALLOC_LOCK, LC_MMAP_SEM } from '../sync/lock_class.js';
 import { down_write, up_write } from '../sync/rwsem.js';
 import { VM_DONTCOPY, mm_mmap_sem } from './mm_types.js';
 import { exit_mmap, insert_vm_struct, mm_alloc, vma_alloc } from './mmap.js';
+import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { anon_vma_link, vma_link_file } from './rmap.js';
 import { copy_page_range } from './memory.js';
 import { REC_PEEK, record_step, recording } from '../sync/preempt.js';
@@ -47,26 +48,59 @@ export function copy_mm(oldmm: number): number {
   up_write(mm_mmap_sem(mm));
   up_write(oldsem);
   i32[current.stat + CPUSTAT.forks] += 1;
-  if (rc !== 0) { exit_mmap(mm); return rc; }
+  // dup_mm's free_pt: a put, not a teardown: the copy may have put the mm on mmlist, where swapoff may pin it
+  if (rc !== 0) { mmput(mm); return rc; }
+  Atomics.store(i32, mm_base(mm) + MM.task, 1); // tsk->mm = mm: the new task names it (get_task_mm may pin it now)
   trace_event(EV_DUP_MMAP_DONE, oldmm, mm);
   return mm;
 }
 
-/** mmget_not_zero: pin an mm found on a list, unless it is already exiting */
-export function mmget_not_zero(mm: number): boolean {
-  if (recording) record_step(REC_PEEK); // capture: mm_users, changed without a lock
-  const u = mm_base(mm) + MM.mm_users;
-  for (;;) {
-    const v = Atomics.load(i32, u);
-    if (v <= 0) return false;
-    if (Atomics.compareExchange(i32, u, v, v + 1) === v) return true;
+/**
+ * get_task_mm: pin the mm of a task found by pid (an admin's migratepages or
+ * move_pages); false once the task has let go of it. The model's task is its
+ * mm (one task per mm): task_lock is the mm's alloc_lock, p->mm its `task`.
+ * Under task_lock a named mm still holds the task's own reference, so the
+ * count is above zero. Not a pin by mm_users alone: 2.6.18's try_to_unuse
+ * raises an exiting mm's count from 0 to 1 for a moment before it drops it
+ * again, and a pin taken then would tear the mm down a second time.
+ */
+export function get_task_mm(mm: number): boolean {
+  const m = mm_base(mm);
+  spin_lock(m + MM.alloc_lock, LC_ALLOC_LOCK);
+  let ok = i32[m + MM.task] !== 0;
+  if (ok) {
+    if (recording) record_step(REC_PEEK); // capture: mm_users, changed without a lock
+    // not zero all the same: a program that ended with a plain mmput (not exit_mm) clears `task` only at its last put
+    for (;;) {
+      const v = Atomics.load(i32, m + MM.mm_users);
+      if (v <= 0) { ok = false; break; }
+      if (Atomics.compareExchange(i32, m + MM.mm_users, v, v + 1) === v) break;
+    }
   }
+  spin_unlock(m + MM.alloc_lock);
+  return ok;
+}
+
+/** exit_mm (kernel/exit.c): the task lets go of its mm under task_lock, then drops its reference */
+export function exit_mm(mm: number): void {
+  task_lets_go(mm);
+  mmput(mm);
+}
+
+function task_lets_go(mm: number): void {
+  const m = mm_base(mm);
+  spin_lock(m + MM.alloc_lock, LC_ALLOC_LOCK);
+  Atomics.store(i32, m + MM.task, 0);
+  spin_unlock(m + MM.alloc_lock);
 }
 
 /** mmput: drop a user; the last one tears the mm down */
 export function mmput(mm: number): void {
   if (recording) record_step(REC_PEEK); // capture: mm_users, changed without a lock
   if (Atomics.sub(i32, mm_base(mm) + MM.mm_users, 1) === 1) {
+    // a child whose program ended with mmput, not exit_mm: its task lets go here (get_task_mm's count check
+    // covers the moment between the put and this)
+    if (Atomics.load(i32, mm_base(mm) + MM.task) !== 0) task_lets_go(mm);
     exit_mmap(mm);
     i32[current.stat + CPUSTAT.exits] += 1;
   }

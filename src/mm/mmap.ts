@@ -109,7 +109,7 @@ export function mm_alloc(parent = 0): number {
   const mm = id_alloc(BASES.mm_alloc, BASES.mm_free, BASES.mm_cache);
   if (mm === 0) return 0;
   const m = mm_base(mm);
-  i32.fill(0, m, m + MM.cpu_vm_mask); // every field but cpu_vm_mask, the last: its bits stay with the id (src/shm/layout.ts)
+  i32.fill(0, m, m + MM.cpu_vm_mask); // every field before cpu_vm_mask: it, alloc_lock and task stay with the id (src/shm/layout.ts)
   i32[m + MM.mm_users] = 1;
   i32[m + MM.parent_mm] = parent;
   // E0 (2.6.6-mm): a new mm starts an anonmm family (exec_rmap), a forked one joins its parent's (dup_rmap)

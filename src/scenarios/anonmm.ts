@@ -18,7 +18,7 @@ import { invariant_message } from '../check/rules.js';
 import { Shadow, TAG_CHILD, TAG_SETUP, initial_value, tag_of } from '../check/shadow.js';
 import { PROT_READ, PROT_WRITE, PageAnon, PageSwapCacheP, page_flags } from '../mm/mm_types.js';
 import { do_mmap_anon, mm_alloc } from '../mm/mmap.js';
-import { copy_mm, mmput } from '../mm/fork.js';
+import { copy_mm, exit_mm, mmput } from '../mm/fork.js';
 import { MREMAP_FIXED, MREMAP_MAYMOVE, sys_mremap } from '../mm/mremap.js';
 import { alloc_page } from '../mm/page_alloc.js';
 import { isolate_lru_page } from '../mm/swap.js';
@@ -229,7 +229,7 @@ function child_life(ctx: CpuContext, parent: number, npages: number, move: boole
     if (v !== seen[p]) fail(OOPS_SHADOW, `user data: COW leak: the parent's store is visible in child mm#${mm} at ${hex(base + p * PAGE_SIZE)} word ${w}: read ${hex(seen[p])}, then ${hex(v)}`, 0, mm, base + p * PAGE_SIZE);
   }
   switch_mm(0);
-  mmput(mm);
+  exit_mm(mm);
 }
 
 // ---------------------------------------------------------------------------
@@ -289,7 +289,7 @@ function clash_round(ctx: CpuContext, mover: Mover, round: number): void {
   post_word(ctx, W_GO, round);
   mover.touch(npages);
   finish_round(ctx, round);
-  mmput(child);
+  exit_mm(child);
 }
 
 /** the child's side: mremap its range to B, read every page there (each a swap-in that may clash) */
@@ -338,7 +338,7 @@ export const mremapSwapinClash: Scenario = {
         post_word(ctx, W_CHILD, child); post_word(ctx, W_GO, round);
         clash_child(ctx, round, npages);
         mover!.touch(npages);
-        mmput(child);
+        exit_mm(child);
       } else if (mover) clash_round(ctx, mover, round);
       else if (ctx.role === 'child') { if (!clash_child(ctx, round, npages)) break; }
       else if (ctx.role === 'admin') swap_cycle(ctx.setup.device_slots as number, ctx);
@@ -412,7 +412,7 @@ export const mremapMapcountRace: Scenario = {
           check_family_mm(child, A, npages);
           check_family_mm(parent, B, npages);
         }
-        mmput(child);
+        exit_mm(child);
         if (done) mover.move(0); // B -> A, for the next round
         else break;
       } else if (!mapcount_child(ctx, round, npages)) break;

@@ -18,7 +18,7 @@ import { MAP_SHARED, do_mmap_anon, do_mmap_pgoff, mm_alloc } from '../mm/mmap.js
 import { FIRST_FILE, file_write } from '../mm/filemap.js';
 import { fault_oom } from '../mm/memory.js';
 import { show_mem } from '../mm/show_mem.js';
-import { copy_mm, mmget_not_zero, mmput } from '../mm/fork.js';
+import { copy_mm, exit_mm, get_task_mm, mmput } from '../mm/fork.js';
 import { MPOL_MF_MOVE_ALL, do_migrate_pages } from '../mm/mempolicy.js';
 import { do_move_pages, migrate_pages } from '../mm/migrate.js';
 import { isolate_lru_page, lru_add_drain, putback_lru_page } from '../mm/swap.js';
@@ -156,17 +156,18 @@ export class Family {
 
   /**
    * A live process forked from the parent (a long-lived sibling, or the
-   * forker's child of the moment), pinned as get_task_mm pins it; 0 if none.
+   * forker's child of the moment), pinned by get_task_mm; 0 if none.
    * An admin names it by pid; the model walks the mm table from a random
-   * place, as a pid picked from `ps` would land on any of them.
+   * place, as a pid picked from `ps` would land on any of them (the unlocked
+   * peeks are find_task_by_pid's: get_task_mm decides under task_lock).
    */
   private pick_relative(): number {
     const n = sizes.nr_mm - 1;
     const start = prandom_below(n);
     for (let k = 0; k < n; k++) {
       const mm = 1 + ((start + k) % n);
-      if (mm === this.parent || Atomics.load(i32, mm_base(mm) + MM.live) === 0 || i32[mm_base(mm) + MM.parent_mm] !== this.parent) continue;
-      if (mmget_not_zero(mm)) return mm;
+      if (mm === this.parent || Atomics.load(i32, mm_base(mm) + MM.task) === 0 || i32[mm_base(mm) + MM.parent_mm] !== this.parent) continue;
+      if (get_task_mm(mm)) return mm;
     }
     return 0;
   }
@@ -262,7 +263,7 @@ export class Family {
       // own page tables, where a migrator that holds only the child's mmap_sem finds them) and exits
       switch_mm(0);
       span_begin(SP_EXIT_MMAP);
-      mmput(child);
+      exit_mm(child);
       span_end(SP_EXIT_MMAP);
       return;
     }
@@ -286,7 +287,7 @@ export class Family {
     }
     switch_mm(0);
     span_begin(SP_EXIT_MMAP);
-    mmput(child);
+    exit_mm(child);
     span_end(SP_EXIT_MMAP);
   }
 

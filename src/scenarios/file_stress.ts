@@ -22,7 +22,7 @@ import { do_truncate } from '../mm/truncate.js';
 import { MS_ASYNC, MS_SYNC, sys_msync } from '../mm/msync.js';
 import { MAP_PRIVATE, MAP_SHARED, do_mmap_anon, do_mmap_pgoff, mm_alloc } from '../mm/mmap.js';
 import { PROT_READ, PROT_WRITE, page_flags } from '../mm/mm_types.js';
-import { copy_mm, mmput } from '../mm/fork.js';
+import { copy_mm, exit_mm } from '../mm/fork.js';
 import { MPOL_MF_MOVE_ALL, do_migrate_pages } from '../mm/mempolicy.js';
 import { isolate_lru_page, lru_add_drain } from '../mm/swap.js';
 import { PAGEOUT_FREED, shrink_page_list } from '../mm/vmscan.js';
@@ -178,7 +178,7 @@ class Program {
     }
     switch_mm(0);
     span_begin(SP_EXIT_MMAP);
-    mmput(child);
+    exit_mm(child);
     span_end(SP_EXIT_MMAP);
   }
 

@@ -31,7 +31,7 @@ import { OOPS_SHADOW, fail } from '../check/bug.js';
 import { PROT_READ, PROT_WRITE, mm_mmap_sem } from '../mm/mm_types.js';
 import { do_mmap_anon, find_vma, mm_alloc } from '../mm/mmap.js';
 import { zap_page_range } from '../mm/memory.js';
-import { copy_mm, mmput } from '../mm/fork.js';
+import { copy_mm, exit_mm } from '../mm/fork.js';
 import { do_move_pages } from '../mm/migrate.js';
 import { LC_MMAP_SEM } from '../sync/lock_class.js';
 import { down_read, up_read } from '../sync/rwsem.js';
@@ -104,7 +104,7 @@ class Own {
       must(mmu.status === ACCESS_OK, 'child store');
     }
     switch_mm(0);
-    mmput(child);
+    exit_mm(child);
   }
 
   /** the parent's program: the second range faulted in and dropped (MADV_DONTNEED), then stores to its own pages */

@@ -123,6 +123,10 @@ export const MM = defineStruct('mm', {
   // (tlb_switch_mm); flush_tlb_page waits out only these. Kept across the id's reuse (mm_alloc): a bit
   // follows PERCPU.active_mm, which may still name a freed id
   cpu_vm_mask: MAX_CPUS >> 5,
+  // model: the one task whose ->mm this is (get_task_mm/exit_mm in src/mm/fork.ts). Kept across the id's reuse
+  // too: a lookup may hold alloc_lock of an id that is freed and allocated again under it
+  alloc_lock: SPINLOCK.stride, // task_lock(p): protects task
+  task: 1, // model: 1 from fork's copy_mm until exit_mm (p->mm names this mm); get_task_mm pins only then
 }, { padTo: 16 }); // mm_cachep is SLAB_HWCACHE_ALIGN: no two mms share a cache line
 
 /**

@@ -29,12 +29,15 @@ const LOCK_CLASSES = defineEnum('lock class', [
   { key: 'LC_HUGETLB', name: 'hugetlb_lock' }, // the hugetlb pool
   // seed 004 (E3)
   { key: 'LC_DEVMEM', name: '&dmirror->lock' }, // the device driver's free list of device pfns and its mirror (a leaf)
+  // every era: the owning task's task_lock (get_task_mm, exit_mm; a leaf)
+  { key: 'LC_ALLOC_LOCK', name: '&p->alloc_lock' },
 ] as const satisfies readonly { key: string; name: string; era?: 'ptl_class_name' | 'anon_vma_lock_name' | 'tree_lock_name' }[]);
 
 export const {
   LC_PTL, LC_ANON_VMA, LC_PAGE_TABLE_LOCK, LC_PAGE_LOCK, LC_MMAP_SEM, LC_ZONE, LC_LRU, LC_MMLIST, LC_IDALLOC, LC_SWAP, LC_TREE, LC_I_MMAP, LC_QUEUE, LC_I_MUTEX,
   LC_MAPLOCK, LC_ANONMM, LC_HUGETLB,
   LC_DEVMEM,
+  LC_ALLOC_LOCK,
 } = LOCK_CLASSES.codes;
 export const NR_LOCK_CLASSES = LOCK_CLASSES.table.length;
 // a held-stack entry keeps the class in HELD_CLS_MASK's bits
