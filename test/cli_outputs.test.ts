@@ -59,8 +59,8 @@ describe('output paths', () => {
 
   it('two runs saving the default schedule name keep both schedules', () => {
     const cwd = tmp();
-    const a = mmrace('explore', 'orphaned-migration-entry', '--k', '400', '--stop-at-first', { cwd });
-    const b = mmrace('explore', 'orphaned-migration-entry', '--k', '400', '--stop-at-first', { cwd });
+    const a = mmrace('explore', 'orphaned-migration-entry', '--stop-at-first', { cwd });
+    const b = mmrace('explore', 'orphaned-migration-entry', '--stop-at-first', { cwd });
     expect(a.code).toBe(1);
     expect(b.code).toBe(1);
     expect(a.out).toContain('schedule saved: mmrace-orphaned-migration-entry.schedule.json\n');

@@ -98,8 +98,8 @@ function task_lets_go(mm: number): void {
 export function mmput(mm: number): void {
   if (recording) record_step(REC_PEEK); // capture: mm_users, changed without a lock
   if (Atomics.sub(i32, mm_base(mm) + MM.mm_users, 1) === 1) {
-    // a child whose program ended with mmput, not exit_mm: its task lets go here (get_task_mm's count check
-    // covers the moment between the put and this)
+    // a child whose program ended with mmput, not exit_mm: its task lets go here. get_task_mm's count check
+    // covers the moment between the put and this, unless swapoff's 0 -> 1 falls in it: looked-up children exit_mm
     if (Atomics.load(i32, mm_base(mm) + MM.task) !== 0) task_lets_go(mm);
     exit_mmap(mm);
     i32[current.stat + CPUSTAT.exits] += 1;

@@ -68,6 +68,13 @@ export interface Scenario {
    */
   cpus?: number;
   /**
+   * optional: PCT's window (k) for this race on 2 CPUs, used by explore and
+   * toReproduce when the caller gives no k. The measured default (the whole
+   * run on 2 CPUs, src/search/explore.ts calibrate_k) can be far from the
+   * best: the orphan is found about 1 run in 470 at its ~620, 1 in 100 at 400.
+   */
+  pct_k?: number;
+  /**
    * cov: the race windows (WIN_* of src/cpu/windows.ts) this scenario's race
    * needs. Every run reports how often each opened; a clean run in which one
    * never opened is vacuous and does not pass --expect clean. Absent: none declared.

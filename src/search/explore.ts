@@ -88,7 +88,9 @@ const MIN_OP = 8;
 export async function explore(ex: ControlledExecutor, o: ExploreOptions): Promise<StrategyReport[]> {
   const out: StrategyReport[] = [];
   for (const strategy of o.strategies) {
-    const k = strategy === 'pct' ? o.k ?? await calibrate_k(ex, o) : null;
+    // the scenario's own window on 2 CPUs (Scenario.pct_k), else the measured one
+    const hint = o.base.cpus <= 2 ? o.base.scenario.pct_k : undefined;
+    const k = strategy === 'pct' ? o.k ?? hint ?? await calibrate_k(ex, o) : null;
     const rep: StrategyReport = {
       strategy, depth: strategy === 'pct' ? o.depth : null, k, iterations: 0, failures: 0, liveness: 0, hit_rate: 0,
       first_failure_iteration: null, kinds: {}, decisions: 0, hand_offs: 0, wall_ms: 0, first: null, windows: [],
