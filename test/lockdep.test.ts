@@ -190,7 +190,9 @@ describe('lockdep end to end', () => {
     expect(list.length).toBeGreaterThanOrEqual(7);
     for (const s of list) {
       for (const protocol of ['fixed', 'buggy'] as const) {
-        const rep = await run(s, { protocol, cpus: 3, ops: 20000 });
+        let rep = await run(s, { protocol, cpus: 3, ops: 20000 });
+        // a free-running race: the ABBA may miss one run's 20000 operations on a loaded host (seen once in CI); up to 3 runs
+        for (let k = 1; k < 3 && s === 'exchange-abba' && protocol === 'buggy' && !rep.lockdep.report; k++) rep = await run(s, { protocol, cpus: 3, ops: 20000, seed: 1 + k });
         // seed 002: exchange-abba's buggy protocol is a deadlock of two page locks, reported at the wait that closes it
         if (s === 'exchange-abba' && protocol === 'buggy') expect(rep.lockdep.report?.cycle, `${s} ${protocol}`).toEqual(['PG_locked', 'PG_locked']);
         // exchange-writeback-busy's buggy exchanger keeps the page lock it leaked and goes on to take mmap_sem: a real inversion
