@@ -16,7 +16,7 @@ import { alloc_page } from '../src/mm/page_alloc.js';
 import { MAP_SHARED, do_mmap_anon, do_mmap_pgoff, find_vma, mm_alloc } from '../src/mm/mmap.js';
 import { zap_page_range } from '../src/mm/memory.js';
 import { FIRST_FILE, file_write, find_get_page } from '../src/mm/filemap.js';
-import { copy_mm, mmput } from '../src/mm/fork.js';
+import { copy_mm, exit_mm } from '../src/mm/fork.js';
 import { migrate_pages, migrate_prep } from '../src/mm/migrate.js';
 import { isolate_lru_page, put_page } from '../src/mm/swap.js';
 import { ACCESS_OK, mmu, user_access } from '../src/cpu/mmu.js';
@@ -145,7 +145,7 @@ export async function micro(timeMs = 400): Promise<MicroRow[]> {
     for (let k = 0; k < BATCH / SMALL; k++) {
       const mm = copy_mm(faultMm); // the vma's anon_vma, and no pte: the child's writes are first touches
       for (let p = 0; p < SMALL; p++) { user_access(mm, BASE + p * 4096, 0, true, p); fault_ok('anon fault'); }
-      mmput(mm);
+      exit_mm(mm);
     }
   });
   b.add('page-cache lookup: find_get_page + put_page (tree_lock read)', () => {
@@ -155,11 +155,11 @@ export async function micro(timeMs = 400): Promise<MicroRow[]> {
     for (let k = 0; k < BATCH / SMALL; k++) {
       const mm = copy_mm(fileMm); // a shared file vma: fork copies no ptes, the child faults them in
       for (let p = 0; p < SMALL; p++) { sink += user_access(mm, BASE + p * 4096, 0, false, 0); fault_ok('file fault'); }
-      mmput(mm);
+      exit_mm(mm);
     }
   });
   b.add('fork + exit of a 32-page parent (per fork)', () => {
-    for (let k = 0; k < BATCH / 100; k++) mmput(copy_mm(parent));
+    for (let k = 0; k < BATCH / 100; k++) exit_mm(copy_mm(parent)); // the child's exit takes task_lock (exit_mm), as 2.6.18's did
   });
   b.add('migrate one mapped page (isolate, unmap, copy, remap)', () => {
     const list = new Int32Array(1);
@@ -180,7 +180,7 @@ export async function micro(timeMs = 400): Promise<MicroRow[]> {
     for (let k = 0; k < BATCH / SMALL; k++) {
       const child = copy_mm(mm);
       for (let p = 0; p < SMALL; p++) { user_access(child, BASE + p * 4096, 0, true, p); fault_ok('anon fault'); }
-      mmput(child);
+      exit_mm(child);
     }
   };
   b.add('E2 rmap walk: page_referenced of a page 4 mms map (anon_vma list, a PTL each)', walk(e2w.pfn));

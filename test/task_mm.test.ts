@@ -7,7 +7,7 @@
 // the same mm freed its vmas under a live child (swap-stress, 5 CPUs, heavy
 // jitter: "unexpected SIGSEGV in child store").
 import { afterEach, describe, expect, it } from 'vitest';
-import { boot, parent } from './helpers.js';
+import { BASE, boot, parent } from './helpers.js';
 import { copy_mm, exit_mm, get_task_mm, mmput } from '../src/mm/fork.js';
 import { find_vma } from '../src/mm/mmap.js';
 import { alloc_page } from '../src/mm/page_alloc.js';
@@ -15,7 +15,6 @@ import { put_page } from '../src/mm/swap.js';
 import { cpustat_base, i32, mm_base, sizes } from '../src/shm/machine.js';
 import { CPUSTAT, MM, PAGE_SIZE } from '../src/shm/layout.js';
 import { PP_LOCK_ACQUIRE, set_preempt_hooks } from '../src/sync/preempt.js';
-import { BASE } from './helpers.js';
 
 const users = (mm: number) => Atomics.load(i32, mm_base(mm) + MM.mm_users);
 const live = (mm: number) => Atomics.load(i32, mm_base(mm) + MM.live);

@@ -71,7 +71,7 @@ export interface Scenario {
    * optional: PCT's window (k) for this race on 2 CPUs, used by explore and
    * toReproduce when the caller gives no k. The measured default (the whole
    * run on 2 CPUs, src/search/explore.ts calibrate_k) can be far from the
-   * best: the orphan is found about 1 run in 470 at its ~620, 1 in 100 at 400.
+   * best window (orphaned_migration_entry.ts says by how much for its race).
    */
   pct_k?: number;
   /**
